@@ -1,0 +1,24 @@
+/**
+ * `@freehold/api`: the zod schemas of every Freehold resource, and what is generated from them.
+ *
+ * @module
+ */
+export { Agent, AgentHandoff, AgentLimits, AgentRuntime, AgentSpec, AgentTool, Framework, frameworks } from "./agent.ts";
+export { Condition } from "./conditions.ts";
+export {
+  allCustomResourceDefinitionsYaml,
+  customResourceDefinition,
+  customResourceDefinitionYaml,
+  generatedFiles,
+  manifestJsonSchema,
+} from "./crds.ts";
+export { FreeholdError, isFreeholdError, type FreeholdErrorOptions, type SerializedError } from "./errors.ts";
+export { HumanQueue, HumanQueueSpec, Subject } from "./human-queue.ts";
+export { formatPath, parseManifest, parseManifests, type ManifestIssue, type Resource } from "./manifests.ts";
+export { McpServer, McpServerSpec } from "./mcp-server.ts";
+export { Model, ModelParameters, ModelSpec, Provider, providers } from "./model.ts";
+export { apiVersion, DnsLabel, group, ObjectMeta, ResourceName, SecretKeySelector, ToolName, version } from "./names.ts";
+export type { PrinterColumn, ResourceKind } from "./resource.ts";
+export { findResourceKind, resourceKinds } from "./resources.ts";
+export { Tenant, TenantSpec } from "./tenant.ts";
+export { withRules, type CelRule, type ValidationRule } from "./validation-rule.ts";

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds the test cluster's binaries (kube-apiserver, kube-controller-manager, kubectl, etcd)
+# from Go modules and caches them outside the clone, keyed by version.
+#
+#   test/cluster/build.sh            build what is missing, print the bin folder on the last line
+#   FREEHOLD_CACHE_DIR=/x build.sh   cache somewhere else (default ~/.cache/freehold)
+#
+# The first build takes many minutes on two cores; later runs return at once.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+kube_version=$(awk '$1=="require" && $2=="k8s.io/kubernetes" {print $3}' "$here/kube/go.mod")
+etcd_version=$(awk '$1=="require" && $2=="go.etcd.io/etcd/server/v3" {print $3}' "$here/etcd/go.mod")
+cache_root=${FREEHOLD_CACHE_DIR:-$HOME/.cache/freehold}
+bin_dir="$cache_root/cluster/kubernetes-$kube_version-etcd-$etcd_version/bin"
+
+log() { printf '[cluster] %s\n' "$*" >&2; }
+
+if ! command -v go >/dev/null 2>&1; then
+  log "error: go is not on PATH; the test cluster is built from Go modules (Go >= 1.26 is needed)"
+  exit 1
+fi
+
+# Builds one or more commands of a wrapper module, printing a progress line every 100 packages.
+build() {
+  local module_dir=$1 out=$2; shift 2
+  local started=$SECONDS
+  log "building $(basename "$out") from $module_dir (first time: several minutes)"
+  (
+    cd "$module_dir"
+    CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod \
+      go build -v -trimpath -ldflags='-s -w' -o "$out.partial" "$@" 2>&1
+  ) | awk -v name="$(basename "$out")" '
+      /^go: downloading/ { next }
+      /^[a-zA-Z0-9._\/-]+$/ { n++; if (n % 100 == 0) { printf "[cluster]   %s: %d packages compiled\n", name, n > "/dev/stderr"; fflush("/dev/stderr") } next }
+      { print > "/dev/stderr" }'
+  local status=${PIPESTATUS[0]}
+  if [ "$status" -ne 0 ] || [ ! -x "$out.partial" ]; then
+    log "error: building $(basename "$out") failed (exit $status); the lines above say why"
+    exit 1
+  fi
+  mv "$out.partial" "$out"
+  log "built $(basename "$out") in $((SECONDS - started))s"
+}
+
+mkdir -p "$bin_dir"
+[ -x "$bin_dir/etcd" ] || build "$here/etcd" "$bin_dir/etcd" .
+for command in kube-apiserver kubectl kube-controller-manager; do
+  [ -x "$bin_dir/$command" ] || build "$here/kube" "$bin_dir/$command" "k8s.io/kubernetes/cmd/$command"
+done
+log "kubernetes $kube_version and etcd $etcd_version ready in $bin_dir"
+echo "$bin_dir"

@@ -12,7 +12,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 kube_version=$(awk '$1=="require" && $2=="k8s.io/kubernetes" {print $3}' "$here/kube/go.mod")
 etcd_version=$(awk '$1=="require" && $2=="go.etcd.io/etcd/server/v3" {print $3}' "$here/etcd/go.mod")
 cache_root=${FREEHOLD_CACHE_DIR:-$HOME/.cache/freehold}
-bin_dir="$cache_root/cluster/kubernetes-$kube_version-etcd-$etcd_version/bin"
+# Bump build_revision when the build itself changes (flags), so caches keyed by version are rebuilt.
+build_revision=2
+bin_dir="$cache_root/cluster/kubernetes-$kube_version-etcd-$etcd_version-r$build_revision/bin"
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 
@@ -23,13 +25,13 @@ fi
 
 # Builds one or more commands of a wrapper module, printing a progress line every 100 packages.
 build() {
-  local module_dir=$1 out=$2; shift 2
+  local module_dir=$1 out=$2 ldflags=$3; shift 3
   local started=$SECONDS
   log "building $(basename "$out") from $module_dir (first time: several minutes)"
   (
     cd "$module_dir"
     CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod \
-      go build -v -trimpath -ldflags='-s -w' -o "$out.partial" "$@" 2>&1
+      go build -v -trimpath -ldflags="-s -w $ldflags" -o "$out.partial" "$@" 2>&1
   ) | awk -v name="$(basename "$out")" '
       /^go: downloading/ { next }
       /^[a-zA-Z0-9._\/-]+$/ { n++; if (n % 100 == 0) { printf "[cluster]   %s: %d packages compiled\n", name, n > "/dev/stderr"; fflush("/dev/stderr") } next }
@@ -44,9 +46,15 @@ build() {
 }
 
 mkdir -p "$bin_dir"
-[ -x "$bin_dir/etcd" ] || build "$here/etcd" "$bin_dir/etcd" .
+[ -x "$bin_dir/etcd" ] || build "$here/etcd" "$bin_dir/etcd" "" .
+minor=$(echo "$kube_version" | cut -d. -f2)
+version_flags=""
+for package in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  version_flags="$version_flags -X $package.gitVersion=$kube_version -X $package.gitMajor=1 -X $package.gitMinor=$minor"
+  version_flags="$version_flags -X $package.gitTreeState=clean"
+done
 for command in kube-apiserver kubectl kube-controller-manager; do
-  [ -x "$bin_dir/$command" ] || build "$here/kube" "$bin_dir/$command" "k8s.io/kubernetes/cmd/$command"
+  [ -x "$bin_dir/$command" ] || build "$here/kube" "$bin_dir/$command" "$version_flags" "k8s.io/kubernetes/cmd/$command"
 done
 log "kubernetes $kube_version and etcd $etcd_version ready in $bin_dir"
 echo "$bin_dir"

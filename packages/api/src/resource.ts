@@ -110,7 +110,7 @@ export function defineResource<Spec extends z.ZodType, Status extends z.ZodType>
       }
     });
   const rootRules: CelRule[] = [
-    { rule: nameRule.rule, message: nameRule.message, fieldPath: ".metadata.name" },
+    { rule: nameRule.rule, message: nameRule.message },
     ...rules.map(({ check: _check, ...celRule }) => celRule),
   ];
   return { ...definition, schema, rootRules } as ResourceKind<Spec, Status>;

@@ -237,7 +237,6 @@ export const AgentRuntime = withRules(
       rule: "!has(self.env) || self.env.all(e, self.env.exists_one(o, o.name == e.name))",
       message: "environment variable names must be unique",
       fieldPath: ".env",
-      reason: "FieldValueDuplicate",
       check: (runtime) => new Set(runtime.env?.map((env) => env.name)).size === (runtime.env?.length ?? 0),
     },
   ],
@@ -278,14 +277,12 @@ export const AgentSpec = withRules(
       rule: "!has(self.tools) || self.tools.all(t, !has(t.mcpServer) || self.tools.exists_one(o, has(o.mcpServer) && o.mcpServer == t.mcpServer))",
       message: "each mcpServer may appear only once in tools; merge its allow-lists",
       fieldPath: ".tools",
-      reason: "FieldValueDuplicate",
       check: (spec) => unique(spec.tools?.flatMap((tool) => tool.mcpServer ?? []) ?? []),
     },
     {
       rule: "!has(self.handoffs) || self.handoffs.all(h, self.handoffs.exists_one(o, (has(h.agent) && has(o.agent) && o.agent == h.agent) || (has(h.humanQueue) && has(o.humanQueue) && o.humanQueue == h.humanQueue)))",
       message: "each handoff target may appear only once",
       fieldPath: ".handoffs",
-      reason: "FieldValueDuplicate",
       check: (spec) =>
         unique(spec.handoffs?.map((handoff) => `${handoff.agent ?? ""}|${handoff.humanQueue ?? ""}`) ?? []),
     },

@@ -34,7 +34,11 @@ export const Header = withRules(
 
 const HttpTransport = z
   .strictObject({
-    url: z.url({ protocol: /^https?$/ }).max(2048).describe("The server's endpoint, e.g. http://billing-mcp:8080/mcp."),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .regex(/^https?:\/\//, "must be an http:// or https:// URL")
+      .describe("The server's endpoint, e.g. http://billing-mcp:8080/mcp."),
     headers: z.array(Header).max(32).optional().describe("Headers sent with every request."),
   })
   .describe("A remote server.");
@@ -63,7 +67,6 @@ export const StdioTransport = withRules(
       rule: "!has(self.env) || self.env.all(e, self.env.exists_one(o, o.name == e.name))",
       message: "environment variable names must be unique",
       fieldPath: ".env",
-      reason: "FieldValueDuplicate",
       check: (stdio) => new Set(stdio.env?.map((env) => env.name)).size === (stdio.env?.length ?? 0),
     },
   ],

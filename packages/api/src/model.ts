@@ -47,6 +47,7 @@ export const ModelSpec = withRules(
       baseUrl: z
         .url({ protocol: /^https?$/ })
         .max(2048)
+        .regex(/^https?:\/\//, "must be an http:// or https:// URL")
         .optional()
         .describe("The endpoint, e.g. http://vllm.models:8000/v1. Required for openai-compatible."),
       apiKeySecretRef: SecretKeySelector.optional().describe(

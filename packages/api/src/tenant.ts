@@ -50,6 +50,12 @@ export const TenantSpec = withRules(
     .describe("The desired state of a Tenant."),
   [
     {
+      rule: "self.namespaces.all(n, self.namespaces.exists_one(o, o == n))",
+      message: "each namespace may be listed only once",
+      fieldPath: ".namespaces",
+      check: (spec) => new Set(spec.namespaces).size === spec.namespaces.length,
+    },
+    {
       rule: "self.namespaces.all(n, !(n in ['kube-system', 'kube-public', 'kube-node-lease', 'default']))",
       message: "a tenant cannot own kube-system, kube-public, kube-node-lease or default",
       fieldPath: ".namespaces",

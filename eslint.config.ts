@@ -2,13 +2,14 @@
  * Lint: type-aware, zero warnings (CI runs `eslint . --max-warnings 0`). Formatting is prettier's job.
  */
 import js from "@eslint/js";
+import { defineConfig } from "eslint/config";
 import prettier from "eslint-config-prettier";
 import tseslint from "typescript-eslint";
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ["**/node_modules/", "**/dist/", ".toolchain/", "test/cluster/**/*.go"] },
   js.configs.recommended,
-  ...tseslint.configs.strictTypeChecked,
+  tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },

@@ -64,7 +64,8 @@ export async function buildClusterBinaries(log: (line: string) => void): Promise
   const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
   if (code !== 0) throw new Error(`test/cluster/build.sh failed (exit ${code}); the lines above say why`);
   const binDirectory = stdout.trim().split("\n").at(-1);
-  if (binDirectory === undefined || binDirectory === "") throw new Error("test/cluster/build.sh printed no bin folder");
+  if (binDirectory === undefined || binDirectory === "")
+    throw new Error("test/cluster/build.sh printed no bin folder");
   return binDirectory;
 }
 
@@ -108,7 +109,11 @@ function logTail(started: Started, lines = 25): string {
 async function stopProcess(started: Started): Promise<void> {
   const child = started.process;
   if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      resolve();
+    }),
+  );
   child.kill("SIGTERM");
   const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
   await exited;
@@ -117,11 +122,17 @@ async function stopProcess(started: Started): Promise<void> {
 
 function get(url: string, token: string, ca: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const call = request(url, { headers: { authorization: `Bearer ${token}` }, ca, timeout: 5_000 }, (response) => {
-      let body = "";
-      response.on("data", (chunk: Buffer) => (body += chunk.toString()));
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
-    });
+    const call = request(
+      url,
+      { headers: { authorization: `Bearer ${token}` }, ca, timeout: 5_000 },
+      (response) => {
+        let body = "";
+        response.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        response.on("end", () => {
+          resolve({ status: response.statusCode ?? 0, body });
+        });
+      },
+    );
     call.on("timeout", () => call.destroy(new Error("timeout")));
     call.on("error", reject);
     call.end();
@@ -138,7 +149,9 @@ async function waitUntil(
   for (;;) {
     const dead = started.find((process) => process.process.exitCode !== null);
     if (dead !== undefined) {
-      throw new Error(`${dead.name} exited with code ${dead.process.exitCode} while waiting for ${what}:\n${logTail(dead)}`);
+      throw new Error(
+        `${dead.name} exited with code ${dead.process.exitCode} while waiting for ${what}:\n${logTail(dead)}`,
+      );
     }
     if (await ready().catch(() => false)) return;
     if (Date.now() > deadline) {

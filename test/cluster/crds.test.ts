@@ -38,19 +38,28 @@ function zodIssues(manifest: unknown): ManifestIssue[] {
 }
 
 beforeAll(async () => {
-  const applied = await kubectl(["apply", "--server-side", "--field-manager=freehold-test", "-f", crdDirectory]);
+  const applied = await kubectl([
+    "apply",
+    "--server-side",
+    "--field-manager=freehold-test",
+    "-f",
+    crdDirectory,
+  ]);
   expect(applied.stderr).toBe("");
   const established = await kubectl([
     "wait",
     "--for=condition=Established",
     "--timeout=60s",
-    ...readdirSync(crdDirectory).map((file) => `crd/${file.replace(/^freehold\.dev_(.*)\.yaml$/, "$1.freehold.dev")}`),
+    ...readdirSync(crdDirectory).map(
+      (file) => `crd/${file.replace(/^freehold\.dev_(.*)\.yaml$/, "$1.freehold.dev")}`,
+    ),
   ]);
   expect(established.code, established.stderr).toBe(0);
   const namespaces = new Set(
     exampleFiles().flatMap((file) =>
       parseAllDocuments(readFileSync(join(root, file), "utf8")).flatMap((document) => {
-        const namespace = (document.toJS() as { metadata?: { namespace?: string } } | null)?.metadata?.namespace;
+        const namespace = (document.toJS() as { metadata?: { namespace?: string } } | null)?.metadata
+          ?.namespace;
         return namespace === undefined ? [] : [namespace];
       }),
     ),
@@ -119,7 +128,10 @@ describe("a bad manifest", () => {
     }
 
     // The API server refuses it, naming the field.
-    const namespaced = manifest.kind === "Tenant" ? manifest : { ...manifest, metadata: { ...manifest.metadata, namespace: badNamespace } };
+    const namespaced =
+      manifest.kind === "Tenant"
+        ? manifest
+        : { ...manifest, metadata: { ...manifest.metadata, namespace: badNamespace } };
     const applied = await kubectl(["apply", "-f", "-"], JSON.stringify(namespaced));
     expect(applied.code).not.toBe(0);
     expect(applied.stderr).toContain(field === "spec" ? "spec:" : field);
@@ -145,7 +157,9 @@ describe("kubectl", () => {
     const text = explained.stdout.replace(/\s+/g, " ");
     expect(text).toContain("Tool sources: MCP servers and agents used as tools.");
     expect(text).toContain("requireApproval <[]string>");
-    expect(text).toContain("The tools of the MCP server the agent may call. Enforced by the runtime, not by the prompt.");
+    expect(text).toContain(
+      "The tools of the MCP server the agent may call. Enforced by the runtime, not by the prompt.",
+    );
   });
 
   it("lists agents with READY, MODEL and FRAMEWORK columns", async () => {

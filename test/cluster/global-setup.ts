@@ -8,7 +8,13 @@ import { startCluster, type Cluster } from "./cluster.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
-    cluster: { kubeconfig: string; kubectl: string; server: string; token: string; kubernetesVersion: string };
+    cluster: {
+      kubeconfig: string;
+      kubectl: string;
+      server: string;
+      token: string;
+      kubernetesVersion: string;
+    };
   }
 }
 
@@ -16,7 +22,9 @@ let cluster: Cluster | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   cluster = await startCluster({ log: (line) => process.stderr.write(`${line}\n`) });
-  process.stderr.write(`[cluster] kube-apiserver ${cluster.kubernetesVersion} listening at ${cluster.server}\n`);
+  process.stderr.write(
+    `[cluster] kube-apiserver ${cluster.kubernetesVersion} listening at ${cluster.server}\n`,
+  );
   project.provide("cluster", {
     kubeconfig: cluster.kubeconfig,
     kubectl: cluster.kubectl,

@@ -15,10 +15,15 @@ export type Kubectl = (args: readonly string[], input?: string) => Promise<Kubec
 export function createKubectl(binary: string, kubeconfig: string): Kubectl {
   return (args, input) =>
     new Promise((resolve) => {
-      const child = execFile(binary, ["--kubeconfig", kubeconfig, ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
-        resolve({ code, stdout, stderr });
-      });
+      const child = execFile(
+        binary,
+        ["--kubeconfig", kubeconfig, ...args],
+        { timeout: 30_000 },
+        (error, stdout, stderr) => {
+          const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
+          resolve({ code, stdout, stderr });
+        },
+      );
       if (input !== undefined) child.stdin?.end(input);
     });
 }

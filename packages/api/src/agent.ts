@@ -150,7 +150,10 @@ export type AgentLimits = z.infer<typeof AgentLimits>;
 const Quantity = z
   .string()
   .max(64)
-  .regex(/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|[KMGTPE]i?|[numkMGTPE])?$/, "must be a quantity such as 500m or 1Gi")
+  .regex(
+    /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|[KMGTPE]i?|[numkMGTPE])?$/,
+    "must be a quantity such as 500m or 1Gi",
+  )
   .describe("A resource quantity such as 500m (CPU) or 512Mi (memory).");
 
 const ResourceList = z
@@ -164,7 +167,12 @@ const ResourceList = z
 export const AgentAutoscaling = withRules(
   z
     .strictObject({
-      minReplicas: z.int().min(0).max(1000).default(1).describe("The fewest workers; 0 scales to zero when idle."),
+      minReplicas: z
+        .int()
+        .min(0)
+        .max(1000)
+        .default(1)
+        .describe("The fewest workers; 0 scales to zero when idle."),
       maxReplicas: z.int().min(1).max(1000).describe("The most workers."),
       targetQueueDepth: z
         .int()
@@ -223,7 +231,11 @@ export const AgentRuntime = withRules(
         .max(10_000)
         .default(10)
         .describe("How many runs one worker works on at once."),
-      image: z.string().max(512).optional().describe("The worker image; default: the operator's runtime image."),
+      image: z
+        .string()
+        .max(512)
+        .optional()
+        .describe("The worker image; default: the operator's runtime image."),
       resources: z
         .strictObject({ requests: ResourceList.optional(), limits: ResourceList.optional() })
         .optional()
@@ -258,8 +270,16 @@ export const AgentSpec = withRules(
       model: z
         .strictObject({ ref: DnsLabel.describe("The name of a Model in the agent's namespace.") })
         .describe("The model that drives the agent."),
-      instructions: z.string().min(1).max(100_000).describe("The system prompt: who the agent is and what it does."),
-      tools: z.array(AgentTool).max(64).optional().describe("Tool sources: MCP servers and agents used as tools."),
+      instructions: z
+        .string()
+        .min(1)
+        .max(100_000)
+        .describe("The system prompt: who the agent is and what it does."),
+      tools: z
+        .array(AgentTool)
+        .max(64)
+        .optional()
+        .describe("Tool sources: MCP servers and agents used as tools."),
       handoffs: z
         .array(AgentHandoff)
         .max(64)
@@ -300,7 +320,10 @@ export const AgentStatus = z
     ...statusBase,
     replicas: z.int().min(0).optional().describe("Worker pods that exist."),
     readyReplicas: z.int().min(0).optional().describe("Worker pods that are ready."),
-    model: z.string().optional().describe("The provider and model the agent resolved to, e.g. openai/gpt-4o."),
+    model: z
+      .string()
+      .optional()
+      .describe("The provider and model the agent resolved to, e.g. openai/gpt-4o."),
     tools: z.int().min(0).optional().describe("How many tools the agent can call, handoff tools included."),
   })
   .describe("The observed state of an Agent.");

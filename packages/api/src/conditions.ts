@@ -12,9 +12,13 @@ export const Condition = z
       .string()
       .min(1)
       .max(316)
-      .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/)
+      .regex(
+        /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
+      )
       .describe("The aspect this condition is about, in CamelCase: Ready, ModelResolved, ..."),
-    status: z.enum(["True", "False", "Unknown"]).describe("Whether the condition holds: True, False or Unknown."),
+    status: z
+      .enum(["True", "False", "Unknown"])
+      .describe("Whether the condition holds: True, False or Unknown."),
     reason: z
       .string()
       .min(1)
@@ -27,9 +31,7 @@ export const Condition = z
       .min(0)
       .optional()
       .describe("The metadata.generation this condition was computed from."),
-    lastTransitionTime: z.iso
-      .datetime({ offset: true })
-      .describe("When the status last changed (RFC 3339)."),
+    lastTransitionTime: z.iso.datetime({ offset: true }).describe("When the status last changed (RFC 3339)."),
   })
   .describe("A condition: type, status, reason, message, observedGeneration, lastTransitionTime.");
 export type Condition = z.infer<typeof Condition>;

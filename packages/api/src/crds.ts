@@ -15,7 +15,7 @@ const generatedNotice = "Generated from the zod schemas in packages/api/src by `
 
 function crdSchema(schema: z.ZodType): JsonSchema {
   return toStructuralSchema(
-    z.toJSONSchema(schema, { target: "openapi-3.0", io: "input", unrepresentable: "throw" }) as JsonSchema,
+    z.toJSONSchema(schema, { target: "openapi-3.0", io: "input", unrepresentable: "throw" }),
   );
 }
 
@@ -89,7 +89,11 @@ export function allCustomResourceDefinitionsYaml(): string {
 export function manifestJsonSchema(kind: ResourceKind): JsonSchema {
   return {
     $comment: generatedNotice,
-    ...(z.toJSONSchema(kind.schema, { target: "draft-2020-12", io: "input", unrepresentable: "throw" }) as JsonSchema),
+    ...(z.toJSONSchema(kind.schema, {
+      target: "draft-2020-12",
+      io: "input",
+      unrepresentable: "throw",
+    }) as JsonSchema),
     $id: `https://${group}/schemas/${version}/${kind.kind.toLowerCase()}.json`,
     title: kind.kind,
     description: kind.description,
@@ -101,7 +105,10 @@ export function generatedFiles(): Map<string, string> {
   const files = new Map<string, string>();
   for (const kind of resourceKinds) {
     files.set(`crds/${group}_${kind.plural}.yaml`, customResourceDefinitionYaml(kind));
-    files.set(`json-schema/${kind.kind.toLowerCase()}.json`, `${JSON.stringify(manifestJsonSchema(kind), null, 2)}\n`);
+    files.set(
+      `json-schema/${kind.kind.toLowerCase()}.json`,
+      `${JSON.stringify(manifestJsonSchema(kind), null, 2)}\n`,
+    );
   }
   return files;
 }

@@ -71,7 +71,9 @@ export const HumanQueueSpec = withRules(
         .array(Subject)
         .max(256)
         .optional()
-        .describe("Who may list, claim and answer items. Absent: anyone who may read the namespace's queues."),
+        .describe(
+          "Who may list, claim and answer items. Absent: anyone who may read the namespace's queues.",
+        ),
       leaseSeconds: z
         .int()
         .min(10)
@@ -93,7 +95,8 @@ export const HumanQueueSpec = withRules(
       message: "sla.resolveWithinSeconds must not be shorter than sla.claimWithinSeconds",
       fieldPath: ".sla.resolveWithinSeconds",
       check: (spec) =>
-        spec.sla?.resolveWithinSeconds === undefined || spec.sla.resolveWithinSeconds >= spec.sla.claimWithinSeconds,
+        spec.sla?.resolveWithinSeconds === undefined ||
+        spec.sla.resolveWithinSeconds >= spec.sla.claimWithinSeconds,
     },
   ],
 );

@@ -3,7 +3,16 @@
  *
  * @module
  */
-export { Agent, AgentHandoff, AgentLimits, AgentRuntime, AgentSpec, AgentTool, Framework, frameworks } from "./agent.ts";
+export {
+  Agent,
+  AgentHandoff,
+  AgentLimits,
+  AgentRuntime,
+  AgentSpec,
+  AgentTool,
+  Framework,
+  frameworks,
+} from "./agent.ts";
 export { Condition } from "./conditions.ts";
 export {
   allCustomResourceDefinitionsYaml,
@@ -17,7 +26,16 @@ export { HumanQueue, HumanQueueSpec, Subject } from "./human-queue.ts";
 export { formatPath, parseManifest, parseManifests, type ManifestIssue, type Resource } from "./manifests.ts";
 export { McpServer, McpServerSpec } from "./mcp-server.ts";
 export { Model, ModelParameters, ModelSpec, Provider, providers } from "./model.ts";
-export { apiVersion, DnsLabel, group, ObjectMeta, ResourceName, SecretKeySelector, ToolName, version } from "./names.ts";
+export {
+  apiVersion,
+  DnsLabel,
+  group,
+  ObjectMeta,
+  ResourceName,
+  SecretKeySelector,
+  ToolName,
+  version,
+} from "./names.ts";
 export type { PrinterColumn, ResourceKind } from "./resource.ts";
 export { findResourceKind, resourceKinds } from "./resources.ts";
 export { Tenant, TenantSpec } from "./tenant.ts";

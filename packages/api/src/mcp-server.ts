@@ -16,9 +16,12 @@ const headerNamePattern = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 export const Header = withRules(
   z
     .strictObject({
-      name: z.string().min(1).max(256).regex(headerNamePattern, "must be a valid HTTP header name").describe(
-        "The header's name, e.g. Authorization.",
-      ),
+      name: z
+        .string()
+        .min(1)
+        .max(256)
+        .regex(headerNamePattern, "must be a valid HTTP header name")
+        .describe("The header's name, e.g. Authorization."),
       value: z.string().max(8192).optional().describe("A literal value. Use secretKeyRef for credentials."),
       secretKeyRef: SecretKeySelector.optional().describe("Take the value from a Secret key."),
     })
@@ -58,7 +61,9 @@ export const StdioTransport = withRules(
         .string()
         .max(512)
         .optional()
-        .describe("The container image that has the command; default: the operator's runtime image (Node 24)."),
+        .describe(
+          "The container image that has the command; default: the operator's runtime image (Node 24).",
+        ),
       workingDir: z.string().max(4096).optional().describe("The command's working directory."),
     })
     .describe("A local server, spoken to over stdin and stdout."),
@@ -86,7 +91,8 @@ export const McpServerSpec = withRules(
     {
       rule: "[has(self.http), has(self.sse), has(self.stdio)].exists_one(set, set)",
       message: "an MCPServer needs exactly one transport: http, sse or stdio",
-      check: (spec) => [spec.http, spec.sse, spec.stdio].filter((transport) => transport !== undefined).length === 1,
+      check: (spec) =>
+        [spec.http, spec.sse, spec.stdio].filter((transport) => transport !== undefined).length === 1,
     },
   ],
 );

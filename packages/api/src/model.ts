@@ -24,8 +24,18 @@ const hostedProviders = ["openai", "anthropic", "gemini"] as const;
 export const ModelParameters = z
   .strictObject({
     temperature: z.number().min(0).max(2).optional().describe("Sampling temperature, 0 to 2."),
-    topP: z.number().min(0).max(1).optional().describe("Nucleus sampling: the probability mass to sample from."),
-    maxOutputTokens: z.int().min(1).max(1_000_000).optional().describe("The most tokens one model call may write."),
+    topP: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe("Nucleus sampling: the probability mass to sample from."),
+    maxOutputTokens: z
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .optional()
+      .describe("The most tokens one model call may write."),
     seed: z.int().min(0).max(2_147_483_647).optional().describe("A seed, for providers that support it."),
     stop: z.array(z.string().min(1).max(256)).max(16).optional().describe("Sequences that end the output."),
   })
@@ -101,7 +111,8 @@ export const ModelSpec = withRules(
       rule: "self.provider != 'local' || (!has(self.baseUrl) && !has(self.apiKeySecretRef))",
       message: "a local model runs in the worker: it takes no baseUrl or apiKeySecretRef",
       fieldPath: ".provider",
-      check: (spec) => spec.provider !== "local" || (spec.baseUrl === undefined && spec.apiKeySecretRef === undefined),
+      check: (spec) =>
+        spec.provider !== "local" || (spec.baseUrl === undefined && spec.apiKeySecretRef === undefined),
     },
   ],
 );

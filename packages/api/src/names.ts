@@ -19,7 +19,10 @@ export const DnsLabel = z
   .string()
   .min(1)
   .max(63)
-  .regex(dnsLabelPattern, "must be lower-case letters, digits and '-', starting and ending with a letter or digit");
+  .regex(
+    dnsLabelPattern,
+    "must be lower-case letters, digits and '-', starting and ending with a letter or digit",
+  );
 
 /**
  * The name of a Freehold resource that becomes a Service (Agent, MCPServer): a DNS-1035 label,

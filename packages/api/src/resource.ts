@@ -44,8 +44,10 @@ export interface ResourceRule<Spec> extends CelRule {
 }
 
 /** A resource kind, ready for parsing manifests and generating its CRD. */
-export interface ResourceKind<Spec extends z.ZodType = z.ZodType, Status extends z.ZodType = z.ZodType>
-  extends ResourceDefinition<Spec, Status> {
+export interface ResourceKind<
+  Spec extends z.ZodType = z.ZodType,
+  Status extends z.ZodType = z.ZodType,
+> extends ResourceDefinition<Spec, Status> {
   /** The whole object: apiVersion, kind, metadata, spec, status. */
   readonly schema: z.ZodObject<{
     apiVersion: z.ZodLiteral<string>;
@@ -113,5 +115,5 @@ export function defineResource<Spec extends z.ZodType, Status extends z.ZodType>
     { rule: nameRule.rule, message: nameRule.message },
     ...rules.map(({ check: _check, ...celRule }) => celRule),
   ];
-  return { ...definition, schema, rootRules } as ResourceKind<Spec, Status>;
+  return { ...definition, schema, rootRules };
 }

@@ -14,7 +14,12 @@ import { withRules } from "./validation-rule.ts";
 
 export const TenantQuotas = z
   .strictObject({
-    agents: z.int().min(0).max(100_000).optional().describe("The most Agents across the tenant's namespaces."),
+    agents: z
+      .int()
+      .min(0)
+      .max(100_000)
+      .optional()
+      .describe("The most Agents across the tenant's namespaces."),
     runsPerMinute: z.int().min(0).max(10_000_000).optional().describe("The most runs started per minute."),
     tokensPerDay: z.int().min(0).max(1_000_000_000_000).optional().describe("The most model tokens per day."),
     cpu: z.string().max(64).optional().describe("Total CPU requests of the tenant's pods, e.g. 16."),
@@ -26,14 +31,11 @@ export const TenantSpec = withRules(
   z
     .strictObject({
       displayName: z.string().max(256).optional().describe("A human-readable name."),
-      namespaces: z
-        .array(DnsLabel)
-        .min(1)
-        .max(64)
-        .meta({
-          description: "The namespaces the tenant owns; the operator creates them. No two tenants may share one.",
-          "x-kubernetes-list-type": "set",
-        }),
+      namespaces: z.array(DnsLabel).min(1).max(64).meta({
+        description:
+          "The namespaces the tenant owns; the operator creates them. No two tenants may share one.",
+        "x-kubernetes-list-type": "set",
+      }),
       admins: z.array(Subject).max(256).optional().describe("Who may change the tenant's resources."),
       members: z.array(Subject).max(1024).optional().describe("Who may run agents and work the inboxes."),
       quotas: TenantQuotas.optional(),

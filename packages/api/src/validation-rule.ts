@@ -5,10 +5,11 @@
  *
  * @module
  */
-import { z } from "zod";
+import type { z } from "zod";
 
 /** The reasons the API server accepts for a failed rule; they pick the error's wording. */
-export type RuleReason = "FieldValueInvalid" | "FieldValueForbidden" | "FieldValueRequired" | "FieldValueDuplicate";
+export type RuleReason =
+  "FieldValueInvalid" | "FieldValueForbidden" | "FieldValueRequired" | "FieldValueDuplicate";
 
 /** One rule on an object. */
 export interface ValidationRule<T> {
@@ -42,12 +43,15 @@ export const validationsKey = "x-kubernetes-validations";
  * ]);
  * ```
  */
-export function withRules<S extends z.ZodObject>(schema: S, rules: readonly ValidationRule<z.output<S>>[]): S {
+export function withRules<S extends z.ZodObject>(
+  schema: S,
+  rules: readonly ValidationRule<z.output<S>>[],
+): S {
   const existing = schema.meta() ?? {};
   const existingRules = (existing[validationsKey] as CelRule[] | undefined) ?? [];
   const refined = schema.superRefine((value, context) => {
     for (const rule of rules) {
-      if (!rule.check(value as z.output<S>)) {
+      if (!rule.check(value)) {
         context.addIssue({ code: "custom", message: rule.message, path: fieldPathToPath(rule.fieldPath) });
       }
     }

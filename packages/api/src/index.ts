@@ -40,3 +40,13 @@ export type { PrinterColumn, ResourceKind } from "./resource.ts";
 export { findResourceKind, resourceKinds } from "./resources.ts";
 export { Tenant, TenantSpec } from "./tenant.ts";
 export { withRules, type CelRule, type ValidationRule } from "./validation-rule.ts";
+export {
+  addUsage,
+  AssistantMessage,
+  ChatMessage,
+  SystemMessage,
+  ToolCall,
+  ToolMessage,
+  Usage,
+  UserMessage,
+} from "./conversation.ts";

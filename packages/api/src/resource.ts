@@ -24,8 +24,8 @@ export interface PrinterColumn {
 export type NameRule = "service" | "label";
 
 /** Options of {@link defineResource}. */
-export interface ResourceDefinition<Spec extends z.ZodType, Status extends z.ZodType> {
-  readonly kind: string;
+export interface ResourceDefinition<Spec extends z.ZodType, Status extends z.ZodType, Kind extends string = string> {
+  readonly kind: Kind;
   readonly plural: string;
   readonly shortNames: readonly string[];
   readonly scope: "Namespaced" | "Cluster";
@@ -47,11 +47,12 @@ export interface ResourceRule<Spec> extends CelRule {
 export interface ResourceKind<
   Spec extends z.ZodType = z.ZodType,
   Status extends z.ZodType = z.ZodType,
-> extends ResourceDefinition<Spec, Status> {
+  Kind extends string = string,
+> extends ResourceDefinition<Spec, Status, Kind> {
   /** The whole object: apiVersion, kind, metadata, spec, status. */
   readonly schema: z.ZodObject<{
     apiVersion: z.ZodLiteral<string>;
-    kind: z.ZodLiteral<string>;
+    kind: z.ZodLiteral<Kind>;
     metadata: typeof ObjectMeta;
     spec: Spec;
     status: z.ZodOptional<Status>;
@@ -86,9 +87,9 @@ const nameRules: Record<NameRule, { rule: string; message: string; check: (name:
  * Widget.schema.parse(manifest);
  * ```
  */
-export function defineResource<Spec extends z.ZodType, Status extends z.ZodType>(
-  definition: ResourceDefinition<Spec, Status>,
-): ResourceKind<Spec, Status> {
+export function defineResource<Spec extends z.ZodType, Status extends z.ZodType, const Kind extends string>(
+  definition: ResourceDefinition<Spec, Status, Kind>,
+): ResourceKind<Spec, Status, Kind> {
   const nameRule = nameRules[definition.nameRule];
   const rules = definition.rules ?? [];
   const schema = z

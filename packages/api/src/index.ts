@@ -50,3 +50,15 @@ export {
   Usage,
   UserMessage,
 } from "./conversation.ts";
+export {
+  ErrorRecord,
+  isTerminal,
+  RunEvent,
+  RunJob,
+  RunLimit,
+  RunState,
+  RunStatus,
+  runStatuses,
+  ToolCallRecord,
+  type RunEventType,
+} from "./run.ts";

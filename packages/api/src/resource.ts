@@ -24,7 +24,11 @@ export interface PrinterColumn {
 export type NameRule = "service" | "label";
 
 /** Options of {@link defineResource}. */
-export interface ResourceDefinition<Spec extends z.ZodType, Status extends z.ZodType, Kind extends string = string> {
+export interface ResourceDefinition<
+  Spec extends z.ZodType,
+  Status extends z.ZodType,
+  Kind extends string = string,
+> {
   readonly kind: Kind;
   readonly plural: string;
   readonly shortNames: readonly string[];

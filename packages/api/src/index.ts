@@ -62,3 +62,4 @@ export {
   ToolCallRecord,
   type RunEventType,
 } from "./run.ts";
+export { RuntimeConfig, secretEnvName } from "./runtime-config.ts";

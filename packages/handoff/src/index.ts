@@ -1,1 +1,11 @@
-export {};
+/**
+ * `@freehold/handoff`: durable work on BullMQ and Redis: agent queues, the run store with atomic
+ * checkpoints, replayable event streams.
+ *
+ * @module
+ */
+export { createAgentQueues, type AgentQueues, type EnqueueOptions } from "./agent-queues.ts";
+export { agentQueuePrefix, namespacePrefix, runEventsKey, runKey } from "./keys.ts";
+export { freePort, startRedisServer, type RedisServer, type RedisServerOptions } from "./redis-server.ts";
+export { createRunStore, type FollowOptions, type RunStore, type StoredEvent } from "./run-store.ts";
+export { cancelRun, startRun, type StartRunRequest } from "./runs.ts";

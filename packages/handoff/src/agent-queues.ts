@@ -1,0 +1,70 @@
+/**
+ * One BullMQ queue per agent, named after it, under the namespace's prefix
+ * (`freehold:{namespace}:agent:{name}`). A job only says which run to work on; the run's state is in
+ * the run store.
+ *
+ * @module
+ */
+import { RunJob } from "@freehold/api";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { agentQueuePrefix } from "./keys.ts";
+
+/** Options of {@link AgentQueues.enqueue}. */
+export interface EnqueueOptions {
+  /**
+   * What distinguishes this enqueue from others of the same run (`start`, a revision): adding the
+   * same run with the same key twice adds one job.
+   */
+  readonly key: string;
+  readonly priority?: number;
+}
+
+export interface AgentQueues {
+  /** Puts the run on the agent's queue. */
+  enqueue(namespace: string, agent: string, runId: string, options: EnqueueOptions): Promise<void>;
+  /** The BullMQ queue of an agent (created once, then reused). */
+  queue(namespace: string, agent: string): Queue;
+  /** Waiting + delayed + active jobs of an agent's queue. */
+  depth(namespace: string, agent: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * @example
+ * ```ts
+ * const queues = createAgentQueues(new Redis(url, { maxRetriesPerRequest: null }));
+ * await queues.enqueue("acme", "billing", runId, { key: "start" });
+ * ```
+ */
+export function createAgentQueues(connection: Redis): AgentQueues {
+  const queues = new Map<string, Queue>();
+  const queueOf = (namespace: string, agent: string): Queue => {
+    const id = `${namespace}/${agent}`;
+    let queue = queues.get(id);
+    if (queue === undefined) {
+      queue = new Queue(agent, { connection, prefix: agentQueuePrefix(namespace) });
+      queues.set(id, queue);
+    }
+    return queue;
+  };
+  return {
+    queue: queueOf,
+    async enqueue(namespace, agent, runId, options) {
+      const job = RunJob.parse({ schemaVersion: 1, runId, namespace });
+      await queueOf(namespace, agent).add("run", job, {
+        jobId: `${runId}.${options.key}`,
+        ...(options.priority === undefined ? {} : { priority: options.priority }),
+        removeOnComplete: { count: 1000 },
+        removeOnFail: { count: 10_000 },
+      });
+    },
+    async depth(namespace, agent) {
+      return queueOf(namespace, agent).getJobCountByTypes("waiting", "delayed", "active", "prioritized");
+    },
+    async close() {
+      await Promise.all([...queues.values()].map((queue) => queue.close()));
+      queues.clear();
+    },
+  };
+}

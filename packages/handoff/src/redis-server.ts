@@ -1,0 +1,155 @@
+/**
+ * Starts a real `redis-server` as a child process on a free loopback port: for `freehold dev` and
+ * for tests. Data lives in a temporary folder unless one is given; with `appendOnly` it survives a
+ * restart.
+ *
+ * @module
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FreeholdError } from "@freehold/api";
+
+/** Options of {@link startRedisServer}. */
+export interface RedisServerOptions {
+  /** Default: a free port. */
+  readonly port?: number;
+  /** Where Redis keeps its files. Default: a temporary folder, removed on stop. */
+  readonly dataDirectory?: string;
+  /** Write an append-only file, so data survives a restart. Default: false. */
+  readonly appendOnly?: boolean;
+  /** The binary. Default: `redis-server` on the PATH. */
+  readonly binary?: string;
+}
+
+/** A running Redis. */
+export interface RedisServer extends AsyncDisposable {
+  readonly url: string;
+  readonly port: number;
+  readonly dataDirectory: string;
+  /** Stops Redis (SIGTERM: with appendOnly, data is flushed) and removes a temporary data folder. */
+  stop(): Promise<void>;
+  /** Kills Redis at once (SIGKILL) without removing data, to test recovery. */
+  kill(): Promise<void>;
+  /** Starts Redis again on the same port and data folder. */
+  restart(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => {
+        if (typeof address === "object" && address !== null) resolve(address.port);
+        else reject(new Error("could not get a free port"));
+      });
+    });
+  });
+}
+
+/**
+ * Starts `redis-server` and waits until it accepts connections.
+ *
+ * @example
+ * ```ts
+ * await using redis = await startRedisServer();
+ * const connection = new Redis(redis.url);
+ * ```
+ */
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const port = options.port ?? (await freePort());
+  const temporary = options.dataDirectory === undefined;
+  const dataDirectory = options.dataDirectory ?? mkdtempSync(join(tmpdir(), "freehold-redis-"));
+  const binary = options.binary ?? "redis-server";
+  const args = [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    dataDirectory,
+    "--save",
+    "",
+    "--appendonly",
+    options.appendOnly === true ? "yes" : "no",
+    "--appendfsync",
+    "everysec",
+    "--daemonize",
+    "no",
+    "--protected-mode",
+    "yes",
+    "--maxmemory-policy",
+    "noeviction",
+  ];
+  let child: ChildProcess | undefined;
+
+  const launch = async (): Promise<void> => {
+    const started = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+    child = started;
+    let output = "";
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer): void => {
+        output += chunk.toString();
+        if (output.includes("Ready to accept connections")) {
+          started.stdout.off("data", onData);
+          resolve();
+        }
+      };
+      started.stdout.on("data", onData);
+      started.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      started.once("error", (error: NodeJS.ErrnoException) => {
+        reject(
+          new FreeholdError(
+            "redis.not-installed",
+            error.code === "ENOENT"
+              ? `${binary} was not found; install Redis (Debian: apt-get install redis-server) or run scripts/setup.sh`
+              : `could not start ${binary}: ${error.message}`,
+            { cause: error },
+          ),
+        );
+      });
+      started.once("exit", (code) => {
+        reject(
+          new FreeholdError("redis.start-failed", `${binary} exited with code ${code}:\n${output.trim()}`),
+        );
+      });
+    });
+    started.removeAllListeners("exit");
+    started.stdout.resume();
+  };
+
+  const terminate = async (signal: NodeJS.Signals): Promise<void> => {
+    const running = child;
+    if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) =>
+      running.once("exit", () => {
+        resolve();
+      }),
+    );
+    running.kill(signal);
+    await exited;
+  };
+
+  await launch();
+  const stop = async (): Promise<void> => {
+    await terminate("SIGTERM");
+    if (temporary) rmSync(dataDirectory, { recursive: true, force: true });
+  };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dataDirectory,
+    stop,
+    kill: () => terminate("SIGKILL"),
+    restart: async () => {
+      await terminate("SIGTERM");
+      await launch();
+    },
+    [Symbol.asyncDispose]: stop,
+  };
+}

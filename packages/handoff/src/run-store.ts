@@ -1,0 +1,205 @@
+/**
+ * The run store: each run's state in a Redis hash (`state`, `revision`) and its events in a Redis
+ * stream. A checkpoint writes the new state and the step's events in one atomic script, and only if
+ * the stored revision is the one the writer read: a worker that lost its run to another (after a
+ * stall) cannot overwrite newer state.
+ *
+ * @module
+ */
+import { FreeholdError, isTerminal, RunEvent, RunState } from "@freehold/api";
+import type { Redis } from "ioredis";
+import { runEventsKey, runKey } from "./keys.ts";
+
+/** An event as stored: the stream entry id (for `Last-Event-ID`) and the event. */
+export interface StoredEvent {
+  readonly id: string;
+  readonly event: RunEvent;
+}
+
+/** Options of {@link RunStore.followEvents}. */
+export interface FollowOptions {
+  /** Start after this stream id; default: from the first event. */
+  readonly after?: string;
+  readonly signal?: AbortSignal;
+  /** How long one blocking read waits, in ms (default 1000). */
+  readonly blockMs?: number;
+}
+
+export interface RunStore {
+  /** Stores a new run and its first events; fails with `run.exists` if the id is taken. */
+  create(state: RunState, events: readonly RunEvent[]): Promise<void>;
+  /** The run, or undefined. */
+  get(namespace: string, runId: string): Promise<RunState | undefined>;
+  /** The run, or a `run.not-found` error. */
+  require(namespace: string, runId: string): Promise<RunState>;
+  /**
+   * Replaces `previous` by `next` (its revision bumped) and appends `events`, atomically, if the stored
+   * revision is still `previous.revision`; otherwise fails with `run.conflict`.
+   */
+  checkpoint(previous: RunState, next: RunState, events: readonly RunEvent[]): Promise<RunState>;
+  /** Events after `after` (exclusive), oldest first. */
+  readEvents(
+    namespace: string,
+    runId: string,
+    options?: { after?: string; count?: number },
+  ): Promise<StoredEvent[]>;
+  /** Every event from `after` on, live, until the run ends (`run-end`) or the signal aborts. */
+  followEvents(namespace: string, runId: string, options?: FollowOptions): AsyncIterable<StoredEvent>;
+}
+
+const checkpointScript = `
+local revision = redis.call('HGET', KEYS[1], 'revision')
+if not revision then return redis.error_reply('NOTFOUND run does not exist') end
+if revision ~= ARGV[1] then return redis.error_reply('CONFLICT stored revision is ' .. revision) end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'revision', ARGV[3])
+for i = 4, #ARGV do redis.call('XADD', KEYS[2], '*', 'event', ARGV[i]) end
+return 1
+`;
+
+const createScript = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('EXISTS run already exists') end
+redis.call('HSET', KEYS[1], 'state', ARGV[1], 'revision', ARGV[2])
+for i = 3, #ARGV do redis.call('XADD', KEYS[2], '*', 'event', ARGV[i]) end
+return 1
+`;
+
+function parseState(text: string, namespace: string, runId: string): RunState {
+  const result = RunState.safeParse(JSON.parse(text));
+  if (!result.success) {
+    throw new FreeholdError(
+      "run.corrupt",
+      `the stored state of run ${namespace}/${runId} does not match schema version 1: ${result.error.message}`,
+      { details: { namespace, runId } },
+    );
+  }
+  return result.data;
+}
+
+function toStoredEvents(entries: [string, string[]][]): StoredEvent[] {
+  return entries.map(([id, fields]) => ({ id, event: RunEvent.parse(JSON.parse(fields[1] ?? "null")) }));
+}
+
+/**
+ * A run store on one Redis connection. Blocking reads (`followEvents`) use their own duplicate
+ * connection, so they never hold up writes.
+ *
+ * @example
+ * ```ts
+ * const store = createRunStore(new Redis(url));
+ * const run = await store.require("acme", runId);
+ * for await (const { event } of store.followEvents("acme", runId)) console.log(event.type);
+ * ```
+ */
+export function createRunStore(redis: Redis): RunStore {
+  const store: RunStore = {
+    async create(state, events) {
+      const parsed = RunState.parse(state);
+      try {
+        await redis.eval(
+          createScript,
+          2,
+          runKey(parsed.namespace, parsed.id),
+          runEventsKey(parsed.namespace, parsed.id),
+          JSON.stringify(parsed),
+          String(parsed.revision),
+          ...events.map((event) => JSON.stringify(RunEvent.parse(event))),
+        );
+      } catch (error) {
+        if (error instanceof Error && error.message.startsWith("EXISTS")) {
+          throw new FreeholdError("run.exists", `run ${parsed.namespace}/${parsed.id} already exists`);
+        }
+        throw error;
+      }
+    },
+
+    async get(namespace, runId) {
+      const text = await redis.hget(runKey(namespace, runId), "state");
+      return text === null ? undefined : parseState(text, namespace, runId);
+    },
+
+    async require(namespace, runId) {
+      const state = await store.get(namespace, runId);
+      if (state === undefined) {
+        throw new FreeholdError("run.not-found", `run ${runId} not found in namespace ${namespace}`, {
+          details: { namespace, runId },
+        });
+      }
+      return state;
+    },
+
+    async checkpoint(previous, next, events) {
+      const stored = RunState.parse({
+        ...next,
+        revision: previous.revision + 1,
+        updatedAt: new Date().toISOString(),
+      });
+      try {
+        await redis.eval(
+          checkpointScript,
+          2,
+          runKey(stored.namespace, stored.id),
+          runEventsKey(stored.namespace, stored.id),
+          String(previous.revision),
+          JSON.stringify(stored),
+          String(stored.revision),
+          ...events.map((event) => JSON.stringify(RunEvent.parse(event))),
+        );
+      } catch (error) {
+        if (error instanceof Error && /^(CONFLICT|NOTFOUND)/.test(error.message)) {
+          throw new FreeholdError(
+            "run.conflict",
+            `run ${stored.namespace}/${stored.id} changed under this worker (${error.message}); another worker owns it now`,
+            { details: { namespace: stored.namespace, runId: stored.id, revision: previous.revision } },
+          );
+        }
+        throw error;
+      }
+      return stored;
+    },
+
+    async readEvents(namespace, runId, options = {}) {
+      const start = options.after === undefined ? "-" : `(${options.after}`;
+      const entries = (
+        options.count === undefined
+          ? await redis.xrange(runEventsKey(namespace, runId), start, "+")
+          : await redis.xrange(runEventsKey(namespace, runId), start, "+", "COUNT", options.count)
+      ) as [string, string[]][];
+      return toStoredEvents(entries);
+    },
+
+    async *followEvents(namespace, runId, options = {}) {
+      const key = runEventsKey(namespace, runId);
+      const reader = redis.duplicate();
+      let cursor = options.after ?? "0-0";
+      try {
+        for (;;) {
+          if (options.signal?.aborted === true) return;
+          const response = await reader.xread(
+            "COUNT",
+            100,
+            "BLOCK",
+            options.blockMs ?? 1000,
+            "STREAMS",
+            key,
+            cursor,
+          );
+          const entries = response?.[0]?.[1] ?? [];
+          for (const stored of toStoredEvents(entries)) {
+            cursor = stored.id;
+            yield stored;
+            if (stored.event.type === "run-end") return;
+          }
+          if (entries.length === 0) {
+            // run-end is written with the terminal state in one script: a terminal run with nothing
+            // after the cursor has nothing more to say (the caller started past its end).
+            const state = await store.require(namespace, runId);
+            if (isTerminal(state.status)) return;
+          }
+        }
+      } finally {
+        reader.disconnect();
+      }
+    },
+  };
+  return store;
+}

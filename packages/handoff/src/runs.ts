@@ -1,0 +1,85 @@
+/**
+ * Starting and cancelling runs: the caller's side of the queue.
+ *
+ * @module
+ */
+import { randomUUID } from "node:crypto";
+import { FreeholdError, isTerminal, type RunEvent, type RunState } from "@freehold/api";
+import type { AgentQueues } from "./agent-queues.ts";
+import type { RunStore } from "./run-store.ts";
+
+/** What a caller gives to start a run. */
+export interface StartRunRequest {
+  readonly namespace: string;
+  readonly agent: string;
+  readonly input: string;
+  /** Default: a random UUID. */
+  readonly runId?: string;
+}
+
+/**
+ * Stores a new run (status `queued`, with its `run-start` event) and puts it on the agent's queue.
+ * Checks that the agent exists are the caller's (the gateway and CLI know the agents).
+ *
+ * @example
+ * ```ts
+ * const run = await startRun({ store, queues }, { namespace: "acme", agent: "billing", input: "Where is my invoice?" });
+ * ```
+ */
+export async function startRun(
+  parts: { readonly store: RunStore; readonly queues: AgentQueues },
+  request: StartRunRequest,
+): Promise<RunState> {
+  const now = new Date().toISOString();
+  const state: RunState = {
+    schemaVersion: 1,
+    id: request.runId ?? randomUUID(),
+    namespace: request.namespace,
+    agent: request.agent,
+    status: "queued",
+    input: request.input,
+    messages: [{ role: "user", content: request.input }],
+    pendingToolCalls: [],
+    steps: 0,
+    usage: { inputTokens: 0, outputTokens: 0 },
+    activeMs: 0,
+    invalidTurns: 0,
+    revision: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const started: RunEvent = {
+    type: "run-start",
+    runId: state.id,
+    time: now,
+    agent: request.agent,
+    input: request.input,
+  };
+  await parts.store.create(state, [started]);
+  await parts.queues.enqueue(state.namespace, state.agent, state.id, { key: "start" });
+  return state;
+}
+
+/**
+ * Cancels a run that has not ended: it is marked `cancelled` at once (with its `run-end` event); a
+ * worker working on it stops at its next checkpoint.
+ */
+export async function cancelRun(store: RunStore, namespace: string, runId: string): Promise<RunState> {
+  for (;;) {
+    const state = await store.require(namespace, runId);
+    if (isTerminal(state.status)) {
+      throw new FreeholdError("run.finished", `run ${runId} already ended with status ${state.status}`, {
+        details: { namespace, runId, status: state.status },
+      });
+    }
+    const now = new Date().toISOString();
+    try {
+      return await store.checkpoint(state, { ...state, status: "cancelled", finishedAt: now }, [
+        { type: "run-end", runId, time: now, status: "cancelled", usage: state.usage, steps: state.steps },
+      ]);
+    } catch (error) {
+      if (!(error instanceof FreeholdError && error.code === "run.conflict")) throw error;
+      // A worker checkpointed in between: read again and retry.
+    }
+  }
+}

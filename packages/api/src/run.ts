@@ -54,6 +54,9 @@ export type ErrorRecord = z.infer<typeof ErrorRecord>;
  */
 export const ToolCallRecord = z.object({
   toolCall: ToolCall,
+  /** The MCP server and its tool's name; absent when the call was invalid. */
+  server: z.string().optional(),
+  tool: z.string().optional(),
   idempotencyKey: z.string(),
   status: z.enum(["pending", "done"]),
   /** The text the model gets back (tool output or error). */

@@ -1,1 +1,28 @@
-export {};
+/**
+ * `@freehold/runtime`: the agent loop (pure steps and their executor) and the worker that runs it
+ * from the agents' queues.
+ *
+ * @module
+ */
+export {
+  modelMessages,
+  runLoop,
+  type Checkpoint,
+  type LoopOptions,
+  type LoopOutcome,
+  type ResolvedAgent,
+} from "./run-loop.ts";
+export {
+  applyModelResult,
+  applyToolResult,
+  finish,
+  maxInvalidTurns,
+  nextStep,
+  type NextStep,
+  type ToolOutcome,
+  type Transition,
+} from "./steps.ts";
+export { toolResultText, type ToolResultLike } from "./tool-result-text.ts";
+export { createToolset, type CheckedCall, type RuntimeTool, type Toolset } from "./toolset.ts";
+export { contextFromTraceparent, runtimeTracer, traceparentOf } from "./tracing.ts";
+export { createRuntimeWorker, type RuntimeWorker, type RuntimeWorkerOptions } from "./worker.ts";

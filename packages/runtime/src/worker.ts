@@ -1,0 +1,132 @@
+/**
+ * The runtime worker: takes runs from agents' BullMQ queues and works on them with the loop,
+ * checkpointing after every step. A worker that dies mid-run loses its job lock; BullMQ hands the job
+ * to another worker, which resumes from the last checkpoint. On `close()` (SIGTERM), runs stop at
+ * their next step boundary and go back on their queue for another worker.
+ *
+ * @module
+ */
+import { FreeholdError, isTerminal, RunJob, type RunState } from "@freehold/api";
+import { agentQueuePrefix, type RunStore } from "@freehold/handoff";
+import type { Tracer } from "@opentelemetry/api";
+import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import { finish } from "./steps.ts";
+import { runLoop, type ResolvedAgent } from "./run-loop.ts";
+
+/** Options of {@link createRuntimeWorker}. */
+export interface RuntimeWorkerOptions {
+  /** A connection for BullMQ (`maxRetriesPerRequest: null`); the worker duplicates it as needed. */
+  readonly connection: Redis;
+  readonly store: RunStore;
+  /** The agents this worker serves; it consumes each one's queue. */
+  readonly agents: readonly ResolvedAgent[];
+  /** Runs worked on at once, per agent. Default 10. */
+  readonly concurrency?: number;
+  /** How long a job's lock lasts without renewal; a dead worker's runs resume after about this long. */
+  readonly lockDurationMs?: number;
+  /** How often stalled jobs (of dead workers) are looked for. Default: lockDurationMs. */
+  readonly stalledIntervalMs?: number;
+  readonly tracer?: Tracer;
+  /** Progress lines (a run started, ended, failed); default: none. */
+  readonly log?: (line: string) => void;
+}
+
+export interface RuntimeWorker {
+  /** Resolves when every queue's consumer is connected. */
+  ready(): Promise<void>;
+  /** Stops taking runs; runs in progress stop at their next step and go back on their queue. */
+  close(): Promise<void>;
+}
+
+/**
+ * @example
+ * ```ts
+ * const worker = createRuntimeWorker({ connection, store, agents: [billing] });
+ * process.once("SIGTERM", () => void worker.close());
+ * ```
+ */
+export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorker {
+  const shutdown = new AbortController();
+  const log = options.log ?? (() => undefined);
+  const lockDuration = options.lockDurationMs ?? 30_000;
+
+  const process = async (agent: ResolvedAgent, job: Job, token: string | undefined): Promise<string> => {
+    const parsed = RunJob.safeParse(job.data);
+    if (!parsed.success)
+      throw new UnrecoverableError(`job ${job.id} is not a run job: ${parsed.error.message}`);
+    const { runId, namespace } = parsed.data;
+    const state = await options.store.get(namespace, runId);
+    if (state === undefined) throw new UnrecoverableError(`run ${namespace}/${runId} does not exist`);
+    if (isTerminal(state.status)) return state.status;
+    if (state.agent !== agent.name) return `moved to ${state.agent}`;
+    if (agent.spec.framework !== "freehold") {
+      await failRun(state, {
+        code: "runtime.framework-unavailable",
+        message: `agent ${agent.name} asks for framework ${agent.spec.framework}, which this worker cannot drive; set spec.framework to freehold`,
+      });
+      return "failed";
+    }
+    log(
+      `run ${runId}: ${state.revision === 0 ? "starting" : `resuming at step ${state.steps}`} on ${agent.name}`,
+    );
+    try {
+      const outcome = await runLoop(state, {
+        agent,
+        checkpoint: (previous, next, events) => options.store.checkpoint(previous, next, events),
+        signal: shutdown.signal,
+        ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
+      });
+      if (outcome.kind === "interrupted") {
+        log(`run ${runId}: interrupted at step ${outcome.state.steps}; back on the queue`);
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
+      log(`run ${runId}: ${outcome.state.status} after ${outcome.state.steps} steps`);
+      return outcome.state.status;
+    } catch (error) {
+      if (error instanceof FreeholdError && error.code === "run.conflict") {
+        // Cancelled, or taken over by another worker after this one stalled: not ours any more.
+        return "released";
+      }
+      throw error;
+    }
+  };
+
+  const failRun = async (state: RunState, error: { code: string; message: string }): Promise<void> => {
+    const { state: next, events } = finish(state, "failed", new Date(), { error });
+    await options.store.checkpoint(state, next, events);
+  };
+
+  const workers = options.agents.map(
+    (agent) =>
+      new Worker(agent.name, (job, token) => process(agent, job, token), {
+        connection: options.connection,
+        prefix: agentQueuePrefix(agent.namespace),
+        concurrency: options.concurrency ?? 10,
+        lockDuration,
+        stalledInterval: options.stalledIntervalMs ?? lockDuration,
+        // A run resumes safely from its checkpoint, however often its worker died.
+        maxStalledCount: 1_000,
+        autorun: true,
+      }),
+  );
+  for (const worker of workers) {
+    worker.on("failed", (job, error) => {
+      log(`run job ${job?.id ?? "?"} failed: ${error.message}`);
+    });
+    worker.on("error", (error) => {
+      log(`worker error: ${error.message}`);
+    });
+  }
+
+  return {
+    async ready() {
+      await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+    },
+    async close() {
+      shutdown.abort();
+      await Promise.all(workers.map((worker) => worker.close()));
+    },
+  };
+}

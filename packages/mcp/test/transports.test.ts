@@ -1,0 +1,232 @@
+/**
+ * The pool against the counter fixture over each transport (streamable HTTP, legacy SSE, stdio):
+ * one suite, three connection factories.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  echoInputSchema,
+  pixelPng,
+  startCounterServer,
+  type CounterServer,
+} from "../../../test/fixtures/mcp/counter-server.ts";
+import { readLedger } from "../../../test/fixtures/mcp/ledger.ts";
+import { createMcpPool, type McpConnection, type McpPool, type ToolCallProgress } from "../src/index.ts";
+import { firstText, stdioCounter, waitFor } from "./helpers.ts";
+
+interface Fixture {
+  readonly connection: McpConnection;
+  /** The server's own view, for the transports whose server runs in this process. */
+  readonly counter?: CounterServer;
+  close(): Promise<void>;
+}
+
+const factories: Record<string, (ledger: string) => Promise<Fixture>> = {
+  http: async (ledger) => {
+    const counter = await startCounterServer({ transport: "http", ledger, manyTools: true });
+    return { connection: { transport: "http", url: counter.url }, counter, close: () => counter.close() };
+  },
+  sse: async (ledger) => {
+    const counter = await startCounterServer({ transport: "sse", ledger, manyTools: true });
+    return { connection: { transport: "sse", url: counter.url }, counter, close: () => counter.close() };
+  },
+  stdio: async (ledger) =>
+    await Promise.resolve({
+      connection: stdioCounter(["--ledger", ledger, "--many-tools"]),
+      close: async () => {
+        // The pool owns the child; closing the pool ends it.
+      },
+    }),
+};
+
+describe.each(Object.keys(factories))("the pool over %s", (transport) => {
+  let directory: string;
+  let ledger: string;
+  let fixture: Fixture;
+  let pool: McpPool;
+
+  beforeAll(async () => {
+    directory = mkdtempSync(join(tmpdir(), "freehold-mcp-"));
+    ledger = join(directory, "ledger.jsonl");
+    const factory = factories[transport];
+    if (factory === undefined) throw new Error(`no factory for ${transport}`);
+    fixture = await factory(ledger);
+    pool = createMcpPool(
+      { counter: fixture.connection },
+      { reconnect: { initialDelayMs: 50, maxDelayMs: 500 } },
+    );
+  });
+
+  afterAll(async () => {
+    await pool.close();
+    await fixture.close();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it("lists every tool across all pages with schemas unchanged", async () => {
+    const tools = await pool.listTools("counter");
+    expect(tools).toHaveLength(128);
+    expect(new Set(tools.map((tool) => tool.name)).size).toBe(128);
+    expect(tools.at(-1)?.name).toBe("tool_119");
+    expect(tools.find((tool) => tool.name === "echo")).toEqual({
+      server: "counter",
+      name: "echo",
+      description: "Sends the text back.",
+      inputSchema: echoInputSchema,
+    });
+    expect(tools.find((tool) => tool.name === "add")).toMatchObject({
+      outputSchema: { type: "object", properties: { sum: { type: "number" } }, required: ["sum"] },
+      annotations: { readOnlyHint: true, idempotentHint: true },
+    });
+    if (fixture.counter !== undefined) expect(fixture.counter.listRequests()).toBeGreaterThanOrEqual(3);
+    expect(pool.status("counter")).toEqual({ state: "ready", tools: 128 });
+  });
+
+  it("keeps the whole result: text, structured content, images and isError", async () => {
+    const options = { idempotencyKey: `${transport}-result` };
+    expect(await pool.callTool("counter", "add", { a: 2, b: 3 }, options)).toEqual({
+      content: [{ type: "text", text: "5" }],
+      structuredContent: { sum: 5 },
+    });
+    const image = await pool.callTool("counter", "image", {}, options);
+    expect(image.content).toEqual([
+      { type: "image", data: pixelPng, mimeType: "image/png" },
+      { type: "text", text: "a 1x1 red pixel" },
+    ]);
+    const failed = await pool.callTool("counter", "fail", { message: "no such invoice" }, options);
+    expect(failed).toEqual({ content: [{ type: "text", text: "no such invoice" }], isError: true });
+  });
+
+  it("sends the idempotency key in _meta, so the server runs a retried call once", async () => {
+    const first = await pool.callTool(
+      "counter",
+      "record",
+      { value: "a" },
+      { idempotencyKey: `${transport}-k1` },
+    );
+    const retried = await pool.callTool(
+      "counter",
+      "record",
+      { value: "a" },
+      { idempotencyKey: `${transport}-k1` },
+    );
+    const other = await pool.callTool(
+      "counter",
+      "record",
+      { value: "b" },
+      { idempotencyKey: `${transport}-k2` },
+    );
+    expect(first.structuredContent).toEqual({ sequence: 1, value: "a" });
+    expect(retried.structuredContent).toEqual(first.structuredContent);
+    expect(other.structuredContent).toEqual({ sequence: 2, value: "b" });
+    expect(readLedger(ledger).map((entry) => [entry.idempotencyKey, entry.args])).toEqual([
+      [`${transport}-k1`, { value: "a" }],
+      [`${transport}-k2`, { value: "b" }],
+    ]);
+    if (fixture.counter !== undefined) {
+      const keys = fixture.counter
+        .calls()
+        .filter((call) => call.tool === "record")
+        .map((call) => call.idempotencyKey);
+      expect(keys).toEqual([`${transport}-k1`, `${transport}-k1`, `${transport}-k2`]);
+    }
+  });
+
+  it("keeps a call alive while it reports progress, past its timeout", async () => {
+    const progress: ToolCallProgress[] = [];
+    const result = await pool.callTool(
+      "counter",
+      "slow",
+      { steps: 6, delayMs: 250 },
+      {
+        idempotencyKey: `${transport}-slow`,
+        timeoutMs: 1_000,
+        onProgress: (update) => progress.push(update),
+      },
+    );
+    expect(firstText(result)).toBe("done after 6 steps");
+    // The SDK hands notifications over a microtask after responses: a notification that arrives
+    // together with the result (here the last one) may be dropped. The ones before it arrive in order.
+    expect(progress.map((update) => update.progress)).toEqual([1, 2, 3, 4, 5, 6].slice(0, progress.length));
+    expect(progress.length).toBeGreaterThanOrEqual(5);
+    expect(progress[0]).toEqual({ progress: 1, total: 6, message: "step 1 of 6" });
+  });
+
+  it("times out a call that goes quiet, with mcp.timeout", async () => {
+    const key = `${transport}-quiet`;
+    const error = await pool
+      .callTool("counter", "slow", { steps: 1, delayMs: 10_000 }, { idempotencyKey: key, timeoutMs: 300 })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: "mcp.timeout", retryable: true });
+    expect((error as Error).message).toMatch(
+      /^failed to call tool slow on counter: no answer or progress within 300 ms/,
+    );
+    const counter = fixture.counter;
+    if (counter !== undefined)
+      await waitFor("the server to see the cancellation", () => counter.cancelled().includes(key));
+  });
+
+  it("cancels a call through its AbortSignal", async () => {
+    const key = `${transport}-cancelled`;
+    const controller = new AbortController();
+    const error = await pool
+      .callTool(
+        "counter",
+        "slow",
+        { steps: 100, delayMs: 100 },
+        {
+          idempotencyKey: key,
+          signal: controller.signal,
+          onProgress: () => controller.abort(new Error("the run was stopped")),
+        },
+      )
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: "mcp.cancelled", retryable: false });
+    expect((error as Error).message).toBe(
+      "failed to call tool slow on counter: the call was cancelled (the run was stopped)",
+    );
+    const counter = fixture.counter;
+    if (counter !== undefined)
+      await waitFor("the server to see the cancellation", () => counter.cancelled().includes(key));
+    // The client is still good after a cancellation.
+    expect(
+      firstText(await pool.callTool("counter", "echo", { text: "still here" }, { idempotencyKey: key })),
+    ).toBe("still here");
+  });
+
+  it("multiplexes concurrent calls on one client", async () => {
+    const sums = await Promise.all(
+      Array.from({ length: 20 }, (_, index) =>
+        pool.callTool(
+          "counter",
+          "add",
+          { a: index, b: 1_000 },
+          { idempotencyKey: `${transport}-add-${index}` },
+        ),
+      ),
+    );
+    expect(sums.map((result) => result.structuredContent)).toEqual(
+      Array.from({ length: 20 }, (_, index) => ({ sum: index + 1_000 })),
+    );
+    if (fixture.counter !== undefined) expect(fixture.counter.sessions()).toBe(1);
+  });
+
+  it("refuses a tool the server does not have with tool.not-found", async () => {
+    await expect(pool.callTool("counter", "get_invoice", {}, { idempotencyKey: "x" })).rejects.toMatchObject({
+      code: "tool.not-found",
+      message: expect.stringMatching(
+        /^failed to call tool get_invoice on counter: the server has no tool named "get_invoice"/,
+      ),
+    });
+  });
+
+  it("fetches the catalog again when the server says the list changed", async () => {
+    await pool.callTool("counter", "grow", {}, { idempotencyKey: `${transport}-grow` });
+    await waitFor("extra_1 in the catalog", async () =>
+      (await pool.listTools("counter")).some((tool) => tool.name === "extra_1"),
+    );
+    expect(pool.status("counter").tools).toBe(129);
+  });
+});

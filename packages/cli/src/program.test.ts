@@ -10,7 +10,12 @@ const root = join(import.meta.dirname, "..", "..", "..");
 
 async function run(...args: string[]) {
   const output = captureOutput();
-  await createProgram({ output, cwd: root }).parseAsync(args, { from: "user" });
+  await createProgram({ output, cwd: root, environment: {}, stopped: () => Promise.resolve() }).parseAsync(
+    args,
+    {
+      from: "user",
+    },
+  );
   return { stdout: output.out.join(""), stderr: output.err.join("") };
 }
 

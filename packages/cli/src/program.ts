@@ -4,9 +4,14 @@
  *
  * @module
  */
+import { FreeholdError } from "@freehold/api";
 import { Command, Option } from "commander";
+import { join } from "node:path";
 import { crdsCommand } from "./commands/crds.ts";
+import { devCommand } from "./commands/dev.ts";
+import { runCommand } from "./commands/run.ts";
 import { validateCommand } from "./commands/validate.ts";
+import { workerCommand } from "./commands/worker.ts";
 import type { Output } from "./output.ts";
 
 /** What the program needs from its environment. */
@@ -14,7 +19,22 @@ export interface ProgramContext {
   readonly output: Output;
   /** The folder relative paths are resolved from. */
   readonly cwd: string;
+  /** The process's environment: FREEHOLD_* settings and Secret values (FREEHOLD_SECRET_*). */
+  readonly environment: Readonly<Record<string, string | undefined>>;
+  /** Resolves when the program should stop (SIGINT, SIGTERM). */
+  readonly stopped: () => Promise<void>;
+  /** Where fetched GGUF models live. */
+  readonly modelsDirectory?: string;
 }
+
+/** The folder of the demo's manifests. */
+export const demoDirectory = join(import.meta.dirname, "..", "..", "..", "examples", "quickstart");
+
+/** The demo's agent and question. */
+export const demoRun = {
+  agent: "assistant",
+  input: "Who leads the platform team at ACME, and what do they own?",
+};
 
 /**
  * Builds the program. `bin.ts` runs it with the process's arguments; tests run it with their own.
@@ -56,6 +76,111 @@ export function createProgram(context: ProgramContext): Command {
       const { resources, failures } = validateCommand(paths, output, context.cwd);
       output.stderr(`${resources.length} resources valid, ${failures} files with errors\n`);
       if (failures > 0) process.exitCode = 1;
+    });
+
+  program
+    .command("run")
+    .description("start a run and stream its events until it ends")
+    .argument("<agent>", "the agent's name")
+    .argument("<input>", "what to ask")
+    .option("-n, --namespace <namespace>", "the agent's namespace")
+    .option("--dev <folder>", "run this folder's agents in this process for the run (own Redis, no cluster)")
+    .option(
+      "--redis-url <url>",
+      "the Redis of a running `freehold dev` or cluster",
+      context.environment.FREEHOLD_REDIS_URL,
+    )
+    .option("--json", "print events as JSON lines", false)
+    .action(
+      async (
+        agent: string,
+        input: string,
+        options: { namespace?: string; dev?: string; redisUrl?: string; json: boolean },
+      ) => {
+        const end = await runCommand(
+          {
+            agent,
+            input,
+            json: options.json,
+            cwd: context.cwd,
+            environment: context.environment,
+            ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+            ...(options.dev === undefined ? {} : { dev: options.dev }),
+            ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+            ...(context.modelsDirectory === undefined ? {} : { modelsDirectory: context.modelsDirectory }),
+          },
+          output,
+        );
+        if (end.status !== "completed") process.exitCode = 1;
+      },
+    );
+
+  program
+    .command("dev")
+    .description("run a folder's agents without Kubernetes, until Ctrl-C")
+    .argument("<folder>", "a folder of Agent, Model and MCPServer manifests")
+    .option("--redis-url <url>", "use this Redis instead of starting one")
+    .option(
+      "--data-dir <folder>",
+      "keep the started Redis's data here (append-only) instead of a temporary folder",
+    )
+    .action(async (directory: string, options: { redisUrl?: string; dataDir?: string }) => {
+      await devCommand(
+        {
+          directory,
+          cwd: context.cwd,
+          environment: context.environment,
+          ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+          ...(options.dataDir === undefined ? {} : { dataDirectory: options.dataDir }),
+          ...(context.modelsDirectory === undefined ? {} : { modelsDirectory: context.modelsDirectory }),
+        },
+        output,
+        context.stopped(),
+      );
+    });
+
+  program
+    .command("worker")
+    .description("run the runtime worker of a rendered configuration (as the operator's Deployments do)")
+    .requiredOption("-c, --config <file>", "the runtime configuration (YAML or JSON)")
+    .option("--redis-url <url>", "Redis", context.environment.FREEHOLD_REDIS_URL)
+    .option("--concurrency <runs>", "runs worked on at once, per agent", "10")
+    .action(async (options: { config: string; redisUrl?: string; concurrency: string }) => {
+      if (options.redisUrl === undefined) {
+        throw new FreeholdError("cli.no-redis", "freehold worker needs --redis-url or FREEHOLD_REDIS_URL");
+      }
+      await workerCommand(
+        {
+          config: options.config,
+          redisUrl: options.redisUrl,
+          concurrency: Number.parseInt(options.concurrency, 10),
+          environment: context.environment,
+          ...(context.modelsDirectory === undefined ? {} : { modelsDirectory: context.modelsDirectory }),
+        },
+        output,
+        context.stopped(),
+      );
+    });
+
+  program
+    .command("demo")
+    .description(
+      "run the demo: an agent answers with a published MCP server and a small local model, offline",
+    )
+    .action(async () => {
+      output.stderr(`freehold demo: examples/quickstart, agent ${demoRun.agent}\n`);
+      const end = await runCommand(
+        {
+          ...demoRun,
+          dev: demoDirectory,
+          json: false,
+          cwd: context.cwd,
+          environment: context.environment,
+          ...(context.modelsDirectory === undefined ? {} : { modelsDirectory: context.modelsDirectory }),
+        },
+        output,
+      );
+      if (end.status !== "completed") process.exitCode = 1;
     });
 
   return program;

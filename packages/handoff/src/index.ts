@@ -5,6 +5,7 @@
  * @module
  */
 export { createAgentQueues, type AgentQueues, type EnqueueOptions } from "./agent-queues.ts";
+export { AgentEntry, createAgentRegistry, type AgentRegistry } from "./agent-registry.ts";
 export { agentQueuePrefix, namespacePrefix, runEventsKey, runKey } from "./keys.ts";
 export { freePort, startRedisServer, type RedisServer, type RedisServerOptions } from "./redis-server.ts";
 export { createRunStore, type FollowOptions, type RunStore, type StoredEvent } from "./run-store.ts";

@@ -25,4 +25,5 @@ export {
 export { toolResultText, type ToolResultLike } from "./tool-result-text.ts";
 export { createToolset, type CheckedCall, type RuntimeTool, type Toolset } from "./toolset.ts";
 export { contextFromTraceparent, runtimeTracer, traceparentOf } from "./tracing.ts";
+export { createRuntime, type CreateRuntimeOptions, type Runtime } from "./create-runtime.ts";
 export { createRuntimeWorker, type RuntimeWorker, type RuntimeWorkerOptions } from "./worker.ts";

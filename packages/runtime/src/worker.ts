@@ -7,7 +7,7 @@
  * @module
  */
 import { FreeholdError, isTerminal, RunJob, type RunState } from "@freehold/api";
-import { agentQueuePrefix, type RunStore } from "@freehold/handoff";
+import { agentQueuePrefix, createAgentRegistry, type RunStore } from "@freehold/handoff";
 import type { Tracer } from "@opentelemetry/api";
 import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
@@ -33,7 +33,7 @@ export interface RuntimeWorkerOptions {
 }
 
 export interface RuntimeWorker {
-  /** Resolves when every queue's consumer is connected. */
+  /** Resolves when every queue's consumer is connected and the agents are registered (AgentRegistry). */
   ready(): Promise<void>;
   /** Stops taking runs; runs in progress stop at their next step and go back on their queue. */
   close(): Promise<void>;
@@ -120,9 +120,13 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     });
   }
 
+  const registry = createAgentRegistry(options.connection);
   return {
     async ready() {
       await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+      for (const agent of options.agents) {
+        await registry.register(agent.namespace, { name: agent.name, description: agent.spec.description });
+      }
     },
     async close() {
       shutdown.abort();

@@ -1,0 +1,85 @@
+/**
+ * `freehold worker --config <file>`: the runtime worker as it runs in a cluster: one RuntimeConfig
+ * (the ConfigMap the operator renders), Redis from `--redis-url`, Secret values from
+ * `FREEHOLD_SECRET_*` environment variables. SIGTERM stops it gracefully.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { FreeholdError, RuntimeConfig, secretEnvName } from "@freehold/api";
+import { createRunStore } from "@freehold/handoff";
+import { createRuntime, createRuntimeWorker } from "@freehold/runtime";
+import { Redis } from "ioredis";
+import { parse } from "yaml";
+import type { Output } from "../output.ts";
+
+export interface WorkerOptions {
+  readonly config: string;
+  readonly redisUrl: string;
+  readonly concurrency: number;
+  readonly environment: Readonly<Record<string, string | undefined>>;
+  readonly modelsDirectory?: string;
+}
+
+/** Reads and checks a runtime configuration file (YAML or JSON). */
+export function readRuntimeConfig(path: string): RuntimeConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new FreeholdError(
+      "worker.config-missing",
+      `cannot read the runtime configuration ${path}: ${(error as Error).message}`,
+    );
+  }
+  const result = RuntimeConfig.safeParse(parse(text));
+  if (!result.success) {
+    throw new FreeholdError(
+      "worker.config-invalid",
+      `${path} is not a valid runtime configuration:\n${result.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`).join("\n")}`,
+    );
+  }
+  return result.data;
+}
+
+export async function workerCommand(
+  options: WorkerOptions,
+  output: Output,
+  stopped: Promise<void>,
+): Promise<void> {
+  const config = readRuntimeConfig(options.config);
+  const log = (line: string): void => {
+    output.stderr(`${line}\n`);
+  };
+  const runtime = await createRuntime(config, {
+    resolveSecret: (reference) => {
+      const value = options.environment[secretEnvName(reference)];
+      return value === undefined
+        ? Promise.reject(
+            new FreeholdError(
+              "secret.not-found",
+              `Secret ${reference.name} key ${reference.key} is not in ${secretEnvName(reference)}`,
+            ),
+          )
+        : Promise.resolve(value);
+    },
+    ...(options.modelsDirectory === undefined ? {} : { modelsDirectory: options.modelsDirectory }),
+  });
+  const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const worker = createRuntimeWorker({
+    connection,
+    store: createRunStore(connection),
+    agents: runtime.agents,
+    concurrency: options.concurrency,
+    log,
+  });
+  await worker.ready();
+  log(
+    `worker ready: namespace ${config.namespace}, agents ${runtime.agents.map((agent) => agent.name).join(", ")}`,
+  );
+  await stopped;
+  log("stopping: runs in progress stop at their next step and go back on their queue");
+  await worker.close();
+  await runtime.close();
+  connection.disconnect();
+}

@@ -1,0 +1,133 @@
+/**
+ * `freehold dev`'s environment: the manifests of a folder run without Kubernetes. It starts its own
+ * Redis (a `redis-server` child on a free port) unless given one, resolves every namespace's agents
+ * (stdio MCP servers start as children), and runs their workers in this process.
+ *
+ * @module
+ */
+import { FreeholdError, secretEnvName, type SecretKeySelector } from "@freehold/api";
+import {
+  createAgentQueues,
+  createAgentRegistry,
+  createRunStore,
+  startRedisServer,
+  type AgentQueues,
+  type AgentRegistry,
+  type RedisServer,
+  type RunStore,
+} from "@freehold/handoff";
+import { createRuntime, createRuntimeWorker, type Runtime, type RuntimeWorker } from "@freehold/runtime";
+import { Redis } from "ioredis";
+import { loadResources, runtimeConfigs } from "./load-folder.ts";
+
+/** Options of {@link startDevEnvironment}. */
+export interface DevEnvironmentOptions {
+  /** The folder of manifests. */
+  readonly directory: string;
+  readonly cwd: string;
+  /** Use this Redis instead of starting one. */
+  readonly redisUrl?: string;
+  /** Keep the started Redis's data here (append-only), instead of a temporary folder. */
+  readonly dataDirectory?: string;
+  /** Where Secret values come from: `FREEHOLD_SECRET_<NAME>_<KEY>` variables. */
+  readonly environment: Readonly<Record<string, string | undefined>>;
+  readonly modelsDirectory?: string;
+  readonly log: (line: string) => void;
+}
+
+export interface DevEnvironment extends AsyncDisposable {
+  readonly redisUrl: string;
+  readonly connection: Redis;
+  readonly store: RunStore;
+  readonly queues: AgentQueues;
+  readonly registry: AgentRegistry;
+  readonly runtimes: readonly Runtime[];
+  close(): Promise<void>;
+}
+
+/**
+ * @example
+ * ```ts
+ * await using environment = await startDevEnvironment({ directory: "examples/quickstart", cwd, environment: process.env, log });
+ * ```
+ */
+export async function startDevEnvironment(options: DevEnvironmentOptions): Promise<DevEnvironment> {
+  const configs = runtimeConfigs(loadResources(options.directory, options.cwd));
+  const resolveSecret = (reference: SecretKeySelector): Promise<string> => {
+    const name = secretEnvName(reference);
+    const value = options.environment[name];
+    if (value === undefined) {
+      return Promise.reject(
+        new FreeholdError(
+          "secret.not-found",
+          `Secret ${reference.name} key ${reference.key} is not set; freehold dev reads it from the environment variable ${name}`,
+          { details: { secret: reference.name, key: reference.key, variable: name } },
+        ),
+      );
+    }
+    return Promise.resolve(value);
+  };
+
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const close = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    cleanups.length = 0;
+  };
+  try {
+    let redisUrl = options.redisUrl;
+    if (redisUrl === undefined) {
+      const server: RedisServer = await startRedisServer({
+        ...(options.dataDirectory === undefined
+          ? {}
+          : { dataDirectory: options.dataDirectory, appendOnly: true }),
+      });
+      cleanups.push(() => server.stop());
+      redisUrl = server.url;
+      options.log(`redis-server started at ${redisUrl}`);
+    }
+    const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    cleanups.push(async () => {
+      connection.disconnect();
+    });
+    const store = createRunStore(connection);
+    const queues = createAgentQueues(connection);
+    cleanups.push(() => queues.close());
+
+    const runtimes: Runtime[] = [];
+    for (const config of configs) {
+      const runtime = await createRuntime(config, {
+        resolveSecret,
+        ...(options.modelsDirectory === undefined ? {} : { modelsDirectory: options.modelsDirectory }),
+      });
+      cleanups.push(() => runtime.close());
+      runtimes.push(runtime);
+      const worker: RuntimeWorker = createRuntimeWorker({
+        connection,
+        store,
+        agents: runtime.agents,
+        log: options.log,
+      });
+      cleanups.push(() => worker.close());
+      await worker.ready();
+      options.log(
+        `namespace ${config.namespace}: agents ${runtime.agents.map((agent) => agent.name).join(", ")}` +
+          (config.mcpServers.length === 0
+            ? ""
+            : `; MCP servers ${config.mcpServers.map((server) => server.metadata.name).join(", ")}`),
+      );
+    }
+    return {
+      redisUrl,
+      connection,
+      store,
+      queues,
+      registry: createAgentRegistry(connection),
+      runtimes,
+      close,
+      [Symbol.asyncDispose]: close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Reads a folder of manifests into one {@link RuntimeConfig} per namespace, the same configuration
+ * the operator renders for a cluster. Manifests without a namespace go to `default`.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { relative } from "node:path";
+import { FreeholdError, parseManifests, RuntimeConfig, type Resource } from "@freehold/api";
+import { manifestFiles } from "../commands/validate.ts";
+
+/** Every resource of the folder, parsed; the first bad manifest throws, naming file and field. */
+export function loadResources(directory: string, cwd: string): Resource[] {
+  const files = manifestFiles([directory]);
+  if (files.length === 0) {
+    throw new FreeholdError(
+      "dev.empty-folder",
+      `${directory} holds no .yaml manifests; point freehold dev at a folder of manifests`,
+    );
+  }
+  return files.flatMap((file) => parseManifests(readFileSync(file, "utf8"), relative(cwd, file) || file));
+}
+
+/** The runtime configuration of each namespace that has agents. */
+export function runtimeConfigs(resources: readonly Resource[]): RuntimeConfig[] {
+  const namespaces = new Map<string, Resource[]>();
+  for (const resource of resources) {
+    if (resource.kind === "Tenant") continue;
+    const namespace = resource.metadata.namespace ?? "default";
+    namespaces.set(namespace, [...(namespaces.get(namespace) ?? []), resource]);
+  }
+  const configs: RuntimeConfig[] = [];
+  for (const [namespace, members] of namespaces) {
+    const agents = members.filter((resource) => resource.kind === "Agent");
+    if (agents.length === 0) continue;
+    configs.push(
+      RuntimeConfig.parse({
+        schemaVersion: 1,
+        namespace,
+        agents,
+        peers: agents.map((agent) => ({ name: agent.metadata.name, description: agent.spec.description })),
+        models: members.filter((resource) => resource.kind === "Model"),
+        mcpServers: members.filter((resource) => resource.kind === "MCPServer"),
+        humanQueues: members.filter((resource) => resource.kind === "HumanQueue"),
+      }),
+    );
+  }
+  if (configs.length === 0) {
+    throw new FreeholdError(
+      "dev.no-agents",
+      "the folder defines no Agent; add an Agent manifest (see examples/)",
+    );
+  }
+  return configs;
+}

@@ -1,0 +1,167 @@
+/**
+ * Turns a {@link RuntimeConfig} into agents ready to run: each Model becomes a LanguageModel (with
+ * its fallbacks), each MCPServer a pooled connection, each Agent a ResolvedAgent whose tool broker
+ * enforces its allow-lists. Every reference is checked here, so a bad configuration is refused when
+ * the worker starts, with a message that names the agent and the missing resource.
+ *
+ * @module
+ */
+import { FreeholdError, type RuntimeConfig, type SecretKeySelector } from "@freehold/api";
+import {
+  connectionFromSpec,
+  createMcpPool,
+  createToolBroker,
+  type McpConnection,
+  type McpPool,
+  type McpPoolOptions,
+} from "@freehold/mcp";
+import { createLanguageModel, withFallbacks, type LanguageModel } from "@freehold/models";
+import type { ResolvedAgent } from "./run-loop.ts";
+
+/** Options of {@link createRuntime}. */
+export interface CreateRuntimeOptions {
+  /** Reads a Secret key (API keys, MCP headers). */
+  readonly resolveSecret: (reference: SecretKeySelector) => Promise<string>;
+  /** Where the local provider finds fetched GGUF models. */
+  readonly modelsDirectory?: string;
+  /** Options of the MCP pool (stderr of stdio servers, status changes). */
+  readonly mcp?: McpPoolOptions;
+  readonly fetch?: typeof fetch;
+}
+
+/** The resolved agents and what they share. */
+export interface Runtime extends AsyncDisposable {
+  readonly namespace: string;
+  readonly agents: readonly ResolvedAgent[];
+  readonly pool: McpPool;
+  /** The agent of that name, or an `agent.not-found` error listing the agents. */
+  agent(name: string): ResolvedAgent;
+  /** Closes every MCP connection (stdio servers are stopped). */
+  close(): Promise<void>;
+}
+
+function missing(code: string, message: string, details: Record<string, unknown>): FreeholdError {
+  return new FreeholdError(code, message, { details });
+}
+
+/**
+ * @example
+ * ```ts
+ * const runtime = await createRuntime(config, { resolveSecret: async (ref) => process.env[secretEnvName(ref)] ?? "" });
+ * const worker = createRuntimeWorker({ connection, store, agents: runtime.agents });
+ * ```
+ */
+export async function createRuntime(config: RuntimeConfig, options: CreateRuntimeOptions): Promise<Runtime> {
+  const { namespace } = config;
+  const modelSpecs = new Map(config.models.map((model) => [model.metadata.name, model.spec]));
+  const serverNames = new Set(config.mcpServers.map((server) => server.metadata.name));
+
+  // Check every reference before starting anything.
+  for (const agent of config.agents) {
+    const name = agent.metadata.name;
+    if (!modelSpecs.has(agent.spec.model.ref)) {
+      throw missing(
+        "agent.model-not-found",
+        `agent ${name} uses Model ${agent.spec.model.ref}, which is not defined in namespace ${namespace}; ` +
+          `define it or change spec.model.ref (models: ${[...modelSpecs.keys()].join(", ") || "none"})`,
+        { agent: name, model: agent.spec.model.ref },
+      );
+    }
+    for (const tool of agent.spec.tools ?? []) {
+      if (tool.mcpServer !== undefined && !serverNames.has(tool.mcpServer)) {
+        throw missing(
+          "agent.mcp-server-not-found",
+          `agent ${name} uses MCPServer ${tool.mcpServer}, which is not defined in namespace ${namespace}; ` +
+            `define it or remove it from spec.tools (servers: ${[...serverNames].join(", ") || "none"})`,
+          { agent: name, mcpServer: tool.mcpServer },
+        );
+      }
+      if (tool.agent !== undefined) {
+        throw missing(
+          "agent.unsupported",
+          `agent ${name} calls agent ${tool.agent} as a tool, which this runtime cannot do yet; remove it from spec.tools`,
+          { agent: name, tool: tool.agent },
+        );
+      }
+    }
+    if ((agent.spec.handoffs ?? []).length > 0) {
+      throw missing(
+        "agent.unsupported",
+        `agent ${name} declares handoffs, which this runtime cannot do yet; remove spec.handoffs`,
+        { agent: name },
+      );
+    }
+  }
+  for (const model of config.models) {
+    for (const fallback of model.spec.fallbacks ?? []) {
+      if (!modelSpecs.has(fallback.ref)) {
+        throw missing(
+          "model.fallback-not-found",
+          `Model ${model.metadata.name} falls back to Model ${fallback.ref}, which is not defined in namespace ${namespace}`,
+          { model: model.metadata.name, fallback: fallback.ref },
+        );
+      }
+    }
+  }
+
+  const modelOptions = {
+    resolveSecret: options.resolveSecret,
+    ...(options.modelsDirectory === undefined ? {} : { modelsDirectory: options.modelsDirectory }),
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+  };
+  const plainModels = new Map<string, LanguageModel>();
+  const plainModel = (name: string): LanguageModel => {
+    let model = plainModels.get(name);
+    if (model === undefined) {
+      const spec = modelSpecs.get(name);
+      if (spec === undefined) throw new Error(`unreachable: model ${name} was checked`);
+      model = createLanguageModel(spec, modelOptions);
+      plainModels.set(name, model);
+    }
+    return model;
+  };
+  const modelWithFallbacks = (name: string): LanguageModel => {
+    const fallbacks = (modelSpecs.get(name)?.fallbacks ?? []).map((fallback) => plainModel(fallback.ref));
+    return fallbacks.length === 0 ? plainModel(name) : withFallbacks(plainModel(name), fallbacks);
+  };
+
+  const connections: Record<string, McpConnection> = {};
+  for (const server of config.mcpServers) {
+    connections[server.metadata.name] = await connectionFromSpec(server.spec, options.resolveSecret);
+  }
+  const pool = createMcpPool(connections, options.mcp);
+
+  const agents = config.agents.map((agent): ResolvedAgent => ({
+    namespace,
+    name: agent.metadata.name,
+    spec: agent.spec,
+    model: modelWithFallbacks(agent.spec.model.ref),
+    broker: createToolBroker(
+      pool,
+      (agent.spec.tools ?? []).flatMap((tool) =>
+        tool.mcpServer === undefined
+          ? []
+          : [{ server: tool.mcpServer, ...(tool.allow === undefined ? {} : { allow: tool.allow }) }],
+      ),
+    ),
+  }));
+  const close = (): Promise<void> => pool.close();
+  return {
+    namespace,
+    agents,
+    pool,
+    agent(name) {
+      const found = agents.find((agent) => agent.name === name);
+      if (found === undefined) {
+        throw missing(
+          "agent.not-found",
+          `agent ${name} is not defined in namespace ${namespace} (agents: ${agents.map((agent) => agent.name).join(", ")})`,
+          { namespace, agent: name },
+        );
+      }
+      return found;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

@@ -15,8 +15,12 @@ const environment = process.env;
 const cacheDirectory = environment.FREEHOLD_CACHE_DIR ?? join(homedir(), ".cache", "freehold");
 const stopped = (): Promise<void> =>
   new Promise((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
+    process.once("SIGINT", () => {
+      resolve();
+    });
+    process.once("SIGTERM", () => {
+      resolve();
+    });
   });
 try {
   await createProgram({

@@ -55,6 +55,9 @@ export function createAgentQueues(connection: Redis): AgentQueues {
       await queueOf(namespace, agent).add("run", job, {
         jobId: `${runId}.${options.key}`,
         ...(options.priority === undefined ? {} : { priority: options.priority }),
+        // A failed attempt (a server down, Redis gone) resumes from the last checkpoint.
+        attempts: 8,
+        backoff: { type: "exponential", delay: 1000 },
         removeOnComplete: { count: 1000 },
         removeOnFail: { count: 10_000 },
       });

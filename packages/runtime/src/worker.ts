@@ -85,11 +85,25 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       log(`run ${runId}: ${outcome.state.status} after ${outcome.state.steps} steps`);
       return outcome.state.status;
     } catch (error) {
+      if (error instanceof DelayedError) throw error;
       if (error instanceof FreeholdError && error.code === "run.conflict") {
         // Cancelled, or taken over by another worker after this one stalled: not ours any more.
         return "released";
       }
-      throw error;
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const retryable = !(error instanceof FreeholdError) || error.retryable;
+      if (retryable && !lastAttempt) {
+        log(`run ${runId}: attempt ${job.attemptsMade + 1} failed (${(error as Error).message}); retrying`);
+        throw error;
+      }
+      const latest = await options.store.require(namespace, runId);
+      if (!isTerminal(latest.status)) {
+        await failRun(latest, {
+          code: error instanceof FreeholdError ? error.code : "runtime.internal",
+          message: error instanceof Error ? error.message : String(error),
+        });
+      }
+      throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
     }
   };
 

@@ -18,7 +18,8 @@ import {
 } from "@freehold/handoff";
 import { createRuntime, createRuntimeWorker, type Runtime, type RuntimeWorker } from "@freehold/runtime";
 import { Redis } from "ioredis";
-import { loadResources, runtimeConfigs } from "./load-folder.ts";
+import { delimiter, resolve } from "node:path";
+import { binFolders, loadResources, runtimeConfigs } from "./load-folder.ts";
 
 /** Options of {@link startDevEnvironment}. */
 export interface DevEnvironmentOptions {
@@ -68,6 +69,19 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
     return Promise.resolve(value);
   };
 
+  // stdio servers get the usual minimal environment, with the folder's npm binaries on PATH.
+  const baseEnvironment: Record<string, string> = {};
+  for (const name of ["HOME", "LOGNAME", "SHELL", "TERM", "USER"]) {
+    const value = options.environment[name];
+    if (value !== undefined) baseEnvironment[name] = value;
+  }
+  baseEnvironment.PATH = [
+    ...binFolders(resolve(options.cwd, options.directory)),
+    options.environment.PATH ?? "",
+  ]
+    .filter((entry) => entry !== "")
+    .join(delimiter);
+
   const cleanups: (() => Promise<unknown>)[] = [];
   const close = async (): Promise<void> => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
@@ -86,8 +100,9 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
       options.log(`redis-server started at ${redisUrl}`);
     }
     const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-    cleanups.push(async () => {
+    cleanups.push(() => {
       connection.disconnect();
+      return Promise.resolve();
     });
     const store = createRunStore(connection);
     const queues = createAgentQueues(connection);
@@ -97,6 +112,7 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
     for (const config of configs) {
       const runtime = await createRuntime(config, {
         resolveSecret,
+        mcp: { baseEnvironment },
         ...(options.modelsDirectory === undefined ? {} : { modelsDirectory: options.modelsDirectory }),
       });
       cleanups.push(() => runtime.close());

@@ -4,21 +4,46 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
-import { relative } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { FreeholdError, parseManifests, RuntimeConfig, type Resource } from "@freehold/api";
 import { manifestFiles } from "../commands/validate.ts";
 
-/** Every resource of the folder, parsed; the first bad manifest throws, naming file and field. */
+/**
+ * Every resource of the folder, parsed; the first bad manifest throws, naming file and field. A
+ * stdio MCPServer's relative `workingDir` is taken relative to its manifest's folder.
+ */
 export function loadResources(directory: string, cwd: string): Resource[] {
-  const files = manifestFiles([directory]);
+  const files = manifestFiles([resolve(cwd, directory)]);
   if (files.length === 0) {
     throw new FreeholdError(
       "dev.empty-folder",
       `${directory} holds no .yaml manifests; point freehold dev at a folder of manifests`,
     );
   }
-  return files.flatMap((file) => parseManifests(readFileSync(file, "utf8"), relative(cwd, file) || file));
+  return files.flatMap((file) =>
+    parseManifests(readFileSync(file, "utf8"), relative(cwd, file) || file).map((resource) => {
+      const stdio = resource.kind === "MCPServer" ? resource.spec.stdio : undefined;
+      if (resource.kind !== "MCPServer" || stdio?.workingDir === undefined || isAbsolute(stdio.workingDir)) {
+        return resource;
+      }
+      const workingDir = resolve(dirname(file), stdio.workingDir);
+      return { ...resource, spec: { ...resource.spec, stdio: { ...stdio, workingDir } } };
+    }),
+  );
+}
+
+/**
+ * The `node_modules/.bin` folders of a folder and its parents, nearest first: where `freehold dev`
+ * finds the commands of stdio MCP servers installed with npm, as `npx` would.
+ */
+export function binFolders(directory: string): string[] {
+  const folders: string[] = [];
+  for (let current = resolve(directory); ; current = dirname(current)) {
+    const bin = join(current, "node_modules", ".bin");
+    if (existsSync(bin)) folders.push(bin);
+    if (dirname(current) === current) return folders;
+  }
 }
 
 /** The runtime configuration of each namespace that has agents. */

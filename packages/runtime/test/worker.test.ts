@@ -1,0 +1,249 @@
+/**
+ * The worker end to end on real parts: Redis (redis-server), the scripted OpenAI-compatible model
+ * server over HTTP, and the counter MCP server over streamable HTTP.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { RuntimeConfig, type RunEvent, type RunState } from "@freehold/api";
+import {
+  createAgentQueues,
+  createRunStore,
+  startRedisServer,
+  startRun,
+  type RedisServer,
+  type RunStore,
+} from "@freehold/handoff";
+import { startScriptedModelServer, type ModelScriptInput, type ScriptedModelServer } from "@freehold/models";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { readLedger } from "../../../test/fixtures/mcp/ledger.ts";
+import { startCounterServer, type CounterServer } from "../../../test/fixtures/mcp/counter-server.ts";
+import { createRuntime, createRuntimeWorker, type Runtime, type RuntimeWorker } from "../src/index.ts";
+
+let redis: RedisServer;
+let connection: Redis;
+let store: RunStore;
+let counter: CounterServer;
+let ledger: string;
+const exporter = new InMemorySpanExporter();
+const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer(
+  "test",
+);
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  store = createRunStore(connection);
+  ledger = join(mkdtempSync(join(tmpdir(), "freehold-ledger-")), "ledger.jsonl");
+  counter = await startCounterServer({ transport: "http", ledger });
+});
+
+afterAll(async () => {
+  await counter.close();
+  connection.disconnect();
+  await redis.stop();
+});
+
+interface Harness {
+  readonly model: ScriptedModelServer;
+  readonly runtime: Runtime;
+  readonly worker: RuntimeWorker;
+  readonly run: (input: string) => Promise<{ state: RunState; events: RunEvent[] }>;
+}
+const harnesses: Harness[] = [];
+
+afterEach(async () => {
+  for (const harness of harnesses.splice(0)) {
+    await harness.worker.close();
+    await harness.runtime.close();
+    await harness.model.close();
+  }
+});
+
+/** A namespace of its own per test, one agent, the counter server, a scripted model. */
+async function harness(
+  script: ModelScriptInput,
+  agentSpec: Record<string, unknown> = {},
+  modelSpec: Record<string, unknown> = {},
+): Promise<Harness> {
+  const namespace = `t${Math.random().toString(36).slice(2, 10)}`;
+  const model = await startScriptedModelServer({ script });
+  const config = RuntimeConfig.parse({
+    schemaVersion: 1,
+    namespace,
+    agents: [
+      {
+        apiVersion: "freehold.dev/v1alpha1",
+        kind: "Agent",
+        metadata: { name: "calculator", namespace },
+        spec: {
+          model: { ref: "scripted" },
+          instructions: "You add numbers with the add tool.",
+          tools: [{ mcpServer: "counter", allow: ["add", "record", "fail", "echo"] }],
+          ...agentSpec,
+        },
+      },
+    ],
+    models: [
+      {
+        apiVersion: "freehold.dev/v1alpha1",
+        kind: "Model",
+        metadata: { name: "scripted", namespace },
+        spec: {
+          provider: "openai-compatible",
+          model: "scripted-model",
+          baseUrl: model.baseUrl,
+          maxRetries: 0,
+          ...modelSpec,
+        },
+      },
+    ],
+    mcpServers: [
+      {
+        apiVersion: "freehold.dev/v1alpha1",
+        kind: "MCPServer",
+        metadata: { name: "counter", namespace },
+        spec: { http: { url: counter.url } },
+      },
+    ],
+  });
+  const runtime = await createRuntime(config, {
+    resolveSecret: () => Promise.reject(new Error("no secrets here")),
+  });
+  const worker = createRuntimeWorker({ connection, store, agents: runtime.agents, tracer });
+  await worker.ready();
+  const queues = createAgentQueues(connection);
+  const created: Harness = {
+    model,
+    runtime,
+    worker,
+    run: async (input) => {
+      const run = await startRun({ store, queues }, { namespace, agent: "calculator", input });
+      const events: RunEvent[] = [];
+      for await (const { event } of store.followEvents(namespace, run.id)) events.push(event);
+      return { state: await store.require(namespace, run.id), events };
+    },
+  };
+  harnesses.push(created);
+  return created;
+}
+
+describe("the runtime worker", () => {
+  it("loops model → tools → model until the answer, checkpointing and tracing every step", async () => {
+    exporter.reset();
+    const { run, model } = await harness([
+      {
+        toolCalls: [
+          { name: "add", arguments: { a: 2, b: 3 } },
+          { name: "record", arguments: { value: "sum" } },
+        ],
+      },
+      { text: "2 + 3 = 5", match: { role: "tool" } },
+    ]);
+    const { state, events } = await run("What is 2 + 3?");
+
+    expect(state).toMatchObject({ status: "completed", output: "2 + 3 = 5", steps: 2, pendingToolCalls: [] });
+    expect(events.map((event) => event.type)).toEqual([
+      "run-start",
+      "model-call-end",
+      "tool-call-start",
+      "tool-call-start",
+      "tool-call-end",
+      "tool-call-end",
+      "model-call-end",
+      "run-end",
+    ]);
+    const results = state.messages.filter((message) => message.role === "tool");
+    expect(results).toEqual([
+      expect.objectContaining({ name: "add", content: "5" }),
+      expect.objectContaining({ name: "record" }),
+    ]);
+    // The model saw the instructions and the tool results, and the tools' schemas unchanged.
+    const second = model.requests.at(-1) as unknown as {
+      messages: { role: string; content: unknown }[];
+      tools: { function: { name: string } }[];
+    };
+    expect(second.messages[0]).toMatchObject({
+      role: "system",
+      content: "You add numbers with the add tool.",
+    });
+    expect(second.tools.map((tool) => tool.function.name).sort()).toEqual(["add", "echo", "fail", "record"]);
+    // The idempotency key reached the MCP server.
+    expect(readLedger(ledger).some((entry) => entry.idempotencyKey === `${state.id}-1-1`)).toBe(true);
+    // GenAI spans: one agent span, two chat spans, two tool spans (the agent span ends just after run-end).
+    await vi.waitFor(() => {
+      expect(exporter.getFinishedSpans()).toHaveLength(5);
+    });
+    const spans = exporter
+      .getFinishedSpans()
+      .map((span) => span.name)
+      .sort();
+    expect(spans).toEqual([
+      "chat scripted-model",
+      "chat scripted-model",
+      "execute_tool add",
+      "execute_tool record",
+      "invoke_agent calculator",
+    ]);
+    const chat = exporter.getFinishedSpans().find((span) => span.name.startsWith("chat"));
+    expect(chat?.attributes).toMatchObject({
+      "gen_ai.operation.name": "chat",
+      "gen_ai.request.model": "scripted-model",
+    });
+    expect(chat?.attributes["gen_ai.usage.input_tokens"]).toBeGreaterThan(0);
+  });
+
+  it("gives bad model output back to the model as tool errors, and stops when it persists", async () => {
+    const { run } = await harness({
+      turns: [{ toolCalls: [{ name: "multiply", arguments: {} }] }],
+      loop: true,
+    });
+    const { state, events } = await run("What is 2 * 3?");
+    expect(state).toMatchObject({ status: "limit_exceeded", limit: "invalidOutput", steps: 3 });
+    const errors = events.filter((event) => event.type === "tool-call-end" && event.isError);
+    expect(errors).toHaveLength(3);
+    expect(errors[0]).toMatchObject({
+      content: expect.stringContaining('there is no tool named "multiply"'),
+    });
+  });
+
+  it("stops at maxSteps with a clear status", async () => {
+    const { run } = await harness(
+      { turns: [{ toolCalls: [{ name: "add", arguments: { a: 1, b: 1 } }] }], loop: true },
+      { limits: { maxSteps: 2 } },
+    );
+    const { state, events } = await run("Keep adding.");
+    expect(state).toMatchObject({ status: "limit_exceeded", limit: "maxSteps", steps: 2 });
+    expect(events.at(-1)).toMatchObject({
+      type: "run-end",
+      status: "limit_exceeded",
+      error: { code: "limit.maxSteps" },
+    });
+  });
+
+  it("returns a tool's error result to the model and goes on", async () => {
+    const { run } = await harness([
+      { toolCalls: [{ name: "fail", arguments: { message: "the ledger is locked" } }] },
+      { text: "Sorry, the ledger is locked.", match: { role: "tool" } },
+    ]);
+    const { state, events } = await run("Record something.");
+    expect(state.status).toBe("completed");
+    const ended = events.find((event) => event.type === "tool-call-end");
+    expect(ended?.type === "tool-call-end" && ended.isError).toBe(true);
+    expect(ended?.type === "tool-call-end" && ended.content).toContain("the ledger is locked");
+  });
+
+  it("fails the run with the model's error when the model server is down", async () => {
+    const { run } = await harness([{ text: "unused" }], {}, { baseUrl: "http://127.0.0.1:9/v1" });
+    const { state } = await run("Hello?");
+    expect(state.status).toBe("failed");
+    expect(state.error?.code).toBe("model.unreachable");
+    expect(state.error?.message).toContain("127.0.0.1:9");
+  });
+});

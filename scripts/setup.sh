@@ -35,7 +35,8 @@ else
     x86_64) arch=x64 ;; aarch64 | arm64) arch=arm64 ;; *) fail "no Node build for $(uname -m)" ;;
   esac
   platform_package="node-$(uname -s | tr '[:upper:]' '[:lower:]')-$arch"
-  step "node: machine has ${system_node:+$("$system_node" --version)}${system_node:-none}; installing $platform_package@$node_version from the npm registry"
+  if [ -n "$system_node" ]; then found="$("$system_node" --version)"; else found="no node"; fi
+  step "node: the machine has $found; installing $platform_package@$node_version from the npm registry"
   command -v npm >/dev/null || fail "npm is needed once to fetch Node $node_version; install npm or Node >= 22"
   rm -rf "$toolchain/node-download"
   npm install --prefix "$toolchain/node-download" --no-save --no-audit --no-fund --loglevel=error \

@@ -27,6 +27,17 @@ export interface ProgramContext {
   readonly modelsDirectory?: string;
 }
 
+function positiveInteger(text: string, option: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new FreeholdError(
+      "cli.invalid-option",
+      `${option} must be a whole number above 0, not ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
+}
+
 /** The folder of the demo's manifests. */
 export const demoDirectory = join(import.meta.dirname, "..", "..", "..", "examples", "quickstart");
 
@@ -145,22 +156,26 @@ export function createProgram(context: ProgramContext): Command {
     .requiredOption("-c, --config <file>", "the runtime configuration (YAML or JSON)")
     .option("--redis-url <url>", "Redis", context.environment.FREEHOLD_REDIS_URL)
     .option("--concurrency <runs>", "runs worked on at once, per agent", "10")
-    .action(async (options: { config: string; redisUrl?: string; concurrency: string }) => {
-      if (options.redisUrl === undefined) {
-        throw new FreeholdError("cli.no-redis", "freehold worker needs --redis-url or FREEHOLD_REDIS_URL");
-      }
-      await workerCommand(
-        {
-          config: options.config,
-          redisUrl: options.redisUrl,
-          concurrency: Number.parseInt(options.concurrency, 10),
-          environment: context.environment,
-          ...(context.modelsDirectory === undefined ? {} : { modelsDirectory: context.modelsDirectory }),
-        },
-        output,
-        context.stopped(),
-      );
-    });
+    .option("--lock-duration <seconds>", "how soon the runs of a worker that died resume on another", "30")
+    .action(
+      async (options: { config: string; redisUrl?: string; concurrency: string; lockDuration: string }) => {
+        if (options.redisUrl === undefined) {
+          throw new FreeholdError("cli.no-redis", "freehold worker needs --redis-url or FREEHOLD_REDIS_URL");
+        }
+        await workerCommand(
+          {
+            config: options.config,
+            redisUrl: options.redisUrl,
+            concurrency: positiveInteger(options.concurrency, "--concurrency"),
+            lockDurationMs: positiveInteger(options.lockDuration, "--lock-duration") * 1000,
+            environment: context.environment,
+            ...(context.modelsDirectory === undefined ? {} : { modelsDirectory: context.modelsDirectory }),
+          },
+          output,
+          context.stopped(),
+        );
+      },
+    );
 
   program
     .command("demo")

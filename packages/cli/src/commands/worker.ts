@@ -17,6 +17,8 @@ export interface WorkerOptions {
   readonly config: string;
   readonly redisUrl: string;
   readonly concurrency: number;
+  /** How long a run's lock lasts; a dead worker's runs resume elsewhere after about this long. */
+  readonly lockDurationMs?: number;
   readonly environment: Readonly<Record<string, string | undefined>>;
   readonly modelsDirectory?: string;
 }
@@ -71,6 +73,7 @@ export async function workerCommand(
     store: createRunStore(connection),
     agents: runtime.agents,
     concurrency: options.concurrency,
+    ...(options.lockDurationMs === undefined ? {} : { lockDurationMs: options.lockDurationMs }),
     log,
   });
   await worker.ready();

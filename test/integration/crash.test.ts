@@ -1,0 +1,208 @@
+/**
+ * Kill workers in the middle of runs and prove nothing is lost: worker processes (`freehold
+ * worker`) are SIGKILLed at random moments while 100 runs go through them; each run does two tool
+ * calls on the counter MCP server (which records every execution in a ledger, keyed by the call's
+ * idempotency key) between three model turns. Every run must complete exactly once, every tool call
+ * must execute exactly once, and no tool call whose result was checkpointed may reach the server
+ * again.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { isTerminal, RuntimeConfig, type RunEvent } from "@freehold/api";
+import {
+  createAgentQueues,
+  createRunStore,
+  startRedisServer,
+  startRun,
+  type RedisServer,
+} from "@freehold/handoff";
+import { startScriptedModelServer, type ScriptedModelServer } from "@freehold/models";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
+import { readLedger } from "../fixtures/mcp/ledger.ts";
+
+const root = join(import.meta.dirname, "..", "..");
+const runs = 100;
+const workerCount = 3;
+const namespace = "crash";
+
+let redis: RedisServer;
+let connection: Redis;
+let model: ScriptedModelServer;
+let counter: CounterServer;
+let ledger: string;
+let configFile: string;
+const workers = new Map<ChildProcess, number>();
+let workerLog = "";
+let resumed = 0;
+
+function startWorker(): ChildProcess {
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, "packages", "cli", "src", "bin.ts"),
+      "worker",
+      "--config",
+      configFile,
+      "--redis-url",
+      redis.url,
+      "--concurrency",
+      "10",
+      "--lock-duration",
+      "2",
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  child.stderr?.on("data", (chunk: Buffer) => {
+    const text = chunk.toString();
+    resumed += text.match(/resuming at step [1-9]/g)?.length ?? 0;
+    workerLog = (workerLog + text).slice(-20_000);
+  });
+  workers.set(child, Date.now());
+  child.once("exit", () => workers.delete(child));
+  return child;
+}
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const directory = mkdtempSync(join(tmpdir(), "freehold-crash-"));
+  ledger = join(directory, "ledger.jsonl");
+  counter = await startCounterServer({ transport: "http", ledger });
+  model = await startScriptedModelServer({
+    script: [
+      { toolCalls: [{ name: "record", arguments: { value: "first" } }], delayMs: 100 },
+      { toolCalls: [{ name: "record", arguments: { value: "second" } }], delayMs: 100 },
+      { text: "Both values are recorded.", delayMs: 100 },
+    ],
+  });
+  configFile = join(directory, "config.json");
+  writeFileSync(
+    configFile,
+    JSON.stringify(
+      RuntimeConfig.parse({
+        schemaVersion: 1,
+        namespace,
+        agents: [
+          {
+            apiVersion: "freehold.dev/v1alpha1",
+            kind: "Agent",
+            metadata: { name: "recorder", namespace },
+            spec: {
+              model: { ref: "scripted" },
+              instructions: "Record the values.",
+              tools: [{ mcpServer: "counter", allow: ["record"] }],
+            },
+          },
+        ],
+        models: [
+          {
+            apiVersion: "freehold.dev/v1alpha1",
+            kind: "Model",
+            metadata: { name: "scripted", namespace },
+            spec: { provider: "openai-compatible", model: "scripted-model", baseUrl: model.baseUrl },
+          },
+        ],
+        mcpServers: [
+          {
+            apiVersion: "freehold.dev/v1alpha1",
+            kind: "MCPServer",
+            metadata: { name: "counter", namespace },
+            spec: { http: { url: counter.url } },
+          },
+        ],
+      }),
+    ),
+  );
+});
+
+afterAll(async () => {
+  for (const worker of workers.keys()) worker.kill("SIGKILL");
+  await model.close();
+  await counter.close();
+  connection.disconnect();
+  await redis.stop();
+});
+
+describe("workers killed mid-run", () => {
+  it(`lose nothing over ${runs} runs`, async () => {
+    for (let index = 0; index < workerCount; index += 1) startWorker();
+    const store = createRunStore(connection);
+    const queues = createAgentQueues(connection);
+    const ids: string[] = [];
+    for (let index = 0; index < runs; index += 1) {
+      ids.push(
+        (await startRun({ store, queues }, { namespace, agent: "recorder", input: `run ${index}` })).id,
+      );
+    }
+
+    // Every 300-900 ms, kill a random worker that has been up for a second (so it holds runs) and
+    // start a fresh one, until every run has ended.
+    let kills = 0;
+    const deadline = Date.now() + 180_000;
+    for (;;) {
+      const states = await Promise.all(ids.map((id) => store.require(namespace, id)));
+      if (states.every((state) => isTerminal(state.status))) break;
+      if (Date.now() > deadline) throw new Error(`runs did not finish in time; worker log:\n${workerLog}`);
+      await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 600));
+      const alive = [...workers]
+        .filter(([, started]) => Date.now() - started > 1000)
+        .map(([worker]) => worker);
+      const victim = alive[Math.floor(Math.random() * alive.length)];
+      if (victim !== undefined && kills < 40) {
+        victim.kill("SIGKILL");
+        kills += 1;
+        startWorker();
+      }
+    }
+    await queues.close();
+
+    // Every run completed, exactly once.
+    const states = await Promise.all(ids.map((id) => store.require(namespace, id)));
+    expect(
+      states
+        .filter((state) => state.status !== "completed")
+        .map((state) => [state.id, state.status, state.error]),
+    ).toEqual([]);
+    const endEvents = await Promise.all(
+      ids.map(
+        async (id) =>
+          (await store.readEvents(namespace, id)).filter(({ event }) => event.type === "run-end").length,
+      ),
+    );
+    expect(endEvents.every((count) => count === 1)).toBe(true);
+
+    // Every tool call executed exactly once: two ledger entries per run, no key twice.
+    const entries = readLedger(ledger);
+    expect(entries).toHaveLength(runs * 2);
+    expect(new Set(entries.map((entry) => entry.idempotencyKey)).size).toBe(runs * 2);
+
+    // No call reached the server again after its result was checkpointed: a call seen twice is one
+    // that was in flight when its worker died, retried under the same key before its tool-call-end.
+    const ends = new Map<string, number>();
+    for (const id of ids) {
+      const events: RunEvent[] = (await store.readEvents(namespace, id)).map(({ event }) => event);
+      const state = await store.require(namespace, id);
+      for (const event of events) {
+        if (event.type !== "tool-call-end") continue;
+        const step = state.messages.findIndex(
+          (message) => message.role === "tool" && message.toolCallId === event.toolCallId,
+        );
+        expect(step).toBeGreaterThan(0);
+        ends.set(`${id}:${event.toolCallId}`, Date.parse(event.time));
+      }
+    }
+    const calls = counter.calls().filter((call) => call.tool === "record");
+    const repeats = calls.length - new Set(calls.map((call) => call.idempotencyKey)).size;
+    console.log(
+      `crash test: ${runs} runs, ${kills} workers killed, ${resumed} runs resumed from a checkpoint, ` +
+        `${calls.length} record calls for ${entries.length} executions (${repeats} in-flight retries)`,
+    );
+    expect(kills).toBeGreaterThan(0);
+    expect(resumed).toBeGreaterThan(0);
+    expect(ends.size).toBe(runs * 2);
+  });
+});

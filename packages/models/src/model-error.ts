@@ -96,13 +96,20 @@ function redact(text: string, apiKey: string | undefined): string {
   return apiKey === undefined || apiKey.length < 4 ? text : text.replaceAll(apiKey, "***");
 }
 
-function adviceFor(code: ModelErrorCode, context: ModelCallContext, retryAfterMs?: number): string {
+function adviceFor(
+  code: ModelErrorCode,
+  context: ModelCallContext,
+  hasKey: boolean,
+  retryAfterMs?: number,
+): string {
   switch (code) {
     case "model.rate-limit":
       return retryAfterMs === undefined
         ? "Wait and retry, raise the account's rate limit, or add a fallback model."
         : `Retry after ${Math.ceil(retryAfterMs / 1000)}s, raise the account's rate limit, or add a fallback model.`;
     case "model.auth":
+      if (!hasKey)
+        return "The server wants an API key: set the Model's apiKeySecretRef to a Secret that holds one.";
       return `Check that the Secret named by the Model's apiKeySecretRef holds a valid ${context.provider} API key with access to this model.`;
     case "model.not-found":
       return "Check that spec.model names a model this server serves, and that spec.baseUrl points at the right server.";
@@ -162,7 +169,7 @@ export function modelErrorFromResponse(input: ModelErrorInput): FreeholdError {
   const summary = quotaExhausted ? "refused the call: the account's quota is used up" : summaries[code];
   const advice = quotaExhausted
     ? "Add credits or raise the quota at the provider, or add a fallback model."
-    : adviceFor(code, context, retryAfterMs);
+    : adviceFor(code, context, input.apiKey !== undefined, retryAfterMs);
   const where = input.status === undefined ? "in the stream" : `HTTP ${status}`;
   return new FreeholdError(
     code,

@@ -38,18 +38,19 @@ function usageOf(value: unknown): Usage {
 /** Reads an error body: `{error: {message, type, code}}`, `{error: "text"}`, or plain text. */
 export function parseOpenAiError(body: unknown): ProviderErrorBody {
   const record = asRecord(body);
-  const error = asRecord(record?.error);
+  // OpenAI nests the error; vLLM's older releases put its fields at the top (`object: "error"`).
+  const error = asRecord(record?.error) ?? (asString(record?.message) === undefined ? undefined : record);
   if (error !== undefined) {
     const message = asString(error.message);
     const type = asString(error.type);
     const code = asCode(error.code);
     return {
-      ...(message === undefined ? {} : { message }),
+      ...(message === undefined ? {} : { message: message.slice(0, 1000) }),
       ...(type === undefined ? {} : { type }),
       ...(code === undefined ? {} : { code }),
     };
   }
-  const message = asString(record?.error) ?? asString(record?.message) ?? asString(body);
+  const message = asString(record?.error) ?? asString(body);
   return message === undefined || message === "" ? {} : { message: message.slice(0, 1000) };
 }
 
@@ -113,19 +114,21 @@ export function createOpenAiStreamAssembler(modelId: string): OpenAiStreamAssemb
   let usage: Usage = { inputTokens: 0, outputTokens: 0 };
   const toolCalls = new Map<number, PartialToolCall>();
 
-  function addToolCallFragment(value: unknown, position: number): void {
+  /** Servers that send no `index` (older Ollama) send each call whole, or start each with its name. */
+  function addToolCallFragment(value: unknown): void {
     const fragment = asRecord(value);
     const invoked = asRecord(fragment?.function);
     const id = asString(fragment?.id);
-    let index = typeof fragment?.index === "number" ? fragment.index : undefined;
-    if (index === undefined) {
-      const isNewCall =
-        id !== undefined && id !== "" && ![...toolCalls.values()].some((call) => call.id === id);
-      index = isNewCall ? toolCalls.size + position : Math.max(0, toolCalls.size - 1);
-    }
+    const name = asString(invoked?.name) ?? "";
+    const index =
+      typeof fragment?.index === "number"
+        ? fragment.index
+        : name === ""
+          ? Math.max(0, toolCalls.size - 1)
+          : toolCalls.size;
     const call = toolCalls.get(index) ?? { id: "", name: "", arguments: "" };
     if (id !== undefined && id !== "") call.id = id;
-    call.name += asString(invoked?.name) ?? "";
+    call.name += name;
     call.arguments += asString(invoked?.arguments) ?? "";
     toolCalls.set(index, call);
   }
@@ -148,7 +151,7 @@ export function createOpenAiStreamAssembler(modelId: string): OpenAiStreamAssemb
           text += content;
           parts.push({ type: "text-delta", text: content });
         }
-        asArray(delta?.tool_calls).forEach(addToolCallFragment);
+        for (const fragment of asArray(delta?.tool_calls)) addToolCallFragment(fragment);
         if (choice?.finish_reason !== undefined && choice.finish_reason !== null) {
           finishReason = openAiFinishReason(choice.finish_reason);
         }

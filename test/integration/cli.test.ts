@@ -1,0 +1,170 @@
+/**
+ * `freehold run --dev` as a user runs it: the real CLI in a child process, a folder of manifests, the
+ * scripted model server over HTTP and the counter MCP server. Good runs, and bad input: an unknown
+ * agent, a malformed manifest, a model server that is down, an MCP server that is down at start.
+ */
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { RunEvent } from "@freehold/api";
+import { freePort } from "@freehold/handoff";
+import { startScriptedModelServer, type ScriptedModelServer } from "@freehold/models";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
+
+const bin = join(import.meta.dirname, "..", "..", "packages", "cli", "src", "bin.ts");
+let model: ScriptedModelServer;
+let counter: CounterServer;
+
+interface Result {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function freehold(args: readonly string[], cwd: string): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd, timeout: 60_000, env: { ...process.env, NO_COLOR: "1" } },
+      (error, stdout, stderr) => {
+        resolve({
+          code: error === null ? 0 : typeof error.code === "number" ? error.code : 1,
+          stdout,
+          stderr,
+        });
+      },
+    );
+  });
+}
+
+function folder(files: Record<string, string>): string {
+  const directory = mkdtempSync(join(tmpdir(), "freehold-dev-"));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(directory, name), text);
+  return directory;
+}
+
+function manifests(modelUrl: string, mcpUrl: string): Record<string, string> {
+  return {
+    "model.yaml": `apiVersion: freehold.dev/v1alpha1\nkind: Model\nmetadata: {name: scripted}\nspec: {provider: openai-compatible, model: scripted-model, baseUrl: "${modelUrl}", maxRetries: 0}\n`,
+    "tools.yaml": `apiVersion: freehold.dev/v1alpha1\nkind: MCPServer\nmetadata: {name: counter}\nspec: {http: {url: "${mcpUrl}"}}\n`,
+    "agent.yaml": `apiVersion: freehold.dev/v1alpha1\nkind: Agent\nmetadata: {name: calculator}\nspec:\n  model: {ref: scripted}\n  instructions: Add with the add tool.\n  tools: [{mcpServer: counter, allow: [add]}]\n`,
+  };
+}
+
+beforeAll(async () => {
+  model = await startScriptedModelServer({
+    script: [
+      { toolCalls: [{ name: "add", arguments: { a: 2, b: 3 } }] },
+      { text: "2 + 3 = 5", match: { role: "tool" } },
+    ],
+  });
+  counter = await startCounterServer({ transport: "http" });
+});
+
+afterAll(async () => {
+  await model.close();
+  await counter.close();
+});
+
+describe("freehold run --dev", () => {
+  it("runs a folder's agent and prints each step and the answer", async () => {
+    const directory = folder(manifests(model.baseUrl, counter.url));
+    const result = await freehold(["run", "--dev", ".", "calculator", "What is 2 + 3?"], directory);
+    expect(result.stderr).toContain("redis-server started");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/▶ run \S+ on agent calculator: What is 2 \+ 3\?/);
+    expect(result.stdout).toMatch(/step 1: scripted-model calls add \{"a":2,"b":3\}/);
+    expect(result.stdout).toContain("← add: 5");
+    expect(result.stdout).toMatch(/✔ completed \(2 steps, \d+ tokens\)\n\n2 \+ 3 = 5/);
+  });
+
+  it("prints events as JSON lines with --json", async () => {
+    const directory = folder(manifests(model.baseUrl, counter.url));
+    const result = await freehold(["run", "--dev", ".", "--json", "calculator", "What is 2 + 3?"], directory);
+    expect(result.code).toBe(0);
+    const events = result.stdout
+      .trim()
+      .split("\n")
+      .map((line) => RunEvent.parse(JSON.parse(line)));
+    expect(events.map((event) => event.type)).toEqual([
+      "run-start",
+      "model-call-end",
+      "tool-call-start",
+      "tool-call-end",
+      "model-call-end",
+      "run-end",
+    ]);
+  });
+
+  it("refuses an unknown agent, naming the agents there are", async () => {
+    const directory = folder(manifests(model.baseUrl, counter.url));
+    const result = await freehold(["run", "--dev", ".", "billing", "hi"], directory);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      "error: agent billing not found in namespace default; agents: calculator (agent.not-found)",
+    );
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("refuses a malformed manifest, naming the file and the field", async () => {
+    const files = manifests(model.baseUrl, counter.url);
+    const directory = folder({
+      ...files,
+      "agent.yaml":
+        files["agent.yaml"]?.replace("allow: [add]", "allow: [add], requireApproval: [refund]") ?? "",
+    });
+    const result = await freehold(["run", "--dev", ".", "calculator", "hi"], directory);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('agent.yaml (document 1): Agent "calculator" is invalid:');
+    expect(result.stderr).toContain(
+      "spec.tools[0].requireApproval: requireApproval may only name tools listed in allow",
+    );
+  });
+
+  it("refuses a reference to a model that is not defined", async () => {
+    const files = manifests(model.baseUrl, counter.url);
+    const directory = folder({
+      ...files,
+      "agent.yaml": files["agent.yaml"]?.replace("ref: scripted", "ref: gpt") ?? "",
+    });
+    const result = await freehold(["run", "--dev", ".", "calculator", "hi"], directory);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      "agent calculator uses Model gpt, which is not defined in namespace default",
+    );
+  });
+
+  it("ends the run as failed, with the reason, when the model server is down", async () => {
+    const directory = folder(manifests(`http://127.0.0.1:${await freePort()}/v1`, counter.url));
+    const result = await freehold(["run", "--dev", ".", "calculator", "hi"], directory);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(
+      /✘ failed: model openai-compatible\/scripted-model failed: .*\(model\.unreachable\)/,
+    );
+  });
+
+  it("waits for an MCP server that is down at start, and runs once it is up", async () => {
+    const port = await freePort();
+    const directory = folder(manifests(model.baseUrl, `http://127.0.0.1:${port}/mcp`));
+    const child = spawn(process.execPath, [bin, "run", "--dev", ".", "calculator", "What is 2 + 3?"], {
+      cwd: directory,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    await expect.poll(() => stderr, { timeout: 20_000 }).toMatch(/retrying/);
+    expect(stderr).toContain("counter");
+    const late = await startCounterServer({ transport: "http", port });
+    try {
+      expect(await exited).toBe(0);
+      expect(stdout).toContain("← add: 5");
+    } finally {
+      await late.close();
+    }
+  });
+});

@@ -56,7 +56,7 @@ function startWorker(): ChildProcess {
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
-  child.stderr?.on("data", (chunk: Buffer) => {
+  child.stderr.on("data", (chunk: Buffer) => {
     const text = chunk.toString();
     resumed += text.match(/resuming at step [1-9]/g)?.length ?? 0;
     workerLog = (workerLog + text).slice(-20_000);

@@ -2,6 +2,9 @@
  * Failures below HTTP (refused connections, timeouts, cancellation), retries and fallbacks, against
  * real local servers.
  */
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelSpec, type ChatMessage } from "@freehold/api";
 import {
@@ -93,6 +96,30 @@ describe("transport failures", () => {
     const before = hanging.requests.length;
     await expect(collect(slow.stream({ messages }))).rejects.toMatchObject({ code: "model.timeout" });
     expect(hanging.requests.length - before).toBe(2);
+  });
+
+  it("closes the connection when the consumer stops a stream early", async () => {
+    const closed = Promise.withResolvers<undefined>();
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.write('data: {"choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}\n\n');
+      response.on("close", () => {
+        closed.resolve(undefined);
+      });
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address() as AddressInfo;
+    try {
+      for await (const part of model({ baseUrl: `http://127.0.0.1:${port}/v1` }).stream({ messages })) {
+        expect(part).toEqual({ type: "text-delta", text: "Hel" });
+        break;
+      }
+      await closed.promise;
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   it("fails with model.aborted, without retrying, when the caller cancels", async () => {

@@ -25,13 +25,19 @@ export interface GeminiModelOptions {
   readonly parameters?: ModelParameters;
 }
 
-/** How many thought signatures a model remembers (oldest forgotten first). */
-const rememberedSignatures = 2048;
+/** How many thought signatures the process remembers (oldest forgotten first). */
+const rememberedSignatures = 4096;
+
+/**
+ * Thought signatures by tool call id, shared by every Gemini model of the process: a caller may build
+ * a model per run or per step, and tool call ids are unique.
+ */
+const signatures = new Map<string, string>();
 
 /**
  * Creates a model that calls the Gemini API. Thought signatures Gemini attaches to function calls are
  * remembered by tool call id and sent back with the conversation, as Gemini 3 requires; calls this
- * process did not see get Google's documented placeholder signature.
+ * process did not see (another worker's, another provider's) get Google's documented placeholder.
  *
  * @example
  * ```ts
@@ -42,7 +48,6 @@ const rememberedSignatures = 2048;
 export function createGeminiModel(options: GeminiModelOptions): LanguageModel {
   const { endpoint } = options;
   const modelPath = `/models/${endpoint.modelId.replace(/^models\//, "")}`;
-  const signatures = new Map<string, string>();
 
   function remember(chunk: GeminiResponseChunk): ToolCall[] {
     return chunk.toolCalls.map(({ toolCall, thoughtSignature }) => {

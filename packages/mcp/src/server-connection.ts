@@ -286,7 +286,8 @@ export class ServerConnection {
       await client.connect(transport, { timeout: this.#settings.connectTimeoutMs });
     } catch (error) {
       await client.close().catch(ignore);
-      const reason = withStderr(describeError(error), transport);
+      const exited = transport instanceof StdioProcessTransport && transport.exitDescription !== undefined;
+      const reason = exited ? closeReason(transport) : withStderr(describeError(error), transport);
       if (!this.#closed && generation === this.#generation) {
         this.#failures++;
         this.#error = reason;

@@ -43,6 +43,10 @@ function installExitHook(): void {
   });
 }
 
+function ignore(): void {
+  // Deliberately empty: a timer that was cancelled.
+}
+
 /** Sends a signal to a process group; false when the group no longer exists. */
 function killGroup(group: number, signal: NodeJS.Signals): boolean {
   try {
@@ -113,8 +117,16 @@ export class StdioProcessTransport implements Transport {
           killGroup(child.pid, "SIGKILL");
           liveGroups.delete(child.pid);
         }
-        resolve();
-        this.#finish();
+        // Let the pipes drain so that the stderr tail is complete, but never wait on them for long.
+        const drained = new AbortController();
+        void Promise.race([
+          new Promise((closed) => child.once("close", closed)),
+          delay(1_000, undefined, { signal: drained.signal }).catch(ignore),
+        ]).then(() => {
+          drained.abort();
+          resolve();
+          this.#finish();
+        });
       });
     });
     child.stdout.on("data", (chunk: Buffer) => {

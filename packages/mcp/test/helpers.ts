@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { setTimeout as delay } from "node:timers/promises";
+import { FreeholdError } from "@freehold/api";
 import type { StdioMcpConnection } from "../src/index.ts";
 
 /** The counter fixture server. */
@@ -78,7 +79,11 @@ export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await new Promise<void>((resolve) => {
+    server.close(() => {
+      resolve();
+    });
+  });
   if (address === null || typeof address === "string") throw new Error("no port");
   return address.port;
 }
@@ -88,4 +93,15 @@ export function firstText(result: {
   content: readonly { type: string; text?: string }[];
 }): string | undefined {
   return result.content.find((block) => block.type === "text")?.text;
+}
+
+/** The error a promise rejects with, which must be a `FreeholdError`. */
+export async function rejection(promise: Promise<unknown>): Promise<FreeholdError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof FreeholdError) return error;
+    throw new Error("expected a FreeholdError", { cause: error });
+  }
+  throw new Error("expected the promise to reject");
 }

@@ -14,7 +14,7 @@ import {
 } from "../../../test/fixtures/mcp/counter-server.ts";
 import { readLedger } from "../../../test/fixtures/mcp/ledger.ts";
 import { createMcpPool, type McpConnection, type McpPool, type ToolCallProgress } from "../src/index.ts";
-import { firstText, stdioCounter, waitFor } from "./helpers.ts";
+import { firstText, rejection, stdioCounter, waitFor } from "./helpers.ts";
 
 interface Fixture {
   readonly connection: McpConnection;
@@ -179,7 +179,9 @@ describe.each(Object.keys(factories))("the pool over %s", (transport) => {
         {
           idempotencyKey: key,
           signal: controller.signal,
-          onProgress: () => controller.abort(new Error("the run was stopped")),
+          onProgress: () => {
+            controller.abort(new Error("the run was stopped"));
+          },
         },
       )
       .catch((caught: unknown) => caught);
@@ -214,12 +216,11 @@ describe.each(Object.keys(factories))("the pool over %s", (transport) => {
   });
 
   it("refuses a tool the server does not have with tool.not-found", async () => {
-    await expect(pool.callTool("counter", "get_invoice", {}, { idempotencyKey: "x" })).rejects.toMatchObject({
-      code: "tool.not-found",
-      message: expect.stringMatching(
-        /^failed to call tool get_invoice on counter: the server has no tool named "get_invoice"/,
-      ),
-    });
+    const error = await rejection(pool.callTool("counter", "get_invoice", {}, { idempotencyKey: "x" }));
+    expect(error.code).toBe("tool.not-found");
+    expect(error.message).toMatch(
+      /^failed to call tool get_invoice on counter: the server has no tool named "get_invoice"/,
+    );
   });
 
   it("fetches the catalog again when the server says the list changed", async () => {

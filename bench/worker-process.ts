@@ -1,0 +1,91 @@
+/**
+ * Shared by the worker benchmarks: a runtime configuration for one agent on the scripted model and
+ * the counter MCP server, and a `freehold worker` child process to measure.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { RuntimeConfig } from "@freehold/api";
+
+const bin = join(import.meta.dirname, "..", "packages", "cli", "src", "bin.ts");
+
+/** Writes a runtime configuration file and returns its path. */
+export function writeConfig(modelBaseUrl: string, mcpUrl: string): string {
+  const namespace = "bench";
+  const config = RuntimeConfig.parse({
+    schemaVersion: 1,
+    namespace,
+    agents: [
+      {
+        apiVersion: "freehold.dev/v1alpha1",
+        kind: "Agent",
+        metadata: { name: "adder", namespace },
+        spec: {
+          model: { ref: "scripted" },
+          instructions: "Add.",
+          tools: [{ mcpServer: "counter", allow: ["add"] }],
+        },
+      },
+    ],
+    models: [
+      {
+        apiVersion: "freehold.dev/v1alpha1",
+        kind: "Model",
+        metadata: { name: "scripted", namespace },
+        spec: { provider: "openai-compatible", model: "scripted-model", baseUrl: modelBaseUrl },
+      },
+    ],
+    mcpServers: [
+      {
+        apiVersion: "freehold.dev/v1alpha1",
+        kind: "MCPServer",
+        metadata: { name: "counter", namespace },
+        spec: { http: { url: mcpUrl } },
+      },
+    ],
+  });
+  const file = join(mkdtempSync(join(tmpdir(), "freehold-bench-")), "config.json");
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+}
+
+/** Starts `freehold worker`; resolves once it says it is ready. */
+export function startWorker(
+  config: string,
+  redisUrl: string,
+  concurrency: number,
+): { child: ChildProcess; ready: Promise<void> } {
+  const child = spawn(
+    process.execPath,
+    [bin, "worker", "--config", config, "--redis-url", redisUrl, "--concurrency", String(concurrency)],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  let output = "";
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stderr?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("worker ready")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`worker exited with ${code}:\n${output}`)));
+  });
+  return { child, ready };
+}
+
+/** Resident memory of a process, in MiB (Linux). */
+export function residentMb(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(match?.[1] ?? 0) / 1024;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((left, right) => left - right);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? 0)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+export const round1 = (value: number): number => Math.round(value * 10) / 10;

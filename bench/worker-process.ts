@@ -65,11 +65,13 @@ export function startWorker(
   );
   let output = "";
   const ready = new Promise<void>((resolve, reject) => {
-    child.stderr?.on("data", (chunk: Buffer) => {
+    child.stderr.on("data", (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes("worker ready")) resolve();
     });
-    child.once("exit", (code) => reject(new Error(`worker exited with ${code}:\n${output}`)));
+    child.once("exit", (code) => {
+      reject(new Error(`worker exited with ${code}:\n${output}`));
+    });
   });
   return { child, ready };
 }

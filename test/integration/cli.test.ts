@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RunEvent } from "@freehold/api";
 import { freePort } from "@freehold/handoff";
+import { createMcpPool } from "@freehold/mcp";
 import { startScriptedModelServer, type ScriptedModelServer } from "@freehold/models";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
@@ -166,5 +167,60 @@ describe("freehold run --dev", () => {
     } finally {
       await late.close();
     }
+  });
+});
+
+/** Starts a long-running freehold command and waits for the URL it prints. */
+async function serve(args: readonly string[]): Promise<{ url: string; stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [bin, ...args]);
+  let stdout = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  await expect.poll(() => stdout, { timeout: 20_000 }).toMatch(/http:\/\/127\.0\.0\.1:\d+\/\S+/);
+  const url = /http:\/\/127\.0\.0\.1:\d+\/\S+/.exec(stdout)?.[0] ?? "";
+  return {
+    url,
+    stop: async () => {
+      child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
+
+describe("freehold model serve", () => {
+  it("serves a script as an OpenAI-compatible endpoint until stopped", async () => {
+    const script = folder({ "script.yaml": "model: demo\nturns:\n  - text: hello from the script\n" });
+    const server = await serve(["model", "serve", "--script", join(script, "script.yaml")]);
+    const response = await fetch(`${server.url}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "demo", messages: [{ role: "user", content: "hi" }] }),
+    });
+    const body = (await response.json()) as { choices: { message: { content: string } }[] };
+    expect(body.choices[0]?.message.content).toBe("hello from the script");
+    expect(await server.stop()).toBe(0);
+  });
+
+  it("refuses a bad script, naming the turn", async () => {
+    const script = folder({ "script.yaml": "turns:\n  - delayMs: 5\n" });
+    const result = await freehold(["model", "serve", "--script", "script.yaml"], script);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("turn 1: a turn needs one of text, toolCalls or error");
+  });
+});
+
+describe("freehold mcp bridge", () => {
+  it("serves a stdio MCP server over streamable HTTP", async () => {
+    const fixture = join(import.meta.dirname, "..", "fixtures", "mcp", "counter-server.ts");
+    const bridge = await serve(["mcp", "bridge", "--", process.execPath, fixture, "--stdio"]);
+    const pool = createMcpPool({ counter: { transport: "http", url: bridge.url } });
+    try {
+      expect((await pool.listTools("counter")).map((tool) => tool.name)).toContain("add");
+      const result = await pool.callTool("counter", "add", { a: 40, b: 2 }, { idempotencyKey: "bridge-1" });
+      expect(result.structuredContent).toEqual({ sum: 42 });
+    } finally {
+      await pool.close();
+    }
+    expect(await bridge.stop()).toBe(0);
   });
 });

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { crdsCommand } from "./commands/crds.ts";
 import { devCommand } from "./commands/dev.ts";
 import { runCommand } from "./commands/run.ts";
+import { bridgeCommand, modelServeCommand } from "./commands/serve.ts";
 import { validateCommand } from "./commands/validate.ts";
 import { workerCommand } from "./commands/worker.ts";
 import type { Output } from "./output.ts";
@@ -33,6 +34,17 @@ function positiveInteger(text: string, option: string): number {
     throw new FreeholdError(
       "cli.invalid-option",
       `${option} must be a whole number above 0, not ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
+}
+
+function port(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > 65_535) {
+    throw new FreeholdError(
+      "cli.invalid-option",
+      `--port must be a port number (0 to 65535), not ${JSON.stringify(text)}`,
     );
   }
   return value;
@@ -176,6 +188,38 @@ export function createProgram(context: ProgramContext): Command {
         );
       },
     );
+
+  program
+    .command("model")
+    .description("model tools")
+    .command("serve")
+    .description("serve a scripted OpenAI-compatible model from a YAML or JSON script, until Ctrl-C")
+    .requiredOption("-s, --script <file>", "the script: turns of text, tool calls, errors and delays")
+    .option("--host <host>", "the address to listen on", "127.0.0.1")
+    .option("-p, --port <port>", "the port (0: a free one)", "0")
+    .action(async (options: { script: string; host: string; port: string }) => {
+      await modelServeCommand(
+        { script: options.script, host: options.host, port: port(options.port) },
+        output,
+        context.stopped(),
+      );
+    });
+
+  program
+    .command("mcp")
+    .description("MCP tools")
+    .command("bridge")
+    .description("serve a stdio MCP server over streamable HTTP, until Ctrl-C")
+    .argument("<command...>", "the stdio server's command and arguments, after --")
+    .option("--host <host>", "the address to listen on (0.0.0.0 in a container)", "127.0.0.1")
+    .option("-p, --port <port>", "the port (0: a free one)", "0")
+    .action(async (command: string[], options: { host: string; port: string }) => {
+      await bridgeCommand(
+        { command, host: options.host, port: port(options.port), environment: context.environment },
+        output,
+        context.stopped(),
+      );
+    });
 
   program
     .command("demo")

@@ -1,0 +1,77 @@
+/**
+ * Two small servers: `freehold model serve --script <file>` (the scripted OpenAI-compatible model
+ * server, for deterministic runs against any framework) and `freehold mcp bridge -- <command>`
+ * (a stdio MCP server served over streamable HTTP, as the operator runs stdio MCPServers).
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { FreeholdError } from "@freehold/api";
+import { startStdioBridge } from "@freehold/mcp";
+import { loadModelScript, startScriptedModelServer } from "@freehold/models";
+import type { Output } from "../output.ts";
+
+export interface ModelServeOptions {
+  readonly script: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Serves a model script until stopped. */
+export async function modelServeCommand(
+  options: ModelServeOptions,
+  output: Output,
+  stopped: Promise<void>,
+): Promise<void> {
+  let text: string;
+  try {
+    text = readFileSync(options.script, "utf8");
+  } catch (error) {
+    throw new FreeholdError(
+      "cli.path-not-found",
+      `cannot read the model script ${options.script}: ${(error as Error).message}`,
+    );
+  }
+  const script = loadModelScript(text, options.script);
+  const server = await startScriptedModelServer({ script, host: options.host, port: options.port });
+  output.stdout(`scripted model "${script.model}" (${script.turns.length} turns) at ${server.baseUrl}\n`);
+  output.stderr(
+    `use it as a Model: {provider: openai-compatible, model: ${script.model}, baseUrl: ${server.baseUrl}}\n`,
+  );
+  await stopped;
+  await server.close();
+}
+
+export interface BridgeOptions {
+  readonly command: readonly string[];
+  readonly host: string;
+  readonly port: number;
+  readonly environment: Readonly<Record<string, string | undefined>>;
+}
+
+/** Serves a stdio MCP server over streamable HTTP until stopped. */
+export async function bridgeCommand(
+  options: BridgeOptions,
+  output: Output,
+  stopped: Promise<void>,
+): Promise<void> {
+  const [command, ...args] = options.command;
+  if (command === undefined) {
+    throw new FreeholdError(
+      "cli.missing-command",
+      "name the stdio server to bridge after --, e.g. freehold mcp bridge -- npx -y @modelcontextprotocol/server-memory",
+    );
+  }
+  const bridge = await startStdioBridge({
+    command,
+    args,
+    host: options.host,
+    port: options.port,
+    onStderr: (session, text) => {
+      output.stderr(`[${session.slice(0, 8)}] ${text}`);
+    },
+  });
+  output.stdout(`bridging ${options.command.join(" ")} at ${bridge.url}\n`);
+  await stopped;
+  await bridge.close();
+}

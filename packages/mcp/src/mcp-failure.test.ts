@@ -43,6 +43,7 @@ describe("classifyFailure", () => {
       "protocol",
     ],
     ["a refused credential", new StreamableHTTPError(401, "Unauthorized"), "protocol"],
+    ["an event stream refused", new SseError(403, "Forbidden", undefined as never), "protocol"],
   ])("classifies %s", (_, error, kind) => {
     expect(classifyFailure(error).kind).toBe(kind);
   });

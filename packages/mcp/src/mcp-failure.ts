@@ -71,7 +71,11 @@ export function classifyFailure(error: unknown): Failure {
     return { kind: "protocol", reason };
   }
   if (error instanceof StreamableHTTPError) return { kind: httpStatusKind(error.code ?? 0), reason };
-  if (error instanceof SseError) return { kind: "connection-lost", reason };
+  if (error instanceof SseError) {
+    // The event stream's own request: 4xx means the URL or the credentials are wrong.
+    const status = error.code ?? 0;
+    return { kind: status >= 400 && status < 500 ? "protocol" : "connection-lost", reason };
+  }
   if (!(error instanceof Error)) return { kind: "protocol", reason };
   const ssePost = ssePostPattern.exec(error.message);
   if (ssePost?.[1] !== undefined) return { kind: httpStatusKind(Number(ssePost[1])), reason };
@@ -101,9 +105,11 @@ export function describeError(error: unknown): string {
   const parts: string[] = [];
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
+    const status =
+      current instanceof StreamableHTTPError && current.code !== undefined ? current.code : undefined;
     const text =
       current instanceof Error
-        ? current.message
+        ? `${current.message}${status === undefined || current.message.includes(String(status)) ? "" : ` (HTTP ${status})`}`
         : typeof current === "string"
           ? current
           : JSON.stringify(current);
@@ -125,6 +131,32 @@ export function unavailableError(
     `MCP server "${server}" (${describeConnection(connection)}) is unavailable: ${reason}. ` +
       "The pool keeps reconnecting in the background; retry later, and check that the server is running.",
     { retryable: true, cause, details: { server, target: describeConnection(connection) } },
+  );
+}
+
+/**
+ * `mcp.protocol` for a server that answered the connection attempt with an HTTP error such as 401
+ * or 403: a wrong URL or credentials, which retrying will not fix.
+ */
+export function refusedError(
+  server: string,
+  connection: McpConnection,
+  reason: string,
+  cause?: unknown,
+): FreeholdError {
+  return new FreeholdError(
+    "mcp.protocol",
+    `MCP server "${server}" (${describeConnection(connection)}) refused the connection: ${reason}. ` +
+      "Check the server's URL and the credentials in its headers.",
+    { cause, details: { server, target: describeConnection(connection) } },
+  );
+}
+
+/** True when a failed connection attempt was an HTTP refusal rather than an unreachable server. */
+export function isRefusal(error: unknown): boolean {
+  return (
+    (error instanceof StreamableHTTPError || error instanceof SseError) &&
+    classifyFailure(error).kind === "protocol"
   );
 }
 

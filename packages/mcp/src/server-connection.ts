@@ -26,6 +26,8 @@ import {
   classifyFailure,
   describeError,
   isConnectionFailure,
+  isRefusal,
+  refusedError,
   toolCallError,
   unavailableError,
   withToolContext,
@@ -294,6 +296,7 @@ export class ServerConnection {
         this.#setState("down");
         this.#scheduleRetry();
       }
+      if (isRefusal(error)) throw refusedError(this.#name, this.#connection, reason, error);
       throw unavailableError(this.#name, this.#connection, reason, error);
     }
     if (this.#closed || generation !== this.#generation) {

@@ -130,7 +130,14 @@ export class StdioProcessTransport implements Transport {
       });
     });
     child.stdout.on("data", (chunk: Buffer) => {
-      this.#readBuffer.append(chunk);
+      try {
+        this.#readBuffer.append(chunk);
+      } catch (error) {
+        // A line longer than the SDK's buffer limit: the stream cannot be trusted any more.
+        this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+        void this.close();
+        return;
+      }
       for (;;) {
         let message: JSONRPCMessage | null;
         try {

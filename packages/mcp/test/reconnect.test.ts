@@ -61,6 +61,24 @@ describe.each(["http", "sse"] as const)("a %s server", (transport) => {
   });
 });
 
+describe.each(["http", "sse"] as const)("a %s server that refuses the credentials", (transport) => {
+  it("is reported as mcp.protocol with the HTTP status, never the header", async () => {
+    const counter = track(await startCounterServer({ transport, requireAuthorization: "Bearer right" }));
+    const pool = track(
+      createMcpPool(
+        { counter: { transport, url: counter.url, headers: { Authorization: "Bearer s3cr3t-but-stale" } } },
+        fast,
+      ),
+    );
+    const error = await rejection(pool.listTools("counter"));
+    expect(error).toMatchObject({ code: "mcp.protocol", retryable: false });
+    expect(error.message).toMatch(
+      /^MCP server "counter" \(http:\/\/[^)]+\) refused the connection: .*\b401\b/,
+    );
+    expect(error.message).not.toContain("s3cr3t");
+  });
+});
+
 describe("a streamable HTTP server", () => {
   it("that forgot the session between two calls gets a new session, and the call is sent once", async () => {
     const first = await startCounterServer({ transport: "http", standaloneStream: false });

@@ -23,14 +23,35 @@ interface Fixture {
   close(): Promise<void>;
 }
 
+/** The HTTP fixtures refuse requests without it: the connection's headers must reach every request. */
+const requireAuthorization = "Bearer fixture-token";
+
 const factories: Record<string, (ledger: string) => Promise<Fixture>> = {
   http: async (ledger) => {
-    const counter = await startCounterServer({ transport: "http", ledger, manyTools: true });
-    return { connection: { transport: "http", url: counter.url }, counter, close: () => counter.close() };
+    const counter = await startCounterServer({
+      transport: "http",
+      ledger,
+      manyTools: true,
+      requireAuthorization,
+    });
+    return {
+      connection: { transport: "http", url: counter.url, headers: { Authorization: requireAuthorization } },
+      counter,
+      close: () => counter.close(),
+    };
   },
   sse: async (ledger) => {
-    const counter = await startCounterServer({ transport: "sse", ledger, manyTools: true });
-    return { connection: { transport: "sse", url: counter.url }, counter, close: () => counter.close() };
+    const counter = await startCounterServer({
+      transport: "sse",
+      ledger,
+      manyTools: true,
+      requireAuthorization,
+    });
+    return {
+      connection: { transport: "sse", url: counter.url, headers: { Authorization: requireAuthorization } },
+      counter,
+      close: () => counter.close(),
+    };
   },
   stdio: async (ledger) =>
     await Promise.resolve({

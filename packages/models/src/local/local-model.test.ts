@@ -23,7 +23,14 @@ describe("createLocalModel", () => {
   it("fails a stream the same way, and names spec.path for another model", async () => {
     const spec = ModelSpec.parse({ provider: "local", model: "mine", path: "/nonexistent/mine.gguf" });
     const parts = createLocalModel(spec, {}).stream({ messages: [{ role: "user", content: "Hi" }] });
-    const error: unknown = await Array.fromAsync(parts).catch((e: unknown) => e);
+    const error = await (async (): Promise<unknown> => {
+      try {
+        for await (const part of parts) expect(part).toBeUndefined();
+        return undefined;
+      } catch (caught) {
+        return caught;
+      }
+    })();
     expect(isFreeholdError(error, "model.local-missing")).toBe(true);
     expect((error as Error).message).toContain("spec.path");
   });

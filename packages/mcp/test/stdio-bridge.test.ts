@@ -60,8 +60,8 @@ describe("the stdio bridge", () => {
       const slow = await pool.callTool(
         "counter",
         "slow",
-        { steps: 4, delayMs: 200 },
-        { idempotencyKey: "b-slow", timeoutMs: 600, onProgress: (update) => progress.push(update) },
+        { steps: 4, delayMs: 300 },
+        { idempotencyKey: "b-slow", timeoutMs: 1_000, onProgress: (update) => progress.push(update) },
       );
       expect(slow.content).toEqual([{ type: "text", text: "done after 4 steps" }]);
       expect(progress[0]).toEqual({ progress: 1, total: 4, message: "step 1 of 4" });

@@ -22,9 +22,9 @@ describe("classifyFailure", () => {
       "session-lost",
     ],
     [
-      "a gateway that cannot reach the server",
-      new StreamableHTTPError(503, "Service Unavailable"),
-      "unreachable",
+      "a gateway whose server may have run the request",
+      new StreamableHTTPError(502, "Bad Gateway"),
+      "connection-lost",
     ],
     ["a refused connection", fetchFailed("ECONNREFUSED", "connect ECONNREFUSED 127.0.0.1:1"), "unreachable"],
     ["a transport that is closed", new Error("Not connected"), "unreachable"],

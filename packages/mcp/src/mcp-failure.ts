@@ -26,7 +26,8 @@ export type McpErrorCode = (typeof mcpErrorCodes)[number];
  * What went wrong with a request to a server:
  * - `session-lost`: the server no longer knows the session (it restarted); the request did not run.
  * - `unreachable`: the request never reached the server (connection refused, not connected).
- * - `connection-lost`: the connection broke; the request may or may not have run.
+ * - `connection-lost`: the connection broke, or a gateway answered 502/503/504; the request may or
+ *   may not have run.
  * - `timeout`: no answer in time; the request may still be running.
  * - `tool-not-found`: the server does not have the tool.
  * - `protocol`: the server answered with an error or with something that is not MCP.
@@ -91,7 +92,8 @@ export function classifyFailure(error: unknown): Failure {
 
 function httpStatusKind(status: number): FailureKind {
   if (status === 404) return "session-lost";
-  if (status === 502 || status === 503 || status === 504) return "unreachable";
+  // A gateway's error: the server behind it may or may not have run the request.
+  if (status === 502 || status === 503 || status === 504) return "connection-lost";
   return "protocol";
 }
 

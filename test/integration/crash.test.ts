@@ -185,16 +185,32 @@ describe("workers killed mid-run", () => {
     const ends = new Map<string, number>();
     for (const id of ids) {
       const events: RunEvent[] = (await store.readEvents(namespace, id)).map(({ event }) => event);
-      const state = await store.require(namespace, id);
+      const endTimes = new Map(
+        events.flatMap((event) =>
+          event.type === "tool-call-end" ? [[event.toolCallId, Date.parse(event.time)] as const] : [],
+        ),
+      );
       for (const event of events) {
-        if (event.type !== "tool-call-end") continue;
-        const step = state.messages.findIndex(
-          (message) => message.role === "tool" && message.toolCallId === event.toolCallId,
-        );
-        expect(step).toBeGreaterThan(0);
-        ends.set(`${id}:${event.toolCallId}`, Date.parse(event.time));
+        if (event.type !== "model-call-end") continue;
+        (event.message.toolCalls ?? []).forEach((toolCall, index) => {
+          ends.set(`${id}-${event.step}-${index}`, endTimes.get(toolCall.id) ?? Number.NaN);
+        });
       }
     }
+    expect(ends.size).toBe(runs * 2);
+    const lateCalls = counter
+      .calls()
+      .filter(
+        (call) =>
+          call.idempotencyKey !== undefined &&
+          call.receivedAt > (ends.get(call.idempotencyKey) ?? Number.POSITIVE_INFINITY),
+      );
+    expect(lateCalls).toEqual([]);
+    expect(
+      counter
+        .calls()
+        .every((call) => call.idempotencyKey !== undefined && Number.isFinite(ends.get(call.idempotencyKey))),
+    ).toBe(true);
     const calls = counter.calls().filter((call) => call.tool === "record");
     const repeats = calls.length - new Set(calls.map((call) => call.idempotencyKey)).size;
     console.log(
@@ -203,7 +219,6 @@ describe("workers killed mid-run", () => {
     );
     expect(kills).toBeGreaterThan(0);
     expect(resumed).toBeGreaterThan(0);
-    expect(ends.size).toBe(runs * 2);
   });
 
   it("on SIGTERM, stop at the next step and hand the runs to another worker", async () => {

@@ -47,15 +47,9 @@ describe("the quickstart demo", () => {
         .map((line) => RunEvent.parse(JSON.parse(line)));
       const models = events.filter((event) => event.type === "model-call-end");
       expect(models.length).toBeGreaterThanOrEqual(2);
-      expect(models.every((event) => event.type === "model-call-end" && event.usage.outputTokens > 0)).toBe(
-        true,
-      );
+      expect(models.every((event) => event.usage.outputTokens > 0)).toBe(true);
       const toolEnds = events.filter((event) => event.type === "tool-call-end");
-      expect(
-        toolEnds.some(
-          (event) => event.type === "tool-call-end" && event.name === "read_text_file" && !event.isError,
-        ),
-      ).toBe(true);
+      expect(toolEnds.some((event) => event.name === "read_text_file" && !event.isError)).toBe(true);
       expect(events.at(-1)).toMatchObject({ type: "run-end", status: "completed" });
       expect(code).toBe(0);
     },

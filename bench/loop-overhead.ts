@@ -104,6 +104,7 @@ function newRun(): RunState {
     usage: { inputTokens: 0, outputTokens: 0 },
     activeMs: 0,
     invalidTurns: 0,
+    hops: 0,
     revision: 0,
     createdAt: now,
     updatedAt: now,

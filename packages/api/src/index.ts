@@ -63,3 +63,14 @@ export {
   type RunEventType,
 } from "./run.ts";
 export { RuntimeConfig, secretEnvName } from "./runtime-config.ts";
+export {
+  AnswerRequest,
+  ApprovalItem,
+  ClaimRequest,
+  DecisionRequest,
+  HandBackRequest,
+  InboxItem,
+  Priority,
+  priorities,
+} from "./inbox.ts";
+export { RunParent, RunWaiting } from "./run.ts";

@@ -59,6 +59,16 @@ export const ToolCallRecord = z.object({
   tool: z.string().optional(),
   idempotencyKey: z.string(),
   status: z.enum(["pending", "done"]),
+  /** For a tool in requireApproval: where its approval stands. */
+  approval: z.enum(["required", "approved"]).optional(),
+  /** For a handoff or delegation tool: what the call does instead of reaching an MCP server. */
+  special: z
+    .discriminatedUnion("kind", [
+      z.object({ kind: z.literal("transfer"), agent: z.string() }),
+      z.object({ kind: z.literal("human"), queue: z.string() }),
+      z.object({ kind: z.literal("delegate"), agent: z.string(), childRunId: z.string() }),
+    ])
+    .optional(),
   /** The text the model gets back (tool output or error). */
   content: z.string().optional(),
   isError: z.boolean().optional(),
@@ -68,6 +78,22 @@ export const ToolCallRecord = z.object({
   finishedAt: z.iso.datetime().optional(),
 });
 export type ToolCallRecord = z.infer<typeof ToolCallRecord>;
+
+/** What a suspended run waits for. */
+export const RunWaiting = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("human"), queue: z.string(), itemId: z.string() }),
+  z.object({ kind: z.literal("approval"), itemIds: z.array(z.string()) }),
+  z.object({ kind: z.literal("agent"), childRunIds: z.array(z.string()) }),
+]);
+export type RunWaiting = z.infer<typeof RunWaiting>;
+
+/** The run that started this one as a tool call (agent used as a tool). */
+export const RunParent = z.object({
+  runId: z.string(),
+  toolCallId: z.string(),
+  agent: z.string(),
+});
+export type RunParent = z.infer<typeof RunParent>;
 
 /** The stored state of a run. Version 1. */
 export const RunState = z.object({
@@ -87,6 +113,11 @@ export const RunState = z.object({
   activeMs: z.number().min(0),
   /** Consecutive model turns with invalid tool calls (bounded). */
   invalidTurns: z.int().min(0),
+  /** Transfers between agents so far (bounded by the agent's limits.maxHandoffs). */
+  hops: z.int().min(0),
+  /** Set while the run is suspended (waiting_for_human, waiting_for_approval, waiting_for_agent). */
+  waiting: RunWaiting.optional(),
+  parent: RunParent.optional(),
   /** Bumped by every checkpoint; a checkpoint based on an older revision is refused. */
   revision: z.int().min(0),
   output: z.string().optional(),
@@ -133,6 +164,65 @@ export const RunEvent = z.discriminatedUnion("type", [
     content: z.string(),
     isError: z.boolean(),
     durationMs: z.number(),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal("agent-transfer"),
+    from: z.string(),
+    to: z.string(),
+    note: z.string(),
+    hop: z.int(),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal("delegation-start"),
+    agent: z.string(),
+    childRunId: z.string(),
+    toolCallId: z.string(),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal("delegation-end"),
+    childRunId: z.string(),
+    toolCallId: z.string(),
+    status: RunStatus,
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal("human-handoff"),
+    queue: z.string(),
+    itemId: z.string(),
+    summary: z.string(),
+    reason: z.string(),
+    priority: z.string(),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal("human-action"),
+    action: z.enum(["claim", "release", "claim-expire", "answer", "hand-back", "escalate"]),
+    actor: z.string().describe("Who acted: a person's name, or `sla` for an escalation."),
+    queue: z.string(),
+    itemId: z.string(),
+    message: z.string().optional(),
+    agent: z.string().optional(),
+    toQueue: z.string().optional(),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal("approval-request"),
+    itemId: z.string(),
+    toolCall: ToolCall,
+    server: z.string(),
+    tool: z.string(),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal("approval-decision"),
+    itemId: z.string(),
+    toolCallId: z.string(),
+    approved: z.boolean(),
+    actor: z.string(),
+    reason: z.string().optional(),
   }),
   z.object({
     ...eventBase,

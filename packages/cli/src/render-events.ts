@@ -66,6 +66,22 @@ export function renderEvent(event: RunEvent, style: Style): string {
       const content = shorten(event.content, 90);
       return `  ${event.isError ? style.red("✗") : "←"} ${event.name}: ${event.isError ? style.red(content) : content} ${style.dim(`(${Math.round(event.durationMs)} ms)`)}`;
     }
+    case "agent-transfer":
+      return `${style.bold("⇢")} transferred from ${event.from} to ${style.cyan(event.to)} (hop ${event.hop}): ${shorten(event.note)}`;
+    case "delegation-start":
+      return `  ${style.bold("⇢")} asks agent ${style.cyan(event.agent)} (run ${style.dim(event.childRunId)})`;
+    case "delegation-end":
+      return `  ⇠ agent run ${style.dim(event.childRunId)} ${event.status}`;
+    case "human-handoff":
+      return `${style.bold("☎")} handed to people in ${style.cyan(event.queue)} (${event.priority}): ${shorten(event.reason)} ${style.dim(`item ${event.itemId}`)}`;
+    case "human-action": {
+      const detail = event.message ?? event.agent ?? event.toQueue ?? "";
+      return `  ☎ ${event.actor} ${event.action.replace("-", " ")}${detail === "" ? "" : `: ${shorten(detail)}`}`;
+    }
+    case "approval-request":
+      return `  ${style.bold("?")} ${event.tool} waits for approval ${style.dim(`item ${event.itemId}`)}`;
+    case "approval-decision":
+      return `  ${event.approved ? style.green("✔") : style.red("✗")} ${event.actor} ${event.approved ? "approved" : "rejected"}${event.reason === undefined ? "" : `: ${shorten(event.reason)}`}`;
     case "run-end": {
       const summary = `${event.steps} steps, ${event.usage.inputTokens + event.usage.outputTokens} tokens`;
       if (event.status === "completed") {

@@ -44,6 +44,7 @@ export async function startRun(
     usage: { inputTokens: 0, outputTokens: 0 },
     activeMs: 0,
     invalidTurns: 0,
+    hops: 0,
     revision: 0,
     createdAt: now,
     updatedAt: now,

@@ -22,6 +22,7 @@ function run(overrides: Partial<RunState> = {}): RunState {
     usage: { inputTokens: 0, outputTokens: 0 },
     activeMs: 0,
     invalidTurns: 0,
+    hops: 0,
     revision: 3,
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),

@@ -1,24 +1,39 @@
 import { describe, expect, it } from "vitest";
 import type { ChatMessage } from "@freehold/api";
-import { answerCue, toChatHistory, toolsSystemText, transcriptPreamble } from "./chat-history.ts";
+import { answerCue, toChatHistory, toolCallInstructions, transcriptPreamble } from "./chat-history.ts";
 
-const tool = { name: "get_weather", description: "Weather now.", inputSchema: { type: "object" } };
+const tool = {
+  name: "get_weather",
+  description: "Weather now.",
+  inputSchema: {
+    type: "object",
+    properties: { city: { type: "string", description: "The city" }, days: {} },
+  },
+};
 
 describe("toChatHistory", () => {
-  it("opens a model turn after the user's message, behind the preamble and the tools", () => {
+  it("describes one tool's arguments as a plain list", () => {
+    expect(toolCallInstructions(tool)).toBe(
+      'The assistant calls the tool get_weather: Weather now. Its arguments: "city" (string, The city), "days" (value).',
+    );
+    expect(toolCallInstructions({ name: "ping", inputSchema: { type: "object" } })).toBe(
+      "The assistant calls the tool ping: Its arguments: none.",
+    );
+  });
+
+  it("opens a model turn after the user's message, behind the preamble and the instructions", () => {
     expect(
       toChatHistory(
         [
           { role: "system", content: "Be brief." },
           { role: "user", content: "Weather in Paris?" },
         ],
-        [tool],
-        { preamble: transcriptPreamble },
+        { preamble: transcriptPreamble, instructions: toolCallInstructions(tool) },
       ),
     ).toEqual([
       { type: "system", text: transcriptPreamble },
       { type: "system", text: "Be brief." },
-      { type: "system", text: toolsSystemText([tool]) },
+      { type: "system", text: toolCallInstructions(tool) },
       { type: "user", text: "Weather in Paris?" },
       { type: "model", response: [] },
     ]);
@@ -34,7 +49,7 @@ describe("toChatHistory", () => {
       },
       { role: "tool", toolCallId: "c1", name: "get_weather", content: '{"celsius":18}' },
     ];
-    expect(toChatHistory(messages, []).at(-1)).toEqual({
+    expect(toChatHistory(messages).at(-1)).toEqual({
       type: "model",
       response: [
         { type: "functionCall", name: "get_weather", params: { city: "Paris" }, result: { celsius: 18 } },
@@ -54,7 +69,7 @@ describe("toChatHistory", () => {
       { role: "assistant", content: "I could not tell." },
       { role: "user", content: "Thanks" },
     ];
-    expect(toChatHistory(messages, [])).toEqual([
+    expect(toChatHistory(messages)).toEqual([
       { type: "user", text: "Weather in Paris?" },
       {
         type: "model",
@@ -69,13 +84,10 @@ describe("toChatHistory", () => {
   });
 
   it("keeps a result whose call was trimmed away as a call of its own", () => {
-    const history = toChatHistory(
-      [
-        { role: "user", content: "Go on" },
-        { role: "tool", toolCallId: "gone", name: "get_weather", content: "sunny" },
-      ],
-      [],
-    );
+    const history = toChatHistory([
+      { role: "user", content: "Go on" },
+      { role: "tool", toolCallId: "gone", name: "get_weather", content: "sunny" },
+    ]);
     expect(history.at(-1)).toEqual({
       type: "model",
       response: [{ type: "functionCall", name: "get_weather", params: undefined, result: "sunny" }],

@@ -34,8 +34,6 @@ export interface LoadedModel {
   readonly loadMilliseconds: number;
   /** Runs `work` when the calls queued before it are done. */
   exclusive<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T>;
-  /** The grammar of a GBNF text, compiled once and reused. */
-  gbnfGrammar(text: string): Promise<LlamaGrammar>;
   /** The grammar of a JSON schema, compiled once and reused. */
   jsonSchemaGrammar(schema: GbnfJsonSchema): Promise<LlamaGrammar>;
 }
@@ -117,9 +115,6 @@ async function load(path: string, settings: LoadSettings): Promise<LoadedModel> 
       })();
       queue = run.catch(() => undefined);
       return run;
-    },
-    gbnfGrammar(text: string): Promise<LlamaGrammar> {
-      return grammar(`gbnf:${text}`, () => llama.createGrammar({ grammar: text }));
     },
     jsonSchemaGrammar(schema: GbnfJsonSchema): Promise<LlamaGrammar> {
       // The schema is only known at run time, which the method's inferred generics cannot express.

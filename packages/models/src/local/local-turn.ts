@@ -1,14 +1,12 @@
 /**
- * One call to a loaded local model: either a text answer, streamed as it is written, or tool calls
- * that the model writes but does not run; the runtime runs them and calls again with the results.
+ * One call to a loaded local model: either a text answer, streamed as it is written, or a tool call
+ * that the model writes but does not run; the runtime runs it and calls again with the result.
  *
- * When to call a tool is decided by a fixed policy, not by the model: with tools on offer, the model
- * calls one after each user message (up to `maxToolRoundsPerTurn` rounds), then answers from the
- * results. The default model, Gemma 3 270M, is a base model that cannot make that choice: measured on
- * this machine, its own choice (native `||call:` syntax, a JSON `{"answer"} | {"tool"}` grammar, or
- * node-llama-cpp's structured decisions) came out the same whatever the question. What it does well,
- * under a grammar, is fill in arguments: the tool's name (when there are several) is chosen from the
- * offered names only, and the arguments can only be JSON of the tool's schema.
+ * With tools on offer, the model first chooses a tool or none (tool-choice.ts scores the user's
+ * request under each tool's description). For a tool, it writes the arguments under a grammar
+ * compiled from the tool's JSON Schema, so they are always JSON of the right shape. After
+ * `maxToolRoundsPerTurn` rounds of calls since the last user message (default 1) it answers from the
+ * results: the request that chose a tool would choose it again.
  *
  * @module
  */
@@ -16,9 +14,16 @@ import type { ChatMessage, ToolCall, Usage } from "@freehold/api";
 import type { ChatHistoryItem, LLamaChatGenerateResponseOptions, LlamaChatResponse } from "node-llama-cpp";
 import { newToolCallId } from "../assistant-result.ts";
 import type { FinishReason, ToolDefinition } from "../language-model.ts";
-import { answerCue, endsWithFunctionCall, toChatHistory, transcriptPreamble } from "./chat-history.ts";
+import {
+  answerCue,
+  endsWithFunctionCall,
+  toChatHistory,
+  toolCallInstructions,
+  transcriptPreamble,
+} from "./chat-history.ts";
 import { toGrammarSchema } from "./grammar-schema.ts";
 import type { LoadedModel } from "./loaded-model.ts";
+import { chooseTool } from "./tool-choice.ts";
 
 /** Sampling and policy for one call. */
 export interface TurnSettings {
@@ -67,45 +72,31 @@ function finishReasonOf(response: LlamaChatResponse, otherwise: FinishReason): F
   return response.metadata.stopReason === "maxTokens" ? "length" : otherwise;
 }
 
-function gbnfLiteral(text: string): string {
-  return JSON.stringify(text);
-}
+/**
+ * A small model at temperature 0 loops ("I'm sorry, I'm late. I'm sorry, ..."), in answers and in
+ * argument strings alike; DRY penalizes repeating a run of recent tokens, without the harm a plain
+ * repeat penalty does to JSON punctuation.
+ */
+const dryRepeatPenalty = { strength: 0.8, base: 1.75, allowedLength: 2, lastTokens: 128 };
 
-/** The tool to call: the only one, or the one the model writes when its choice is limited to the names. */
-async function chooseTool(
-  loaded: LoadedModel,
-  history: readonly ChatHistoryItem[],
-  tools: readonly ToolDefinition[],
-  signal: AbortSignal | undefined,
-): Promise<ToolDefinition> {
-  const [first] = tools;
-  if (first === undefined) throw new Error("chooseTool needs at least one tool");
-  if (tools.length === 1) return first;
-  const grammar = await loaded.gbnfGrammar(
-    `root ::= ${tools.map((tool) => gbnfLiteral(tool.name)).join(" | ")}`,
-  );
-  const response = await loaded.chat.generateResponse(withPrefill(history, callPrefix), {
-    grammar,
-    maxTokens: 64,
-    ...(signal === undefined ? {} : { signal }),
-  });
-  const name = response.response.trim();
-  return tools.find((tool) => tool.name === name) ?? first;
+/** The text of the last user message: the request a tool is chosen for. */
+function lastUserRequest(messages: readonly ChatMessage[]): string {
+  return messages.findLast((message) => message.role === "user")?.content ?? "";
 }
 
 async function toolCallTurn(
   loaded: LoadedModel,
   history: readonly ChatHistoryItem[],
-  tools: readonly ToolDefinition[],
+  tool: ToolDefinition,
   settings: TurnSettings,
   signal: AbortSignal | undefined,
 ): Promise<Omit<LocalTurn, "usage">> {
-  const tool = await chooseTool(loaded, history, tools, signal);
   const grammar = await loaded.jsonSchemaGrammar(toGrammarSchema(tool.inputSchema));
   const response = await loaded.chat.generateResponse(withPrefill(history, `${callPrefix}${tool.name}(`), {
     grammar,
     maxTokens: settings.maxOutputTokens,
     temperature: settings.temperature,
+    dryRepeatPenalty,
     ...(settings.topP === undefined ? {} : { topP: settings.topP }),
     ...(settings.seed === undefined ? {} : { seed: settings.seed }),
     ...(signal === undefined ? {} : { signal }),
@@ -128,8 +119,7 @@ async function textTurn(
   const options: LLamaChatGenerateResponseOptions = {
     maxTokens: settings.maxOutputTokens,
     temperature: settings.temperature,
-    // A small model at temperature 0 loops; a mild penalty on the last tokens keeps it moving.
-    repeatPenalty: { penalty: 1.1, lastTokens: 64 },
+    dryRepeatPenalty,
     trimWhitespaceSuffix: true,
     // A new call or a new heading means the answer is over.
     customStopTriggers: [...settings.stop, ...(hasTools ? [callPrefix.trim()] : []), "\n### "],
@@ -146,7 +136,8 @@ async function textTurn(
 
 /**
  * Runs one call on a loaded model, after the calls queued before it. Usage counts the prompt as the
- * chat wrapper renders it (the model's own tokenizer) and every token the model wrote.
+ * chat wrapper renders it (the model's own tokenizer) plus the tokens read to choose a tool, and
+ * every token the model wrote.
  *
  * @example
  * ```ts
@@ -166,21 +157,27 @@ export function runLocalTurn(
   const tools = request.tools ?? [];
   const { signal } = request;
   return loaded.exclusive(async () => {
-    const history = toChatHistory(request.messages, tools, {
-      preamble: loaded.transcript ? transcriptPreamble : undefined,
-    });
     const { chat, model } = loaded;
-    const inputTokens = chat.chatWrapper
+    const mayCallTool =
+      tools.length > 0 && toolRoundsSinceUser(request.messages) < settings.maxToolRoundsPerTurn;
+    const choice = mayCallTool
+      ? await chooseTool(loaded, lastUserRequest(request.messages), tools)
+      : { tool: undefined, evaluatedTokens: 0 };
+    signal?.throwIfAborted();
+    const history = toChatHistory(request.messages, {
+      preamble: loaded.transcript ? transcriptPreamble : undefined,
+      instructions: choice.tool === undefined ? undefined : toolCallInstructions(choice.tool),
+    });
+    const promptTokens = chat.chatWrapper
       .generateContextState({ chatHistory: history })
       .contextText.tokenize(model.tokenizer).length;
     const meter = chat.sequence.tokenMeter;
     const before = meter.getState();
-    const callTool =
-      tools.length > 0 && toolRoundsSinceUser(request.messages) < settings.maxToolRoundsPerTurn;
-    const turn = callTool
-      ? await toolCallTurn(loaded, history, tools, settings, signal)
-      : await textTurn(loaded, history, tools.length > 0, settings, signal, onText);
+    const turn =
+      choice.tool === undefined
+        ? await textTurn(loaded, history, tools.length > 0, settings, signal, onText)
+        : await toolCallTurn(loaded, history, choice.tool, settings, signal);
     const outputTokens = meter.diff(before).usedOutputTokens;
-    return { ...turn, usage: { inputTokens, outputTokens } };
+    return { ...turn, usage: { inputTokens: promptTokens + choice.evaluatedTokens, outputTokens } };
   }, signal);
 }

@@ -10,3 +10,13 @@ export { agentQueuePrefix, namespacePrefix, runEventsKey, runKey } from "./keys.
 export { freePort, startRedisServer, type RedisServer, type RedisServerOptions } from "./redis-server.ts";
 export { createRunStore, type FollowOptions, type RunStore, type StoredEvent } from "./run-store.ts";
 export { cancelRun, startRun, type StartRunRequest } from "./runs.ts";
+export {
+  applyToolResult,
+  finish,
+  maxInvalidTurns,
+  settle,
+  type ToolOutcome,
+  type Transition,
+} from "./run-transitions.ts";
+export { effectsLua, type RedisEffect, type RedisPrecondition } from "./redis-effects.ts";
+export { approvalItemKey, approvalsKey, dispatchKey, inboxItemKey, inboxQueueKey } from "./keys.ts";

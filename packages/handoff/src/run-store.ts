@@ -8,7 +8,8 @@
  */
 import { FreeholdError, isTerminal, RunEvent, RunState } from "@freehold/api";
 import type { Redis } from "ioredis";
-import { runEventsKey, runKey } from "./keys.ts";
+import { dispatchKey, runEventsKey, runKey } from "./keys.ts";
+import { effectsLua, type RedisEffect, type RedisPrecondition } from "./redis-effects.ts";
 
 /** An event as stored: the stream entry id (for `Last-Event-ID`) and the event. */
 export interface StoredEvent {
@@ -34,9 +35,19 @@ export interface RunStore {
   require(namespace: string, runId: string): Promise<RunState>;
   /**
    * Replaces `previous` by `next` (its revision bumped) and appends `events`, atomically, if the stored
-   * revision is still `previous.revision`; otherwise fails with `run.conflict`.
+   * revision is still `previous.revision`; otherwise fails with `run.conflict`. `effects` are written
+   * in the same step, if `preconditions` hold (else `run.precondition-failed`). A run whose new status
+   * is `queued` is marked for dispatch in the same step too (see Dispatcher).
    */
-  checkpoint(previous: RunState, next: RunState, events: readonly RunEvent[]): Promise<RunState>;
+  checkpoint(
+    previous: RunState,
+    next: RunState,
+    events: readonly RunEvent[],
+    extra?: {
+      readonly effects?: readonly RedisEffect[];
+      readonly preconditions?: readonly RedisPrecondition[];
+    },
+  ): Promise<RunState>;
   /** Events after `after` (exclusive), oldest first. */
   readEvents(
     namespace: string,
@@ -47,12 +58,15 @@ export interface RunStore {
   followEvents(namespace: string, runId: string, options?: FollowOptions): AsyncIterable<StoredEvent>;
 }
 
-const checkpointScript = `
+const checkpointScript = `${effectsLua}
 local revision = redis.call('HGET', KEYS[1], 'revision')
 if not revision then return redis.error_reply('NOTFOUND run does not exist') end
 if revision ~= ARGV[1] then return redis.error_reply('CONFLICT stored revision is ' .. revision) end
+local failed = check_preconditions(ARGV[4])
+if failed then return redis.error_reply(failed) end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'revision', ARGV[3])
-for i = 4, #ARGV do redis.call('XADD', KEYS[2], '*', 'event', ARGV[i]) end
+apply_effects(ARGV[5])
+for i = 6, #ARGV do redis.call('XADD', KEYS[2], '*', 'event', ARGV[i]) end
 return 1
 `;
 
@@ -127,12 +141,21 @@ export function createRunStore(redis: Redis): RunStore {
       return state;
     },
 
-    async checkpoint(previous, next, events) {
+    async checkpoint(previous, next, events, extra = {}) {
       const stored = RunState.parse({
         ...next,
         revision: previous.revision + 1,
         updatedAt: new Date().toISOString(),
       });
+      const effects: RedisEffect[] = [...(extra.effects ?? [])];
+      if (stored.status === "queued") {
+        effects.push({
+          op: "zadd",
+          key: dispatchKey(stored.namespace),
+          score: Date.now(),
+          member: stored.id,
+        });
+      }
       try {
         await redis.eval(
           checkpointScript,
@@ -142,9 +165,18 @@ export function createRunStore(redis: Redis): RunStore {
           String(previous.revision),
           JSON.stringify(stored),
           String(stored.revision),
+          JSON.stringify(extra.preconditions ?? []),
+          JSON.stringify(effects),
           ...events.map((event) => JSON.stringify(RunEvent.parse(event))),
         );
       } catch (error) {
+        if (error instanceof Error && error.message.startsWith("PRECONDITION")) {
+          throw new FreeholdError(
+            "run.precondition-failed",
+            `run ${stored.namespace}/${stored.id}: ${error.message.slice("PRECONDITION ".length)} in the meantime; read it again and retry`,
+            { details: { namespace: stored.namespace, runId: stored.id } },
+          );
+        }
         if (error instanceof Error && /^(CONFLICT|NOTFOUND)/.test(error.message)) {
           throw new FreeholdError(
             "run.conflict",

@@ -12,16 +12,7 @@ export {
   type LoopOutcome,
   type ResolvedAgent,
 } from "./run-loop.ts";
-export {
-  applyModelResult,
-  applyToolResult,
-  finish,
-  maxInvalidTurns,
-  nextStep,
-  type NextStep,
-  type ToolOutcome,
-  type Transition,
-} from "./steps.ts";
+export { applyModelResult, nextStep, type NextStep } from "./steps.ts";
 export { toolResultText, type ToolResultLike } from "./tool-result-text.ts";
 export { createToolset, type CheckedCall, type RuntimeTool, type Toolset } from "./toolset.ts";
 export { contextFromTraceparent, runtimeTracer, traceparentOf } from "./tracing.ts";

@@ -16,14 +16,8 @@ import {
 import type { ToolBroker } from "@freehold/mcp";
 import type { LanguageModel } from "@freehold/models";
 import type { Context, Tracer } from "@opentelemetry/api";
-import {
-  applyModelResult,
-  applyToolResult,
-  finish,
-  nextStep,
-  type ToolOutcome,
-  type Transition,
-} from "./steps.ts";
+import { applyToolResult, finish, type ToolOutcome, type Transition } from "@freehold/handoff";
+import { applyModelResult, nextStep } from "./steps.ts";
 import { toolResultText, type ToolResultLike } from "./tool-result-text.ts";
 import { createToolset, type Toolset } from "./toolset.ts";
 import { contextFromTraceparent, inSpan, runtimeTracer, SpanKind, traceparentOf } from "./tracing.ts";

@@ -2,7 +2,8 @@ import type { AgentLimits, RunState } from "@freehold/api";
 import type { McpTool } from "@freehold/mcp";
 import type { GenerateResult } from "@freehold/models";
 import { describe, expect, it } from "vitest";
-import { applyModelResult, applyToolResult, maxInvalidTurns, nextStep } from "./steps.ts";
+import { applyToolResult, maxInvalidTurns } from "@freehold/handoff";
+import { applyModelResult, nextStep } from "./steps.ts";
 import { createToolset } from "./toolset.ts";
 
 const limits: AgentLimits = { maxSteps: 5, timeoutSeconds: 60, maxHandoffs: 10, maxTokens: 1000 };

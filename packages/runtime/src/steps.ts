@@ -17,23 +17,15 @@ import {
   type ToolCallRecord,
   type ToolMessage,
 } from "@freehold/api";
+import { finish, maxInvalidTurns, settle, type Transition } from "@freehold/handoff";
 import type { GenerateResult } from "@freehold/models";
 import type { Toolset } from "./toolset.ts";
-
-/** How many model turns in a row may consist only of invalid tool calls before the run fails. */
-export const maxInvalidTurns = 3;
 
 /** What the loop does next. */
 export type NextStep =
   | { readonly kind: "call-model" }
   | { readonly kind: "call-tools"; readonly calls: readonly ToolCallRecord[] }
   | { readonly kind: "stop"; readonly limit: RunLimit };
-
-/** A new state and the events that explain it; checkpointed together. */
-export interface Transition {
-  readonly state: RunState;
-  readonly events: readonly RunEvent[];
-}
 
 /**
  * Decides the next step of a running run: finish pending tool calls, stop at a limit, or call the
@@ -52,66 +44,6 @@ export function nextStep(state: RunState, limits: AgentLimits): NextStep {
   if (state.activeMs >= limits.timeoutSeconds * 1000) return { kind: "stop", limit: "timeoutSeconds" };
   if (state.invalidTurns >= maxInvalidTurns) return { kind: "stop", limit: "invalidOutput" };
   return { kind: "call-model" };
-}
-
-const limitMessages: Record<RunLimit, string> = {
-  maxSteps: "the run reached spec.limits.maxSteps before the model gave a final answer",
-  maxTokens: "the run used spec.limits.maxTokens tokens before the model gave a final answer",
-  timeoutSeconds: "the run worked for spec.limits.timeoutSeconds before the model gave a final answer",
-  maxHandoffs: "the run was handed between agents spec.limits.maxHandoffs times",
-  invalidOutput: `the model wrote only invalid tool calls ${maxInvalidTurns} turns in a row`,
-};
-
-/** Ends the run with a status, writing its `run-end` event. */
-export function finish(
-  state: RunState,
-  status: Extract<RunStatus, "completed" | "failed" | "limit_exceeded" | "cancelled">,
-  now: Date,
-  extra: { output?: string; limit?: RunLimit; error?: { code: string; message: string } } = {},
-): Transition {
-  const time = now.toISOString();
-  const error =
-    extra.error ??
-    (extra.limit === undefined
-      ? undefined
-      : { code: `limit.${extra.limit}`, message: limitMessages[extra.limit] });
-  const next: RunState = {
-    ...state,
-    status,
-    finishedAt: time,
-    ...(extra.output === undefined ? {} : { output: extra.output }),
-    ...(extra.limit === undefined ? {} : { limit: extra.limit }),
-    ...(error === undefined ? {} : { error }),
-  };
-  return {
-    state: next,
-    events: [
-      {
-        type: "run-end",
-        runId: state.id,
-        time,
-        status,
-        usage: next.usage,
-        steps: next.steps,
-        ...(extra.output === undefined ? {} : { output: extra.output }),
-        ...(extra.limit === undefined ? {} : { limit: extra.limit }),
-        ...(error === undefined ? {} : { error }),
-      },
-    ],
-  };
-}
-
-/** Moves finished tool calls into the conversation once every call of the turn has a result. */
-function settle(state: RunState): RunState {
-  if (state.pendingToolCalls.some((call) => call.status === "pending")) return state;
-  const results: ToolMessage[] = state.pendingToolCalls.map((call) => ({
-    role: "tool",
-    toolCallId: call.toolCall.id,
-    name: call.toolCall.name,
-    content: call.content ?? "",
-    ...(call.isError === true ? { isError: true } : {}),
-  }));
-  return { ...state, messages: [...state.messages, ...results], pendingToolCalls: [] };
 }
 
 /** Tool call ids unique within the turn; models that repeat or omit ids get `call_<step>_<index>`. */
@@ -211,60 +143,5 @@ export function applyModelResult(
       invalidTurns: allInvalid ? state.invalidTurns + 1 : 0,
     }),
     events,
-  };
-}
-
-/** What a tool call produced. */
-export interface ToolOutcome {
-  readonly content: string;
-  readonly isError: boolean;
-  /** The full MCP result, kept in the run's history. */
-  readonly result?: unknown;
-}
-
-/**
- * Records one tool call's outcome; when it was the turn's last, the results join the conversation
- * and the turn's wall-clock time (first call started to last call ended) counts as active time.
- */
-export function applyToolResult(
-  state: RunState,
-  toolCallId: string,
-  outcome: ToolOutcome,
-  timing: { readonly now: Date; readonly startedAt: Date },
-): Transition {
-  const record = state.pendingToolCalls.find((call) => call.toolCall.id === toolCallId);
-  if (record === undefined || record.status === "done") return { state, events: [] };
-  const time = timing.now.toISOString();
-  const done: ToolCallRecord = {
-    ...record,
-    status: "done",
-    content: outcome.content,
-    isError: outcome.isError,
-    ...(outcome.result === undefined ? {} : { result: outcome.result }),
-    startedAt: timing.startedAt.toISOString(),
-    finishedAt: time,
-  };
-  const calls = state.pendingToolCalls.map((call) => (call.toolCall.id === toolCallId ? done : call));
-  const lastOfTurn = calls.every((call) => call.status === "done");
-  const firstStart = Math.min(...calls.map((call) => Date.parse(call.startedAt ?? time)));
-  const next = settle({
-    ...state,
-    activeMs: lastOfTurn ? state.activeMs + Math.max(0, timing.now.getTime() - firstStart) : state.activeMs,
-    pendingToolCalls: calls,
-  });
-  return {
-    state: next,
-    events: [
-      {
-        type: "tool-call-end",
-        runId: state.id,
-        time,
-        toolCallId,
-        name: record.toolCall.name,
-        content: outcome.content,
-        isError: outcome.isError,
-        durationMs: timing.now.getTime() - timing.startedAt.getTime(),
-      },
-    ],
   };
 }

@@ -7,11 +7,11 @@
  * @module
  */
 import { FreeholdError, isTerminal, RunJob, type RunState } from "@freehold/api";
-import { agentQueuePrefix, createAgentRegistry, type RunStore } from "@freehold/handoff";
+import { agentQueuePrefix, createAgentRegistry, finish, type RunStore } from "@freehold/handoff";
 import type { Tracer } from "@opentelemetry/api";
 import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
-import { finish } from "./steps.ts";
+
 import { runLoop, type ResolvedAgent } from "./run-loop.ts";
 
 /** Options of {@link createRuntimeWorker}. */

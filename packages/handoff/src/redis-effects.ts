@@ -1,0 +1,54 @@
+/**
+ * Writes that must happen together with a checkpoint (or with another compare-and-set): creating an
+ * inbox item when a run waits for a person, a child run when it delegates, marking a run for
+ * dispatch. They travel to one Lua script as JSON, with preconditions checked before anything is
+ * written, so a crash can never leave a run waiting for an item that does not exist.
+ *
+ * @module
+ */
+
+/** One write. */
+export type RedisEffect =
+  | { readonly op: "set"; readonly key: string; readonly value: string }
+  | { readonly op: "del"; readonly key: string }
+  | { readonly op: "hset"; readonly key: string; readonly fields: Readonly<Record<string, string>> }
+  | { readonly op: "zadd"; readonly key: string; readonly score: number; readonly member: string }
+  | { readonly op: "zrem"; readonly key: string; readonly member: string }
+  | { readonly op: "xadd"; readonly key: string; readonly field: string; readonly value: string };
+
+/** A condition that must hold for the writes to happen: the key holds exactly this string (or nothing). */
+export interface RedisPrecondition {
+  readonly key: string;
+  /** The expected value; `null`: the key must not exist. */
+  readonly equals: string | null;
+}
+
+/**
+ * Lua that checks `ARGV[n]` (JSON preconditions) and applies `ARGV[n + 1]` (JSON effects). Scripts
+ * include it and call `check_preconditions(ARGV[n])` before writing and `apply_effects(ARGV[n + 1])`.
+ */
+export const effectsLua = `
+local function check_preconditions(json)
+  for _, condition in ipairs(cjson.decode(json)) do
+    local current = redis.call('GET', condition.key)
+    if condition.equals == cjson.null then
+      if current then return 'PRECONDITION ' .. condition.key .. ' exists' end
+    elseif current ~= condition.equals then
+      return 'PRECONDITION ' .. condition.key .. ' changed'
+    end
+  end
+  return nil
+end
+local function apply_effects(json)
+  for _, effect in ipairs(cjson.decode(json)) do
+    if effect.op == 'set' then redis.call('SET', effect.key, effect.value)
+    elseif effect.op == 'del' then redis.call('DEL', effect.key)
+    elseif effect.op == 'hset' then
+      for field, value in pairs(effect.fields) do redis.call('HSET', effect.key, field, value) end
+    elseif effect.op == 'zadd' then redis.call('ZADD', effect.key, effect.score, effect.member)
+    elseif effect.op == 'zrem' then redis.call('ZREM', effect.key, effect.member)
+    elseif effect.op == 'xadd' then redis.call('XADD', effect.key, '*', effect.field, effect.value)
+    end
+  end
+end
+`;

@@ -97,6 +97,43 @@ describe("local model (gemma3-270m)", { timeout: 180_000 }, () => {
     expect(finish.result.message.content.trim()).not.toBe("");
   });
 
+  it("chooses among several tools, and answers without one when the request needs none", async () => {
+    const tools = [
+      weatherTool,
+      {
+        name: "get_time",
+        description: "Get the current time in a time zone.",
+        inputSchema: { type: "object", properties: { timezone: { type: "string" } }, required: ["timezone"] },
+      },
+      {
+        name: "get_invoice",
+        description: "Look up an invoice by its number.",
+        inputSchema: { type: "object", properties: { number: { type: "string" } }, required: ["number"] },
+      },
+    ];
+    const model = localModel();
+    const timed = await model.generate({
+      messages: [{ role: "user", content: "What time is it in Tokyo?" }],
+      tools,
+    });
+    expect(timed.message.toolCalls?.map((call) => call.name)).toEqual(["get_time"]);
+    const answered = await model.generate({
+      messages: [{ role: "user", content: "What is the capital of Italy?" }],
+      tools,
+    });
+    expect(answered.message.toolCalls).toBeUndefined();
+    expect(answered.message.content.trim()).not.toBe("");
+  });
+
+  it("runs concurrent calls on the shared model one after the other", async () => {
+    const results = await Promise.all(
+      ["Name a color.", "Name a fruit."].map((content) =>
+        localModel({ maxOutputTokens: 16 }).generate({ messages: [{ role: "user", content }] }),
+      ),
+    );
+    for (const result of results) expect(result.message.content.trim()).not.toBe("");
+  });
+
   it("streams a tool call as a tool-call part before the finish", async () => {
     const parts = await collect(
       localModel().stream({

@@ -34,6 +34,8 @@ export const InboxItem = z.object({
   claimedAt: z.iso.datetime().optional(),
   leaseExpiresAt: z.iso.datetime().optional(),
   escalations: z.int().min(0),
+  /** How long a claim lasts without renewal (the queue's leaseSeconds). */
+  leaseSeconds: z.int().min(1),
 });
 export type InboxItem = z.infer<typeof InboxItem>;
 

@@ -20,3 +20,7 @@ export {
 } from "./run-transitions.ts";
 export { effectsLua, type RedisEffect, type RedisPrecondition } from "./redis-effects.ts";
 export { approvalItemKey, approvalsKey, dispatchKey, inboxItemKey, inboxQueueKey } from "./keys.ts";
+export { approvalItemEffects, createApprovals, type Approvals } from "./approvals.ts";
+export { createDispatcher, type Dispatcher } from "./dispatcher.ts";
+export { createInbox, inboxItemEffects, type Inbox } from "./inbox.ts";
+export { compareAndWrite } from "./redis-effects.ts";

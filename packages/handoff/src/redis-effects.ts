@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Redis } from "ioredis";
 
 /** One write. */
 export type RedisEffect =
@@ -52,3 +53,32 @@ local function apply_effects(json)
   end
 end
 `;
+
+const compareAndWriteScript = `${effectsLua}
+local failed = check_preconditions(ARGV[1])
+if failed then return redis.error_reply(failed) end
+apply_effects(ARGV[2])
+return 1
+`;
+
+/**
+ * Applies effects if the preconditions hold; returns false (writing nothing) when one does not.
+ *
+ * @example
+ * ```ts
+ * const written = await compareAndWrite(redis, [{ key, equals: before }], [{ op: "set", key, value: after }]);
+ * ```
+ */
+export async function compareAndWrite(
+  redis: Redis,
+  preconditions: readonly RedisPrecondition[],
+  effects: readonly RedisEffect[],
+): Promise<boolean> {
+  try {
+    await redis.eval(compareAndWriteScript, 0, JSON.stringify(preconditions), JSON.stringify(effects));
+    return true;
+  } catch (error) {
+    if (error instanceof Error && error.message.startsWith("PRECONDITION")) return false;
+    throw error;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The dispatcher makes sure every run that needs a worker gets one. A checkpoint that leaves a run
+ * `queued` (a transfer to another agent, a person's hand-back, an approval) marks it in the
+ * namespace's dispatch set in the same atomic step; a run delegating to child runs is marked when a
+ * child ends. `dispatch` then puts the run on its agent's queue (a job id derived from the run's
+ * revision, so twice is once) or resumes the parent with the children's answers. Workers dispatch
+ * right after such a checkpoint; `sweep` catches whatever a crash left marked.
+ *
+ * @module
+ */
+import { FreeholdError, isTerminal, type RunEvent, type RunState } from "@freehold/api";
+import type { Redis } from "ioredis";
+import type { AgentQueues } from "./agent-queues.ts";
+import { dispatchKey } from "./keys.ts";
+import type { RunStore } from "./run-store.ts";
+import { applyToolResult } from "./run-transitions.ts";
+
+export interface Dispatcher {
+  /** Gets a marked run moving: enqueue it, or resume it with its ended child runs' answers. */
+  dispatch(namespace: string, runId: string): Promise<void>;
+  /** Dispatches every run marked more than `graceMs` ago; returns how many. */
+  sweep(namespace: string, graceMs?: number): Promise<number>;
+}
+
+const removeIfScore = `
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('ZREM', KEYS[1], ARGV[1]) end
+return 0
+`;
+
+/** What a child run's end tells its parent. */
+function childOutcome(child: RunState): { content: string; isError: boolean } {
+  if (child.status === "completed") return { content: child.output ?? "", isError: false };
+  const reason = child.error === undefined ? "" : `: ${child.error.message}`;
+  return {
+    content: `agent ${child.agent} did not answer; its run ended ${child.status}${reason}`,
+    isError: true,
+  };
+}
+
+/**
+ * @example
+ * ```ts
+ * const dispatcher = createDispatcher({ redis, store, queues });
+ * setInterval(() => void dispatcher.sweep("acme"), 5_000);
+ * ```
+ */
+export function createDispatcher(parts: {
+  readonly redis: Redis;
+  readonly store: RunStore;
+  readonly queues: AgentQueues;
+}): Dispatcher {
+  const { redis, store, queues } = parts;
+
+  /** Answers the parent's delegation calls whose children ended; queues it once none is left. */
+  const resumeParent = async (parent: RunState): Promise<boolean> => {
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const current = attempt === 0 ? parent : await store.require(parent.namespace, parent.id);
+      if (current.status !== "waiting_for_agent") return current.status === "queued";
+      let next = current;
+      const events: RunEvent[] = [];
+      for (const record of current.pendingToolCalls) {
+        if (record.status !== "pending" || record.special?.kind !== "delegate") continue;
+        const child = await store.get(current.namespace, record.special.childRunId);
+        if (child === undefined || !isTerminal(child.status)) continue;
+        const now = new Date();
+        const done = applyToolResult(next, record.toolCall.id, childOutcome(child), {
+          now,
+          startedAt: new Date(record.startedAt ?? child.createdAt),
+        });
+        next = done.state;
+        events.push(...done.events, {
+          type: "delegation-end",
+          runId: current.id,
+          time: now.toISOString(),
+          childRunId: child.id,
+          toolCallId: record.toolCall.id,
+          status: child.status,
+        });
+      }
+      const waitingOn = next.pendingToolCalls.filter(
+        (record) => record.status === "pending" && record.special?.kind === "delegate",
+      );
+      if (events.length === 0) return false;
+      const { waiting: _waiting, ...rest } = next;
+      const resumed: RunState =
+        waitingOn.length === 0
+          ? { ...rest, status: "queued" }
+          : {
+              ...next,
+              waiting: {
+                kind: "agent",
+                childRunIds: waitingOn.flatMap((record) =>
+                  record.special?.kind === "delegate" ? [record.special.childRunId] : [],
+                ),
+              },
+            };
+      try {
+        await store.checkpoint(current, resumed, events);
+        return waitingOn.length === 0;
+      } catch (error) {
+        if (!(error instanceof FreeholdError && error.code === "run.conflict")) throw error;
+      }
+    }
+    return false;
+  };
+
+  const dispatcher: Dispatcher = {
+    async dispatch(namespace, runId) {
+      const key = dispatchKey(namespace);
+      const score = await redis.zscore(key, runId);
+      if (score === null) return;
+      let state = await store.get(namespace, runId);
+      if (state?.status === "waiting_for_agent" && (await resumeParent(state))) {
+        state = await store.get(namespace, runId);
+      }
+      if (state?.status === "queued") {
+        await queues.enqueue(namespace, state.agent, runId, { key: `r${state.revision}` });
+      }
+      await redis.eval(removeIfScore, 1, key, runId, score);
+    },
+    async sweep(namespace, graceMs = 2_000) {
+      const due = await redis.zrangebyscore(dispatchKey(namespace), 0, Date.now() - graceMs, "LIMIT", 0, 500);
+      for (const runId of due) await dispatcher.dispatch(namespace, runId);
+      return due.length;
+    },
+  };
+  return dispatcher;
+}

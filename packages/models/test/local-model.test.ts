@@ -4,7 +4,7 @@
  * with the error that says to run that script. Wording is never asserted: only shapes.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { ModelSpec, type ChatMessage } from "@freehold/api";
+import { isFreeholdError, ModelSpec, type ChatMessage } from "@freehold/api";
 import { createLanguageModel, type LanguageModel, type StreamPart } from "../src/index.ts";
 import { disposeLocalModels } from "../src/local/loaded-model.ts";
 import { defaultModelsDirectory } from "../src/local/local-model-path.ts";
@@ -132,6 +132,29 @@ describe("local model (gemma3-270m)", { timeout: 180_000 }, () => {
       ),
     );
     for (const result of results) expect(result.message.content.trim()).not.toBe("");
+  });
+
+  it("stops generating when the caller aborts or stops reading, and serves the next call", async () => {
+    const model = localModel({ maxOutputTokens: 256, temperature: 0.8 });
+    const messages: ChatMessage[] = [{ role: "user", content: "Write a long story about a dragon." }];
+    const controller = new AbortController();
+    const aborted = await (async (): Promise<unknown> => {
+      try {
+        for await (const part of model.stream({ messages, signal: controller.signal })) {
+          if (part.type === "text-delta") controller.abort();
+        }
+        return undefined;
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(isFreeholdError(aborted, "model.aborted")).toBe(true);
+
+    for await (const part of model.stream({ messages })) {
+      if (part.type === "text-delta") break;
+    }
+    const next = await model.generate({ messages: [{ role: "user", content: "Say hi." }] });
+    expect(next.message.content.trim()).not.toBe("");
   });
 
   it("streams a tool call as a tool-call part before the finish", async () => {

@@ -8,7 +8,7 @@
  */
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { FreeholdError, type ModelParameters, type ModelSpec } from "@freehold/api";
+import { FreeholdError, isFreeholdError, type ModelParameters, type ModelSpec } from "@freehold/api";
 import { assistantResult } from "../assistant-result.ts";
 import { errorForAbortedSignal } from "../call-timeout.ts";
 import type { GenerateRequest, GenerateResult, LanguageModel, StreamPart } from "../language-model.ts";
@@ -65,6 +65,16 @@ function loadFailedError(spec: ModelSpec, path: string, cause: unknown): Freehol
     `local model "${spec.model}" could not be loaded from ${path} (${reason}). ` +
       "Check that the file is a complete GGUF model (scripts/fetch-model.sh verifies the default one) " +
       "and that the worker has memory for it.",
+    { cause, details: { provider: "local", model: spec.model, path } },
+  );
+}
+
+function generationFailedError(spec: ModelSpec, path: string, cause: unknown): FreeholdError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new FreeholdError(
+    "model.provider",
+    `local model "${spec.model}" at ${path} failed while generating (${reason}). ` +
+      "Check the worker's log and memory; a shorter conversation or a smaller contextSize may help.",
     { cause, details: { provider: "local", model: spec.model, path } },
   );
 }
@@ -168,7 +178,8 @@ export function createLocalModel(spec: ModelSpec, options: LocalModelOptions): L
       return await runLocalTurn(await loaded(), request, settingsFor(request), onText);
     } catch (error) {
       if (signal?.aborted === true) throw errorForAbortedSignal(signal, context);
-      throw error;
+      if (isFreeholdError(error)) throw error;
+      throw generationFailedError(spec, location.path, error);
     }
   }
 
@@ -184,7 +195,11 @@ export function createLocalModel(spec: ModelSpec, options: LocalModelOptions): L
     },
     async *stream(request) {
       const queue = createPartQueue();
-      run(request, (text) => {
+      // A consumer that stops reading frees the model: the generation is cancelled.
+      const stopped = new AbortController();
+      const signal =
+        request.signal === undefined ? stopped.signal : AbortSignal.any([request.signal, stopped.signal]);
+      run({ ...request, signal }, (text) => {
         if (text !== "") queue.push({ type: "text-delta", text });
       })
         .then((turn) => {
@@ -197,7 +212,11 @@ export function createLocalModel(spec: ModelSpec, options: LocalModelOptions): L
         .catch((error: unknown) => {
           queue.fail(error);
         });
-      yield* queue.parts();
+      try {
+        yield* queue.parts();
+      } finally {
+        stopped.abort(new Error("the stream's consumer stopped reading"));
+      }
     },
   };
 }

@@ -91,7 +91,10 @@ async function toolCallTurn(
   settings: TurnSettings,
   signal: AbortSignal | undefined,
 ): Promise<Omit<LocalTurn, "usage">> {
-  const grammar = await loaded.jsonSchemaGrammar(toGrammarSchema(tool.inputSchema));
+  // A schema the grammar compiler refuses still gets a call: any JSON object (the tool validates).
+  const grammar = await loaded
+    .jsonSchemaGrammar(toGrammarSchema(tool.inputSchema))
+    .catch(() => loaded.jsonSchemaGrammar({ type: "object", additionalProperties: true }));
   const response = await loaded.chat.generateResponse(withPrefill(history, `${callPrefix}${tool.name}(`), {
     grammar,
     maxTokens: settings.maxOutputTokens,

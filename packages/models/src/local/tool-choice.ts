@@ -7,8 +7,8 @@
  * grammar with `{"answer"} | {"tool"}`, node-llama-cpp's structured decisions, a grammar over the
  * names) answers by position and label bias: the same choice whatever the request. Scoring the
  * request itself under each description removes that bias, because every candidate scores the same
- * tokens. With Gemma 3 270M it chose right in 14 of 14 requests over four tools and "no tool"
- * (see the package README).
+ * tokens. With Gemma 3 270M it chose right in 12 of 12 requests over four tools and "no tool", and
+ * answered 10 of 10 requests that need no tool directly with a weather tool on offer (see the README).
  *
  * @module
  */

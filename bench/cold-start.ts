@@ -28,7 +28,7 @@ async function untilRequests(count: number): Promise<void> {
 }
 
 async function worker(): Promise<number> {
-  await startRun({ store, queues }, { namespace: "bench", agent: "adder", input: "hi" });
+  await startRun({ redis: connection, store, queues }, { namespace: "bench", agent: "adder", input: "hi" });
   const before = model.requests.length;
   const started = performance.now();
   const { child } = startWorker(config, redis.url, 1);

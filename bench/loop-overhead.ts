@@ -111,7 +111,15 @@ function newRun(): RunState {
   };
 }
 
-const agent = { namespace: "bench", name: "adder", spec, model: languageModel, broker };
+const agent = {
+  namespace: "bench",
+  name: "adder",
+  spec,
+  model: languageModel,
+  broker,
+  specials: [],
+  humanQueues: new Map(),
+};
 
 /** Freehold's loop, checkpoints in memory (revision bumped as the store does). */
 async function freehold(): Promise<number> {

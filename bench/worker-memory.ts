@@ -37,7 +37,10 @@ log(
 );
 
 for (let index = 0; index < concurrent; index += 1) {
-  await startRun({ store, queues }, { namespace: "bench", agent: "adder", input: `run ${index}` });
+  await startRun(
+    { redis: connection, store, queues },
+    { namespace: "bench", agent: "adder", input: `run ${index}` },
+  );
 }
 const deadline = Date.now() + 30_000;
 while (model.requests.length < concurrent && Date.now() < deadline) await settle(10);

@@ -50,7 +50,7 @@ function startWorker(): ChildProcess {
       "--redis-url",
       redis.url,
       "--concurrency",
-      "10",
+      "5",
       "--lock-duration",
       "2",
     ],
@@ -74,9 +74,9 @@ beforeAll(async () => {
   counter = await startCounterServer({ transport: "http", ledger });
   model = await startScriptedModelServer({
     script: [
-      { toolCalls: [{ name: "record", arguments: { value: "first" } }], delayMs: 100 },
-      { toolCalls: [{ name: "record", arguments: { value: "second" } }], delayMs: 100 },
-      { text: "Both values are recorded.", delayMs: 100 },
+      { toolCalls: [{ name: "record", arguments: { value: "first" } }], delayMs: 300 },
+      { toolCalls: [{ name: "record", arguments: { value: "second" } }], delayMs: 300 },
+      { text: "Both values are recorded.", delayMs: 300 },
     ],
   });
   configFile = join(directory, "config.json");
@@ -135,7 +135,12 @@ describe("workers killed mid-run", () => {
     const ids: string[] = [];
     for (let index = 0; index < runs; index += 1) {
       ids.push(
-        (await startRun({ store, queues }, { namespace, agent: "recorder", input: `run ${index}` })).id,
+        (
+          await startRun(
+            { redis: connection, store, queues },
+            { namespace, agent: "recorder", input: `run ${index}` },
+          )
+        ).id,
       );
     }
 
@@ -231,7 +236,12 @@ describe("workers killed mid-run", () => {
     const ids: string[] = [];
     for (let index = 0; index < 10; index += 1) {
       ids.push(
-        (await startRun({ store, queues }, { namespace, agent: "recorder", input: `graceful ${index}` })).id,
+        (
+          await startRun(
+            { redis: connection, store, queues },
+            { namespace, agent: "recorder", input: `graceful ${index}` },
+          )
+        ).id,
       );
     }
     // Once every run is under way, ask the worker to stop.

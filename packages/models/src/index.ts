@@ -44,3 +44,6 @@ export {
   type ScriptedModelServerOptions,
 } from "./scripted/scripted-model-server.ts";
 export { scriptedTokenCount } from "./scripted/scripted-completion.ts";
+export { createLocalModel, localModelDefaults, type LocalModelOptions } from "./local/local-model.ts";
+export { disposeLocalModels } from "./local/loaded-model.ts";
+export { defaultLocalModelFile, defaultModelsDirectory } from "./local/local-model-path.ts";

@@ -20,6 +20,8 @@ export const modelErrorCodes = [
   "model.unreachable",
   "model.aborted",
   "model.configuration",
+  "model.local-missing",
+  "model.local-load-failed",
 ] as const;
 export type ModelErrorCode = (typeof modelErrorCodes)[number];
 

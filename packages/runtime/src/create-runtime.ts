@@ -17,6 +17,7 @@ import {
 } from "@freehold/mcp";
 import { createLanguageModel, withFallbacks, type LanguageModel } from "@freehold/models";
 import type { ResolvedAgent } from "./run-loop.ts";
+import { specialTools, type Directory } from "./special-tools.ts";
 
 /** Options of {@link createRuntime}. */
 export interface CreateRuntimeOptions {
@@ -55,6 +56,17 @@ export async function createRuntime(config: RuntimeConfig, options: CreateRuntim
   const { namespace } = config;
   const modelSpecs = new Map(config.models.map((model) => [model.metadata.name, model.spec]));
   const serverNames = new Set(config.mcpServers.map((server) => server.metadata.name));
+  const directory: Directory = {
+    agents: new Map([
+      ...config.peers.map((peer) => [peer.name, { description: peer.description }] as const),
+      ...config.agents.map(
+        (agent) => [agent.metadata.name, { description: agent.spec.description }] as const,
+      ),
+    ]),
+    humanQueues: new Map(config.humanQueues.map((queue) => [queue.metadata.name, queue.spec])),
+  };
+  const agentNames = new Set(directory.agents.keys());
+  const humanQueues = directory.humanQueues;
 
   // Check every reference before starting anything.
   for (const agent of config.agents) {
@@ -76,20 +88,32 @@ export async function createRuntime(config: RuntimeConfig, options: CreateRuntim
           { agent: name, mcpServer: tool.mcpServer },
         );
       }
-      if (tool.agent !== undefined) {
+      if (tool.agent !== undefined && !agentNames.has(tool.agent)) {
         throw missing(
-          "agent.unsupported",
-          `agent ${name} calls agent ${tool.agent} as a tool, which this runtime cannot do yet; remove it from spec.tools`,
-          { agent: name, tool: tool.agent },
+          "agent.tool-agent-not-found",
+          `agent ${name} calls agent ${tool.agent} as a tool, which is not defined in namespace ${namespace}; ` +
+            `define it or remove it from spec.tools (agents: ${[...agentNames].join(", ")})`,
+          { agent: name, target: tool.agent },
         );
       }
     }
-    if ((agent.spec.handoffs ?? []).length > 0) {
-      throw missing(
-        "agent.unsupported",
-        `agent ${name} declares handoffs, which this runtime cannot do yet; remove spec.handoffs`,
-        { agent: name },
-      );
+    for (const handoff of agent.spec.handoffs ?? []) {
+      if (handoff.agent !== undefined && !agentNames.has(handoff.agent)) {
+        throw missing(
+          "agent.handoff-target-not-found",
+          `agent ${name} hands off to agent ${handoff.agent}, which is not defined in namespace ${namespace}; ` +
+            `define it or remove it from spec.handoffs (agents: ${[...agentNames].join(", ")})`,
+          { agent: name, target: handoff.agent },
+        );
+      }
+      if (handoff.humanQueue !== undefined && !humanQueues.has(handoff.humanQueue)) {
+        throw missing(
+          "agent.human-queue-not-found",
+          `agent ${name} hands off to HumanQueue ${handoff.humanQueue}, which is not defined in namespace ${namespace}; ` +
+            `define it or remove it from spec.handoffs (human queues: ${[...humanQueues.keys()].join(", ") || "none"})`,
+          { agent: name, humanQueue: handoff.humanQueue },
+        );
+      }
     }
   }
   for (const model of config.models) {
@@ -136,6 +160,8 @@ export async function createRuntime(config: RuntimeConfig, options: CreateRuntim
     name: agent.metadata.name,
     spec: agent.spec,
     model: modelWithFallbacks(agent.spec.model.ref),
+    specials: specialTools(agent.spec, directory),
+    humanQueues,
     broker: createToolBroker(
       pool,
       (agent.spec.tools ?? []).flatMap((tool) =>

@@ -8,17 +8,33 @@
 import {
   FreeholdError,
   isTerminal,
+  priorities,
   type AgentSpec,
   type ChatMessage,
+  type HumanQueueSpec,
+  type Priority,
   type RunEvent,
   type RunState,
+  type ToolCallRecord,
 } from "@freehold/api";
 import type { ToolBroker } from "@freehold/mcp";
 import type { LanguageModel } from "@freehold/models";
 import type { Context, Tracer } from "@opentelemetry/api";
-import { applyToolResult, finish, type ToolOutcome, type Transition } from "@freehold/handoff";
+import {
+  applyToolResult,
+  approvalItemEffects,
+  dispatchKey,
+  finish,
+  inboxItemEffects,
+  runEventsKey,
+  runKey,
+  type RedisEffect,
+  type ToolOutcome,
+  type Transition,
+} from "@freehold/handoff";
 import { applyModelResult, nextStep } from "./steps.ts";
 import { toolResultText, type ToolResultLike } from "./tool-result-text.ts";
+import type { SpecialTool } from "./special-tools.ts";
 import { createToolset, type Toolset } from "./toolset.ts";
 import { contextFromTraceparent, inSpan, runtimeTracer, SpanKind, traceparentOf } from "./tracing.ts";
 
@@ -29,6 +45,10 @@ export interface ResolvedAgent {
   readonly spec: AgentSpec;
   readonly model: LanguageModel;
   readonly broker: ToolBroker;
+  /** Handoff and delegation tools from the spec (see special-tools.ts). */
+  readonly specials: readonly SpecialTool[];
+  /** The namespace's human queues, for the handoff items' leases. */
+  readonly humanQueues: ReadonlyMap<string, HumanQueueSpec>;
 }
 
 /** Writes a new state and its events if the stored state is still `previous` (see RunStore.checkpoint). */
@@ -36,6 +56,7 @@ export type Checkpoint = (
   previous: RunState,
   next: RunState,
   events: readonly RunEvent[],
+  extra?: { readonly effects?: readonly RedisEffect[] },
 ) => Promise<RunState>;
 
 /** Options of {@link runLoop}. */
@@ -49,8 +70,25 @@ export interface LoopOptions {
   readonly now?: () => Date;
 }
 
-/** How the loop left the run: ended (terminal status), or interrupted (shutdown) to resume elsewhere. */
-export type LoopOutcome = { readonly kind: "ended" | "interrupted"; readonly state: RunState };
+/**
+ * How the loop left the run: ended (terminal status); interrupted (shutdown) to resume elsewhere;
+ * suspended, waiting for people, approvals or child runs; moved to another agent's queue.
+ */
+export type LoopOutcome = {
+  readonly kind: "ended" | "interrupted" | "suspended" | "moved";
+  readonly state: RunState;
+};
+
+function parseArguments(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text === "" ? "{}" : text);
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
+  } catch {
+    return {};
+  }
+}
 
 /** The messages sent to the model: the agent's instructions, then the conversation. */
 export function modelMessages(spec: AgentSpec, state: RunState): ChatMessage[] {
@@ -70,11 +108,13 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
   let writes = Promise.resolve();
 
   /** Applies a transition to the latest state and checkpoints it, one write at a time. */
-  const commit = (transition: (current: RunState) => Transition): Promise<void> => {
+  const commit = (
+    transition: (current: RunState) => Transition & { readonly effects?: readonly RedisEffect[] },
+  ): Promise<void> => {
     const write = writes.then(async () => {
-      const { state: next, events } = transition(state);
+      const { state: next, events, effects } = transition(state);
       if (next === state && events.length === 0) return;
-      state = await checkpoint(state, next, events);
+      state = await checkpoint(state, next, events, effects === undefined ? undefined : { effects });
     });
     writes = write.catch(() => undefined);
     return write;
@@ -108,15 +148,242 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
         } else if (step.kind === "call-model") {
           await callModel(runContext);
         } else {
-          await Promise.all(step.calls.map((call) => callTool(call.toolCall.id, runContext)));
+          const ordinary = step.calls.filter(
+            (call) => call.special === undefined && call.approval !== "required",
+          );
+          if (ordinary.length > 0) {
+            await Promise.all(ordinary.map((call) => callTool(call.toolCall.id, runContext)));
+          } else {
+            const outcome = await handOff(step.calls);
+            if (outcome !== undefined) return { kind: outcome, state };
+          }
         }
       }
     },
     SpanKind.INTERNAL,
   );
 
+  /**
+   * The turn's remaining calls are handoffs, delegations or calls that need approval: turn them into
+   * waiting (approval items, an inbox item, child runs) or a transfer. Other calls ran first.
+   */
+  async function handOff(calls: readonly ToolCallRecord[]): Promise<"suspended" | "moved" | undefined> {
+    const time = now().toISOString();
+    const needApproval = calls.filter((call) => call.approval === "required");
+    if (needApproval.length > 0) {
+      await commit((current) => {
+        const reason =
+          [...current.messages].reverse().find((message) => message.role === "assistant")?.content ?? "";
+        const effects = needApproval.flatMap((call) =>
+          approvalItemEffects({
+            schemaVersion: 1,
+            id: call.idempotencyKey,
+            namespace: agent.namespace,
+            agent: agent.name,
+            runId: current.id,
+            toolCall: call.toolCall,
+            server: call.server ?? "",
+            tool: call.tool ?? call.toolCall.name,
+            arguments: parseArguments(call.toolCall.arguments),
+            reason,
+            createdAt: time,
+          }),
+        );
+        return {
+          state: {
+            ...current,
+            status: "waiting_for_approval",
+            waiting: { kind: "approval", itemIds: needApproval.map((call) => call.idempotencyKey) },
+          },
+          events: needApproval.map((call) => ({
+            type: "approval-request" as const,
+            runId: current.id,
+            time,
+            itemId: call.idempotencyKey,
+            toolCall: call.toolCall,
+            server: call.server ?? "",
+            tool: call.tool ?? call.toolCall.name,
+          })),
+          effects,
+        };
+      });
+      return "suspended";
+    }
+    const [first] = calls;
+    const special = first?.special;
+    if (first === undefined || special === undefined) return undefined;
+    const args = parseArguments(first.toolCall.arguments);
+    if (special.kind === "transfer") {
+      if (state.hops >= agent.spec.limits.maxHandoffs) {
+        await commit((current) => finish(current, "limit_exceeded", now(), { limit: "maxHandoffs" }));
+        return undefined;
+      }
+      const note = typeof args.note === "string" ? args.note : "";
+      await commit((current) => {
+        let moved = applyToolResult(
+          current,
+          first.toolCall.id,
+          { content: `Transferred to ${special.agent}.`, isError: false },
+          { now: now(), startedAt: now() },
+        );
+        const events: RunEvent[] = [...moved.events];
+        for (const other of moved.state.pendingToolCalls.filter((call) => call.status === "pending")) {
+          const skipped = applyToolResult(
+            moved.state,
+            other.toolCall.id,
+            { content: `Not done: the conversation moved to ${special.agent}.`, isError: true },
+            { now: now(), startedAt: now() },
+          );
+          moved = skipped;
+          events.push(...skipped.events);
+        }
+        const hop = current.hops + 1;
+        return {
+          state: { ...moved.state, agent: special.agent, hops: hop, status: "queued" },
+          events: [
+            ...events,
+            {
+              type: "agent-transfer",
+              runId: current.id,
+              time,
+              from: agent.name,
+              to: special.agent,
+              note,
+              hop,
+            },
+          ],
+        };
+      });
+      return "moved";
+    }
+    if (special.kind === "human") {
+      const queue = special.queue;
+      const summary = typeof args.summary === "string" ? args.summary : "";
+      const reason = typeof args.reason === "string" ? args.reason : "";
+      const priority =
+        typeof args.priority === "string" && priorities.includes(args.priority as Priority)
+          ? (args.priority as Priority)
+          : "normal";
+      await commit((current) => ({
+        state: {
+          ...current,
+          status: "waiting_for_human",
+          waiting: { kind: "human", queue, itemId: first.idempotencyKey },
+        },
+        events: [
+          {
+            type: "human-handoff",
+            runId: current.id,
+            time,
+            queue,
+            itemId: first.idempotencyKey,
+            summary,
+            reason,
+            priority,
+          },
+        ],
+        effects: inboxItemEffects({
+          schemaVersion: 1,
+          id: first.idempotencyKey,
+          namespace: agent.namespace,
+          queue,
+          runId: current.id,
+          agent: agent.name,
+          summary,
+          reason,
+          priority,
+          conversation: current.messages,
+          status: "waiting",
+          createdAt: time,
+          queuedAt: time,
+          escalations: 0,
+          leaseSeconds: agent.humanQueues.get(queue)?.leaseSeconds ?? 900,
+        }),
+      }));
+      return "suspended";
+    }
+    // Delegations: every one of the turn starts a child run, and the run waits for them all.
+    const delegations = calls.filter((call) => call.special?.kind === "delegate");
+    await commit((current) => {
+      const effects: RedisEffect[] = [];
+      const events: RunEvent[] = [];
+      const childRunIds: string[] = [];
+      const pendingToolCalls = current.pendingToolCalls.map((call) =>
+        call.special?.kind === "delegate" && call.status === "pending" ? { ...call, startedAt: time } : call,
+      );
+      for (const call of delegations) {
+        if (call.special?.kind !== "delegate") continue;
+        const input = parseArguments(call.toolCall.arguments).input;
+        const child: RunState = {
+          schemaVersion: 1,
+          id: call.special.childRunId,
+          namespace: agent.namespace,
+          agent: call.special.agent,
+          status: "queued",
+          input: typeof input === "string" ? input : "",
+          messages: [{ role: "user", content: typeof input === "string" ? input : "" }],
+          pendingToolCalls: [],
+          steps: 0,
+          usage: { inputTokens: 0, outputTokens: 0 },
+          activeMs: 0,
+          invalidTurns: 0,
+          hops: 0,
+          parent: { runId: current.id, toolCallId: call.toolCall.id, agent: agent.name },
+          revision: 0,
+          createdAt: time,
+          updatedAt: time,
+          ...(current.traceparent === undefined ? {} : { traceparent: current.traceparent }),
+        };
+        childRunIds.push(child.id);
+        effects.push(
+          {
+            op: "hset",
+            key: runKey(agent.namespace, child.id),
+            fields: { state: JSON.stringify(child), revision: "0" },
+          },
+          {
+            op: "xadd",
+            key: runEventsKey(agent.namespace, child.id),
+            field: "event",
+            value: JSON.stringify({
+              type: "run-start",
+              runId: child.id,
+              time,
+              agent: child.agent,
+              input: child.input,
+            }),
+          },
+          { op: "zadd", key: dispatchKey(agent.namespace), score: Date.now(), member: child.id },
+        );
+        events.push({
+          type: "delegation-start",
+          runId: current.id,
+          time,
+          agent: child.agent,
+          childRunId: child.id,
+          toolCallId: call.toolCall.id,
+        });
+      }
+      return {
+        state: {
+          ...current,
+          pendingToolCalls,
+          status: "waiting_for_agent",
+          waiting: { kind: "agent", childRunIds },
+        },
+        events,
+        effects,
+      };
+    });
+    return "suspended";
+  }
+
   async function callModel(runContext: Context): Promise<void> {
-    const toolset: Toolset = createToolset(await agent.broker.listTools(), agent.spec.tools ?? []);
+    const toolset: Toolset = createToolset(
+      await agent.broker.listTools(),
+      agent.spec.tools ?? [],
+      agent.specials,
+    );
     const remainingMs = agent.spec.limits.timeoutSeconds * 1000 - state.activeMs;
     const started = now();
     const modelName = `${agent.model.provider}/${agent.model.modelId}`;
@@ -186,13 +453,6 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
         "freehold.mcp.server": server,
       },
       async (span): Promise<ToolOutcome> => {
-        if (grant?.requireApproval?.includes(tool) === true) {
-          span.setAttribute("error.type", "tool.approval-unavailable");
-          return {
-            content: `${tool} needs a person's approval, and this runtime has no approval queue; do not call it again`,
-            isError: true,
-          };
-        }
         try {
           const args = JSON.parse(
             record.toolCall.arguments === "" ? "{}" : record.toolCall.arguments,

@@ -103,6 +103,21 @@ export function applyModelResult(
     const checked = toolset.check(toolCall.name, toolCall.arguments);
     const idempotencyKey = `${state.id}-${step}-${index}`;
     if (checked.ok) {
+      const { special } = checked.tool;
+      if (special !== undefined) {
+        events.push({ type: "tool-call-start", runId: state.id, time, toolCall });
+        return {
+          toolCall,
+          idempotencyKey,
+          status: "pending",
+          special:
+            special.kind === "transfer"
+              ? { kind: "transfer", agent: special.target }
+              : special.kind === "human"
+                ? { kind: "human", queue: special.target }
+                : { kind: "delegate", agent: special.target, childRunId: idempotencyKey },
+        };
+      }
       events.push({ type: "tool-call-start", runId: state.id, time, toolCall, server: checked.tool.server });
       return {
         toolCall,
@@ -110,6 +125,7 @@ export function applyModelResult(
         tool: checked.tool.toolName,
         idempotencyKey,
         status: "pending",
+        ...(checked.tool.requireApproval ? { approval: "required" as const } : {}),
       };
     }
     events.push(

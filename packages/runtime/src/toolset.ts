@@ -9,6 +9,7 @@ import type { AgentTool } from "@freehold/api";
 import type { McpTool } from "@freehold/mcp";
 import type { ToolDefinition } from "@freehold/models";
 import { Ajv, type ValidateFunction } from "ajv";
+import type { SpecialKind, SpecialTool } from "./special-tools.ts";
 
 /** A tool as the runtime knows it. */
 export interface RuntimeTool {
@@ -21,6 +22,8 @@ export interface RuntimeTool {
   /** Calls wait for a person's approval. */
   readonly requireApproval: boolean;
   readonly timeoutMs?: number;
+  /** Set for a handoff or delegation tool: what it leads to instead of an MCP server. */
+  readonly special?: { readonly kind: SpecialKind; readonly target: string };
 }
 
 /** The outcome of checking a tool call the model wrote. */
@@ -66,7 +69,11 @@ function providerSafeName(name: string): string {
  * const call = toolset.check("get_invoice", '{"id":"INV-1"}');
  * ```
  */
-export function createToolset(mcpTools: readonly McpTool[], grants: readonly AgentTool[]): Toolset {
+export function createToolset(
+  mcpTools: readonly McpTool[],
+  grants: readonly AgentTool[],
+  specials: readonly SpecialTool[] = [],
+): Toolset {
   const counts = new Map<string, number>();
   for (const tool of mcpTools) counts.set(tool.name, (counts.get(tool.name) ?? 0) + 1);
   const used = new Set<string>();
@@ -90,6 +97,20 @@ export function createToolset(mcpTools: readonly McpTool[], grants: readonly Age
       ...(grant?.timeoutSeconds === undefined ? {} : { timeoutMs: grant.timeoutSeconds * 1000 }),
     };
   });
+  for (const special of specials) {
+    let name = special.definition.name;
+    for (let suffix = 2; used.has(name); suffix += 1)
+      name = `${special.definition.name.slice(0, 60)}_${suffix}`;
+    used.add(name);
+    tools.push({
+      name,
+      server: "",
+      toolName: special.definition.name,
+      definition: { ...special.definition, name },
+      requireApproval: false,
+      special: { kind: special.kind, target: special.target },
+    });
+  }
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
   return {
     tools,

@@ -7,7 +7,16 @@
  * @module
  */
 import { FreeholdError, isTerminal, RunJob, type RunState } from "@freehold/api";
-import { agentQueuePrefix, createAgentRegistry, finish, type RunStore } from "@freehold/handoff";
+import {
+  agentQueuePrefix,
+  createAgentQueues,
+  createAgentRegistry,
+  createDispatcher,
+  createInbox,
+  finish,
+  namespacePrefix,
+  type RunStore,
+} from "@freehold/handoff";
 import type { Tracer } from "@opentelemetry/api";
 import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
@@ -28,6 +37,11 @@ export interface RuntimeWorkerOptions {
   /** How often stalled jobs (of dead workers) are looked for. Default: lockDurationMs. */
   readonly stalledIntervalMs?: number;
   readonly tracer?: Tracer;
+  /**
+   * How often runs a crash left unmoved are dispatched, abandoned claims returned and SLAs checked
+   * (one worker of the namespace at a time does it). Default 2000 ms; 0 turns it off.
+   */
+  readonly sweepIntervalMs?: number;
   /** Progress lines (a run started, ended, failed); default: none. */
   readonly log?: (line: string) => void;
 }
@@ -48,6 +62,9 @@ export interface RuntimeWorker {
  */
 export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorker {
   const shutdown = new AbortController();
+  const queues = createAgentQueues(options.connection);
+  const dispatcher = createDispatcher({ redis: options.connection, store: options.store, queues });
+  const inbox = createInbox({ redis: options.connection, store: options.store, queues });
   const log = options.log ?? (() => undefined);
   const lockDuration = options.lockDurationMs ?? 30_000;
 
@@ -60,6 +77,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     if (state === undefined) throw new UnrecoverableError(`run ${namespace}/${runId} does not exist`);
     if (isTerminal(state.status)) return state.status;
     if (state.agent !== agent.name) return `moved to ${state.agent}`;
+    if (state.status.startsWith("waiting_")) return state.status;
     if (agent.spec.framework !== "freehold") {
       await failRun(state, {
         code: "runtime.framework-unavailable",
@@ -81,6 +99,19 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         log(`run ${runId}: interrupted at step ${outcome.state.steps}; back on the queue`);
         await job.moveToDelayed(Date.now(), token);
         throw new DelayedError();
+      }
+      if (outcome.kind === "moved") {
+        log(`run ${runId}: transferred to ${outcome.state.agent}`);
+        await dispatcher.dispatch(namespace, runId);
+        return `moved to ${outcome.state.agent}`;
+      }
+      if (outcome.kind === "suspended") {
+        log(`run ${runId}: ${outcome.state.status}`);
+        const waiting = outcome.state.waiting;
+        if (waiting?.kind === "agent") {
+          for (const child of waiting.childRunIds) await dispatcher.dispatch(namespace, child);
+        }
+        return outcome.state.status;
       }
       log(`run ${runId}: ${outcome.state.status} after ${outcome.state.steps} steps`);
       return outcome.state.status;
@@ -135,6 +166,36 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
   }
 
   const registry = createAgentRegistry(options.connection);
+
+  // One sweeper per namespace at a time: whoever takes the lock for this interval.
+  const namespaces = [...new Set(options.agents.map((agent) => agent.namespace))];
+  const sweepIntervalMs = options.sweepIntervalMs ?? 2000;
+  const sweep = async (): Promise<void> => {
+    for (const namespace of namespaces) {
+      const lock = await options.connection.set(
+        `${namespacePrefix(namespace)}:sweeper`,
+        "1",
+        "PX",
+        sweepIntervalMs,
+        "NX",
+      );
+      if (lock === null) continue;
+      const humanQueues = [
+        ...(options.agents.find((agent) => agent.namespace === namespace)?.humanQueues ?? new Map()),
+      ].map(([name, spec]) => ({ name, spec }));
+      await dispatcher.sweep(namespace);
+      await inbox.sweep(namespace, humanQueues);
+    }
+  };
+  const sweeper =
+    sweepIntervalMs > 0
+      ? setInterval(() => {
+          sweep().catch((error: unknown) => {
+            log(`sweep failed: ${error instanceof Error ? error.message : String(error)}`);
+          });
+        }, sweepIntervalMs)
+      : undefined;
+  sweeper?.unref();
   return {
     async ready() {
       await Promise.all(workers.map((worker) => worker.waitUntilReady()));
@@ -144,7 +205,9 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     },
     async close() {
       shutdown.abort();
+      clearInterval(sweeper);
       await Promise.all(workers.map((worker) => worker.close()));
+      await queues.close();
     },
   };
 }

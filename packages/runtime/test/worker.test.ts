@@ -124,7 +124,10 @@ async function harness(
     runtime,
     worker,
     run: async (input) => {
-      const run = await startRun({ store, queues }, { namespace, agent: "calculator", input });
+      const run = await startRun(
+        { redis: connection, store, queues },
+        { namespace, agent: "calculator", input },
+      );
       const events: RunEvent[] = [];
       for await (const { event } of store.followEvents(namespace, run.id)) events.push(event);
       return { state: await store.require(namespace, run.id), events };

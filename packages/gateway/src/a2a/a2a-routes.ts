@@ -1,0 +1,255 @@
+/**
+ * A2A for every agent: its card at `/a2a/{namespace}/{agent}/.well-known/agent-card.json` and its
+ * JSON-RPC endpoint at `/a2a/{namespace}/{agent}`. A message starts a run (the task); `message/send`
+ * answers once the run ended or waits for a person (unless `configuration.blocking` is false),
+ * `message/stream` and `tasks/resubscribe` stream the task's status updates as SSE.
+ *
+ * @module
+ */
+import { FreeholdError, isFreeholdError, isTerminal, type RunState } from "@freehold/api";
+import { cancelRun, startRun } from "@freehold/handoff";
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import type { GatewayParts } from "../gateway-parts.ts";
+import { requestIssues } from "../request-issues.ts";
+import { defineRoute, json, type Route } from "../route.ts";
+import { AgentParameter, ErrorBody, NamespaceParameter } from "../schemas.ts";
+import { serverSentEvents, type ServerSentEvent } from "../server-sent-events.ts";
+import {
+  a2aProtocolVersion,
+  AgentCard,
+  JsonRpcRequest,
+  JsonRpcResponse,
+  MessageSendParams,
+  TaskIdParams,
+  TaskQueryParams,
+  type TaskState,
+} from "./a2a-schemas.ts";
+import { endUpdates, mayChangeState, messageInput, runTask, taskStatus } from "./a2a-task.ts";
+import { errorEnvelope, readJsonRpcRequest, resultEnvelope, type JsonRpcId } from "./json-rpc.ts";
+
+/** The version the cards give: the Freehold release serving the agent. */
+const freeholdVersion = "0.1.0";
+
+const agentParams = z.object({ namespace: NamespaceParameter, agent: AgentParameter });
+
+function parseParams<Schema extends z.ZodType>(schema: Schema, params: unknown): z.output<Schema> {
+  const result = schema.safeParse(params ?? {});
+  if (!result.success) {
+    const issues = requestIssues(result.error, params);
+    throw new FreeholdError(
+      "request.invalid",
+      `invalid params: ${issues.map((issue) => `${issue.field}: ${issue.problem}`).join("; ")}`,
+      { details: { in: "params", issues } },
+    );
+  }
+  return result.data;
+}
+
+function jsonResponse(body: unknown): Response {
+  return new Response(JSON.stringify(body), { headers: { "content-type": "application/json" } });
+}
+
+/** Starts the run of a message. */
+async function startTask(
+  parts: GatewayParts,
+  namespace: string,
+  agent: string,
+  params: MessageSendParams,
+): Promise<RunState> {
+  const { message } = params;
+  if (message.role !== "user") {
+    throw new FreeholdError("request.invalid", "invalid params: message.role: must be user", {
+      details: { in: "params", issues: [{ field: "message.role", problem: "must be user" }] },
+    });
+  }
+  if (message.taskId !== undefined) {
+    await parts.store.require(namespace, message.taskId);
+    throw new FreeholdError(
+      "a2a.unsupported-operation",
+      `task ${message.taskId} takes no more messages: a Freehold run has one input, and people continue it ` +
+        "through its human queue; send a new message without taskId",
+    );
+  }
+  return startRun(
+    { redis: parts.redis, store: parts.store, queues: parts.queues },
+    { namespace, agent, input: messageInput(message), runId: randomUUID() },
+  );
+}
+
+/** Waits until the run ended or waits for a person, then reads it. */
+async function settled(parts: GatewayParts, run: RunState, signal: AbortSignal): Promise<RunState> {
+  for await (const { event } of parts.store.followEvents(run.namespace, run.id, { signal })) {
+    if (event.type === "run-end" || event.type === "human-handoff" || event.type === "approval-request")
+      break;
+  }
+  return parts.store.require(run.namespace, run.id);
+}
+
+/** The status updates of a task from its first event on, until the run ends. */
+async function* taskUpdates(
+  parts: GatewayParts,
+  run: RunState,
+  rpcId: JsonRpcId,
+  signal: AbortSignal,
+): AsyncGenerator<ServerSentEvent> {
+  let last: TaskState = taskStatus(run).state;
+  for await (const { event } of parts.store.followEvents(run.namespace, run.id, { signal })) {
+    if (event.type === "run-end") {
+      for (const update of endUpdates(run.id, event)) yield { data: resultEnvelope(rpcId, update) };
+      return;
+    }
+    if (!mayChangeState(event)) continue;
+    const current = await parts.store.get(run.namespace, run.id);
+    if (current === undefined || isTerminal(current.status)) continue;
+    const status = taskStatus(current);
+    if (status.state === last) continue;
+    last = status.state;
+    yield {
+      data: resultEnvelope(rpcId, {
+        kind: "status-update",
+        taskId: run.id,
+        contextId: run.id,
+        status,
+        final: false,
+      }),
+    };
+  }
+}
+
+function streamTask(parts: GatewayParts, run: RunState, rpcId: JsonRpcId, signal: AbortSignal): Response {
+  return serverSentEvents(
+    async function* (stop) {
+      yield { data: resultEnvelope(rpcId, runTask(run)) };
+      if (!isTerminal(run.status)) yield* taskUpdates(parts, run, rpcId, stop);
+    },
+    { signals: [signal, parts.closing], keepAliveMs: parts.keepAliveMs, log: parts.log },
+  );
+}
+
+export const agentCardRoute = defineRoute({
+  method: "get",
+  path: "/a2a/{namespace}/{agent}/.well-known/agent-card.json",
+  operationId: "agentCard",
+  summary: "The A2A agent card of an agent",
+  tag: "a2a",
+  params: agentParams,
+  responses: {
+    200: { description: "The agent card (A2A 0.3.0).", schema: AgentCard },
+    404: { description: "The agent is not running in the namespace.", schema: ErrorBody },
+  },
+  handle: async (parts, { params, url }) => {
+    const entry = await parts.registry.require(params.namespace, params.agent);
+    const base = (parts.publicUrl ?? url.origin).replace(/\/+$/, "");
+    const endpoint = `${base}/a2a/${params.namespace}/${params.agent}`;
+    const description =
+      entry.description ?? `The Freehold agent ${params.agent} of namespace ${params.namespace}.`;
+    return json(AgentCard, {
+      protocolVersion: a2aProtocolVersion,
+      name: params.agent,
+      description,
+      url: endpoint,
+      preferredTransport: "JSONRPC",
+      additionalInterfaces: [{ url: endpoint, transport: "JSONRPC" }],
+      provider: { organization: "Freehold", url: base },
+      version: freeholdVersion,
+      capabilities: { streaming: true, pushNotifications: false, stateTransitionHistory: false },
+      defaultInputModes: ["text/plain", "application/json"],
+      defaultOutputModes: ["text/plain"],
+      skills: [
+        {
+          id: params.agent,
+          name: params.agent,
+          description,
+          tags: ["freehold", params.namespace],
+          inputModes: ["text/plain", "application/json"],
+          outputModes: ["text/plain"],
+        },
+      ],
+    });
+  },
+});
+
+export const agentRpcRoute = defineRoute({
+  method: "post",
+  path: "/a2a/{namespace}/{agent}",
+  operationId: "agentJsonRpc",
+  summary: "A2A JSON-RPC: message/send, message/stream, tasks/get, tasks/cancel, tasks/resubscribe",
+  description:
+    "Task ids are run ids. States: queued→submitted, running→working, waiting for a person or an " +
+    "approval→input-required, completed, failed and limit_exceeded→failed, cancelled→canceled. " +
+    "message/stream and tasks/resubscribe answer with SSE, one JSON-RPC response per message.",
+  tag: "a2a",
+  params: agentParams,
+  documentedBody: JsonRpcRequest,
+  responses: {
+    200: {
+      description: "A JSON-RPC response; for message/stream and tasks/resubscribe an SSE stream of them.",
+      schema: JsonRpcResponse,
+      eventStream: "One JSON-RPC response per message: the Task, then status and artifact updates.",
+    },
+    404: { description: "The agent is not running in the namespace.", schema: ErrorBody },
+  },
+  handle: async (parts, request) => {
+    const { namespace, agent } = request.params;
+    await parts.registry.require(namespace, agent);
+    const read = readJsonRpcRequest(await request.text());
+    if (!("request" in read)) return jsonResponse(errorEnvelope(read.id, read.error));
+    const { method, params } = read.request;
+    const id = read.request.id ?? null;
+    const signal = AbortSignal.any([request.signal, parts.closing]);
+    try {
+      switch (method) {
+        case "message/send": {
+          const sendParams = parseParams(MessageSendParams, params);
+          const run = await startTask(parts, namespace, agent, sendParams);
+          const blocking = sendParams.configuration?.blocking !== false;
+          const current = blocking ? await settled(parts, run, signal) : run;
+          const historyLength = sendParams.configuration?.historyLength;
+          return jsonResponse(
+            resultEnvelope(id, runTask(current, historyLength === undefined ? {} : { historyLength })),
+          );
+        }
+        case "message/stream": {
+          const run = await startTask(parts, namespace, agent, parseParams(MessageSendParams, params));
+          return streamTask(parts, run, id, request.signal);
+        }
+        case "tasks/get": {
+          const { id: taskId, historyLength } = parseParams(TaskQueryParams, params);
+          const run = await parts.store.require(namespace, taskId);
+          return jsonResponse(
+            resultEnvelope(id, runTask(run, historyLength === undefined ? {} : { historyLength })),
+          );
+        }
+        case "tasks/cancel": {
+          const { id: taskId } = parseParams(TaskIdParams, params);
+          return jsonResponse(resultEnvelope(id, runTask(await cancelRun(parts.store, namespace, taskId))));
+        }
+        case "tasks/resubscribe": {
+          const { id: taskId } = parseParams(TaskIdParams, params);
+          return streamTask(parts, await parts.store.require(namespace, taskId), id, request.signal);
+        }
+        case "tasks/pushNotificationConfig/set":
+        case "tasks/pushNotificationConfig/get":
+        case "tasks/pushNotificationConfig/list":
+        case "tasks/pushNotificationConfig/delete":
+          throw new FreeholdError(
+            "a2a.push-notification-not-supported",
+            "push notifications are not supported: use message/stream or tasks/resubscribe",
+          );
+        default:
+          throw new FreeholdError(
+            "a2a.method-not-found",
+            `method ${method} is not supported; use message/send, message/stream, tasks/get, tasks/cancel or tasks/resubscribe`,
+          );
+      }
+    } catch (error) {
+      if (!isFreeholdError(error))
+        parts.log(`A2A ${method} on ${namespace}/${agent} failed: ${String(error)}`);
+      return jsonResponse(errorEnvelope(id, error));
+    }
+  },
+});
+
+/** The A2A routes. */
+export const a2aRoutes: readonly Route[] = [agentCardRoute, agentRpcRoute];

@@ -1,0 +1,79 @@
+/**
+ * Approvals: the tool calls waiting for a person's yes or no, and the decision, made as the person
+ * named by `X-Freehold-User`.
+ *
+ * @module
+ */
+import { ApprovalItem, DecisionRequest, DnsLabel, RunState } from "@freehold/api";
+import { z } from "zod";
+import { defineRoute, json, type Route } from "./route.ts";
+import { ApprovalItemList, ErrorBody, ItemParameter, NamespaceParameter } from "./schemas.ts";
+
+const itemParams = z.object({ namespace: NamespaceParameter, itemId: ItemParameter });
+
+export const listApprovalsRoute = defineRoute({
+  method: "get",
+  path: "/v1/namespaces/{namespace}/approvals",
+  operationId: "listApprovals",
+  summary: "Tool calls waiting for approval, oldest first",
+  tag: "approvals",
+  params: z.object({ namespace: NamespaceParameter }),
+  query: z.object({ agent: DnsLabel.optional().describe("Only this agent's approvals.") }),
+  responses: {
+    200: { description: "The approval items.", schema: ApprovalItemList },
+    400: { description: "A parameter does not match its schema.", schema: ErrorBody },
+  },
+  handle: async (parts, { params, query }) =>
+    json(ApprovalItemList, {
+      items: await parts.approvals.list(
+        params.namespace,
+        query.agent === undefined ? {} : { agent: query.agent },
+      ),
+    }),
+});
+
+export const getApprovalRoute = defineRoute({
+  method: "get",
+  path: "/v1/namespaces/{namespace}/approvals/{itemId}",
+  operationId: "getApproval",
+  summary: "One approval item: the tool call, its arguments, the model's reason",
+  tag: "approvals",
+  params: itemParams,
+  responses: {
+    200: { description: "The approval item.", schema: ApprovalItem },
+    400: { description: "A parameter does not match its schema.", schema: ErrorBody },
+    404: { description: "No such approval (approval.not-found).", schema: ErrorBody },
+  },
+  handle: async (parts, { params }) =>
+    json(ApprovalItem, await parts.approvals.get(params.namespace, params.itemId)),
+});
+
+export const decideApprovalRoute = defineRoute({
+  method: "post",
+  path: "/v1/namespaces/{namespace}/approvals/{itemId}/decision",
+  operationId: "decideApproval",
+  summary: "Approve (the call runs) or reject (the model gets an error with your reason)",
+  tag: "approvals",
+  params: itemParams,
+  body: DecisionRequest,
+  actor: true,
+  headers: [
+    {
+      name: "X-Freehold-User",
+      description: "The person deciding. Trusted as given: real authentication is not done yet.",
+      required: true,
+    },
+  ],
+  responses: {
+    200: { description: "The run, after the decision.", schema: RunState },
+    400: { description: "A parameter or the body does not match its schema.", schema: ErrorBody },
+    401: { description: "X-Freehold-User is missing.", schema: ErrorBody },
+    404: { description: "No such approval (approval.not-found).", schema: ErrorBody },
+    409: { description: "The run no longer waits for it (approval.stale).", schema: ErrorBody },
+  },
+  handle: async (parts, { params, body, actor }) =>
+    json(RunState, await parts.approvals.decide(params.namespace, params.itemId, actor, body)),
+});
+
+/** The approval routes. */
+export const approvalRoutes: readonly Route[] = [listApprovalsRoute, getApprovalRoute, decideApprovalRoute];

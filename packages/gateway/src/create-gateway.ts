@@ -1,0 +1,192 @@
+/**
+ * The gateway: Freehold's HTTP API on Hono, over the Redis-backed parts of `@freehold/handoff`.
+ * Every route of {@link gatewayRoutes} is registered; errors leave as `{code, message, details}` with
+ * the status of their code; unknown paths are 404s that point at `/openapi.json`.
+ *
+ * @module
+ */
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { FreeholdError } from "@freehold/api";
+import {
+  createAgentQueues,
+  createAgentRegistry,
+  createApprovals,
+  createInbox,
+  createRunStore,
+} from "@freehold/handoff";
+import { createAdaptorServer } from "@hono/node-server";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Redis } from "ioredis";
+import { errorResponse, statusOfCode, toResponseError } from "./error-status.ts";
+import type { GatewayParts } from "./gateway-parts.ts";
+import { gatewayRoutes } from "./routes.ts";
+
+/** Options of {@link createGateway}. */
+export interface GatewayOptions {
+  /** The Redis of the runs and queues. The gateway uses it but does not close it. */
+  readonly redis: Redis;
+  /** Where the gateway reports failures (requests that failed with a 500, broken streams). */
+  readonly log?: (message: string) => void;
+  /** The URL callers reach the gateway at, for A2A agent cards (default: the request's origin). */
+  readonly publicUrl?: string;
+  /** Milliseconds between SSE keep-alive comments (default 15 000). */
+  readonly keepAliveMs?: number;
+  /** Largest request body accepted, in bytes (default 4 MiB). */
+  readonly maxBodyBytes?: number;
+}
+
+/** A running gateway. */
+export interface Gateway extends AsyncDisposable {
+  /** Listens on `host:port` (default 127.0.0.1, a free port) and resolves to the base URL. */
+  listen(port?: number, host?: string): Promise<{ readonly url: string }>;
+  /** Handles one request without a socket (tests, embedding in another server). */
+  fetch(request: Request): Promise<Response>;
+  /** Ends open event streams, stops listening, closes the gateway's queues. */
+  close(): Promise<void>;
+}
+
+const defaults = {
+  log: (message: string): void => {
+    console.error(message);
+  },
+  keepAliveMs: 15_000,
+  maxBodyBytes: 4 * 1024 * 1024,
+} satisfies Partial<GatewayOptions>;
+
+/** How long `close` waits for open connections before cutting them. */
+const closeGraceMs = 3000;
+
+/** An OpenAPI path (`/runs/{runId}`) as a Hono path (`/runs/:runId`). */
+function honoPath(path: string): string {
+  return path.replace(/\{([A-Za-z]+)\}/g, ":$1");
+}
+
+function urlOf(address: AddressInfo): string {
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+/**
+ * Builds the gateway; call `listen` to serve it.
+ *
+ * @example
+ * ```ts
+ * const gateway = createGateway({ redis: new Redis("redis://127.0.0.1:6379") });
+ * const { url } = await gateway.listen(8080, "0.0.0.0");
+ * // curl -X POST $url/v1/namespaces/acme/agents/billing/runs -d '{"input":"Where is my invoice?"}'
+ * ```
+ */
+export function createGateway(options: GatewayOptions): Gateway {
+  const settings = { ...defaults, ...options };
+  const { redis, log } = settings;
+  const closing = new AbortController();
+  const store = createRunStore(redis);
+  const queues = createAgentQueues(redis);
+  const parts: GatewayParts = {
+    redis,
+    store,
+    queues,
+    registry: createAgentRegistry(redis),
+    inbox: createInbox({ redis, store, queues }),
+    approvals: createApprovals({ redis, store, queues }),
+    log,
+    publicUrl: settings.publicUrl,
+    closing: closing.signal,
+    keepAliveMs: settings.keepAliveMs,
+  };
+
+  const app = new Hono();
+  app.use(
+    bodyLimit({
+      maxSize: settings.maxBodyBytes,
+      onError: () =>
+        errorResponse(
+          new FreeholdError(
+            "request.too-large",
+            `the request body is larger than ${settings.maxBodyBytes} bytes`,
+            { details: { maxBytes: settings.maxBodyBytes } },
+          ),
+        ),
+    }),
+  );
+  for (const route of gatewayRoutes) {
+    app.on(route.method.toUpperCase(), honoPath(route.path), (context) =>
+      route.handle(parts, {
+        params: context.req.param(),
+        url: new URL(context.req.url),
+        headers: context.req.raw.headers,
+        signal: context.req.raw.signal,
+        text: () => context.req.text(),
+      }),
+    );
+  }
+  app.notFound((context) =>
+    errorResponse(
+      new FreeholdError(
+        "route.not-found",
+        `no route ${context.req.method} ${new URL(context.req.url).pathname}; the API is described at /openapi.json`,
+      ),
+    ),
+  );
+  app.onError((error, context) => {
+    const freeholdError = toResponseError(error);
+    if (statusOfCode(freeholdError.code) >= 500) {
+      const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      log(
+        `${context.req.method} ${new URL(context.req.url).pathname} failed (${freeholdError.code}): ${detail}`,
+      );
+    }
+    return errorResponse(freeholdError);
+  });
+
+  let server: Server | undefined;
+  const close = async (): Promise<void> => {
+    closing.abort();
+    const running = server;
+    server = undefined;
+    if (running !== undefined) {
+      await new Promise<void>((resolve) => {
+        // Streams end on the closing signal within a second; connections still open after the
+        // grace period are cut.
+        const force = setTimeout(() => {
+          running.closeAllConnections();
+        }, closeGraceMs);
+        running.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        running.closeIdleConnections();
+      });
+    }
+    await queues.close();
+  };
+
+  return {
+    async listen(port = 0, host = "127.0.0.1") {
+      if (server !== undefined)
+        throw new FreeholdError("gateway.listening", "the gateway is listening already");
+      const created = createAdaptorServer({ fetch: app.fetch }) as Server;
+      await new Promise<void>((resolve, reject) => {
+        const refuse = (error: Error): void => {
+          reject(
+            new FreeholdError("gateway.listen-failed", `cannot listen on ${host}:${port}: ${error.message}`, {
+              cause: error,
+            }),
+          );
+        };
+        created.once("error", refuse);
+        created.listen(port, host, () => {
+          created.off("error", refuse);
+          resolve();
+        });
+      });
+      server = created;
+      return { url: urlOf(created.address() as AddressInfo) };
+    },
+    fetch: async (request) => app.fetch(request),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * From errors to HTTP responses: one table maps a {@link FreeholdError}'s code to a status, and every
+ * error leaves the gateway as JSON `{code, message, details}`, never as a stack trace.
+ *
+ * @module
+ */
+import { FreeholdError, isFreeholdError, type SerializedError } from "@freehold/api";
+
+/**
+ * Error codes to HTTP statuses: the first rule whose pattern matches the code wins. Codes are
+ * `<thing>.<what-happened>`, so the suffix decides.
+ */
+const statusRules: readonly (readonly [pattern: RegExp, status: number])[] = [
+  [/\.unauthenticated$/, 401],
+  [/\.forbidden$/, 403],
+  [/\.not-found$/, 404],
+  [/\.too-large$/, 413],
+  [/\.unsupported-media-type$/, 415],
+  // The resource is there, but not in a state that allows the action.
+  [
+    /\.(already-[a-z-]+|finished|exists|conflict|stale|stale-item|precondition-failed|not-claimed-by-you)$/,
+    409,
+  ],
+  // The request is well-formed but names something that cannot be done.
+  [/\.unprocessable$/, 422],
+  [/\.(invalid|malformed)(-[a-z-]+)?$/, 400],
+  [/\.(unavailable|timeout)$/, 503],
+];
+
+/** The HTTP status of an error code; 500 when no rule matches. */
+export function statusOfCode(code: string): number {
+  for (const [pattern, status] of statusRules) {
+    if (pattern.test(code)) return status;
+  }
+  return 500;
+}
+
+/** True when an error from a Redis client means Redis cannot be reached. */
+function isRedisDown(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as NodeJS.ErrnoException).code;
+  return (
+    code === "ECONNREFUSED" ||
+    code === "ECONNRESET" ||
+    code === "ETIMEDOUT" ||
+    /Connection is closed|max retries per request|Stream isn't writeable/i.test(error.message)
+  );
+}
+
+/**
+ * Any error as a {@link FreeholdError} fit for a response: Freehold errors as they are, Redis being
+ * down as `redis.unavailable` (503, retryable), anything else as `gateway.internal` (500) with a
+ * message that hides internals.
+ */
+export function toResponseError(error: unknown): FreeholdError {
+  if (isFreeholdError(error)) return error;
+  if (isRedisDown(error)) {
+    return new FreeholdError("redis.unavailable", "the gateway cannot reach Redis; retry shortly", {
+      retryable: true,
+      cause: error,
+    });
+  }
+  return new FreeholdError("gateway.internal", "the gateway failed to handle the request; see its log", {
+    cause: error,
+  });
+}
+
+/** The response for an error: its status from the table and the `{code, message, details}` body. */
+export function errorResponse(error: unknown): Response {
+  const freeholdError = toResponseError(error);
+  const body: SerializedError = freeholdError.toJSON();
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  const status = statusOfCode(freeholdError.code);
+  if (status === 503) headers["retry-after"] = "1";
+  return new Response(JSON.stringify(body), { status, headers });
+}

@@ -1,0 +1,25 @@
+/**
+ * What every route handler works with: the Redis-backed parts of `@freehold/handoff` the gateway
+ * builds once, its log, and a signal that ends long-lived streams when the gateway closes.
+ *
+ * @module
+ */
+import type { AgentQueues, AgentRegistry, Approvals, Inbox, RunStore } from "@freehold/handoff";
+import type { Redis } from "ioredis";
+
+export interface GatewayParts {
+  readonly redis: Redis;
+  readonly store: RunStore;
+  readonly queues: AgentQueues;
+  readonly registry: AgentRegistry;
+  readonly inbox: Inbox;
+  readonly approvals: Approvals;
+  /** One line for the operator: requests that failed, streams that broke. */
+  readonly log: (message: string) => void;
+  /** The URL callers reach the gateway at (for A2A agent cards); default: from the request. */
+  readonly publicUrl: string | undefined;
+  /** Aborted when the gateway closes; streams end on it. */
+  readonly closing: AbortSignal;
+  /** Milliseconds between SSE keep-alive comments. */
+  readonly keepAliveMs: number;
+}

@@ -1,0 +1,189 @@
+/**
+ * Human queues' inboxes: list a queue's items, read one, and act on it as the person named by
+ * `X-Freehold-User`: claim (a lease), release, answer the user, hand back to an agent.
+ *
+ * @module
+ */
+import {
+  AnswerRequest,
+  ClaimRequest,
+  FreeholdError,
+  HandBackRequest,
+  InboxItem,
+  RunState,
+} from "@freehold/api";
+import { z } from "zod";
+import type { GatewayParts } from "./gateway-parts.ts";
+import { defineRoute, json, type Route, type RouteHeader } from "./route.ts";
+import { ErrorBody, InboxItemList, ItemParameter, NamespaceParameter, QueueParameter } from "./schemas.ts";
+
+const queueParams = z.object({ namespace: NamespaceParameter, queue: QueueParameter });
+const itemParams = z.object({ namespace: NamespaceParameter, queue: QueueParameter, itemId: ItemParameter });
+
+const actorHeaders: readonly RouteHeader[] = [
+  {
+    name: "X-Freehold-User",
+    description: "The person acting. Trusted as given: real authentication is not done yet.",
+    required: true,
+  },
+];
+
+const responses = {
+  400: { description: "A parameter or the body does not match its schema.", schema: ErrorBody },
+  401: { description: "X-Freehold-User is missing.", schema: ErrorBody },
+  404: { description: "No such item in the queue (inbox.item-not-found).", schema: ErrorBody },
+  409: {
+    description:
+      "The item is claimed by someone else (inbox.already-claimed), not claimed by you " +
+      "(inbox.not-claimed-by-you), or its run moved on (run.finished, inbox.stale-item).",
+    schema: ErrorBody,
+  },
+} as const;
+
+/** The item, if it is in `queue` now (items move on escalation). */
+async function itemInQueue(
+  parts: GatewayParts,
+  namespace: string,
+  queue: string,
+  itemId: string,
+): Promise<InboxItem> {
+  const item = await parts.inbox.get(namespace, itemId);
+  if (item.queue !== queue) {
+    throw new FreeholdError(
+      "inbox.item-not-found",
+      `inbox item ${itemId} is not in queue ${queue}; it is in ${item.queue} now`,
+      { details: { namespace, itemId, queue: item.queue } },
+    );
+  }
+  return item;
+}
+
+export const listInboxRoute = defineRoute({
+  method: "get",
+  path: "/v1/namespaces/{namespace}/humanqueues/{queue}/items",
+  operationId: "listInboxItems",
+  summary: "A human queue's items: waiting ones by priority then age, then claimed ones",
+  tag: "inbox",
+  params: queueParams,
+  responses: { 200: { description: "The items.", schema: InboxItemList }, 400: responses[400] },
+  handle: async (parts, { params }) =>
+    json(InboxItemList, { items: await parts.inbox.list(params.namespace, params.queue) }),
+});
+
+export const getInboxItemRoute = defineRoute({
+  method: "get",
+  path: "/v1/namespaces/{namespace}/humanqueues/{queue}/items/{itemId}",
+  operationId: "getInboxItem",
+  summary: "One item of a human queue, with its conversation",
+  tag: "inbox",
+  params: itemParams,
+  responses: {
+    200: { description: "The item.", schema: InboxItem },
+    400: responses[400],
+    404: responses[404],
+  },
+  handle: async (parts, { params }) =>
+    json(InboxItem, await itemInQueue(parts, params.namespace, params.queue, params.itemId)),
+});
+
+export const findInboxItemRoute = defineRoute({
+  method: "get",
+  path: "/v1/namespaces/{namespace}/inbox/items/{itemId}",
+  operationId: "findInboxItem",
+  summary: "An inbox item by id alone, whichever queue it is in now",
+  tag: "inbox",
+  params: z.object({ namespace: NamespaceParameter, itemId: ItemParameter }),
+  responses: {
+    200: { description: "The item.", schema: InboxItem },
+    400: responses[400],
+    404: responses[404],
+  },
+  handle: async (parts, { params }) =>
+    json(InboxItem, await parts.inbox.get(params.namespace, params.itemId)),
+});
+
+export const claimInboxItemRoute = defineRoute({
+  method: "post",
+  path: "/v1/namespaces/{namespace}/humanqueues/{queue}/items/{itemId}/claim",
+  operationId: "claimInboxItem",
+  summary: "Claim an item: only you can act on it until the lease ends (claiming again renews it)",
+  tag: "inbox",
+  params: itemParams,
+  body: ClaimRequest,
+  bodyOptional: true,
+  actor: true,
+  headers: actorHeaders,
+  responses: { 200: { description: "The item, claimed.", schema: InboxItem }, ...responses },
+  handle: async (parts, { params, body, actor }) => {
+    await itemInQueue(parts, params.namespace, params.queue, params.itemId);
+    const item = await parts.inbox.claim(params.namespace, params.itemId, actor, {
+      ...(body.leaseSeconds === undefined ? {} : { leaseSeconds: body.leaseSeconds }),
+    });
+    return json(InboxItem, item);
+  },
+});
+
+export const releaseInboxItemRoute = defineRoute({
+  method: "post",
+  path: "/v1/namespaces/{namespace}/humanqueues/{queue}/items/{itemId}/release",
+  operationId: "releaseInboxItem",
+  summary: "Release your claim: the item waits in the queue again",
+  tag: "inbox",
+  params: itemParams,
+  actor: true,
+  headers: actorHeaders,
+  responses: { 200: { description: "The item, waiting.", schema: InboxItem }, ...responses },
+  handle: async (parts, { params, actor }) => {
+    await itemInQueue(parts, params.namespace, params.queue, params.itemId);
+    return json(InboxItem, await parts.inbox.release(params.namespace, params.itemId, actor));
+  },
+});
+
+export const answerInboxItemRoute = defineRoute({
+  method: "post",
+  path: "/v1/namespaces/{namespace}/humanqueues/{queue}/items/{itemId}/answer",
+  operationId: "answerInboxItem",
+  summary: "Answer the user: the run ends with your answer, or (end: false) its agent continues",
+  tag: "inbox",
+  params: itemParams,
+  body: AnswerRequest,
+  actor: true,
+  headers: actorHeaders,
+  responses: { 200: { description: "The run, after the answer.", schema: RunState }, ...responses },
+  handle: async (parts, { params, body, actor }) => {
+    await itemInQueue(parts, params.namespace, params.queue, params.itemId);
+    return json(RunState, await parts.inbox.answer(params.namespace, params.itemId, actor, body));
+  },
+});
+
+export const handBackInboxItemRoute = defineRoute({
+  method: "post",
+  path: "/v1/namespaces/{namespace}/humanqueues/{queue}/items/{itemId}/hand-back",
+  operationId: "handBackInboxItem",
+  summary: "Hand the conversation back to an agent (default: the one that handed over) with a note",
+  tag: "inbox",
+  params: itemParams,
+  body: HandBackRequest,
+  actor: true,
+  headers: actorHeaders,
+  responses: {
+    200: { description: "The run, queued for the agent.", schema: RunState },
+    ...responses,
+    404: { description: "No such item, or the named agent is not running.", schema: ErrorBody },
+  },
+  handle: async (parts, { params, body, actor }) => {
+    await itemInQueue(parts, params.namespace, params.queue, params.itemId);
+    return json(RunState, await parts.inbox.handBack(params.namespace, params.itemId, actor, body));
+  },
+});
+
+/** The inbox routes. */
+export const inboxRoutes: readonly Route[] = [
+  listInboxRoute,
+  getInboxItemRoute,
+  findInboxItemRoute,
+  claimInboxItemRoute,
+  releaseInboxItemRoute,
+  answerInboxItemRoute,
+  handBackInboxItemRoute,
+];

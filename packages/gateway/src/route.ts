@@ -1,0 +1,241 @@
+/**
+ * A route: its method and path, the zod schemas of its parameters, body and responses, and its
+ * handler. The gateway registers its handlers and `openApiDocument()` describes the same objects,
+ * so the document cannot drift from what is served. Parameters, query and body are parsed before
+ * the handler runs; a mismatch is a 400 naming the field.
+ *
+ * @module
+ */
+import { FreeholdError } from "@freehold/api";
+import { z } from "zod";
+import type { GatewayParts } from "./gateway-parts.ts";
+import { invalidRequest } from "./request-issues.ts";
+import { ActorHeader } from "./schemas.ts";
+
+/** The header that names the acting person. */
+export const actorHeader = "x-freehold-user";
+
+/** One documented response of a route. */
+export interface RouteResponse {
+  readonly description: string;
+  /** The body's schema; absent for a body that is not JSON or not described. */
+  readonly schema?: z.ZodType;
+  /** The same status may also answer with `text/event-stream` (SSE), described here. */
+  readonly eventStream?: string;
+}
+
+/** A header a route reads, for the document. */
+export interface RouteHeader {
+  readonly name: string;
+  readonly description: string;
+  readonly required: boolean;
+}
+
+/** A request as the handler sees it: everything parsed. */
+export interface RouteRequest<Params, Query, Body, Actor extends boolean> {
+  readonly params: Params;
+  readonly query: Query;
+  readonly body: Body;
+  /** The `X-Freehold-User` header: always there on routes that require it. */
+  readonly actor: Actor extends true ? string : string | undefined;
+  readonly headers: Headers;
+  readonly url: URL;
+  /** Aborted when the caller goes away. */
+  readonly signal: AbortSignal;
+  /** The raw body, for routes with a `documentedBody` (read at most once). */
+  text(): Promise<string>;
+}
+
+/** What {@link defineRoute} takes. */
+export interface RouteDefinition<
+  Params extends z.ZodObject,
+  Query extends z.ZodObject,
+  Body extends z.ZodType,
+  Actor extends boolean,
+> {
+  readonly method: "get" | "post";
+  /** OpenAPI style: `/v1/namespaces/{namespace}/runs/{runId}`. */
+  readonly path: string;
+  readonly operationId: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly tag: string;
+  /** One entry per `{name}` in the path. */
+  readonly params: Params;
+  readonly query?: Query;
+  readonly body?: Body;
+  /**
+   * A body the document describes but the handler reads itself with `request.text()` (JSON-RPC
+   * answers a bad body with its own error object, not a 400).
+   */
+  readonly documentedBody?: z.ZodType;
+  /** When the body may be left out entirely (parsed as `{}`). */
+  readonly bodyOptional?: boolean;
+  /** Requires `X-Freehold-User` (401 without it). */
+  readonly actor?: Actor;
+  readonly headers?: readonly RouteHeader[];
+  readonly responses: Readonly<Record<number, RouteResponse>>;
+  handle(
+    parts: GatewayParts,
+    request: RouteRequest<z.output<Params>, z.output<Query>, z.output<Body>, Actor>,
+  ): Promise<Response>;
+}
+
+/** The request before parsing. */
+export interface RawRequest {
+  readonly params: Readonly<Record<string, string>>;
+  readonly url: URL;
+  readonly headers: Headers;
+  readonly signal: AbortSignal;
+  text(): Promise<string>;
+}
+
+/** A route with its types erased: what the gateway registers and the document describes. */
+export interface Route {
+  readonly method: "get" | "post";
+  readonly path: string;
+  readonly operationId: string;
+  readonly summary: string;
+  readonly description: string | undefined;
+  readonly tag: string;
+  readonly params: z.ZodObject;
+  readonly query: z.ZodObject | undefined;
+  /** The body's schema, for the document. */
+  readonly body: z.ZodType | undefined;
+  readonly bodyOptional: boolean;
+  readonly actor: boolean;
+  readonly headers: readonly RouteHeader[];
+  readonly responses: Readonly<Record<number, RouteResponse>>;
+  handle(parts: GatewayParts, request: RawRequest): Promise<Response>;
+}
+
+function parsePart<Schema extends z.ZodType>(
+  schema: Schema,
+  value: unknown,
+  part: "path" | "query" | "body",
+): z.output<Schema> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw invalidRequest(part, result.error, value);
+  return result.data;
+}
+
+async function readJson(request: RawRequest, optional: boolean): Promise<unknown> {
+  const text = await request.text();
+  if (text.trim() === "") {
+    if (optional) return {};
+    throw new FreeholdError("request.invalid", "invalid request body: a JSON object is required", {
+      details: { in: "body", issues: [{ field: "", problem: "required" }] },
+    });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new FreeholdError(
+      "request.malformed",
+      `the request body is not JSON: ${(error as Error).message}`,
+      { details: { in: "body" } },
+    );
+  }
+}
+
+/** The acting person, or a 401 that says how to name one. */
+export function requireActor(headers: Headers): string {
+  const value = headers.get(actorHeader);
+  if (value === null || value.trim() === "") {
+    throw new FreeholdError(
+      "request.unauthenticated",
+      "this action needs the acting person: send the X-Freehold-User header (e.g. X-Freehold-User: ann)",
+      { details: { header: "X-Freehold-User" } },
+    );
+  }
+  const result = ActorHeader.safeParse(value);
+  if (!result.success) throw invalidRequest("header", result.error, value);
+  return result.data;
+}
+
+/**
+ * Defines a route; the handler gets its parameters, query and body parsed and typed.
+ *
+ * @example
+ * ```ts
+ * const getRun = defineRoute({
+ *   method: "get",
+ *   path: "/v1/namespaces/{namespace}/runs/{runId}",
+ *   operationId: "getRun",
+ *   summary: "A run",
+ *   tag: "runs",
+ *   params: z.object({ namespace: NamespaceParameter, runId: RunParameter }),
+ *   responses: { 200: { description: "The run", schema: RunState } },
+ *   handle: async (parts, { params }) => json(RunState, await parts.store.require(params.namespace, params.runId)),
+ * });
+ * ```
+ */
+export function defineRoute<
+  Params extends z.ZodObject,
+  Query extends z.ZodObject = typeof noParams,
+  Body extends z.ZodType = z.ZodUndefined,
+  Actor extends boolean = false,
+>(definition: RouteDefinition<Params, Query, Body, Actor>): Route {
+  const query = definition.query;
+  const body = definition.body;
+  const documentedBody = definition.body ?? definition.documentedBody;
+  const bodyOptional = definition.bodyOptional ?? false;
+  const actor = definition.actor ?? false;
+  return {
+    method: definition.method,
+    path: definition.path,
+    operationId: definition.operationId,
+    summary: definition.summary,
+    description: definition.description,
+    tag: definition.tag,
+    params: definition.params,
+    query,
+    body: documentedBody,
+    bodyOptional,
+    actor,
+    headers: definition.headers ?? [],
+    responses: definition.responses,
+    async handle(parts, request) {
+      const params = parsePart(definition.params, request.params, "path");
+      const actorName = actor
+        ? requireActor(request.headers)
+        : (request.headers.get(actorHeader) ?? undefined);
+      const parsedQuery =
+        query === undefined
+          ? {}
+          : parsePart(query, Object.fromEntries(request.url.searchParams.entries()), "query");
+      const parsedBody =
+        body === undefined ? undefined : parsePart(body, await readJson(request, bodyOptional), "body");
+      return definition.handle(parts, {
+        params,
+        query: parsedQuery as z.output<Query>,
+        body: parsedBody as z.output<Body>,
+        actor: actorName as Actor extends true ? string : string | undefined,
+        headers: request.headers,
+        url: request.url,
+        signal: request.signal,
+        text: () => request.text(),
+      });
+    },
+  };
+}
+
+/**
+ * A JSON response whose body is parsed with its schema first: what leaves the gateway matches the
+ * document.
+ */
+export function json<Schema extends z.ZodType>(
+  schema: Schema,
+  value: z.input<Schema>,
+  status = 200,
+  headers: Record<string, string> = {},
+): Response {
+  const body = schema.parse(value);
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+/** An empty object, for routes without path parameters. */
+export const noParams = z.object({});

@@ -1,0 +1,192 @@
+/**
+ * Runs: start one on an agent, read it with its history, stream its events (SSE, resumable with
+ * `Last-Event-ID`), cancel it; and list the agents a namespace has.
+ *
+ * @module
+ */
+import { FreeholdError, RunState } from "@freehold/api";
+import { cancelRun, startRun } from "@freehold/handoff";
+import { z } from "zod";
+import { defineRoute, json, type Route } from "./route.ts";
+import {
+  AgentList,
+  AgentParameter,
+  ErrorBody,
+  NamespaceParameter,
+  RunDetails,
+  RunEventList,
+  RunParameter,
+  StartRunBody,
+} from "./schemas.ts";
+import { serverSentEvents } from "./server-sent-events.ts";
+
+/** A Redis stream id, as sent in SSE `id:` fields. */
+const StreamId = z
+  .string()
+  .regex(/^\d+-\d+$/, "must be an event id as sent in the SSE id field, e.g. 1700000000000-0");
+
+const errors = {
+  400: {
+    description: "A parameter or the body does not match its schema; the message names the field.",
+    schema: ErrorBody,
+  },
+  404: { description: "No such run in the namespace.", schema: ErrorBody },
+} as const;
+
+const namespaceParams = z.object({ namespace: NamespaceParameter });
+const runParams = z.object({ namespace: NamespaceParameter, runId: RunParameter });
+
+export const listAgentsRoute = defineRoute({
+  method: "get",
+  path: "/v1/namespaces/{namespace}/agents",
+  operationId: "listAgents",
+  summary: "The agents of a namespace (as their workers registered them)",
+  tag: "runs",
+  params: namespaceParams,
+  responses: { 200: { description: "The agents, by name.", schema: AgentList }, 400: errors[400] },
+  handle: async (parts, { params }) =>
+    json(AgentList, { agents: await parts.registry.list(params.namespace) }),
+});
+
+export const startRunRoute = defineRoute({
+  method: "post",
+  path: "/v1/namespaces/{namespace}/agents/{agent}/runs",
+  operationId: "startRun",
+  summary: "Start a run of an agent",
+  description:
+    "Stores the run (status queued) and puts it on the agent's queue. Follow it with GET .../runs/{runId}/events.",
+  tag: "runs",
+  params: z.object({ namespace: NamespaceParameter, agent: AgentParameter }),
+  body: StartRunBody,
+  responses: {
+    201: { description: "The run, queued.", schema: RunState },
+    400: errors[400],
+    404: { description: "The agent is not running in the namespace.", schema: ErrorBody },
+    409: { description: "A run with this runId exists.", schema: ErrorBody },
+  },
+  handle: async (parts, { params, body }) => {
+    await parts.registry.require(params.namespace, params.agent);
+    const run = await startRun(
+      { redis: parts.redis, store: parts.store, queues: parts.queues },
+      {
+        namespace: params.namespace,
+        agent: params.agent,
+        input: body.input,
+        ...(body.runId === undefined ? {} : { runId: body.runId }),
+      },
+    );
+    return json(RunState, run, 201, {
+      location: `/v1/namespaces/${params.namespace}/runs/${encodeURIComponent(run.id)}`,
+    });
+  },
+});
+
+export const getRunRoute = defineRoute({
+  method: "get",
+  path: "/v1/namespaces/{namespace}/runs/{runId}",
+  operationId: "getRun",
+  summary: "A run: status, usage, output, conversation, and its history of events",
+  tag: "runs",
+  params: runParams,
+  responses: { 200: { description: "The run.", schema: RunDetails }, 400: errors[400], 404: errors[404] },
+  handle: async (parts, { params }) => {
+    const state = await parts.store.require(params.namespace, params.runId);
+    const history = await parts.store.readEvents(params.namespace, params.runId);
+    return json(RunDetails, { ...state, history });
+  },
+});
+
+export const runEventsRoute = defineRoute({
+  method: "get",
+  path: "/v1/namespaces/{namespace}/runs/{runId}/events",
+  operationId: "runEvents",
+  summary: "A run's events: Server-Sent Events until the run ends, or JSON with follow=false",
+  description:
+    "Each SSE message has the event's id (`id:`) and the event as JSON (`data:`). Reconnect with " +
+    "`Last-Event-ID` (or `?after=`) to resume after the last event received. The stream ends after " +
+    "the `run-end` event.",
+  tag: "runs",
+  params: runParams,
+  query: z.object({
+    follow: z
+      .enum(["true", "false"])
+      .default("true")
+      .describe("true: stream (SSE) until the run ends; false: the stored events as JSON."),
+    after: StreamId.optional().describe("Only events after this id (Last-Event-ID takes precedence)."),
+  }),
+  headers: [
+    {
+      name: "Last-Event-ID",
+      description: "Resume after this event id (sent by EventSource on reconnect).",
+      required: false,
+    },
+  ],
+  responses: {
+    200: {
+      description: "The events: an SSE stream (follow=true) or `{events}` (follow=false).",
+      schema: RunEventList,
+      eventStream: "One message per event: `id:` the event id, `data:` the event (RunEvent) as JSON.",
+    },
+    400: errors[400],
+    404: errors[404],
+  },
+  handle: async (parts, { params, query, headers, signal }) => {
+    const header = headers.get("last-event-id");
+    let after = query.after;
+    if (header !== null && header !== "") {
+      const parsed = StreamId.safeParse(header);
+      if (!parsed.success) {
+        throw new FreeholdError(
+          "request.invalid",
+          `invalid header: Last-Event-ID: ${parsed.error.issues[0]?.message ?? "not an event id"}`,
+          { details: { in: "header", issues: [{ field: "Last-Event-ID", problem: "not an event id" }] } },
+        );
+      }
+      after = parsed.data;
+    }
+    await parts.store.require(params.namespace, params.runId);
+    if (query.follow === "false") {
+      const events = await parts.store.readEvents(params.namespace, params.runId, {
+        ...(after === undefined ? {} : { after }),
+      });
+      return json(RunEventList, { events });
+    }
+    return serverSentEvents(
+      async function* (stop) {
+        const events = parts.store.followEvents(params.namespace, params.runId, {
+          signal: stop,
+          ...(after === undefined ? {} : { after }),
+        });
+        for await (const { id, event } of events) yield { id, data: event };
+      },
+      { signals: [signal, parts.closing], keepAliveMs: parts.keepAliveMs, log: parts.log },
+    );
+  },
+});
+
+export const cancelRunRoute = defineRoute({
+  method: "post",
+  path: "/v1/namespaces/{namespace}/runs/{runId}/cancel",
+  operationId: "cancelRun",
+  summary: "Cancel a run that has not ended",
+  description: "The run is cancelled at once; a worker working on it stops at its next step.",
+  tag: "runs",
+  params: runParams,
+  responses: {
+    200: { description: "The run, cancelled.", schema: RunState },
+    400: errors[400],
+    404: errors[404],
+    409: { description: "The run already ended (run.finished).", schema: ErrorBody },
+  },
+  handle: async (parts, { params }) =>
+    json(RunState, await cancelRun(parts.store, params.namespace, params.runId)),
+});
+
+/** The run routes. */
+export const runRoutes: readonly Route[] = [
+  listAgentsRoute,
+  startRunRoute,
+  getRunRoute,
+  runEventsRoute,
+  cancelRunRoute,
+];

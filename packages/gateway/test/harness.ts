@@ -1,0 +1,239 @@
+/**
+ * The gateway suites' real parts: a Redis (redis-server on a free port), the gateway on a free
+ * port, and per test a namespace of its own with runtime workers in this process driven by the
+ * scripted OpenAI-compatible model server. Also a small SSE reader over `fetch`.
+ */
+import { RuntimeConfig, type RunState } from "@freehold/api";
+import {
+  createAgentQueues,
+  createAgentRegistry,
+  createRunStore,
+  startRedisServer,
+  type AgentQueues,
+  type RedisServer,
+  type RunStore,
+} from "@freehold/handoff";
+import { startScriptedModelServer, type ModelScriptInput } from "@freehold/models";
+import { createRuntime, createRuntimeWorker } from "@freehold/runtime";
+import { Redis } from "ioredis";
+import { expect } from "vitest";
+import { createGateway, type Gateway } from "../src/index.ts";
+
+export interface Harness {
+  readonly redis: RedisServer;
+  readonly connection: Redis;
+  readonly store: RunStore;
+  readonly queues: AgentQueues;
+  readonly gateway: Gateway;
+  /** The gateway's base URL. */
+  readonly url: string;
+  /** Lines the gateway logged. */
+  readonly logged: string[];
+  /** Stops what {@link world} started, then the gateway and Redis. */
+  close(): Promise<void>;
+  /** Steps that stop what {@link world} started. */
+  readonly cleanups: (() => Promise<void>)[];
+  /** Stops what {@link world} started since the last call. */
+  cleanup(): Promise<void>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const redis = await startRedisServer();
+  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const logged: string[] = [];
+  const gateway = createGateway({
+    redis: connection,
+    log: (line) => logged.push(line),
+    keepAliveMs: 60_000,
+  });
+  const { url } = await gateway.listen(0, "127.0.0.1");
+  const queues = createAgentQueues(connection);
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const step of cleanups.splice(0).reverse()) await step();
+  };
+  return {
+    redis,
+    connection,
+    store: createRunStore(connection),
+    queues,
+    gateway,
+    url,
+    logged,
+    cleanups,
+    cleanup,
+    async close() {
+      await cleanup();
+      await gateway.close();
+      await queues.close();
+      connection.disconnect();
+      await redis.stop();
+    },
+  };
+}
+
+const resource = (kind: string, namespace: string, name: string, spec: unknown) => ({
+  apiVersion: "freehold.dev/v1alpha1",
+  kind,
+  metadata: { name, namespace },
+  spec,
+});
+
+/** What {@link world} takes besides the script and the agents. */
+export interface WorldOptions {
+  readonly humanQueues?: Record<string, Record<string, unknown>>;
+  /** MCP servers by name: their streamable HTTP URLs. */
+  readonly mcpServers?: Record<string, string>;
+}
+
+/**
+ * A fresh namespace whose agents (model `scripted`) are served by a runtime worker in this
+ * process. Returns the namespace.
+ */
+export async function world(
+  harness: Harness,
+  script: ModelScriptInput,
+  agents: Record<string, Record<string, unknown>>,
+  options: WorldOptions = {},
+): Promise<string> {
+  const namespace = `g${Math.random().toString(36).slice(2, 10)}`;
+  const model = await startScriptedModelServer({ script });
+  const config = RuntimeConfig.parse({
+    schemaVersion: 1,
+    namespace,
+    agents: Object.entries(agents).map(([name, spec]) =>
+      resource("Agent", namespace, name, {
+        model: { ref: "scripted" },
+        instructions: `You are ${name}.`,
+        ...spec,
+      }),
+    ),
+    models: [
+      resource("Model", namespace, "scripted", {
+        provider: "openai-compatible",
+        model: "scripted-model",
+        baseUrl: model.baseUrl,
+        maxRetries: 0,
+      }),
+    ],
+    mcpServers: Object.entries(options.mcpServers ?? {}).map(([name, url]) =>
+      resource("MCPServer", namespace, name, { http: { url } }),
+    ),
+    humanQueues: Object.entries(options.humanQueues ?? {}).map(([name, spec]) =>
+      resource("HumanQueue", namespace, name, spec),
+    ),
+  });
+  const runtime = await createRuntime(config, {
+    resolveSecret: () => Promise.reject(new Error("no secrets in these tests")),
+  });
+  const worker = createRuntimeWorker({
+    connection: harness.connection,
+    store: harness.store,
+    agents: runtime.agents,
+    sweepIntervalMs: 200,
+  });
+  await worker.ready();
+  harness.cleanups.push(async () => {
+    await worker.close();
+    await runtime.close();
+    await model.close();
+  });
+  return namespace;
+}
+
+/** A namespace with an agent that is registered but has no worker: its runs stay queued. */
+export async function idleAgent(harness: Harness, name = "idle"): Promise<string> {
+  const namespace = `g${Math.random().toString(36).slice(2, 10)}`;
+  await createAgentRegistry(harness.connection).register(namespace, { name, description: "Never works." });
+  return namespace;
+}
+
+/** Waits until the run has the status. */
+export async function waitForStatus(
+  harness: Harness,
+  namespace: string,
+  runId: string,
+  status: RunState["status"],
+): Promise<RunState> {
+  await expect
+    .poll(async () => (await harness.store.require(namespace, runId)).status, {
+      timeout: 20_000,
+      interval: 50,
+    })
+    .toBe(status);
+  return harness.store.require(namespace, runId);
+}
+
+/** One SSE message as read. */
+export interface ReadEvent {
+  readonly id: string | undefined;
+  readonly event: string | undefined;
+  readonly data: unknown;
+}
+
+/**
+ * Reads SSE messages from a response until the stream ends or `until` says stop (then the
+ * connection is dropped).
+ */
+export async function readEvents(
+  response: Response,
+  until: (event: ReadEvent, index: number) => boolean = () => false,
+): Promise<ReadEvent[]> {
+  if (response.body === null) throw new Error("no body");
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  const events: ReadEvent[] = [];
+  let buffer = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return events;
+      buffer += value;
+      let end = buffer.indexOf("\n\n");
+      while (end !== -1) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        end = buffer.indexOf("\n\n");
+        const fields = new Map<string, string>();
+        for (const line of block.split("\n")) {
+          if (line.startsWith(":")) continue;
+          const colon = line.indexOf(":");
+          fields.set(line.slice(0, colon), line.slice(colon + 1).trimStart());
+        }
+        const data = fields.get("data");
+        if (data === undefined) continue;
+        const event: ReadEvent = { id: fields.get("id"), event: fields.get("event"), data: JSON.parse(data) };
+        events.push(event);
+        if (until(event, events.length - 1)) return events;
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
+/** A JSON request to the gateway. */
+export async function request(
+  harness: Harness,
+  method: "GET" | "POST",
+  path: string,
+  options: { body?: unknown; rawBody?: string; user?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: unknown; headers: Headers }> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.user !== undefined) headers["x-freehold-user"] = options.user;
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    headers["content-type"] = "application/json";
+    body = JSON.stringify(options.body);
+  }
+  const response = await fetch(`${harness.url}${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body }),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    body: text === "" ? undefined : (JSON.parse(text) as unknown),
+    headers: response.headers,
+  };
+}

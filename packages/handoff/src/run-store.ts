@@ -27,7 +27,7 @@ export interface FollowOptions {
 }
 
 export interface RunStore {
-  /** Stores a new run and its first events; fails with `run.exists` if the id is taken. */
+  /** Stores a new run and its first events (a queued run is marked for dispatch); fails with `run.exists` if the id is taken. */
   create(state: RunState, events: readonly RunEvent[]): Promise<void>;
   /** The run, or undefined. */
   get(namespace: string, runId: string): Promise<RunState | undefined>;
@@ -73,7 +73,8 @@ return 1
 const createScript = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('EXISTS run already exists') end
 redis.call('HSET', KEYS[1], 'state', ARGV[1], 'revision', ARGV[2])
-for i = 3, #ARGV do redis.call('XADD', KEYS[2], '*', 'event', ARGV[i]) end
+if ARGV[3] == 'queued' then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5]) end
+for i = 6, #ARGV do redis.call('XADD', KEYS[2], '*', 'event', ARGV[i]) end
 return 1
 `;
 
@@ -111,11 +112,15 @@ export function createRunStore(redis: Redis): RunStore {
       try {
         await redis.eval(
           createScript,
-          2,
+          3,
           runKey(parsed.namespace, parsed.id),
           runEventsKey(parsed.namespace, parsed.id),
+          dispatchKey(parsed.namespace),
           JSON.stringify(parsed),
           String(parsed.revision),
+          parsed.status,
+          String(Date.now()),
+          parsed.id,
           ...events.map((event) => JSON.stringify(RunEvent.parse(event))),
         );
       } catch (error) {
@@ -155,6 +160,11 @@ export function createRunStore(redis: Redis): RunStore {
           score: Date.now(),
           member: stored.id,
         });
+      }
+      if (stored.parent !== undefined && isTerminal(stored.status) && !isTerminal(previous.status)) {
+        // The parent waits for this run: mark it, so the answer reaches it even if this process dies now.
+        const member = stored.parent.runId;
+        effects.push({ op: "zadd", key: dispatchKey(stored.namespace), score: Date.now(), member });
       }
       try {
         await redis.eval(

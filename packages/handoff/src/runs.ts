@@ -5,7 +5,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { FreeholdError, isTerminal, type RunEvent, type RunState } from "@freehold/api";
+import type { Redis } from "ioredis";
 import type { AgentQueues } from "./agent-queues.ts";
+import { createDispatcher } from "./dispatcher.ts";
 import type { RunStore } from "./run-store.ts";
 
 /** What a caller gives to start a run. */
@@ -23,11 +25,11 @@ export interface StartRunRequest {
  *
  * @example
  * ```ts
- * const run = await startRun({ store, queues }, { namespace: "acme", agent: "billing", input: "Where is my invoice?" });
+ * const run = await startRun({ redis, store, queues }, { namespace: "acme", agent: "billing", input: "Where is my invoice?" });
  * ```
  */
 export async function startRun(
-  parts: { readonly store: RunStore; readonly queues: AgentQueues },
+  parts: { readonly redis: Redis; readonly store: RunStore; readonly queues: AgentQueues },
   request: StartRunRequest,
 ): Promise<RunState> {
   const now = new Date().toISOString();
@@ -57,7 +59,7 @@ export async function startRun(
     input: request.input,
   };
   await parts.store.create(state, [started]);
-  await parts.queues.enqueue(state.namespace, state.agent, state.id, { key: "start" });
+  await createDispatcher(parts).dispatch(state.namespace, state.id);
   return state;
 }
 

@@ -12,10 +12,8 @@ import {
   type RunEvent,
   type RunLimit,
   type RunState,
-  type RunStatus,
   type ToolCall,
   type ToolCallRecord,
-  type ToolMessage,
 } from "@freehold/api";
 import { finish, maxInvalidTurns, settle, type Transition } from "@freehold/handoff";
 import type { GenerateResult } from "@freehold/models";

@@ -91,7 +91,8 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     try {
       const outcome = await runLoop(state, {
         agent,
-        checkpoint: (previous, next, events) => options.store.checkpoint(previous, next, events),
+        checkpoint: (previous, next, events, extra) =>
+          options.store.checkpoint(previous, next, events, extra),
         signal: shutdown.signal,
         ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
       });
@@ -114,6 +115,9 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         return outcome.state.status;
       }
       log(`run ${runId}: ${outcome.state.status} after ${outcome.state.steps} steps`);
+      // A child run's answer goes to its waiting parent at once (the sweeper would, later).
+      if (outcome.state.parent !== undefined)
+        await dispatcher.dispatch(namespace, outcome.state.parent.runId);
       return outcome.state.status;
     } catch (error) {
       if (error instanceof DelayedError) throw error;
@@ -180,9 +184,8 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         "NX",
       );
       if (lock === null) continue;
-      const humanQueues = [
-        ...(options.agents.find((agent) => agent.namespace === namespace)?.humanQueues ?? new Map()),
-      ].map(([name, spec]) => ({ name, spec }));
+      const known = options.agents.find((agent) => agent.namespace === namespace)?.humanQueues;
+      const humanQueues = [...(known ?? [])].map(([name, spec]) => ({ name, spec }));
       await dispatcher.sweep(namespace);
       await inbox.sweep(namespace, humanQueues);
     }

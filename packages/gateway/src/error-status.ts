@@ -13,7 +13,7 @@ import { FreeholdError, isFreeholdError, type SerializedError } from "@freehold/
 const statusRules: readonly (readonly [pattern: RegExp, status: number])[] = [
   [/\.unauthenticated$/, 401],
   [/\.forbidden$/, 403],
-  [/\.not-found$/, 404],
+  [/[.-]not-found$/, 404],
   [/\.too-large$/, 413],
   [/\.unsupported-media-type$/, 415],
   // The resource is there, but not in a state that allows the action.

@@ -1,0 +1,297 @@
+/**
+ * `freehold inbox`, `freehold approvals` and `freehold gateway` end to end: a real Redis, a gateway
+ * served by `gatewayCommand`, a runtime worker with the scripted model and the counter MCP server;
+ * the commands talk to the gateway over HTTP as a person would.
+ */
+import { RuntimeConfig, type RunState } from "@freehold/api";
+import {
+  createAgentQueues,
+  createRunStore,
+  startRedisServer,
+  startRun,
+  type AgentQueues,
+  type RedisServer,
+  type RunStore,
+} from "@freehold/handoff";
+import { startScriptedModelServer, type ScriptedModelServer } from "@freehold/models";
+import { createRuntime, createRuntimeWorker, type Runtime, type RuntimeWorker } from "@freehold/runtime";
+import { Command } from "commander";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { startCounterServer, type CounterServer } from "../../../test/fixtures/mcp/counter-server.ts";
+import { registerApprovalCommands } from "../src/commands/approvals.ts";
+import { gatewayCommand, registerGatewayCommand } from "../src/commands/gateway.ts";
+import { registerInboxCommands } from "../src/commands/inbox.ts";
+import { captureOutput } from "../src/output.ts";
+
+let redis: RedisServer;
+let connection: Redis;
+let store: RunStore;
+let queues: AgentQueues;
+let counter: CounterServer;
+let model: ScriptedModelServer;
+let runtime: Runtime;
+let worker: RuntimeWorker;
+let gatewayUrl: string;
+let stopGateway: () => void;
+let gatewayDone: Promise<void>;
+const namespace = "desk";
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  store = createRunStore(connection);
+  queues = createAgentQueues(connection);
+  counter = await startCounterServer({ transport: "http" });
+  model = await startScriptedModelServer({
+    script: [
+      {
+        match: { contains: "refund" },
+        toolCalls: [
+          {
+            name: "transfer_to_human_billing-desk",
+            arguments: {
+              summary: "Wants a refund of INV-7.",
+              reason: "Refunds need a person.",
+              priority: "high",
+            },
+          },
+        ],
+      },
+      {
+        match: { contains: "add" },
+        text: "Adding.",
+        toolCalls: [{ name: "add", arguments: { a: 2, b: 3 } }],
+      },
+      { match: { toolName: "add" }, text: "The sum is 5." },
+    ],
+  });
+  const resource = (kind: string, name: string, spec: unknown) => ({
+    apiVersion: "freehold.dev/v1alpha1",
+    kind,
+    metadata: { name, namespace },
+    spec,
+  });
+  runtime = await createRuntime(
+    RuntimeConfig.parse({
+      schemaVersion: 1,
+      namespace,
+      agents: [
+        resource("Agent", "billing", {
+          model: { ref: "scripted" },
+          instructions: "You are billing.",
+          tools: [{ mcpServer: "counter", allow: ["add"], requireApproval: ["add"] }],
+          handoffs: [{ humanQueue: "billing-desk" }],
+        }),
+      ],
+      models: [
+        resource("Model", "scripted", {
+          provider: "openai-compatible",
+          model: "scripted-model",
+          baseUrl: model.baseUrl,
+          maxRetries: 0,
+        }),
+      ],
+      mcpServers: [resource("MCPServer", "counter", { http: { url: counter.url } })],
+      humanQueues: [resource("HumanQueue", "billing-desk", { description: "The billing team." })],
+    }),
+    { resolveSecret: () => Promise.reject(new Error("no secrets")) },
+  );
+  worker = createRuntimeWorker({ connection, store, agents: runtime.agents, sweepIntervalMs: 200 });
+  await worker.ready();
+
+  const output = captureOutput();
+  gatewayDone = gatewayCommand(
+    { redisUrl: redis.url, port: 0, host: "127.0.0.1" },
+    output,
+    new Promise((resolve) => {
+      stopGateway = resolve;
+    }),
+  );
+  gatewayUrl = await vi.waitFor(
+    () => {
+      const url = /^gateway at (http:\/\/127\.0\.0\.1:\d+)/.exec(output.out.join(""))?.[1];
+      if (url === undefined) throw new Error("the gateway has not said where it listens yet");
+      return url;
+    },
+    { timeout: 10_000 },
+  );
+});
+
+afterAll(async () => {
+  stopGateway();
+  await gatewayDone;
+  await worker.close();
+  await runtime.close();
+  await model.close();
+  await counter.close();
+  await queues.close();
+  connection.disconnect();
+  await redis.stop();
+});
+
+/** Runs `freehold <args>` with the people commands, as `user`, against the gateway. */
+async function freehold(user: string, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const output = captureOutput();
+  const program = new Command("freehold").exitOverride().configureOutput({
+    writeOut: (text) => {
+      output.stdout(text);
+    },
+    writeErr: (text) => {
+      output.stderr(text);
+    },
+  });
+  const context = {
+    output,
+    environment: { FREEHOLD_GATEWAY_URL: gatewayUrl, FREEHOLD_USER: user },
+    stopped: () => Promise.resolve(),
+  };
+  registerInboxCommands(program, context);
+  registerApprovalCommands(program, context);
+  registerGatewayCommand(program, context);
+  await program.parseAsync([...args, "-n", namespace], { from: "user" });
+  return { stdout: output.out.join(""), stderr: output.err.join("") };
+}
+
+async function waitFor(runId: string, status: RunState["status"]): Promise<void> {
+  await expect
+    .poll(async () => (await store.require(namespace, runId)).status, { timeout: 20_000, interval: 50 })
+    .toBe(status);
+}
+
+describe("freehold inbox", () => {
+  it("lists, claims and answers a conversation an agent handed over", async () => {
+    const run = await startRun(
+      { redis: connection, store, queues },
+      { namespace, agent: "billing", input: "I want a refund" },
+    );
+    await waitFor(run.id, "waiting_for_human");
+
+    const listed = await freehold("ann", "inbox", "list", "billing-desk");
+    const [header, row] = listed.stdout.split("\n");
+    expect(header).toMatch(/^ITEM\s+PRIORITY\s+STATUS\s+WAITING\s+AGENT\s+CLAIMED BY\s+SUMMARY$/);
+    expect(row).toMatch(/\s+high\s+waiting\s+\d+[smhd]\s+billing\s+-\s+Wants a refund of INV-7\.$/);
+    const itemId = row?.split(/\s+/)[0] ?? "";
+    const json = await freehold("ann", "inbox", "list", "billing-desk", "--json");
+    expect(JSON.parse(json.stdout)).toMatchObject({ id: itemId, runId: run.id });
+
+    const claimed = await freehold("ann", "inbox", "claim", itemId);
+    expect(claimed.stdout).toContain(`claimed ${itemId} in billing-desk as ann`);
+    expect(claimed.stdout).toContain("summary:  Wants a refund of INV-7.");
+    expect(claimed.stdout).toContain("  user:  I want a refund");
+    expect(claimed.stderr).toContain(`freehold inbox answer ${itemId}`);
+    await expect(freehold("bob", "inbox", "claim", itemId)).rejects.toMatchObject({
+      code: "inbox.already-claimed",
+      message: `item ${itemId} is already claimed by ann`,
+    });
+    await expect(freehold("ann", "inbox", "claim", itemId, "--lease", "3")).rejects.toMatchObject({
+      code: "cli.invalid-option",
+    });
+
+    const answered = await freehold("ann", "inbox", "answer", itemId, "Refunded today.");
+    expect(answered.stdout).toBe(`answered ${itemId}; run ${run.id} completed\n`);
+    expect((await store.require(namespace, run.id)).output).toBe("Refunded today.");
+
+    const empty = await freehold("ann", "inbox", "list", "billing-desk");
+    expect(empty.stdout).toBe("");
+    expect(empty.stderr).toBe(`no items in billing-desk (namespace ${namespace})\n`);
+  });
+
+  it("hands a conversation back and releases claims", async () => {
+    const run = await startRun(
+      { redis: connection, store, queues },
+      { namespace, agent: "billing", input: "refund please" },
+    );
+    await waitFor(run.id, "waiting_for_human");
+    const itemId = JSON.parse((await freehold("ann", "inbox", "list", "billing-desk", "--json")).stdout) as {
+      id: string;
+    };
+    await freehold("ann", "inbox", "claim", itemId.id);
+    expect((await freehold("ann", "inbox", "release", itemId.id)).stdout).toBe(
+      `released ${itemId.id}; it waits in billing-desk again\n`,
+    );
+    await freehold("bob", "inbox", "claim", itemId.id);
+    await expect(
+      freehold("bob", "inbox", "hand-back", itemId.id, "x", "--agent", "nobody"),
+    ).rejects.toMatchObject({
+      code: "agent.not-found",
+    });
+    const handed = await freehold(
+      "bob",
+      "inbox",
+      "hand-back",
+      itemId.id,
+      "Please add 2 and 3 for the customer.",
+    );
+    expect(handed.stdout).toMatch(
+      new RegExp(`^handed ${itemId.id} back to agent billing; run ${run.id} is (queued|running)\\n$`),
+    );
+  });
+});
+
+describe("freehold approvals", () => {
+  it("lists tool calls waiting for approval and approves one", async () => {
+    const run = await startRun(
+      { redis: connection, store, queues },
+      { namespace, agent: "billing", input: "add 2 and 3" },
+    );
+    await waitFor(run.id, "waiting_for_approval");
+    const listed = await freehold("ann", "approvals", "list", "--agent", "billing");
+    const [header, ...rows] = listed.stdout.trim().split("\n");
+    expect(header).toMatch(/^ITEM\s+AGENT\s+TOOL\s+ARGUMENTS\s+WAITING\s+REASON$/);
+    const items = (await freehold("ann", "approvals", "list", "--json")).stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { id: string; runId: string });
+    const itemId = items.find((item) => item.runId === run.id)?.id ?? "";
+    const row = rows.find((line) => line.startsWith(itemId));
+    expect(row).toMatch(/billing\s+counter\/add\s+\{"a":2,"b":3\}\s+\d+[smhd]\s+Adding\.$/);
+
+    const approved = await freehold(
+      "ann",
+      "approvals",
+      "approve",
+      itemId,
+      "--reason",
+      "Small sums are fine.",
+    );
+    expect(approved.stdout).toBe(`approved ${itemId}; run ${run.id} resumes\n`);
+    await waitFor(run.id, "completed");
+    const events = (await store.readEvents(namespace, run.id)).map(({ event }) => event);
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        type: "approval-decision",
+        approved: true,
+        actor: "ann",
+        reason: "Small sums are fine.",
+      }),
+    );
+    await expect(freehold("ann", "approvals", "reject", itemId)).rejects.toMatchObject({
+      code: "approval.not-found",
+    });
+    expect((await freehold("ann", "approvals", "list", "--agent", "nobody")).stderr).toBe(
+      `no tool calls of agent nobody wait for approval (namespace ${namespace})\n`,
+    );
+  });
+
+  it("says what to do without a gateway, or when it cannot be reached", async () => {
+    const output = captureOutput();
+    const program = new Command("freehold").exitOverride();
+    registerApprovalCommands(program, { output, environment: {}, stopped: () => Promise.resolve() });
+    await expect(program.parseAsync(["approvals", "list"], { from: "user" })).rejects.toMatchObject({
+      code: "cli.no-gateway",
+    });
+    await expect(
+      freehold("ann", "approvals", "list", "--gateway-url", "http://127.0.0.1:1"),
+    ).rejects.toMatchObject({ code: "gateway.unreachable" });
+  });
+});
+
+describe("freehold gateway", () => {
+  it("serves the API on the Redis it is given", async () => {
+    const health = await fetch(`${gatewayUrl}/readyz`);
+    expect(await health.json()).toEqual({ status: "ready" });
+    const agents = await fetch(`${gatewayUrl}/v1/namespaces/${namespace}/agents`);
+    expect(await agents.json()).toMatchObject({ agents: [{ name: "billing" }] });
+  });
+});

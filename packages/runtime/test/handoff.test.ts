@@ -6,6 +6,7 @@
  */
 import { RuntimeConfig, type RunEvent, type RunState } from "@freehold/api";
 import {
+  cancelRun,
   createAgentQueues,
   createApprovals,
   createInbox,
@@ -259,6 +260,32 @@ describe("handoffs", () => {
     });
     expect(answered).toMatchObject({ status: "completed", output: "Hi, this is Ann. All sorted." });
     await expect(inbox.handBack(namespace, item.id, "ann", { note: "again" })).rejects.toThrow(/not found/);
+  });
+
+  it("refuses a hand-back to a run that has ended, and clears its item", async () => {
+    const { namespace } = await world(
+      [{ toolCalls: [{ name: "transfer_to_human_desk", arguments: { summary: "s", reason: "r" } }] }],
+      { front: { handoffs: [{ humanQueue: "desk" }] } },
+      { desk: { description: "People." } },
+    );
+    const inbox = createInbox({ redis: connection, store, queues });
+    const run = await startRun(
+      { redis: connection, store, queues },
+      { namespace, agent: "front", input: "Hello?" },
+    );
+    await waitFor(namespace, run.id, "waiting_for_human");
+    const [item] = await inbox.list(namespace, "desk");
+    if (item === undefined) throw new Error("no item");
+    await inbox.claim(namespace, item.id, "ann");
+    await cancelRun(store, namespace, run.id);
+    await expect(inbox.handBack(namespace, item.id, "ann", { note: "too late" })).rejects.toMatchObject({
+      code: "run.finished",
+      message: expect.stringContaining("already ended with status cancelled") as unknown,
+    });
+    expect(await inbox.list(namespace, "desk")).toEqual([]);
+    await expect(
+      inbox.handBack(namespace, item.id, "ann", { note: "to nobody", agent: "nobody" }),
+    ).rejects.toThrow(/not found/);
   });
 
   it("returns a claim whose holder vanished to the queue, and escalates past the SLA", async () => {

@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { FreeholdError, RuntimeConfig, secretEnvName } from "@freehold/api";
 import { createRunStore } from "@freehold/handoff";
+import { disposeLocalModels } from "@freehold/models";
 import { createRuntime, createRuntimeWorker } from "@freehold/runtime";
 import { Redis } from "ioredis";
 import { parse } from "yaml";
@@ -85,4 +86,5 @@ export async function workerCommand(
   await worker.close();
   await runtime.close();
   connection.disconnect();
+  await disposeLocalModels();
 }

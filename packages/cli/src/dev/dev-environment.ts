@@ -16,6 +16,7 @@ import {
   type RedisServer,
   type RunStore,
 } from "@freehold/handoff";
+import { disposeLocalModels } from "@freehold/models";
 import { createRuntime, createRuntimeWorker, type Runtime, type RuntimeWorker } from "@freehold/runtime";
 import { Redis } from "ioredis";
 import { delimiter, resolve } from "node:path";
@@ -83,6 +84,8 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
     .join(delimiter);
 
   const cleanups: (() => Promise<unknown>)[] = [];
+  // The in-process model (if any agent uses one) holds native memory until released.
+  cleanups.push(() => disposeLocalModels());
   const close = async (): Promise<void> => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     cleanups.length = 0;

@@ -43,7 +43,9 @@ function isRedisDown(error: unknown): boolean {
     code === "ECONNREFUSED" ||
     code === "ECONNRESET" ||
     code === "ETIMEDOUT" ||
-    /Connection is closed|max retries per request|Stream isn't writeable/i.test(error.message)
+    /Connection is closed|max retries per request|Stream isn't writeable|Command timed out/i.test(
+      error.message,
+    )
   );
 }
 

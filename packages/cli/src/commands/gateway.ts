@@ -42,7 +42,12 @@ export async function gatewayCommand(
   output: Output,
   stopped: Promise<void>,
 ): Promise<void> {
-  const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
+  const connection = new Redis(options.redisUrl, {
+    // A Redis that is down or stuck fails requests with a 503 instead of holding them.
+    maxRetriesPerRequest: 3,
+    commandTimeout: 10_000,
+    lazyConnect: true,
+  });
   try {
     await connection.connect();
   } catch (error) {

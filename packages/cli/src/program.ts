@@ -7,8 +7,11 @@
 import { FreeholdError } from "@freehold/api";
 import { Command, Option } from "commander";
 import { join } from "node:path";
+import { registerApprovalCommands } from "./commands/approvals.ts";
 import { crdsCommand } from "./commands/crds.ts";
 import { devCommand } from "./commands/dev.ts";
+import { registerGatewayCommand } from "./commands/gateway.ts";
+import { registerInboxCommands } from "./commands/inbox.ts";
 import { runCommand } from "./commands/run.ts";
 import { bridgeCommand, modelServeCommand } from "./commands/serve.ts";
 import { validateCommand } from "./commands/validate.ts";
@@ -220,6 +223,10 @@ export function createProgram(context: ProgramContext): Command {
         context.stopped(),
       );
     });
+
+  registerGatewayCommand(program, context);
+  registerInboxCommands(program, context);
+  registerApprovalCommands(program, context);
 
   program
     .command("demo")

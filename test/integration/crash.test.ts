@@ -128,7 +128,7 @@ afterAll(async () => {
 });
 
 describe("workers killed mid-run", () => {
-  it(`lose nothing over ${runs} runs`, async () => {
+  it(`lose nothing over ${runs} runs`, { timeout: 240_000 }, async () => {
     for (let index = 0; index < workerCount; index += 1) startWorker();
     const store = createRunStore(connection);
     const queues = createAgentQueues(connection);
@@ -226,57 +226,61 @@ describe("workers killed mid-run", () => {
     expect(resumed).toBeGreaterThan(0);
   });
 
-  it("on SIGTERM, stop at the next step and hand the runs to another worker", async () => {
-    const store = createRunStore(connection);
-    const queues = createAgentQueues(connection);
-    for (const worker of workers.keys()) worker.kill("SIGKILL");
-    workerLog = "";
-    const first = startWorker();
-    await expect.poll(() => workerLog, { timeout: 20_000 }).toContain("worker ready");
-    const ids: string[] = [];
-    for (let index = 0; index < 10; index += 1) {
-      ids.push(
-        (
-          await startRun(
-            { redis: connection, store, queues },
-            { namespace, agent: "recorder", input: `graceful ${index}` },
-          )
-        ).id,
+  it(
+    "on SIGTERM, stop at the next step and hand the runs to another worker",
+    { timeout: 120_000 },
+    async () => {
+      const store = createRunStore(connection);
+      const queues = createAgentQueues(connection);
+      for (const worker of workers.keys()) worker.kill("SIGKILL");
+      workerLog = "";
+      const first = startWorker();
+      await expect.poll(() => workerLog, { timeout: 20_000 }).toContain("worker ready");
+      const ids: string[] = [];
+      for (let index = 0; index < 10; index += 1) {
+        ids.push(
+          (
+            await startRun(
+              { redis: connection, store, queues },
+              { namespace, agent: "recorder", input: `graceful ${index}` },
+            )
+          ).id,
+        );
+      }
+      // Once every run is under way, ask the worker to stop.
+      await expect
+        .poll(
+          async () =>
+            (await Promise.all(ids.map((id) => store.require(namespace, id)))).every(
+              (state) => state.steps >= 1,
+            ),
+          {
+            timeout: 20_000,
+          },
+        )
+        .toBe(true);
+      const exited = new Promise<number | null>((resolve) => first.once("exit", resolve));
+      first.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(workerLog).toMatch(/interrupted at step \d; back on the queue/);
+      const unfinished = (await Promise.all(ids.map((id) => store.require(namespace, id)))).filter(
+        (state) => !isTerminal(state.status),
       );
-    }
-    // Once every run is under way, ask the worker to stop.
-    await expect
-      .poll(
-        async () =>
-          (await Promise.all(ids.map((id) => store.require(namespace, id)))).every(
-            (state) => state.steps >= 1,
-          ),
-        {
-          timeout: 20_000,
-        },
-      )
-      .toBe(true);
-    const exited = new Promise<number | null>((resolve) => first.once("exit", resolve));
-    first.kill("SIGTERM");
-    expect(await exited).toBe(0);
-    expect(workerLog).toMatch(/interrupted at step \d; back on the queue/);
-    const unfinished = (await Promise.all(ids.map((id) => store.require(namespace, id)))).filter(
-      (state) => !isTerminal(state.status),
-    );
-    expect(unfinished.length).toBeGreaterThan(0);
+      expect(unfinished.length).toBeGreaterThan(0);
 
-    startWorker();
-    await expect
-      .poll(
-        async () =>
-          (await Promise.all(ids.map((id) => store.require(namespace, id)))).map((state) => state.status),
-        {
-          timeout: 60_000,
-        },
-      )
-      .toEqual(ids.map(() => "completed"));
-    const keys = new Set(readLedger(ledger).map((entry) => entry.idempotencyKey));
-    for (const id of ids) expect([...keys].filter((key) => key?.startsWith(id) === true)).toHaveLength(2);
-    await queues.close();
-  });
+      startWorker();
+      await expect
+        .poll(
+          async () =>
+            (await Promise.all(ids.map((id) => store.require(namespace, id)))).map((state) => state.status),
+          {
+            timeout: 60_000,
+          },
+        )
+        .toEqual(ids.map(() => "completed"));
+      const keys = new Set(readLedger(ledger).map((entry) => entry.idempotencyKey));
+      for (const id of ids) expect([...keys].filter((key) => key?.startsWith(id) === true)).toHaveLength(2);
+      await queues.close();
+    },
+  );
 });

@@ -13,7 +13,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { AgentSpec, type ChatMessage, type RunState } from "@freehold/api";
-import { createRunStore, startRedisServer } from "@freehold/handoff";
+import { createRunStore, newRun, startRedisServer } from "@freehold/handoff";
 import { createMcpPool, createToolBroker } from "@freehold/mcp";
 import { createLanguageModel, startScriptedModelServer } from "@freehold/models";
 import { runLoop } from "@freehold/runtime";
@@ -89,26 +89,8 @@ async function bare(): Promise<number> {
   }
 }
 
-function newRun(): RunState {
-  const now = new Date().toISOString();
-  return {
-    schemaVersion: 1,
-    id: randomUUID(),
-    namespace: "bench",
-    agent: "adder",
-    status: "queued",
-    input: "Count to ten.",
-    messages: [{ role: "user", content: "Count to ten." }],
-    pendingToolCalls: [],
-    steps: 0,
-    usage: { inputTokens: 0, outputTokens: 0 },
-    activeMs: 0,
-    invalidTurns: 0,
-    hops: 0,
-    revision: 0,
-    createdAt: now,
-    updatedAt: now,
-  };
+function freshRun(): RunState {
+  return newRun({ id: randomUUID(), namespace: "bench", agent: "adder", input: "Count to ten." });
 }
 
 const agent = {
@@ -123,7 +105,7 @@ const agent = {
 
 /** Freehold's loop, checkpoints in memory (revision bumped as the store does). */
 async function freehold(): Promise<number> {
-  const outcome = await runLoop(newRun(), {
+  const outcome = await runLoop(freshRun(), {
     agent,
     checkpoint: (previous, next) =>
       Promise.resolve({ ...next, revision: previous.revision + 1, updatedAt: new Date().toISOString() }),
@@ -134,7 +116,7 @@ async function freehold(): Promise<number> {
 
 /** Freehold's loop, checkpoints in Redis. */
 async function durable(): Promise<number> {
-  const run = newRun();
+  const run = freshRun();
   await store.create(run, []);
   const outcome = await runLoop(run, {
     agent,

@@ -15,10 +15,10 @@ import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { freePort } from "@freehold/handoff";
 
 /** A running control plane. */
 export interface Cluster extends AsyncDisposable {
@@ -67,21 +67,6 @@ export async function buildClusterBinaries(log: (line: string) => void): Promise
   if (binDirectory === undefined || binDirectory === "")
     throw new Error("test/cluster/build.sh printed no bin folder");
   return binDirectory;
-}
-
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => {
-        if (typeof address === "object" && address !== null) resolve(address.port);
-        else reject(new Error("could not get a free port"));
-      });
-    });
-  });
 }
 
 interface Started {

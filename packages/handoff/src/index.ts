@@ -9,7 +9,7 @@ export { AgentEntry, createAgentRegistry, type AgentRegistry } from "./agent-reg
 export { agentQueuePrefix, namespacePrefix, runEventsKey, runKey } from "./keys.ts";
 export { freePort, startRedisServer, type RedisServer, type RedisServerOptions } from "./redis-server.ts";
 export { createRunStore, type FollowOptions, type RunStore, type StoredEvent } from "./run-store.ts";
-export { cancelRun, startRun, type StartRunRequest } from "./runs.ts";
+export { cancelRun, newRun, startRun, type NewRun, type StartRunRequest } from "./runs.ts";
 export {
   applyToolResult,
   finish,

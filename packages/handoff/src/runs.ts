@@ -10,6 +10,51 @@ import type { AgentQueues } from "./agent-queues.ts";
 import { createDispatcher } from "./dispatcher.ts";
 import type { RunStore } from "./run-store.ts";
 
+/** What a new run starts from. */
+export interface NewRun {
+  readonly id: string;
+  readonly namespace: string;
+  readonly agent: string;
+  readonly input: string;
+  /** For a child run: the run and tool call waiting for it. */
+  readonly parent?: RunState["parent"];
+  /** The trace the run joins. */
+  readonly traceparent?: string;
+  readonly now?: Date;
+}
+
+/**
+ * A run's first state: queued, the input as the conversation's first message, nothing spent.
+ *
+ * @example
+ * ```ts
+ * const state = newRun({ id: randomUUID(), namespace: "acme", agent: "billing", input: "Hi" });
+ * ```
+ */
+export function newRun(start: NewRun): RunState {
+  const time = (start.now ?? new Date()).toISOString();
+  return {
+    schemaVersion: 1,
+    id: start.id,
+    namespace: start.namespace,
+    agent: start.agent,
+    status: "queued",
+    input: start.input,
+    messages: [{ role: "user", content: start.input }],
+    pendingToolCalls: [],
+    steps: 0,
+    usage: { inputTokens: 0, outputTokens: 0 },
+    activeMs: 0,
+    invalidTurns: 0,
+    hops: 0,
+    revision: 0,
+    createdAt: time,
+    updatedAt: time,
+    ...(start.parent === undefined ? {} : { parent: start.parent }),
+    ...(start.traceparent === undefined ? {} : { traceparent: start.traceparent }),
+  };
+}
+
 /** What a caller gives to start a run. */
 export interface StartRunRequest {
   readonly namespace: string;
@@ -32,25 +77,13 @@ export async function startRun(
   parts: { readonly redis: Redis; readonly store: RunStore; readonly queues: AgentQueues },
   request: StartRunRequest,
 ): Promise<RunState> {
-  const now = new Date().toISOString();
-  const state: RunState = {
-    schemaVersion: 1,
+  const state = newRun({
     id: request.runId ?? randomUUID(),
     namespace: request.namespace,
     agent: request.agent,
-    status: "queued",
     input: request.input,
-    messages: [{ role: "user", content: request.input }],
-    pendingToolCalls: [],
-    steps: 0,
-    usage: { inputTokens: 0, outputTokens: 0 },
-    activeMs: 0,
-    invalidTurns: 0,
-    hops: 0,
-    revision: 0,
-    createdAt: now,
-    updatedAt: now,
-  };
+  });
+  const now = state.createdAt;
   const started: RunEvent = {
     type: "run-start",
     runId: state.id,

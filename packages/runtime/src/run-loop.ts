@@ -26,6 +26,7 @@ import {
   dispatchKey,
   finish,
   inboxItemEffects,
+  newRun,
   runEventsKey,
   runKey,
   type RedisEffect,
@@ -314,26 +315,15 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
       for (const call of delegations) {
         if (call.special?.kind !== "delegate") continue;
         const input = parseArguments(call.toolCall.arguments).input;
-        const child: RunState = {
-          schemaVersion: 1,
+        const child = newRun({
           id: call.special.childRunId,
           namespace: agent.namespace,
           agent: call.special.agent,
-          status: "queued",
           input: typeof input === "string" ? input : "",
-          messages: [{ role: "user", content: typeof input === "string" ? input : "" }],
-          pendingToolCalls: [],
-          steps: 0,
-          usage: { inputTokens: 0, outputTokens: 0 },
-          activeMs: 0,
-          invalidTurns: 0,
-          hops: 0,
           parent: { runId: current.id, toolCallId: call.toolCall.id, agent: agent.name },
-          revision: 0,
-          createdAt: time,
-          updatedAt: time,
           ...(current.traceparent === undefined ? {} : { traceparent: current.traceparent }),
-        };
+          now: new Date(time),
+        });
         childRunIds.push(child.id);
         effects.push(
           {

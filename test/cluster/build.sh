@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the test cluster's binaries (kube-apiserver, kube-controller-manager, kubectl, etcd)
-# from Go modules and caches them outside the clone, keyed by version.
+# Builds the test cluster's binaries (kube-apiserver, kube-controller-manager, kubectl, etcd, and
+# helm for the chart suite) from Go modules and caches them outside the clone, keyed by version.
 #
 #   test/cluster/build.sh            build what is missing, print the bin folder on the last line
 #   FREEHOLD_CACHE_DIR=/x build.sh   cache somewhere else (default ~/.cache/freehold)
@@ -11,6 +11,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 kube_version=$(awk '$1=="require" && $2=="k8s.io/kubernetes" {print $3}' "$here/kube/go.mod")
 etcd_version=$(awk '$1=="require" && $2=="go.etcd.io/etcd/server/v3" {print $3}' "$here/etcd/go.mod")
+helm_version=$(awk '$1=="require" && $2=="helm.sh/helm/v4" {print $3}' "$here/helm/go.mod")
 cache_root=${FREEHOLD_CACHE_DIR:-$HOME/.cache/freehold}
 # Bump build_revision when the build itself changes (flags), so caches keyed by version are rebuilt.
 build_revision=2
@@ -46,6 +47,11 @@ build() {
 }
 
 mkdir -p "$bin_dir"
+# One build at a time: a second run (another test project) waits, then finds the binaries built.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$bin_dir/.build.lock"
+  flock 9
+fi
 [ -x "$bin_dir/etcd" ] || build "$here/etcd" "$bin_dir/etcd" "" .
 minor=$(echo "$kube_version" | cut -d. -f2)
 version_flags=""
@@ -56,5 +62,10 @@ done
 for command in kube-apiserver kubectl kube-controller-manager; do
   [ -x "$bin_dir/$command" ] || build "$here/kube" "$bin_dir/$command" "$version_flags" "k8s.io/kubernetes/cmd/$command"
 done
-log "kubernetes $kube_version and etcd $etcd_version ready in $bin_dir"
+# helm lives in the same folder; it is rebuilt when the version it reports differs from helm/go.mod's.
+if [ ! -x "$bin_dir/helm" ] || [ "$("$bin_dir/helm" version --template '{{.Version}}' 2>/dev/null)" != "$helm_version" ]; then
+  rm -f "$bin_dir/helm"
+  build "$here/helm" "$bin_dir/helm" "-X helm.sh/helm/v4/internal/version.version=$helm_version -X helm.sh/helm/v4/internal/version.gitTreeState=clean" helm.sh/helm/v4/cmd/helm
+fi
+log "kubernetes $kube_version, etcd $etcd_version and helm $helm_version ready in $bin_dir"
 echo "$bin_dir"

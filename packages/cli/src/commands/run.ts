@@ -64,7 +64,10 @@ export async function runCommand(
         ?.namespace ??
       "default";
     await createAgentRegistry(connection).require(namespace, options.agent);
-    const run = await startRun({ store, queues }, { namespace, agent: options.agent, input: options.input });
+    const run = await startRun(
+      { redis: connection, store, queues },
+      { namespace, agent: options.agent, input: options.input },
+    );
     let end: (RunEvent & { type: "run-end" }) | undefined;
     spinner.start("thinking");
     for await (const { id, event } of store.followEvents(namespace, run.id)) {

@@ -1,0 +1,109 @@
+/**
+ * Queue-depth autoscaling of an Agent's workers (`spec.runtime.autoscaling`): a KEDA ScaledObject
+ * on the length of the agent's BullMQ wait list when KEDA is installed (it can scale to zero), or
+ * else a HorizontalPodAutoscaler on the external metric `freehold_agent_queue_depth`, which a
+ * metrics adapter (e.g. prometheus-adapter over the gateway's metrics) must serve.
+ *
+ * @module
+ */
+import type { Agent } from "@freehold/api";
+import { agentQueuePrefix } from "@freehold/handoff";
+import type { ObjectMeta, SpecObject } from "./kubernetes-objects.ts";
+import { agentWorkloadName } from "./agent-workload.ts";
+import { ownerLabels, ownerReference } from "./names.ts";
+
+/** The external metric an HPA scales agents on. */
+export const queueDepthMetric = "freehold_agent_queue_depth";
+
+/** The Redis list of an agent's waiting runs (BullMQ's `wait` list under the agent's queue). */
+export function agentWaitList(namespace: string, agent: string): string {
+  return `${agentQueuePrefix(namespace)}:${agent}:wait`;
+}
+
+function metadata(agent: Agent): ObjectMeta {
+  return {
+    name: agentWorkloadName(agent.metadata.name),
+    namespace: agent.metadata.namespace ?? "default",
+    labels: ownerLabels({ kind: "Agent", metadata: agent.metadata }),
+    ownerReferences: [ownerReference({ kind: "Agent", metadata: agent.metadata })],
+  };
+}
+
+/**
+ * The HorizontalPodAutoscaler of an agent with autoscaling. An HPA cannot scale to zero without
+ * a feature gate, so `minReplicas: 0` becomes 1 here.
+ */
+export function agentHorizontalPodAutoscaler(agent: Agent): SpecObject | undefined {
+  const autoscaling = agent.spec.runtime.autoscaling;
+  if (autoscaling === undefined) return undefined;
+  return {
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    metadata: metadata(agent),
+    spec: {
+      scaleTargetRef: {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        name: agentWorkloadName(agent.metadata.name),
+      },
+      minReplicas: Math.max(1, autoscaling.minReplicas),
+      maxReplicas: autoscaling.maxReplicas,
+      metrics: [
+        {
+          type: "External",
+          external: {
+            metric: {
+              name: queueDepthMetric,
+              selector: {
+                matchLabels: { namespace: agent.metadata.namespace ?? "default", agent: agent.metadata.name },
+              },
+            },
+            target: { type: "AverageValue", averageValue: String(autoscaling.targetQueueDepth) },
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** Where KEDA reaches Redis: host, port and database of a `redis://` URL. */
+function redisAddress(url: string): { address: string; databaseIndex: string; enableTLS: string } {
+  const parsed = new URL(url);
+  const database = parsed.pathname.replace(/^\//, "");
+  return {
+    address: `${parsed.hostname}:${parsed.port === "" ? "6379" : parsed.port}`,
+    databaseIndex: database === "" ? "0" : database,
+    enableTLS: parsed.protocol === "rediss:" ? "true" : "false",
+  };
+}
+
+/**
+ * The KEDA ScaledObject of an agent with autoscaling: a `redis` trigger on the agent's wait list.
+ * Needs the workers' Redis URL (host and port; a password must be given to KEDA with a
+ * TriggerAuthentication, which this does not create).
+ */
+export function agentScaledObject(agent: Agent, workerRedisUrl: string): SpecObject | undefined {
+  const autoscaling = agent.spec.runtime.autoscaling;
+  if (autoscaling === undefined) return undefined;
+  const namespace = agent.metadata.namespace ?? "default";
+  return {
+    apiVersion: "keda.sh/v1alpha1",
+    kind: "ScaledObject",
+    metadata: metadata(agent),
+    spec: {
+      scaleTargetRef: { name: agentWorkloadName(agent.metadata.name) },
+      minReplicaCount: autoscaling.minReplicas,
+      maxReplicaCount: autoscaling.maxReplicas,
+      triggers: [
+        {
+          type: "redis",
+          metadata: {
+            ...redisAddress(workerRedisUrl),
+            listName: agentWaitList(namespace, agent.metadata.name),
+            listLength: String(autoscaling.targetQueueDepth),
+          },
+        },
+      ],
+    },
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * `translate(Agent, cluster) → objects`: what an Agent becomes, as a pure function. While any
+ * reference is missing, only the ServiceAccount and Service are desired: the last good ConfigMap and
+ * Deployment are left alone (running workers are never taken down by a missing dependency), and the
+ * conditions say what is missing.
+ *
+ * @module
+ */
+import type { Agent } from "@freehold/api";
+import type { Deployment, KubernetesObject } from "./kubernetes-objects.ts";
+import { agentConfigMap, agentDeployment, agentService, agentServiceAccount } from "./agent-workload.ts";
+import { agentHorizontalPodAutoscaler, agentScaledObject } from "./autoscaling.ts";
+import type { ClusterView } from "./cluster-view.ts";
+import { falseCondition, trueCondition, type ConditionDraft } from "./conditions.ts";
+import { podSecretReferences, renderRuntimeConfig } from "./render-runtime-config.ts";
+import { resolveAgent, type AgentResolution } from "./resolve-agent.ts";
+import type { TranslateOptions } from "./translate-options.ts";
+
+/** What an Agent becomes. */
+export interface AgentTranslation {
+  /** The objects to apply, in order. */
+  readonly objects: readonly KubernetesObject[];
+  /** True when `objects` is the whole desired set, so owned objects not in it may be deleted. */
+  readonly complete: boolean;
+  /** ModelResolved, ToolsResolved, HandoffsResolved (Ready needs the Deployment: {@link agentReadyCondition}). */
+  readonly conditions: readonly ConditionDraft[];
+  readonly resolution: AgentResolution;
+  /** The config hash on the pod template, when the config could be rendered. */
+  readonly configHash: string | undefined;
+}
+
+/**
+ * Translates an Agent.
+ *
+ * @example
+ * ```ts
+ * const { objects, conditions } = translateAgent(agent, cluster, { runtimeImage: "ghcr.io/freehold/runtime:0.1.0" });
+ * ```
+ */
+export function translateAgent(
+  agent: Agent,
+  cluster: ClusterView,
+  options: TranslateOptions,
+): AgentTranslation {
+  const resolution = resolveAgent(agent, cluster);
+  const conditions = [resolution.modelResolved, resolution.toolsResolved, resolution.handoffsResolved];
+  const always = [agentServiceAccount(agent), agentService(agent, options)];
+  if (!resolution.resolved) {
+    return { objects: always, complete: false, conditions, resolution, configHash: undefined };
+  }
+  const rendered = renderRuntimeConfig(agent, resolution, cluster);
+  const autoscaler =
+    cluster.kedaAvailable && options.workerRedisUrl !== undefined
+      ? agentScaledObject(agent, options.workerRedisUrl)
+      : agentHorizontalPodAutoscaler(agent);
+  return {
+    objects: [
+      always[0] as KubernetesObject,
+      agentConfigMap(agent, rendered),
+      agentDeployment(agent, rendered, podSecretReferences(agent, resolution), options),
+      always[1] as KubernetesObject,
+      ...(autoscaler === undefined ? [] : [autoscaler]),
+    ],
+    complete: true,
+    conditions,
+    resolution,
+    configHash: rendered.hash,
+  };
+}
+
+/**
+ * The Ready condition: every reference resolved and, from the Deployment's status, at least one
+ * worker ready (or none wanted).
+ *
+ * @example
+ * ```ts
+ * agentReadyCondition(translation, deployments.get(namespace, agentWorkloadName(name)));
+ * ```
+ */
+export function agentReadyCondition(
+  translation: AgentTranslation,
+  deployment: Deployment | undefined,
+): ConditionDraft {
+  const { resolution } = translation;
+  if (!resolution.resolved) {
+    const problems = [
+      ...[resolution.modelResolved, resolution.toolsResolved, resolution.handoffsResolved]
+        .filter((condition) => condition.status !== "True")
+        .map((condition) => ({ reason: condition.reason, message: condition.message })),
+      ...resolution.runtimeProblems,
+    ];
+    return falseCondition(
+      "Ready",
+      problems[0]?.reason ?? "NotResolved",
+      problems.map((problem) => problem.message).join("; "),
+    );
+  }
+  if (deployment === undefined) {
+    return falseCondition("Ready", "WorkersPending", "the workers' Deployment does not exist yet");
+  }
+  const name = deployment.metadata.name;
+  const desired = deployment.spec.replicas ?? 1;
+  const ready = deployment.status?.readyReplicas ?? 0;
+  if (desired === 0) {
+    return trueCondition(
+      "Ready",
+      "ScaledToZero",
+      `Deployment ${name} has no workers; runs wait on the agent's queue until it scales up`,
+    );
+  }
+  if (ready > 0) {
+    return trueCondition("Ready", "WorkersReady", `${ready}/${desired} workers of Deployment ${name} ready`);
+  }
+  return falseCondition(
+    "Ready",
+    "WorkersNotReady",
+    `0/${desired} workers of Deployment ${name} ready; see kubectl describe deployment ${name}`,
+  );
+}

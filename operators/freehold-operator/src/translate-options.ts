@@ -1,0 +1,21 @@
+/**
+ * What translations need from the operator's configuration: the images, how workers reach Redis,
+ * and whether workers serve health probes.
+ *
+ * @module
+ */
+
+/** Options of the translations, set once when the operator starts. */
+export interface TranslateOptions {
+  /** The image of runtime workers and MCP bridges (with `freehold` on its PATH), e.g. `ghcr.io/freehold/runtime:0.1.0`. */
+  readonly runtimeImage: string;
+  /** The Redis URL workers get as `FREEHOLD_REDIS_URL`. Absent: workers must get it from `spec.runtime.env`. */
+  readonly workerRedisUrl?: string;
+  /**
+   * The port on which workers serve `/healthz` and `/readyz` (`freehold worker --health-port`).
+   * When set, worker pods get liveness and readiness probes and their Service exposes the port.
+   */
+  readonly workerHealthPort?: number;
+  /** The image pull policy of every container. Default: IfNotPresent. */
+  readonly imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
+}

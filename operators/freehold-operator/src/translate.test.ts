@@ -1,0 +1,257 @@
+/**
+ * Golden tests of the translations: the ACME example (examples/acme-support) plus its Secrets, and
+ * the same with pieces missing. Each golden file under testdata/ holds the objects and conditions
+ * one resource becomes. `UPDATE_GOLDEN=1 pnpm exec vitest run --project unit operators` rewrites them.
+ */
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  parseManifests,
+  RuntimeConfig,
+  secretEnvName,
+  type Agent,
+  type McpServer,
+  type Model,
+  type Resource,
+} from "@freehold/api";
+import { describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { clusterViewFromObjects } from "./cluster-view.ts";
+import { agentReadyCondition, translateAgent } from "./translate-agent.ts";
+import { translateMcpServer, mcpServerReadyCondition } from "./translate-mcp-server.ts";
+import { translateModel } from "./translate-model.ts";
+import type { ConfigMap, Deployment, KubernetesObject } from "./kubernetes-objects.ts";
+import type { TranslateOptions } from "./translate-options.ts";
+
+const root = join(import.meta.dirname, "..", "..", "..");
+const testdata = join(import.meta.dirname, "testdata");
+const update = process.env.UPDATE_GOLDEN === "1";
+const options: TranslateOptions = {
+  runtimeImage: "ghcr.io/freehold/runtime:0.1.0",
+  workerRedisUrl: "redis://redis.freehold-system.svc:6379",
+};
+
+function acmeResources(): Resource[] {
+  const folder = join(root, "examples", "acme-support");
+  return readdirSync(folder)
+    .filter((file) => file.endsWith(".yaml"))
+    .sort()
+    .flatMap((file) => parseManifests(readFileSync(join(folder, file), "utf8"), file))
+    .map((resource) => ({
+      ...resource,
+      metadata: { ...resource.metadata, uid: `uid-${resource.metadata.name}`, generation: 1 },
+    }));
+}
+
+const secrets = [
+  {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "openai", namespace: "acme" },
+    data: { "api-key": "c2stdGVzdA==" },
+  },
+  {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "billing-mcp", namespace: "acme" },
+    data: { authorization: "QmVhcmVyIHg=" },
+  },
+];
+
+function golden(name: string, value: unknown): void {
+  const file = join(testdata, `${name}.golden.yaml`);
+  const text = stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
+  if (update) writeFileSync(file, text);
+  expect(text, `${file} differs; rerun with UPDATE_GOLDEN=1 after checking the change`).toBe(
+    readFileSync(file, "utf8"),
+  );
+}
+
+function configOf(objects: readonly KubernetesObject[]): RuntimeConfig {
+  const configMap = objects.find((object): object is ConfigMap => object.kind === "ConfigMap");
+  return RuntimeConfig.parse(JSON.parse(configMap?.data["config.json"] ?? "null"));
+}
+
+function byKind<T extends Resource>(resources: readonly Resource[], kind: T["kind"]): T[] {
+  return resources.filter((resource): resource is T => resource.kind === kind);
+}
+
+describe("translateAgent", () => {
+  const resources = acmeResources();
+  const cluster = clusterViewFromObjects([...resources, ...secrets]);
+
+  it.each(byKind<Agent>(resources, "Agent").map((agent) => [agent.metadata.name, agent] as const))(
+    "renders %s",
+    (name, agent) => {
+      const translation = translateAgent(agent, cluster, options);
+      expect(translation.complete).toBe(true);
+      golden(`agent-${name}`, { conditions: translation.conditions, objects: translation.objects });
+    },
+  );
+
+  it("renders the exact RuntimeConfig the worker reads, without a Secret value", () => {
+    const billing = byKind<Agent>(resources, "Agent").find((agent) => agent.metadata.name === "billing");
+    if (billing === undefined) throw new Error("examples/acme-support has no billing agent");
+    const translation = translateAgent(billing, cluster, options);
+    const config = configOf(translation.objects);
+    expect(config.agents.map((agent) => agent.metadata.name)).toEqual(["billing"]);
+    expect(config.models.map((model) => model.metadata.name)).toEqual(["default", "hosted"]);
+    expect(config.mcpServers.map((server) => server.metadata.name)).toEqual(["billing-api"]);
+    expect(config.humanQueues.map((queue) => queue.metadata.name)).toEqual(["billing-desk"]);
+    expect(config.peers.map((peer) => peer.name)).toEqual(["researcher", "support"]);
+    const everything = JSON.stringify(translation.objects);
+    expect(everything).not.toContain("c2stdGVzdA==");
+    expect(everything).not.toContain("QmVhcmVyIHg=");
+    const deployment = translation.objects.find((object) => object.kind === "Deployment");
+    expect(JSON.stringify(deployment)).toContain(secretEnvName({ name: "openai", key: "api-key" }));
+  });
+
+  it("rewrites a stdio MCPServer to its bridge's URL", () => {
+    const researcher = byKind<Agent>(resources, "Agent").find(
+      (agent) => agent.metadata.name === "researcher",
+    );
+    if (researcher === undefined) throw new Error("examples/acme-support has no researcher agent");
+    const config = configOf(translateAgent(researcher, cluster, options).objects);
+    expect(config.mcpServers[0]?.spec).toEqual({
+      description: "Remembers facts about customers across conversations.",
+      http: { url: "http://knowledge-base-mcp.acme.svc:8080/mcp" },
+      timeoutSeconds: 60,
+    });
+  });
+
+  it("changes the config hash when a Secret value changes, and only then", () => {
+    const support = byKind<Agent>(resources, "Agent").find((agent) => agent.metadata.name === "support");
+    if (support === undefined) throw new Error("examples/acme-support has no support agent");
+    const before = translateAgent(support, cluster, options).configHash;
+    const same = translateAgent(
+      support,
+      clusterViewFromObjects([...resources, ...secrets]),
+      options,
+    ).configHash;
+    const rotated = clusterViewFromObjects([
+      ...resources,
+      { ...secrets[0], data: { "api-key": "c2stbmV3" } },
+      secrets[1],
+    ]);
+    expect(same).toBe(before);
+    expect(translateAgent(support, rotated, options).configHash).not.toBe(before);
+  });
+
+  it("says what is missing, and holds the workers", () => {
+    const withoutDefault = resources.filter(
+      (resource) =>
+        !(resource.kind === "Model" && resource.metadata.name === "default") &&
+        resource.kind !== "HumanQueue",
+    );
+    const sparse = clusterViewFromObjects([...withoutDefault, secrets[0]]);
+    const billing = byKind<Agent>(resources, "Agent").find((agent) => agent.metadata.name === "billing");
+    if (billing === undefined) throw new Error("examples/acme-support has no billing agent");
+    const translation = translateAgent(billing, sparse, options);
+    expect(translation.complete).toBe(false);
+    expect(translation.objects.map((object) => object.kind)).toEqual(["ServiceAccount", "Service"]);
+    const ready = agentReadyCondition(translation, undefined);
+    golden("agent-billing-missing", {
+      conditions: [...translation.conditions, ready],
+      objects: translation.objects,
+    });
+    expect(translation.conditions[0]).toMatchObject({
+      type: "ModelResolved",
+      status: "False",
+      reason: "ModelNotFound",
+      message: "Model default not found in namespace acme; apply it or change spec.model.ref",
+    });
+  });
+
+  it("is Ready when a worker is ready, or none is wanted", () => {
+    const triage = byKind<Agent>(resources, "Agent").find((agent) => agent.metadata.name === "triage");
+    if (triage === undefined) throw new Error("examples/acme-support has no triage agent");
+    const translation = translateAgent(triage, cluster, options);
+    const rendered = translation.objects.find((object): object is Deployment => object.kind === "Deployment");
+    if (rendered === undefined) throw new Error("no Deployment rendered");
+    const deployment = (replicas: number, readyReplicas: number): Deployment => ({
+      ...rendered,
+      spec: { ...rendered.spec, replicas },
+      status: { readyReplicas },
+    });
+    expect(agentReadyCondition(translation, undefined)).toMatchObject({
+      status: "False",
+      reason: "WorkersPending",
+    });
+    expect(agentReadyCondition(translation, deployment(2, 0))).toMatchObject({
+      status: "False",
+      reason: "WorkersNotReady",
+    });
+    expect(agentReadyCondition(translation, deployment(2, 1))).toMatchObject({
+      status: "True",
+      reason: "WorkersReady",
+      message: "1/2 workers of Deployment triage-agent ready",
+    });
+    expect(agentReadyCondition(translation, deployment(0, 0))).toMatchObject({
+      status: "True",
+      reason: "ScaledToZero",
+    });
+  });
+
+  it("makes a KEDA ScaledObject instead of an HPA when KEDA is installed", () => {
+    const billing = byKind<Agent>(resources, "Agent").find((agent) => agent.metadata.name === "billing");
+    if (billing === undefined) throw new Error("examples/acme-support has no billing agent");
+    const keda = clusterViewFromObjects([...resources, ...secrets], { kedaAvailable: true });
+    const scaler = translateAgent(billing, keda, options).objects.at(-1);
+    golden("agent-billing-keda", scaler);
+  });
+});
+
+describe("translateModel", () => {
+  const resources = acmeResources();
+
+  it.each([
+    ["with its Secret", [...resources, ...secrets]],
+    ["without its Secret", resources],
+  ] as const)("hosted %s", (title, objects) => {
+    const hosted = byKind<Model>(resources, "Model").find((model) => model.metadata.name === "hosted");
+    if (hosted === undefined) throw new Error("examples/acme-support has no hosted model");
+    const conditions = translateModel(hosted, clusterViewFromObjects(objects));
+    golden(`model-hosted-${title.replaceAll(" ", "-")}`, conditions);
+  });
+});
+
+describe("translateMcpServer", () => {
+  const resources = acmeResources();
+  const cluster = clusterViewFromObjects([...resources, ...secrets]);
+
+  it.each(byKind<McpServer>(resources, "MCPServer").map((server) => [server.metadata.name, server] as const))(
+    "renders %s",
+    (name, server) => {
+      const translation = translateMcpServer(server, cluster, options);
+      golden(`mcp-server-${name}`, {
+        url: translation.url,
+        ready: mcpServerReadyCondition(translation, { ok: true, tools: [{ name: "search_nodes" }] }),
+        objects: translation.objects,
+      });
+    },
+  );
+
+  it("is not Ready when its header Secret is missing", () => {
+    const billingApi = byKind<McpServer>(resources, "MCPServer").find(
+      (server) => server.metadata.name === "billing-api",
+    );
+    if (billingApi === undefined) throw new Error("examples/acme-support has no billing-api server");
+    const translation = translateMcpServer(billingApi, clusterViewFromObjects(resources), options);
+    expect(mcpServerReadyCondition(translation, undefined)).toMatchObject({
+      status: "False",
+      reason: "SecretNotFound",
+      message:
+        "Secret billing-mcp not found in namespace acme (header Authorization of MCPServer billing-api)",
+    });
+  });
+});
+
+describe("golden files", () => {
+  it("are YAML", () => {
+    for (const file of readdirSync(testdata)) {
+      expect(() => {
+        parse(readFileSync(join(testdata, file), "utf8"));
+      }).not.toThrow();
+    }
+  });
+});

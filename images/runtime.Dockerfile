@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1
+# The runtime worker: runs one agent's tool-calling loop (`freehold worker`) with the configuration
+# the operator renders into a ConfigMap, mounted at /etc/freehold/config.json. Redis comes from
+# FREEHOLD_REDIS_URL, Secret values from FREEHOLD_SECRET_* variables (both set by the operator).
+#
+#   docker build -f images/runtime.Dockerfile -t freehold-runtime .
+#
+# Node 24 runs the TypeScript sources as they are (type stripping): there is no build step. The
+# workspace keeps its pnpm layout (packages linked, not copied into node_modules), because Node does
+# not strip types from files under node_modules.
+ARG NODE_IMAGE=node:24-slim
+
+FROM ${NODE_IMAGE} AS install
+ENV CI=true COREPACK_ENABLE_DOWNLOAD_PROMPT=0 NODE_LLAMA_CPP_SKIP_DOWNLOAD=true
+WORKDIR /app
+RUN corepack enable
+# Dependencies first: this layer is rebuilt only when the lockfile changes.
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
+RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store pnpm fetch --prod
+COPY packages ./packages
+COPY operators ./operators
+RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
+    pnpm install --offline --prod --frozen-lockfile --filter "freehold..."
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=install /app /app
+# The image's `node` user, by number so that Kubernetes can check runAsNonRoot.
+USER 1000:1000
+ENTRYPOINT ["node", "packages/cli/src/bin.ts"]
+CMD ["worker", "--config", "/etc/freehold/config.json"]

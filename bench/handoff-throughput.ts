@@ -1,0 +1,291 @@
+/**
+ * handoff-throughput: agent-to-agent handoffs per second with N runtime workers in this process
+ * (N = 1, 2, 4; each with its own Redis connection, serving both agents, concurrency 100 per agent).
+ * 200 runs ping-pong between two agents (ping, pong) until `limits.maxHandoffs` (20) stops them; the
+ * model answers instantly in-process, so the figure is Freehold's own cost: checkpoints, dispatch,
+ * BullMQ, the run store. Handoffs = the runs' `agent-transfer` events, counted after the clock stops;
+ * the clock runs from starting the first run to the last run ending.
+ *
+ * Baseline in the same run, with the same N and concurrency: bare BullMQ with no-op processors in
+ * the same shape, 200 chains of 20 hops between two queues (each processor adds the next job to the
+ * other queue, then returns). Its figure is those chained jobs per second.
+ *
+ * Node runs all N workers on one thread here: N adds Redis connections and BullMQ consumers, not
+ * CPU. Prints progress, then one JSON line with both figures per N and their ratio.
+ */
+import { AgentSpec } from "@freehold/api";
+import { createAgentQueues, createRunStore, startRedisServer, startRun } from "@freehold/handoff";
+import { createMcpPool, createToolBroker } from "@freehold/mcp";
+import type { GenerateRequest, GenerateResult, LanguageModel, StreamPart } from "@freehold/models";
+import { createRuntimeWorker, type ResolvedAgent, type RuntimeWorker } from "@freehold/runtime";
+import { Queue, Worker } from "bullmq";
+import { Redis } from "ioredis";
+// Not exported by @freehold/runtime (yet); createRuntime makes an agent's transfer tools with it.
+import { specialTools } from "../packages/runtime/src/special-tools.ts";
+
+const workerCounts = (process.env.BENCH_WORKERS ?? "1,2,4").split(",").map(Number);
+const runCount = Number(process.env.BENCH_RUNS ?? 200);
+const hopsPerRun = 20;
+const concurrency = 100;
+const goal = 5000;
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+/**
+ * A model that answers at once with a transfer to the other agent, always: the run's
+ * `maxHandoffs` ends it. `lastCalls` counts the calls that come after the last handoff of a run.
+ */
+const calls = { last: 0 };
+function instantModel(): LanguageModel {
+  const generate = (request: GenerateRequest): Promise<GenerateResult> => {
+    const hops = request.messages.filter(
+      (message) => message.role === "tool" && message.name.startsWith("transfer_to_"),
+    ).length;
+    if (hops >= hopsPerRun) calls.last += 1;
+    const transfer = request.tools?.find((tool) => tool.name.startsWith("transfer_to_"));
+    const usage = { inputTokens: 1, outputTokens: 1 };
+    return Promise.resolve(
+      transfer === undefined
+        ? { message: { role: "assistant", content: "done" }, usage, finishReason: "stop", model: "instant" }
+        : {
+            message: {
+              role: "assistant",
+              content: "",
+              toolCalls: [{ id: `call_${hops}`, name: transfer.name, arguments: '{"note":"over to you"}' }],
+            },
+            usage,
+            finishReason: "tool-calls",
+            model: "instant",
+          },
+    );
+  };
+  return {
+    provider: "openai-compatible",
+    modelId: "instant",
+    generate,
+    async *stream(request: GenerateRequest): AsyncIterable<StreamPart> {
+      yield { type: "finish", result: await generate(request) };
+    },
+  };
+}
+
+const redis = await startRedisServer();
+const caller = new Redis(redis.url, { maxRetriesPerRequest: null });
+const callerStore = createRunStore(caller);
+const callerQueues = createAgentQueues(caller);
+const pool = createMcpPool({});
+const model = instantModel();
+const names = ["ping", "pong"] as const;
+
+/** The two agents of a namespace, ready to run. */
+function agentsOf(namespace: string): ResolvedAgent[] {
+  const directory = {
+    agents: new Map(names.map((name) => [name, { description: `the ${name} agent` }])),
+    humanQueues: new Map(),
+  };
+  return names.map((name): ResolvedAgent => {
+    const spec = AgentSpec.parse({
+      model: { ref: "instant" },
+      instructions: `You are ${name}. Hand everything to ${name === "ping" ? "pong" : "ping"}.`,
+      handoffs: [{ agent: name === "ping" ? "pong" : "ping" }],
+      limits: { maxHandoffs: hopsPerRun, maxSteps: hopsPerRun * 2 },
+    });
+    return {
+      namespace,
+      name,
+      spec,
+      model,
+      broker: createToolBroker(pool, []),
+      specials: specialTools(spec, directory),
+      humanQueues: new Map(),
+    };
+  });
+}
+
+/** Waits for the condition; fails after a minute (a run that failed never reaches its last call). */
+async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error(`gave up waiting for ${what} after 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+/** Redis's CPU time so far (user + system), in microseconds. */
+async function redisCpuMicros(): Promise<number> {
+  const info = await caller.info("cpu");
+  const seconds = (field: string): number => Number(new RegExp(`${field}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+  return (seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1e6;
+}
+
+/** A phase's rate, and the CPU time it took per handoff (or job) in this process and in Redis. */
+interface Phase {
+  readonly perSecond: number;
+  readonly nodeCpuMicros: number;
+  readonly redisCpuMicros: number;
+}
+
+/** Times `work` and the CPU it takes; `count()` (after) says how many handoffs or jobs it did. */
+async function measure(work: () => Promise<void>, count: () => Promise<number>): Promise<Phase> {
+  const redisBefore = await redisCpuMicros();
+  const nodeBefore = process.cpuUsage();
+  const started = performance.now();
+  await work();
+  const seconds = (performance.now() - started) / 1000;
+  const node = process.cpuUsage(nodeBefore);
+  const redisAfter = await redisCpuMicros();
+  const done = await count();
+  return {
+    perSecond: done / seconds,
+    nodeCpuMicros: (node.user + node.system) / done,
+    redisCpuMicros: (redisAfter - redisBefore) / done,
+  };
+}
+
+/** `runs` runs on `workers` runtime workers. */
+async function freehold(namespace: string, workers: number, runs: number): Promise<Phase> {
+  const agents = agentsOf(namespace);
+  const connections = Array.from(
+    { length: workers },
+    () => new Redis(redis.url, { maxRetriesPerRequest: null }),
+  );
+  const running: RuntimeWorker[] = connections.map((connection) =>
+    createRuntimeWorker({ connection, store: createRunStore(connection), agents, concurrency }),
+  );
+  await Promise.all(running.map((worker) => worker.ready()));
+  calls.last = 0;
+  let ids: string[] = [];
+  const work = async (): Promise<void> => {
+    ids = await Promise.all(
+      Array.from({ length: runs }, async () => {
+        const run = await startRun(
+          { redis: caller, store: callerStore, queues: callerQueues },
+          { namespace, agent: "ping", input: "hi" },
+        );
+        return run.id;
+      }),
+    );
+    await until(() => calls.last >= runs, `the last model call of ${runs} runs`);
+    await until(async () => {
+      const states = await Promise.all(ids.map((id) => callerStore.require(namespace, id)));
+      return states.every((state) => state.status !== "running" && state.status !== "queued");
+    }, `${runs} runs to end`);
+  };
+  /** The runs' agent-transfer events (and a warning if the runs did not end as expected). */
+  const count = async (): Promise<number> => {
+    let handoffs = 0;
+    const statuses = new Map<string, number>();
+    for (const id of ids) {
+      const events = await callerStore.readEvents(namespace, id);
+      handoffs += events.filter(({ event }) => event.type === "agent-transfer").length;
+      const { status } = await callerStore.require(namespace, id);
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    }
+    if (handoffs !== runs * hopsPerRun || statuses.get("limit_exceeded") !== runs) {
+      log(
+        `  warning: expected ${runs * hopsPerRun} handoffs and every run limit_exceeded; got ${handoffs} and ${JSON.stringify(Object.fromEntries(statuses))}`,
+      );
+    }
+    return handoffs;
+  };
+  const phase = await measure(work, count);
+  await Promise.all(running.map((worker) => worker.close()));
+  for (const connection of connections) connection.disconnect();
+  return phase;
+}
+
+/** The same shape on bare BullMQ: `runs` chains of `hopsPerRun` hops; counts the chained jobs. */
+async function bare(prefix: string, workers: number, runs: number): Promise<Phase> {
+  const connections = Array.from(
+    { length: workers },
+    () => new Redis(redis.url, { maxRetriesPerRequest: null }),
+  );
+  const jobOptions = { removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } };
+  let hops = 0;
+  let ends = 0;
+  const consumers = connections.flatMap((connection) => {
+    const queues = new Map(names.map((name) => [name, new Queue(name, { connection, prefix })]));
+    const consumers = names.map(
+      (name) =>
+        new Worker(
+          name,
+          async (job) => {
+            const hop = (job.data as { hop: number }).hop;
+            if (hop > 0) hops += 1;
+            if (hop >= hopsPerRun) {
+              ends += 1;
+              return;
+            }
+            await queues.get(name === "ping" ? "pong" : "ping")?.add("hop", { hop: hop + 1 }, jobOptions);
+          },
+          { connection, prefix, concurrency },
+        ),
+    );
+    return consumers.map((consumer) => ({ consumer, queues }));
+  });
+  await Promise.all(consumers.map(({ consumer }) => consumer.waitUntilReady()));
+  const starter = new Queue("ping", { connection: caller, prefix });
+  const phase = await measure(
+    async () => {
+      await Promise.all(Array.from({ length: runs }, () => starter.add("hop", { hop: 0 }, jobOptions)));
+      await until(() => ends >= runs, `${runs} bare chains to end`);
+    },
+    () => Promise.resolve(hops),
+  );
+  await Promise.all(consumers.map(({ consumer }) => consumer.close()));
+  await Promise.all(consumers.flatMap(({ queues }) => [...queues.values()].map((queue) => queue.close())));
+  await starter.close();
+  for (const connection of connections) connection.disconnect();
+  return phase;
+}
+
+log(
+  `handoff-throughput: ${runCount} runs x ${hopsPerRun} handoffs (ping <-> pong), workers ${workerCounts.join(", ")}, concurrency ${concurrency} per agent; warming up`,
+);
+await freehold("warmup", 1, 20);
+await bare("warmup", 1, 20);
+
+const round = (value: number): number => Math.round(value);
+const freeholdPerSecond: Record<string, number> = {};
+const bullmqPerSecond: Record<string, number> = {};
+const ratio: Record<string, number> = {};
+const cpu: Record<string, Record<string, number>> = {};
+for (const workers of workerCounts) {
+  const handoffs = await freehold(`bench-${workers}`, workers, runCount);
+  const jobs = await bare(`bare-${workers}`, workers, runCount);
+  freeholdPerSecond[workers] = round(handoffs.perSecond);
+  bullmqPerSecond[workers] = round(jobs.perSecond);
+  ratio[workers] = Math.round((handoffs.perSecond / jobs.perSecond) * 1000) / 1000;
+  cpu[workers] = {
+    freeholdNode: round(handoffs.nodeCpuMicros),
+    freeholdRedis: round(handoffs.redisCpuMicros),
+    bullmqNode: round(jobs.nodeCpuMicros),
+    bullmqRedis: round(jobs.redisCpuMicros),
+  };
+  log(
+    `  ${workers} worker(s): ${round(handoffs.perSecond)} handoffs/s (CPU per handoff: ${round(handoffs.nodeCpuMicros)} us node, ${round(handoffs.redisCpuMicros)} us redis); ` +
+      `bare BullMQ ${round(jobs.perSecond)} jobs/s (${round(jobs.nodeCpuMicros)} us node, ${round(jobs.redisCpuMicros)} us redis); goal >= ${goal} handoffs/s`,
+  );
+}
+
+await callerQueues.close();
+await pool.close();
+caller.disconnect();
+await redis.stop();
+
+console.log(
+  JSON.stringify({
+    bench: "handoff-throughput",
+    runs: runCount,
+    handoffsPerRun: hopsPerRun,
+    concurrency,
+    workers: workerCounts,
+    freeholdHandoffsPerSecond: freeholdPerSecond,
+    bullmqJobsPerSecond: bullmqPerSecond,
+    ratio,
+    cpuMicrosPerHandoff: cpu,
+    goalHandoffsPerSecond: goal,
+    goalMet: Object.values(freeholdPerSecond).some((value) => value >= goal),
+  }),
+);

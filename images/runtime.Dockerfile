@@ -24,9 +24,12 @@ RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
+# The `freehold` user (65532, as the operator's pods and the chart run it), by number so that
+# Kubernetes can check runAsNonRoot. The files stay root's: the process cannot change its code.
+RUN groupadd --gid 65532 freehold && \
+    useradd --uid 65532 --gid 65532 --create-home --shell /usr/sbin/nologin freehold
 WORKDIR /app
 COPY --from=install /app /app
-# The image's `node` user, by number so that Kubernetes can check runAsNonRoot.
-USER 1000:1000
+USER 65532:65532
 ENTRYPOINT ["node", "packages/cli/src/bin.ts"]
 CMD ["worker", "--config", "/etc/freehold/config.json"]

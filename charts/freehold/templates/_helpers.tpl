@@ -77,9 +77,9 @@ URL the user gives. Fails with what to set when Redis is turned off and none is 
 {{/* The pod security context of every pod of the chart: not root, default seccomp profile. */}}
 {{- define "freehold.podSecurityContext" -}}
 runAsNonRoot: true
-runAsUser: {{ .user | default 1000 }}
-runAsGroup: {{ .user | default 1000 }}
-fsGroup: {{ .user | default 1000 }}
+runAsUser: {{ .user | default 65532 }}
+runAsGroup: {{ .user | default 65532 }}
+fsGroup: {{ .user | default 65532 }}
 seccompProfile:
   type: RuntimeDefault
 {{- end }}

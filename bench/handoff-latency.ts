@@ -16,11 +16,10 @@ import { AgentSpec, type ChatMessage } from "@freehold/api";
 import { createAgentQueues, createRunStore, startRedisServer, startRun } from "@freehold/handoff";
 import { createMcpPool, createToolBroker } from "@freehold/mcp";
 import type { GenerateRequest, GenerateResult, LanguageModel, StreamPart } from "@freehold/models";
-import { createRuntimeWorker, type ResolvedAgent } from "@freehold/runtime";
+import { createRuntimeWorker, specialTools, type ResolvedAgent } from "@freehold/runtime";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 // Not exported by @freehold/runtime (yet); createRuntime makes an agent's transfer tools with it.
-import { specialTools } from "../packages/runtime/src/special-tools.ts";
 
 const wantedSamples = Number(process.env.BENCH_SAMPLES ?? 1000);
 /** Handoffs per run: the most AgentLimits.maxHandoffs allows. */

@@ -21,11 +21,10 @@ import { AgentSpec } from "@freehold/api";
 import { createAgentQueues, createRunStore, startRedisServer, startRun } from "@freehold/handoff";
 import { createMcpPool, createToolBroker } from "@freehold/mcp";
 import type { GenerateRequest, GenerateResult, LanguageModel, StreamPart } from "@freehold/models";
-import { createRuntimeWorker, type ResolvedAgent, type RuntimeWorker } from "@freehold/runtime";
+import { createRuntimeWorker, specialTools, type ResolvedAgent, type RuntimeWorker } from "@freehold/runtime";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 // Not exported by @freehold/runtime (yet); createRuntime makes an agent's transfer tools with it.
-import { specialTools } from "../packages/runtime/src/special-tools.ts";
 
 const workerCounts = (process.env.BENCH_WORKERS ?? "1,2,4").split(",").map(Number);
 const runCount = Number(process.env.BENCH_RUNS ?? 200);

@@ -12,6 +12,7 @@ import { FreeholdError, isTerminal, type RunEvent, type RunState } from "@freeho
 import type { Redis } from "ioredis";
 import type { AgentQueues } from "./agent-queues.ts";
 import { dispatchKey } from "./keys.ts";
+import { evalScript } from "./redis-effects.ts";
 import type { RunStore } from "./run-store.ts";
 import { applyToolResult } from "./run-transitions.ts";
 
@@ -116,7 +117,7 @@ export function createDispatcher(parts: {
       if (state?.status === "queued") {
         await queues.enqueue(namespace, state.agent, runId, { key: `r${state.revision}` });
       }
-      await redis.eval(removeIfScore, 1, key, runId, score);
+      await evalScript(redis, removeIfScore, 1, key, runId, score);
     },
     async sweep(namespace, graceMs = 2_000) {
       const due = await redis.zrangebyscore(dispatchKey(namespace), 0, Date.now() - graceMs, "LIMIT", 0, 500);

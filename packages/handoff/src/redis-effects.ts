@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 
 /** One write. */
@@ -75,10 +76,35 @@ export async function compareAndWrite(
   effects: readonly RedisEffect[],
 ): Promise<boolean> {
   try {
-    await redis.eval(compareAndWriteScript, 0, JSON.stringify(preconditions), JSON.stringify(effects));
+    await evalScript(redis, compareAndWriteScript, 0, JSON.stringify(preconditions), JSON.stringify(effects));
     return true;
   } catch (error) {
     if (error instanceof Error && error.message.startsWith("PRECONDITION")) return false;
     throw error;
+  }
+}
+
+const scriptHashes = new Map<string, string>();
+
+/**
+ * Runs a Lua script by its SHA-1 (EVALSHA), sending its source only when Redis does not have it yet
+ * (after a restart): the source of a checkpoint is longer than most checkpoints.
+ */
+export async function evalScript(
+  redis: Redis,
+  script: string,
+  keyCount: number,
+  ...args: (string | number)[]
+): Promise<unknown> {
+  let hash = scriptHashes.get(script);
+  if (hash === undefined) {
+    hash = createHash("sha1").update(script).digest("hex");
+    scriptHashes.set(script, hash);
+  }
+  try {
+    return await redis.evalsha(hash, keyCount, ...args);
+  } catch (error) {
+    if (!(error instanceof Error && error.message.startsWith("NOSCRIPT"))) throw error;
+    return await redis.eval(script, keyCount, ...args);
   }
 }

@@ -9,7 +9,7 @@
 import { FreeholdError, isTerminal, RunEvent, RunState } from "@freehold/api";
 import type { Redis } from "ioredis";
 import { dispatchKey, runEventsKey, runKey } from "./keys.ts";
-import { effectsLua, type RedisEffect, type RedisPrecondition } from "./redis-effects.ts";
+import { effectsLua, evalScript, type RedisEffect, type RedisPrecondition } from "./redis-effects.ts";
 
 /** An event as stored: the stream entry id (for `Last-Event-ID`) and the event. */
 export interface StoredEvent {
@@ -110,7 +110,8 @@ export function createRunStore(redis: Redis): RunStore {
     async create(state, events) {
       const parsed = RunState.parse(state);
       try {
-        await redis.eval(
+        await evalScript(
+          redis,
           createScript,
           3,
           runKey(parsed.namespace, parsed.id),
@@ -147,11 +148,12 @@ export function createRunStore(redis: Redis): RunStore {
     },
 
     async checkpoint(previous, next, events, extra = {}) {
-      const stored = RunState.parse({
+      // Built by typed code: validated when read, not again on every write (the hot path).
+      const stored: RunState = {
         ...next,
         revision: previous.revision + 1,
         updatedAt: new Date().toISOString(),
-      });
+      };
       const effects: RedisEffect[] = [...(extra.effects ?? [])];
       if (stored.status === "queued") {
         effects.push({
@@ -167,7 +169,8 @@ export function createRunStore(redis: Redis): RunStore {
         effects.push({ op: "zadd", key: dispatchKey(stored.namespace), score: Date.now(), member });
       }
       try {
-        await redis.eval(
+        await evalScript(
+          redis,
           checkpointScript,
           2,
           runKey(stored.namespace, stored.id),
@@ -177,7 +180,7 @@ export function createRunStore(redis: Redis): RunStore {
           String(stored.revision),
           JSON.stringify(extra.preconditions ?? []),
           JSON.stringify(effects),
-          ...events.map((event) => JSON.stringify(RunEvent.parse(event))),
+          ...events.map((event) => JSON.stringify(event)),
         );
       } catch (error) {
         if (error instanceof Error && error.message.startsWith("PRECONDITION")) {

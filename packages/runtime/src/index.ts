@@ -12,6 +12,7 @@ export {
   type LoopOutcome,
   type ResolvedAgent,
 } from "./run-loop.ts";
+export { specialTools, type Directory, type SpecialKind, type SpecialTool } from "./special-tools.ts";
 export { applyModelResult, nextStep, type NextStep } from "./steps.ts";
 export { toolResultText, type ToolResultLike } from "./tool-result-text.ts";
 export { createToolset, type CheckedCall, type RuntimeTool, type Toolset } from "./toolset.ts";

@@ -70,3 +70,31 @@ export {
 } from "./translate-mcp-server.ts";
 export { translateModel } from "./translate-model.ts";
 export type { TranslateOptions } from "./translate-options.ts";
+export { createOperator, type Operator, type OperatorOptions } from "./operator.ts";
+export { startHealthServer, type HealthServer, type HealthServerOptions } from "./health-server.ts";
+export { createOperatorMetrics, type OperatorMetrics } from "./metrics.ts";
+export { createController, type Controller, type ControllerOptions } from "./controller.ts";
+export { createWorkQueue, type WorkQueue, type WorkQueueOptions } from "./work-queue.ts";
+export {
+  createInformerCache,
+  type InformerCache,
+  type InformerCacheOptions,
+  type InformerEvent,
+} from "./informer-cache.ts";
+export { createClusterCache, type ClusterCache, type ClusterCacheOptions } from "./cluster-cache.ts";
+export {
+  createKubernetesHttp,
+  type KubernetesHttp,
+  type KubernetesRequestOptions,
+} from "./kubernetes-http.ts";
+export { createKubernetesClient, type KubernetesClient, type ObjectList } from "./kubernetes-client.ts";
+export { resourcePath, resourceTypes, type ResourceType } from "./resource-types.ts";
+export {
+  createLeaderElector,
+  type LeaderElectionOptions,
+  type LeaderElector,
+  type LeadershipCallbacks,
+} from "./leader-election.ts";
+export { createEventRecorder, type EventRecorder } from "./event-recorder.ts";
+export { discoverTools, type ToolDiscoveryOptions } from "./tool-discovery.ts";
+export { unregisterAgent } from "./agent-registry-cleanup.ts";

@@ -1,13 +1,20 @@
 /**
  * What an MCPServer becomes. A stdio server runs in its own Deployment behind
- * `freehold mcp bridge` and gets a Service; its URL is the Service's. An HTTP or SSE server needs
+ * `freehold mcp bridge`, with its own ServiceAccount and a Service; its URL is the Service's. An HTTP or SSE server needs
  * nothing run: its URL is its own. Ready comes from connecting to the server and listing its tools
  * ({@link mcpServerReadyCondition}), which the reconciler does.
  *
  * @module
  */
 import type { McpServer, SecretKeySelector } from "@freehold/api";
-import type { Deployment, EnvVar, KubernetesObject, ObjectMeta, Service } from "./kubernetes-objects.ts";
+import type {
+  Deployment,
+  EnvVar,
+  KubernetesObject,
+  ObjectMeta,
+  Service,
+  ServiceAccount,
+} from "./kubernetes-objects.ts";
 import { bridgeName, bridgePort, bridgeUrl } from "./bridge-address.ts";
 import { canonicalJson, shortHash } from "./canonical-json.ts";
 import type { ClusterView } from "./cluster-view.ts";
@@ -75,6 +82,7 @@ function bridgeDeployment(
       template: {
         metadata: { labels: metadata.labels, annotations: { [annotationKeys.configHash]: hash } },
         spec: {
+          serviceAccountName: metadata.name,
           automountServiceAccountToken: false,
           securityContext: podSecurityContext(),
           containers: [
@@ -107,6 +115,16 @@ function bridgeDeployment(
         },
       },
     },
+  };
+}
+
+/** The bridge's own ServiceAccount: no token, no permissions. */
+function bridgeServiceAccount(server: McpServer): ServiceAccount {
+  return {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: bridgeMetadata(server),
+    automountServiceAccountToken: false,
   };
 }
 
@@ -159,11 +177,15 @@ export function translateMcpServer(
   }
   const url = bridgeUrl(namespace, name);
   if (problems.length > 0) {
-    return { objects: [bridgeService(server)], complete: false, url, problems };
+    return { objects: [bridgeServiceAccount(server), bridgeService(server)], complete: false, url, problems };
   }
   const hash = shortHash([canonicalJson(stdio), ...secretDigests(cluster, namespace, references)]);
   return {
-    objects: [bridgeDeployment(server, stdio, hash, options), bridgeService(server)],
+    objects: [
+      bridgeServiceAccount(server),
+      bridgeDeployment(server, stdio, hash, options),
+      bridgeService(server),
+    ],
     complete: true,
     url,
     problems,

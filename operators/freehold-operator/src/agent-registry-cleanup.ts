@@ -1,0 +1,30 @@
+/**
+ * Outside state of an Agent: runtime workers register the agents they serve in the namespace's
+ * agent registry in Redis (the gateway and CLI refuse runs for agents not in it). When an Agent is
+ * deleted, its entry must go, or callers keep queuing runs that no worker will take; that is why
+ * Agents get a finalizer when the operator has Redis.
+ *
+ * @module
+ */
+import { namespacePrefix } from "@freehold/handoff";
+import type { Redis } from "ioredis";
+
+/**
+ * The registry's hash. It mirrors `@freehold/handoff`'s agent registry, which has no
+ * `unregister` yet; keep the two in step.
+ */
+function registryKey(namespace: string): string {
+  return `${namespacePrefix(namespace)}:agents`;
+}
+
+/**
+ * Removes an agent from its namespace's registry.
+ *
+ * @example
+ * ```ts
+ * await unregisterAgent(redis, "acme", "billing");
+ * ```
+ */
+export async function unregisterAgent(redis: Redis, namespace: string, name: string): Promise<void> {
+  await redis.hdel(registryKey(namespace), name);
+}

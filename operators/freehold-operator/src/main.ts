@@ -1,0 +1,130 @@
+/**
+ * The operator's entry point, and the only place that reads the environment:
+ *
+ * - `KUBECONFIG`: a kubeconfig file; otherwise the in-cluster service account, otherwise ~/.kube/config.
+ * - `FREEHOLD_RUNTIME_IMAGE` (required): the image of workers and MCP bridges.
+ * - `REDIS_URL`: Redis for HumanQueue status and Agent cleanup (optional).
+ * - `FREEHOLD_WORKER_REDIS_URL`: the Redis URL workers get (default: `REDIS_URL`).
+ * - `FREEHOLD_WORKER_HEALTH_PORT`: give workers `--health-port` and probes.
+ * - `FREEHOLD_IMAGE_PULL_POLICY`: Always, IfNotPresent (default) or Never.
+ * - `FREEHOLD_WATCH_NAMESPACE`: watch one namespace only.
+ * - `FREEHOLD_LEADER_ELECTION`: `false` to run without a Lease (one replica only).
+ * - `POD_NAMESPACE`, `POD_NAME`: the Lease's namespace and this replica's identity.
+ * - `FREEHOLD_LEASE_DURATION_SECONDS`: how long the Lease lasts without renewal (default 15).
+ * - `FREEHOLD_HEALTH_HOST`, `FREEHOLD_HEALTH_PORT`: where /healthz, /readyz and /metrics are served
+ *   (default 0.0.0.0:8081).
+ *
+ * `node operators/freehold-operator/src/main.ts`; SIGTERM or SIGINT stops it gracefully.
+ *
+ * @module
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { KubeConfig } from "@kubernetes/client-node";
+import { Redis } from "ioredis";
+import { startHealthServer } from "./health-server.ts";
+import { createOperator } from "./operator.ts";
+
+const environment = process.env;
+const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+function fail(message: string): never {
+  process.stderr.write(`freehold-operator: ${message}\n`);
+  process.exit(2);
+}
+
+function integer(name: string): number | undefined {
+  const text = environment[name];
+  if (text === undefined || text === "") return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) fail(`${name} must be a whole number, not ${text}`);
+  return value;
+}
+
+const kubeConfig = new KubeConfig();
+if (environment.KUBECONFIG !== undefined && environment.KUBECONFIG !== "") {
+  kubeConfig.loadFromFile(environment.KUBECONFIG);
+} else if (environment.KUBERNETES_SERVICE_HOST !== undefined) {
+  kubeConfig.loadFromCluster();
+} else {
+  kubeConfig.loadFromDefault();
+}
+
+const runtimeImage = environment.FREEHOLD_RUNTIME_IMAGE;
+if (runtimeImage === undefined || runtimeImage === "") {
+  fail("set FREEHOLD_RUNTIME_IMAGE to the image of the runtime workers, e.g. ghcr.io/freehold/runtime:0.1.0");
+}
+const pullPolicy = environment.FREEHOLD_IMAGE_PULL_POLICY;
+if (pullPolicy !== undefined && !["Always", "IfNotPresent", "Never"].includes(pullPolicy)) {
+  fail(`FREEHOLD_IMAGE_PULL_POLICY must be Always, IfNotPresent or Never, not ${pullPolicy}`);
+}
+const redisUrl = environment.REDIS_URL === "" ? undefined : environment.REDIS_URL;
+const workerRedisUrl = environment.FREEHOLD_WORKER_REDIS_URL ?? redisUrl;
+const workerHealthPort = integer("FREEHOLD_WORKER_HEALTH_PORT");
+const leaseDurationSeconds = integer("FREEHOLD_LEASE_DURATION_SECONDS");
+const leaseNamespace =
+  environment.POD_NAMESPACE ??
+  (existsSync(serviceAccountNamespace) ? readFileSync(serviceAccountNamespace, "utf8").trim() : "default");
+const log = (line: string): void => {
+  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+};
+
+const redis =
+  redisUrl === undefined ? undefined : new Redis(redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });
+redis?.on("error", (error: Error) => {
+  log(`redis: ${error.message}`);
+});
+
+const operator = createOperator({
+  kubeConfig,
+  translate: {
+    runtimeImage,
+    ...(workerRedisUrl === undefined ? {} : { workerRedisUrl }),
+    ...(workerHealthPort === undefined ? {} : { workerHealthPort }),
+    ...(pullPolicy === undefined
+      ? {}
+      : { imagePullPolicy: pullPolicy as "Always" | "IfNotPresent" | "Never" }),
+  },
+  ...(environment.FREEHOLD_WATCH_NAMESPACE === undefined
+    ? {}
+    : { namespace: environment.FREEHOLD_WATCH_NAMESPACE }),
+  ...(redis === undefined ? {} : { redis }),
+  ...(environment.FREEHOLD_LEADER_ELECTION === "false"
+    ? {}
+    : {
+        leaderElection: {
+          namespace: leaseNamespace,
+          ...(leaseDurationSeconds === undefined ? {} : { leaseDurationSeconds }),
+        },
+      }),
+  identity: environment.POD_NAME ?? `${hostname()}-${process.pid}`,
+  log,
+});
+
+const health = await startHealthServer({
+  host: environment.FREEHOLD_HEALTH_HOST ?? "0.0.0.0",
+  port: integer("FREEHOLD_HEALTH_PORT") ?? 8081,
+  ready: () => operator.isReady(),
+  metrics: operator.metrics,
+});
+log(`freehold-operator: health at ${health.url} (/healthz, /readyz, /metrics)`);
+await operator.start();
+
+let stopping = false;
+const stop = (signal: string): void => {
+  if (stopping) return;
+  stopping = true;
+  log(`${signal}: stopping`);
+  void (async () => {
+    await operator.stop();
+    await health.close();
+    redis?.disconnect();
+    process.exit(0);
+  })();
+};
+process.on("SIGTERM", () => {
+  stop("SIGTERM");
+});
+process.on("SIGINT", () => {
+  stop("SIGINT");
+});

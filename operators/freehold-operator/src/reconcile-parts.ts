@@ -1,0 +1,62 @@
+/**
+ * What every reconciler works with, and the two steps they share: applying the desired objects and
+ * deleting the owned objects that are no longer desired.
+ *
+ * @module
+ */
+import type { Redis } from "ioredis";
+import type { ClusterCache } from "./cluster-cache.ts";
+import type { EventRecorder } from "./event-recorder.ts";
+import type { KubernetesClient } from "./kubernetes-client.ts";
+import type { KubernetesObject } from "./kubernetes-objects.ts";
+import type { TranslateOptions } from "./translate-options.ts";
+
+/** The shared parts of the reconcilers. */
+export interface ReconcileParts {
+  readonly client: KubernetesClient;
+  readonly cache: ClusterCache;
+  readonly events: EventRecorder;
+  readonly translate: TranslateOptions;
+  /** Redis, for HumanQueue status and Agent cleanup; absent when the operator has none. */
+  readonly redis: Redis | undefined;
+  readonly log: (line: string) => void;
+  readonly now: () => Date;
+}
+
+/** How a reconcile ended: done, or to be looked at again after a while. */
+export interface ReconcileResult {
+  readonly requeueAfterMs?: number;
+}
+
+/** Reconciles the object with a `namespace/name` key, reading current state from the caches. */
+export type Reconcile = (key: string) => Promise<ReconcileResult>;
+
+/** Server-side applies every object. */
+export async function applyAll(parts: ReconcileParts, objects: readonly KubernetesObject[]): Promise<void> {
+  await Promise.all(objects.map((object) => parts.client.apply(object)));
+}
+
+/**
+ * Deletes the objects an owner controls that are not among the desired ones (an HPA after
+ * autoscaling was removed, a bridge after a server moved from stdio to HTTP).
+ */
+export async function pruneOwned(
+  parts: ReconcileParts,
+  owner: KubernetesObject,
+  desired: readonly KubernetesObject[],
+): Promise<void> {
+  const namespace = owner.metadata.namespace ?? "";
+  const wanted = new Set(desired.map((object) => `${object.kind}/${object.metadata.name}`));
+  const stale = parts.cache.owned.flatMap((cache) =>
+    cache
+      .list(namespace)
+      .filter(
+        (object) =>
+          (object.metadata.ownerReferences ?? []).some(
+            (reference) => reference.controller === true && reference.uid === owner.metadata.uid,
+          ) && !wanted.has(`${cache.resource.kind}/${object.metadata.name}`),
+      )
+      .map((object) => ({ resource: cache.resource, name: object.metadata.name })),
+  );
+  await Promise.all(stale.map(({ resource, name }) => parts.client.delete(resource, namespace, name)));
+}

@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The operator: reconciles Agents, Models, MCPServers, HumanQueues and Tenants into Deployments,
 # Services, ConfigMaps and status (operators/freehold-operator). The chart runs it with a
-# ServiceAccount whose RBAC it also renders; /healthz, /readyz and /metrics are served on 8080.
+# ServiceAccount whose RBAC it also renders; /healthz, /readyz and /metrics are served on 8081.
 #
 #   docker build -f images/operator.Dockerfile -t freehold-operator .
 #
@@ -31,5 +31,5 @@ RUN groupadd --gid 65532 freehold && \
 WORKDIR /app
 COPY --from=install /app /app
 USER 65532:65532
-EXPOSE 8080
+EXPOSE 8081
 ENTRYPOINT ["node", "operators/freehold-operator/src/main.ts"]

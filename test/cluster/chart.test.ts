@@ -204,38 +204,38 @@ describe("helm template", () => {
     }
   });
 
-  it("gives the operator its images, Redis and leader election settings", async () => {
-    const objects = await render(["runtime.image.tag=1.2.3", "operator.replicas=2"]);
+  it("gives the operator its images, Redis, namespace and leader election settings", async () => {
+    const objects = await render([
+      "runtime.image.tag=1.2.3",
+      "operator.replicas=2",
+      "operator.watchNamespace=acme",
+    ]);
     const operator = find(objects, "Deployment", "fh-freehold-operator");
     expect(operator.spec?.replicas).toBe(2);
     const container = podSpec(operator).containers[0];
     expect(container?.image).toBe("ghcr.io/freehold-dev/freehold-operator:0.1.0");
-    expect(environment(container, "FREEHOLD_RUNTIME_IMAGE")).toEqual({
-      name: "FREEHOLD_RUNTIME_IMAGE",
-      value: "ghcr.io/freehold-dev/freehold-runtime:1.2.3",
-    });
-    expect(environment(container, "FREEHOLD_REDIS_URL")).toEqual({
-      name: "FREEHOLD_REDIS_URL",
-      value: `redis://fh-freehold-redis.${namespace}.svc:6379`,
-    });
-    expect(environment(container, "FREEHOLD_LEADER_ELECTION")).toEqual({
-      name: "FREEHOLD_LEADER_ELECTION",
-      value: "true",
-    });
-    expect(environment(container, "FREEHOLD_LEADER_ELECTION_LEASE")).toEqual({
-      name: "FREEHOLD_LEADER_ELECTION_LEASE",
-      value: "fh-freehold-operator",
-    });
+    // What operators/freehold-operator/src/main.ts reads.
+    expect(container?.env).toEqual([
+      { name: "REDIS_URL", value: `redis://fh-freehold-redis.${namespace}.svc:6379` },
+      { name: "FREEHOLD_RUNTIME_IMAGE", value: "ghcr.io/freehold-dev/freehold-runtime:1.2.3" },
+      { name: "FREEHOLD_IMAGE_PULL_POLICY", value: "IfNotPresent" },
+      { name: "FREEHOLD_WATCH_NAMESPACE", value: "acme" },
+      { name: "FREEHOLD_LEADER_ELECTION", value: "true" },
+      { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+      { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      { name: "FREEHOLD_HEALTH_PORT", value: "8081" },
+    ]);
   });
 
   it("points the operator and the gateway at the user's Redis, from a URL or a Secret", async () => {
     const byUrl = await render(["redis.enabled=false", "redis.url=rediss://redis.example:6380"]);
     expect(byUrl.some((object) => object.metadata.name.endsWith("-redis"))).toBe(false);
-    for (const name of ["fh-freehold-operator", "fh-freehold-gateway"]) {
-      expect(
-        environment(podSpec(find(byUrl, "Deployment", name)).containers[0], "FREEHOLD_REDIS_URL"),
-      ).toEqual({
-        name: "FREEHOLD_REDIS_URL",
+    for (const [name, variable] of [
+      ["fh-freehold-operator", "REDIS_URL"],
+      ["fh-freehold-gateway", "FREEHOLD_REDIS_URL"],
+    ] as const) {
+      expect(environment(podSpec(find(byUrl, "Deployment", name)).containers[0], variable)).toEqual({
+        name: variable,
         value: "rediss://redis.example:6380",
       });
     }
@@ -355,7 +355,8 @@ describe("helm install", () => {
       [operator(), "escalate", "clusterroles.rbac.authorization.k8s.io", "", false],
       [operator(), "create", "clusterrolebindings.rbac.authorization.k8s.io", "", false],
       [operator(), "create", "leases.coordination.k8s.io", namespace, true],
-      [operator(), "update", "leases.coordination.k8s.io/fh-freehold-operator", namespace, true],
+      [operator(), "update", "leases.coordination.k8s.io/freehold-operator", namespace, true],
+      [operator(), "get", "leases.coordination.k8s.io/freehold-operator", namespace, true],
       [operator(), "update", "leases.coordination.k8s.io/someone-else", namespace, false],
       [operator(), "create", "leases.coordination.k8s.io", "acme", false],
       [operator(), "create", "horizontalpodautoscalers.autoscaling", "acme", true],
@@ -416,9 +417,9 @@ describe("values.schema.json", () => {
     ["operator.replica=2", "/operator", "additional properties 'replica' not allowed"],
     ["gateway.replicas=1.5", "/gateway/replicas", "want integer"],
     ["gateway.service.type=Public", "/gateway/service/type", "value must be one of 'ClusterIP', 'NodePort'"],
-    ["operator.logLevel=verbose", "/operator/logLevel", "value must be one of 'debug', 'info'"],
     ["operator.image.pullPolicy=Sometimes", "/operator/image/pullPolicy", "value must be one of 'Always'"],
     ["operator.port=70000", "/operator/port", "maximum: got 70,000, want 65,535"],
+    ["operator.watchNamespace=Acme_Corp", "/operator/watchNamespace", "does not match pattern"],
     ["operator.resources.limits.memory=lots", "/operator/resources/limits/memory", "does not match pattern"],
     ["redis.url=localhost:6379", "/redis/url", "does not match pattern"],
     ["gateway.publicUrl=agents.example.com", "/gateway/publicUrl", "does not match pattern"],

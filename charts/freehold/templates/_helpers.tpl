@@ -55,20 +55,22 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/*
-The FREEHOLD_REDIS_URL variable of a container: the in-chart Redis, a Secret the user names, or the
-URL the user gives. Fails with what to set when Redis is turned off and none is given.
+The Redis URL variable of a container (include with (dict "context" $ "name" "REDIS_URL")): the
+in-chart Redis, a Secret the user names, or the URL the user gives. Fails with what to set when
+Redis is turned off and none is given.
 */}}
 {{- define "freehold.redisUrlEnv" -}}
-- name: FREEHOLD_REDIS_URL
-{{- if .Values.redis.enabled }}
-  value: {{ printf "redis://%s-redis.%s.svc:6379" (include "freehold.fullname" .) .Release.Namespace | quote }}
-{{- else if .Values.redis.existingSecret.name }}
+{{- $values := .context.Values -}}
+- name: {{ .name }}
+{{- if $values.redis.enabled }}
+  value: {{ printf "redis://%s-redis.%s.svc:6379" (include "freehold.fullname" .context) .context.Release.Namespace | quote }}
+{{- else if $values.redis.existingSecret.name }}
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.redis.existingSecret.name }}
-      key: {{ .Values.redis.existingSecret.key }}
-{{- else if .Values.redis.url }}
-  value: {{ .Values.redis.url | quote }}
+      name: {{ $values.redis.existingSecret.name }}
+      key: {{ $values.redis.existingSecret.key }}
+{{- else if $values.redis.url }}
+  value: {{ $values.redis.url | quote }}
 {{- else }}
 {{- fail "redis.enabled is false but no Redis is given: set redis.url (redis://host:6379) or redis.existingSecret.name (a Secret holding the URL)" }}
 {{- end }}

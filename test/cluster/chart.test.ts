@@ -227,6 +227,18 @@ describe("helm template", () => {
     ]);
   });
 
+  it("sets only variables the operator reads", async () => {
+    const objects = await render(["operator.watchNamespace=acme"]);
+    const container = podSpec(find(objects, "Deployment", "fh-freehold-operator")).containers[0];
+    const main = readFileSync(join(root, "operators", "freehold-operator", "src", "main.ts"), "utf8");
+    const read = new Set(
+      [...main.matchAll(/environment\.([A-Z_]+)|integer\("([A-Z_]+)"\)/g)].map(
+        (match) => match[1] ?? match[2],
+      ),
+    );
+    expect(container?.env?.map((variable) => variable.name).filter((name) => !read.has(name))).toEqual([]);
+  });
+
   it("points the operator and the gateway at the user's Redis, from a URL or a Secret", async () => {
     const byUrl = await render(["redis.enabled=false", "redis.url=rediss://redis.example:6380"]);
     expect(byUrl.some((object) => object.metadata.name.endsWith("-redis"))).toBe(false);
@@ -515,6 +527,17 @@ describe("the images' install steps", () => {
       entry: "packages/cli/src/bin.ts",
       check: ["packages/cli/src/bin.ts", "gateway", "--help"],
       prints: "Usage: freehold gateway",
+    },
+    {
+      // The operator's entry point starts reconciling at once: loading its modules shows it would start.
+      file: "operator.Dockerfile",
+      entry: "operators/freehold-operator/src/main.ts",
+      check: [
+        "--input-type=module",
+        "--eval",
+        "const operator = await import('./operators/freehold-operator/src/index.ts'); console.log(Object.keys(operator).length > 0 ? 'loaded' : 'empty');",
+      ],
+      prints: "loaded",
     },
   ];
 

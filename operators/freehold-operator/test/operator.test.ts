@@ -1,0 +1,412 @@
+/**
+ * The operator on a real kube-apiserver (with kube-controller-manager for ReplicaSets and garbage
+ * collection), run in this process against Redis: the ACME example becomes ServiceAccounts,
+ * ConfigMaps with the runtime config, Deployments and Services owned by their Agents; conditions
+ * progress and say what is missing; a Secret change rolls the workers; deleting an Agent removes
+ * its objects and its registry entry; MCP servers' tools and human queues' numbers reach status.
+ */
+import { join } from "node:path";
+import { RuntimeConfig, secretEnvName, type Condition } from "@freehold/api";
+import {
+  createAgentRegistry,
+  inboxItemKey,
+  inboxQueueKey,
+  startRedisServer,
+  type RedisServer,
+} from "@freehold/handoff";
+import { KubeConfig } from "@kubernetes/client-node";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startCounterServer, type CounterServer } from "../../../test/fixtures/mcp/counter-server.ts";
+import { createOperator, type Operator } from "../src/operator.ts";
+import { startHealthServer, type HealthServer } from "../src/health-server.ts";
+import type { ConfigMap, Deployment, KubernetesObject } from "../src/kubernetes-objects.ts";
+import { eventually, getJson, startOperatorTestCluster, type OperatorTestCluster } from "./test-cluster.ts";
+
+const root = join(import.meta.dirname, "..", "..", "..");
+const runtimeImage = "ghcr.io/freehold/runtime:0.1.0";
+
+interface Stored extends KubernetesObject {
+  readonly status?: {
+    readonly conditions?: Condition[];
+    readonly observedGeneration?: number;
+    readonly [field: string]: unknown;
+  };
+}
+
+let test: OperatorTestCluster;
+let redisServer: RedisServer;
+let redis: Redis;
+let operator: Operator;
+let health: HealthServer;
+let counter: CounterServer;
+const logs: string[] = [];
+
+function condition(object: Stored, type: string): Condition | undefined {
+  return object.status?.conditions?.find((candidate) => candidate.type === type);
+}
+
+async function kubectlOk(args: readonly string[], input?: string): Promise<string> {
+  const result = await test.kubectl(args, input);
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${result.stderr}`);
+  return result.stdout;
+}
+
+beforeAll(async () => {
+  [test, redisServer, counter] = await Promise.all([
+    startOperatorTestCluster(),
+    startRedisServer(),
+    startCounterServer({ transport: "http", requireAuthorization: "Bearer let-me-in" }),
+  ]);
+  redis = new Redis(redisServer.url, { maxRetriesPerRequest: 2 });
+  await kubectlOk(["create", "namespace", "acme"]);
+  await kubectlOk(["-n", "acme", "create", "secret", "generic", "openai", "--from-literal=api-key=sk-first"]);
+  await kubectlOk([
+    "-n",
+    "acme",
+    "create",
+    "secret",
+    "generic",
+    "billing-mcp",
+    "--from-literal=authorization=Bearer x",
+  ]);
+  await kubectlOk(["apply", "-f", join(root, "examples", "acme-support")]);
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(test.cluster.kubeconfig);
+  operator = createOperator({
+    kubeConfig,
+    translate: { runtimeImage, workerRedisUrl: "redis://redis.freehold-system.svc:6379" },
+    redis,
+    humanQueueIntervalMs: 500,
+    mcpServer: { retryMs: 2_000, timeoutMs: 3_000 },
+    leaderElection: { namespace: "default", leaseDurationSeconds: 5, retryPeriodMs: 500 },
+    identity: "operator-under-test",
+    log: (line) => logs.push(line),
+  });
+  health = await startHealthServer({ ready: () => operator.isReady(), metrics: operator.metrics });
+  await operator.start();
+});
+
+afterAll(async () => {
+  await operator.stop();
+  await health.close();
+  redis.disconnect();
+  await Promise.all([test.stop(), redisServer.stop(), counter.close()]);
+});
+
+describe("the ACME example", () => {
+  it("becomes a ServiceAccount, ConfigMap, Deployment and Service per agent, owned by the agent", async () => {
+    const agent = await getJson<Stored>(test.kubectl, ["-n", "acme", "agent", "support"]);
+    const objects = await eventually(async () => {
+      const found = await Promise.all(
+        ["serviceaccount", "configmap", "deployment", "service"].map((kind) =>
+          getJson<KubernetesObject>(test.kubectl, ["-n", "acme", kind, "support-agent"]),
+        ),
+      );
+      return found;
+    });
+    for (const object of objects) {
+      expect(object.metadata.ownerReferences).toEqual([
+        {
+          apiVersion: "freehold.dev/v1alpha1",
+          kind: "Agent",
+          name: "support",
+          uid: agent.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ]);
+      expect(object.metadata.labels?.["app.kubernetes.io/managed-by"]).toBe("freehold-operator");
+    }
+    const configMap = objects[1] as ConfigMap;
+    const config = RuntimeConfig.parse(JSON.parse(configMap.data["config.json"] ?? "null"));
+    expect(config.agents.map((item) => item.metadata.name)).toEqual(["support"]);
+    expect(config.models.map((model) => model.metadata.name)).toEqual(["hosted"]);
+    expect(config.humanQueues.map((queue) => queue.metadata.name)).toEqual(["support-desk"]);
+    const deployment = objects[2] as Deployment;
+    const [container] = deployment.spec.template.spec.containers;
+    expect(container?.image).toBe(runtimeImage);
+    expect(container?.command).toEqual([
+      "freehold",
+      "worker",
+      "--config",
+      "/etc/freehold/config.json",
+      "--concurrency",
+      "10",
+    ]);
+    expect(container?.env).toContainEqual({
+      name: secretEnvName({ name: "openai", key: "api-key" }),
+      valueFrom: { secretKeyRef: { name: "openai", key: "api-key" } },
+    });
+    expect(JSON.stringify(objects)).not.toContain("sk-first");
+    expect(deployment.spec.template.metadata.annotations?.["freehold.dev/config-hash"]).toMatch(
+      /^[0-9a-f]{16}$/,
+    );
+    expect(deployment.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true });
+  });
+
+  it("gets ReplicaSets and pods from the controller manager", async () => {
+    await eventually(async () => {
+      const pods = await getJson<{ items: KubernetesObject[] }>(test.kubectl, [
+        "-n",
+        "acme",
+        "pods",
+        "-l",
+        "freehold.dev/agent=triage",
+      ]);
+      expect(pods.items).toHaveLength(1);
+    });
+  });
+
+  it("makes an HPA for an agent with autoscaling, and leaves replicas to it", async () => {
+    const hpa = await eventually(() =>
+      getJson<{ spec: { minReplicas: number; maxReplicas: number } }>(test.kubectl, [
+        "-n",
+        "acme",
+        "horizontalpodautoscaler",
+        "billing-agent",
+      ]),
+    );
+    expect(hpa.spec).toMatchObject({ minReplicas: 1, maxReplicas: 5 });
+  });
+
+  it("progresses the conditions; Ready waits for workers (no node runs pods here)", async () => {
+    const agent = await eventually(async () => {
+      const stored = await getJson<Stored>(test.kubectl, ["-n", "acme", "agent", "triage"]);
+      expect(condition(stored, "Ready")?.reason).toBe("WorkersNotReady");
+      return stored;
+    });
+    for (const type of ["ModelResolved", "ToolsResolved", "HandoffsResolved"]) {
+      expect(condition(agent, type)).toMatchObject({
+        status: "True",
+        observedGeneration: agent.metadata.generation,
+      });
+    }
+    expect(agent.status?.observedGeneration).toBe(agent.metadata.generation);
+    expect(agent.status?.model).toBe("openai-compatible/Qwen/Qwen3-8B");
+    const listed = await kubectlOk(["-n", "acme", "get", "agents"]);
+    expect(listed).toMatch(/triage\s+False\s+default\s+freehold\s+0/);
+  });
+
+  it("validates Models", async () => {
+    const model = await eventually(async () => {
+      const stored = await getJson<Stored>(test.kubectl, ["-n", "acme", "model", "hosted"]);
+      expect(condition(stored, "Ready")?.status).toBe("True");
+      return stored;
+    });
+    expect(condition(model, "SecretResolved")).toMatchObject({ status: "True", reason: "Resolved" });
+  });
+});
+
+describe("a missing Model", () => {
+  it("gives ModelResolved=False naming it, and no workers, until it appears", async () => {
+    await kubectlOk(["create", "namespace", "missing"]);
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "freehold.dev/v1alpha1",
+        kind: "Agent",
+        metadata: { name: "lonely", namespace: "missing" },
+        spec: { model: { ref: "default" }, instructions: "Wait for your model." },
+      }),
+    );
+    const agent = await eventually(async () => {
+      const stored = await getJson<Stored>(test.kubectl, ["-n", "missing", "agent", "lonely"]);
+      expect(condition(stored, "ModelResolved")?.status).toBe("False");
+      return stored;
+    });
+    expect(condition(agent, "ModelResolved")).toMatchObject({
+      reason: "ModelNotFound",
+      message: "Model default not found in namespace missing; apply it or change spec.model.ref",
+    });
+    expect(condition(agent, "Ready")).toMatchObject({ status: "False", reason: "ModelNotFound" });
+    expect((await test.kubectl(["-n", "missing", "get", "deployment", "lonely-agent"])).code).not.toBe(0);
+    const events = await kubectlOk([
+      "-n",
+      "missing",
+      "get",
+      "events",
+      "--field-selector=involvedObject.name=lonely",
+    ]);
+    expect(events).toContain("ModelNotFound");
+
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "freehold.dev/v1alpha1",
+        kind: "Model",
+        metadata: { name: "default", namespace: "missing" },
+        spec: { provider: "openai-compatible", model: "scripted", baseUrl: "http://127.0.0.1:8765/v1" },
+      }),
+    );
+    await eventually(async () => {
+      const stored = await getJson<Stored>(test.kubectl, ["-n", "missing", "agent", "lonely"]);
+      expect(condition(stored, "ModelResolved")).toMatchObject({ status: "True", reason: "Resolved" });
+      expect(condition(stored, "Ready")?.reason).toBe("WorkersNotReady");
+    });
+    await eventually(() => getJson(test.kubectl, ["-n", "missing", "deployment", "lonely-agent"]));
+  });
+});
+
+describe("a Secret change", () => {
+  it("rolls the Deployments of the agents that read it", async () => {
+    const hashOf = async (name: string): Promise<string | undefined> =>
+      (await getJson<Deployment>(test.kubectl, ["-n", "acme", "deployment", name])).spec.template.metadata
+        .annotations?.["freehold.dev/config-hash"];
+    const before = await eventually(async () => {
+      const hash = await hashOf("support-agent");
+      expect(hash).toBeDefined();
+      return hash;
+    });
+    const untouched = await eventually(() => hashOf("researcher-agent"));
+    const secret = await kubectlOk([
+      "-n",
+      "acme",
+      "create",
+      "secret",
+      "generic",
+      "openai",
+      "--from-literal=api-key=sk-rotated",
+      "--dry-run=client",
+      "-o",
+      "json",
+    ]);
+    await kubectlOk(["replace", "-f", "-"], secret);
+    await eventually(async () => {
+      expect(await hashOf("support-agent")).not.toBe(before);
+    });
+    // researcher's model (default) falls back to hosted, which reads the key: it rolls too.
+    await eventually(async () => {
+      expect(await hashOf("researcher-agent")).not.toBe(untouched);
+    });
+    await eventually(async () => {
+      const sets = await getJson<{ items: KubernetesObject[] }>(test.kubectl, [
+        "-n",
+        "acme",
+        "replicasets",
+        "-l",
+        "freehold.dev/agent=support",
+      ]);
+      expect(sets.items.length).toBeGreaterThanOrEqual(2);
+    });
+  });
+});
+
+describe("deleting an Agent", () => {
+  it("removes its objects and its registry entry", async () => {
+    await createAgentRegistry(redis).register("acme", { name: "triage" });
+    const agent = await eventually(async () => {
+      const stored = await getJson<Stored>(test.kubectl, ["-n", "acme", "agent", "triage"]);
+      expect(stored.metadata.finalizers).toContain("freehold.dev/agent-registry");
+      return stored;
+    });
+    expect(agent.metadata.finalizers).toEqual(["freehold.dev/agent-registry"]);
+    await kubectlOk(["-n", "acme", "delete", "agent", "triage", "--wait=true", "--timeout=30s"]);
+    await eventually(async () => {
+      for (const kind of ["deployment", "configmap", "service", "serviceaccount"]) {
+        const got = await test.kubectl(["-n", "acme", "get", kind, "triage-agent"]);
+        expect(got.stderr, kind).toMatch(/NotFound/);
+      }
+    });
+    expect((await createAgentRegistry(redis).list("acme")).map((entry) => entry.name)).not.toContain(
+      "triage",
+    );
+  });
+});
+
+describe("an MCP server", () => {
+  it("gets its tools listed in status, with a header from a Secret", async () => {
+    await kubectlOk(["create", "namespace", "tools"]);
+    await kubectlOk([
+      "-n",
+      "tools",
+      "create",
+      "secret",
+      "generic",
+      "counter",
+      "--from-literal=token=Bearer let-me-in",
+    ]);
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "freehold.dev/v1alpha1",
+        kind: "MCPServer",
+        metadata: { name: "counter", namespace: "tools" },
+        spec: {
+          http: {
+            url: counter.url,
+            headers: [{ name: "Authorization", secretKeyRef: { name: "counter", key: "token" } }],
+          },
+        },
+      }),
+    );
+    const server = await eventually(async () => {
+      const stored = await getJson<Stored>(test.kubectl, ["-n", "tools", "mcpserver", "counter"]);
+      expect(condition(stored, "Ready")?.status).toBe("True");
+      return stored;
+    });
+    const tools = server.status?.tools as { name: string }[];
+    expect(tools.map((tool) => tool.name)).toContain("add");
+    expect(server.status?.url).toBe(counter.url);
+  });
+
+  it("is not Ready, with the error, when it cannot be reached", async () => {
+    const stored = await eventually(async () => {
+      const got = await getJson<Stored>(test.kubectl, ["-n", "acme", "mcpserver", "knowledge-base"]);
+      expect(condition(got, "Ready")?.status).toBe("False");
+      return got;
+    });
+    expect(condition(stored, "Ready")?.reason).toBe("Unreachable");
+    expect(condition(stored, "Ready")?.message).toContain("http://knowledge-base-mcp.acme.svc:8080/mcp");
+  });
+});
+
+describe("a HumanQueue", () => {
+  it("reports waiting items and the oldest wait from Redis", async () => {
+    const queuedAt = new Date(Date.now() - 120_000).toISOString();
+    const item = {
+      schemaVersion: 1,
+      id: "item-1",
+      namespace: "acme",
+      queue: "billing-desk",
+      runId: "run-1",
+      agent: "billing",
+      summary: "Wants a refund.",
+      reason: "Refunds need a person.",
+      priority: "normal",
+      conversation: [],
+      status: "waiting",
+      createdAt: queuedAt,
+      queuedAt,
+      escalations: 0,
+      leaseSeconds: 900,
+    };
+    await redis.set(inboxItemKey("acme", "item-1"), JSON.stringify(item));
+    await redis.zadd(inboxQueueKey("acme", "billing-desk", "waiting"), Date.parse(queuedAt), "item-1");
+    const queue = await eventually(async () => {
+      const stored = await getJson<Stored>(test.kubectl, ["-n", "acme", "humanqueue", "billing-desk"]);
+      expect(stored.status?.waiting).toBe(1);
+      return stored;
+    });
+    expect(queue.status?.oldestWaitSeconds).toBeGreaterThanOrEqual(120);
+    expect(condition(queue, "Ready")).toMatchObject({ status: "True", message: "1 waiting, 0 claimed" });
+  });
+});
+
+describe("the operator", () => {
+  it("holds the Lease, is ready, and serves metrics", async () => {
+    const lease = await getJson<{ spec: { holderIdentity: string } }>(test.kubectl, [
+      "-n",
+      "default",
+      "lease",
+      "freehold-operator",
+    ]);
+    expect(lease.spec.holderIdentity).toBe("operator-under-test");
+    expect((await fetch(`${health.url}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${health.url}/metrics`)).text();
+    expect(metrics).toMatch(/freehold_operator_reconcile_total\{kind="Agent",result="success"\} [1-9]/);
+    expect(metrics).toContain('freehold_operator_queue_depth{kind="Agent"}');
+    expect(metrics).toContain("freehold_operator_leader 1");
+    expect(logs.filter((line) => line.includes("failed"))).toEqual([]);
+  });
+});

@@ -6,14 +6,15 @@
  * values.schema.json refuses bad values naming the field, and the chart's CRDs are the generated
  * ones. Last, the images' install steps (images/*.Dockerfile) run as written on the workspace.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { generatedFiles } from "@freehold/api";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { freePort } from "@freehold/handoff";
 import { createKubectl } from "./kubectl.ts";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -398,23 +399,169 @@ describe("helm install", () => {
     });
   });
 
+  it("lets the real operator, with the Deployment's environment and the ServiceAccount's token, reconcile an Agent", async () => {
+    // A kubeconfig with the operator's token instead of the admin's.
+    const token = await kubectl([
+      "create",
+      "token",
+      "fh-freehold-operator",
+      "-n",
+      namespace,
+      "--duration=10m",
+    ]);
+    expect(token.code, token.stderr).toBe(0);
+    const admin = JSON.parse(readFileSync(cluster.kubeconfig, "utf8")) as { users: { user: unknown }[] };
+    const kubeconfig = join(helmHome, "operator-kubeconfig");
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({ ...admin, users: [{ name: "admin", user: { token: token.stdout.trim() } }] }),
+    );
+
+    // The environment the chart's Deployment sets, resolved as the kubelet would; the test cluster has
+    // no cluster DNS for the in-chart Redis, and the health port must be a free one on loopback.
+    const deployment = JSON.parse(
+      (await kubectl(["get", "deployment", "fh-freehold-operator", "-n", namespace, "-o", "json"])).stdout,
+    ) as { spec: { template: { spec: PodSpec } } };
+    const fields: Record<string, string> = {
+      "metadata.namespace": namespace,
+      "metadata.name": "fh-freehold-operator-0",
+    };
+    const healthPort = await freePort();
+    const variables = Object.fromEntries(
+      (deployment.spec.template.spec.containers[0]?.env ?? [])
+        .filter((variable) => variable.name !== "REDIS_URL")
+        .map((variable) => {
+          const field = (variable.valueFrom as { fieldRef?: { fieldPath: string } } | undefined)?.fieldRef
+            ?.fieldPath;
+          return [variable.name, field === undefined ? (variable.value ?? "") : (fields[field] ?? "")];
+        }),
+    );
+    expect(variables).toMatchObject({ POD_NAMESPACE: namespace, FREEHOLD_LEADER_ELECTION: "true" });
+
+    await kubectl(
+      ["apply", "-n", namespace, "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "List",
+        items: [
+          {
+            apiVersion: "freehold.dev/v1alpha1",
+            kind: "Model",
+            metadata: { name: "default" },
+            spec: { provider: "openai-compatible", model: "scripted", baseUrl: "http://127.0.0.1:9/v1" },
+          },
+          {
+            apiVersion: "freehold.dev/v1alpha1",
+            kind: "Agent",
+            metadata: { name: "billing" },
+            spec: { model: { ref: "default" }, instructions: "You answer questions about invoices." },
+          },
+        ],
+      }),
+    );
+
+    const { PATH, HOME } = process.env;
+    const operator = spawn(
+      process.execPath,
+      [join(root, "operators", "freehold-operator", "src", "main.ts")],
+      {
+        cwd: root,
+        env: {
+          ...(PATH === undefined ? {} : { PATH }),
+          ...(HOME === undefined ? {} : { HOME }),
+          ...variables,
+          FREEHOLD_WATCH_NAMESPACE: namespace,
+          FREEHOLD_HEALTH_HOST: "127.0.0.1",
+          FREEHOLD_HEALTH_PORT: String(healthPort),
+          KUBECONFIG: kubeconfig,
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let log = "";
+    operator.stdout.on("data", (chunk: Buffer) => (log += chunk.toString()));
+    operator.stderr.on("data", (chunk: Buffer) => (log += chunk.toString()));
+    const exited = new Promise<void>((resolve) =>
+      operator.once("exit", () => {
+        resolve();
+      }),
+    );
+    try {
+      const deadline = Date.now() + 45_000;
+      const reconciled = async (): Promise<boolean> => {
+        const ready = await fetch(`http://127.0.0.1:${healthPort}/readyz`, {
+          signal: AbortSignal.timeout(2_000),
+        })
+          .then((response) => response.ok)
+          .catch(() => false);
+        const lease = await kubectl([
+          "get",
+          "lease",
+          "freehold-operator",
+          "-n",
+          namespace,
+          "-o",
+          "jsonpath={.spec.holderIdentity}",
+        ]);
+        const owned = await kubectl([
+          "get",
+          "deployments",
+          "-n",
+          namespace,
+          "-o",
+          "jsonpath={.items[*].metadata.ownerReferences[*].kind}",
+        ]);
+        const agent = await kubectl([
+          "get",
+          "agent",
+          "billing",
+          "-n",
+          namespace,
+          "-o",
+          'jsonpath={.status.conditions[?(@.type=="ModelResolved")].status}',
+        ]);
+        return (
+          ready &&
+          lease.stdout === "fh-freehold-operator-0" &&
+          owned.stdout.includes("Agent") &&
+          agent.stdout === "True"
+        );
+      };
+      while (!(await reconciled())) {
+        if (/forbidden/i.test(log)) throw new Error(`the operator was refused something:\n${log}`);
+        if (operator.exitCode !== null)
+          throw new Error(`the operator exited with ${operator.exitCode}:\n${log}`);
+        if (Date.now() > deadline)
+          throw new Error(`the operator did not reconcile the Agent in 45 s:\n${log}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      expect(log).not.toMatch(/forbidden|\b403\b/i);
+    } finally {
+      operator.kill("SIGTERM");
+      const killer = setTimeout(() => operator.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(killer);
+    }
+  }, 90_000);
+
   it("uninstalls with helm uninstall, keeping the CRDs and the resources in them", async () => {
     const uninstalled = await helm(["uninstall", release, "-n", namespace]);
     expect(uninstalled.code, uninstalled.stderr).toBe(0);
     const left = await kubectl([
       "get",
-      "deployments,services,serviceaccounts",
+      "deployments,statefulsets,services,serviceaccounts,roles,rolebindings",
       "-n",
       namespace,
+      "-l",
+      `app.kubernetes.io/instance=${release}`,
       "-o",
       "name",
     ]);
-    expect(
-      left.stdout
-        .trim()
-        .split("\n")
-        .filter((line) => line !== "" && !line.endsWith("/default")),
-    ).toEqual([]);
+    expect(left.code, left.stderr).toBe(0);
+    expect(left.stdout).toBe("");
+    // The Agent the operator reconciled, in a CRD, stays.
+    const agent = await kubectl(["get", "agent", "billing", "-n", namespace]);
+    expect(agent.code, agent.stderr).toBe(0);
     const clusterRole = await kubectl(["get", "clusterrole", "fh-freehold-operator"]);
     expect(clusterRole.stderr).toMatch(/NotFound|not found/);
     const crd = await kubectl(["get", "crd", "agents.freehold.dev"]);

@@ -70,4 +70,14 @@ describe("conditionTransitions", () => {
       },
     ]);
   });
+
+  it("reports a new resource's False conditions and Ready only", () => {
+    expect(
+      conditionTransitions(undefined, [
+        trueCondition("ModelResolved", "Resolved", "Model default"),
+        falseCondition("ToolsResolved", "MCPServerNotFound", "MCPServer billing-api not found"),
+        trueCondition("Ready", "WorkersReady", "1/1"),
+      ]).map((transition) => transition.reason),
+    ).toEqual(["MCPServerNotFound", "WorkersReady"]);
+  });
 });

@@ -68,7 +68,9 @@ export interface ConditionTransition {
 
 /**
  * The transitions between two sets of conditions: a condition whose status or reason changed.
- * False conditions give Warnings, the rest Normal events.
+ * False conditions give Warnings, the rest Normal events. A condition seen for the first time is
+ * worth an Event only when it is False, or is Ready: a healthy new resource gets one Event, not one
+ * per condition.
  */
 export function conditionTransitions(
   previous: readonly Condition[] | undefined,
@@ -79,6 +81,7 @@ export function conditionTransitions(
     if (before !== undefined && before.status === condition.status && before.reason === condition.reason) {
       return [];
     }
+    if (before === undefined && condition.status !== "False" && condition.type !== "Ready") return [];
     return [
       {
         eventType: condition.status === "False" ? "Warning" : "Normal",

@@ -10,6 +10,7 @@ import { agentWorkloadName } from "./agent-workload.ts";
 import { unregisterAgent } from "./agent-registry-cleanup.ts";
 import { parseStored } from "./cluster-view.ts";
 import { falseCondition } from "./conditions.ts";
+import type { Deployment } from "./kubernetes-objects.ts";
 import { agentFinalizer, splitObjectKey } from "./names.ts";
 import { applyAll, pruneOwned, type Reconcile, type ReconcileParts } from "./reconcile-parts.ts";
 import { resourceTypes } from "./resource-types.ts";
@@ -80,9 +81,12 @@ export function createAgentReconciler(parts: ReconcileParts): Reconcile {
       await setFinalizers(parts, stored, [agentFinalizer]);
     }
     const translation = translateAgent(agent, parts.cache.view, parts.translate);
-    await applyAll(parts, translation.objects);
+    const applied = await applyAll(parts, translation.objects);
     if (translation.complete) await pruneOwned(parts, stored, translation.objects);
-    const deployment = parts.cache.deployments.get(namespace, agentWorkloadName(name));
+    // The Deployment as just applied, else as cached: its status says how many workers are ready.
+    const deployment =
+      applied.find((object): object is Deployment => object.kind === "Deployment") ??
+      parts.cache.deployments.get(namespace, agentWorkloadName(name));
     const ready = agentReadyCondition(translation, deployment);
     await updateStatus(
       parts,

@@ -31,9 +31,12 @@ export interface ReconcileResult {
 /** Reconciles the object with a `namespace/name` key, reading current state from the caches. */
 export type Reconcile = (key: string) => Promise<ReconcileResult>;
 
-/** Server-side applies every object. */
-export async function applyAll(parts: ReconcileParts, objects: readonly KubernetesObject[]): Promise<void> {
-  await Promise.all(objects.map((object) => parts.client.apply(object)));
+/** Server-side applies every object; returns them as the API server now has them (status included). */
+export async function applyAll(
+  parts: ReconcileParts,
+  objects: readonly KubernetesObject[],
+): Promise<KubernetesObject[]> {
+  return await Promise.all(objects.map((object) => parts.client.apply(object)));
 }
 
 /**

@@ -246,6 +246,48 @@ describe("a missing Model", () => {
     });
     await eventually(() => getJson(test.kubectl, ["-n", "missing", "deployment", "lonely-agent"]));
   });
+
+  it("then becomes Ready once a worker pod is ready", async () => {
+    // No kubelet runs here: mark the worker's pod ready as a kubelet would.
+    const pod = await eventually(async () => {
+      const pods = await getJson<{ items: KubernetesObject[] }>(test.kubectl, [
+        "-n",
+        "missing",
+        "pods",
+        "-l",
+        "freehold.dev/agent=lonely",
+      ]);
+      const [first] = pods.items;
+      if (first === undefined) throw new Error("no worker pod yet");
+      return first;
+    });
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    await kubectlOk([
+      "-n",
+      "missing",
+      "patch",
+      "pod",
+      pod.metadata.name,
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify({
+        status: {
+          phase: "Running",
+          conditions: [{ type: "Ready", status: "True", lastTransitionTime: now }],
+        },
+      }),
+    ]);
+    const agent = await eventually(async () => {
+      const stored = await getJson<Stored>(test.kubectl, ["-n", "missing", "agent", "lonely"]);
+      expect(condition(stored, "Ready")).toMatchObject({ status: "True", reason: "WorkersReady" });
+      return stored;
+    });
+    expect(condition(agent, "Ready")?.message).toBe("1/1 workers of Deployment lonely-agent ready");
+    expect(agent.status?.readyReplicas).toBe(1);
+    const listed = await kubectlOk(["-n", "missing", "get", "agents"]);
+    expect(listed).toMatch(/lonely\s+True\s+default\s+freehold\s+1/);
+  });
 });
 
 describe("a Secret change", () => {

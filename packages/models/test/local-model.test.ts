@@ -22,6 +22,40 @@ const weatherTool = {
   },
 };
 
+/** The published filesystem MCP server's tool, with its long description, as the quickstart offers it. */
+const readTextFileTool = {
+  name: "read_text_file",
+  description:
+    "Read the complete contents of a file from the file system as text. Handles various text encodings " +
+    "and provides detailed error messages if the file cannot be read. Use this tool when you need to " +
+    "examine the contents of a single file. Use the 'head' parameter to read only the first N lines of " +
+    "a file, or the 'tail' parameter to read only the last N lines of a file. Operates on the file as " +
+    "text regardless of extension. Only works within allowed directories.",
+  inputSchema: {
+    type: "object",
+    properties: {
+      path: { type: "string" },
+      tail: { type: "number", description: "If provided, returns only the last N lines of the file" },
+      head: { type: "number", description: "If provided, returns only the first N lines of the file" },
+    },
+    required: ["path"],
+  },
+};
+
+/** The quickstart agent's instructions (examples/quickstart/agent.yaml). */
+const teamsInstructions: ChatMessage = {
+  role: "system",
+  content:
+    "You answer questions about ACME's teams. The facts are in the file teams.md.\n" +
+    'First call read_text_file with path "teams.md". Then answer in one short sentence, using only the file.',
+};
+
+const teamsFile =
+  "# ACME teams\n\n" +
+  "- Platform team: led by Dana Okafor. Owns the Kubernetes clusters, the CI runners and the internal developer portal.\n" +
+  "- Billing team: led by Marco Ruiz. Owns invoicing, refunds and the payment provider integration.\n" +
+  "- Support team: led by Priya Natarajan. Owns the help desk, on-call rotations and the status page.\n";
+
 function localModel(parameters: Record<string, unknown> = {}): LanguageModel {
   const spec = ModelSpec.parse({ provider: "local", model: "gemma3-270m", maxRetries: 0, parameters });
   return createLanguageModel(spec, { modelsDirectory });
@@ -123,6 +157,75 @@ describe("local model (gemma3-270m)", { timeout: 180_000 }, () => {
     });
     expect(answered.message.toolCalls).toBeUndefined();
     expect(answered.message.content.trim()).not.toBe("");
+  });
+
+  it("calls the tool the agent's instructions name for requests in the agent's domain", async () => {
+    const model = localModel();
+    for (const content of [
+      "Who leads the platform team at ACME, and what do they own?",
+      "Which team owns the CI runners?",
+      "Who leads the billing team?",
+    ]) {
+      const result = await model.generate({
+        messages: [teamsInstructions, { role: "user", content }],
+        tools: [readTextFileTool],
+      });
+      expect(result.finishReason).toBe("tool-calls");
+      const [call] = result.message.toolCalls ?? [];
+      expect(call?.name).toBe("read_text_file");
+      expect(JSON.parse(call?.arguments ?? "")).toMatchObject({ path: expect.any(String) as unknown });
+    }
+  });
+
+  it("does not call a tool that the instructions name for other requests", async () => {
+    const emailTool = {
+      name: "send_email",
+      description: "Send an email to a recipient with a subject and body.",
+      inputSchema: { type: "object", properties: { to: { type: "string" } }, required: ["to"] },
+    };
+    const answered = await localModel().generate({
+      messages: [
+        {
+          role: "system",
+          content: "You help ACME's staff. Use send_email only when the user asks you to send an email.",
+        },
+        { role: "user", content: "What is the capital of Italy?" },
+      ],
+      tools: [weatherTool, emailTool],
+    });
+    expect(answered.message.toolCalls).toBeUndefined();
+    expect(answered.message.content.trim()).not.toBe("");
+  });
+
+  it("answers from a text result with clean text, which the streamed deltas add up to", async () => {
+    const question: ChatMessage = {
+      role: "user",
+      content: "Who leads the platform team at ACME, and what do they own?",
+    };
+    const parts = await collect(
+      localModel().stream({
+        messages: [
+          teamsInstructions,
+          question,
+          {
+            role: "assistant",
+            content: "",
+            toolCalls: [{ id: "call_1", name: "read_text_file", arguments: '{"path":"teams.md"}' }],
+          },
+          { role: "tool", toolCallId: "call_1", name: "read_text_file", content: teamsFile },
+        ],
+        tools: [readTextFileTool],
+      }),
+    );
+    const finish = parts.at(-1);
+    expect(finish?.type).toBe("finish");
+    if (finish?.type !== "finish") return;
+    const text = finish.result.message.content;
+    expect(text).not.toBe("");
+    expect(text).toBe(text.trim());
+    expect(text).not.toMatch(/\|\|(call|result):|^(Question|Answer):/m);
+    const deltas = parts.flatMap((part) => (part.type === "text-delta" ? [part.text] : []));
+    expect(deltas.join("")).toBe(text);
   });
 
   it("runs concurrent calls on the shared model one after the other", async () => {

@@ -75,12 +75,19 @@ describe("toChatHistory", () => {
         type: "model",
         response: [
           { type: "functionCall", name: "get_weather", params: "not json", result: "Error: down" },
-          `${answerCue}I could not tell.`,
+          `${answerCue("Weather in Paris?")} I could not tell.`,
         ],
       },
       { type: "user", text: "Thanks" },
       { type: "model", response: [] },
     ]);
+  });
+
+  it("restates the question in the answer cue, cut at 500 characters", () => {
+    expect(answerCue(" Who leads\n the platform team? ")).toBe(
+      "\nQuestion: Who leads the platform team?\nAnswer:",
+    );
+    expect(answerCue("x".repeat(600))).toBe(`\nQuestion: ${"x".repeat(500)}…\nAnswer:`);
   });
 
   it("keeps a result whose call was trimmed away as a call of its own", () => {

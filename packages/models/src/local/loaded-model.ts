@@ -7,6 +7,7 @@
  */
 import type * as NodeLlamaCppModule from "node-llama-cpp";
 import type { ChatWrapper, GbnfJsonSchema, Llama, LlamaChat, LlamaGrammar, LlamaModel } from "node-llama-cpp";
+import { createTranscriptChatWrapper } from "./transcript-chat-wrapper.ts";
 
 /** The node-llama-cpp module, imported on demand. */
 export type NodeLlamaCpp = typeof NodeLlamaCppModule;
@@ -58,13 +59,10 @@ async function getRuntime(): Promise<{ module: NodeLlamaCpp; llama: Llama }> {
 
 /**
  * The chat format: the model's own chat template when the GGUF has one (instruction-tuned models);
- * otherwise a plain `### User` / `### Assistant` transcript, which a base model such as the default
- * Gemma 3 270M continues far better than a chat format it was never tuned on.
+ * otherwise a plain `### User` / `### Assistant` transcript (transcript-chat-wrapper.ts).
  */
 function chatWrapperFor(module: NodeLlamaCpp, transcript: boolean): ChatWrapper | "auto" {
-  return transcript
-    ? new module.GeneralChatWrapper({ userMessageTitle: "User", modelResponseTitle: "Assistant" })
-    : "auto";
+  return transcript ? createTranscriptChatWrapper(module) : "auto";
 }
 
 function hasChatTemplate(model: LlamaModel): boolean {

@@ -3,7 +3,7 @@
  * that the model writes but does not run; the runtime runs it and calls again with the result.
  *
  * With tools on offer, the model first chooses a tool or none (tool-choice.ts scores the user's
- * request under each tool's description). For a tool, it writes the arguments under a grammar
+ * request under each tool's description and what the agent's instructions say about it). For a tool, it writes the arguments under a grammar
  * compiled from the tool's JSON Schema, so they are always JSON of the right shape. After
  * `maxToolRoundsPerTurn` rounds of calls since the last user message (default 1) it answers from the
  * results: the request that chose a tool would choose it again.
@@ -21,9 +21,10 @@ import {
   toolCallInstructions,
   transcriptPreamble,
 } from "./chat-history.ts";
+import { answerStopTriggers, cleanAnswer, trimmedDeltas } from "./answer-text.ts";
 import { toGrammarSchema } from "./grammar-schema.ts";
 import type { LoadedModel } from "./loaded-model.ts";
-import { chooseTool } from "./tool-choice.ts";
+import { chooseTool, type ToolChoiceRequest } from "./tool-choice.ts";
 
 /** Sampling and policy for one call. */
 export interface TurnSettings {
@@ -79,9 +80,16 @@ function finishReasonOf(response: LlamaChatResponse, otherwise: FinishReason): F
  */
 const dryRepeatPenalty = { strength: 0.8, base: 1.75, allowedLength: 2, lastTokens: 128 };
 
-/** The text of the last user message: the request a tool is chosen for. */
-function lastUserRequest(messages: readonly ChatMessage[]): string {
-  return messages.findLast((message) => message.role === "user")?.content ?? "";
+/**
+ * What a tool is chosen for: the last user message, and the system messages (the agent's
+ * instructions), which may say what a tool is for.
+ */
+function toolChoiceRequest(messages: readonly ChatMessage[]): ToolChoiceRequest {
+  const system = messages.filter((message) => message.role === "system").map((message) => message.content);
+  return {
+    request: messages.findLast((message) => message.role === "user")?.content ?? "",
+    instructions: system.length === 0 ? undefined : system.join("\n"),
+  };
 }
 
 async function toolCallTurn(
@@ -114,27 +122,31 @@ async function toolCallTurn(
 async function textTurn(
   loaded: LoadedModel,
   history: ChatHistoryItem[],
-  hasTools: boolean,
+  question: string,
   settings: TurnSettings,
   signal: AbortSignal | undefined,
   onText: ((text: string) => void) | undefined,
 ): Promise<Omit<LocalTurn, "usage">> {
+  const afterToolResults = endsWithFunctionCall(history.at(-1));
   const options: LLamaChatGenerateResponseOptions = {
     maxTokens: settings.maxOutputTokens,
     temperature: settings.temperature,
     dryRepeatPenalty,
     trimWhitespaceSuffix: true,
-    // A new call or a new heading means the answer is over.
-    customStopTriggers: [...settings.stop, ...(hasTools ? [callPrefix.trim()] : []), "\n### "],
+    customStopTriggers: answerStopTriggers({ stop: settings.stop, afterToolResults }),
     ...(settings.topP === undefined ? {} : { topP: settings.topP }),
     ...(settings.seed === undefined ? {} : { seed: settings.seed }),
     ...(signal === undefined ? {} : { signal }),
-    ...(onText === undefined ? {} : { onTextChunk: onText }),
+    ...(onText === undefined ? {} : { onTextChunk: trimmedDeltas(onText) }),
   };
   // After tool results, the answer starts behind a cue (see chat-history.ts).
-  const prompt = endsWithFunctionCall(history.at(-1)) ? withPrefill(history, answerCue) : history;
+  const prompt = afterToolResults ? withPrefill(history, answerCue(question)) : history;
   const response = await loaded.chat.generateResponse(prompt, options);
-  return { text: response.response, toolCalls: [], finishReason: finishReasonOf(response, "stop") };
+  return {
+    text: cleanAnswer(response.response),
+    toolCalls: [],
+    finishReason: finishReasonOf(response, "stop"),
+  };
 }
 
 /**
@@ -163,8 +175,9 @@ export function runLocalTurn(
     const { chat, model } = loaded;
     const mayCallTool =
       tools.length > 0 && toolRoundsSinceUser(request.messages) < settings.maxToolRoundsPerTurn;
+    const choiceRequest = toolChoiceRequest(request.messages);
     const choice = mayCallTool
-      ? await chooseTool(loaded, lastUserRequest(request.messages), tools)
+      ? await chooseTool(loaded, choiceRequest, tools)
       : { tool: undefined, evaluatedTokens: 0 };
     signal?.throwIfAborted();
     const history = toChatHistory(request.messages, {
@@ -178,7 +191,7 @@ export function runLocalTurn(
     const before = meter.getState();
     const turn =
       choice.tool === undefined
-        ? await textTurn(loaded, history, tools.length > 0, settings, signal, onText)
+        ? await textTurn(loaded, history, choiceRequest.request, settings, signal, onText)
         : await toolCallTurn(loaded, history, choice.tool, settings, signal);
     const outputTokens = meter.diff(before).usedOutputTokens;
     return { ...turn, usage: { inputTokens: promptTokens + choice.evaluatedTokens, outputTokens } };

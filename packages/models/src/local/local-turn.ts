@@ -21,7 +21,7 @@ import {
   toolCallInstructions,
   transcriptPreamble,
 } from "./chat-history.ts";
-import { answerStopTriggers, cleanAnswer, trimmedDeltas } from "./answer-text.ts";
+import { answerStopTriggers, createAnswerText, finalAnswer } from "./answer-text.ts";
 import { toGrammarSchema } from "./grammar-schema.ts";
 import type { LoadedModel } from "./loaded-model.ts";
 import { chooseTool, type ToolChoiceRequest } from "./tool-choice.ts";
@@ -128,24 +128,33 @@ async function textTurn(
   onText: ((text: string) => void) | undefined,
 ): Promise<Omit<LocalTurn, "usage">> {
   const afterToolResults = endsWithFunctionCall(history.at(-1));
+  // A base model loops line by line; an instruction-tuned one may repeat a line on purpose (code).
+  const endAtRepeatedLine = loaded.transcript;
+  const looped = new AbortController();
+  const answer = createAnswerText({ endAtRepeatedLine, onText });
   const options: LLamaChatGenerateResponseOptions = {
     maxTokens: settings.maxOutputTokens,
     temperature: settings.temperature,
     dryRepeatPenalty,
     trimWhitespaceSuffix: true,
     customStopTriggers: answerStopTriggers({ stop: settings.stop, afterToolResults }),
+    // Stopped for a loop, the model returns what it wrote; the caller's abort is thrown below.
+    signal: signal === undefined ? looped.signal : AbortSignal.any([signal, looped.signal]),
+    stopOnAbortSignal: true,
+    onTextChunk: (chunk) => {
+      if (answer.push(chunk)) looped.abort();
+    },
     ...(settings.topP === undefined ? {} : { topP: settings.topP }),
     ...(settings.seed === undefined ? {} : { seed: settings.seed }),
-    ...(signal === undefined ? {} : { signal }),
-    ...(onText === undefined ? {} : { onTextChunk: trimmedDeltas(onText) }),
   };
   // After tool results, the answer starts behind a cue (see chat-history.ts).
   const prompt = afterToolResults ? withPrefill(history, answerCue(question)) : history;
   const response = await loaded.chat.generateResponse(prompt, options);
+  signal?.throwIfAborted();
   return {
-    text: cleanAnswer(response.response),
+    text: finalAnswer(response.response, { endAtRepeatedLine }),
     toolCalls: [],
-    finishReason: finishReasonOf(response, "stop"),
+    finishReason: looped.signal.aborted ? "stop" : finishReasonOf(response, "stop"),
   };
 }
 

@@ -220,6 +220,7 @@ describe("helm template", () => {
       { name: "REDIS_URL", value: `redis://fh-freehold-redis.${namespace}.svc:6379` },
       { name: "FREEHOLD_RUNTIME_IMAGE", value: "ghcr.io/freehold-dev/freehold-runtime:1.2.3" },
       { name: "FREEHOLD_IMAGE_PULL_POLICY", value: "IfNotPresent" },
+      { name: "FREEHOLD_WORKER_HEALTH_PORT", value: "8081" },
       { name: "FREEHOLD_WATCH_NAMESPACE", value: "acme" },
       { name: "FREEHOLD_LEADER_ELECTION", value: "true" },
       { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },

@@ -252,12 +252,22 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           "--leader-elect=false",
           `--service-account-private-key-file=${join(directory, "sa.key")}`,
           "--use-service-account-credentials=false",
-          "--controllers=*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service-lb-controller,-route",
+          // No nodes here: leave out the controllers that manage them.
+          "--controllers=*,-node-ipam-controller,-node-lifecycle-controller",
           "--v=1",
         ],
         directory,
       );
       started.push(controllerManager);
+      // Ready once its service account controller has made the default namespace's account.
+      await waitUntil("kube-controller-manager", started, options.startTimeoutMs ?? 90_000, async () => {
+        const response = await get(
+          `${server}/api/v1/namespaces/default/serviceaccounts/default`,
+          token,
+          readFileSync(caFile, "utf8"),
+        );
+        return response.status === 200;
+      });
     }
 
     return {

@@ -14,6 +14,7 @@ import { isTerminal, RuntimeConfig, type RunEvent } from "@freehold/api";
 import {
   createAgentQueues,
   createRunStore,
+  freePort,
   startRedisServer,
   startRun,
   type RedisServer,
@@ -283,4 +284,33 @@ describe("workers killed mid-run", () => {
       await queues.close();
     },
   );
+
+  it("serve probes: /healthz while alive, /readyz once consuming", { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        join(root, "packages", "cli", "src", "bin.ts"),
+        "worker",
+        "--config",
+        configFile,
+        "--redis-url",
+        redis.url,
+        "--health-port",
+        String(port),
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    try {
+      await expect
+        .poll(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status, {
+          timeout: 20_000,
+        })
+        .toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
 });

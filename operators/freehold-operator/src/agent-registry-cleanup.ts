@@ -6,16 +6,8 @@
  *
  * @module
  */
-import { namespacePrefix } from "@freehold/handoff";
+import { createAgentRegistry } from "@freehold/handoff";
 import type { Redis } from "ioredis";
-
-/**
- * The registry's hash. It mirrors `@freehold/handoff`'s agent registry, which has no
- * `unregister` yet; keep the two in step.
- */
-function registryKey(namespace: string): string {
-  return `${namespacePrefix(namespace)}:agents`;
-}
 
 /**
  * Removes an agent from its namespace's registry.
@@ -26,5 +18,5 @@ function registryKey(namespace: string): string {
  * ```
  */
 export async function unregisterAgent(redis: Redis, namespace: string, name: string): Promise<void> {
-  await redis.hdel(registryKey(namespace), name);
+  await createAgentRegistry(redis).unregister(namespace, name);
 }

@@ -172,8 +172,15 @@ export function createProgram(context: ProgramContext): Command {
     .option("--redis-url <url>", "Redis", context.environment.FREEHOLD_REDIS_URL)
     .option("--concurrency <runs>", "runs worked on at once, per agent", "10")
     .option("--lock-duration <seconds>", "how soon the runs of a worker that died resume on another", "30")
+    .option("--health-port <port>", "serve /healthz and /readyz on this port, for probes")
     .action(
-      async (options: { config: string; redisUrl?: string; concurrency: string; lockDuration: string }) => {
+      async (options: {
+        config: string;
+        redisUrl?: string;
+        concurrency: string;
+        lockDuration: string;
+        healthPort?: string;
+      }) => {
         if (options.redisUrl === undefined) {
           throw new FreeholdError("cli.no-redis", "freehold worker needs --redis-url or FREEHOLD_REDIS_URL");
         }
@@ -183,6 +190,7 @@ export function createProgram(context: ProgramContext): Command {
             redisUrl: options.redisUrl,
             concurrency: positiveInteger(options.concurrency, "--concurrency"),
             lockDurationMs: positiveInteger(options.lockDuration, "--lock-duration") * 1000,
+            ...(options.healthPort === undefined ? {} : { healthPort: port(options.healthPort) }),
             environment: context.environment,
             ...(context.modelsDirectory === undefined ? {} : { modelsDirectory: context.modelsDirectory }),
           },

@@ -23,6 +23,8 @@ export interface AgentRegistry {
     namespace: string,
     agent: { readonly name: string; readonly description?: string | undefined },
   ): Promise<void>;
+  /** Forgets an agent (it was deleted): new runs for it are refused. */
+  unregister(namespace: string, name: string): Promise<void>;
   list(namespace: string): Promise<AgentEntry[]>;
   /** The agent, or an `agent.not-found` error naming the agents of the namespace. */
   require(namespace: string, name: string): Promise<AgentEntry>;
@@ -48,6 +50,9 @@ export function createAgentRegistry(redis: Redis): AgentRegistry {
         registeredAt: new Date().toISOString(),
       };
       await redis.hset(registryKey(namespace), agent.name, JSON.stringify(entry));
+    },
+    async unregister(namespace, name) {
+      await redis.hdel(registryKey(namespace), name);
     },
     async list(namespace) {
       const entries = await redis.hvals(registryKey(namespace));

@@ -62,9 +62,14 @@ export async function bridgeCommand(
       "name the stdio server to bridge after --, e.g. freehold mcp bridge -- npx -y @modelcontextprotocol/server-memory",
     );
   }
+  // The bridge's own environment goes to the server: in the operator's pods that is spec.stdio.env.
+  const env = Object.fromEntries(
+    Object.entries(options.environment).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
   const bridge = await startStdioBridge({
     command,
     args,
+    env,
     host: options.host,
     port: options.port,
     onStderr: (session, text) => {

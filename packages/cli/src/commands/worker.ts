@@ -12,12 +12,15 @@ import { disposeLocalModels } from "@freehold/models";
 import { createRuntime, createRuntimeWorker } from "@freehold/runtime";
 import { Redis } from "ioredis";
 import { parse } from "yaml";
+import { startHealthServer } from "../health-server.ts";
 import type { Output } from "../output.ts";
 
 export interface WorkerOptions {
   readonly config: string;
   readonly redisUrl: string;
   readonly concurrency: number;
+  /** Serve /healthz and /readyz on this port (for Kubernetes probes). */
+  readonly healthPort?: number;
   /** How long a run's lock lasts; a dead worker's runs resume elsewhere after about this long. */
   readonly lockDurationMs?: number;
   readonly environment: Readonly<Record<string, string | undefined>>;
@@ -77,14 +80,28 @@ export async function workerCommand(
     ...(options.lockDurationMs === undefined ? {} : { lockDurationMs: options.lockDurationMs }),
     log,
   });
+  let ready = false;
+  const health =
+    options.healthPort === undefined
+      ? undefined
+      : await startHealthServer({
+          port: options.healthPort,
+          ready: async () => {
+            await connection.ping();
+            return ready;
+          },
+        });
   await worker.ready();
+  ready = true;
   log(
     `worker ready: namespace ${config.namespace}, agents ${runtime.agents.map((agent) => agent.name).join(", ")}`,
   );
   await stopped;
   log("stopping: runs in progress stop at their next step and go back on their queue");
+  ready = false;
   await worker.close();
   await runtime.close();
+  await health?.close();
   connection.disconnect();
   await disposeLocalModels();
 }

@@ -6,7 +6,7 @@
  * must execute exactly once, and no tool call whose result was checkpointed may reach the server
  * again.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,6 +24,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
 import { readLedger } from "../fixtures/mcp/ledger.ts";
+import { createWorkerFleet, type WorkerFleet } from "./worker-fleet.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const runs = 100;
@@ -36,36 +37,7 @@ let model: ScriptedModelServer;
 let counter: CounterServer;
 let ledger: string;
 let configFile: string;
-const workers = new Map<ChildProcess, number>();
-let workerLog = "";
-let resumed = 0;
-
-function startWorker(): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      join(root, "packages", "cli", "src", "bin.ts"),
-      "worker",
-      "--config",
-      configFile,
-      "--redis-url",
-      redis.url,
-      "--concurrency",
-      "5",
-      "--lock-duration",
-      "2",
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  child.stderr.on("data", (chunk: Buffer) => {
-    const text = chunk.toString();
-    resumed += text.match(/resuming at step [1-9]/g)?.length ?? 0;
-    workerLog = (workerLog + text).slice(-20_000);
-  });
-  workers.set(child, Date.now());
-  child.once("exit", () => workers.delete(child));
-  return child;
-}
+let fleet: WorkerFleet;
 
 beforeAll(async () => {
   redis = await startRedisServer();
@@ -118,10 +90,11 @@ beforeAll(async () => {
       }),
     ),
   );
+  fleet = createWorkerFleet({ configFile, redisUrl: redis.url, concurrency: 5, lockDurationSeconds: 2 });
 });
 
 afterAll(async () => {
-  for (const worker of workers.keys()) worker.kill("SIGKILL");
+  fleet.killAll();
   await model.close();
   await counter.close();
   connection.disconnect();
@@ -130,7 +103,7 @@ afterAll(async () => {
 
 describe("workers killed mid-run", () => {
   it(`lose nothing over ${runs} runs`, { timeout: 240_000 }, async () => {
-    for (let index = 0; index < workerCount; index += 1) startWorker();
+    for (let index = 0; index < workerCount; index += 1) fleet.start();
     const store = createRunStore(connection);
     const queues = createAgentQueues(connection);
     const ids: string[] = [];
@@ -152,17 +125,9 @@ describe("workers killed mid-run", () => {
     for (;;) {
       const states = await Promise.all(ids.map((id) => store.require(namespace, id)));
       if (states.every((state) => isTerminal(state.status))) break;
-      if (Date.now() > deadline) throw new Error(`runs did not finish in time; worker log:\n${workerLog}`);
+      if (Date.now() > deadline) throw new Error(`runs did not finish in time; worker log:\n${fleet.log()}`);
       await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 600));
-      const alive = [...workers]
-        .filter(([, started]) => Date.now() - started > 1000)
-        .map(([worker]) => worker);
-      const victim = alive[Math.floor(Math.random() * alive.length)];
-      if (victim !== undefined && kills < 40) {
-        victim.kill("SIGKILL");
-        kills += 1;
-        startWorker();
-      }
+      if (kills < 40 && fleet.killOne(1000)) kills += 1;
     }
     await queues.close();
 
@@ -220,11 +185,11 @@ describe("workers killed mid-run", () => {
     const calls = counter.calls().filter((call) => call.tool === "record");
     const repeats = calls.length - new Set(calls.map((call) => call.idempotencyKey)).size;
     console.log(
-      `crash test: ${runs} runs, ${kills} workers killed, ${resumed} runs resumed from a checkpoint, ` +
+      `crash test: ${runs} runs, ${kills} workers killed, ${fleet.resumed()} runs resumed from a checkpoint, ` +
         `${calls.length} record calls for ${entries.length} executions (${repeats} in-flight retries)`,
     );
     expect(kills).toBeGreaterThan(0);
-    expect(resumed).toBeGreaterThan(0);
+    expect(fleet.resumed()).toBeGreaterThan(0);
   });
 
   it(
@@ -233,10 +198,10 @@ describe("workers killed mid-run", () => {
     async () => {
       const store = createRunStore(connection);
       const queues = createAgentQueues(connection);
-      for (const worker of workers.keys()) worker.kill("SIGKILL");
-      workerLog = "";
-      const first = startWorker();
-      await expect.poll(() => workerLog, { timeout: 20_000 }).toContain("worker ready");
+      fleet.killAll();
+      fleet.clearLog();
+      const first = fleet.start();
+      await expect.poll(() => fleet.log(), { timeout: 20_000 }).toContain("worker ready");
       const ids: string[] = [];
       for (let index = 0; index < 10; index += 1) {
         ids.push(
@@ -263,13 +228,13 @@ describe("workers killed mid-run", () => {
       const exited = new Promise<number | null>((resolve) => first.once("exit", resolve));
       first.kill("SIGTERM");
       expect(await exited).toBe(0);
-      expect(workerLog).toMatch(/interrupted at step \d; back on the queue/);
+      expect(fleet.log()).toMatch(/interrupted at step \d; back on the queue/);
       const unfinished = (await Promise.all(ids.map((id) => store.require(namespace, id)))).filter(
         (state) => !isTerminal(state.status),
       );
       expect(unfinished.length).toBeGreaterThan(0);
 
-      startWorker();
+      fleet.start();
       await expect
         .poll(
           async () =>

@@ -6,7 +6,6 @@
  * exactly one transfer, one delegation, one human handoff and one hand-back; every child run
  * completed once; no inbox item left or lost; every tool call executed exactly once.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,8 +23,8 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
 import { readLedger } from "../fixtures/mcp/ledger.ts";
+import { createWorkerFleet, type WorkerFleet } from "./worker-fleet.ts";
 
-const root = join(import.meta.dirname, "..", "..");
 const runs = 200;
 const namespace = "handoffs";
 
@@ -35,32 +34,7 @@ let model: ScriptedModelServer;
 let counter: CounterServer;
 let ledger: string;
 let configFile: string;
-const workers = new Map<ChildProcess, number>();
-let workerLog = "";
-
-function startWorker(): void {
-  const child = spawn(
-    process.execPath,
-    [
-      join(root, "packages", "cli", "src", "bin.ts"),
-      "worker",
-      "--config",
-      configFile,
-      "--redis-url",
-      redis.url,
-      "--concurrency",
-      "10",
-      "--lock-duration",
-      "2",
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  child.stderr.on("data", (chunk: Buffer) => {
-    workerLog = (workerLog + chunk.toString()).slice(-30_000);
-  });
-  workers.set(child, Date.now());
-  child.once("exit", () => workers.delete(child));
-}
+let fleet: WorkerFleet;
 
 const resource = (kind: string, name: string, spec: unknown) => ({
   apiVersion: "freehold.dev/v1alpha1",
@@ -136,10 +110,11 @@ beforeAll(async () => {
       }),
     ),
   );
+  fleet = createWorkerFleet({ configFile, redisUrl: redis.url, concurrency: 10, lockDurationSeconds: 2 });
 });
 
 afterAll(async () => {
-  for (const worker of workers.keys()) worker.kill("SIGKILL");
+  fleet.killAll();
   await model.close();
   await counter.close();
   connection.disconnect();
@@ -160,7 +135,7 @@ async function retrying<T>(action: () => Promise<T>): Promise<T> {
 
 describe("multi-agent runs through crashes and a Redis restart", () => {
   it(`lose nothing over ${runs} runs`, { timeout: 300_000 }, async () => {
-    for (let index = 0; index < 3; index += 1) startWorker();
+    for (let index = 0; index < 3; index += 1) fleet.start();
     const store = createRunStore(connection);
     const queues = createAgentQueues(connection);
     const inbox = createInbox({ redis: connection, store, queues });
@@ -185,7 +160,7 @@ describe("multi-agent runs through crashes and a Redis restart", () => {
       const finished = states.filter((state) => isTerminal(state.status)).length;
       if (finished === runs) break;
       if (Date.now() - started > 240_000)
-        throw new Error(`only ${finished} of ${runs} runs ended; worker log:\n${workerLog}`);
+        throw new Error(`only ${finished} of ${runs} runs ended; worker log:\n${fleet.log()}`);
       // The person: claim and hand back whatever waits.
       for (const item of await retrying(() => inbox.list(namespace, "desk"))) {
         if (item.status !== "waiting") continue;
@@ -199,12 +174,7 @@ describe("multi-agent runs through crashes and a Redis restart", () => {
       }
       // Chaos: kill a worker that has been up a second, now and then; restart Redis once, mid-batch.
       if (Math.random() < 0.3 && kills < 30) {
-        const victim = [...workers].find(([, since]) => Date.now() - since > 1000)?.[0];
-        if (victim !== undefined) {
-          victim.kill("SIGKILL");
-          kills += 1;
-          startWorker();
-        }
+        if (fleet.killOne(1000)) kills += 1;
       }
       if (!restarted && finished >= runs / 3) {
         restarted = true;

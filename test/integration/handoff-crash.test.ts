@@ -54,27 +54,27 @@ beforeAll(async () => {
       {
         match: { contains: "order" },
         toolCalls: [{ name: "transfer_to_billing", arguments: { note: "A billing question." } }],
-        delayMs: 60,
+        delayMs: 200,
       },
       {
         match: { contains: "Transferred to billing" },
         toolCalls: [{ name: "ask_researcher", arguments: { input: "history please" } }],
-        delayMs: 60,
+        delayMs: 200,
       },
       {
         match: { toolName: "ask_researcher" },
         toolCalls: [{ name: "record", arguments: { value: "checked" } }],
-        delayMs: 60,
+        delayMs: 200,
       },
       {
         match: { toolName: "record" },
         toolCalls: [
           { name: "transfer_to_human_desk", arguments: { summary: "Needs a person.", reason: "Policy." } },
         ],
-        delayMs: 60,
+        delayMs: 200,
       },
-      { match: { contains: "handed the conversation back" }, text: "All done.", delayMs: 60 },
-      { match: { contains: "history please" }, text: "A long-time customer.", delayMs: 60 },
+      { match: { contains: "handed the conversation back" }, text: "All done.", delayMs: 200 },
+      { match: { contains: "history please" }, text: "A long-time customer.", delayMs: 200 },
     ],
   });
   configFile = join(directory, "config.json");
@@ -173,7 +173,7 @@ describe("multi-agent runs through crashes and a Redis restart", () => {
         }
       }
       // Chaos: kill a worker that has been up a second, now and then; restart Redis once, mid-batch.
-      if (Math.random() < 0.3 && kills < 30) {
+      if (Math.random() < 0.5 && kills < 30) {
         if (fleet.killOne(1000)) kills += 1;
       }
       if (!restarted && finished >= runs / 3) {

@@ -19,9 +19,20 @@ import { applyToolResult } from "./run-transitions.ts";
 export interface Dispatcher {
   /** Gets a marked run moving: enqueue it, or resume it with its ended child runs' answers. */
   dispatch(namespace: string, runId: string): Promise<void>;
+  /**
+   * The fast path for a worker that has just checkpointed `state` (queued): enqueue it without reading
+   * it back, and clear the marks made up to now (a later mark, from a later checkpoint, stays).
+   */
+  dispatchQueued(state: RunState): Promise<void>;
   /** Dispatches every run marked more than `graceMs` ago; returns how many. */
   sweep(namespace: string, graceMs?: number): Promise<number>;
 }
+
+const removeIfMarkedBefore = `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) <= tonumber(ARGV[2]) then return redis.call('ZREM', KEYS[1], ARGV[1]) end
+return 0
+`;
 
 const removeIfScore = `
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('ZREM', KEYS[1], ARGV[1]) end
@@ -118,6 +129,12 @@ export function createDispatcher(parts: {
         await queues.enqueue(namespace, state.agent, runId, { key: `r${state.revision}` });
       }
       await evalScript(redis, removeIfScore, 1, key, runId, score);
+    },
+    async dispatchQueued(state) {
+      if (state.status !== "queued") return;
+      const markedBy = Date.now();
+      await queues.enqueue(state.namespace, state.agent, state.id, { key: `r${state.revision}` });
+      await evalScript(redis, removeIfMarkedBefore, 1, dispatchKey(state.namespace), state.id, markedBy);
     },
     async sweep(namespace, graceMs = 2_000) {
       const due = await redis.zrangebyscore(dispatchKey(namespace), 0, Date.now() - graceMs, "LIMIT", 0, 500);

@@ -103,7 +103,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       }
       if (outcome.kind === "moved") {
         log(`run ${runId}: transferred to ${outcome.state.agent}`);
-        await dispatcher.dispatch(namespace, runId);
+        await dispatcher.dispatchQueued(outcome.state);
         return `moved to ${outcome.state.agent}`;
       }
       if (outcome.kind === "suspended") {

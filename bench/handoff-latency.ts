@@ -12,13 +12,14 @@
  *
  * Prints progress, then one JSON line with p50/p99 of both and their ratios.
  */
-import { AgentSpec, type ChatMessage } from "@freehold/api";
+import { AgentSpec } from "@freehold/api";
 import { createAgentQueues, createRunStore, startRedisServer, startRun } from "@freehold/handoff";
 import { createMcpPool, createToolBroker } from "@freehold/mcp";
-import type { GenerateRequest, GenerateResult, LanguageModel, StreamPart } from "@freehold/models";
+import type { LanguageModel } from "@freehold/models";
 import { createRuntimeWorker, specialTools, type ResolvedAgent } from "@freehold/runtime";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
+import { instantModel } from "./instant-model.ts";
 // Not exported by @freehold/runtime (yet); createRuntime makes an agent's transfer tools with it.
 
 const wantedSamples = Number(process.env.BENCH_SAMPLES ?? 1000);
@@ -32,11 +33,6 @@ const log = (line: string): void => {
 };
 
 /** Handoffs so far in a conversation: the transfer tools' results. */
-function transfers(messages: readonly ChatMessage[]): number {
-  return messages.filter((message) => message.role === "tool" && message.name.startsWith("transfer_to_"))
-    .length;
-}
-
 /**
  * Freehold's side of the clock: `transferAt` is set just before a model returns a transfer, and the
  * next model call (the target's) takes a sample from it. Runs are sequential, so one slot is enough.
@@ -50,53 +46,25 @@ const clock = {
   finished: undefined as (() => void) | undefined,
 };
 
-/**
- * A model that answers at once: a transfer to the other agent until the run has had `hopsPerRun`
- * handoffs, then a final answer.
- */
-function instantModel(): LanguageModel {
-  const generate = (request: GenerateRequest): Promise<GenerateResult> => {
-    const calledAt = performance.now();
-    const hops = transfers(request.messages);
-    if (clock.transferAt !== undefined) {
+function clockedModel(): LanguageModel {
+  return instantModel({
+    maxTransfers: hopsPerRun,
+    onCall: (hops) => {
+      const calledAt = performance.now();
+      if (clock.transferAt === undefined) return;
       if (clock.recording) {
         clock.samples.push(calledAt - clock.transferAt);
         clock.hops.push(hops);
       }
       clock.transferAt = undefined;
-    }
-    const transfer = request.tools?.find((tool) => tool.name.startsWith("transfer_to_"));
-    const usage = { inputTokens: 1, outputTokens: 1 };
-    if (hops >= hopsPerRun || transfer === undefined) {
-      clock.finished?.();
-      return Promise.resolve({
-        message: { role: "assistant", content: "done" },
-        usage,
-        finishReason: "stop",
-        model: "instant",
-      });
-    }
-    const result: GenerateResult = {
-      message: {
-        role: "assistant",
-        content: "",
-        toolCalls: [{ id: `call_${hops}`, name: transfer.name, arguments: '{"note":"over to you"}' }],
-      },
-      usage,
-      finishReason: "tool-calls",
-      model: "instant",
-    };
-    clock.transferAt = performance.now();
-    return Promise.resolve(result);
-  };
-  return {
-    provider: "openai-compatible",
-    modelId: "instant",
-    generate,
-    async *stream(request: GenerateRequest): AsyncIterable<StreamPart> {
-      yield { type: "finish", result: await generate(request) };
     },
-  };
+    onTransfer: () => {
+      clock.transferAt = performance.now();
+    },
+    onAnswer: () => {
+      clock.finished?.();
+    },
+  });
 }
 
 const redis = await startRedisServer();
@@ -104,7 +72,7 @@ const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
 const store = createRunStore(connection);
 const queues = createAgentQueues(connection);
 const pool = createMcpPool({});
-const model = instantModel();
+const model = clockedModel();
 const names = ["ping", "pong"] as const;
 const specs = new Map(
   names.map((name) => {

@@ -20,10 +20,10 @@
 import { AgentSpec } from "@freehold/api";
 import { createAgentQueues, createRunStore, startRedisServer, startRun } from "@freehold/handoff";
 import { createMcpPool, createToolBroker } from "@freehold/mcp";
-import type { GenerateRequest, GenerateResult, LanguageModel, StreamPart } from "@freehold/models";
 import { createRuntimeWorker, specialTools, type ResolvedAgent, type RuntimeWorker } from "@freehold/runtime";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
+import { instantModel } from "./instant-model.ts";
 // Not exported by @freehold/runtime (yet); createRuntime makes an agent's transfer tools with it.
 
 const workerCounts = (process.env.BENCH_WORKERS ?? "1,2,4").split(",").map(Number);
@@ -42,45 +42,17 @@ const log = (line: string): void => {
  * `maxHandoffs` ends it. `lastCalls` counts the calls that come after the last handoff of a run.
  */
 const calls = { last: 0 };
-function instantModel(): LanguageModel {
-  const generate = (request: GenerateRequest): Promise<GenerateResult> => {
-    const hops = request.messages.filter(
-      (message) => message.role === "tool" && message.name.startsWith("transfer_to_"),
-    ).length;
-    if (hops >= hopsPerRun) calls.last += 1;
-    const transfer = request.tools?.find((tool) => tool.name.startsWith("transfer_to_"));
-    const usage = { inputTokens: 1, outputTokens: 1 };
-    return Promise.resolve(
-      transfer === undefined
-        ? { message: { role: "assistant", content: "done" }, usage, finishReason: "stop", model: "instant" }
-        : {
-            message: {
-              role: "assistant",
-              content: "",
-              toolCalls: [{ id: `call_${hops}`, name: transfer.name, arguments: '{"note":"over to you"}' }],
-            },
-            usage,
-            finishReason: "tool-calls",
-            model: "instant",
-          },
-    );
-  };
-  return {
-    provider: "openai-compatible",
-    modelId: "instant",
-    generate,
-    async *stream(request: GenerateRequest): AsyncIterable<StreamPart> {
-      yield { type: "finish", result: await generate(request) };
-    },
-  };
-}
 
 const redis = await startRedisServer();
 const caller = new Redis(redis.url, { maxRetriesPerRequest: null });
 const callerStore = createRunStore(caller);
 const callerQueues = createAgentQueues(caller);
 const pool = createMcpPool({});
-const model = instantModel();
+const model = instantModel({
+  onCall: (hops) => {
+    if (hops >= hopsPerRun) calls.last += 1;
+  },
+});
 const names = ["ping", "pong"] as const;
 
 /** The two agents of a namespace, ready to run. */

@@ -123,6 +123,25 @@ async function events(namespace: string, runId: string): Promise<RunEvent[]> {
   return (await store.readEvents(namespace, runId)).map(({ event }) => event);
 }
 
+/** A run handed to the `desk` queue by agent `front`, its item claimed by ann. */
+async function claimedByAnn() {
+  const { namespace } = await world(
+    [{ toolCalls: [{ name: "transfer_to_human_desk", arguments: { summary: "s", reason: "r" } }] }],
+    { front: { handoffs: [{ humanQueue: "desk" }] } },
+    { desk: { description: "People." } },
+  );
+  const inbox = createInbox({ redis: connection, store, queues });
+  const run = await startRun(
+    { redis: connection, store, queues },
+    { namespace, agent: "front", input: "Hello?" },
+  );
+  await waitFor(namespace, run.id, "waiting_for_human");
+  const [item] = await inbox.list(namespace, "desk");
+  if (item === undefined) throw new Error("no item");
+  await inbox.claim(namespace, item.id, "ann");
+  return { namespace, inbox, run, item };
+}
+
 describe("handoffs", () => {
   it("moves a conversation from agent to agent, to a child run, to people and back", async () => {
     const { namespace } = await world(
@@ -240,20 +259,7 @@ describe("handoffs", () => {
   });
 
   it("lets a person answer the user and end the run", async () => {
-    const { namespace } = await world(
-      [{ toolCalls: [{ name: "transfer_to_human_desk", arguments: { summary: "s", reason: "r" } }] }],
-      { front: { handoffs: [{ humanQueue: "desk" }] } },
-      { desk: { description: "People." } },
-    );
-    const inbox = createInbox({ redis: connection, store, queues });
-    const run = await startRun(
-      { redis: connection, store, queues },
-      { namespace, agent: "front", input: "Hello?" },
-    );
-    await waitFor(namespace, run.id, "waiting_for_human");
-    const [item] = await inbox.list(namespace, "desk");
-    if (item === undefined) throw new Error("no item");
-    await inbox.claim(namespace, item.id, "ann");
+    const { namespace, inbox, item } = await claimedByAnn();
     const answered = await inbox.answer(namespace, item.id, "ann", {
       message: "Hi, this is Ann. All sorted.",
       end: true,
@@ -263,20 +269,7 @@ describe("handoffs", () => {
   });
 
   it("refuses a hand-back to a run that has ended, and clears its item", async () => {
-    const { namespace } = await world(
-      [{ toolCalls: [{ name: "transfer_to_human_desk", arguments: { summary: "s", reason: "r" } }] }],
-      { front: { handoffs: [{ humanQueue: "desk" }] } },
-      { desk: { description: "People." } },
-    );
-    const inbox = createInbox({ redis: connection, store, queues });
-    const run = await startRun(
-      { redis: connection, store, queues },
-      { namespace, agent: "front", input: "Hello?" },
-    );
-    await waitFor(namespace, run.id, "waiting_for_human");
-    const [item] = await inbox.list(namespace, "desk");
-    if (item === undefined) throw new Error("no item");
-    await inbox.claim(namespace, item.id, "ann");
+    const { namespace, inbox, run, item } = await claimedByAnn();
     await cancelRun(store, namespace, run.id);
     await expect(inbox.handBack(namespace, item.id, "ann", { note: "too late" })).rejects.toMatchObject({
       code: "run.finished",

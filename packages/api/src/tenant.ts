@@ -48,6 +48,12 @@ export const TenantSpec = withRules(
         })
         .prefault({})
         .describe("How strictly the tenant is walled off."),
+      deletionPolicy: z
+        .enum(["Retain", "Delete"])
+        .default("Retain")
+        .describe(
+          "What happens to the namespaces when the Tenant is deleted: Retain keeps them (and what is in them), Delete deletes them. Either way the tenant's Redis user is removed.",
+        ),
     })
     .describe("The desired state of a Tenant."),
   [
@@ -76,6 +82,14 @@ export const TenantStatus = z
     ...statusBase,
     namespaces: z.array(z.string()).optional().describe("The namespaces that exist and are set up."),
     redisUser: z.string().optional().describe("The Redis ACL user confined to the tenant's keys."),
+    usage: z
+      .strictObject({
+        agents: z.int().min(0).describe("Agents across the tenant's namespaces."),
+        runsThisMinute: z.int().min(0).describe("Runs started in the current minute (UTC)."),
+        tokensToday: z.int().min(0).describe("Model tokens used today (UTC)."),
+      })
+      .optional()
+      .describe("What the tenant uses of its quotas, as last read."),
   })
   .describe("The observed state of a Tenant.");
 
@@ -90,6 +104,8 @@ export const Tenant = defineResource({
   printerColumns: [
     { name: "Namespaces", type: "string", jsonPath: ".spec.namespaces" },
     { name: "Ready", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    { name: "Agents", type: "integer", jsonPath: ".status.usage.agents" },
+    { name: "Tokens Today", type: "integer", jsonPath: ".status.usage.tokensToday", priority: 1 },
     { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
   ],
   nameRule: "label",

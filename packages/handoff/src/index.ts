@@ -1,6 +1,6 @@
 /**
  * `@freehold/handoff`: durable work on BullMQ and Redis: agent queues, the run store with atomic
- * checkpoints, replayable event streams.
+ * checkpoints, replayable event streams; tenants' Redis users and quotas.
  *
  * @module
  */
@@ -24,3 +24,26 @@ export { approvalItemEffects, createApprovals, type Approvals } from "./approval
 export { createDispatcher, type Dispatcher } from "./dispatcher.ts";
 export { createInbox, inboxItemEffects, type Inbox } from "./inbox.ts";
 export { compareAndWrite } from "./redis-effects.ts";
+export { limitsKey, runsUsageKey, tenancyKey, tokensUsageKey, usagePrefix } from "./keys.ts";
+export {
+  applyTenantUser,
+  readTenantUsage,
+  releaseNamespaces,
+  removeTenancy,
+  removeTenantUser,
+  tenantAclRules,
+  tenantCommands,
+  tenantUserName,
+  writeTenancy,
+  type TenantLimits,
+  type TenantScope,
+  type TenantUsage,
+} from "./tenancy.ts";
+export { createQuotas, runsExceededCode, type Quotas, type TokenUsage } from "./quotas.ts";
+export {
+  isOutOfMemoryReply,
+  storeFullCode,
+  storeFullError,
+  storeFullRetryAfterSeconds,
+  withStoreErrors,
+} from "./store-errors.ts";

@@ -1,6 +1,8 @@
 /**
  * Redis key names. Every key of a namespace starts with `freehold:{namespace}:`, so a tenant's Redis
- * ACL user can be confined to `~freehold:{namespace}:*`.
+ * ACL user can be confined to `~freehold:{namespace}:*`. Tenancy lives beside them: which tenant a
+ * namespace belongs to (`freehold-tenancy:{namespace}`), the tenant's limits
+ * (`freehold-limits:{<tenant>}`) and its usage counters (`freehold-usage:{<tenant>}:*`).
  *
  * @module
  */
@@ -54,4 +56,36 @@ export function approvalItemKey(namespace: string, itemId: string): string {
 /** The approval items of a namespace, sorted by age. */
 export function approvalsKey(namespace: string): string {
   return `${namespacePrefix(namespace)}:approvals`;
+}
+
+/**
+ * The tenant a namespace belongs to (a string key, written by the operator). Absent: the namespace
+ * has no tenant and no quotas.
+ */
+export function tenancyKey(namespace: string): string {
+  return `freehold-tenancy:${namespace}`;
+}
+
+/**
+ * A tenant's limits (a hash: `runsPerMinute`, `tokensPerDay`; an absent field is no limit), written by
+ * the operator. The `{tenant}` hash tag puts it on the slot of the tenant's usage counters, so one
+ * quota script can read the one and count on the other in Redis Cluster.
+ */
+export function limitsKey(tenant: string): string {
+  return `freehold-limits:{${tenant}}`;
+}
+
+/** The prefix of a tenant's usage counters, `freehold-usage:{tenant}`. */
+export function usagePrefix(tenant: string): string {
+  return `freehold-usage:{${tenant}}`;
+}
+
+/** The counter of runs a tenant started in the minute of `at` (Unix minutes). */
+export function runsUsageKey(tenant: string, at: Date): string {
+  return `${usagePrefix(tenant)}:runs:${Math.floor(at.getTime() / 60_000)}`;
+}
+
+/** The counter of model tokens a tenant used on the UTC day of `at` (`YYYY-MM-DD`). */
+export function tokensUsageKey(tenant: string, at: Date): string {
+  return `${usagePrefix(tenant)}:tokens:${at.toISOString().slice(0, 10)}`;
 }

@@ -22,10 +22,15 @@ export interface RedisServerOptions {
   readonly appendOnly?: boolean;
   /** The binary. Default: `redis-server` on the PATH. */
   readonly binary?: string;
+  /** The default user's password (`--requirepass`); `url` carries it. Default: none. */
+  readonly password?: string;
+  /** Refuse writes past this much memory (`--maxmemory`, e.g. `"2mb"`), never evicting. Default: no limit. */
+  readonly maxMemory?: string;
 }
 
 /** A running Redis. */
 export interface RedisServer extends AsyncDisposable {
+  /** `redis://127.0.0.1:<port>`, with the default user's password when one is set. */
   readonly url: string;
   readonly port: number;
   readonly dataDirectory: string;
@@ -59,6 +64,7 @@ export async function freePort(): Promise<number> {
  * ```ts
  * await using redis = await startRedisServer();
  * const connection = new Redis(redis.url);
+ * await using guarded = await startRedisServer({ password: "admin-secret", maxMemory: "4mb" });
  * ```
  */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
@@ -86,6 +92,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     "yes",
     "--maxmemory-policy",
     "noeviction",
+    ...(options.password === undefined ? [] : ["--requirepass", options.password]),
+    ...(options.maxMemory === undefined ? [] : ["--maxmemory", options.maxMemory]),
   ];
   let child: ChildProcess | undefined;
 
@@ -142,7 +150,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     if (temporary) rmSync(dataDirectory, { recursive: true, force: true });
   };
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url:
+      options.password === undefined
+        ? `redis://127.0.0.1:${port}`
+        : `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}`,
     port,
     dataDirectory,
     stop,

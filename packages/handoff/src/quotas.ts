@@ -1,0 +1,144 @@
+/**
+ * A tenant's quotas, enforced in Redis wherever work starts: runs per minute (checked and counted in
+ * one script, so concurrent starts never pass the limit together) and model tokens per UTC day
+ * (counted after each model call). A namespace without a tenant (`freehold-tenancy:<ns>` absent) has
+ * no quotas and costs one GET.
+ *
+ * The limits hash is read inside the scripts but not declared in `KEYS`: Redis checks a script's
+ * declared keys as read-write, and a tenant's user may only read its limits. It shares the counters'
+ * `{<tenant>}` hash tag, so in Redis Cluster it lives on the script's slot.
+ *
+ * @module
+ */
+import { FreeholdError } from "@freehold/api";
+import type { Redis } from "ioredis";
+import { limitsKey, runsUsageKey, tenancyKey, tokensUsageKey } from "./keys.ts";
+import { evalScript } from "./redis-effects.ts";
+import { withStoreErrors } from "./store-errors.ts";
+
+/** The code of the error for a run refused by the tenant's `runsPerMinute`. */
+export const runsExceededCode = "quota.runs_exceeded";
+
+/** Seconds a minute's run counter is kept (it is read during its minute only). */
+const runsCounterSeconds = 120;
+/** Seconds a day's token counter is kept. */
+const tokensCounterSeconds = 2 * 24 * 60 * 60;
+
+/** A tenant's tokens today after a model call. */
+export interface TokenUsage {
+  /** True when today's tokens reached or passed `tokensPerDay`. */
+  readonly exceeded: boolean;
+  readonly used: number;
+  /** `tokensPerDay`; undefined: no limit (or no tenant). */
+  readonly limit: number | undefined;
+}
+
+export interface Quotas {
+  /**
+   * Counts `count` runs (default 1) starting now in `namespace`'s tenant, or refuses them all with
+   * `quota.runs_exceeded` (retryable; details `{tenant, limit, retryAfterSeconds}`) when they would
+   * pass its `runsPerMinute`.
+   */
+  startRuns(namespace: string, count?: number): Promise<void>;
+  /** Adds a model call's tokens to the tenant's day and says whether `tokensPerDay` is now reached. */
+  addTokens(namespace: string, tokens: number): Promise<TokenUsage>;
+  /** True when the tenant's tokens today reached its `tokensPerDay`. */
+  tokensExhausted(namespace: string): Promise<boolean>;
+}
+
+// KEYS[1]: this minute's counter. ARGV: limits hash, runs to start, counter lifetime.
+const startRunsScript = `
+local limit = tonumber(redis.call('HGET', ARGV[1], 'runsPerMinute'))
+local count = tonumber(ARGV[2])
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if limit and used + count > limit then return {0, used, limit} end
+used = redis.call('INCRBY', KEYS[1], count)
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return {1, used, limit or -1}
+`;
+
+// KEYS[1]: today's counter. ARGV: limits hash, tokens, counter lifetime.
+const addTokensScript = `
+local used = redis.call('INCRBY', KEYS[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+local limit = tonumber(redis.call('HGET', ARGV[1], 'tokensPerDay'))
+return {used, limit or -1}
+`;
+
+/**
+ * Quotas over one Redis connection (the gateway's admin connection, or a worker's tenant credential).
+ *
+ * @example
+ * ```ts
+ * const quotas = createQuotas(redis);
+ * await quotas.startRuns("acme"); // throws quota.runs_exceeded past runsPerMinute
+ * const { exceeded } = await quotas.addTokens("acme", 1_250);
+ * ```
+ */
+export function createQuotas(redis: Redis, options: { readonly now?: () => Date } = {}): Quotas {
+  const now = options.now ?? (() => new Date());
+  const tenantOf = async (namespace: string): Promise<string | undefined> =>
+    (await redis.get(tenancyKey(namespace))) ?? undefined;
+
+  return {
+    async startRuns(namespace, count = 1) {
+      const tenant = await tenantOf(namespace);
+      if (tenant === undefined) return;
+      const at = now();
+      const [allowed, used, limit] = (await withStoreErrors(`failed to count a run of tenant ${tenant}`, () =>
+        evalScript(
+          redis,
+          startRunsScript,
+          1,
+          runsUsageKey(tenant, at),
+          limitsKey(tenant),
+          count,
+          runsCounterSeconds,
+        ),
+      )) as [number, number, number];
+      if (allowed === 1) return;
+      const retryAfterSeconds = Math.ceil((60_000 - (at.getTime() % 60_000)) / 1000);
+      throw new FreeholdError(
+        runsExceededCode,
+        `tenant ${tenant} may start ${limit} runs per minute (spec.quotas.runsPerMinute) and started ${used} this minute; ` +
+          `retry in ${retryAfterSeconds} s, or ask its admins to raise the quota`,
+        { retryable: true, details: { tenant, namespace, limit, retryAfterSeconds } },
+      );
+    },
+
+    async addTokens(namespace, tokens) {
+      const tenant = await tenantOf(namespace);
+      if (tenant === undefined) return { exceeded: false, used: 0, limit: undefined };
+      const [used, limit] = (await withStoreErrors(`failed to count the tokens of tenant ${tenant}`, () =>
+        evalScript(
+          redis,
+          addTokensScript,
+          1,
+          tokensUsageKey(tenant, now()),
+          limitsKey(tenant),
+          Math.max(0, Math.round(tokens)),
+          tokensCounterSeconds,
+        ),
+      )) as [number, number];
+      return limit < 0
+        ? { exceeded: false, used, limit: undefined }
+        : { exceeded: used >= limit, used, limit };
+    },
+
+    async tokensExhausted(namespace) {
+      const tenant = await tenantOf(namespace);
+      if (tenant === undefined) return false;
+      const replies = await redis
+        .pipeline()
+        .hget(limitsKey(tenant), "tokensPerDay")
+        .get(tokensUsageKey(tenant, now()))
+        .exec();
+      const [limitReply, usedReply] = replies ?? [];
+      if (limitReply?.[0]) throw limitReply[0];
+      if (usedReply?.[0]) throw usedReply[0];
+      const limit = limitReply?.[1];
+      if (typeof limit !== "string") return false;
+      return Number(usedReply?.[1] ?? 0) >= Number(limit);
+    },
+  };
+}

@@ -36,8 +36,15 @@ export function isTerminal(status: RunStatus): boolean {
   return terminalStatuses.has(status);
 }
 
-/** The limit a run hit. */
-export const RunLimit = z.enum(["maxSteps", "maxTokens", "timeoutSeconds", "maxHandoffs", "invalidOutput"]);
+/** The limit a run hit: one of its agent's `spec.limits`, or its tenant's `tokensPerDay` quota. */
+export const RunLimit = z.enum([
+  "maxSteps",
+  "maxTokens",
+  "timeoutSeconds",
+  "maxHandoffs",
+  "invalidOutput",
+  "tokensPerDay",
+]);
 export type RunLimit = z.infer<typeof RunLimit>;
 
 /** An error, as stored and sent: `{code, message, details}`. */

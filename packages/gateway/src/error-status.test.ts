@@ -26,6 +26,8 @@ describe("statusOfCode", () => {
         "thing.unprocessable",
         "redis.unavailable",
         "model.timeout",
+        "quota.runs_exceeded",
+        "store.full",
         "gateway.internal",
         "something.else",
       ].map((code) => [code, statusOfCode(code)]),
@@ -51,6 +53,8 @@ describe("statusOfCode", () => {
       "thing.unprocessable": 422,
       "redis.unavailable": 503,
       "model.timeout": 503,
+      "quota.runs_exceeded": 429,
+      "store.full": 503,
       "gateway.internal": 500,
       "something.else": 500,
     });
@@ -86,5 +90,31 @@ describe("errorResponse", () => {
     const response = errorResponse(down);
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("1");
+  });
+});
+
+describe("quotas and a full Redis", () => {
+  it("refuses a run past runsPerMinute with 429 and Retry-After from the error's details", async () => {
+    const response = errorResponse(
+      new FreeholdError("quota.runs_exceeded", "tenant acme may start 2 runs per minute; retry in 17 s", {
+        retryable: true,
+        details: { tenant: "acme", limit: 2, retryAfterSeconds: 17 },
+      }),
+    );
+    expect(response.status).toBe(429);
+    expect(response.headers.get("retry-after")).toBe("17");
+    expect(await response.json()).toMatchObject({
+      code: "quota.runs_exceeded",
+      details: { tenant: "acme", limit: 2, retryAfterSeconds: 17 },
+    });
+  });
+
+  it("turns Redis's OOM reply into a retryable store.full 503 with Retry-After, not a 500", async () => {
+    const reply = new Error("OOM command not allowed when used memory > 'maxmemory'.");
+    expect(toResponseError(reply)).toMatchObject({ code: "store.full", retryable: true });
+    const response = errorResponse(reply);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("30");
+    expect(((await response.json()) as { message: string }).message).toMatch(/Redis is full/);
   });
 });

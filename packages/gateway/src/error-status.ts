@@ -5,10 +5,19 @@
  * @module
  */
 import { FreeholdError, isFreeholdError, type SerializedError } from "@freehold/api";
+import { isOutOfMemoryReply, runsExceededCode, storeFullCode, storeFullError } from "@freehold/handoff";
+
+/** Codes with a status of their own, looked up before the suffix rules. */
+const codeStatuses: Readonly<Record<string, number>> = {
+  // A tenant's runsPerMinute: retry after the minute (Retry-After).
+  [runsExceededCode]: 429,
+  // Redis refuses writes past maxmemory: retry later (Retry-After).
+  [storeFullCode]: 503,
+};
 
 /**
- * Error codes to HTTP statuses: the first rule whose pattern matches the code wins. Codes are
- * `<thing>.<what-happened>`, so the suffix decides.
+ * Error codes to HTTP statuses, for codes without an entry of their own: the first rule whose
+ * pattern matches the code wins. Codes are `<thing>.<what-happened>`, so the suffix decides.
  */
 const statusRules: readonly (readonly [pattern: RegExp, status: number])[] = [
   [/\.unauthenticated$/, 401],
@@ -29,6 +38,8 @@ const statusRules: readonly (readonly [pattern: RegExp, status: number])[] = [
 
 /** The HTTP status of an error code; 500 when no rule matches. */
 export function statusOfCode(code: string): number {
+  const status = codeStatuses[code];
+  if (status !== undefined) return status;
   for (const [pattern, status] of statusRules) {
     if (pattern.test(code)) return status;
   }
@@ -51,11 +62,13 @@ function isRedisDown(error: unknown): boolean {
 
 /**
  * Any error as a {@link FreeholdError} fit for a response: Freehold errors as they are, Redis being
- * down as `redis.unavailable` (503, retryable), anything else as `gateway.internal` (500) with a
- * message that hides internals.
+ * down as `redis.unavailable` (503, retryable), Redis refusing writes because it is full as
+ * `store.full` (503, retryable), anything else as `gateway.internal` (500) with a message that hides
+ * internals.
  */
 export function toResponseError(error: unknown): FreeholdError {
   if (isFreeholdError(error)) return error;
+  if (isOutOfMemoryReply(error)) return storeFullError(error, "the gateway could not write to Redis");
   if (isRedisDown(error)) {
     return new FreeholdError("redis.unavailable", "the gateway cannot reach Redis; retry shortly", {
       retryable: true,
@@ -67,12 +80,23 @@ export function toResponseError(error: unknown): FreeholdError {
   });
 }
 
-/** The response for an error: its status from the table and the `{code, message, details}` body. */
+/** Seconds to wait before retrying, for a 429 or 503: the error's `details.retryAfterSeconds`, or 1. */
+function retryAfter(error: FreeholdError): string {
+  const seconds = error.details?.retryAfterSeconds;
+  return typeof seconds === "number" && Number.isFinite(seconds) && seconds > 0
+    ? String(Math.ceil(seconds))
+    : "1";
+}
+
+/**
+ * The response for an error: its status from the table and the `{code, message, details}` body;
+ * a 429 or 503 says when to retry (`Retry-After`).
+ */
 export function errorResponse(error: unknown): Response {
   const freeholdError = toResponseError(error);
   const body: SerializedError = freeholdError.toJSON();
   const headers: Record<string, string> = { "content-type": "application/json" };
   const status = statusOfCode(freeholdError.code);
-  if (status === 503) headers["retry-after"] = "1";
+  if (status === 429 || status === 503) headers["retry-after"] = retryAfter(freeholdError);
   return new Response(JSON.stringify(body), { status, headers });
 }

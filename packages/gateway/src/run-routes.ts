@@ -63,6 +63,16 @@ export const startRunRoute = defineRoute({
     400: errors[400],
     404: { description: "The agent is not running in the namespace.", schema: ErrorBody },
     409: { description: "A run with this runId exists.", schema: ErrorBody },
+    429: {
+      description:
+        "The namespace's tenant started its runsPerMinute (quota.runs_exceeded); retry after Retry-After seconds.",
+      schema: ErrorBody,
+    },
+    503: {
+      description:
+        "Redis is full (store.full) or cannot be reached; nothing was stored. Retry after Retry-After seconds.",
+      schema: ErrorBody,
+    },
   },
   handle: async (parts, { params, body }) => {
     await parts.registry.require(params.namespace, params.agent);

@@ -9,6 +9,7 @@ import { RunJob } from "@freehold/api";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { agentQueuePrefix } from "./keys.ts";
+import { withStoreErrors } from "./store-errors.ts";
 
 /** Options of {@link AgentQueues.enqueue}. */
 export interface EnqueueOptions {
@@ -21,7 +22,7 @@ export interface EnqueueOptions {
 }
 
 export interface AgentQueues {
-  /** Puts the run on the agent's queue. */
+  /** Puts the run on the agent's queue (`store.full` when Redis is too full to take it). */
   enqueue(namespace: string, agent: string, runId: string, options: EnqueueOptions): Promise<void>;
   /** The BullMQ queue of an agent (created once, then reused). */
   queue(namespace: string, agent: string): Queue;
@@ -52,15 +53,18 @@ export function createAgentQueues(connection: Redis): AgentQueues {
     queue: queueOf,
     async enqueue(namespace, agent, runId, options) {
       const job = RunJob.parse({ schemaVersion: 1, runId, namespace });
-      await queueOf(namespace, agent).add("run", job, {
-        jobId: `${runId}.${options.key}`,
-        ...(options.priority === undefined ? {} : { priority: options.priority }),
-        // A failed attempt (a server down, Redis gone) resumes from the last checkpoint.
-        attempts: 8,
-        backoff: { type: "exponential", delay: 1000 },
-        removeOnComplete: { count: 1000 },
-        removeOnFail: { count: 10_000 },
-      });
+      const context = `failed to put run ${namespace}/${runId} on the queue of agent ${agent}`;
+      await withStoreErrors(context, () =>
+        queueOf(namespace, agent).add("run", job, {
+          jobId: `${runId}.${options.key}`,
+          ...(options.priority === undefined ? {} : { priority: options.priority }),
+          // A failed attempt (a server down, Redis gone) resumes from the last checkpoint.
+          attempts: 8,
+          backoff: { type: "exponential", delay: 1000 },
+          removeOnComplete: { count: 1000 },
+          removeOnFail: { count: 10_000 },
+        }),
+      );
     },
     async depth(namespace, agent) {
       return queueOf(namespace, agent).getJobCountByTypes("waiting", "delayed", "active", "prioritized");

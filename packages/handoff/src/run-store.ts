@@ -10,6 +10,7 @@ import { FreeholdError, isTerminal, RunEvent, RunState } from "@freehold/api";
 import type { Redis } from "ioredis";
 import { dispatchKey, runEventsKey, runKey } from "./keys.ts";
 import { effectsLua, evalScript, type RedisEffect, type RedisPrecondition } from "./redis-effects.ts";
+import { isOutOfMemoryReply, storeFullError } from "./store-errors.ts";
 
 /** An event as stored: the stream entry id (for `Last-Event-ID`) and the event. */
 export interface StoredEvent {
@@ -37,7 +38,8 @@ export interface RunStore {
    * Replaces `previous` by `next` (its revision bumped) and appends `events`, atomically, if the stored
    * revision is still `previous.revision`; otherwise fails with `run.conflict`. `effects` are written
    * in the same step, if `preconditions` hold (else `run.precondition-failed`). A run whose new status
-   * is `queued` is marked for dispatch in the same step too (see Dispatcher).
+   * is `queued` is marked for dispatch in the same step too (see Dispatcher). A Redis too full to
+   * take the write gives `store.full` (retryable), with nothing written.
    */
   checkpoint(
     previous: RunState,
@@ -128,6 +130,9 @@ export function createRunStore(redis: Redis): RunStore {
         if (error instanceof Error && error.message.startsWith("EXISTS")) {
           throw new FreeholdError("run.exists", `run ${parsed.namespace}/${parsed.id} already exists`);
         }
+        if (isOutOfMemoryReply(error)) {
+          throw storeFullError(error, `failed to store run ${parsed.namespace}/${parsed.id}`);
+        }
         throw error;
       }
     },
@@ -196,6 +201,9 @@ export function createRunStore(redis: Redis): RunStore {
             `run ${stored.namespace}/${stored.id} changed under this worker (${error.message}); another worker owns it now`,
             { details: { namespace: stored.namespace, runId: stored.id, revision: previous.revision } },
           );
+        }
+        if (isOutOfMemoryReply(error)) {
+          throw storeFullError(error, `failed to checkpoint run ${stored.namespace}/${stored.id}`);
         }
         throw error;
       }

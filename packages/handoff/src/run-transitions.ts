@@ -23,6 +23,9 @@ const limitMessages: Record<RunLimit, string> = {
   timeoutSeconds: "the run worked for spec.limits.timeoutSeconds before the model gave a final answer",
   maxHandoffs: "the run was handed between agents spec.limits.maxHandoffs times",
   invalidOutput: `the model wrote only invalid tool calls ${maxInvalidTurns} turns in a row`,
+  tokensPerDay:
+    "the namespace's tenant used up its model tokens for today (spec.quotas.tokensPerDay, UTC day); " +
+    "start the run again tomorrow or ask the tenant's admins to raise the quota",
 };
 
 /** Ends the run with a status, writing its `run-end` event. */

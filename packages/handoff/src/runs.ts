@@ -8,7 +8,10 @@ import { FreeholdError, isTerminal, type RunEvent, type RunState } from "@freeho
 import type { Redis } from "ioredis";
 import type { AgentQueues } from "./agent-queues.ts";
 import { createDispatcher } from "./dispatcher.ts";
+import { dispatchKey, runEventsKey, runKey } from "./keys.ts";
+import { createQuotas, type Quotas } from "./quotas.ts";
 import type { RunStore } from "./run-store.ts";
+import { storeFullCode } from "./store-errors.ts";
 
 /** What a new run starts from. */
 export interface NewRun {
@@ -66,7 +69,9 @@ export interface StartRunRequest {
 
 /**
  * Stores a new run (status `queued`, with its `run-start` event) and puts it on the agent's queue.
- * Checks that the agent exists are the caller's (the gateway and CLI know the agents).
+ * The namespace's tenant must have a run left this minute (`quota.runs_exceeded` otherwise, before
+ * anything is written). A Redis too full to take the run gives `store.full`, and nothing of the run
+ * stays behind. Checks that the agent exists are the caller's (the gateway and CLI know the agents).
  *
  * @example
  * ```ts
@@ -74,7 +79,13 @@ export interface StartRunRequest {
  * ```
  */
 export async function startRun(
-  parts: { readonly redis: Redis; readonly store: RunStore; readonly queues: AgentQueues },
+  parts: {
+    readonly redis: Redis;
+    readonly store: RunStore;
+    readonly queues: AgentQueues;
+    /** Default: quotas over `redis`. */
+    readonly quotas?: Quotas;
+  },
   request: StartRunRequest,
 ): Promise<RunState> {
   const state = newRun({
@@ -91,8 +102,21 @@ export async function startRun(
     agent: request.agent,
     input: request.input,
   };
+  await (parts.quotas ?? createQuotas(parts.redis)).startRuns(request.namespace);
   await parts.store.create(state, [started]);
-  await createDispatcher(parts).dispatch(state.namespace, state.id);
+  try {
+    await createDispatcher(parts).dispatch(state.namespace, state.id);
+  } catch (error) {
+    if (!(error instanceof FreeholdError && error.code === storeFullCode)) throw error;
+    // Queuing it did not fit: take the run back (deleting needs no memory), so a retry starts clean.
+    await parts.redis
+      .pipeline()
+      .del(runKey(state.namespace, state.id))
+      .del(runEventsKey(state.namespace, state.id))
+      .zrem(dispatchKey(state.namespace), state.id)
+      .exec();
+    throw error;
+  }
   return state;
 }
 

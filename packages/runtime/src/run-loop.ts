@@ -1,7 +1,9 @@
 /**
  * The executor of the agent loop: it asks `nextStep` what to do, calls the model or the tools,
  * folds the outcome in with the pure steps, and checkpoints after every step. Checkpoints go through
- * one queue, so parallel tool calls never race each other's writes.
+ * one queue, so parallel tool calls never race each other's writes. With quotas, each model call's
+ * tokens count against the tenant's day, a run whose tenant used them up ends (`tokensPerDay`), and
+ * a child run past the tenant's runs per minute becomes the delegation's error result.
  *
  * @module
  */
@@ -29,6 +31,9 @@ import {
   newRun,
   runEventsKey,
   runKey,
+  runsExceededCode,
+  storeFullCode,
+  type Quotas,
   type RedisEffect,
   type ToolOutcome,
   type Transition,
@@ -69,6 +74,8 @@ export interface LoopOptions {
   readonly tracer?: Tracer;
   /** The clock; tests pass their own. */
   readonly now?: () => Date;
+  /** The tenant's quotas (tokens per day, child runs per minute); default: none enforced. */
+  readonly quotas?: Quotas;
 }
 
 /**
@@ -102,7 +109,7 @@ export function modelMessages(spec: AgentSpec, state: RunState): ChatMessage[] {
  * idempotency keys.
  */
 export async function runLoop(initial: RunState, options: LoopOptions): Promise<LoopOutcome> {
-  const { agent, checkpoint } = options;
+  const { agent, checkpoint, quotas } = options;
   const tracer = options.tracer ?? runtimeTracer();
   const now = options.now ?? (() => new Date());
   let state = initial;
@@ -147,7 +154,11 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
         if (step.kind === "stop") {
           await commit((current) => finish(current, "limit_exceeded", now(), { limit: step.limit }));
         } else if (step.kind === "call-model") {
-          await callModel(runContext);
+          if (quotas !== undefined && (await quotas.tokensExhausted(agent.namespace))) {
+            await commit((current) => finish(current, "limit_exceeded", now(), { limit: "tokensPerDay" }));
+          } else {
+            await callModel(runContext);
+          }
         } else {
           const ordinary = step.calls.filter(
             (call) => call.special === undefined && call.approval !== "required",
@@ -303,16 +314,46 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
       }));
       return "suspended";
     }
-    // Delegations: every one of the turn starts a child run, and the run waits for them all.
+    // Delegations: every one of the turn starts a child run, and the run waits for them all. A child
+    // run the tenant's runs per minute refuses is that call's error result instead.
     const delegations = calls.filter((call) => call.special?.kind === "delegate");
+    const refused = new Map<string, string>();
+    for (const call of delegations) {
+      try {
+        await quotas?.startRuns(agent.namespace);
+      } catch (error) {
+        if (!(error instanceof FreeholdError && error.code === runsExceededCode)) throw error;
+        refused.set(
+          call.toolCall.id,
+          `agent ${call.special?.kind === "delegate" ? call.special.agent : "?"} was not asked: ${error.message}`,
+        );
+      }
+    }
+    const asked = delegations.filter((call) => !refused.has(call.toolCall.id));
     await commit((current) => {
       const effects: RedisEffect[] = [];
       const events: RunEvent[] = [];
       const childRunIds: string[] = [];
-      const pendingToolCalls = current.pendingToolCalls.map((call) =>
+      let pendingToolCalls = current.pendingToolCalls.map((call) =>
         call.special?.kind === "delegate" && call.status === "pending" ? { ...call, startedAt: time } : call,
       );
-      for (const call of delegations) {
+      let next: RunState = { ...current, pendingToolCalls };
+      for (const [toolCallId, content] of refused) {
+        const answered = applyToolResult(
+          next,
+          toolCallId,
+          { content, isError: true },
+          {
+            now: now(),
+            startedAt: new Date(time),
+          },
+        );
+        next = answered.state;
+        events.push(...answered.events);
+      }
+      pendingToolCalls = next.pendingToolCalls;
+      if (asked.length === 0) return { state: next, events };
+      for (const call of asked) {
         if (call.special?.kind !== "delegate") continue;
         const input = parseArguments(call.toolCall.arguments).input;
         const child = newRun({
@@ -356,7 +397,7 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
       }
       return {
         state: {
-          ...current,
+          ...next,
           pendingToolCalls,
           status: "waiting_for_agent",
           waiting: { kind: "agent", childRunIds },
@@ -365,7 +406,7 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
         effects,
       };
     });
-    return "suspended";
+    return asked.length === 0 ? undefined : "suspended";
   }
 
   async function callModel(runContext: Context): Promise<void> {
@@ -404,10 +445,22 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
         SpanKind.CLIENT,
       );
       const durationMs = now().getTime() - started.getTime();
-      await commit((current) => applyModelResult(current, result, toolset, { now: now(), durationMs }));
+      const tokens = await quotas?.addTokens(
+        agent.namespace,
+        result.usage.inputTokens + result.usage.outputTokens,
+      );
+      await commit((current) => {
+        const advanced = applyModelResult(current, result, toolset, { now: now(), durationMs });
+        // This call used up the tenant's tokens: the run ends here, unless it just answered.
+        if (tokens?.exceeded !== true || isTerminal(advanced.state.status)) return advanced;
+        const ended = finish(advanced.state, "limit_exceeded", now(), { limit: "tokensPerDay" });
+        return { state: ended.state, events: [...advanced.events, ...ended.events] };
+      });
     } catch (error) {
       const durationMs = now().getTime() - started.getTime();
-      if (error instanceof FreeholdError && error.code === "run.conflict") throw error;
+      if (error instanceof FreeholdError && (error.code === "run.conflict" || error.code === storeFullCode)) {
+        throw error;
+      }
       if (state.activeMs + durationMs >= agent.spec.limits.timeoutSeconds * 1000) {
         await commit((current) =>
           finish({ ...current, activeMs: current.activeMs + durationMs }, "limit_exceeded", now(), {

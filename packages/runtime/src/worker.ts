@@ -13,8 +13,10 @@ import {
   createAgentRegistry,
   createDispatcher,
   createInbox,
+  createQuotas,
   finish,
   namespacePrefix,
+  type Quotas,
   type RunStore,
 } from "@freehold/handoff";
 import type { Tracer } from "@opentelemetry/api";
@@ -44,6 +46,8 @@ export interface RuntimeWorkerOptions {
   readonly sweepIntervalMs?: number;
   /** Progress lines (a run started, ended, failed); default: none. */
   readonly log?: (line: string) => void;
+  /** The tenants' quotas (tokens per day, child runs per minute). Default: quotas over `connection`. */
+  readonly quotas?: Quotas;
 }
 
 export interface RuntimeWorker {
@@ -67,6 +71,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
   const inbox = createInbox({ redis: options.connection, store: options.store, queues });
   const log = options.log ?? (() => undefined);
   const lockDuration = options.lockDurationMs ?? 30_000;
+  const quotas = options.quotas ?? createQuotas(options.connection);
 
   const process = async (agent: ResolvedAgent, job: Job, token: string | undefined): Promise<string> => {
     const parsed = RunJob.safeParse(job.data);
@@ -94,6 +99,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         checkpoint: (previous, next, events, extra) =>
           options.store.checkpoint(previous, next, events, extra),
         signal: shutdown.signal,
+        quotas,
         ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
       });
       if (outcome.kind === "interrupted") {

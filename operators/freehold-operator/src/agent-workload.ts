@@ -2,7 +2,8 @@
  * The objects that run an Agent's workers: a ServiceAccount, the ConfigMap with the rendered
  * runtime configuration, a Deployment of `freehold worker` pods and a headless Service over them.
  * Secret values are never copied: the worker reads each one from a `FREEHOLD_SECRET_*` variable
- * filled by a `secretKeyRef`.
+ * filled by a `secretKeyRef`, and its Redis URL (with the namespace's credential) from the Secret
+ * `freehold-redis` the operator writes.
  *
  * @module
  */
@@ -16,7 +17,14 @@ import type {
   Service,
   ServiceAccount,
 } from "./kubernetes-objects.ts";
-import { annotationKeys, childName, ownerLabels, ownerReference, ownerSelector } from "./names.ts";
+import {
+  annotationKeys,
+  childName,
+  ownerLabels,
+  ownerReference,
+  ownerSelector,
+  redisSecretName,
+} from "./names.ts";
 import { containerSecurityContext, podSecurityContext, scratchMount, scratchVolume } from "./pod-security.ts";
 import type { RenderedRuntimeConfig } from "./render-runtime-config.ts";
 import type { TranslateOptions } from "./translate-options.ts";
@@ -64,7 +72,13 @@ export function agentConfigMap(agent: Agent, rendered: RenderedRuntimeConfig): C
   };
 }
 
-/** The worker's environment: Redis, the Secret keys it reads, then `spec.runtime.env` (which wins). */
+/** The key of the namespace's Redis credential that workers read as `FREEHOLD_REDIS_URL`. */
+export const redisUrlReference: SecretKeySelector = { name: redisSecretName, key: "url" };
+
+/**
+ * The worker's environment: `FREEHOLD_REDIS_URL` from the Secret `freehold-redis` (when the operator
+ * has Redis), the Secret keys it reads, then `spec.runtime.env` (which wins).
+ */
 export function agentEnvironment(
   agent: Agent,
   secretReferences: readonly SecretKeySelector[],
@@ -72,7 +86,10 @@ export function agentEnvironment(
 ): EnvVar[] {
   const variables = new Map<string, EnvVar>();
   if (options.workerRedisUrl !== undefined) {
-    variables.set("FREEHOLD_REDIS_URL", { name: "FREEHOLD_REDIS_URL", value: options.workerRedisUrl });
+    variables.set("FREEHOLD_REDIS_URL", {
+      name: "FREEHOLD_REDIS_URL",
+      valueFrom: { secretKeyRef: { name: redisUrlReference.name, key: redisUrlReference.key } },
+    });
   }
   for (const reference of secretReferences) {
     const name = secretEnvName(reference);

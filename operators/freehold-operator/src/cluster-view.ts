@@ -5,7 +5,14 @@
  *
  * @module
  */
-import { findResourceKind, type Agent, type HumanQueue, type McpServer, type Model } from "@freehold/api";
+import {
+  findResourceKind,
+  type Agent,
+  type HumanQueue,
+  type McpServer,
+  type Model,
+  type Tenant,
+} from "@freehold/api";
 
 /** A Secret as translations see it: which keys it has and their (base64) values, to hash. */
 export interface SecretData {
@@ -30,6 +37,7 @@ export interface StoredKinds {
   readonly Model: Model;
   readonly MCPServer: McpServer;
   readonly HumanQueue: HumanQueue;
+  readonly Tenant: Tenant;
 }
 
 interface RawObject {

@@ -22,6 +22,7 @@ export interface ObjectMeta {
   readonly namespace?: string;
   readonly uid?: string;
   readonly generation?: number;
+  readonly creationTimestamp?: string;
   readonly resourceVersion?: string;
   readonly deletionTimestamp?: string;
   readonly finalizers?: readonly string[];
@@ -151,4 +152,84 @@ export interface ServiceAccount extends KubernetesObject {
 /** A generic object with a spec, for kinds used as-is (HorizontalPodAutoscaler, KEDA's ScaledObject). */
 export interface SpecObject extends KubernetesObject {
   readonly spec: Readonly<Record<string, unknown>>;
+}
+
+/** v1 Secret (values base64 in `data`). */
+export interface Secret extends KubernetesObject {
+  readonly type?: string;
+  readonly data?: Readonly<Record<string, string>>;
+}
+
+/** v1 Namespace. */
+export interface Namespace extends KubernetesObject {
+  readonly status?: { readonly phase?: string };
+}
+
+/** A subject of a RoleBinding. */
+export interface RbacSubject {
+  readonly kind: "User" | "Group" | "ServiceAccount";
+  readonly name: string;
+  readonly apiGroup?: string;
+  readonly namespace?: string;
+}
+
+/** rbac.authorization.k8s.io/v1 RoleBinding. */
+export interface RoleBinding extends KubernetesObject {
+  readonly roleRef: {
+    readonly apiGroup: string;
+    readonly kind: "ClusterRole" | "Role";
+    readonly name: string;
+  };
+  readonly subjects: readonly RbacSubject[];
+}
+
+/** A label selector. */
+export interface LabelSelector {
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: readonly {
+    readonly key: string;
+    readonly operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+    readonly values?: readonly string[];
+  }[];
+}
+
+/** A peer of a network policy rule. */
+export interface NetworkPolicyPeer {
+  readonly namespaceSelector?: LabelSelector;
+  readonly podSelector?: LabelSelector;
+  readonly ipBlock?: { readonly cidr: string; readonly except?: readonly string[] };
+}
+
+/** A port of a network policy rule. */
+export interface NetworkPolicyPort {
+  readonly protocol: "TCP" | "UDP";
+  readonly port: number;
+}
+
+/** networking.k8s.io/v1 NetworkPolicy. */
+export interface NetworkPolicy extends KubernetesObject {
+  readonly spec: {
+    readonly podSelector: LabelSelector;
+    readonly policyTypes: readonly ("Ingress" | "Egress")[];
+    readonly ingress: readonly { readonly from: readonly NetworkPolicyPeer[] }[];
+    readonly egress: readonly {
+      readonly to?: readonly NetworkPolicyPeer[];
+      readonly ports?: readonly NetworkPolicyPort[];
+    }[];
+  };
+}
+
+/** v1 ResourceQuota. */
+export interface ResourceQuota extends KubernetesObject {
+  readonly spec: { readonly hard: Readonly<Record<string, string>> };
+}
+
+/** v1 LimitRange. */
+export interface LimitRange extends KubernetesObject {
+  readonly spec: {
+    readonly limits: readonly {
+      readonly type: "Container";
+      readonly defaultRequest: Readonly<Record<string, string>>;
+    }[];
+  };
 }

@@ -21,6 +21,10 @@ export const labelKeys = {
   managedBy: "app.kubernetes.io/managed-by",
   agent: "freehold.dev/agent",
   mcpServer: "freehold.dev/mcp-server",
+  /** On a tenant's namespaces and on what the operator makes for the tenant: the tenant's name. */
+  tenant: "freehold.dev/tenant",
+  /** Set by the API server on every namespace: its name (what network policies select namespaces by). */
+  namespaceName: "kubernetes.io/metadata.name",
 } as const;
 
 /** The label selector of everything the operator manages. */
@@ -34,6 +38,44 @@ export const annotationKeys = {
 
 /** The finalizer the operator puts on an Agent when it must clean up the agent's entries in Redis. */
 export const agentFinalizer = "freehold.dev/agent-registry";
+
+/** The finalizer on a Tenant: its Redis user, tenancy keys and credential are removed before it goes. */
+export const tenantFinalizer = "freehold.dev/tenant-cleanup";
+
+/** The Secret in each served namespace that workers read `FREEHOLD_REDIS_URL` from (keys `url`, `username`, `password`). */
+export const redisSecretName = "freehold-redis";
+
+/**
+ * The tenant's canonical Redis credential (key `password`), a Secret in the operator's namespace;
+ * deleting it rotates the password.
+ *
+ * @example
+ * ```ts
+ * tenantCredentialSecretName("acme"); // "freehold-tenant-acme-redis"
+ * ```
+ */
+export function tenantCredentialSecretName(tenant: string): string {
+  return `freehold-tenant-${tenant}-redis`;
+}
+
+/** The names of what the operator makes in each of a tenant's namespaces. */
+export const tenantObjectNames = {
+  /** RoleBinding of `spec.admins` to the ClusterRole `freehold-tenant-admin`. */
+  admins: "freehold-tenant-admins",
+  /** RoleBinding of `spec.members` to the ClusterRole `freehold-tenant-member`. */
+  members: "freehold-tenant-members",
+  /** RoleBinding of the operator's ServiceAccount to the ClusterRole `freehold-workload-manager`. */
+  operator: "freehold-operator",
+  /** NetworkPolicy, ResourceQuota and LimitRange. */
+  tenant: "freehold-tenant",
+} as const;
+
+/** The ClusterRoles the chart ships, which the tenant's RoleBindings refer to. */
+export const tenantClusterRoles = {
+  admin: "freehold-tenant-admin",
+  member: "freehold-tenant-member",
+  workloadManager: "freehold-workload-manager",
+} as const;
 
 /** A resource the operator owns children for. */
 export interface Owner {

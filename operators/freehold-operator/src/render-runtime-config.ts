@@ -67,7 +67,9 @@ export function secretDigests(
 }
 
 /**
- * Renders the worker configuration of a resolved Agent.
+ * Renders the worker configuration of a resolved Agent. `podSecrets` are Secret keys the pod reads
+ * besides the agent's own (the namespace's Redis credential): they are hashed too, so a new value
+ * rolls the workers.
  *
  * @throws ZodError when the result is not a valid RuntimeConfig (a bug: the inputs were parsed).
  * @example
@@ -80,6 +82,7 @@ export function renderRuntimeConfig(
   agent: Agent,
   resolution: AgentResolution,
   cluster: ClusterView,
+  podSecrets: readonly SecretKeySelector[] = [],
 ): RenderedRuntimeConfig {
   const namespace = agent.metadata.namespace ?? "default";
   const { replicas: _replicas, autoscaling: _autoscaling, ...runtime } = agent.spec.runtime;
@@ -108,7 +111,7 @@ export function renderRuntimeConfig(
   const json = `${canonicalJson(config)}\n`;
   const hash = shortHash([
     json,
-    ...secretDigests(cluster, namespace, podSecretReferences(agent, resolution)),
+    ...secretDigests(cluster, namespace, [...podSecretReferences(agent, resolution), ...podSecrets]),
   ]);
   return { config: config as RuntimeConfig, json, hash };
 }

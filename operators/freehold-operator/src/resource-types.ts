@@ -23,6 +23,8 @@ export const resourceTypes = {
   models: type(freeholdApiVersion, "Model", "models"),
   mcpServers: type(freeholdApiVersion, "MCPServer", "mcpservers"),
   humanQueues: type(freeholdApiVersion, "HumanQueue", "humanqueues"),
+  tenants: type(freeholdApiVersion, "Tenant", "tenants", false),
+  namespaces: type("v1", "Namespace", "namespaces", false),
   secrets: type("v1", "Secret", "secrets"),
   configMaps: type("v1", "ConfigMap", "configmaps"),
   services: type("v1", "Service", "services"),
@@ -32,6 +34,10 @@ export const resourceTypes = {
   horizontalPodAutoscalers: type("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers"),
   scaledObjects: type("keda.sh/v1alpha1", "ScaledObject", "scaledobjects"),
   leases: type("coordination.k8s.io/v1", "Lease", "leases"),
+  roleBindings: type("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings"),
+  networkPolicies: type("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies"),
+  resourceQuotas: type("v1", "ResourceQuota", "resourcequotas"),
+  limitRanges: type("v1", "LimitRange", "limitranges"),
 } as const satisfies Record<string, ResourceType>;
 
 /** The type of an object from its apiVersion and kind, among {@link resourceTypes}. */

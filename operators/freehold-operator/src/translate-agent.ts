@@ -8,12 +8,18 @@
  */
 import type { Agent } from "@freehold/api";
 import type { Deployment, KubernetesObject } from "./kubernetes-objects.ts";
-import { agentConfigMap, agentDeployment, agentService, agentServiceAccount } from "./agent-workload.ts";
+import {
+  agentConfigMap,
+  agentDeployment,
+  agentService,
+  agentServiceAccount,
+  redisUrlReference,
+} from "./agent-workload.ts";
 import { agentHorizontalPodAutoscaler, agentScaledObject } from "./autoscaling.ts";
 import type { ClusterView } from "./cluster-view.ts";
 import { falseCondition, trueCondition, type ConditionDraft } from "./conditions.ts";
 import { podSecretReferences, renderRuntimeConfig } from "./render-runtime-config.ts";
-import { resolveAgent, type AgentResolution } from "./resolve-agent.ts";
+import { resolveAgent, secretProblem, type AgentResolution } from "./resolve-agent.ts";
 import type { TranslateOptions } from "./translate-options.ts";
 
 /** What an Agent becomes. */
@@ -30,6 +36,24 @@ export interface AgentTranslation {
 }
 
 /**
+ * Resolves an Agent and, when workers read their Redis URL from the namespace's Secret
+ * `freehold-redis`, checks that the Secret is there: until the operator has written it, the
+ * workers are held like for any missing Secret.
+ */
+function resolveWithRedis(agent: Agent, cluster: ClusterView, options: TranslateOptions): AgentResolution {
+  const resolution = resolveAgent(agent, cluster);
+  if (options.workerRedisUrl === undefined) return resolution;
+  const problem = secretProblem(
+    cluster,
+    agent.metadata.namespace ?? "default",
+    redisUrlReference,
+    "FREEHOLD_REDIS_URL of the workers; the operator writes it in every namespace it serves",
+  );
+  if (problem === undefined) return resolution;
+  return { ...resolution, runtimeProblems: [...resolution.runtimeProblems, problem], resolved: false };
+}
+
+/**
  * Translates an Agent.
  *
  * @example
@@ -42,13 +66,18 @@ export function translateAgent(
   cluster: ClusterView,
   options: TranslateOptions,
 ): AgentTranslation {
-  const resolution = resolveAgent(agent, cluster);
+  const resolution = resolveWithRedis(agent, cluster, options);
   const conditions = [resolution.modelResolved, resolution.toolsResolved, resolution.handoffsResolved];
   const always = [agentServiceAccount(agent), agentService(agent, options)];
   if (!resolution.resolved) {
     return { objects: always, complete: false, conditions, resolution, configHash: undefined };
   }
-  const rendered = renderRuntimeConfig(agent, resolution, cluster);
+  const rendered = renderRuntimeConfig(
+    agent,
+    resolution,
+    cluster,
+    options.workerRedisUrl === undefined ? [] : [redisUrlReference],
+  );
   const autoscaler =
     cluster.kedaAvailable && options.workerRedisUrl !== undefined
       ? agentScaledObject(agent, options.workerRedisUrl)

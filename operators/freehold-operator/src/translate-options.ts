@@ -9,7 +9,12 @@
 export interface TranslateOptions {
   /** The image of runtime workers and MCP bridges (with `freehold` on its PATH), e.g. `ghcr.io/freehold/runtime:0.1.0`. */
   readonly runtimeImage: string;
-  /** The Redis URL workers get as `FREEHOLD_REDIS_URL`. Absent: workers must get it from `spec.runtime.env`. */
+  /**
+   * Where workers reach Redis. When set, workers read `FREEHOLD_REDIS_URL` from the Secret
+   * `freehold-redis` of their namespace (which the operator writes: a tenant's credential, or this
+   * URL in single-tenant namespaces), never a literal value; KEDA's Redis trigger gets its host and
+   * port. Absent: workers must get it from `spec.runtime.env`.
+   */
   readonly workerRedisUrl?: string;
   /**
    * The port on which workers serve `/healthz` and `/readyz` (`freehold worker --health-port`).

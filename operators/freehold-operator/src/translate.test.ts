@@ -13,6 +13,7 @@ import {
   type McpServer,
   type Model,
   type Resource,
+  type Tenant,
 } from "@freehold/api";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
@@ -20,6 +21,9 @@ import { clusterViewFromObjects } from "./cluster-view.ts";
 import { agentReadyCondition, translateAgent } from "./translate-agent.ts";
 import { translateMcpServer, mcpServerReadyCondition } from "./translate-mcp-server.ts";
 import { translateModel } from "./translate-model.ts";
+import { tenantReadyCondition, translateTenant, type TenantTranslateOptions } from "./translate-tenant.ts";
+import { tenantViewFromObjects } from "./tenant-view.ts";
+import { trueCondition } from "./conditions.ts";
 import type { ConfigMap, Deployment, KubernetesObject } from "./kubernetes-objects.ts";
 import type { TranslateOptions } from "./translate-options.ts";
 
@@ -55,6 +59,16 @@ const secrets = [
     kind: "Secret",
     metadata: { name: "billing-mcp", namespace: "acme" },
     data: { authorization: "QmVhcmVyIHg=" },
+  },
+  {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "freehold-redis", namespace: "acme" },
+    data: {
+      url: Buffer.from("redis://freehold-tenant-acme:first@redis.freehold-system.svc:6379").toString(
+        "base64",
+      ),
+    },
   },
 ];
 
@@ -132,9 +146,49 @@ describe("translateAgent", () => {
       ...resources,
       { ...secrets[0], data: { "api-key": "c2stbmV3" } },
       secrets[1],
+      secrets[2],
     ]);
     expect(same).toBe(before);
     expect(translateAgent(support, rotated, options).configHash).not.toBe(before);
+  });
+
+  it("reads FREEHOLD_REDIS_URL from the Secret freehold-redis, and rolls when it changes", () => {
+    const support = byKind<Agent>(resources, "Agent").find((agent) => agent.metadata.name === "support");
+    if (support === undefined) throw new Error("examples/acme-support has no support agent");
+    const translation = translateAgent(support, cluster, options);
+    const deployment = translation.objects.find(
+      (object): object is Deployment => object.kind === "Deployment",
+    );
+    const env = deployment?.spec.template.spec.containers[0]?.env ?? [];
+    expect(env.find((variable) => variable.name === "FREEHOLD_REDIS_URL")).toEqual({
+      name: "FREEHOLD_REDIS_URL",
+      valueFrom: { secretKeyRef: { name: "freehold-redis", key: "url" } },
+    });
+    expect(JSON.stringify(translation.objects)).not.toContain("redis://");
+    const rotated = clusterViewFromObjects([
+      ...resources,
+      secrets[0],
+      secrets[1],
+      {
+        ...secrets[2],
+        data: { url: Buffer.from("redis://freehold-tenant-acme:second@redis:6379").toString("base64") },
+      },
+    ]);
+    expect(translateAgent(support, rotated, options).configHash).not.toBe(translation.configHash);
+  });
+
+  it("holds the workers until the namespace's freehold-redis Secret exists", () => {
+    const support = byKind<Agent>(resources, "Agent").find((agent) => agent.metadata.name === "support");
+    if (support === undefined) throw new Error("examples/acme-support has no support agent");
+    const translation = translateAgent(support, clusterViewFromObjects([...resources, secrets[0]]), options);
+    expect(translation.complete).toBe(false);
+    const ready = agentReadyCondition(translation, undefined);
+    expect(ready).toMatchObject({ status: "False", reason: "SecretNotFound" });
+    expect(ready.message).toContain("Secret freehold-redis not found in namespace acme");
+    const withoutRedis = translateAgent(support, clusterViewFromObjects([...resources, secrets[0]]), {
+      runtimeImage: options.runtimeImage,
+    });
+    expect(withoutRedis.complete).toBe(true);
   });
 
   it("says what is missing, and holds the workers", () => {
@@ -143,7 +197,7 @@ describe("translateAgent", () => {
         !(resource.kind === "Model" && resource.metadata.name === "default") &&
         resource.kind !== "HumanQueue",
     );
-    const sparse = clusterViewFromObjects([...withoutDefault, secrets[0]]);
+    const sparse = clusterViewFromObjects([...withoutDefault, secrets[0], secrets[2]]);
     const billing = byKind<Agent>(resources, "Agent").find((agent) => agent.metadata.name === "billing");
     if (billing === undefined) throw new Error("examples/acme-support has no billing agent");
     const translation = translateAgent(billing, sparse, options);
@@ -242,6 +296,129 @@ describe("translateMcpServer", () => {
       reason: "SecretNotFound",
       message:
         "Secret billing-mcp not found in namespace acme (header Authorization of MCPServer billing-api)",
+    });
+  });
+});
+
+describe("translateTenant", () => {
+  const tenantOptions: TenantTranslateOptions = {
+    operatorNamespace: "freehold-system",
+    operatorServiceAccount: "freehold-operator",
+    workerRedisUrl: "redis://freehold-redis.freehold-system.svc:6379",
+  };
+  const tenants = readdirSync(join(root, "examples", "tenants"))
+    .sort()
+    .flatMap((file) => parseManifests(readFileSync(join(root, "examples", "tenants", file), "utf8"), file));
+  const tenantNamed = (name: string): Tenant => {
+    const found = byKind<Tenant>(tenants, "Tenant").find((tenant) => tenant.metadata.name === name);
+    if (found === undefined) throw new Error(`examples/tenants has no Tenant ${name}`);
+    return found;
+  };
+  const namespace = (name: string, labels: Record<string, string> = {}): object => ({
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name, labels },
+  });
+  const extraModels = [
+    {
+      apiVersion: "freehold.dev/v1alpha1",
+      kind: "Model",
+      metadata: { name: "ollama", namespace: "acme" },
+      spec: { provider: "openai-compatible", model: "llama3.1:8b", baseUrl: "http://10.20.0.5:11434/v1" },
+    },
+    {
+      apiVersion: "freehold.dev/v1alpha1",
+      kind: "Model",
+      metadata: { name: "claude", namespace: "acme" },
+      spec: {
+        provider: "anthropic",
+        model: "claude-sonnet-4",
+        apiKeySecretRef: { name: "anthropic", key: "api-key" },
+      },
+    },
+    {
+      apiVersion: "freehold.dev/v1alpha1",
+      kind: "MCPServer",
+      metadata: { name: "search", namespace: "acme" },
+      spec: { http: { url: "https://mcp.search.example.com/mcp" } },
+    },
+  ];
+
+  it("renders acme: one namespace to make, one it owns with its Models' and MCPServers' egress", () => {
+    const view = tenantViewFromObjects([
+      namespace("acme", { "freehold.dev/tenant": "acme" }),
+      ...acmeResources(),
+      ...extraModels,
+    ]);
+    const translation = translateTenant(tenantNamed("acme"), view, tenantOptions);
+    expect(translation.namespaces).toEqual(["acme", "acme-staging"]);
+    expect(translation.newNamespaces.map((object) => object.metadata.name)).toEqual(["acme-staging"]);
+    golden("tenant-acme", translation);
+  });
+
+  it("never takes over a namespace another tenant owns or that exists without the label", () => {
+    const greedy: Tenant = {
+      ...tenantNamed("globex"),
+      spec: { ...tenantNamed("globex").spec, namespaces: ["globex", "acme", "legacy"] },
+    };
+    const view = tenantViewFromObjects([
+      namespace("acme", { "freehold.dev/tenant": "acme" }),
+      namespace("legacy"),
+    ]);
+    const translation = translateTenant(greedy, view, tenantOptions);
+    expect(translation.namespaces).toEqual(["globex"]);
+    expect(translation.namespaceObjects.map((item) => item.namespace)).toEqual(["globex"]);
+    expect(translation.namespacesReady).toMatchObject({
+      status: "False",
+      reason: "NamespaceOwnedByOtherTenant",
+    });
+    golden("tenant-globex-conflicts", {
+      namespacesReady: translation.namespacesReady,
+      ready: tenantReadyCondition(
+        translation.namespacesReady,
+        trueCondition("RedisUserReady", "UserApplied", ""),
+        [],
+      ),
+      namespaces: translation.namespaces,
+      newNamespaces: translation.newNamespaces,
+    });
+    // The quota of 4 CPUs is over the three listed namespaces, owned or not.
+    const quota = translation.namespaceObjects[0]?.objects.find((object) => object.kind === "ResourceQuota");
+    expect(quota).toMatchObject({
+      spec: { hard: { "requests.cpu": "1333m", "requests.memory": "2796202Ki" } },
+    });
+  });
+
+  it("says which quota it cannot read, and leaves out policies it is told to", () => {
+    const acme = tenantNamed("acme");
+    const loose: Tenant = {
+      ...acme,
+      spec: {
+        ...acme.spec,
+        isolation: { networkPolicy: false },
+        quotas: { cpu: "lots", memory: "8Gi" },
+        admins: [],
+      },
+    };
+    const view = tenantViewFromObjects([]);
+    const translation = translateTenant(loose, view, tenantOptions);
+    expect(translation.problems).toEqual([
+      {
+        reason: "InvalidQuota",
+        message:
+          'spec.quotas.cpu "lots" is not a Kubernetes quantity (e.g. 16 or 500m); fix it to get a ResourceQuota',
+      },
+    ]);
+    const kinds = translation.namespaceObjects[0]?.objects.map(
+      (object) => `${object.kind}/${object.metadata.name}`,
+    );
+    expect(kinds).toEqual([
+      "RoleBinding/freehold-tenant-members",
+      "ResourceQuota/freehold-tenant",
+      "LimitRange/freehold-tenant",
+    ]);
+    expect(translation.namespaceObjects[0]?.objects[1]).toMatchObject({
+      spec: { hard: { "requests.memory": "4Gi" } },
     });
   });
 });

@@ -29,6 +29,18 @@ function compare(left: QuotaAgent, right: QuotaAgent): number {
 }
 
 /**
+ * A tenant's Agents in quota order: oldest first, then by namespace and name.
+ *
+ * @example
+ * ```ts
+ * quotaOrder(agents).slice(limit); // the Agents past the quota
+ * ```
+ */
+export function quotaOrder<T extends QuotaAgent>(agents: readonly T[]): T[] {
+  return [...agents].sort(compare);
+}
+
+/**
  * Where one Agent stands among its tenant's Agents under a limit.
  *
  * @example
@@ -41,7 +53,7 @@ export function agentQuotaStanding(
   agent: { readonly namespace: string; readonly name: string },
   limit: number,
 ): AgentQuotaStanding {
-  const sorted = [...agents].sort(compare);
+  const sorted = quotaOrder(agents);
   const index = sorted.findIndex(
     (candidate) => candidate.namespace === agent.namespace && candidate.name === agent.name,
   );

@@ -1,6 +1,7 @@
 /**
  * Kubernetes Events about Freehold resources (`kubectl describe agent billing` shows them): one per
- * condition transition. Recording never fails a reconcile; a failure is logged.
+ * condition transition. Events about a cluster-scoped object (a Tenant) go to the `default`
+ * namespace, as Kubernetes' own do. Recording never fails a reconcile; a failure is logged.
  *
  * @module
  */
@@ -32,7 +33,8 @@ export function createEventRecorder(
 ): EventRecorder {
   return {
     async record(object, type, reason, message) {
-      const namespace = object.metadata.namespace ?? "default";
+      const objectNamespace = object.metadata.namespace ?? "";
+      const namespace = objectNamespace === "" ? "default" : objectNamespace;
       const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
       try {
         await client.create({
@@ -43,7 +45,7 @@ export function createEventRecorder(
             apiVersion: object.apiVersion,
             kind: object.kind,
             name: object.metadata.name,
-            namespace,
+            ...(objectNamespace === "" ? {} : { namespace: objectNamespace }),
             ...(object.metadata.uid === undefined ? {} : { uid: object.metadata.uid }),
           },
           type,

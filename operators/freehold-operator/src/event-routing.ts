@@ -4,6 +4,7 @@
  * for its own status writes), and so is everything that depends on it: the agents that use a
  * Model, MCPServer, HumanQueue, Agent or Secret; the Models falling back to a Model; the
  * HumanQueues escalating to a queue or agent; the owner of a changed Deployment, Service, ...
+ * Tenants' own events are routed by {@link routeTenantEvents}.
  *
  * @module
  */
@@ -17,18 +18,21 @@ import {
 } from "./dependents.ts";
 import type { InformerEvent } from "./informer-cache.ts";
 import type { KubernetesObject } from "./kubernetes-objects.ts";
-import { objectKey } from "./names.ts";
+import { objectKey, redisSecretName } from "./names.ts";
 import type { WorkQueue } from "./work-queue.ts";
 
-/** The work queue of each kind. */
+/** The work queue of each kind (`RedisSecret`: single-tenant namespaces' `freehold-redis`, keyed by namespace). */
 export interface KindQueues {
   readonly Agent: WorkQueue;
   readonly Model: WorkQueue;
   readonly MCPServer: WorkQueue;
   readonly HumanQueue: WorkQueue;
+  readonly Tenant: WorkQueue;
+  readonly RedisSecret: WorkQueue;
 }
 
-function signature(object: KubernetesObject): string {
+/** The generation, deletion and finalizers of an object: what changes when more than its status does. */
+export function signature(object: KubernetesObject): string {
   const { generation, deletionTimestamp, finalizers } = object.metadata;
   return `${generation ?? ""}|${deletionTimestamp ?? ""}|${(finalizers ?? []).join(",")}`;
 }
@@ -73,6 +77,7 @@ export function routeEvents(cache: ClusterCache, queues: KindQueues): void {
 
   cache.agents.onChange((object, event) => {
     const namespace = object.metadata.namespace ?? "";
+    if (event === "add") queues.RedisSecret.add(namespace);
     if (!self("Agent", object, event) && event === "update") return;
     agents(namespace, agentsUsingAgent(view, namespace, object.metadata.name));
     if (event !== "update") escalatingQueues(namespace, { agent: object.metadata.name });
@@ -101,6 +106,15 @@ export function routeEvents(cache: ClusterCache, queues: KindQueues): void {
   });
   cache.secrets.onChange((object) => {
     const namespace = object.metadata.namespace ?? "";
+    if (object.metadata.name === redisSecretName) {
+      // Every worker of the namespace reads it.
+      agents(
+        namespace,
+        cache.agents.list(namespace).map((agent) => agent.metadata.name),
+      );
+      queues.RedisSecret.add(namespace);
+      return;
+    }
     const users = usersOfSecret(view, namespace, object.metadata.name);
     agents(namespace, users.agents);
     for (const model of users.models) queues.Model.add(objectKey(namespace, model));
@@ -117,16 +131,31 @@ export function routeEvents(cache: ClusterCache, queues: KindQueues): void {
   }
 }
 
-/** Queues every resource of every kind, as a periodic resync does. */
-export function queueEverything(cache: ClusterCache, queues: KindQueues): void {
+/**
+ * Queues every resource of every kind (or those of one namespace), as a periodic resync does; and
+ * the namespaces whose `freehold-redis` the operator may write.
+ */
+export function queueEverything(cache: ClusterCache, queues: KindQueues, namespace?: string): void {
   const all: [keyof KindQueues, readonly KubernetesObject[]][] = [
-    ["Agent", cache.agents.list()],
-    ["Model", cache.models.list()],
-    ["MCPServer", cache.mcpServers.list()],
-    ["HumanQueue", cache.humanQueues.list()],
+    ["Agent", cache.agents.list(namespace)],
+    ["Model", cache.models.list(namespace)],
+    ["MCPServer", cache.mcpServers.list(namespace)],
+    ["HumanQueue", cache.humanQueues.list(namespace)],
+    ...(namespace === undefined
+      ? [["Tenant", cache.tenants.list()] as [keyof KindQueues, readonly KubernetesObject[]]]
+      : []),
   ];
   for (const [kind, objects] of all) {
     for (const object of objects)
       queues[kind].add(objectKey(object.metadata.namespace, object.metadata.name));
   }
+  const configured = cache.serving().configured;
+  const namespaces =
+    namespace !== undefined
+      ? [namespace]
+      : [
+          ...(configured === "*" ? [] : configured),
+          ...cache.agents.list().map((agent) => agent.metadata.namespace ?? ""),
+        ];
+  for (const name of new Set(namespaces)) queues.RedisSecret.add(name);
 }

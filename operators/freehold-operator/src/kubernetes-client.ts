@@ -58,7 +58,12 @@ export function createKubernetesClient(http: KubernetesHttp): KubernetesClient {
       }),
     async applyStatus(resource, namespace, name, status) {
       await http.request("PATCH", resourcePath(resource, namespace, name, "status"), {
-        body: { apiVersion: resource.apiVersion, kind: resource.kind, metadata: { name, namespace }, status },
+        body: {
+          apiVersion: resource.apiVersion,
+          kind: resource.kind,
+          metadata: namespace === "" ? { name } : { name, namespace },
+          status,
+        },
         contentType: applyPatch,
         query: { fieldManager, force: "true" },
       });

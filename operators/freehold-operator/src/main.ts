@@ -3,18 +3,26 @@
  *
  * - `KUBECONFIG`: a kubeconfig file; otherwise the in-cluster service account, otherwise ~/.kube/config.
  * - `FREEHOLD_RUNTIME_IMAGE` (required): the image of workers and MCP bridges.
- * - `REDIS_URL`: Redis for HumanQueue status and Agent cleanup (optional).
- * - `FREEHOLD_WORKER_REDIS_URL`: the Redis URL workers get (default: `REDIS_URL`).
+ * - `FREEHOLD_REDIS_URL`: Redis with the admin credential (may `ACL SETUSER`): tenants' users and
+ *   keys, HumanQueue status, Agent cleanup (optional; without it no Secret `freehold-redis` is made).
+ * - `FREEHOLD_WORKER_REDIS_URL`: where workers reach Redis; as it is, the credential of single-tenant
+ *   namespaces; with a tenant's user and password, of tenant namespaces (default: `FREEHOLD_REDIS_URL`).
+ * - `FREEHOLD_NAMESPACES`: comma-separated namespaces served without a Tenant, or `*` for all
+ *   (default: none, only tenants' namespaces).
+ * - `FREEHOLD_OPERATOR_SERVICE_ACCOUNT`: the operator's ServiceAccount, bound to
+ *   `freehold-workload-manager` in each tenant namespace (default `freehold-operator`).
  * - `FREEHOLD_WORKER_HEALTH_PORT`: give workers `--health-port` and probes.
  * - `FREEHOLD_IMAGE_PULL_POLICY`: Always, IfNotPresent (default) or Never.
  * - `FREEHOLD_WATCH_NAMESPACE`: watch one namespace only.
  * - `FREEHOLD_LEADER_ELECTION`: `false` to run without a Lease (one replica only).
- * - `POD_NAMESPACE`, `POD_NAME`: the Lease's namespace and this replica's identity.
+ * - `POD_NAMESPACE`, `POD_NAME`: the operator's namespace (the Lease, the tenants' canonical
+ *   credentials, the gateway's and Redis' pods) and this replica's identity.
  * - `FREEHOLD_LEASE_DURATION_SECONDS`: how long the Lease lasts without renewal (default 15).
  * - `FREEHOLD_HEALTH_HOST`, `FREEHOLD_HEALTH_PORT`: where /healthz, /readyz and /metrics are served
  *   (default 0.0.0.0:8081).
  *
- * `node operators/freehold-operator/src/main.ts`; SIGTERM or SIGINT stops it gracefully.
+ * `node operators/freehold-operator/src/main.ts`; SIGTERM or SIGINT stops it gracefully. No log line
+ * carries a URL's password (`user:password@` is replaced by `***@`).
  *
  * @module
  */
@@ -24,12 +32,14 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { Redis } from "ioredis";
 import { startHealthServer } from "./health-server.ts";
 import { createOperator } from "./operator.ts";
+import { redactUrls } from "./redis-url.ts";
+import { parseConfiguredNamespaces } from "./served-namespaces.ts";
 
 const environment = process.env;
 const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
 function fail(message: string): never {
-  process.stderr.write(`freehold-operator: ${message}\n`);
+  process.stderr.write(`freehold-operator: ${redactUrls(message)}\n`);
   process.exit(2);
 }
 
@@ -58,15 +68,33 @@ const pullPolicy = environment.FREEHOLD_IMAGE_PULL_POLICY;
 if (pullPolicy !== undefined && !["Always", "IfNotPresent", "Never"].includes(pullPolicy)) {
   fail(`FREEHOLD_IMAGE_PULL_POLICY must be Always, IfNotPresent or Never, not ${pullPolicy}`);
 }
-const redisUrl = environment.REDIS_URL === "" ? undefined : environment.REDIS_URL;
-const workerRedisUrl = environment.FREEHOLD_WORKER_REDIS_URL ?? redisUrl;
+function optional(name: string): string | undefined {
+  const value = environment[name];
+  return value === undefined || value === "" ? undefined : value;
+}
+
+function redisUrlOf(name: string): string | undefined {
+  const url = optional(name);
+  if (url === undefined) return undefined;
+  if (!URL.canParse(url) || !/^rediss?:$/.test(new URL(url).protocol)) {
+    fail(`${name} must be a redis:// or rediss:// URL, not ${url}`);
+  }
+  return url;
+}
+
+if (optional("REDIS_URL") !== undefined && optional("FREEHOLD_REDIS_URL") === undefined) {
+  fail("REDIS_URL was renamed: set FREEHOLD_REDIS_URL (the admin credential) instead");
+}
+const redisUrl = redisUrlOf("FREEHOLD_REDIS_URL");
+const workerRedisUrl = redisUrlOf("FREEHOLD_WORKER_REDIS_URL") ?? redisUrl;
+const servedNamespaces = parseConfiguredNamespaces(environment.FREEHOLD_NAMESPACES);
 const workerHealthPort = integer("FREEHOLD_WORKER_HEALTH_PORT");
 const leaseDurationSeconds = integer("FREEHOLD_LEASE_DURATION_SECONDS");
-const leaseNamespace =
+const operatorNamespace =
   environment.POD_NAMESPACE ??
   (existsSync(serviceAccountNamespace) ? readFileSync(serviceAccountNamespace, "utf8").trim() : "default");
 const log = (line: string): void => {
-  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  process.stderr.write(`${new Date().toISOString()} ${redactUrls(line)}\n`);
 };
 
 const redis =
@@ -88,12 +116,15 @@ const operator = createOperator({
   ...(environment.FREEHOLD_WATCH_NAMESPACE === undefined
     ? {}
     : { namespace: environment.FREEHOLD_WATCH_NAMESPACE }),
+  servedNamespaces,
+  operatorNamespace,
+  operatorServiceAccount: optional("FREEHOLD_OPERATOR_SERVICE_ACCOUNT") ?? "freehold-operator",
   ...(redis === undefined ? {} : { redis }),
   ...(environment.FREEHOLD_LEADER_ELECTION === "false"
     ? {}
     : {
         leaderElection: {
-          namespace: leaseNamespace,
+          namespace: operatorNamespace,
           ...(leaseDurationSeconds === undefined ? {} : { leaseDurationSeconds }),
         },
       }),

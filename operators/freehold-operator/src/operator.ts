@@ -1,7 +1,10 @@
 /**
- * The operator: informers, one controller per kind, leader election and a periodic resync. Only the
- * leader runs informers and controllers; a standby only campaigns. Losing the Lease stops the
- * controllers (waiting for reconciles in progress) and the replica campaigns again.
+ * The operator: informers, one controller per kind (and one for the `freehold-redis` Secret of
+ * single-tenant namespaces), leader election and a periodic resync. Only the leader runs informers
+ * and controllers; a standby only campaigns. Losing the Lease stops the controllers (waiting for
+ * reconciles in progress) and the replica campaigns again. When Redis (re)connects, and on every
+ * resync, every Tenant is reconciled again with its Redis user and keys written anew: a Redis that
+ * restarted without its ACL file gets the tenants' users back.
  *
  * @module
  */
@@ -21,6 +24,10 @@ import { createHumanQueueReconciler } from "./reconcile-human-queue.ts";
 import { createMcpServerReconciler, type McpServerReconcilerOptions } from "./reconcile-mcp-server.ts";
 import { createModelReconciler } from "./reconcile-model.ts";
 import type { Reconcile, ReconcileParts } from "./reconcile-parts.ts";
+import { createRedisSecretReconciler } from "./reconcile-redis-secret.ts";
+import { createTenantReconciler } from "./reconcile-tenant.ts";
+import type { ConfiguredNamespaces } from "./served-namespaces.ts";
+import { routeTenantEvents } from "./tenant-event-routing.ts";
 import type { TranslateOptions } from "./translate-options.ts";
 
 /** Options of {@link createOperator}. */
@@ -30,7 +37,19 @@ export interface OperatorOptions {
   readonly translate: TranslateOptions;
   /** Watch one namespace only. Default: every namespace. */
   readonly namespace?: string;
-  /** Redis, for HumanQueue status and Agent registry cleanup (with a finalizer). */
+  /**
+   * Namespaces served without a Tenant (single-tenant mode), or `*` for every namespace (dev and
+   * tests with cluster-admin credentials). Default: none, only the tenants' namespaces.
+   */
+  readonly servedNamespaces?: ConfiguredNamespaces;
+  /** The operator's own namespace: the tenants' canonical Redis credentials live there. Default: the Lease's, else `default`. */
+  readonly operatorNamespace?: string;
+  /** The operator's ServiceAccount, bound in each tenant namespace. Default: `freehold-operator`. */
+  readonly operatorServiceAccount?: string;
+  /**
+   * Redis with the admin credential (may `ACL SETUSER`): tenants' users and keys, HumanQueue
+   * status, Agent registry cleanup (with a finalizer).
+   */
   readonly redis?: Redis;
   /** Reconciles at once, per kind. Default: 4. */
   readonly workers?: number;
@@ -38,6 +57,8 @@ export interface OperatorOptions {
   readonly resyncIntervalMs?: number;
   /** How often HumanQueue numbers are read from Redis. Default: 30 s. */
   readonly humanQueueIntervalMs?: number;
+  /** How often Tenants' usage is read. Default: 30 s. */
+  readonly tenantUsageIntervalMs?: number;
   readonly mcpServer?: McpServerReconcilerOptions;
   /** Leader election with a Lease; absent: this replica always leads (run one replica only). */
   readonly leaderElection?: {
@@ -70,6 +91,7 @@ interface Running {
   readonly cache: ClusterCache;
   readonly controllers: readonly Controller[];
   readonly resync: NodeJS.Timeout;
+  readonly onRedisReady: () => void;
 }
 
 /**
@@ -90,6 +112,8 @@ export function createOperator(options: OperatorOptions): Operator {
   let running: Running | undefined;
   let leading = false;
   let elector: LeaderElector | undefined;
+  let redisEpoch = 0;
+  const operatorNamespace = options.operatorNamespace ?? options.leaderElection?.namespace ?? "default";
 
   const startLeading = async (): Promise<void> => {
     leading = true;
@@ -99,8 +123,10 @@ export function createOperator(options: OperatorOptions): Operator {
       kubeConfig: options.kubeConfig,
       client,
       kedaAvailable,
+      operatorNamespace,
       log,
       ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+      ...(options.servedNamespaces === undefined ? {} : { servedNamespaces: options.servedNamespaces }),
     });
     const parts: ReconcileParts = {
       client,
@@ -128,22 +154,45 @@ export function createOperator(options: OperatorOptions): Operator {
         ...(options.humanQueueIntervalMs === undefined ? {} : { intervalMs: options.humanQueueIntervalMs }),
       }),
     );
+    const tenants = controller(
+      "Tenant",
+      createTenantReconciler(parts, {
+        operatorNamespace,
+        operatorServiceAccount: options.operatorServiceAccount ?? "freehold-operator",
+        redisEpoch: () => redisEpoch,
+        ...(options.tenantUsageIntervalMs === undefined
+          ? {}
+          : { usageIntervalMs: options.tenantUsageIntervalMs }),
+      }),
+    );
+    const redisSecrets = controller("RedisSecret", createRedisSecretReconciler(parts));
     const kindQueues: KindQueues = {
       Agent: agents.queue,
       Model: models.queue,
       MCPServer: servers.queue,
       HumanQueue: queues.queue,
+      Tenant: tenants.queue,
+      RedisSecret: redisSecrets.queue,
     };
     routeEvents(cache, kindQueues);
+    routeTenantEvents(cache, kindQueues, { operatorNamespace });
     await cache.start();
-    const controllers = [agents, models, servers, queues];
+    const controllers = [agents, models, servers, queues, tenants, redisSecrets];
     for (const started of controllers) started.start();
+    // Redis came back (perhaps empty): write every tenant's user and keys again.
+    const onRedisReady = (): void => {
+      redisEpoch += 1;
+      for (const tenant of cache.tenants.list()) tenants.queue.add(tenant.metadata.name);
+    };
+    options.redis?.on("ready", onRedisReady);
     const resync = setInterval(() => {
+      redisEpoch += 1;
       queueEverything(cache, kindQueues);
     }, options.resyncIntervalMs ?? 600_000);
-    running = { cache, controllers, resync };
+    running = { cache, controllers, resync, onRedisReady };
+    queueEverything(cache, kindQueues);
     log(
-      `operator leading: ${cache.agents.list().length} agents, ${cache.models.list().length} models, ${cache.mcpServers.list().length} MCP servers, ${cache.humanQueues.list().length} human queues${kedaAvailable ? "; KEDA found" : ""}`,
+      `operator leading: ${cache.tenants.list().length} tenants, ${cache.agents.list().length} agents, ${cache.models.list().length} models, ${cache.mcpServers.list().length} MCP servers, ${cache.humanQueues.list().length} human queues${kedaAvailable ? "; KEDA found" : ""}`,
     );
   };
 
@@ -154,6 +203,7 @@ export function createOperator(options: OperatorOptions): Operator {
     running = undefined;
     if (current === undefined) return;
     clearInterval(current.resync);
+    options.redis?.off("ready", current.onRedisReady);
     await Promise.all(current.controllers.map((controller) => controller.stop()));
     await current.cache.stop();
   };

@@ -2,14 +2,15 @@
  * The MCPServer reconciler: applies a stdio server's bridge Deployment and Service, connects to the
  * server to list its tools, and writes `status.url`, `status.tools` and Ready. Tools are listed
  * again when the spec or its Secrets change, every `refreshMs` while it works, and with backoff
- * while it fails.
+ * while it fails. In a namespace the operator does not serve it gets no bridge and no listing
+ * (`NamespaceNotServed`).
  *
  * @module
  */
 import { canonicalJson, digest } from "./canonical-json.ts";
 import { parseStored } from "./cluster-view.ts";
 import { splitObjectKey } from "./names.ts";
-import { applyAll, pruneOwned, type Reconcile, type ReconcileParts } from "./reconcile-parts.ts";
+import { applyAll, pruneOwned, servingGate, type Reconcile, type ReconcileParts } from "./reconcile-parts.ts";
 import { resourceTypes } from "./resource-types.ts";
 import { updateStatus } from "./status-update.ts";
 import { discoverTools } from "./tool-discovery.ts";
@@ -51,6 +52,14 @@ export function createMcpServerReconciler(
     const server = parseStored("MCPServer", stored);
     if (stored === undefined || server === undefined || stored.metadata.deletionTimestamp !== undefined) {
       discovered.delete(key);
+      return {};
+    }
+    const gate = servingGate(parts, namespace);
+    if (gate.kind === "waiting") return {};
+    if (gate.kind === "not-served") {
+      discovered.delete(key);
+      await pruneOwned(parts, stored, []);
+      await updateStatus(parts, resourceTypes.mcpServers, stored, [gate.condition], {}, parts.now());
       return {};
     }
     const translation = translateMcpServer(server, parts.cache.view, parts.translate);

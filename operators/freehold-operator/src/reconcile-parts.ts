@@ -8,7 +8,9 @@ import type { Redis } from "ioredis";
 import type { ClusterCache } from "./cluster-cache.ts";
 import type { EventRecorder } from "./event-recorder.ts";
 import type { KubernetesClient } from "./kubernetes-client.ts";
+import { falseCondition, type ConditionDraft } from "./conditions.ts";
 import type { KubernetesObject } from "./kubernetes-objects.ts";
+import type { NamespaceService } from "./served-namespaces.ts";
 import type { TranslateOptions } from "./translate-options.ts";
 
 /** The shared parts of the reconcilers. */
@@ -30,6 +32,31 @@ export interface ReconcileResult {
 
 /** Reconciles the object with a `namespace/name` key, reading current state from the caches. */
 export type Reconcile = (key: string) => Promise<ReconcileResult>;
+
+/** Whether a namespace's resources can be reconciled now. */
+export type ServingGate =
+  | { readonly kind: "served"; readonly service: Exclude<NamespaceService, { kind: "none" }> }
+  | { readonly kind: "not-served"; readonly condition: ConditionDraft }
+  /** Served, but its Secrets are still being listed: the informer queues its resources once they are. */
+  | { readonly kind: "waiting" };
+
+/**
+ * How the operator serves a namespace now: a resource in one it does not serve gets
+ * `Ready=False NamespaceNotServed` and no workers.
+ *
+ * @example
+ * ```ts
+ * const gate = servingGate(parts, "acme");
+ * if (gate.kind === "not-served") await updateStatus(parts, resourceTypes.agents, stored, [gate.condition], {}, parts.now());
+ * ```
+ */
+export function servingGate(parts: ReconcileParts, namespace: string): ServingGate {
+  const service = parts.cache.serviceOf(namespace);
+  if (service.kind === "none") {
+    return { kind: "not-served", condition: falseCondition("Ready", "NamespaceNotServed", service.reason) };
+  }
+  return parts.cache.secrets.syncedIn(namespace) ? { kind: "served", service } : { kind: "waiting" };
+}
 
 /** Server-side applies every object; returns them as the API server now has them (status included). */
 export async function applyAll(

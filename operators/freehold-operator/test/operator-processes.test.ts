@@ -19,7 +19,10 @@ let test: OperatorTestCluster;
 const processes: OperatorProcess[] = [];
 
 async function start(name: string): Promise<OperatorProcess> {
-  const started = await startOperatorProcess(name, { KUBECONFIG: test.cluster.kubeconfig });
+  const started = await startOperatorProcess(name, {
+    KUBECONFIG: test.cluster.kubeconfig,
+    FREEHOLD_NAMESPACES: "fleet,restart",
+  });
   processes.push(started);
   return started;
 }

@@ -76,6 +76,7 @@ beforeAll(async () => {
   operator = createOperator({
     kubeConfig,
     translate: { runtimeImage, workerRedisUrl: "redis://redis.freehold-system.svc:6379" },
+    servedNamespaces: "*",
     redis,
     humanQueueIntervalMs: 500,
     mcpServer: { retryMs: 2_000, timeoutMs: 3_000 },

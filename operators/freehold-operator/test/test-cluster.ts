@@ -1,7 +1,8 @@
 /**
  * A control plane for the operator's suites: the project's test cluster (etcd + kube-apiserver)
  * plus a kube-controller-manager running the controllers the operator's objects need (Deployments
- * get ReplicaSets and pods; owner references are garbage-collected), with the CRDs applied.
+ * get ReplicaSets and pods; owner references are garbage-collected; deleted namespaces are emptied
+ * and go), with the CRDs applied.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
@@ -31,7 +32,7 @@ function startControllerManager(cluster: Cluster, logFile: string): ChildProcess
       "--secure-port=0",
       "--leader-elect=false",
       "--use-service-account-credentials=false",
-      "--controllers=deployment-controller,replicaset-controller,garbage-collector-controller,serviceaccount-controller",
+      "--controllers=deployment-controller,replicaset-controller,garbage-collector-controller,serviceaccount-controller,namespace-controller",
       "--v=1",
     ],
     { stdio: ["ignore", descriptor, descriptor] },

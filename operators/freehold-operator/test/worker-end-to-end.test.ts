@@ -73,6 +73,7 @@ beforeAll(async () => {
     kubeConfig,
     translate: { runtimeImage: "ghcr.io/freehold/runtime:0.1.0", workerRedisUrl: redis.url },
     namespace,
+    servedNamespaces: [namespace],
     log: () => undefined,
   });
   await operator.start();
@@ -153,20 +154,28 @@ describe("a worker with the operator's rendered config", () => {
     );
     const configFile = join(directory, "config.json");
     writeFileSync(configFile, configMap.data["config.json"] ?? "");
-    const secretData = (
-      await getJson<{ data: Record<string, string> }>(test.kubectl, ["-n", namespace, "secret", "counter"])
-    ).data;
+    const secretData = async (name: string): Promise<Record<string, string>> =>
+      (await getJson<{ data: Record<string, string> }>(test.kubectl, ["-n", namespace, "secret", name])).data;
     const [container] = deployment.spec.template.spec.containers;
     if (container === undefined) throw new Error("the Deployment has no container");
+    // The Redis URL comes from the Secret the operator wrote in the namespace, never as a literal.
+    expect(container.env).toContainEqual({
+      name: "FREEHOLD_REDIS_URL",
+      valueFrom: { secretKeyRef: { name: "freehold-redis", key: "url" } },
+    });
     // What the kubelet would do: literal values as they are, secretKeyRefs read from the Secret.
-    const environment = Object.fromEntries(
-      (container.env ?? []).map((variable) => {
-        const reference = variable.valueFrom?.secretKeyRef;
-        if (reference === undefined) return [variable.name, variable.value ?? ""];
-        expect(reference.name).toBe("counter");
-        return [variable.name, Buffer.from(secretData[reference.key] ?? "", "base64").toString("utf8")];
-      }),
+    const environment: Record<string, string> = Object.fromEntries(
+      await Promise.all(
+        (container.env ?? []).map(async (variable): Promise<[string, string]> => {
+          const reference = variable.valueFrom?.secretKeyRef;
+          if (reference === undefined) return [variable.name, variable.value ?? ""];
+          expect(["counter", "freehold-redis"]).toContain(reference.name);
+          const data = await secretData(reference.name);
+          return [variable.name, Buffer.from(data[reference.key] ?? "", "base64").toString("utf8")];
+        }),
+      ),
     );
+    expect(environment.FREEHOLD_REDIS_URL).toBe(redis.url);
     expect(container.command.slice(0, 4)).toEqual([
       "freehold",
       "worker",

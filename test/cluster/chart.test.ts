@@ -1,12 +1,18 @@
 /**
  * The Helm chart (charts/freehold) on a real kube-apiserver, with the helm CLI built from Go modules
  * by build.sh: `helm lint` passes, `helm template` renders what the chart promises (no root, no
- * writable root filesystem, least-privilege RBAC), the API server accepts the rendered objects and a
- * real `helm install`, the operator's ServiceAccount can do what it needs and nothing more,
- * values.schema.json refuses bad values naming the field, and the chart's CRDs are the generated
- * ones. Last, the images' install steps (images/*.Dockerfile) run as written on the workspace.
+ * writable root filesystem, a password-protected Redis whose URL reaches every container through a
+ * Secret only, least-privilege RBAC, NetworkPolicies), the API server accepts the rendered objects
+ * and a real `helm install`, the Redis arguments run a real redis-server that wants the Secret's
+ * password, the operator's ServiceAccount can do what it needs and nothing more (`kubectl auth
+ * can-i`, and the admission policy freehold-operator-scope enforced by the API server), the real
+ * operator runs with the installed Deployment's environment, values.schema.json refuses bad values
+ * naming the field, and the chart's CRDs are the generated ones. Last, the images' install steps
+ * (images/*.Dockerfile) run as written on the workspace.
+ *
+ * NetworkPolicies are not enforced here (no network plugin): their content is checked.
  */
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +21,21 @@ import { generatedFiles } from "@freehold/api";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { freePort } from "@freehold/handoff";
+import {
+  containers,
+  environment,
+  find,
+  parseObjects,
+  podAnnotations,
+  podSpec,
+  run,
+  secretValue,
+  startChartRedis,
+  type ChartRedis,
+  type PodSpec,
+  type RenderedObject,
+  type Run,
+} from "./chart-tools.ts";
 import { createKubectl } from "./kubectl.ts";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -23,70 +44,33 @@ const cluster = inject("cluster");
 const kubectl = createKubectl(cluster.kubectl, cluster.kubeconfig);
 const helmBinary = join(dirname(cluster.kubectl), "helm");
 const helmHome = mkdtempSync(join(tmpdir(), "freehold-helm-"));
-const namespace = `freehold-chart-${randomUUID().slice(0, 8)}`;
+const suffix = randomUUID().slice(0, 8);
+/** The release's namespace. */
+const namespace = `freehold-chart-${suffix}`;
+/** A namespace served without a Tenant (operator.namespaces). */
+const teamNamespace = `freehold-chart-${suffix}-team`;
+/** A tenant's namespace, made by the operator's ServiceAccount in the admission tests. */
+const tenantNamespace = `freehold-chart-${suffix}-acme`;
+/** A namespace that is neither: made by someone else, not labelled. */
+const otherNamespace = `freehold-chart-${suffix}-other`;
+/** A ClusterRole the operator's rights cover, made by the admission tests. */
+const readerRole = `freehold-chart-${suffix}-reader`;
 const release = "fh";
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs a command, never throwing: tests look at the exit code and the output. */
-function run(
-  binary: string,
-  args: readonly string[],
-  options: { cwd?: string; environment?: Record<string, string> } = {},
-): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      binary,
-      args,
-      {
-        timeout: 120_000,
-        maxBuffer: 16 * 1024 * 1024,
-        cwd: options.cwd ?? root,
-        env: {
-          ...process.env,
-          HELM_CACHE_HOME: join(helmHome, "cache"),
-          HELM_CONFIG_HOME: join(helmHome, "config"),
-          HELM_DATA_HOME: join(helmHome, "data"),
-          ...options.environment,
-        },
-      },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const operatorUser = `system:serviceaccount:${namespace}:fh-freehold-operator`;
+const gatewayUser = `system:serviceaccount:${namespace}:fh-freehold-gateway`;
 
 const helm = (args: readonly string[]): Promise<Run> =>
-  run(helmBinary, ["--kubeconfig", cluster.kubeconfig, ...args]);
+  run(helmBinary, ["--kubeconfig", cluster.kubeconfig, ...args], {
+    cwd: root,
+    environment: {
+      HELM_CACHE_HOME: join(helmHome, "cache"),
+      HELM_CONFIG_HOME: join(helmHome, "config"),
+      HELM_DATA_HOME: join(helmHome, "data"),
+    },
+  });
 
 /** `--set` arguments from a list of `key=value`. */
 const sets = (values: readonly string[]): string[] => values.flatMap((value) => ["--set", value]);
-
-interface RenderedObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  spec?: Record<string, unknown>;
-  rules?: { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[];
-}
-
-interface Container {
-  name: string;
-  image: string;
-  env?: { name: string; value?: string; valueFrom?: unknown }[];
-  securityContext?: Record<string, unknown>;
-}
-
-interface PodSpec {
-  securityContext?: Record<string, unknown>;
-  containers: Container[];
-}
 
 async function render(
   values: readonly string[] = [],
@@ -95,30 +79,22 @@ async function render(
   const rendered = await helm(["template", release, chart, "-n", namespace, ...sets(values), ...extra]);
   expect(rendered.stderr).toBe("");
   expect(rendered.code).toBe(0);
-  return parseAllDocuments(rendered.stdout)
-    .map((document) => document.toJS() as RenderedObject | null)
-    .filter((object) => object !== null);
+  return parseObjects(rendered.stdout);
 }
 
-function podSpec(object: RenderedObject): PodSpec {
-  return (object.spec?.template as { spec: PodSpec }).spec;
-}
-
-function find(objects: readonly RenderedObject[], kind: string, name: string): RenderedObject {
-  const found = objects.find((object) => object.kind === kind && object.metadata.name === name);
-  if (found === undefined) throw new Error(`the chart rendered no ${kind} ${name}`);
-  return found;
-}
-
-function environment(container: Container | undefined, name: string): unknown {
-  return container?.env?.find((variable) => variable.name === name);
+/** `helm template` that must fail; returns what helm said. */
+async function refusedRender(values: readonly string[]): Promise<string> {
+  const rendered = await helm(["template", release, chart, "-n", namespace, ...sets(values)]);
+  expect(rendered.code).not.toBe(0);
+  expect(rendered.stdout).toBe("");
+  return rendered.stderr;
 }
 
 /** Values a user might install with, each rendered, linted and applied. */
 const variants: readonly { title: string; values: readonly string[] }[] = [
   { title: "the default values", values: [] },
   {
-    title: "an external Redis URL and no gateway",
+    title: "a Redis without a password by URL and no gateway",
     values: ["redis.enabled=false", "redis.url=redis://redis.example:6379", "gateway.enabled=false"],
   },
   {
@@ -126,24 +102,39 @@ const variants: readonly { title: string; values: readonly string[] }[] = [
     values: ["redis.enabled=false", "redis.existingSecret.name=redis", "operator.replicas=2"],
   },
   {
-    title: "a persistent Redis, no tenant roles, no autoscaling",
+    title: "a persistent Redis with its own password Secret, served namespaces, no autoscaling",
     values: [
       "redis.persistence.enabled=true",
-      "operator.tenantRoles=null",
+      "redis.auth.existingSecret=my-redis",
+      `operator.namespaces={${teamNamespace}}`,
       "operator.autoscaling=false",
       "gateway.publicUrl=https://agents.example.com",
     ],
   },
+  { title: "no NetworkPolicies", values: ["networkPolicy.enabled=false"] },
 ];
 
+/** The namespaced kinds (the others are cluster-scoped). */
+const clusterScoped = new Set([
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "ValidatingAdmissionPolicy",
+  "ValidatingAdmissionPolicyBinding",
+]);
+
 beforeAll(async () => {
-  const created = await kubectl(["create", "namespace", namespace]);
-  expect(created.code, created.stderr).toBe(0);
+  for (const name of [namespace, teamNamespace, otherNamespace]) {
+    const created = await kubectl(["create", "namespace", name]);
+    expect(created.code, created.stderr).toBe(0);
+  }
 });
 
 afterAll(async () => {
   await helm(["uninstall", release, "-n", namespace, "--ignore-not-found"]);
-  await kubectl(["delete", "namespace", namespace, "--wait=false"]);
+  for (const name of [namespace, teamNamespace, tenantNamespace, otherNamespace]) {
+    await kubectl(["delete", "namespace", name, "--wait=false", "--ignore-not-found"]);
+  }
+  await kubectl(["delete", "clusterrole", readerRole, "--ignore-not-found"]);
   rmSync(helmHome, { recursive: true, force: true });
 });
 
@@ -157,29 +148,45 @@ describe("helm lint", () => {
 });
 
 describe("helm template", () => {
-  it("renders the operator, its RBAC, the gateway and Redis", async () => {
-    const objects = await render();
-    const names = objects.map((object) => `${object.kind}/${object.metadata.name}`).sort();
-    expect(names).toEqual([
-      "ClusterRole/fh-freehold-edit",
-      "ClusterRole/fh-freehold-operator",
-      "ClusterRole/fh-freehold-view",
-      "ClusterRoleBinding/fh-freehold-operator",
-      "Deployment/fh-freehold-gateway",
-      "Deployment/fh-freehold-operator",
-      "Role/fh-freehold-operator-leader-election",
-      "RoleBinding/fh-freehold-operator-leader-election",
-      "Service/fh-freehold-gateway",
-      "Service/fh-freehold-operator-metrics",
-      "Service/fh-freehold-redis",
-      "ServiceAccount/fh-freehold-gateway",
-      "ServiceAccount/fh-freehold-operator",
-      "StatefulSet/fh-freehold-redis",
-    ]);
+  it("renders the operator, its RBAC and admission policy, the tenant roles, the gateway, Redis and NetworkPolicies", async () => {
+    const objects = await render([`operator.namespaces={${teamNamespace}}`]);
+    const names = objects
+      .map((object) => `${object.kind}/${object.metadata.namespace ?? ""}/${object.metadata.name}`)
+      .sort();
+    expect(names).toEqual(
+      [
+        "ClusterRole//fh-freehold-edit",
+        "ClusterRole//fh-freehold-operator",
+        "ClusterRole//fh-freehold-view",
+        "ClusterRole//freehold-tenant-admin",
+        "ClusterRole//freehold-tenant-member",
+        "ClusterRole//freehold-workload-manager",
+        "ClusterRoleBinding//fh-freehold-operator",
+        `Deployment/${namespace}/fh-freehold-gateway`,
+        `Deployment/${namespace}/fh-freehold-operator`,
+        `NetworkPolicy/${namespace}/fh-freehold-gateway`,
+        `NetworkPolicy/${namespace}/fh-freehold-operator`,
+        `NetworkPolicy/${namespace}/fh-freehold-redis`,
+        `Role/${namespace}/fh-freehold-operator`,
+        `RoleBinding/${namespace}/fh-freehold-operator`,
+        `RoleBinding/${teamNamespace}/fh-freehold-operator`,
+        `Secret/${namespace}/fh-freehold-redis`,
+        `Service/${namespace}/fh-freehold-gateway`,
+        `Service/${namespace}/fh-freehold-operator-metrics`,
+        `Service/${namespace}/fh-freehold-redis`,
+        `ServiceAccount/${namespace}/fh-freehold-gateway`,
+        `ServiceAccount/${namespace}/fh-freehold-operator`,
+        `StatefulSet/${namespace}/fh-freehold-redis`,
+        "ValidatingAdmissionPolicy//freehold-operator-scope",
+        "ValidatingAdmissionPolicyBinding//freehold-operator-scope",
+      ].sort(),
+    );
     for (const object of objects) {
       expect(object.metadata.labels?.["app.kubernetes.io/part-of"]).toBe("freehold");
       expect(object.metadata.labels?.["app.kubernetes.io/instance"]).toBe(release);
-      if (!object.kind.startsWith("Cluster")) expect(object.metadata.namespace).toBe(namespace);
+      expect(object.metadata.namespace === undefined, `${object.kind} is cluster-scoped`).toBe(
+        clusterScoped.has(object.kind),
+      );
     }
   });
 
@@ -205,11 +212,12 @@ describe("helm template", () => {
     }
   });
 
-  it("gives the operator its images, Redis, namespace and leader election settings", async () => {
+  it("gives the operator its images, Redis Secret, served namespaces, ServiceAccount and leader election settings", async () => {
     const objects = await render([
       "runtime.image.tag=1.2.3",
       "operator.replicas=2",
       "operator.watchNamespace=acme",
+      "operator.namespaces={team-a,team-b}",
     ]);
     const operator = find(objects, "Deployment", "fh-freehold-operator");
     expect(operator.spec?.replicas).toBe(2);
@@ -217,60 +225,358 @@ describe("helm template", () => {
     expect(container?.image).toBe("ghcr.io/freehold-dev/freehold-operator:0.1.0");
     // What operators/freehold-operator/src/main.ts reads.
     expect(container?.env).toEqual([
-      { name: "REDIS_URL", value: `redis://fh-freehold-redis.${namespace}.svc:6379` },
+      {
+        name: "FREEHOLD_REDIS_URL",
+        valueFrom: { secretKeyRef: { name: "fh-freehold-redis", key: "url" } },
+      },
       { name: "FREEHOLD_RUNTIME_IMAGE", value: "ghcr.io/freehold-dev/freehold-runtime:1.2.3" },
       { name: "FREEHOLD_IMAGE_PULL_POLICY", value: "IfNotPresent" },
       { name: "FREEHOLD_WORKER_HEALTH_PORT", value: "8081" },
       { name: "FREEHOLD_WATCH_NAMESPACE", value: "acme" },
+      { name: "FREEHOLD_NAMESPACES", value: "team-a,team-b" },
       { name: "FREEHOLD_LEADER_ELECTION", value: "true" },
       { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
       { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      {
+        name: "FREEHOLD_OPERATOR_SERVICE_ACCOUNT",
+        valueFrom: { fieldRef: { fieldPath: "spec.serviceAccountName" } },
+      },
       { name: "FREEHOLD_HEALTH_PORT", value: "8081" },
     ]);
+    // Without served namespaces the variable is left out: only tenants' namespaces are served.
+    const plain = podSpec(find(await render(), "Deployment", "fh-freehold-operator")).containers[0];
+    expect(environment(plain, "FREEHOLD_NAMESPACES")).toBeUndefined();
   });
 
   it("sets only variables the operator reads", async () => {
-    const objects = await render(["operator.watchNamespace=acme"]);
+    const objects = await render(["operator.watchNamespace=acme", "operator.namespaces={team-a}"]);
     const container = podSpec(find(objects, "Deployment", "fh-freehold-operator")).containers[0];
     const main = readFileSync(join(root, "operators", "freehold-operator", "src", "main.ts"), "utf8");
     const read = new Set(
-      [...main.matchAll(/environment\.([A-Z_]+)|integer\("([A-Z_]+)"\)/g)].map(
+      [...main.matchAll(/environment\.([A-Z_]+)|[a-zA-Z]+\("([A-Z][A-Z0-9_]*)"\)/g)].map(
         (match) => match[1] ?? match[2],
       ),
     );
     expect(container?.env?.map((variable) => variable.name).filter((name) => !read.has(name))).toEqual([]);
   });
 
-  it("points the operator and the gateway at the user's Redis, from a URL or a Secret", async () => {
-    const byUrl = await render(["redis.enabled=false", "redis.url=rediss://redis.example:6380"]);
-    expect(byUrl.some((object) => object.metadata.name.endsWith("-redis"))).toBe(false);
-    for (const [name, variable] of [
-      ["fh-freehold-operator", "REDIS_URL"],
-      ["fh-freehold-gateway", "FREEHOLD_REDIS_URL"],
-    ] as const) {
-      expect(environment(podSpec(find(byUrl, "Deployment", name)).containers[0], variable)).toEqual({
-        name: variable,
-        value: "rediss://redis.example:6380",
+  it("runs Redis with a generated password from the Secret (never in the pod spec), protected mode, maxmemory, noeviction and an append-only file", async () => {
+    const rendered = await helm(["template", release, chart, "-n", namespace]);
+    expect(rendered.code, rendered.stderr).toBe(0);
+    const objects = parseObjects(rendered.stdout);
+    const secret = find(objects, "Secret", "fh-freehold-redis");
+    const password = secretValue(secret, "password");
+    expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(secretValue(secret, "url")).toBe(
+      `redis://default:${password}@fh-freehold-redis.${namespace}.svc:6379`,
+    );
+    // The password is in the Secret and nowhere else, neither as it is nor base64-encoded.
+    const others = objects.filter((object) => object !== secret).map((object) => JSON.stringify(object));
+    for (const text of others) {
+      expect(text).not.toContain(password);
+      expect(text).not.toContain(Buffer.from(password).toString("base64"));
+    }
+    const redis = podSpec(find(objects, "StatefulSet", "fh-freehold-redis")).containers[0];
+    expect(redis?.args).toEqual([
+      "redis-server",
+      "--requirepass",
+      "$(REDIS_PASSWORD)",
+      "--protected-mode",
+      "yes",
+      "--maxmemory",
+      "768mb",
+      "--maxmemory-policy",
+      "noeviction",
+      "--appendonly",
+      "yes",
+      "--appendfsync",
+      "everysec",
+      "--dir",
+      "/data",
+    ]);
+    const fromSecret = { secretKeyRef: { name: "fh-freehold-redis", key: "password" } };
+    expect(redis?.env).toEqual([
+      { name: "REDIS_PASSWORD", valueFrom: fromSecret },
+      { name: "REDISCLI_AUTH", valueFrom: fromSecret },
+    ]);
+    expect(redis?.readinessProbe?.exec?.command.join(" ")).toContain("redis-cli -h 127.0.0.1 -p 6379 ping");
+    expect(redis?.livenessProbe?.exec?.command.join(" ")).toContain("redis-cli -h 127.0.0.1 -p 6379 ping");
+    // A password made in this revision: every pod that uses it carries the revision, so a new one rolls them.
+    for (const name of ["fh-freehold-operator", "fh-freehold-gateway"]) {
+      expect(podAnnotations(find(objects, "Deployment", name))).toMatchObject({
+        "freehold.dev/redis-password-revision": "1",
       });
     }
-    const bySecret = await render(["redis.enabled=false", "redis.existingSecret.name=redis-credentials"]);
-    expect(
-      environment(
-        podSpec(find(bySecret, "Deployment", "fh-freehold-gateway")).containers[0],
-        "FREEHOLD_REDIS_URL",
-      ),
-    ).toEqual({
-      name: "FREEHOLD_REDIS_URL",
-      valueFrom: { secretKeyRef: { name: "redis-credentials", key: "url" } },
+    expect(podAnnotations(find(objects, "StatefulSet", "fh-freehold-redis"))).toEqual({
+      "freehold.dev/redis-password-revision": "1",
+    });
+    expect(secret.metadata.annotations).toEqual({ "freehold.dev/password-revision": "1" });
+  });
+
+  // [values, the Secret, its key]
+  const redisSources: [string, readonly string[], string, string][] = [
+    ["the chart's Redis, generated password", [], "fh-freehold-redis", "url"],
+    ["the chart's Redis, the user's password Secret", ["redis.auth.existingSecret=mine"], "mine", "url"],
+    [
+      "the user's Redis from a Secret",
+      ["redis.enabled=false", "redis.existingSecret.name=redis-credentials", "redis.existingSecret.key=uri"],
+      "redis-credentials",
+      "uri",
+    ],
+    [
+      "the user's Redis by URL",
+      ["redis.enabled=false", "redis.url=rediss://redis.example:6380"],
+      "fh-freehold-redis",
+      "url",
+    ],
+  ];
+
+  it.each(redisSources)(
+    "gives every container the Redis URL only from a Secret: %s",
+    async (_title, values, name, key) => {
+      const objects = await render(values);
+      const all = containers(objects);
+      expect(all.map(([where]) => where).sort()).toEqual(
+        [
+          "fh-freehold-gateway/gateway",
+          "fh-freehold-operator/operator",
+          ...(values.includes("redis.enabled=false") ? [] : ["fh-freehold-redis/redis"]),
+        ].sort(),
+      );
+      for (const [where, container] of all) {
+        for (const variable of container.env ?? []) {
+          expect(variable.value ?? "", `${where} ${variable.name}`).not.toMatch(/rediss?:\/\//);
+        }
+        if (where.endsWith("/redis")) continue;
+        expect(environment(container, "FREEHOLD_REDIS_URL"), where).toEqual({
+          name: "FREEHOLD_REDIS_URL",
+          valueFrom: { secretKeyRef: { name, key } },
+        });
+        expect(environment(container, "REDIS_URL"), where).toBeUndefined();
+      }
+      // The chart makes the Secret only when it is not the user's.
+      const made = objects.filter((object) => object.kind === "Secret").map((object) => object.metadata.name);
+      expect(made).toEqual(name === "fh-freehold-redis" ? ["fh-freehold-redis"] : []);
+      if (values.includes("redis.url=rediss://redis.example:6380")) {
+        expect(secretValue(find(objects, "Secret", "fh-freehold-redis"), "url")).toBe(
+          "rediss://redis.example:6380",
+        );
+        expect(objects.some((object) => object.kind === "StatefulSet")).toBe(false);
+      }
+    },
+  );
+
+  // [values, what helm says]
+  const refusedRedis: [string, readonly string[], string][] = [
+    [
+      "no Redis at all",
+      ["redis.enabled=false"],
+      "redis.enabled is false but no Redis is given: set redis.existingSecret.name (a Secret holding the URL with its password) or redis.url",
+    ],
+    [
+      "a password in redis.url",
+      ["redis.enabled=false", "redis.url=redis://:hunter2@redis.example:6379"],
+      "redis.url holds credentials: put the URL in a Secret and set redis.existingSecret.name instead",
+    ],
+    [
+      "a user and password in redis.url",
+      ["redis.enabled=false", "redis.url=rediss://freehold:hunter2@redis.example:6380/2"],
+      "redis.url holds credentials",
+    ],
+    [
+      "redis.url next to the chart's Redis",
+      ["redis.url=redis://redis.example:6379"],
+      "redis.url and redis.existingSecret are for your own Redis: set redis.enabled=false",
+    ],
+    [
+      "a maxmemory at the memory limit",
+      ["redis.maxmemory=1gb", "redis.resources.limits.memory=1Gi"],
+      "redis.maxmemory (1gb) must be below redis.resources.limits.memory (1Gi)",
+    ],
+    [
+      "a maxmemory above the memory limit",
+      ["redis.maxmemory=3g", "redis.resources.limits.memory=2.5Gi"],
+      "redis.maxmemory (3g) must be below redis.resources.limits.memory (2.5Gi)",
+    ],
+  ];
+
+  it.each(refusedRedis)("refuses %s, saying what to set", async (_title, values, message) => {
+    expect(await refusedRender(values)).toContain(message);
+  });
+
+  it("takes a maxmemory below the limit in either unit system", async () => {
+    const objects = await render(["redis.maxmemory=1500m", "redis.resources.limits.memory=1536Mi"]);
+    const args = podSpec(find(objects, "StatefulSet", "fh-freehold-redis")).containers[0]?.args ?? [];
+    expect(args[args.indexOf("--maxmemory") + 1]).toBe("1500m");
+  });
+
+  it("cuts the operator's ClusterRole to reads of what it owns, Tenants' namespaces and RoleBindings, and binding three roles", async () => {
+    const objects = await render();
+    const rules = find(objects, "ClusterRole", "fh-freehold-operator").rules ?? [];
+    const grants = (group: string, resource: string): string[] =>
+      rules
+        .filter((rule) => rule.apiGroups.includes(group) && rule.resources.includes(resource))
+        .flatMap((rule) => rule.verbs);
+    for (const [group, resource] of [
+      ["apps", "deployments"],
+      ["", "services"],
+      ["", "serviceaccounts"],
+      ["", "configmaps"],
+      ["", "resourcequotas"],
+      ["", "limitranges"],
+      ["networking.k8s.io", "networkpolicies"],
+      ["autoscaling", "horizontalpodautoscalers"],
+      ["keda.sh", "scaledobjects"],
+    ] as const) {
+      expect(grants(group, resource).sort(), resource).toEqual(["get", "list", "watch"]);
+    }
+    expect(grants("", "secrets")).toEqual([]);
+    expect(grants("", "pods")).toEqual([]);
+    expect(grants("freehold.dev", "agents").sort()).toEqual(["get", "list", "patch", "watch"]);
+    expect(rules.flatMap((rule) => rule.verbs)).not.toContain("*");
+    expect(rules.flatMap((rule) => rule.resources)).not.toContain("*");
+    expect(rules.find((rule) => rule.verbs.includes("bind"))).toEqual({
+      apiGroups: ["rbac.authorization.k8s.io"],
+      resources: ["clusterroles"],
+      verbs: ["bind"],
+      resourceNames: ["freehold-tenant-admin", "freehold-tenant-member", "freehold-workload-manager"],
+    });
+    // Without autoscaling, neither the operator nor its workload role touches HPAs or ScaledObjects.
+    const without = await render(["operator.autoscaling=false"]);
+    for (const name of ["fh-freehold-operator", "freehold-workload-manager"]) {
+      const resources = (find(without, "ClusterRole", name).rules ?? []).flatMap((rule) => rule.resources);
+      expect(resources).not.toContain("horizontalpodautoscalers");
+      expect(resources).not.toContain("scaledobjects");
+    }
+  });
+
+  it("binds freehold-workload-manager for the operator in each served namespace, and lists them in nothing else", async () => {
+    const objects = await render(["operator.namespaces={team-a,team-b}"]);
+    const bindings = objects.filter(
+      (object) => object.kind === "RoleBinding" && object.roleRef?.name === "freehold-workload-manager",
+    );
+    expect(bindings.map((binding) => binding.metadata.namespace)).toEqual(["team-a", "team-b"]);
+    for (const binding of bindings) {
+      expect(binding.roleRef).toEqual({
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: "freehold-workload-manager",
+      });
+      expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "fh-freehold-operator", namespace }]);
+    }
+    const none = (await render()).filter((object) => object.roleRef?.name === "freehold-workload-manager");
+    expect(none).toEqual([]);
+  });
+
+  it("ships the tenant roles of the contract", async () => {
+    const objects = await render();
+    expect(find(objects, "ClusterRole", "freehold-tenant-member").rules).toEqual([
+      {
+        apiGroups: ["freehold.dev"],
+        resources: ["agents", "models", "mcpservers", "humanqueues"],
+        verbs: ["get", "list", "watch"],
+      },
+      { apiGroups: ["freehold.dev"], resources: ["agents/runs"], verbs: ["create"] },
+      { apiGroups: ["freehold.dev"], resources: ["runs"], verbs: ["get", "list", "watch"] },
+      {
+        apiGroups: ["freehold.dev"],
+        resources: ["humanqueues/items"],
+        verbs: ["get", "list", "claim", "answer", "update"],
+      },
+      { apiGroups: ["freehold.dev"], resources: ["approvals"], verbs: ["get", "list", "update"] },
+    ]);
+    const admin = find(objects, "ClusterRole", "freehold-tenant-admin").rules ?? [];
+    expect(admin.map((rule) => `${rule.apiGroups.join()}:${rule.resources.join()}`)).toEqual([
+      "freehold.dev:*",
+      ":secrets",
+    ]);
+    const manager = find(objects, "ClusterRole", "freehold-workload-manager").rules ?? [];
+    expect(manager.flatMap((rule) => rule.resources).sort()).toEqual(
+      [
+        "configmaps",
+        "deployments",
+        "events",
+        "horizontalpodautoscalers",
+        "limitranges",
+        "networkpolicies",
+        "resourcequotas",
+        "scaledobjects",
+        "secrets",
+        "serviceaccounts",
+        "services",
+      ].sort(),
+    );
+    expect(manager.flatMap((rule) => rule.resources)).not.toContain("rolebindings");
+    expect(manager.flatMap((rule) => rule.resources)).not.toContain("pods");
+  });
+
+  it("fences the operator's Namespace and RoleBinding rights with an admission policy that matches its ServiceAccount only", async () => {
+    const objects = await render();
+    const policy = find(objects, "ValidatingAdmissionPolicy", "freehold-operator-scope");
+    expect(policy.apiVersion).toBe("admissionregistration.k8s.io/v1");
+    expect(policy.spec?.failurePolicy).toBe("Fail");
+    expect(policy.spec?.matchConditions).toEqual([
+      { name: "from-the-operator", expression: `request.userInfo.username == "${operatorUser}"` },
+    ]);
+    expect(find(objects, "ValidatingAdmissionPolicyBinding", "freehold-operator-scope").spec).toEqual({
+      policyName: "freehold-operator-scope",
+      validationActions: ["Deny"],
     });
   });
 
-  it("refuses to render without a Redis, saying what to set", async () => {
-    const rendered = await helm(["template", release, chart, ...sets(["redis.enabled=false"])]);
-    expect(rendered.code).not.toBe(0);
-    expect(rendered.stderr).toContain(
-      "redis.enabled is false but no Redis is given: set redis.url (redis://host:6379) or redis.existingSecret.name",
-    );
+  // NetworkPolicies are not enforced on this cluster (no network plugin): their content is checked.
+  it("lets into Redis only tenants' and served namespaces, the gateway and the operator; into the gateway anyone on its port; into the operator its health port only", async () => {
+    const objects = await render([`operator.namespaces={${teamNamespace}}`]);
+    const selector = (component: string): Record<string, string> => ({
+      "app.kubernetes.io/name": "freehold",
+      "app.kubernetes.io/instance": release,
+      "app.kubernetes.io/component": component,
+    });
+    expect(find(objects, "NetworkPolicy", "fh-freehold-redis").spec).toEqual({
+      podSelector: { matchLabels: selector("redis") },
+      policyTypes: ["Ingress", "Egress"],
+      ingress: [
+        {
+          from: [
+            { namespaceSelector: { matchExpressions: [{ key: "freehold.dev/tenant", operator: "Exists" }] } },
+            {
+              namespaceSelector: {
+                matchExpressions: [
+                  { key: "kubernetes.io/metadata.name", operator: "In", values: [teamNamespace] },
+                ],
+              },
+            },
+            { podSelector: { matchLabels: selector("gateway") } },
+            { podSelector: { matchLabels: selector("operator") } },
+          ],
+          ports: [{ protocol: "TCP", port: 6379 }],
+        },
+      ],
+      egress: [],
+    });
+    expect(find(objects, "NetworkPolicy", "fh-freehold-gateway").spec).toEqual({
+      podSelector: { matchLabels: selector("gateway") },
+      policyTypes: ["Ingress"],
+      ingress: [{ ports: [{ protocol: "TCP", port: 8080 }] }],
+    });
+    expect(find(objects, "NetworkPolicy", "fh-freehold-operator").spec).toEqual({
+      podSelector: { matchLabels: selector("operator") },
+      policyTypes: ["Ingress"],
+      ingress: [{ ports: [{ protocol: "TCP", port: 8081 }] }],
+    });
+    // The selectors match the pods; the gateway listens where its policy lets callers in; the pods
+    // carry the labels the operator's tenant policies select (part-of + component).
+    for (const [kind, name, component] of [
+      ["StatefulSet", "fh-freehold-redis", "redis"],
+      ["Deployment", "fh-freehold-gateway", "gateway"],
+      ["Deployment", "fh-freehold-operator", "operator"],
+    ] as const) {
+      const labels = (find(objects, kind, name).spec?.template as { metadata: { labels: object } }).metadata
+        .labels;
+      expect(labels).toMatchObject({ ...selector(component), "app.kubernetes.io/part-of": "freehold" });
+    }
+    const without = await render(["networkPolicy.enabled=false"]);
+    expect(without.filter((object) => object.kind === "NetworkPolicy")).toEqual([]);
   });
 
   it("adds the namespaced kinds to the built-in admin, edit and view roles", async () => {
@@ -290,24 +596,55 @@ describe("the rendered chart", () => {
   it.each(variants)("is accepted with $title (server-side dry run)", async ({ values }) => {
     const rendered = await helm(["template", release, chart, "-n", namespace, ...sets(values)]);
     expect(rendered.code, rendered.stderr).toBe(0);
-    const applied = await kubectl(["apply", "--dry-run=server", "-n", namespace, "-f", "-"], rendered.stdout);
+    // Every namespaced object names its namespace (the release's, or a served one).
+    const applied = await kubectl(["apply", "--dry-run=server", "-f", "-"], rendered.stdout);
     expect(applied.stderr).toBe("");
     expect(applied.code).toBe(0);
     expect(applied.stdout).toContain(`deployment.apps/fh-freehold-operator created (server dry run)`);
+    expect(applied.stdout).toContain(
+      "validatingadmissionpolicy.admissionregistration.k8s.io/freehold-operator-scope created (server dry run)",
+    );
   });
 });
 
 describe("helm install", () => {
   let installed: Run | undefined;
+  /** The chart's Redis arguments run by a local redis-server (no cluster DNS or kubelet here). */
+  let chartRedis: ChartRedis | undefined;
+
+  const asOperator = (args: readonly string[], input?: string): ReturnType<typeof kubectl> =>
+    kubectl([...args, `--as=${operatorUser}`], input);
+
+  const installedJson = async <T>(args: readonly string[]): Promise<T> => {
+    const got = await kubectl([...args, "-o", "json"]);
+    expect(got.code, got.stderr).toBe(0);
+    return JSON.parse(got.stdout) as T;
+  };
+
+  const installedSecret = async (name: string): Promise<RenderedObject> =>
+    installedJson<RenderedObject>(["get", "secret", name, "-n", namespace]);
 
   beforeAll(async () => {
-    installed = await helm(["install", release, chart, "-n", namespace]);
+    installed = await helm([
+      "install",
+      release,
+      chart,
+      "-n",
+      namespace,
+      "--set",
+      `operator.namespaces={${teamNamespace}}`,
+    ]);
+  });
+
+  afterAll(async () => {
+    await chartRedis?.stop();
   });
 
   it("installs the CRDs first, then every object", async () => {
     expect(installed?.code, installed?.stderr).toBe(0);
     expect(installed?.stdout).toContain("STATUS: deployed");
     expect(installed?.stdout).toContain("kubectl get agents -n acme");
+    expect(installed?.stdout).toContain(`without a Tenant (single-tenant): ${teamNamespace}`);
     const established = await kubectl([
       "wait",
       "--for=condition=Established",
@@ -318,7 +655,7 @@ describe("helm install", () => {
     expect(established.code, established.stderr).toBe(0);
     const got = await kubectl([
       "get",
-      "deployments,statefulsets,services,serviceaccounts,roles,rolebindings",
+      "deployments,statefulsets,services,serviceaccounts,secrets,roles,rolebindings,networkpolicies",
       "-n",
       namespace,
       "-l",
@@ -329,8 +666,12 @@ describe("helm install", () => {
     expect(got.stdout.trim().split("\n").sort()).toEqual([
       "deployment.apps/fh-freehold-gateway",
       "deployment.apps/fh-freehold-operator",
-      "role.rbac.authorization.k8s.io/fh-freehold-operator-leader-election",
-      "rolebinding.rbac.authorization.k8s.io/fh-freehold-operator-leader-election",
+      "networkpolicy.networking.k8s.io/fh-freehold-gateway",
+      "networkpolicy.networking.k8s.io/fh-freehold-operator",
+      "networkpolicy.networking.k8s.io/fh-freehold-redis",
+      "role.rbac.authorization.k8s.io/fh-freehold-operator",
+      "rolebinding.rbac.authorization.k8s.io/fh-freehold-operator",
+      "secret/fh-freehold-redis",
       "service/fh-freehold-gateway",
       "service/fh-freehold-operator-metrics",
       "service/fh-freehold-redis",
@@ -338,69 +679,484 @@ describe("helm install", () => {
       "serviceaccount/fh-freehold-operator",
       "statefulset.apps/fh-freehold-redis",
     ]);
+    const team = await kubectl(["get", "rolebindings", "-n", teamNamespace, "-o", "name"]);
+    expect(team.stdout.trim()).toBe("rolebinding.rbac.authorization.k8s.io/fh-freehold-operator");
+    const cluster = await kubectl([
+      "get",
+      "clusterroles,validatingadmissionpolicies,validatingadmissionpolicybindings",
+      "-l",
+      `app.kubernetes.io/instance=${release}`,
+      "-o",
+      "name",
+    ]);
+    expect(cluster.stdout.trim().split("\n").sort()).toEqual([
+      "clusterrole.rbac.authorization.k8s.io/fh-freehold-edit",
+      "clusterrole.rbac.authorization.k8s.io/fh-freehold-operator",
+      "clusterrole.rbac.authorization.k8s.io/fh-freehold-view",
+      "clusterrole.rbac.authorization.k8s.io/freehold-tenant-admin",
+      "clusterrole.rbac.authorization.k8s.io/freehold-tenant-member",
+      "clusterrole.rbac.authorization.k8s.io/freehold-workload-manager",
+      "validatingadmissionpolicy.admissionregistration.k8s.io/freehold-operator-scope",
+      "validatingadmissionpolicybinding.admissionregistration.k8s.io/freehold-operator-scope",
+    ]);
   });
 
-  describe("the operator's ServiceAccount", () => {
-    const operator = (): string => `system:serviceaccount:${namespace}:fh-freehold-operator`;
-    const gateway = (): string => `system:serviceaccount:${namespace}:fh-freehold-gateway`;
-    // [who, verb, resource, namespace ("*": all), allowed]
+  it("installs a password-protected Redis: the password only in the Secret, requirepass through the environment", async () => {
+    const secret = await installedSecret("fh-freehold-redis");
+    const password = secretValue(secret, "password");
+    expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(secretValue(secret, "url")).toBe(
+      `redis://default:${password}@fh-freehold-redis.${namespace}.svc:6379`,
+    );
+    const workloads = (
+      await installedJson<{ items: RenderedObject[] }>([
+        "get",
+        "deployments,statefulsets",
+        "-n",
+        namespace,
+        "-l",
+        `app.kubernetes.io/instance=${release}`,
+      ])
+    ).items;
+    expect(workloads).toHaveLength(3);
+    for (const workload of workloads) {
+      expect(JSON.stringify(workload), workload.metadata.name).not.toContain(password);
+    }
+    for (const [where, container] of containers(workloads)) {
+      for (const variable of container.env ?? []) {
+        expect(variable.value ?? "", `${where} ${variable.name}`).not.toMatch(/rediss?:\/\//);
+        if (/REDIS/.test(variable.name)) expect(variable.valueFrom?.secretKeyRef, where).toBeDefined();
+      }
+    }
+    const redis = podSpec(find(workloads, "StatefulSet", "fh-freehold-redis")).containers[0];
+    expect(redis?.args?.slice(0, 3)).toEqual(["redis-server", "--requirepass", "$(REDIS_PASSWORD)"]);
+    expect(environment(redis, "REDIS_PASSWORD")?.valueFrom).toEqual({
+      secretKeyRef: { name: "fh-freehold-redis", key: "password" },
+    });
+  });
+
+  it("keeps the Redis password across helm upgrade, and makes a new one (rolling every pod that uses it) only when the Secret is gone", async () => {
+    const before = secretValue(await installedSecret("fh-freehold-redis"), "password");
+    const upgraded = await helm(["upgrade", release, chart, "-n", namespace, "--reuse-values"]);
+    expect(upgraded.code, upgraded.stderr).toBe(0);
+    const kept = await installedSecret("fh-freehold-redis");
+    expect(secretValue(kept, "password")).toBe(before);
+    expect(kept.metadata.annotations?.["freehold.dev/password-revision"]).toBe("1");
+    const revisions = async (): Promise<string[]> =>
+      (
+        await installedJson<{ items: RenderedObject[] }>([
+          "get",
+          "deployments,statefulsets",
+          "-n",
+          namespace,
+          "-l",
+          `app.kubernetes.io/instance=${release}`,
+        ])
+      ).items.map(
+        (workload) =>
+          `${workload.metadata.name}:${podAnnotations(workload)["freehold.dev/redis-password-revision"] ?? ""}`,
+      );
+    expect((await revisions()).sort()).toEqual([
+      "fh-freehold-gateway:1",
+      "fh-freehold-operator:1",
+      "fh-freehold-redis:1",
+    ]);
+
+    // The documented way to change it: delete the Secret, upgrade.
+    const deleted = await kubectl(["delete", "secret", "fh-freehold-redis", "-n", namespace]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    const rotated = await helm(["upgrade", release, chart, "-n", namespace, "--reuse-values"]);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const fresh = await installedSecret("fh-freehold-redis");
+    expect(secretValue(fresh, "password")).not.toBe(before);
+    expect(secretValue(fresh, "password")).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(fresh.metadata.annotations?.["freehold.dev/password-revision"]).toBe("3");
+    expect((await revisions()).sort()).toEqual([
+      "fh-freehold-gateway:3",
+      "fh-freehold-operator:3",
+      "fh-freehold-redis:3",
+    ]);
+  });
+
+  it("runs a real redis-server with the StatefulSet's arguments: it wants the Secret's password and has the chart's limits", async () => {
+    const statefulSet = await installedJson<RenderedObject>([
+      "get",
+      "statefulset",
+      "fh-freehold-redis",
+      "-n",
+      namespace,
+    ]);
+    const container = podSpec(statefulSet).containers[0];
+    if (container === undefined) throw new Error("the StatefulSet has no container");
+    const secret = await installedSecret("fh-freehold-redis");
+    const password = secretValue(secret, "password");
+    // As the kubelet would: the variables from the Secret, then $(REDIS_PASSWORD) expanded.
+    chartRedis = await startChartRedis(container, { REDIS_PASSWORD: password });
+    const port = String(chartRedis.port);
+    const url = secretValue(secret, "url").replace(
+      `fh-freehold-redis.${namespace}.svc:6379`,
+      `127.0.0.1:${port}`,
+    );
+
+    const anonymous = await run("redis-cli", ["-p", port, "ping"]);
+    expect(anonymous.stdout.trim()).toMatch(/^NOAUTH/);
+    const wrong = await run("redis-cli", ["-u", url.replace(password, "not-the-password"), "ping"]);
+    expect(wrong.stdout + wrong.stderr).toMatch(/WRONGPASS|invalid username-password/);
+    const settings: Record<string, string> = {};
+    for (const name of ["maxmemory", "maxmemory-policy", "appendonly", "protected-mode", "appendfsync"]) {
+      const got = await run("redis-cli", ["--no-auth-warning", "-u", url, "config", "get", name]);
+      expect(got.code, got.stderr).toBe(0);
+      settings[name] = got.stdout.trim().split("\n")[1] ?? "";
+    }
+    expect(settings).toEqual({
+      maxmemory: String(768 * 1024 * 1024),
+      "maxmemory-policy": "noeviction",
+      appendonly: "yes",
+      "protected-mode": "yes",
+      appendfsync: "everysec",
+    });
+
+    // The probes as written, against this Redis' port, with and without the Secret's password.
+    for (const probe of [container.readinessProbe, container.livenessProbe]) {
+      const [shell, flag, script] = probe?.exec?.command ?? [];
+      expect([shell, flag]).toEqual(["sh", "-c"]);
+      const local = (script ?? "").replace("-p 6379", `-p ${port}`);
+      expect(local).not.toBe(script);
+      const passes = await run("sh", ["-c", local], { environment: { REDISCLI_AUTH: password } });
+      expect(passes.code, passes.stdout + passes.stderr).toBe(0);
+      const fails = await run("sh", ["-c", local], { environment: { REDISCLI_AUTH: "not-the-password" } });
+      expect(fails.code).not.toBe(0);
+    }
+  });
+
+  describe("the admission policy freehold-operator-scope", () => {
+    /** Each outcome, printed so the run can be quoted. */
+    const outcome = (what: string, result: { code: number; stdout: string; stderr: string }): string => {
+      const line = `admission: ${what}: ${result.code === 0 ? "allowed" : `refused: ${result.stderr.trim()}`}`;
+      console.log(line);
+      return line;
+    };
+    const denied = (message: string): string =>
+      `ValidatingAdmissionPolicy 'freehold-operator-scope' with binding 'freehold-operator-scope' denied request: ${message}`;
+    const createRoleBinding = (
+      where: string,
+      name: string,
+      role: string,
+      subject: string[],
+      extra: string[] = [],
+    ): ReturnType<typeof kubectl> =>
+      asOperator(["create", "rolebinding", name, `--clusterrole=${role}`, ...subject, "-n", where, ...extra]);
+    const operatorSubject = [`--serviceaccount=${namespace}:fh-freehold-operator`];
+    const namespaceManifest = (name: string, labels: Record<string, string>): string =>
+      JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels } });
+
+    it("is enforced by the API server (the policy is loaded)", async () => {
+      // A policy takes effect a moment after it is created: ask with dry runs until it answers.
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const attempt = await createRoleBinding(
+          otherNamespace,
+          "freehold-operator",
+          "freehold-workload-manager",
+          operatorSubject,
+          ["--dry-run=server"],
+        );
+        if (attempt.stderr.includes("freehold-operator-scope")) break;
+        if (Date.now() > deadline) {
+          throw new Error(
+            `the API server does not enforce ValidatingAdmissionPolicy freehold-operator-scope: ${attempt.stdout}${attempt.stderr}`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    });
+
+    it("refuses the operator's RoleBindings outside tenant namespaces, with its message", async () => {
+      for (const where of ["kube-system", otherNamespace, teamNamespace]) {
+        const created = await createRoleBinding(
+          where,
+          "freehold-operator",
+          "freehold-workload-manager",
+          operatorSubject,
+        );
+        outcome(`operator creates RoleBinding freehold-operator in ${where}`, created);
+        expect(created.code).not.toBe(0);
+        expect(created.stderr).toContain(
+          denied(
+            `the Freehold operator may create, change or delete RoleBindings only in namespaces labelled freehold.dev/tenant, and namespace ${where} is not`,
+          ),
+        );
+        const there = await kubectl(["get", "rolebinding", "freehold-operator", "-n", where]);
+        expect(there.stderr).toMatch(/NotFound|not found/);
+      }
+      // Nor may it delete one there (a dry run: the binding stays either way).
+      const removed = await asOperator([
+        "delete",
+        "rolebinding",
+        "system::extension-apiserver-authentication-reader",
+        "-n",
+        "kube-system",
+        "--dry-run=server",
+      ]);
+      outcome(
+        "operator deletes RoleBinding system::extension-apiserver-authentication-reader in kube-system",
+        removed,
+      );
+      expect(removed.stderr).toContain(
+        denied("the Freehold operator may create, change or delete RoleBindings only"),
+      );
+    });
+
+    it("refuses namespaces the operator would make, label or delete without the tenant label", async () => {
+      const unlabelled = await asOperator(["create", "-f", "-"], namespaceManifest(tenantNamespace, {}));
+      outcome(`operator creates namespace ${tenantNamespace} without the label`, unlabelled);
+      expect(unlabelled.stderr).toContain(
+        denied(
+          `the Freehold operator may create only namespaces labelled freehold.dev/tenant, and ${tenantNamespace} is not`,
+        ),
+      );
+      const labelled = await asOperator(["label", "namespace", "kube-system", "freehold.dev/tenant=acme"]);
+      outcome("operator labels namespace kube-system freehold.dev/tenant=acme", labelled);
+      expect(labelled.stderr).toContain(
+        denied(
+          "the Freehold operator may change or delete only namespaces labelled freehold.dev/tenant, and kube-system is not",
+        ),
+      );
+      const kubeSystem = await kubectl([
+        "get",
+        "namespace",
+        "kube-system",
+        "-o",
+        "jsonpath={.metadata.labels}",
+      ]);
+      expect(kubeSystem.stdout).not.toContain("freehold.dev/tenant");
+      const deleted = await asOperator(["delete", "namespace", otherNamespace, "--wait=false"]);
+      outcome(`operator deletes namespace ${otherNamespace}`, deleted);
+      expect(deleted.stderr).toContain(
+        denied(
+          `the Freehold operator may change or delete only namespaces labelled freehold.dev/tenant, and ${otherNamespace} is not`,
+        ),
+      );
+    });
+
+    it("allows the operator a tenant namespace and the RoleBindings of the contract in it, binding only the Freehold roles", async () => {
+      const created = await asOperator(
+        ["create", "-f", "-"],
+        namespaceManifest(tenantNamespace, { "freehold.dev/tenant": "acme" }),
+      );
+      outcome(`operator creates namespace ${tenantNamespace} labelled freehold.dev/tenant=acme`, created);
+      expect(created.code, created.stderr).toBe(0);
+      for (const [name, role, subject] of [
+        ["freehold-operator", "freehold-workload-manager", operatorSubject],
+        ["freehold-tenant-admins", "freehold-tenant-admin", ["--group=acme:platform"]],
+        ["freehold-tenant-members", "freehold-tenant-member", ["--group=acme:billing"]],
+      ] as const) {
+        const bound = await createRoleBinding(tenantNamespace, name, role, [...subject]);
+        outcome(`operator creates RoleBinding ${name} (${role}) in ${tenantNamespace}`, bound);
+        expect(bound.code, bound.stderr).toBe(0);
+      }
+      // A role whose rights it holds itself (RBAC lets it bind that) is still refused by the policy.
+      const reader = await kubectl([
+        "create",
+        "clusterrole",
+        readerRole,
+        "--verb=get,list,watch",
+        "--resource=agents.freehold.dev",
+      ]);
+      expect(reader.code, reader.stderr).toBe(0);
+      const other = await createRoleBinding(tenantNamespace, "readers", readerRole, ["--group=acme:all"]);
+      outcome(`operator creates RoleBinding readers (${readerRole}) in ${tenantNamespace}`, other);
+      expect(other.stderr).toContain(
+        denied(
+          `the Freehold operator may bind only the ClusterRoles freehold-tenant-admin, freehold-tenant-member and freehold-workload-manager, not ClusterRole ${readerRole}`,
+        ),
+      );
+      // A role it does not hold: RBAC refuses before the policy is asked.
+      const admin = await createRoleBinding(tenantNamespace, "root", "cluster-admin", ["--group=acme:all"]);
+      outcome(`operator creates RoleBinding root (cluster-admin) in ${tenantNamespace}`, admin);
+      expect(admin.stderr).toMatch(
+        /forbidden: user .* is attempting to grant RBAC permissions not currently held/,
+      );
+      const changed = await asOperator(["label", "namespace", tenantNamespace, "example.com/team=billing"]);
+      outcome(`operator labels its namespace ${tenantNamespace}`, changed);
+      expect(changed.code, changed.stderr).toBe(0);
+      const removal = await asOperator([
+        "delete",
+        "rolebinding",
+        "freehold-tenant-members",
+        "-n",
+        tenantNamespace,
+        "--dry-run=server",
+      ]);
+      outcome(
+        `operator deletes RoleBinding freehold-tenant-members in ${tenantNamespace} (dry run)`,
+        removal,
+      );
+      expect(removal.code, removal.stderr).toBe(0);
+    });
+
+    it("leaves everyone else alone", async () => {
+      const byAdmin = await kubectl([
+        "create",
+        "rolebinding",
+        "freehold-operator",
+        "--clusterrole=freehold-workload-manager",
+        ...operatorSubject,
+        "-n",
+        otherNamespace,
+        "--dry-run=server",
+      ]);
+      outcome(`cluster admin creates RoleBinding freehold-operator in ${otherNamespace} (dry run)`, byAdmin);
+      expect(byAdmin.code, byAdmin.stderr).toBe(0);
+    });
+  });
+
+  describe("kubectl auth can-i", () => {
+    // Who asks: the operator's and the gateway's ServiceAccounts, and members and admins of the tenant
+    // acme (the groups bound in its namespace above).
+    const who: Record<string, string[]> = {
+      operator: [`--as=${operatorUser}`],
+      gateway: [`--as=${gatewayUser}`],
+      member: ["--as=jane", "--as-group=acme:billing"],
+      admin: ["--as=ada", "--as-group=acme:platform"],
+    };
+    const subresources = new Set(["status", "finalizers", "runs", "items"]);
+    const virtualResources = new Set(["runs.freehold.dev", "approvals.freehold.dev"]);
+    const people: Record<string, { user: string; groups: string[] }> = {
+      member: { user: "jane", groups: ["acme:billing"] },
+      admin: { user: "ada", groups: ["acme:platform"] },
+    };
+    /** A SubjectAccessReview as the admin, answered "yes" or "no" like can-i. */
+    const subjectAccessReview = async (
+      asking: string,
+      verb: string,
+      resource: string,
+      where: string,
+    ): Promise<{ stdout: string; stderr: string }> => {
+      const person = people[asking];
+      if (person === undefined) throw new Error(`no SubjectAccessReview for ${asking}`);
+      const [plural, group] = resource.split(/\.(.*)/);
+      const review = await kubectl(
+        ["create", "-f", "-", "-o", "jsonpath={.status.allowed}"],
+        JSON.stringify({
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "SubjectAccessReview",
+          spec: {
+            ...person,
+            resourceAttributes: { group, resource: plural, verb, namespace: where },
+          },
+        }),
+      );
+      return {
+        stdout: review.stdout === "true" ? "yes" : review.stdout === "false" ? "no" : review.stdout,
+        stderr: review.stderr,
+      };
+    };
+    // [who, verb, resource (with /subresource or /name), namespace ("*": all, "": none), allowed]
     const cases = (): [string, string, string, string, boolean][] => [
-      [operator(), "watch", "agents.freehold.dev", "*", true],
-      [operator(), "patch", "agents.freehold.dev/status", "acme", true],
-      [operator(), "update", "tenants.freehold.dev/finalizers", "", true],
-      [operator(), "create", "agents.freehold.dev", "acme", false],
-      [operator(), "delete", "models.freehold.dev", "acme", false],
-      [operator(), "patch", "deployments.apps", "acme", true],
-      [operator(), "delete", "configmaps", "acme", true],
-      [operator(), "create", "serviceaccounts", "acme", true],
-      [operator(), "watch", "secrets", "*", true],
-      [operator(), "create", "secrets", "acme", false],
-      [operator(), "update", "secrets", "acme", false],
-      [operator(), "create", "pods", "acme", false],
-      [operator(), "delete", "pods", "acme", false],
-      [operator(), "create", "events", "acme", true],
-      [operator(), "delete", "events", "acme", false],
-      [operator(), "create", "namespaces", "", true],
-      [operator(), "create", "rolebindings.rbac.authorization.k8s.io", "acme", true],
-      [operator(), "create", "networkpolicies.networking.k8s.io", "acme", true],
-      [operator(), "create", "resourcequotas", "acme", true],
-      [operator(), "bind", "clusterroles.rbac.authorization.k8s.io/edit", "", true],
-      [operator(), "bind", "clusterroles.rbac.authorization.k8s.io/cluster-admin", "", false],
-      [operator(), "escalate", "clusterroles.rbac.authorization.k8s.io", "", false],
-      [operator(), "create", "clusterrolebindings.rbac.authorization.k8s.io", "", false],
-      [operator(), "create", "leases.coordination.k8s.io", namespace, true],
-      [operator(), "update", "leases.coordination.k8s.io/freehold-operator", namespace, true],
-      [operator(), "get", "leases.coordination.k8s.io/freehold-operator", namespace, true],
-      [operator(), "update", "leases.coordination.k8s.io/someone-else", namespace, false],
-      [operator(), "create", "leases.coordination.k8s.io", "acme", false],
-      [operator(), "create", "horizontalpodautoscalers.autoscaling", "acme", true],
-      [gateway(), "get", "secrets", namespace, false],
-      [gateway(), "list", "agents.freehold.dev", "*", false],
+      ["operator", "watch", "agents.freehold.dev", "*", true],
+      ["operator", "patch", "agents.freehold.dev", "acme", true],
+      ["operator", "patch", "agents.freehold.dev/status", "acme", true],
+      ["operator", "update", "tenants.freehold.dev/finalizers", "", true],
+      ["operator", "create", "agents.freehold.dev", "acme", false],
+      ["operator", "delete", "models.freehold.dev", "acme", false],
+      ["operator", "list", "deployments.apps", "*", true],
+      ["operator", "watch", "configmaps", "*", true],
+      ["operator", "create", "deployments.apps", "kube-system", false],
+      ["operator", "create", "deployments.apps", otherNamespace, false],
+      ["operator", "patch", "deployments.apps", "kube-system", false],
+      ["operator", "delete", "configmaps", "kube-system", false],
+      ["operator", "create", "services", "kube-system", false],
+      ["operator", "create", "serviceaccounts", "kube-system", false],
+      ["operator", "list", "secrets", "*", false],
+      ["operator", "watch", "secrets", "*", false],
+      ["operator", "get", "secrets", "kube-system", false],
+      ["operator", "create", "secrets", "kube-system", false],
+      ["operator", "create", "deployments.apps", teamNamespace, true],
+      ["operator", "create", "secrets", teamNamespace, true],
+      ["operator", "create", "networkpolicies.networking.k8s.io", teamNamespace, true],
+      ["operator", "create", "horizontalpodautoscalers.autoscaling", teamNamespace, true],
+      ["operator", "create", "deployments.apps", tenantNamespace, true],
+      ["operator", "create", "resourcequotas", tenantNamespace, true],
+      ["operator", "create", "limitranges", tenantNamespace, true],
+      ["operator", "watch", "secrets", tenantNamespace, true],
+      ["operator", "create", "secrets", namespace, true],
+      ["operator", "delete", "secrets", namespace, true],
+      ["operator", "create", "deployments.apps", namespace, false],
+      ["operator", "create", "pods", teamNamespace, false],
+      ["operator", "delete", "pods", tenantNamespace, false],
+      ["operator", "create", "roles.rbac.authorization.k8s.io", tenantNamespace, false],
+      ["operator", "create", "events", tenantNamespace, true],
+      ["operator", "delete", "events", tenantNamespace, false],
+      ["operator", "create", "namespaces", "", true],
+      ["operator", "delete", "namespaces", "", true],
+      // RBAC says yes everywhere; the admission policy refuses outside tenant namespaces (above).
+      ["operator", "create", "rolebindings.rbac.authorization.k8s.io", "kube-system", true],
+      ["operator", "bind", "clusterroles.rbac.authorization.k8s.io/freehold-tenant-admin", "", true],
+      ["operator", "bind", "clusterroles.rbac.authorization.k8s.io/freehold-tenant-member", "", true],
+      ["operator", "bind", "clusterroles.rbac.authorization.k8s.io/freehold-workload-manager", "", true],
+      ["operator", "bind", "clusterroles.rbac.authorization.k8s.io/cluster-admin", "", false],
+      ["operator", "bind", "clusterroles.rbac.authorization.k8s.io/edit", "", false],
+      ["operator", "escalate", "clusterroles.rbac.authorization.k8s.io", "", false],
+      ["operator", "create", "clusterrolebindings.rbac.authorization.k8s.io", "", false],
+      ["operator", "create", "leases.coordination.k8s.io", namespace, true],
+      ["operator", "update", "leases.coordination.k8s.io/freehold-operator", namespace, true],
+      ["operator", "get", "leases.coordination.k8s.io/freehold-operator", namespace, true],
+      ["operator", "update", "leases.coordination.k8s.io/someone-else", namespace, false],
+      ["operator", "create", "leases.coordination.k8s.io", teamNamespace, false],
+      ["gateway", "get", "secrets", namespace, false],
+      ["gateway", "list", "agents.freehold.dev", "*", false],
+      ["member", "list", "agents.freehold.dev", tenantNamespace, true],
+      ["member", "create", "agents.freehold.dev/runs", tenantNamespace, true],
+      ["member", "watch", "runs.freehold.dev", tenantNamespace, true],
+      ["member", "claim", "humanqueues.freehold.dev/items", tenantNamespace, true],
+      ["member", "answer", "humanqueues.freehold.dev/items", tenantNamespace, true],
+      ["member", "update", "approvals.freehold.dev", tenantNamespace, true],
+      ["member", "create", "agents.freehold.dev", tenantNamespace, false],
+      ["member", "delete", "runs.freehold.dev", tenantNamespace, false],
+      ["member", "get", "secrets", tenantNamespace, false],
+      ["member", "create", "agents.freehold.dev/runs", teamNamespace, false],
+      ["admin", "create", "agents.freehold.dev", tenantNamespace, true],
+      ["admin", "delete", "runs.freehold.dev", tenantNamespace, true],
+      ["admin", "create", "secrets", tenantNamespace, true],
+      ["admin", "delete", "deployments.apps", tenantNamespace, false],
+      ["admin", "list", "secrets", teamNamespace, false],
     ];
 
-    it("may do what the operator needs and nothing more", async () => {
+    it("lets the operator do what it needs and nothing more, and tenants' people what their roles say", async () => {
+      const binding = await kubectl(["get", "rolebinding", "freehold-operator", "-n", tenantNamespace]);
+      expect(binding.code, `the tenant namespace's RoleBinding freehold-operator: ${binding.stderr}`).toBe(0);
       const answers: string[] = [];
-      for (const [who, verb, resource, where, allowed] of cases()) {
-        const [type, name] = resource.split("/");
-        const subresource = ["status", "finalizers"].includes(name ?? "") ? name : undefined;
-        const answer = await kubectl([
-          "auth",
-          "can-i",
-          verb,
-          subresource === undefined ? resource : (type ?? resource),
-          ...(subresource === undefined ? [] : [`--subresource=${subresource}`]),
-          ...(where === "*" ? ["--all-namespaces"] : where === "" ? [] : ["-n", where]),
-          `--as=${who}`,
-        ]);
+      for (const [asking, verb, resource, where, allowed] of cases()) {
+        const [type = resource, part] = resource.split("/");
+        const subresource = subresources.has(part ?? "") ? part : undefined;
+        const place = where === "*" ? "(all namespaces)" : where === "" ? "(cluster)" : where;
+        // kubectl auth can-i cannot name a resource the API server does not serve (it drops the
+        // group): those are asked with the SubjectAccessReview the gateway will send.
+        const virtual = virtualResources.has(type);
+        const answer = virtual
+          ? await subjectAccessReview(asking, verb, type, where)
+          : await kubectl([
+              "auth",
+              "can-i",
+              verb,
+              subresource === undefined ? resource : type,
+              ...(subresource === undefined ? [] : [`--subresource=${subresource}`]),
+              ...(where === "*" ? ["--all-namespaces"] : where === "" ? [] : ["-n", where]),
+              ...(who[asking] ?? []),
+            ]);
         const said = answer.stdout.trim();
-        answers.push(`${who.split(":").at(-1)} ${verb} ${resource} ${where}: ${said}`);
-        expect(said, `${answers.at(-1)}, ${answer.stderr}`).toBe(allowed ? "yes" : "no");
+        const line = `${virtual ? "SubjectAccessReview" : "can-i"}: ${asking} ${verb} ${resource} ${place}: ${said}`;
+        console.log(line);
+        answers.push(line);
+        expect(said, `${line}, ${answer.stderr}`).toBe(allowed ? "yes" : "no");
       }
       expect(answers).toHaveLength(cases().length);
     });
   });
 
-  it("lets the real operator, with the Deployment's environment and the ServiceAccount's token, reconcile an Agent", async () => {
+  it("lets the real operator, with the Deployment's environment and the ServiceAccount's token, serve a listed namespace", async () => {
+    if (chartRedis === undefined) throw new Error("the chart's Redis did not start (see the test above)");
     // A kubeconfig with the operator's token instead of the admin's.
     const token = await kubectl([
       "create",
@@ -418,29 +1174,42 @@ describe("helm install", () => {
       JSON.stringify({ ...admin, users: [{ name: "admin", user: { token: token.stdout.trim() } }] }),
     );
 
-    // The environment the chart's Deployment sets, resolved as the kubelet would; the test cluster has
-    // no cluster DNS for the in-chart Redis, and the health port must be a free one on loopback.
-    const deployment = JSON.parse(
-      (await kubectl(["get", "deployment", "fh-freehold-operator", "-n", namespace, "-o", "json"])).stdout,
-    ) as { spec: { template: { spec: PodSpec } } };
+    // The environment the chart's Deployment sets, resolved as the kubelet would (Secrets, fields);
+    // the test cluster has no cluster DNS, so the in-chart Redis' host becomes the local one, and
+    // the health port must be a free one on loopback.
+    const deployment = await installedJson<{
+      spec: { template: { spec: PodSpec & { serviceAccountName: string } } };
+    }>(["get", "deployment", "fh-freehold-operator", "-n", namespace]);
     const fields: Record<string, string> = {
       "metadata.namespace": namespace,
       "metadata.name": "fh-freehold-operator-0",
+      "spec.serviceAccountName": deployment.spec.template.spec.serviceAccountName,
     };
-    const healthPort = await freePort();
-    const variables = Object.fromEntries(
-      (deployment.spec.template.spec.containers[0]?.env ?? [])
-        .filter((variable) => variable.name !== "REDIS_URL")
-        .map((variable) => {
-          const field = (variable.valueFrom as { fieldRef?: { fieldPath: string } } | undefined)?.fieldRef
-            ?.fieldPath;
-          return [variable.name, field === undefined ? (variable.value ?? "") : (fields[field] ?? "")];
-        }),
+    const variables: Record<string, string> = {};
+    for (const variable of deployment.spec.template.spec.containers[0]?.env ?? []) {
+      const { fieldRef, secretKeyRef } = variable.valueFrom ?? {};
+      variables[variable.name] =
+        fieldRef !== undefined
+          ? (fields[fieldRef.fieldPath] ?? "")
+          : secretKeyRef !== undefined
+            ? secretValue(await installedSecret(secretKeyRef.name), secretKeyRef.key)
+            : (variable.value ?? "");
+    }
+    const redisUrl = (variables.FREEHOLD_REDIS_URL ?? "").replace(
+      `fh-freehold-redis.${namespace}.svc:6379`,
+      `127.0.0.1:${chartRedis.port}`,
     );
-    expect(variables).toMatchObject({ POD_NAMESPACE: namespace, FREEHOLD_LEADER_ELECTION: "true" });
+    expect(redisUrl).toMatch(/^redis:\/\/default:[A-Za-z0-9]{32}@127\.0\.0\.1:\d+$/);
+    expect(variables).toMatchObject({
+      POD_NAMESPACE: namespace,
+      FREEHOLD_LEADER_ELECTION: "true",
+      FREEHOLD_NAMESPACES: teamNamespace,
+      FREEHOLD_OPERATOR_SERVICE_ACCOUNT: "fh-freehold-operator",
+    });
+    const healthPort = await freePort();
 
-    await kubectl(
-      ["apply", "-n", namespace, "-f", "-"],
+    const applied = await kubectl(
+      ["apply", "-n", teamNamespace, "-f", "-"],
       JSON.stringify({
         apiVersion: "v1",
         kind: "List",
@@ -460,6 +1229,7 @@ describe("helm install", () => {
         ],
       }),
     );
+    expect(applied.code, applied.stderr).toBe(0);
 
     const { PATH, HOME } = process.env;
     const operator = spawn(
@@ -471,7 +1241,7 @@ describe("helm install", () => {
           ...(PATH === undefined ? {} : { PATH }),
           ...(HOME === undefined ? {} : { HOME }),
           ...variables,
-          FREEHOLD_WATCH_NAMESPACE: namespace,
+          FREEHOLD_REDIS_URL: redisUrl,
           FREEHOLD_HEALTH_HOST: "127.0.0.1",
           FREEHOLD_HEALTH_PORT: String(healthPort),
           KUBECONFIG: kubeconfig,
@@ -487,6 +1257,7 @@ describe("helm install", () => {
         resolve();
       }),
     );
+    const text = async (args: readonly string[]): Promise<string> => (await kubectl(args)).stdout;
     try {
       const deadline = Date.now() + 45_000;
       const reconciled = async (): Promise<boolean> => {
@@ -495,7 +1266,7 @@ describe("helm install", () => {
         })
           .then((response) => response.ok)
           .catch(() => false);
-        const lease = await kubectl([
+        const lease = await text([
           "get",
           "lease",
           "freehold-operator",
@@ -504,29 +1275,24 @@ describe("helm install", () => {
           "-o",
           "jsonpath={.spec.holderIdentity}",
         ]);
-        const owned = await kubectl([
+        const owned = await text([
           "get",
           "deployments",
           "-n",
-          namespace,
+          teamNamespace,
           "-o",
           "jsonpath={.items[*].metadata.ownerReferences[*].kind}",
         ]);
-        const agent = await kubectl([
+        const agent = await text([
           "get",
           "agent",
           "billing",
           "-n",
-          namespace,
+          teamNamespace,
           "-o",
           'jsonpath={.status.conditions[?(@.type=="ModelResolved")].status}',
         ]);
-        return (
-          ready &&
-          lease.stdout === "fh-freehold-operator-0" &&
-          owned.stdout.includes("Agent") &&
-          agent.stdout === "True"
-        );
+        return ready && lease === "fh-freehold-operator-0" && owned.includes("Agent") && agent === "True";
       };
       while (!(await reconciled())) {
         if (/forbidden/i.test(log)) throw new Error(`the operator was refused something:\n${log}`);
@@ -537,6 +1303,39 @@ describe("helm install", () => {
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
       expect(log).not.toMatch(/forbidden|\b403\b/i);
+
+      // The workers read Redis from the namespace's Secret freehold-redis, never a literal URL, and
+      // that Secret's URL logs in to the chart's Redis.
+      const workers = await installedJson<{ items: RenderedObject[] }>([
+        "get",
+        "deployments",
+        "-n",
+        teamNamespace,
+      ]);
+      const worker = workers.items.find((object) => object.metadata.name.includes("billing"));
+      if (worker === undefined) throw new Error(`no worker Deployment of billing in ${teamNamespace}`);
+      for (const [where, container] of containers([worker])) {
+        for (const variable of container.env ?? []) {
+          expect(variable.value ?? "", `${where} ${variable.name}`).not.toMatch(/rediss?:\/\//);
+        }
+        expect(environment(container, "FREEHOLD_REDIS_URL")?.valueFrom, where).toEqual({
+          secretKeyRef: { name: "freehold-redis", key: "url" },
+        });
+      }
+      const workerSecret = await installedJson<RenderedObject>([
+        "get",
+        "secret",
+        "freehold-redis",
+        "-n",
+        teamNamespace,
+      ]);
+      expect(workerSecret.metadata.labels?.["app.kubernetes.io/managed-by"]).toBe("freehold-operator");
+      const workerUrl = secretValue(workerSecret, "url").replace(
+        `fh-freehold-redis.${namespace}.svc:6379`,
+        `127.0.0.1:${chartRedis.port}`,
+      );
+      const pinged = await run("redis-cli", ["--no-auth-warning", "-u", workerUrl, "ping"]);
+      expect(pinged.stdout.trim()).toBe("PONG");
     } finally {
       operator.kill("SIGTERM");
       const killer = setTimeout(() => operator.kill("SIGKILL"), 10_000);
@@ -548,23 +1347,31 @@ describe("helm install", () => {
   it("uninstalls with helm uninstall, keeping the CRDs and the resources in them", async () => {
     const uninstalled = await helm(["uninstall", release, "-n", namespace]);
     expect(uninstalled.code, uninstalled.stderr).toBe(0);
-    const left = await kubectl([
-      "get",
-      "deployments,statefulsets,services,serviceaccounts,roles,rolebindings",
-      "-n",
-      namespace,
-      "-l",
-      `app.kubernetes.io/instance=${release}`,
-      "-o",
-      "name",
-    ]);
-    expect(left.code, left.stderr).toBe(0);
-    expect(left.stdout).toBe("");
+    for (const where of [namespace, teamNamespace]) {
+      const left = await kubectl([
+        "get",
+        "deployments,statefulsets,services,serviceaccounts,secrets,roles,rolebindings,networkpolicies",
+        "-n",
+        where,
+        "-l",
+        `app.kubernetes.io/instance=${release}`,
+        "-o",
+        "name",
+      ]);
+      expect(left.code, left.stderr).toBe(0);
+      expect(left.stdout).toBe("");
+    }
     // The Agent the operator reconciled, in a CRD, stays.
-    const agent = await kubectl(["get", "agent", "billing", "-n", namespace]);
+    const agent = await kubectl(["get", "agent", "billing", "-n", teamNamespace]);
     expect(agent.code, agent.stderr).toBe(0);
-    const clusterRole = await kubectl(["get", "clusterrole", "fh-freehold-operator"]);
-    expect(clusterRole.stderr).toMatch(/NotFound|not found/);
+    for (const object of [
+      "clusterrole/fh-freehold-operator",
+      "clusterrole/freehold-tenant-admin",
+      "validatingadmissionpolicy/freehold-operator-scope",
+    ]) {
+      const got = await kubectl(["get", object]);
+      expect(got.stderr, object).toMatch(/NotFound|not found/);
+    }
     const crd = await kubectl(["get", "crd", "agents.freehold.dev"]);
     expect(crd.code, crd.stderr).toBe(0);
   });
@@ -575,6 +1382,10 @@ describe("values.schema.json", () => {
   const refused: [string, string, string][] = [
     ["operator.replicas=-1", "/operator/replicas", "minimum: got -1, want 1"],
     ["operator.replica=2", "/operator", "additional properties 'replica' not allowed"],
+    ["operator.tenantRoles={admin}", "/operator", "additional properties 'tenantRoles' not allowed"],
+    ["operator.namespaces={Team_A}", "/operator/namespaces/0", "does not match pattern"],
+    ["operator.namespaces={*}", "/operator/namespaces/0", "does not match pattern"],
+    ["operator.namespaces={a,a}", "/operator/namespaces", "items at 0 and 1 are equal"],
     ["gateway.replicas=1.5", "/gateway/replicas", "want integer"],
     ["gateway.service.type=Public", "/gateway/service/type", "value must be one of 'ClusterIP', 'NodePort'"],
     ["operator.image.pullPolicy=Sometimes", "/operator/image/pullPolicy", "value must be one of 'Always'"],
@@ -582,6 +1393,11 @@ describe("values.schema.json", () => {
     ["operator.watchNamespace=Acme_Corp", "/operator/watchNamespace", "does not match pattern"],
     ["operator.resources.limits.memory=lots", "/operator/resources/limits/memory", "does not match pattern"],
     ["redis.url=localhost:6379", "/redis/url", "does not match pattern"],
+    ["redis.maxmemory=lots", "/redis/maxmemory", "does not match pattern"],
+    ["redis.maxmemory=0mb", "/redis/maxmemory", "does not match pattern"],
+    ["redis.auth.existingSecret=My Secret", "/redis/auth/existingSecret", "does not match pattern"],
+    ["redis.auth.password=hunter2", "/redis/auth", "additional properties 'password' not allowed"],
+    ["networkPolicy.enabled=yes", "/networkPolicy/enabled", "got string, want boolean"],
     ["gateway.publicUrl=agents.example.com", "/gateway/publicUrl", "does not match pattern"],
     ["redis.persistence.enabled=maybe", "/redis/persistence/enabled", "got string, want boolean"],
     ["tenants=[]", "", "additional properties 'tenants' not allowed"],

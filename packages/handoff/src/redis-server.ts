@@ -26,6 +26,8 @@ export interface RedisServerOptions {
   readonly password?: string;
   /** Refuse writes past this much memory (`--maxmemory`, e.g. `"2mb"`), never evicting. Default: no limit. */
   readonly maxMemory?: string;
+  /** More `redis-server` arguments, after the others (e.g. `["--enable-debug-command", "yes"]`). */
+  readonly extraArguments?: readonly string[];
 }
 
 /** A running Redis. */
@@ -94,6 +96,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     "noeviction",
     ...(options.password === undefined ? [] : ["--requirepass", options.password]),
     ...(options.maxMemory === undefined ? [] : ["--maxmemory", options.maxMemory]),
+    ...(options.extraArguments ?? []),
   ];
   let child: ChildProcess | undefined;
 

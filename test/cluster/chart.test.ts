@@ -441,13 +441,19 @@ describe("helm template", () => {
       verbs: ["bind"],
       resourceNames: ["freehold-tenant-admin", "freehold-tenant-member", "freehold-workload-manager"],
     });
-    // Without autoscaling, neither the operator nor its workload role touches HPAs or ScaledObjects.
+    // Without autoscaling the operator still reads HPAs and ScaledObjects (it watches them) but may
+    // not write them anywhere.
     const without = await render(["operator.autoscaling=false"]);
-    for (const name of ["fh-freehold-operator", "freehold-workload-manager"]) {
-      const resources = (find(without, "ClusterRole", name).rules ?? []).flatMap((rule) => rule.resources);
-      expect(resources).not.toContain("horizontalpodautoscalers");
-      expect(resources).not.toContain("scaledobjects");
-    }
+    const manager = (find(without, "ClusterRole", "freehold-workload-manager").rules ?? []).flatMap(
+      (rule) => rule.resources,
+    );
+    expect(manager).not.toContain("horizontalpodautoscalers");
+    expect(manager).not.toContain("scaledobjects");
+    expect(
+      (find(without, "ClusterRole", "fh-freehold-operator").rules ?? [])
+        .filter((rule) => rule.resources.includes("horizontalpodautoscalers"))
+        .flatMap((rule) => rule.verbs),
+    ).toEqual(["get", "list", "watch"]);
   });
 
   it("binds freehold-workload-manager for the operator in each served namespace, and lists them in nothing else", async () => {

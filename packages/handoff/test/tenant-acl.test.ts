@@ -137,9 +137,9 @@ afterAll(async () => {
 
 /** Everything an attack could change, read with the admin credential. */
 async function snapshot(): Promise<unknown> {
-  const keys = (await admin.keys("*")).sort();
+  const names = (await admin.keys("*")).sort();
   const contents: Record<string, unknown> = {};
-  for (const key of keys) {
+  for (const key of names) {
     const type = await admin.type(key);
     const expires = (await admin.pttl(key)) > 0;
     if (type === "string") contents[key] = { type, expires, value: await admin.get(key) };

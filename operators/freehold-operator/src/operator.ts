@@ -25,6 +25,7 @@ import { createMcpServerReconciler, type McpServerReconcilerOptions } from "./re
 import { createModelReconciler } from "./reconcile-model.ts";
 import type { Reconcile, ReconcileParts } from "./reconcile-parts.ts";
 import { createRedisSecretReconciler } from "./reconcile-redis-secret.ts";
+import { redactUrls } from "./redis-url.ts";
 import { createTenantReconciler } from "./reconcile-tenant.ts";
 import type { ConfiguredNamespaces } from "./served-namespaces.ts";
 import { routeTenantEvents } from "./tenant-event-routing.ts";
@@ -104,7 +105,11 @@ interface Running {
  * ```
  */
 export function createOperator(options: OperatorOptions): Operator {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // No line carries a URL's password, whoever logs it.
+  const write = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = (line: string): void => {
+    write(redactUrls(line));
+  };
   const identity = options.identity ?? `${hostname()}-${process.pid}`;
   const client = createKubernetesClient(createKubernetesHttp(options.kubeConfig));
   const metrics = createOperatorMetrics();

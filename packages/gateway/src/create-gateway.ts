@@ -13,7 +13,9 @@ import {
   createAgentRegistry,
   createApprovals,
   createInbox,
+  createQuotas,
   createRunStore,
+  type Quotas,
 } from "@freehold/handoff";
 import { createAdaptorServer } from "@hono/node-server";
 import { Hono } from "hono";
@@ -35,6 +37,8 @@ export interface GatewayOptions {
   readonly keepAliveMs?: number;
   /** Largest request body accepted, in bytes (default 4 MiB). */
   readonly maxBodyBytes?: number;
+  /** The tenants' quotas (default: over `redis`, which must be able to read every tenant's limits). */
+  readonly quotas?: Quotas;
 }
 
 /** A running gateway. */
@@ -91,6 +95,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     registry: createAgentRegistry(redis),
     inbox: createInbox({ redis, store, queues }),
     approvals: createApprovals({ redis, store, queues }),
+    quotas: settings.quotas ?? createQuotas(redis),
     log,
     publicUrl: settings.publicUrl,
     closing: closing.signal,

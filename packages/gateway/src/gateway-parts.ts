@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AgentQueues, AgentRegistry, Approvals, Inbox, RunStore } from "@freehold/handoff";
+import type { AgentQueues, AgentRegistry, Approvals, Inbox, Quotas, RunStore } from "@freehold/handoff";
 import type { Redis } from "ioredis";
 
 export interface GatewayParts {
@@ -14,6 +14,8 @@ export interface GatewayParts {
   readonly registry: AgentRegistry;
   readonly inbox: Inbox;
   readonly approvals: Approvals;
+  /** The tenants' quotas, checked where a run starts. */
+  readonly quotas: Quotas;
   /** One line for the operator: requests that failed, streams that broke. */
   readonly log: (message: string) => void;
   /** The URL callers reach the gateway at (for A2A agent cards); default: from the request. */

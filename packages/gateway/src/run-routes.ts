@@ -77,7 +77,7 @@ export const startRunRoute = defineRoute({
   handle: async (parts, { params, body }) => {
     await parts.registry.require(params.namespace, params.agent);
     const run = await startRun(
-      { redis: parts.redis, store: parts.store, queues: parts.queues },
+      { redis: parts.redis, store: parts.store, queues: parts.queues, quotas: parts.quotas },
       {
         namespace: params.namespace,
         agent: params.agent,

@@ -14,25 +14,23 @@ import { limitsKey, namespacePrefix, runsUsageKey, tenancyKey, tokensUsageKey, u
 import { evalScript } from "./redis-effects.ts";
 
 /**
- * The commands a tenant's workers need, found by running real workers, queues, the run store, the
- * inbox and approvals under the restricted user: BullMQ's and the run store's scripts (every command
- * a script calls is checked too), blocking reads, streams, pub/sub on its own channels, and what
- * ioredis and BullMQ send when they connect (`INFO` for BullMQ's version check and ioredis's ready
- * check, `CLIENT SETNAME`/`SETINFO`). Nothing that lists or reaches keys outside the user's patterns
- * (`KEYS`, `SCAN`, `RANDOMKEY`, `DBSIZE`), nothing that changes the server (`CONFIG`, `ACL`,
- * `FLUSHALL`, `SCRIPT FLUSH`, `FUNCTION`, `DEBUG`, `SHUTDOWN`) or sees other clients (`MONITOR`,
- * `CLIENT LIST`/`KILL`); `SELECT` only of database 0.
+ * The commands a tenant's workers need: every command BullMQ's Lua scripts call (Redis checks each
+ * command a script runs against the user's rules), BullMQ's and Freehold's own calls on the worker's
+ * paths (run store, dispatcher, inbox, approvals, registry, quotas), blocking reads, and what ioredis
+ * and BullMQ send when they connect (`INFO` for ioredis's ready check and BullMQ's version check,
+ * `CLIENT SETNAME`, `PING` for health checks). Checked by running real workers under the user with
+ * the ACL log watched. Pub/sub is allowed on the tenant's own channels only. Nothing that lists or
+ * reaches keys outside the user's patterns (`KEYS`, `SCAN`, `RANDOMKEY`, `DBSIZE`), changes the server
+ * (`CONFIG`, `ACL`, `FLUSHALL`, `SCRIPT`, `FUNCTION`, `DEBUG`, `SHUTDOWN`), or sees other clients
+ * (`MONITOR`, `CLIENT LIST`/`KILL`, `PUBSUB`); `SELECT` only of database 0.
  */
 export const tenantCommands: readonly string[] = [
   // Connection
   "ping",
-  "echo",
   "quit",
   "info",
   "select|0",
   "client|setname",
-  "client|getname",
-  "client|id",
   // Scripts (the commands they call are checked one by one)
   "eval",
   "evalsha",
@@ -46,7 +44,6 @@ export const tenantCommands: readonly string[] = [
   "pexpire",
   "pexpireat",
   "persist",
-  "ttl",
   "pttl",
   // Strings
   "get",
@@ -59,7 +56,6 @@ export const tenantCommands: readonly string[] = [
   "hmget",
   "hgetall",
   "hvals",
-  "hkeys",
   "hexists",
   "hlen",
   "hset",
@@ -72,7 +68,6 @@ export const tenantCommands: readonly string[] = [
   "lpop",
   "rpop",
   "rpoplpush",
-  "lmove",
   "lrange",
   "lindex",
   "llen",
@@ -107,13 +102,9 @@ export const tenantCommands: readonly string[] = [
   "xdel",
   "xlen",
   "xrange",
-  "xrevrange",
   "xread",
   "xtrim",
-  // Transactions, time
-  "multi",
-  "exec",
-  "discard",
+  // Time (BullMQ's scripts)
   "time",
   // Pub/sub on its own channels
   "publish",

@@ -204,8 +204,8 @@ const attacks: readonly Attack[] = [
     refusal: keys,
   },
   {
-    name: "LMOVE from its own list into globex's",
-    run: (c) => c.lmove("freehold:acme:list", globexKeys.list, "LEFT", "RIGHT"),
+    name: "RPOPLPUSH from its own list into globex's",
+    run: (c) => c.rpoplpush("freehold:acme:list", globexKeys.list),
     refusal: keys,
   },
   {
@@ -230,8 +230,9 @@ const attacks: readonly Attack[] = [
   },
   {
     name: "MULTI with a globex read inside",
-    run: (c) => c.multi().set("freehold:acme:own", "changed").get(globexKeys.secret).exec(),
-    refusal: "EXECABORT Transaction discarded because of previous errors.",
+    run: (c) => c.multi().get(globexKeys.secret).exec(),
+    refusal:
+      "EXECABORT Transaction discarded because of: NOPERM this user has no permissions to run the 'exec' command",
   },
   // scripts
   {

@@ -72,7 +72,7 @@ async function startTask(
     );
   }
   return startRun(
-    { redis: parts.redis, store: parts.store, queues: parts.queues },
+    { redis: parts.redis, store: parts.store, queues: parts.queues, quotas: parts.quotas },
     { namespace, agent, input: messageInput(message), runId: randomUUID() },
   );
 }

@@ -13,6 +13,7 @@ export {
   agentWorkloadName,
   configDirectory,
   configFile,
+  redisUrlReference,
 } from "./agent-workload.ts";
 export {
   agentHorizontalPodAutoscaler,
@@ -44,7 +45,13 @@ export type {
   ConfigMap,
   Deployment,
   KubernetesObject,
+  LimitRange,
+  Namespace,
+  NetworkPolicy,
   ObjectMeta,
+  ResourceQuota,
+  RoleBinding,
+  Secret,
   Service,
   ServiceAccount,
   SpecObject,
@@ -57,7 +64,12 @@ export {
   labelKeys,
   managedSelector,
   objectKey,
+  redisSecretName,
   splitObjectKey,
+  tenantClusterRoles,
+  tenantCredentialSecretName,
+  tenantFinalizer,
+  tenantObjectNames,
 } from "./names.ts";
 export { renderRuntimeConfig, type RenderedRuntimeConfig } from "./render-runtime-config.ts";
 export { resolveAgent, type AgentResolution, type Problem } from "./resolve-agent.ts";
@@ -69,6 +81,50 @@ export {
   type ToolDiscovery,
 } from "./translate-mcp-server.ts";
 export { translateModel } from "./translate-model.ts";
+export {
+  defaultRequests,
+  tenantLabels,
+  tenantReadyCondition,
+  translateTenant,
+  type TenantNamespaceObjects,
+  type TenantTranslateOptions,
+  type TenantTranslation,
+} from "./translate-tenant.ts";
+export { tenantNetworkPolicy, type TenantNetworkPolicyInput } from "./tenant-network-policy.ts";
+export {
+  namespaceState,
+  tenantViewFromObjects,
+  type NamespaceState,
+  type TenantView,
+} from "./tenant-view.ts";
+export {
+  egressRuleForUrl,
+  internetPeers,
+  mergeEgressRules,
+  namespacePeer,
+  nonPublicIpv4,
+  nonPublicIpv6,
+  type EgressRule,
+} from "./network-egress.ts";
+export { divideQuantity, formatBytes, formatMillicores, parseQuantity, type Quantity } from "./quantity.ts";
+export {
+  namespaceService,
+  parseConfiguredNamespaces,
+  servedSecretNamespaces,
+  type ConfiguredNamespaces,
+  type NamespaceService,
+  type ServingState,
+  type ServingTenant,
+} from "./served-namespaces.ts";
+export { agentQuotaStanding, quotaOrder, type AgentQuotaStanding, type QuotaAgent } from "./agent-quota.ts";
+export {
+  credentialOfUrl,
+  redactUrls,
+  redisCredential,
+  redisEndpoint,
+  type RedisCredential,
+} from "./redis-url.ts";
+export { redisSecret } from "./redis-secret.ts";
 export type { TranslateOptions } from "./translate-options.ts";
 export { createOperator, type Operator, type OperatorOptions } from "./operator.ts";
 export { startHealthServer, type HealthServer, type HealthServerOptions } from "./health-server.ts";
@@ -82,6 +138,11 @@ export {
   type InformerEvent,
 } from "./informer-cache.ts";
 export { createClusterCache, type ClusterCache, type ClusterCacheOptions } from "./cluster-cache.ts";
+export {
+  createNamespacedInformers,
+  type NamespacedInformers,
+  type NamespacedInformersOptions,
+} from "./namespaced-informers.ts";
 export {
   createKubernetesHttp,
   type KubernetesHttp,

@@ -147,7 +147,7 @@ async function snapshot(): Promise<unknown> {
     else if (type === "list") contents[key] = { type, expires, value: await admin.lrange(key, 0, -1) };
     else if (type === "set") contents[key] = { type, expires, value: (await admin.smembers(key)).sort() };
     else if (type === "zset")
-      contents[key] = { type, expires, value: await admin.zrange(key, 0, -1, "WITHSCORES") };
+      contents[key] = { type, expires, value: await admin.zrange(key, "0", "-1", "WITHSCORES") };
     else if (type === "stream") contents[key] = { type, expires, value: await admin.xrange(key, "-", "+") };
     else contents[key] = { type, expires };
   }
@@ -197,7 +197,11 @@ const attacks: readonly Attack[] = [
     run: (c) => c.xadd(globexKeys.events, "*", "event", "{}"),
     refusal: keys,
   },
-  { name: "ZRANGE globex's dispatch set", run: (c) => c.zrange(globexKeys.dispatch, 0, -1), refusal: keys },
+  {
+    name: "ZRANGE globex's dispatch set",
+    run: (c) => c.zrange(globexKeys.dispatch, "0", "-1"),
+    refusal: keys,
+  },
   {
     name: "BZPOPMIN on globex's queue marker",
     run: (c) => c.bzpopmin("freehold:globex:agent:billing:marker", 0.01),

@@ -10,7 +10,9 @@ import {
   createRunStore,
   startRedisServer,
   type AgentQueues,
+  type Quotas,
   type RedisServer,
+  type RedisServerOptions,
   type RunStore,
 } from "@freehold/handoff";
 import { startScriptedModelServer, type ModelScriptInput } from "@freehold/models";
@@ -37,14 +39,21 @@ export interface Harness {
   cleanup(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
-  const redis = await startRedisServer();
+/** What {@link startHarness} takes: the Redis's options, the gateway's quotas over its connection. */
+export interface HarnessOptions {
+  readonly redis?: RedisServerOptions;
+  readonly quotas?: (connection: Redis) => Quotas;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const redis = await startRedisServer(options.redis);
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
   const logged: string[] = [];
   const gateway = createGateway({
     redis: connection,
     log: (line) => logged.push(line),
     keepAliveMs: 60_000,
+    ...(options.quotas === undefined ? {} : { quotas: options.quotas(connection) }),
   });
   const { url } = await gateway.listen(0, "127.0.0.1");
   const queues = createAgentQueues(connection);

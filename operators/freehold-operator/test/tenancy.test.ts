@@ -10,10 +10,7 @@
  * NetworkPolicies cannot be enforced without a CNI here: their content is checked.
  */
 import { join } from "node:path";
-import type { Condition } from "@freehold/api";
-import { createQuotas, limitsKey, startRedisServer, tenancyKey, type RedisServer } from "@freehold/handoff";
-import { KubeConfig } from "@kubernetes/client-node";
-import { Redis } from "ioredis";
+import { createQuotas, limitsKey, tenancyKey } from "@freehold/handoff";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type {
   Deployment,
@@ -23,180 +20,27 @@ import type {
   ResourceQuota,
   RoleBinding,
 } from "../src/kubernetes-objects.ts";
-import { createOperator, type Operator } from "../src/operator.ts";
 import { startOperatorProcess } from "./operator-process.ts";
-import { eventually, getJson, startOperatorTestCluster, type OperatorTestCluster } from "./test-cluster.ts";
+import {
+  adminPassword,
+  condition,
+  examples,
+  operatorNamespace,
+  refusal,
+  startTenancyFixture,
+  type Stored,
+  type TenancyFixture,
+} from "./tenancy-fixture.ts";
+import { eventually, getJson } from "./test-cluster.ts";
 
-const root = join(import.meta.dirname, "..", "..", "..");
-const examples = join(root, "examples");
-const runtimeImage = "ghcr.io/freehold/runtime:0.1.0";
-const operatorNamespace = "freehold-system";
-const adminPassword = "admin-password-of-the-test-redis";
-const singleTenant = ["examples-handoffs", "examples-quickstart", "examples-models"];
-
-interface Stored extends KubernetesObject {
-  readonly spec?: Record<string, unknown>;
-  readonly status?: {
-    readonly conditions?: Condition[];
-    readonly [field: string]: unknown;
-  };
-}
-
-interface SecretObject extends KubernetesObject {
-  readonly data?: Record<string, string>;
-}
-
-let test: OperatorTestCluster;
-let redisServer: RedisServer;
-let admin: Redis;
-let operatorRedis: Redis;
-let operator: Operator;
-const logs: string[] = [];
-const clients: Redis[] = [];
-
-async function kubectlOk(args: readonly string[], input?: string): Promise<string> {
-  const result = await test.kubectl(args, input);
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${result.stderr}`);
-  return result.stdout;
-}
-
-async function apply(objects: readonly object[]): Promise<void> {
-  await kubectlOk(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
-}
-
-function condition(object: Stored, type: string): Condition | undefined {
-  return object.status?.conditions?.find((candidate) => candidate.type === type);
-}
-
-async function tenant(name: string): Promise<Stored> {
-  return await getJson<Stored>(test.kubectl, ["tenant", name]);
-}
-
-async function secretValue(namespace: string, name: string, key: string): Promise<string> {
-  const secret = await getJson<SecretObject>(test.kubectl, ["-n", namespace, "secret", name]);
-  const value = secret.data?.[key];
-  if (value === undefined) throw new Error(`Secret ${namespace}/${name} has no key ${key}`);
-  return Buffer.from(value, "base64").toString("utf8");
-}
-
-async function exists(args: readonly string[]): Promise<boolean> {
-  const result = await test.kubectl(["get", ...args]);
-  if (result.code === 0) return true;
-  if (result.stderr.includes("NotFound")) return false;
-  throw new Error(`kubectl get ${args.join(" ")}: ${result.stderr}`);
-}
-
-/** Event reasons recorded about a Tenant (cluster-scoped: its Events are in `default`). */
-async function tenantEvents(name: string): Promise<string[]> {
-  const events = await getJson<{ items: { reason: string; involvedObject: { kind: string } }[] }>(
-    test.kubectl,
-    ["-n", "default", "events", `--field-selector=involvedObject.name=${name},involvedObject.kind=Tenant`],
-  );
-  return events.items.map((event) => event.reason);
-}
-
-/** A connection with a tenant's credential (no retries: a refused password fails at once). */
-async function connect(url: string): Promise<Redis> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on("error", () => undefined);
-  clients.push(client);
-  await client.connect();
-  return client;
-}
-
-/** Whether Redis lets a user in with a password: "OK", or its refusal (WRONGPASS ...). */
-async function authenticate(username: string, password: string): Promise<string> {
-  const probe = new Redis({
-    host: "127.0.0.1",
-    port: redisServer.port,
-    username,
-    password,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  // A refused password closes the connection; the refusal itself comes as an error event.
-  let refused: string | undefined;
-  probe.on("error", (error: Error) => {
-    refused ??= error.message;
-  });
-  try {
-    await probe.connect();
-    await probe.ping();
-    return "OK";
-  } catch (error) {
-    return refused ?? (error instanceof Error ? error.message : String(error));
-  } finally {
-    probe.disconnect();
-  }
-}
-
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
-  return "not refused";
-}
-
-async function configHash(namespace: string, name: string): Promise<string | undefined> {
-  const deployment = await getJson<Deployment>(test.kubectl, ["-n", namespace, "deployment", name]);
-  return deployment.spec.template.metadata.annotations?.["freehold.dev/config-hash"];
-}
+let world: TenancyFixture;
 
 beforeAll(async () => {
-  [test, redisServer] = await Promise.all([
-    startOperatorTestCluster(),
-    startRedisServer({ password: adminPassword }),
-  ]);
-  admin = new Redis(redisServer.url, { maxRetriesPerRequest: 2 });
-  admin.on("error", () => undefined);
-  operatorRedis = new Redis(redisServer.url, { maxRetriesPerRequest: 2 });
-  operatorRedis.on("error", () => undefined);
-  for (const namespace of [operatorNamespace, "legacy", "nowhere", ...singleTenant]) {
-    await kubectlOk(["create", "namespace", namespace]);
-  }
-  // Stand-ins for two of the chart's ClusterRoles, to check who the RoleBindings bind.
-  await apply([
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRole",
-      metadata: { name: "freehold-workload-manager" },
-      rules: [{ apiGroups: ["apps"], resources: ["deployments"], verbs: ["create"] }],
-    },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRole",
-      metadata: { name: "freehold-tenant-admin" },
-      rules: [{ apiGroups: ["freehold.dev"], resources: ["agents"], verbs: ["create"] }],
-    },
-  ]);
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(test.cluster.kubeconfig);
-  operator = createOperator({
-    kubeConfig,
-    translate: { runtimeImage, workerRedisUrl: redisServer.url },
-    servedNamespaces: singleTenant,
-    operatorNamespace,
-    operatorServiceAccount: "freehold-operator",
-    redis: operatorRedis,
-    tenantUsageIntervalMs: 1_000,
-    humanQueueIntervalMs: 1_000,
-    mcpServer: { retryMs: 5_000, timeoutMs: 2_000 },
-    log: (line) => logs.push(line),
-  });
-  await operator.start();
-  // The Tenants first: globex.yaml's Model and Agent are refused until their namespace exists.
-  await test.kubectl(["apply", "-f", join(examples, "tenants")]);
+  world = await startTenancyFixture();
 });
 
 afterAll(async () => {
-  for (const client of clients) client.disconnect();
-  await operator.stop();
-  admin.disconnect();
-  operatorRedis.disconnect();
-  await Promise.all([test.stop(), redisServer.stop()]);
+  await world.stop();
 });
 
 describe("the tenants' namespaces", () => {
@@ -206,7 +50,7 @@ describe("the tenants' namespaces", () => {
       ["globex", ["globex"]],
     ] as const) {
       const stored = await eventually(async () => {
-        const got = await tenant(name);
+        const got = await world.tenant(name);
         expect(condition(got, "Ready")).toMatchObject({ status: "True", reason: "TenantReady" });
         return got;
       });
@@ -216,15 +60,15 @@ describe("the tenants' namespaces", () => {
       expect(stored.status?.redisUser).toBe(`freehold-tenant-${name}`);
       expect(stored.metadata.finalizers).toEqual(["freehold.dev/tenant-cleanup"]);
       for (const namespace of namespaces) {
-        const object = await getJson<KubernetesObject>(test.kubectl, ["namespace", namespace]);
+        const object = await getJson<KubernetesObject>(world.kubectl, ["namespace", namespace]);
         expect(object.metadata.labels?.["freehold.dev/tenant"]).toBe(name);
       }
     }
-    await eventually(() => kubectlOk(["apply", "-f", join(examples, "tenants")]));
+    await eventually(() => world.kubectlOk(["apply", "-f", join(examples, "tenants")]));
   });
 
   it("are never taken over: another tenant's, or one that exists without the label", async () => {
-    await apply([
+    await world.apply([
       {
         apiVersion: "freehold.dev/v1alpha1",
         kind: "Tenant",
@@ -239,7 +83,7 @@ describe("the tenants' namespaces", () => {
       },
     ]);
     const intruder = await eventually(async () => {
-      const got = await tenant("intruder");
+      const got = await world.tenant("intruder");
       expect(condition(got, "NamespacesReady")?.status).toBe("False");
       return got;
     });
@@ -254,7 +98,7 @@ describe("the tenants' namespaces", () => {
     });
     expect(intruder.status?.namespaces).toEqual([]);
     const squatter = await eventually(async () => {
-      const got = await tenant("squatter");
+      const got = await world.tenant("squatter");
       expect(condition(got, "NamespacesReady")?.reason).toBe("NamespaceExists");
       expect(got.status?.namespaces).toEqual(["squatter-own"]);
       return got;
@@ -263,17 +107,17 @@ describe("the tenants' namespaces", () => {
       "namespace legacy exists and belongs to no tenant; the operator never takes over a namespace",
     );
     await eventually(async () => {
-      expect(await tenantEvents("intruder")).toContain("NamespaceOwnedByOtherTenant");
-      expect(await tenantEvents("squatter")).toContain("NamespaceExists");
+      expect(await world.tenantEvents("intruder")).toContain("NamespaceOwnedByOtherTenant");
+      expect(await world.tenantEvents("squatter")).toContain("NamespaceExists");
     });
 
     // The victims are untouched: labels, bindings, credential.
-    const acme = await getJson<KubernetesObject>(test.kubectl, ["namespace", "acme"]);
+    const acme = await getJson<KubernetesObject>(world.kubectl, ["namespace", "acme"]);
     expect(acme.metadata.labels?.["freehold.dev/tenant"]).toBe("acme");
-    const legacy = await getJson<KubernetesObject>(test.kubectl, ["namespace", "legacy"]);
+    const legacy = await getJson<KubernetesObject>(world.kubectl, ["namespace", "legacy"]);
     expect(legacy.metadata.labels?.["freehold.dev/tenant"]).toBeUndefined();
     expect(
-      await kubectlOk([
+      await world.kubectlOk([
         "-n",
         "legacy",
         "get",
@@ -282,7 +126,7 @@ describe("the tenants' namespaces", () => {
         "name",
       ]),
     ).toBe("");
-    const admins = await getJson<RoleBinding>(test.kubectl, [
+    const admins = await getJson<RoleBinding>(world.kubectl, [
       "-n",
       "acme",
       "rolebinding",
@@ -291,19 +135,19 @@ describe("the tenants' namespaces", () => {
     expect(admins.subjects).toEqual([
       { kind: "Group", apiGroup: "rbac.authorization.k8s.io", name: "acme:platform" },
     ]);
-    expect(await secretValue("acme", "freehold-redis", "username")).toBe("freehold-tenant-acme");
+    expect(await world.secretValue("acme", "freehold-redis", "username")).toBe("freehold-tenant-acme");
     // The intruder's own Redis user reaches none of acme's keys.
-    const intruderPassword = await secretValue(
+    const intruderPassword = await world.secretValue(
       operatorNamespace,
       "freehold-tenant-intruder-redis",
       "password",
     );
-    const intruderClient = await connect(
-      `redis://freehold-tenant-intruder:${encodeURIComponent(intruderPassword)}@127.0.0.1:${redisServer.port}`,
+    const intruderClient = await world.connect(
+      `redis://freehold-tenant-intruder:${encodeURIComponent(intruderPassword)}@127.0.0.1:${world.redisServer.port}`,
     );
     expect(await refusal(intruderClient.get("freehold:acme:probe"))).toMatch(/^NOPERM/);
 
-    const kubeSystem = await test.kubectl(
+    const kubeSystem = await world.kubectl(
       ["apply", "-f", "-"],
       JSON.stringify({
         apiVersion: "freehold.dev/v1alpha1",
@@ -315,20 +159,20 @@ describe("the tenants' namespaces", () => {
     expect(kubeSystem.code).not.toBe(0);
     expect(kubeSystem.stderr).toContain("a tenant cannot own kube-system");
 
-    await kubectlOk(["delete", "tenant", "intruder", "squatter", "--wait=true", "--timeout=60s"]);
-    expect(await exists(["namespace", "acme"])).toBe(true);
-    expect(await exists(["namespace", "legacy"])).toBe(true);
-    expect(await exists(["namespace", "squatter-own"])).toBe(true);
+    await world.kubectlOk(["delete", "tenant", "intruder", "squatter", "--wait=true", "--timeout=60s"]);
+    expect(await world.exists(["namespace", "acme"])).toBe(true);
+    expect(await world.exists(["namespace", "legacy"])).toBe(true);
+    expect(await world.exists(["namespace", "squatter-own"])).toBe(true);
     expect(
-      (await getJson<KubernetesObject>(test.kubectl, ["namespace", "acme"])).metadata.labels?.[
+      (await getJson<KubernetesObject>(world.kubectl, ["namespace", "acme"])).metadata.labels?.[
         "freehold.dev/tenant"
       ],
     ).toBe("acme");
-    expect(await secretValue("acme", "freehold-redis", "username")).toBe("freehold-tenant-acme");
+    expect(await world.secretValue("acme", "freehold-redis", "username")).toBe("freehold-tenant-acme");
   });
 
   it("serve Agents; a namespace no Tenant owns and FREEHOLD_NAMESPACES does not list does not", async () => {
-    await apply([
+    await world.apply([
       {
         apiVersion: "freehold.dev/v1alpha1",
         kind: "Agent",
@@ -337,13 +181,13 @@ describe("the tenants' namespaces", () => {
       },
     ]);
     const stray = await eventually(async () => {
-      const got = await getJson<Stored>(test.kubectl, ["-n", "nowhere", "agent", "stray"]);
+      const got = await getJson<Stored>(world.kubectl, ["-n", "nowhere", "agent", "stray"]);
       expect(condition(got, "Ready")?.reason).toBe("NamespaceNotServed");
       return got;
     });
     expect(condition(stray, "Ready")?.message).toContain("namespace nowhere belongs to no Tenant");
-    expect(await exists(["-n", "nowhere", "deployment", "stray-agent"])).toBe(false);
-    expect(await exists(["-n", "nowhere", "secret", "freehold-redis"])).toBe(false);
+    expect(await world.exists(["-n", "nowhere", "deployment", "stray-agent"])).toBe(false);
+    expect(await world.exists(["-n", "nowhere", "secret", "freehold-redis"])).toBe(false);
   });
 });
 
@@ -355,7 +199,7 @@ describe("the Deployments the operator renders for every example", () => {
       ["globex", "openai", "api-key", "sk-globex"],
       ["examples-models", "anthropic", "api-key", "sk-ant"],
     ] as const) {
-      await kubectlOk([
+      await world.kubectlOk([
         "-n",
         namespace,
         "create",
@@ -365,10 +209,16 @@ describe("the Deployments the operator renders for every example", () => {
         `--from-literal=${key}=${value}`,
       ]);
     }
-    await kubectlOk(["apply", "-f", join(examples, "acme-support")]);
-    await kubectlOk(["apply", "-n", "examples-handoffs", "-f", join(examples, "handoffs", "resources.yaml")]);
-    await kubectlOk(["apply", "-n", "examples-quickstart", "-f", join(examples, "quickstart")]);
-    await kubectlOk(["apply", "-n", "examples-models", "-f", join(examples, "models")]);
+    await world.kubectlOk(["apply", "-f", join(examples, "acme-support")]);
+    await world.kubectlOk([
+      "apply",
+      "-n",
+      "examples-handoffs",
+      "-f",
+      join(examples, "handoffs", "resources.yaml"),
+    ]);
+    await world.kubectlOk(["apply", "-n", "examples-quickstart", "-f", join(examples, "quickstart")]);
+    await world.kubectlOk(["apply", "-n", "examples-models", "-f", join(examples, "models")]);
     const expected = [
       "acme/billing-agent",
       "acme/support-agent",
@@ -383,7 +233,7 @@ describe("the Deployments the operator renders for every example", () => {
       "examples-quickstart/library-mcp",
     ];
     const deployments = await eventually(async () => {
-      const list = await getJson<{ items: Deployment[] }>(test.kubectl, ["deployments", "-A"]);
+      const list = await getJson<{ items: Deployment[] }>(world.kubectl, ["deployments", "-A"]);
       const names = list.items.map((item) => `${item.metadata.namespace ?? ""}/${item.metadata.name}`);
       expect(names).toEqual(expect.arrayContaining(expected));
       return list.items;
@@ -407,8 +257,8 @@ describe("the Deployments the operator renders for every example", () => {
     }
     expect(agentDeployments).toBeGreaterThanOrEqual(8);
     // Single-tenant namespaces get the operator's worker URL; tenant namespaces the tenant's user.
-    expect(await secretValue("examples-handoffs", "freehold-redis", "url")).toBe(redisServer.url);
-    expect(await secretValue("globex", "freehold-redis", "username")).toBe("freehold-tenant-globex");
+    expect(await world.secretValue("examples-handoffs", "freehold-redis", "url")).toBe(world.redisServer.url);
+    expect(await world.secretValue("globex", "freehold-redis", "username")).toBe("freehold-tenant-globex");
   }, 120_000);
 });
 
@@ -418,7 +268,7 @@ describe("what each tenant namespace holds", () => {
       const [admins, members, operatorBinding] = await eventually(() =>
         Promise.all(
           ["freehold-tenant-admins", "freehold-tenant-members", "freehold-operator"].map((name) =>
-            getJson<RoleBinding>(test.kubectl, ["-n", namespace, "rolebinding", name]),
+            getJson<RoleBinding>(world.kubectl, ["-n", namespace, "rolebinding", name]),
           ),
         ),
       );
@@ -437,7 +287,7 @@ describe("what each tenant namespace holds", () => {
         { kind: "ServiceAccount", name: "freehold-operator", namespace: operatorNamespace },
       ]);
     }
-    const globexAdmins = await getJson<RoleBinding>(test.kubectl, [
+    const globexAdmins = await getJson<RoleBinding>(world.kubectl, [
       "-n",
       "globex",
       "rolebinding",
@@ -448,7 +298,7 @@ describe("what each tenant namespace holds", () => {
     ]);
     // Who they bind, checked by the API server's authorizer (with stand-ins for the chart's roles).
     const canI = async (args: readonly string[]): Promise<string> =>
-      (await test.kubectl(["auth", "can-i", ...args])).stdout.trim();
+      (await world.kubectl(["auth", "can-i", ...args])).stdout.trim();
     const operatorAccount = `--as=system:serviceaccount:${operatorNamespace}:freehold-operator`;
     expect(await canI(["create", "deployments", "-n", "acme", operatorAccount])).toBe("yes");
     expect(await canI(["create", "deployments", "-n", "legacy", operatorAccount])).toBe("no");
@@ -463,7 +313,7 @@ describe("what each tenant namespace holds", () => {
 
   it("a NetworkPolicy: ingress from the tenant and Freehold's gateway and operator, egress to what it needs (content only: no CNI enforces it here)", async () => {
     const policy = await eventually(() =>
-      getJson<NetworkPolicy>(test.kubectl, ["-n", "acme", "networkpolicy", "freehold-tenant"]),
+      getJson<NetworkPolicy>(world.kubectl, ["-n", "acme", "networkpolicy", "freehold-tenant"]),
     );
     expect(policy.spec.podSelector).toEqual({});
     expect(policy.spec.policyTypes).toEqual(["Ingress", "Egress"]);
@@ -502,7 +352,7 @@ describe("what each tenant namespace holds", () => {
     // Redis is at 127.0.0.1 here (an IP: that address alone, on its port).
     expect(egress).toContainEqual({
       to: [{ ipBlock: { cidr: "127.0.0.1/32" } }],
-      ports: [{ protocol: "TCP", port: redisServer.port }],
+      ports: [{ protocol: "TCP", port: world.redisServer.port }],
     });
     // Model default: http://vllm.models.svc:8000/v1 (that namespace, that port).
     expect(egress).toContainEqual({
@@ -522,7 +372,7 @@ describe("what each tenant namespace holds", () => {
       ]),
     );
     expect(egress).toHaveLength(5);
-    const globex = await getJson<NetworkPolicy>(test.kubectl, [
+    const globex = await getJson<NetworkPolicy>(world.kubectl, [
       "-n",
       "globex",
       "networkpolicy",
@@ -532,21 +382,21 @@ describe("what each tenant namespace holds", () => {
   });
 
   it("a ResourceQuota with the tenant's CPU and memory divided over its namespaces, and default requests", async () => {
-    const quota = await getJson<ResourceQuota>(test.kubectl, [
+    const quota = await getJson<ResourceQuota>(world.kubectl, [
       "-n",
       "acme-staging",
       "resourcequota",
       "freehold-tenant",
     ]);
     expect(quota.spec.hard).toEqual({ "requests.cpu": "8", "requests.memory": "32Gi" });
-    const globex = await getJson<ResourceQuota>(test.kubectl, [
+    const globex = await getJson<ResourceQuota>(world.kubectl, [
       "-n",
       "globex",
       "resourcequota",
       "freehold-tenant",
     ]);
     expect(globex.spec.hard).toEqual({ "requests.cpu": "4", "requests.memory": "8Gi" });
-    const limits = await getJson<LimitRange>(test.kubectl, ["-n", "acme", "limitrange", "freehold-tenant"]);
+    const limits = await getJson<LimitRange>(world.kubectl, ["-n", "acme", "limitrange", "freehold-tenant"]);
     expect(limits.spec.limits).toEqual([
       { type: "Container", defaultRequest: { cpu: "100m", memory: "128Mi" } },
     ]);
@@ -555,13 +405,13 @@ describe("what each tenant namespace holds", () => {
 
 describe("a tenant's Redis user", () => {
   it("is the credential of freehold-redis in each of its namespaces, and reaches only its own keys", async () => {
-    const acmeUrl = await eventually(() => secretValue("acme", "freehold-redis", "url"));
-    expect(await secretValue("acme-staging", "freehold-redis", "url")).toBe(acmeUrl);
-    const password = await secretValue(operatorNamespace, "freehold-tenant-acme-redis", "password");
-    expect(acmeUrl).toBe(`redis://freehold-tenant-acme:${password}@127.0.0.1:${redisServer.port}`);
-    expect(await secretValue("acme", "freehold-redis", "password")).toBe(password);
-    const acmeClient = await connect(acmeUrl);
-    const globexClient = await connect(await secretValue("globex", "freehold-redis", "url"));
+    const acmeUrl = await eventually(() => world.secretValue("acme", "freehold-redis", "url"));
+    expect(await world.secretValue("acme-staging", "freehold-redis", "url")).toBe(acmeUrl);
+    const password = await world.secretValue(operatorNamespace, "freehold-tenant-acme-redis", "password");
+    expect(acmeUrl).toBe(`redis://freehold-tenant-acme:${password}@127.0.0.1:${world.redisServer.port}`);
+    expect(await world.secretValue("acme", "freehold-redis", "password")).toBe(password);
+    const acmeClient = await world.connect(acmeUrl);
+    const globexClient = await world.connect(await world.secretValue("globex", "freehold-redis", "url"));
     expect(await acmeClient.set("freehold:acme:probe", "acme-data")).toBe("OK");
     expect(await acmeClient.set("freehold:acme-staging:probe", "staging-data")).toBe("OK");
     expect(await globexClient.set("freehold:globex:probe", "globex-data")).toBe("OK");
@@ -574,9 +424,9 @@ describe("a tenant's Redis user", () => {
     expect(await refusal(acmeClient.flushall())).toMatch(/^NOPERM/);
     expect(await refusal(acmeClient.call("ACL", "LIST"))).toMatch(/^NOPERM/);
     expect(await refusal(acmeClient.set(tenancyKey("acme"), "globex"))).toMatch(/^NOPERM/);
-    expect(await admin.get("freehold:globex:probe")).toBe("globex-data");
-    expect(await admin.get(tenancyKey("acme"))).toBe("acme");
-    expect(await admin.hgetall(limitsKey("acme"))).toEqual({
+    expect(await world.admin.get("freehold:globex:probe")).toBe("globex-data");
+    expect(await world.admin.get(tenancyKey("acme"))).toBe("acme");
+    expect(await world.admin.hgetall(limitsKey("acme"))).toEqual({
       runsPerMinute: "600",
       tokensPerDay: "20000000",
     });
@@ -584,7 +434,7 @@ describe("a tenant's Redis user", () => {
     // Its workers count runs with it; the Tenant's status shows the count.
     await createQuotas(acmeClient).startRuns("acme-staging", 2);
     await eventually(async () => {
-      const usage = (await tenant("acme")).status?.usage as { runsThisMinute: number } | undefined;
+      const usage = (await world.tenant("acme")).status?.usage as { runsThisMinute: number } | undefined;
       expect(usage?.runsThisMinute).toBeGreaterThanOrEqual(2);
     });
   });
@@ -592,7 +442,7 @@ describe("a tenant's Redis user", () => {
 
 describe("references from one tenant to another's resources", () => {
   it("do not resolve, and the conditions say why", async () => {
-    await apply([
+    await world.apply([
       {
         apiVersion: "freehold.dev/v1alpha1",
         kind: "Agent",
@@ -607,7 +457,7 @@ describe("references from one tenant to another's resources", () => {
       },
     ]);
     const thief = await eventually(async () => {
-      const got = await getJson<Stored>(test.kubectl, ["-n", "globex", "agent", "thief"]);
+      const got = await getJson<Stored>(world.kubectl, ["-n", "globex", "agent", "thief"]);
       expect(condition(got, "ModelResolved")?.status).toBe("False");
       return got;
     });
@@ -630,12 +480,12 @@ describe("references from one tenant to another's resources", () => {
     expect(condition(thief, "Ready")?.message).toContain(
       "Secret billing-mcp not found in namespace globex (environment variable STOLEN in spec.runtime.env)",
     );
-    expect(await exists(["-n", "globex", "deployment", "thief-agent"])).toBe(false);
+    expect(await world.exists(["-n", "globex", "deployment", "thief-agent"])).toBe(false);
   });
 
   it("cannot name acme's namespace: references are names in the Agent's own namespace", async () => {
     const attempt = async (spec: object): Promise<string> => {
-      const result = await test.kubectl(
+      const result = await world.kubectl(
         ["apply", "-f", "-"],
         JSON.stringify({
           apiVersion: "freehold.dev/v1alpha1",
@@ -663,19 +513,19 @@ describe("references from one tenant to another's resources", () => {
         runtime: { env: [{ name: "X", secretKeyRef: { name: "acme/openai", key: "api-key" } }] },
       }),
     ).toContain("spec.runtime.env[0].secretKeyRef.name");
-    expect(await exists(["-n", "globex", "agent", "spelled"])).toBe(false);
+    expect(await world.exists(["-n", "globex", "agent", "spelled"])).toBe(false);
   });
 });
 
 describe("quotas.agents", () => {
   it("holds the 51st Agent of acme (quota 50) with QuotaExceeded and no workers, until one goes", async () => {
-    const existing = (await getJson<{ items: unknown[] }>(test.kubectl, ["-n", "acme", "agents"])).items
+    const existing = (await getJson<{ items: unknown[] }>(world.kubectl, ["-n", "acme", "agents"])).items
       .length;
     const names = Array.from(
       { length: 51 - existing },
       (_, index) => `agent-${String(index + 1).padStart(2, "0")}`,
     );
-    await apply([
+    await world.apply([
       {
         apiVersion: "freehold.dev/v1alpha1",
         kind: "Model",
@@ -691,8 +541,8 @@ describe("quotas.agents", () => {
     ]);
     // The order the quota uses: oldest first, then namespace and name.
     const all = [
-      ...(await getJson<{ items: Stored[] }>(test.kubectl, ["-n", "acme", "agents"])).items,
-      ...(await getJson<{ items: Stored[] }>(test.kubectl, ["-n", "acme-staging", "agents"])).items,
+      ...(await getJson<{ items: Stored[] }>(world.kubectl, ["-n", "acme", "agents"])).items,
+      ...(await getJson<{ items: Stored[] }>(world.kubectl, ["-n", "acme-staging", "agents"])).items,
     ]
       .map((agent) => [
         agent.metadata.creationTimestamp ?? "",
@@ -711,7 +561,7 @@ describe("quotas.agents", () => {
     const fitting = all[49]?.[2] ?? "";
     expect(all[50]?.[1]).toBe("acme-staging");
     const held = await eventually(async () => {
-      const got = await getJson<Stored>(test.kubectl, ["-n", "acme-staging", "agent", last]);
+      const got = await getJson<Stored>(world.kubectl, ["-n", "acme-staging", "agent", last]);
       expect(condition(got, "Ready")?.reason).toBe("QuotaExceeded");
       return got;
     }, 90_000);
@@ -719,113 +569,123 @@ describe("quotas.agents", () => {
       "tenant acme allows 50 Agents (spec.quotas.agents) and has 51",
     );
     await eventually(
-      () => getJson(test.kubectl, ["-n", "acme-staging", "deployment", `${fitting}-agent`]),
+      () => getJson(world.kubectl, ["-n", "acme-staging", "deployment", `${fitting}-agent`]),
       90_000,
     );
-    expect(await exists(["-n", "acme-staging", "deployment", `${last}-agent`])).toBe(false);
+    expect(await world.exists(["-n", "acme-staging", "deployment", `${last}-agent`])).toBe(false);
     await eventually(async () => {
-      expect(((await tenant("acme")).status?.usage as { agents: number }).agents).toBe(51);
+      expect(((await world.tenant("acme")).status?.usage as { agents: number }).agents).toBe(51);
     });
 
     const oldest = names[0] ?? "";
-    await kubectlOk(["-n", "acme-staging", "delete", "agent", oldest, "--wait=true", "--timeout=30s"]);
+    await world.kubectlOk(["-n", "acme-staging", "delete", "agent", oldest, "--wait=true", "--timeout=30s"]);
     await eventually(async () => {
-      const got = await getJson<Stored>(test.kubectl, ["-n", "acme-staging", "agent", last]);
+      const got = await getJson<Stored>(world.kubectl, ["-n", "acme-staging", "agent", last]);
       expect(condition(got, "Ready")?.reason).toBe("WorkersNotReady");
-      await getJson(test.kubectl, ["-n", "acme-staging", "deployment", `${last}-agent`]);
+      await getJson(world.kubectl, ["-n", "acme-staging", "deployment", `${last}-agent`]);
     }, 60_000);
     // Back to a few agents, so the next suites do not roll fifty Deployments.
-    await kubectlOk(["-n", "acme-staging", "delete", "agents", "--all", "--wait=true", "--timeout=90s"]);
+    await world.kubectlOk([
+      "-n",
+      "acme-staging",
+      "delete",
+      "agents",
+      "--all",
+      "--wait=true",
+      "--timeout=90s",
+    ]);
   }, 240_000);
 });
 
 describe("rotating a tenant's credential", () => {
   it("by deleting the canonical Secret: a new password in every copy, workers roll, the old one is refused", async () => {
-    const oldPassword = await secretValue(operatorNamespace, "freehold-tenant-acme-redis", "password");
+    const oldPassword = await world.secretValue(operatorNamespace, "freehold-tenant-acme-redis", "password");
     const before = await eventually(async () => {
-      const hash = await configHash("acme", "support-agent");
+      const hash = await world.configHash("acme", "support-agent");
       expect(hash).toBeDefined();
       return hash;
     });
-    expect(await authenticate("freehold-tenant-acme", oldPassword)).toBe("OK");
-    await kubectlOk(["-n", operatorNamespace, "delete", "secret", "freehold-tenant-acme-redis"]);
+    expect(await world.authenticate("freehold-tenant-acme", oldPassword)).toBe("OK");
+    await world.kubectlOk(["-n", operatorNamespace, "delete", "secret", "freehold-tenant-acme-redis"]);
     const newPassword = await eventually(async () => {
-      const password = await secretValue(operatorNamespace, "freehold-tenant-acme-redis", "password");
+      const password = await world.secretValue(operatorNamespace, "freehold-tenant-acme-redis", "password");
       expect(password).not.toBe(oldPassword);
-      expect(await secretValue("acme", "freehold-redis", "password")).toBe(password);
-      expect(await secretValue("acme-staging", "freehold-redis", "password")).toBe(password);
+      expect(await world.secretValue("acme", "freehold-redis", "password")).toBe(password);
+      expect(await world.secretValue("acme-staging", "freehold-redis", "password")).toBe(password);
       return password;
     });
-    expect(await authenticate("freehold-tenant-acme", oldPassword)).toMatch(/^WRONGPASS/);
-    expect(await authenticate("freehold-tenant-acme", newPassword)).toBe("OK");
+    expect(await world.authenticate("freehold-tenant-acme", oldPassword)).toMatch(/^WRONGPASS/);
+    expect(await world.authenticate("freehold-tenant-acme", newPassword)).toBe("OK");
     await eventually(async () => {
-      expect(await configHash("acme", "support-agent")).not.toBe(before);
+      expect(await world.configHash("acme", "support-agent")).not.toBe(before);
     });
     await eventually(async () => {
-      expect(await tenantEvents("acme")).toContain("RedisPasswordRotated");
+      expect(await world.tenantEvents("acme")).toContain("RedisPasswordRotated");
     });
     // globex's credential did not change.
-    const globexPassword = await secretValue("globex", "freehold-redis", "password");
-    expect(await authenticate("freehold-tenant-globex", globexPassword)).toBe("OK");
+    const globexPassword = await world.secretValue("globex", "freehold-redis", "password");
+    expect(await world.authenticate("freehold-tenant-globex", globexPassword)).toBe("OK");
   });
 });
 
 describe("a Redis restarted without its ACL file", () => {
   it("gets the tenants' users back from the operator, recorded as RedisUserRecreated", async () => {
-    const acmeUrl = await secretValue("acme", "freehold-redis", "url");
-    await redisServer.kill();
-    await redisServer.restart();
+    const acmeUrl = await world.secretValue("acme", "freehold-redis", "url");
+    await world.redisServer.kill();
+    await world.redisServer.restart();
     await eventually(async () => {
-      expect(await tenantEvents("acme")).toContain("RedisUserRecreated");
-      expect(await tenantEvents("globex")).toContain("RedisUserRecreated");
+      expect(await world.tenantEvents("acme")).toContain("RedisUserRecreated");
+      expect(await world.tenantEvents("globex")).toContain("RedisUserRecreated");
     });
-    const acmeClient = await connect(acmeUrl);
+    const acmeClient = await world.connect(acmeUrl);
     expect(await acmeClient.set("freehold:acme:after-restart", "yes")).toBe("OK");
     expect(await refusal(acmeClient.get("freehold:globex:probe"))).toMatch(/^NOPERM/);
     await eventually(async () => {
-      expect(await admin.get(tenancyKey("globex"))).toBe("globex");
+      expect(await world.admin.get(tenancyKey("globex"))).toBe("globex");
     });
-    expect(condition(await tenant("acme"), "RedisUserReady")?.status).toBe("True");
+    expect(condition(await world.tenant("acme"), "RedisUserReady")?.status).toBe("True");
   });
 });
 
 describe("deleting a Tenant", () => {
   it("with Retain keeps its namespaces and Agents, removes its Redis user, keys and credentials", async () => {
-    const password = await secretValue(operatorNamespace, "freehold-tenant-acme-redis", "password");
-    await kubectlOk(["delete", "tenant", "acme", "--wait=true", "--timeout=60s"]);
-    expect(await exists(["namespace", "acme"])).toBe(true);
-    expect(await exists(["namespace", "acme-staging"])).toBe(true);
-    expect(await exists(["-n", "acme", "agent", "support"])).toBe(true);
-    expect(await authenticate("freehold-tenant-acme", password)).toMatch(/^WRONGPASS/);
-    expect(await admin.call("ACL", "GETUSER", "freehold-tenant-acme")).toBeNull();
-    expect(await admin.exists(tenancyKey("acme"), tenancyKey("acme-staging"), limitsKey("acme"))).toBe(0);
-    expect(await exists(["-n", operatorNamespace, "secret", "freehold-tenant-acme-redis"])).toBe(false);
-    expect(await exists(["-n", "acme", "secret", "freehold-redis"])).toBe(false);
+    const password = await world.secretValue(operatorNamespace, "freehold-tenant-acme-redis", "password");
+    await world.kubectlOk(["delete", "tenant", "acme", "--wait=true", "--timeout=60s"]);
+    expect(await world.exists(["namespace", "acme"])).toBe(true);
+    expect(await world.exists(["namespace", "acme-staging"])).toBe(true);
+    expect(await world.exists(["-n", "acme", "agent", "support"])).toBe(true);
+    expect(await world.authenticate("freehold-tenant-acme", password)).toMatch(/^WRONGPASS/);
+    expect(await world.admin.call("ACL", "GETUSER", "freehold-tenant-acme")).toBeNull();
+    expect(await world.admin.exists(tenancyKey("acme"), tenancyKey("acme-staging"), limitsKey("acme"))).toBe(
+      0,
+    );
+    expect(await world.exists(["-n", operatorNamespace, "secret", "freehold-tenant-acme-redis"])).toBe(false);
+    expect(await world.exists(["-n", "acme", "secret", "freehold-redis"])).toBe(false);
     // No tenant serves them now: their workers go.
     await eventually(async () => {
-      const support = await getJson<Stored>(test.kubectl, ["-n", "acme", "agent", "support"]);
+      const support = await getJson<Stored>(world.kubectl, ["-n", "acme", "agent", "support"]);
       expect(condition(support, "Ready")?.reason).toBe("NamespaceNotServed");
-      expect(await exists(["-n", "acme", "deployment", "support-agent"])).toBe(false);
+      expect(await world.exists(["-n", "acme", "deployment", "support-agent"])).toBe(false);
     });
   });
 
   it("with Delete deletes its namespaces too", async () => {
-    await kubectlOk(["delete", "tenant", "globex", "--wait=true", "--timeout=60s"]);
-    expect(await admin.call("ACL", "GETUSER", "freehold-tenant-globex")).toBeNull();
+    await world.kubectlOk(["delete", "tenant", "globex", "--wait=true", "--timeout=60s"]);
+    expect(await world.admin.call("ACL", "GETUSER", "freehold-tenant-globex")).toBeNull();
     await eventually(async () => {
-      expect(await exists(["namespace", "globex"])).toBe(false);
+      expect(await world.exists(["namespace", "globex"])).toBe(false);
     }, 90_000);
   }, 120_000);
 });
 
 describe("the operator's logs", () => {
   it("never carry a Redis password", async () => {
-    expect(logs.length).toBeGreaterThan(0);
-    for (const line of logs) expect(line).not.toContain(adminPassword);
+    expect(world.logs.length).toBeGreaterThan(0);
+    for (const line of world.logs) expect(line).not.toContain(adminPassword);
     // main.ts redacts every line, its refusals included.
     const refused = await startOperatorProcess("redacting", {
-      KUBECONFIG: test.cluster.kubeconfig,
-      FREEHOLD_REDIS_URL: `redis://:${adminPassword}@127.0.0.1:${redisServer.port}`,
+      KUBECONFIG: world.kubeconfig,
+      FREEHOLD_REDIS_URL: `redis://:${adminPassword}@127.0.0.1:${world.redisServer.port}`,
       FREEHOLD_WORKER_REDIS_URL: `http://worker:${adminPassword}@127.0.0.1:1`,
     }).then(
       () => "started",

@@ -7,13 +7,15 @@
  * - bare: `LanguageModel.generate` and the MCP SDK's `Client.callTool` in a plain while loop;
  * - freehold: `runLoop` with the tool broker (allow-lists, schema validation, idempotency keys,
  *   events, spans, a checkpoint per step kept in memory);
- * - freehold + Redis: the same with every checkpoint written to a real Redis (what a worker does).
+ * - freehold + Redis: the same with every checkpoint written to a real Redis;
+ * - + quotas: the same with the tenants' quotas a worker enforces (a tokens check before each model
+ *   call, the call's tokens counted after it), in a namespace without a tenant and in a tenant's.
  *
  * Prints progress, then one JSON line with the medians per step and the ratio.
  */
 import { randomUUID } from "node:crypto";
 import { AgentSpec, type ChatMessage, type RunState } from "@freehold/api";
-import { createRunStore, newRun, startRedisServer } from "@freehold/handoff";
+import { createQuotas, createRunStore, newRun, startRedisServer, writeTenancy } from "@freehold/handoff";
 import { createMcpPool, createToolBroker } from "@freehold/mcp";
 import { createLanguageModel, startScriptedModelServer } from "@freehold/models";
 import { runLoop } from "@freehold/runtime";
@@ -39,6 +41,12 @@ const counter = await startCounterServer({ transport: "http" });
 const redis = await startRedisServer();
 const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
 const store = createRunStore(connection);
+const quotas = createQuotas(connection);
+await writeTenancy(connection, {
+  tenant: "bench",
+  namespaces: ["bench-tenant"],
+  limits: { runsPerMinute: 1_000_000, tokensPerDay: 1_000_000_000 },
+});
 const languageModel = createLanguageModel({
   provider: "openai-compatible",
   model: "scripted-model",
@@ -89,8 +97,8 @@ async function bare(): Promise<number> {
   }
 }
 
-function freshRun(): RunState {
-  return newRun({ id: randomUUID(), namespace: "bench", agent: "adder", input: "Count to ten." });
+function freshRun(namespace = "bench"): RunState {
+  return newRun({ id: randomUUID(), namespace, agent: "adder", input: "Count to ten." });
 }
 
 const agent = {
@@ -126,6 +134,21 @@ async function durable(): Promise<number> {
   return outcome.state.steps;
 }
 
+/** Freehold's loop, checkpoints in Redis, quotas enforced (in a tenant's namespace or not). */
+async function withQuotas(namespace: string): Promise<number> {
+  const run = freshRun(namespace);
+  await store.create(run, []);
+  const outcome = await runLoop(run, {
+    agent: { ...agent, namespace },
+    checkpoint: (previous, next, events) => store.checkpoint(previous, next, events),
+    quotas,
+  });
+  if (outcome.state.status !== "completed") throw new Error(`run ended ${outcome.state.status}`);
+  return outcome.state.steps;
+}
+const untenanted = (): Promise<number> => withQuotas("bench");
+const tenanted = (): Promise<number> => withQuotas("bench-tenant");
+
 async function timePerStep(loop: () => Promise<number>): Promise<number> {
   const started = process.hrtime.bigint();
   const modelCalls = await loop();
@@ -145,21 +168,34 @@ for (let index = 0; index < 5; index += 1) {
   await bare();
   await freehold();
   await durable();
+  await untenanted();
+  await tenanted();
 }
-const samples = { bare: [] as number[], freehold: [] as number[], durable: [] as number[] };
+const samples = {
+  bare: [] as number[],
+  freehold: [] as number[],
+  durable: [] as number[],
+  untenanted: [] as number[],
+  tenanted: [] as number[],
+};
 for (let round = 0; round < rounds; round += 1) {
   samples.bare.push(await timePerStep(bare));
   samples.freehold.push(await timePerStep(freehold));
   samples.durable.push(await timePerStep(durable));
+  samples.untenanted.push(await timePerStep(untenanted));
+  samples.tenanted.push(await timePerStep(tenanted));
   if ((round + 1) % 10 === 0) log(`  ${round + 1}/${rounds} rounds`);
 }
 
 const bareMs = median(samples.bare);
 const freeholdMs = median(samples.freehold);
 const durableMs = median(samples.durable);
+const untenantedMs = median(samples.untenanted);
+const tenantedMs = median(samples.tenanted);
 const round3 = (value: number): number => Math.round(value * 1000) / 1000;
 log(
-  `bare ${round3(bareMs)} ms/step, freehold ${round3(freeholdMs)} ms/step, freehold + Redis checkpoints ${round3(durableMs)} ms/step`,
+  `bare ${round3(bareMs)} ms/step, freehold ${round3(freeholdMs)} ms/step, freehold + Redis checkpoints ${round3(durableMs)} ms/step, ` +
+    `+ quotas without a tenant ${round3(untenantedMs)} ms/step, + quotas of a tenant ${round3(tenantedMs)} ms/step`,
 );
 
 await client.close();
@@ -180,5 +216,9 @@ console.log(
     overheadMsPerStep: round3(freeholdMs - bareMs),
     durableMsPerStep: round3(durableMs),
     durableRatio: round3(durableMs / bareMs),
+    quotasUntenantedMsPerStep: round3(untenantedMs),
+    quotasTenantMsPerStep: round3(tenantedMs),
+    quotasUntenantedOverheadMsPerStep: round3(untenantedMs - durableMs),
+    quotasTenantOverheadMsPerStep: round3(tenantedMs - durableMs),
   }),
 );

@@ -39,7 +39,13 @@ export {
   type TenantScope,
   type TenantUsage,
 } from "./tenancy.ts";
-export { createQuotas, runsExceededCode, type Quotas, type TokenUsage } from "./quotas.ts";
+export {
+  createQuotas,
+  runsExceededCode,
+  type Quotas,
+  type QuotasOptions,
+  type TokenUsage,
+} from "./quotas.ts";
 export {
   isOutOfMemoryReply,
   storeFullCode,

@@ -2,7 +2,8 @@
  * A tenant's quotas, enforced in Redis wherever work starts: runs per minute (checked and counted in
  * one script, so concurrent starts never pass the limit together) and model tokens per UTC day
  * (counted after each model call). A namespace without a tenant (`freehold-tenancy:<ns>` absent) has
- * no quotas and costs one GET.
+ * no quotas. Which tenant a namespace belongs to is read with one GET and remembered for a few
+ * seconds, so a worker's steps cost one script each for a tenant's namespace and nothing otherwise.
  *
  * The limits hash is read inside the scripts but not declared in `KEYS`: Redis checks a script's
  * declared keys as read-write, and a tenant's user may only read its limits. It shares the counters'
@@ -57,6 +58,14 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return {1, used, limit or -1}
 `;
 
+// KEYS[1]: today's counter. ARGV: limits hash.
+const tokensExhaustedScript = `
+local limit = tonumber(redis.call('HGET', ARGV[1], 'tokensPerDay'))
+if not limit then return 0 end
+if tonumber(redis.call('GET', KEYS[1]) or '0') >= limit then return 1 end
+return 0
+`;
+
 // KEYS[1]: today's counter. ARGV: limits hash, tokens, counter lifetime.
 const addTokensScript = `
 local used = redis.call('INCRBY', KEYS[1], ARGV[2])
@@ -64,6 +73,17 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 local limit = tonumber(redis.call('HGET', ARGV[1], 'tokensPerDay'))
 return {used, limit or -1}
 `;
+
+/** Options of {@link createQuotas}. */
+export interface QuotasOptions {
+  /** The clock; tests pin it. */
+  readonly now?: () => Date;
+  /**
+   * How long the tenant of a namespace is remembered, in ms (default 5000): a namespace given to a
+   * tenant, or taken from one, is seen by this process within that time. 0: read it every time.
+   */
+  readonly tenancyCacheMs?: number;
+}
 
 /**
  * Quotas over one Redis connection (the gateway's admin connection, or a worker's tenant credential).
@@ -75,10 +95,17 @@ return {used, limit or -1}
  * const { exceeded } = await quotas.addTokens("acme", 1_250);
  * ```
  */
-export function createQuotas(redis: Redis, options: { readonly now?: () => Date } = {}): Quotas {
+export function createQuotas(redis: Redis, options: QuotasOptions = {}): Quotas {
   const now = options.now ?? (() => new Date());
-  const tenantOf = async (namespace: string): Promise<string | undefined> =>
-    (await redis.get(tenancyKey(namespace))) ?? undefined;
+  const cacheMs = options.tenancyCacheMs ?? 5000;
+  const tenants = new Map<string, { readonly tenant: string | undefined; readonly until: number }>();
+  const tenantOf = async (namespace: string): Promise<string | undefined> => {
+    const known = tenants.get(namespace);
+    if (known !== undefined && known.until > performance.now()) return known.tenant;
+    const tenant = (await redis.get(tenancyKey(namespace))) ?? undefined;
+    if (cacheMs > 0) tenants.set(namespace, { tenant, until: performance.now() + cacheMs });
+    return tenant;
+  };
 
   return {
     async startRuns(namespace, count = 1) {
@@ -128,17 +155,14 @@ export function createQuotas(redis: Redis, options: { readonly now?: () => Date 
     async tokensExhausted(namespace) {
       const tenant = await tenantOf(namespace);
       if (tenant === undefined) return false;
-      const replies = await redis
-        .pipeline()
-        .hget(limitsKey(tenant), "tokensPerDay")
-        .get(tokensUsageKey(tenant, now()))
-        .exec();
-      const [limitReply, usedReply] = replies ?? [];
-      if (limitReply?.[0]) throw limitReply[0];
-      if (usedReply?.[0]) throw usedReply[0];
-      const limit = limitReply?.[1];
-      if (typeof limit !== "string") return false;
-      return Number(usedReply?.[1] ?? 0) >= Number(limit);
+      const exhausted = await evalScript(
+        redis,
+        tokensExhaustedScript,
+        1,
+        tokensUsageKey(tenant, now()),
+        limitsKey(tenant),
+      );
+      return exhausted === 1;
     },
   };
 }

@@ -339,6 +339,14 @@ const attacks: readonly Attack[] = [
     refusal: command("migrate"),
   },
   { name: "SHUTDOWN", run: (c) => c.call("SHUTDOWN", "NOSAVE"), refusal: command("shutdown") },
+  {
+    name: "RESET to fall back to the default user, then GET a globex key",
+    run: async (c) => {
+      await c.call("RESET");
+      return c.get(globexKeys.secret);
+    },
+    refusal: "NOAUTH Authentication required.",
+  },
   // its own limits and tenancy: read, never write
   {
     name: "HSET its own limits (raise runsPerMinute)",

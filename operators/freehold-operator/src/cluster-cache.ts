@@ -36,7 +36,7 @@ export interface ClusterCache {
   readonly namespaces: InformerCache<Namespace>;
   /** Secrets of the served namespaces and of the operator's own. */
   readonly secrets: NamespacedInformers<KubernetesObject & SecretData>;
-  /** The owned kinds of Agents and MCPServers, Deployments first. */
+  /** The owned kinds of Agents and MCPServers, Deployments first (NetworkPolicies: the same informer as in `tenantOwned`). */
   readonly owned: readonly InformerCache<KubernetesObject>[];
   /** What the operator makes in tenant namespaces: RoleBindings, NetworkPolicies, ResourceQuotas, LimitRanges. */
   readonly tenantOwned: readonly InformerCache<KubernetesObject>[];
@@ -101,6 +101,13 @@ export function createClusterCache(options: ClusterCacheOptions): ClusterCache {
   });
   const managed = { ...base, labelSelector: managedSelector };
   const deployments = createInformerCache<Deployment>({ ...managed, resource: resourceTypes.deployments });
+  const tenantOwned: InformerCache<KubernetesObject>[] = [
+    resourceTypes.roleBindings,
+    resourceTypes.networkPolicies,
+    resourceTypes.resourceQuotas,
+    resourceTypes.limitRanges,
+  ].map((resource) => createInformerCache({ ...cluster, labelSelector: managedSelector, resource }));
+  const networkPolicies = tenantOwned.filter((cache) => cache.resource === resourceTypes.networkPolicies);
   const owned: InformerCache<KubernetesObject>[] = [
     deployments,
     createInformerCache({ ...managed, resource: resourceTypes.services }),
@@ -110,22 +117,11 @@ export function createClusterCache(options: ClusterCacheOptions): ClusterCache {
     ...(options.kedaAvailable
       ? [createInformerCache({ ...managed, resource: resourceTypes.scaledObjects })]
       : []),
+    // Stdio bridges' NetworkPolicies: the tenants' informer (one watch), pruned by owner reference.
+    ...networkPolicies,
   ];
-  const tenantOwned: InformerCache<KubernetesObject>[] = [
-    resourceTypes.roleBindings,
-    resourceTypes.networkPolicies,
-    resourceTypes.resourceQuotas,
-    resourceTypes.limitRanges,
-  ].map((resource) => createInformerCache({ ...cluster, labelSelector: managedSelector, resource }));
   const all: InformerCache<KubernetesObject>[] = [
-    agents,
-    models,
-    mcpServers,
-    humanQueues,
-    tenants,
-    namespaces,
-    ...owned,
-    ...tenantOwned,
+    ...new Set([agents, models, mcpServers, humanQueues, tenants, namespaces, ...owned, ...tenantOwned]),
   ];
 
   const parsed = new WeakMap<object, unknown>();

@@ -27,6 +27,8 @@ export interface ClusterView {
   mcpServer(namespace: string, name: string): McpServer | undefined;
   humanQueue(namespace: string, name: string): HumanQueue | undefined;
   secret(namespace: string, name: string): SecretData | undefined;
+  /** Every Agent of a namespace (the users of an MCPServer, for its bridge's NetworkPolicy). */
+  agents(namespace: string): readonly Agent[];
   /** Whether KEDA's ScaledObject CRD is installed. */
   readonly kedaAvailable: boolean;
 }
@@ -110,6 +112,8 @@ export function clusterViewFromObjects(
     mcpServer: (namespace, name) => servers.get(`${namespace}/${name}`),
     humanQueue: (namespace, name) => queues.get(`${namespace}/${name}`),
     secret: (namespace, name) => secrets.get(`${namespace}/${name}`),
+    agents: (namespace) =>
+      [...agents.entries()].filter(([key]) => key.startsWith(`${namespace}/`)).map(([, agent]) => agent),
     kedaAvailable: options.kedaAvailable ?? false,
   };
 }

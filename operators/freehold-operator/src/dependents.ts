@@ -8,9 +8,8 @@
 import type { Agent, McpServer, Model } from "@freehold/api";
 import type { ClusterView } from "./cluster-view.ts";
 
-/** A cluster view that can also list a namespace's resources. */
+/** A cluster view that can also list a namespace's Models and MCPServers. */
 export interface ListingClusterView extends ClusterView {
-  agents(namespace: string): readonly Agent[];
   models(namespace: string): readonly Model[];
   mcpServers(namespace: string): readonly McpServer[];
 }
@@ -40,11 +39,7 @@ export function agentsUsingModel(cluster: ListingClusterView, namespace: string,
 }
 
 /** Agents with `server` in their tools. */
-export function agentsUsingMcpServer(
-  cluster: ListingClusterView,
-  namespace: string,
-  server: string,
-): string[] {
+export function agentsUsingMcpServer(cluster: ClusterView, namespace: string, server: string): string[] {
   return names(
     cluster
       .agents(namespace)

@@ -2,7 +2,8 @@
  * From informer events to work-queue keys. Events only say which keys to look at; reconcilers read
  * the current state. A resource is queued when its generation, deletion or finalizers changed (not
  * for its own status writes), and so is everything that depends on it: the agents that use a
- * Model, MCPServer, HumanQueue, Agent or Secret; the Models falling back to a Model; the
+ * Model, MCPServer, HumanQueue, Agent or Secret; the MCPServers an Agent starts or stops using
+ * (their bridge's NetworkPolicy admits its workers); the Models falling back to a Model; the
  * HumanQueues escalating to a queue or agent; the owner of a changed Deployment, Service, ...
  * Tenants' own events are routed by {@link routeTenantEvents}.
  *
@@ -75,10 +76,25 @@ export function routeEvents(cache: ClusterCache, queues: KindQueues): void {
     }
   };
 
+  // The MCPServers each Agent used when last seen: a stdio bridge's NetworkPolicy admits its users' pods.
+  const serversUsed = new Map<string, readonly string[]>();
+  const mcpServersOf = (object: KubernetesObject): string[] => {
+    const tools = (object as { spec?: { tools?: readonly { mcpServer?: string }[] } }).spec?.tools ?? [];
+    return tools.flatMap((tool) => (tool.mcpServer === undefined ? [] : [tool.mcpServer]));
+  };
   cache.agents.onChange((object, event) => {
     const namespace = object.metadata.namespace ?? "";
     if (event === "add") queues.RedisSecret.add(namespace);
     if (!self("Agent", object, event) && event === "update") return;
+    const key = objectKey(namespace, object.metadata.name);
+    const now = mcpServersOf(object);
+    const before = serversUsed.get(key) ?? [];
+    if (event === "delete") serversUsed.delete(key);
+    else serversUsed.set(key, now);
+    const changed = [...new Set([...before, ...now])].filter(
+      (server) => before.includes(server) !== now.includes(server) || event !== "update",
+    );
+    for (const server of changed) queues.MCPServer.add(objectKey(namespace, server));
     agents(namespace, agentsUsingAgent(view, namespace, object.metadata.name));
     if (event !== "update") escalatingQueues(namespace, { agent: object.metadata.name });
   });

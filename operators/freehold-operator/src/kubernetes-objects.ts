@@ -211,8 +211,12 @@ export interface NetworkPolicy extends KubernetesObject {
   readonly spec: {
     readonly podSelector: LabelSelector;
     readonly policyTypes: readonly ("Ingress" | "Egress")[];
-    readonly ingress: readonly { readonly from: readonly NetworkPolicyPeer[] }[];
-    readonly egress: readonly {
+    readonly ingress: readonly {
+      readonly from: readonly NetworkPolicyPeer[];
+      readonly ports?: readonly NetworkPolicyPort[];
+    }[];
+    /** Absent when `policyTypes` has no Egress. */
+    readonly egress?: readonly {
       readonly to?: readonly NetworkPolicyPeer[];
       readonly ports?: readonly NetworkPolicyPort[];
     }[];

@@ -137,7 +137,7 @@ export function createOperator(options: OperatorOptions): Operator {
       client,
       cache,
       events,
-      translate: options.translate,
+      translate: { operatorNamespace, ...options.translate },
       redis: options.redis,
       log,
       now: () => new Date(),

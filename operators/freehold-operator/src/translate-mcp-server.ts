@@ -1,6 +1,8 @@
 /**
  * What an MCPServer becomes. A stdio server runs in its own Deployment behind
- * `freehold mcp bridge`, with its own ServiceAccount and a Service; its URL is the Service's. An HTTP or SSE server needs
+ * `freehold mcp bridge`, with its own ServiceAccount, a Service and a NetworkPolicy that lets only
+ * the worker pods of the Agents using it (and the operator, to list its tools) reach the bridge
+ * port; its URL is the Service's. An HTTP or SSE server needs
  * nothing run: its URL is its own. Ready comes from connecting to the server and listing its tools
  * ({@link mcpServerReadyCondition}), which the reconciler does.
  *
@@ -11,6 +13,8 @@ import type {
   Deployment,
   EnvVar,
   KubernetesObject,
+  NetworkPolicy,
+  NetworkPolicyPeer,
   ObjectMeta,
   Service,
   ServiceAccount,
@@ -19,7 +23,8 @@ import { bridgeName, bridgePort, bridgeUrl } from "./bridge-address.ts";
 import { canonicalJson, shortHash } from "./canonical-json.ts";
 import type { ClusterView } from "./cluster-view.ts";
 import { falseCondition, trueCondition, type ConditionDraft } from "./conditions.ts";
-import { annotationKeys, ownerLabels, ownerReference, ownerSelector } from "./names.ts";
+import { agentsUsingMcpServer } from "./dependents.ts";
+import { annotationKeys, labelKeys, ownerLabels, ownerReference, ownerSelector } from "./names.ts";
 import { containerSecurityContext, podSecurityContext, scratchMount, scratchVolume } from "./pod-security.ts";
 import { secretDigests } from "./render-runtime-config.ts";
 import { secretProblem, type Problem } from "./resolve-agent.ts";
@@ -141,6 +146,52 @@ function bridgeService(server: McpServer): Service {
 }
 
 /**
+ * Who may reach the bridge: ingress only on the bridge port, only from the worker pods of the
+ * Agents in this namespace whose `spec.tools` name the server, and from the operator's pods (it
+ * lists the tools) when the operator's namespace is known. No Agent uses it: no workers at all.
+ * A CNI must enforce it.
+ */
+function bridgeNetworkPolicy(
+  server: McpServer,
+  cluster: ClusterView,
+  options: TranslateOptions,
+): NetworkPolicy {
+  const metadata = bridgeMetadata(server);
+  const users = agentsUsingMcpServer(cluster, metadata.namespace ?? "default", server.metadata.name).sort();
+  const peers: NetworkPolicyPeer[] = [
+    ...(users.length === 0
+      ? []
+      : [
+          {
+            podSelector: {
+              matchExpressions: [{ key: labelKeys.agent, operator: "In" as const, values: users }],
+            },
+          },
+        ]),
+    ...(options.operatorNamespace === undefined
+      ? []
+      : [
+          {
+            namespaceSelector: { matchLabels: { [labelKeys.namespaceName]: options.operatorNamespace } },
+            podSelector: {
+              matchLabels: { [labelKeys.partOf]: "freehold", [labelKeys.component]: "operator" },
+            },
+          },
+        ]),
+  ];
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata,
+    spec: {
+      podSelector: { matchLabels: ownerSelector(owner(server)) },
+      policyTypes: ["Ingress"],
+      ingress: peers.length === 0 ? [] : [{ from: peers, ports: [{ protocol: "TCP", port: bridgePort }] }],
+    },
+  };
+}
+
+/**
  * Translates an MCPServer.
  *
  * @example
@@ -177,7 +228,16 @@ export function translateMcpServer(
   }
   const url = bridgeUrl(namespace, name);
   if (problems.length > 0) {
-    return { objects: [bridgeServiceAccount(server), bridgeService(server)], complete: false, url, problems };
+    return {
+      objects: [
+        bridgeServiceAccount(server),
+        bridgeService(server),
+        bridgeNetworkPolicy(server, cluster, options),
+      ],
+      complete: false,
+      url,
+      problems,
+    };
   }
   const hash = shortHash([canonicalJson(stdio), ...secretDigests(cluster, namespace, references)]);
   return {
@@ -185,6 +245,7 @@ export function translateMcpServer(
       bridgeServiceAccount(server),
       bridgeDeployment(server, stdio, hash, options),
       bridgeService(server),
+      bridgeNetworkPolicy(server, cluster, options),
     ],
     complete: true,
     url,

@@ -21,6 +21,12 @@ export interface TranslateOptions {
    * When set, worker pods get liveness and readiness probes and their Service exposes the port.
    */
   readonly workerHealthPort?: number;
+  /**
+   * The operator's namespace. When set, a stdio bridge's NetworkPolicy also admits the operator's
+   * pods (`app.kubernetes.io/part-of: freehold`, `app.kubernetes.io/component: operator`), which
+   * connect to the bridge to list its tools.
+   */
+  readonly operatorNamespace?: string;
   /** The image pull policy of every container. Default: IfNotPresent. */
   readonly imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
 }

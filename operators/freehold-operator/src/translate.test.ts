@@ -24,7 +24,7 @@ import { translateModel } from "./translate-model.ts";
 import { tenantReadyCondition, translateTenant, type TenantTranslateOptions } from "./translate-tenant.ts";
 import { tenantViewFromObjects } from "./tenant-view.ts";
 import { trueCondition } from "./conditions.ts";
-import type { ConfigMap, Deployment, KubernetesObject } from "./kubernetes-objects.ts";
+import type { ConfigMap, Deployment, KubernetesObject, NetworkPolicy } from "./kubernetes-objects.ts";
 import type { TranslateOptions } from "./translate-options.ts";
 
 const root = join(import.meta.dirname, "..", "..", "..");
@@ -33,6 +33,7 @@ const update = process.env.UPDATE_GOLDEN === "1";
 const options: TranslateOptions = {
   runtimeImage: "ghcr.io/freehold/runtime:0.1.0",
   workerRedisUrl: "redis://redis.freehold-system.svc:6379",
+  operatorNamespace: "freehold-system",
 };
 
 function acmeResources(): Resource[] {
@@ -284,6 +285,81 @@ describe("translateMcpServer", () => {
       });
     },
   );
+
+  describe("the bridge's NetworkPolicy", () => {
+    const knowledgeBase = byKind<McpServer>(resources, "MCPServer").find(
+      (server) => server.metadata.name === "knowledge-base",
+    );
+    if (knowledgeBase === undefined) throw new Error("examples/acme-support has no knowledge-base server");
+    const policyOf = (objects: readonly unknown[]): NetworkPolicy => {
+      const policy = translateMcpServer(knowledgeBase, clusterViewFromObjects(objects), options).objects.find(
+        (object): object is NetworkPolicy => object.kind === "NetworkPolicy",
+      );
+      if (policy === undefined) throw new Error("no NetworkPolicy rendered for the stdio server");
+      return policy;
+    };
+    const agentUsing = (name: string, namespace: string, server: string): unknown => ({
+      apiVersion: "freehold.dev/v1alpha1",
+      kind: "Agent",
+      metadata: { name, namespace, uid: `uid-${name}` },
+      spec: { model: { ref: "default" }, instructions: "Look things up.", tools: [{ mcpServer: server }] },
+    });
+
+    it("admits, on the bridge port only, the workers of every Agent of the namespace that uses the server", () => {
+      const policy = policyOf([
+        ...resources,
+        ...secrets,
+        agentUsing("archivist", "acme", "knowledge-base"),
+        agentUsing("elsewhere", "globex", "knowledge-base"),
+        agentUsing("other", "acme", "billing-api"),
+      ]);
+      expect(policy.spec.podSelector).toEqual({
+        matchLabels: { "freehold.dev/mcp-server": "knowledge-base" },
+      });
+      expect(policy.spec.policyTypes).toEqual(["Ingress"]);
+      expect(policy.spec.ingress).toHaveLength(1);
+      expect(policy.spec.ingress[0]?.ports).toEqual([{ protocol: "TCP", port: 8080 }]);
+      expect(policy.spec.ingress[0]?.from[0]).toEqual({
+        podSelector: {
+          matchExpressions: [
+            { key: "freehold.dev/agent", operator: "In", values: ["archivist", "researcher"] },
+          ],
+        },
+      });
+    });
+
+    it("admits no worker when no Agent uses the server, and nobody without the operator's namespace", () => {
+      const unused = resources.filter((resource) => resource.kind !== "Agent");
+      const policy = policyOf([...unused, ...secrets]);
+      golden("mcp-server-knowledge-base-unused", policy);
+      expect(policy.spec.ingress.flatMap((rule) => rule.from)).toEqual([
+        {
+          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "freehold-system" } },
+          podSelector: {
+            matchLabels: {
+              "app.kubernetes.io/part-of": "freehold",
+              "app.kubernetes.io/component": "operator",
+            },
+          },
+        },
+      ]);
+      const { operatorNamespace: _operatorNamespace, ...withoutOperator } = options;
+      const closed = translateMcpServer(knowledgeBase, clusterViewFromObjects(unused), withoutOperator);
+      expect(closed.objects.find((object) => object.kind === "NetworkPolicy")).toMatchObject({
+        spec: { policyTypes: ["Ingress"], ingress: [] },
+      });
+    });
+
+    it("is not made for an HTTP server: nothing runs for it", () => {
+      const billingApi = byKind<McpServer>(resources, "MCPServer").find(
+        (server) => server.metadata.name === "billing-api",
+      );
+      if (billingApi === undefined) throw new Error("examples/acme-support has no billing-api server");
+      expect(translateMcpServer(billingApi, cluster, options).objects.map((object) => object.kind)).toEqual(
+        [],
+      );
+    });
+  });
 
   it("is not Ready when its header Secret is missing", () => {
     const billingApi = byKind<McpServer>(resources, "MCPServer").find(

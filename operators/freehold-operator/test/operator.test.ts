@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCounterServer, type CounterServer } from "../../../test/fixtures/mcp/counter-server.ts";
 import { createOperator, type Operator } from "../src/operator.ts";
 import { startHealthServer, type HealthServer } from "../src/health-server.ts";
-import type { ConfigMap, Deployment, KubernetesObject } from "../src/kubernetes-objects.ts";
+import type { ConfigMap, Deployment, KubernetesObject, NetworkPolicy } from "../src/kubernetes-objects.ts";
 import { eventually, getJson, startOperatorTestCluster, type OperatorTestCluster } from "./test-cluster.ts";
 
 const root = join(import.meta.dirname, "..", "..", "..");
@@ -401,6 +401,100 @@ describe("an MCP server", () => {
     });
     expect(condition(stored, "Ready")?.reason).toBe("Unreachable");
     expect(condition(stored, "Ready")?.message).toContain("http://knowledge-base-mcp.acme.svc:8080/mcp");
+  });
+});
+
+describe("a stdio MCP server's NetworkPolicy", () => {
+  const agentIngress = async (): Promise<unknown[]> => {
+    const policy = await getJson<NetworkPolicy>(test.kubectl, [
+      "-n",
+      "bridges",
+      "networkpolicy",
+      "notes-mcp",
+    ]);
+    return policy.spec.ingress
+      .flatMap((rule) => rule.from)
+      .filter((peer) => peer.namespaceSelector === undefined);
+  };
+  const agent = (tools: readonly unknown[]): string =>
+    JSON.stringify({
+      apiVersion: "freehold.dev/v1alpha1",
+      kind: "Agent",
+      metadata: { name: "archivist", namespace: "bridges" },
+      spec: { model: { ref: "default" }, instructions: "Keep notes.", tools },
+    });
+
+  it("admits the workers of the Agents that use it, following their spec.tools, and goes with the bridge", async () => {
+    await kubectlOk(["create", "namespace", "bridges"]);
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "freehold.dev/v1alpha1",
+        kind: "MCPServer",
+        metadata: { name: "notes", namespace: "bridges" },
+        spec: { stdio: { command: "npx", args: ["-y", "@modelcontextprotocol/server-memory"] } },
+      }),
+    );
+    const server = await getJson<Stored>(test.kubectl, ["-n", "bridges", "mcpserver", "notes"]);
+    const policy = await eventually(async () =>
+      getJson<NetworkPolicy>(test.kubectl, ["-n", "bridges", "networkpolicy", "notes-mcp"]),
+    );
+    expect(policy.metadata.ownerReferences?.[0]).toMatchObject({
+      kind: "MCPServer",
+      uid: server.metadata.uid,
+    });
+    expect(policy.spec.podSelector).toEqual({ matchLabels: { "freehold.dev/mcp-server": "notes" } });
+    expect(policy.spec.policyTypes).toEqual(["Ingress"]);
+    // Only the operator (it lists the tools), on the bridge port.
+    expect(policy.spec.ingress).toEqual([
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "default" } },
+            podSelector: {
+              matchLabels: {
+                "app.kubernetes.io/part-of": "freehold",
+                "app.kubernetes.io/component": "operator",
+              },
+            },
+          },
+        ],
+        ports: [{ protocol: "TCP", port: 8080 }],
+      },
+    ]);
+
+    await kubectlOk(["apply", "-f", "-"], agent([{ mcpServer: "notes" }]));
+    await eventually(async () => {
+      expect(await agentIngress()).toEqual([
+        {
+          podSelector: {
+            matchExpressions: [{ key: "freehold.dev/agent", operator: "In", values: ["archivist"] }],
+          },
+        },
+      ]);
+    });
+
+    await kubectlOk(["apply", "-f", "-"], agent([]));
+    await eventually(async () => {
+      expect(await agentIngress()).toEqual([]);
+    });
+
+    // Moved to HTTP: the bridge, its Service and its NetworkPolicy are pruned.
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "freehold.dev/v1alpha1",
+        kind: "MCPServer",
+        metadata: { name: "notes", namespace: "bridges" },
+        spec: { http: { url: counter.url } },
+      }),
+    );
+    await eventually(async () => {
+      for (const kind of ["networkpolicy", "deployment", "service"]) {
+        const got = await test.kubectl(["-n", "bridges", "get", kind, "notes-mcp"]);
+        expect(got.stderr, kind).toMatch(/NotFound/);
+      }
+    });
   });
 });
 

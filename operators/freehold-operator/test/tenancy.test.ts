@@ -340,7 +340,7 @@ describe("what each tenant namespace holds", () => {
         ],
       },
     ]);
-    const egress = policy.spec.egress;
+    const egress = policy.spec.egress ?? [];
     expect(egress).toContainEqual({ to: [tenantPeer] });
     expect(egress).toContainEqual({
       to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }],

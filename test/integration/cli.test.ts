@@ -171,8 +171,11 @@ describe("freehold run --dev", () => {
 });
 
 /** Starts a long-running freehold command and waits for the URL it prints. */
-async function serve(args: readonly string[]): Promise<{ url: string; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [bin, ...args]);
+async function serve(
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<{ url: string; stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
   let stdout = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
@@ -212,15 +215,37 @@ describe("freehold model serve", () => {
 describe("freehold mcp bridge", () => {
   it("serves a stdio MCP server over streamable HTTP", async () => {
     const fixture = join(import.meta.dirname, "..", "fixtures", "mcp", "counter-server.ts");
-    const bridge = await serve(["mcp", "bridge", "--", process.execPath, fixture, "--stdio"]);
-    const pool = createMcpPool({ counter: { transport: "http", url: bridge.url } });
+    const token = "a-token-of-the-bridge-under-test";
+    const bridge = await serve(["mcp", "bridge", "--", process.execPath, fixture, "--stdio"], {
+      FREEHOLD_MCP_BRIDGE_TOKEN: token,
+    });
+    const refused = await fetch(bridge.url, { method: "POST", body: "{}" });
+    expect(refused.status).toBe(401);
+    const pool = createMcpPool({
+      counter: { transport: "http", url: bridge.url, headers: { Authorization: `Bearer ${token}` } },
+    });
     try {
       expect((await pool.listTools("counter")).map((tool) => tool.name)).toContain("add");
       const result = await pool.callTool("counter", "add", { a: 40, b: 2 }, { idempotencyKey: "bridge-1" });
       expect(result.structuredContent).toEqual({ sum: 42 });
+      // The token stays with the bridge: the stdio server does not get it.
+      const info = await pool.callTool("counter", "info", {}, { idempotencyKey: "bridge-2" });
+      expect((info.structuredContent as { environment: string[] }).environment).not.toContain(
+        "FREEHOLD_MCP_BRIDGE_TOKEN",
+      );
     } finally {
       await pool.close();
     }
     expect(await bridge.stop()).toBe(0);
+  });
+
+  it("refuses to start without a token", async () => {
+    const fixture = join(import.meta.dirname, "..", "fixtures", "mcp", "counter-server.ts");
+    const result = await freehold(
+      ["mcp", "bridge", "--", process.execPath, fixture, "--stdio"],
+      import.meta.dirname,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("FREEHOLD_MCP_BRIDGE_TOKEN");
   });
 });

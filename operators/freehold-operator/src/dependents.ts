@@ -1,11 +1,12 @@
 /**
  * Which resources depend on a changed one, so that a change requeues them: the agents that use a
  * Model (directly or as a fallback), an MCPServer, a HumanQueue, another Agent or a Secret, and the
- * Models and MCPServers that read a Secret.
+ * Models and MCPServers that read a Secret (a stdio server reads its bridge token's).
  *
  * @module
  */
 import type { Agent, McpServer, Model } from "@freehold/api";
+import { bridgeTokenSecretName } from "./bridge-address.ts";
 import type { ClusterView } from "./cluster-view.ts";
 
 /** A cluster view that can also list a namespace's Models and MCPServers. */
@@ -74,6 +75,7 @@ export function agentsUsingAgent(cluster: ListingClusterView, namespace: string,
 }
 
 function serverUsesSecret(server: McpServer, secret: string): boolean {
+  if (server.spec.stdio !== undefined && secret === bridgeTokenSecretName(server.metadata.name)) return true;
   return [
     ...(server.spec.http?.headers ?? []),
     ...(server.spec.sse?.headers ?? []),

@@ -1,5 +1,6 @@
 /**
- * The MCPServer reconciler: applies a stdio server's bridge Deployment and Service, connects to the
+ * The MCPServer reconciler: makes a stdio server's bridge token Secret, applies its bridge
+ * Deployment, Service and NetworkPolicy, connects to the
  * server to list its tools, and writes `status.url`, `status.tools` and Ready. Tools are listed
  * again when the spec or its Secrets change, every `refreshMs` while it works, and with backoff
  * while it fails. In a namespace the operator does not serve it gets no bridge and no listing
@@ -7,6 +8,8 @@
  *
  * @module
  */
+import { bridgeAuthorizationReference } from "./bridge-address.ts";
+import { ensureBridgeToken, removeBridgeToken } from "./bridge-token.ts";
 import { canonicalJson, digest } from "./canonical-json.ts";
 import { parseStored } from "./cluster-view.ts";
 import { splitObjectKey } from "./names.ts";
@@ -62,6 +65,8 @@ export function createMcpServerReconciler(
       await updateStatus(parts, resourceTypes.mcpServers, stored, [gate.condition], {}, parts.now());
       return {};
     }
+    if (server.spec.stdio === undefined) await removeBridgeToken(parts, stored);
+    else await ensureBridgeToken(parts, stored);
     const translation = translateMcpServer(server, parts.cache.view, parts.translate);
     await applyAll(parts, translation.objects);
     if (translation.complete) await pruneOwned(parts, stored, translation.objects);
@@ -69,15 +74,17 @@ export function createMcpServerReconciler(
     let result: ToolDiscovery | undefined;
     let requeueAfterMs: number | undefined;
     if (translation.problems.length === 0) {
-      const secretValues = [...(server.spec.http?.headers ?? []), ...(server.spec.sse?.headers ?? [])].map(
-        (header) =>
-          header.secretKeyRef === undefined
-            ? ""
-            : digest(
-                parts.cache.view.secret(namespace, header.secretKeyRef.name)?.data?.[
-                  header.secretKeyRef.key
-                ] ?? "",
-              ),
+      const secretValues = [
+        ...(server.spec.http?.headers ?? []),
+        ...(server.spec.sse?.headers ?? []),
+        ...(server.spec.stdio === undefined ? [] : [{ secretKeyRef: bridgeAuthorizationReference(name) }]),
+      ].map((header) =>
+        header.secretKeyRef === undefined
+          ? ""
+          : digest(
+              parts.cache.view.secret(namespace, header.secretKeyRef.name)?.data?.[header.secretKeyRef.key] ??
+                "",
+            ),
       );
       const fingerprint = canonicalJson([server.spec, translation.url, secretValues]);
       const previous = discovered.get(key);

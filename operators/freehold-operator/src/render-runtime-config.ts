@@ -1,14 +1,14 @@
 /**
  * The runtime configuration of one Agent's workers: the exact `RuntimeConfig` that
  * `freehold worker --config` reads, with only what the agent refers to, stdio MCPServers replaced by
- * their bridge's URL, metadata cut to name and namespace and the scaling settings
+ * their bridge's URL and token header (`Authorization` from the Secret `<server>-mcp-token`), metadata cut to name and namespace and the scaling settings
  * (`spec.runtime.replicas`, `spec.runtime.autoscaling`) left out, so the text (and its hash) changes
  * only when something the worker uses changes: scaling never rolls the workers.
  *
  * @module
  */
 import { RuntimeConfig, type Agent, type SecretKeySelector } from "@freehold/api";
-import { bridgeUrl } from "./bridge-address.ts";
+import { bridgeHttpSpec } from "./bridge-address.ts";
 import { canonicalJson, digest, shortHash } from "./canonical-json.ts";
 import type { ClusterView } from "./cluster-view.ts";
 import type { AgentResolution } from "./resolve-agent.ts";
@@ -99,7 +99,7 @@ export function renderRuntimeConfig(
         const stored = trimmed(server, namespace);
         if (server.spec.stdio === undefined) return stored;
         const { stdio: _stdio, ...rest } = server.spec;
-        return { ...stored, spec: { ...rest, http: { url: bridgeUrl(namespace, server.metadata.name) } } };
+        return { ...stored, spec: { ...rest, http: bridgeHttpSpec(namespace, server.metadata.name) } };
       })
       .sort((left, right) => left.metadata.name.localeCompare(right.metadata.name)),
     humanQueues: resolution.humanQueues

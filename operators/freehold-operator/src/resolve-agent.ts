@@ -7,6 +7,7 @@
  * @module
  */
 import type { Agent, HumanQueue, McpServer, Model, SecretKeySelector } from "@freehold/api";
+import { bridgeAuthorizationReference } from "./bridge-address.ts";
 import type { ClusterView } from "./cluster-view.ts";
 import { falseCondition, trueCondition, type ConditionDraft } from "./conditions.ts";
 
@@ -29,7 +30,7 @@ export interface AgentResolution {
   readonly humanQueues: readonly HumanQueue[];
   /** The agents it calls as tools or hands off to, for tool descriptions. */
   readonly peers: readonly { readonly name: string; readonly description?: string }[];
-  /** The Secret keys the worker reads through `FREEHOLD_SECRET_*` variables (API keys, MCP headers). */
+  /** The Secret keys the worker reads through `FREEHOLD_SECRET_*` variables (API keys, MCP headers, bridge tokens). */
   readonly secretReferences: readonly SecretKeySelector[];
   /** `provider/model` of the agent's Model, when found. */
   readonly modelName: string | undefined;
@@ -159,7 +160,19 @@ function resolveTools(
     }
     const allowed = tool.allow?.length ?? offered?.length;
     toolCount = toolCount === undefined || allowed === undefined ? undefined : toolCount + allowed;
-    const http = server.spec.http ?? server.spec.sse;
+    const http = server.spec.stdio === undefined ? (server.spec.http ?? server.spec.sse) : undefined;
+    if (server.spec.stdio !== undefined) {
+      // The bridge's token, which the operator makes: the workers send it as Authorization.
+      const reference = bridgeAuthorizationReference(tool.mcpServer);
+      const problem = secretProblem(
+        cluster,
+        namespace,
+        reference,
+        `the bridge token of MCPServer ${tool.mcpServer}, made by the operator`,
+      );
+      if (problem === undefined) secrets.push(reference);
+      else problems.push(problem);
+    }
     for (const header of http?.headers ?? []) {
       if (header.secretKeyRef === undefined) continue;
       const problem = secretProblem(

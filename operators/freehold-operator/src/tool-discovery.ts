@@ -1,12 +1,13 @@
 /**
  * Connecting to an MCP server to list its tools, for `MCPServer.status.tools`. A stdio server is
- * reached through its bridge's Service; Secret headers are read from the operator's cache and
+ * reached through its bridge's Service, with the bridge's token; Secret headers are read from the operator's cache and
  * used only for the connection. Never throws: a failure is a result with the error.
  *
  * @module
  */
 import { FreeholdError, type McpServer, type SecretKeySelector } from "@freehold/api";
 import { connectionFromSpec, createMcpPool } from "@freehold/mcp";
+import { bridgeAuthorizationReference } from "./bridge-address.ts";
 import type { ToolDiscovery } from "./translate-mcp-server.ts";
 
 /** Options of {@link discoverTools}. */
@@ -33,7 +34,19 @@ export async function discoverTools(
 ): Promise<ToolDiscovery> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const { stdio: _stdio, ...rest } = server.spec;
-  const spec = server.spec.stdio === undefined ? server.spec : { ...rest, http: { url: options.url } };
+  // A stdio server's bridge requires its token, like the agents send it.
+  const spec =
+    server.spec.stdio === undefined
+      ? server.spec
+      : {
+          ...rest,
+          http: {
+            url: options.url,
+            headers: [
+              { name: "Authorization", secretKeyRef: bridgeAuthorizationReference(server.metadata.name) },
+            ],
+          },
+        };
   let pool: ReturnType<typeof createMcpPool> | undefined;
   let timer: NodeJS.Timeout | undefined;
   try {

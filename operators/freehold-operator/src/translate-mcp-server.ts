@@ -1,6 +1,7 @@
 /**
  * What an MCPServer becomes. A stdio server runs in its own Deployment behind
- * `freehold mcp bridge`, with its own ServiceAccount, a Service and a NetworkPolicy that lets only
+ * `freehold mcp bridge`, with its own ServiceAccount, a Service, a bearer token (the Secret
+ * `<server>-mcp-token`, which the reconciler makes) and a NetworkPolicy that lets only
  * the worker pods of the Agents using it (and the operator, to list its tools) reach the bridge
  * port; its URL is the Service's. An HTTP or SSE server needs
  * nothing run: its URL is its own. Ready comes from connecting to the server and listing its tools
@@ -19,7 +20,13 @@ import type {
   Service,
   ServiceAccount,
 } from "./kubernetes-objects.ts";
-import { bridgeName, bridgePort, bridgeUrl } from "./bridge-address.ts";
+import {
+  bridgeName,
+  bridgePort,
+  bridgeTokenReference,
+  bridgeTokenVariable,
+  bridgeUrl,
+} from "./bridge-address.ts";
 import { canonicalJson, shortHash } from "./canonical-json.ts";
 import type { ClusterView } from "./cluster-view.ts";
 import { falseCondition, trueCondition, type ConditionDraft } from "./conditions.ts";
@@ -37,7 +44,7 @@ export interface McpServerTranslation {
   readonly complete: boolean;
   /** The URL agents use (`status.url`). */
   readonly url: string;
-  /** Missing Secrets of headers or of the stdio command's environment. */
+  /** Missing Secrets of headers, of the stdio command's environment, or the bridge's token. */
   readonly problems: readonly Problem[];
 }
 
@@ -76,6 +83,8 @@ function bridgeDeployment(
             valueFrom: { secretKeyRef: { name: variable.secretKeyRef.name, key: variable.secretKeyRef.key } },
           },
     ),
+    // Last, so spec.stdio.env cannot replace it; the bridge keeps it from the stdio command.
+    { name: bridgeTokenVariable, valueFrom: { secretKeyRef: bridgeTokenReference(server.metadata.name) } },
   ];
   return {
     apiVersion: "apps/v1",
@@ -227,6 +236,16 @@ export function translateMcpServer(
     return { objects: [], complete: true, url: (server.spec.http ?? server.spec.sse)?.url ?? "", problems };
   }
   const url = bridgeUrl(namespace, name);
+  // The bridge's token: the reconciler makes the Secret; until it is cached the bridge waits.
+  const token = bridgeTokenReference(name);
+  const tokenProblem = secretProblem(
+    cluster,
+    namespace,
+    token,
+    `the bridge token of MCPServer ${name}, made by the operator`,
+  );
+  if (tokenProblem === undefined) references.push(token);
+  else problems.push(tokenProblem);
   if (problems.length > 0) {
     return {
       objects: [

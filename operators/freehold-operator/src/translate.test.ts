@@ -48,6 +48,18 @@ function acmeResources(): Resource[] {
     }));
 }
 
+function bridgeTokenSecret(token: string): KubernetesObject & { data: Record<string, string> } {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "knowledge-base-mcp-token", namespace: "acme" },
+    data: {
+      token: Buffer.from(token).toString("base64"),
+      authorization: Buffer.from(`Bearer ${token}`).toString("base64"),
+    },
+  };
+}
+
 const secrets = [
   {
     apiVersion: "v1",
@@ -71,6 +83,7 @@ const secrets = [
       ),
     },
   },
+  bridgeTokenSecret("the-first-token-of-the-bridge"),
 ];
 
 function golden(name: string, value: unknown): void {
@@ -121,16 +134,64 @@ describe("translateAgent", () => {
     expect(JSON.stringify(deployment)).toContain(secretEnvName({ name: "openai", key: "api-key" }));
   });
 
-  it("rewrites a stdio MCPServer to its bridge's URL", () => {
+  it("rewrites a stdio MCPServer to its bridge's URL, with the bridge's token from its Secret", () => {
     const researcher = byKind<Agent>(resources, "Agent").find(
       (agent) => agent.metadata.name === "researcher",
     );
     if (researcher === undefined) throw new Error("examples/acme-support has no researcher agent");
-    const config = configOf(translateAgent(researcher, cluster, options).objects);
+    const translation = translateAgent(researcher, cluster, options);
+    const config = configOf(translation.objects);
+    const reference = { name: "knowledge-base-mcp-token", key: "authorization" };
     expect(config.mcpServers[0]?.spec).toEqual({
       description: "Remembers facts about customers across conversations.",
-      http: { url: "http://knowledge-base-mcp.acme.svc:8080/mcp" },
+      http: {
+        url: "http://knowledge-base-mcp.acme.svc:8080/mcp",
+        headers: [{ name: "Authorization", secretKeyRef: reference }],
+      },
       timeoutSeconds: 60,
+    });
+    const deployment = translation.objects.find(
+      (object): object is Deployment => object.kind === "Deployment",
+    );
+    expect(deployment?.spec.template.spec.containers[0]?.env).toContainEqual({
+      name: secretEnvName(reference),
+      valueFrom: { secretKeyRef: reference },
+    });
+    expect(JSON.stringify(translation.objects)).not.toContain("the-first-token-of-the-bridge");
+  });
+
+  it("rolls the workers of the agents that use a stdio server when its bridge token changes", () => {
+    const researcher = byKind<Agent>(resources, "Agent").find(
+      (agent) => agent.metadata.name === "researcher",
+    );
+    if (researcher === undefined) throw new Error("examples/acme-support has no researcher agent");
+    const before = translateAgent(researcher, cluster, options).configHash;
+    const rotated = clusterViewFromObjects([
+      ...resources,
+      ...secrets.slice(0, 3),
+      bridgeTokenSecret("the-second-token-of-the-bridge"),
+    ]);
+    expect(translateAgent(researcher, rotated, options).configHash).not.toBe(before);
+  });
+
+  it("holds the workers of an agent whose stdio server's bridge token does not exist yet", () => {
+    const researcher = byKind<Agent>(resources, "Agent").find(
+      (agent) => agent.metadata.name === "researcher",
+    );
+    if (researcher === undefined) throw new Error("examples/acme-support has no researcher agent");
+    const translation = translateAgent(
+      researcher,
+      clusterViewFromObjects([...resources, ...secrets.slice(0, 3)]),
+      options,
+    );
+    expect(translation.complete).toBe(false);
+    expect(translation.objects.map((object) => object.kind)).not.toContain("Deployment");
+    expect(translation.conditions.find((condition) => condition.type === "ToolsResolved")).toMatchObject({
+      status: "False",
+      reason: "SecretNotFound",
+      message: expect.stringContaining(
+        "Secret knowledge-base-mcp-token not found in namespace acme",
+      ) as string,
     });
   });
 
@@ -358,6 +419,43 @@ describe("translateMcpServer", () => {
       expect(translateMcpServer(billingApi, cluster, options).objects.map((object) => object.kind)).toEqual(
         [],
       );
+    });
+  });
+
+  it("gives the bridge its token from the Secret, rolls it when the token changes, and waits for the Secret", () => {
+    const knowledgeBase = byKind<McpServer>(resources, "MCPServer").find(
+      (server) => server.metadata.name === "knowledge-base",
+    );
+    if (knowledgeBase === undefined) throw new Error("examples/acme-support has no knowledge-base server");
+    const bridge = (objects: readonly unknown[]): Deployment | undefined =>
+      translateMcpServer(knowledgeBase, clusterViewFromObjects(objects), options).objects.find(
+        (object): object is Deployment => object.kind === "Deployment",
+      );
+    const first = bridge([...resources, ...secrets]);
+    expect(first?.spec.template.spec.containers[0]?.env?.at(-1)).toEqual({
+      name: "FREEHOLD_MCP_BRIDGE_TOKEN",
+      valueFrom: { secretKeyRef: { name: "knowledge-base-mcp-token", key: "token" } },
+    });
+    expect(JSON.stringify(first)).not.toContain("the-first-token-of-the-bridge");
+    const second = bridge([
+      ...resources,
+      ...secrets.slice(0, 3),
+      bridgeTokenSecret("the-second-token-of-the-bridge"),
+    ]);
+    const hash = (deployment: Deployment | undefined): string | undefined =>
+      deployment?.spec.template.metadata.annotations?.["freehold.dev/config-hash"];
+    expect(hash(second)).not.toBe(hash(first));
+
+    const waiting = translateMcpServer(knowledgeBase, clusterViewFromObjects(resources), options);
+    expect(waiting.complete).toBe(false);
+    expect(waiting.objects.map((object) => object.kind)).toEqual([
+      "ServiceAccount",
+      "Service",
+      "NetworkPolicy",
+    ]);
+    expect(mcpServerReadyCondition(waiting, undefined)).toMatchObject({
+      status: "False",
+      reason: "SecretNotFound",
     });
   });
 

@@ -404,6 +404,77 @@ describe("an MCP server", () => {
   });
 });
 
+describe("a stdio MCP server's bridge token", () => {
+  const hashOf = async (name: string): Promise<string | undefined> =>
+    (await getJson<Deployment>(test.kubectl, ["-n", "acme", "deployment", name])).spec.template.metadata
+      .annotations?.["freehold.dev/config-hash"];
+  const tokenOf = async (): Promise<string> => {
+    const secret = await getJson<KubernetesObject & { data: Record<string, string> }>(test.kubectl, [
+      "-n",
+      "acme",
+      "secret",
+      "knowledge-base-mcp-token",
+    ]);
+    const text = (key: string): string => Buffer.from(secret.data[key] ?? "", "base64").toString("utf8");
+    expect(text("authorization")).toBe(`Bearer ${text("token")}`);
+    return text("token");
+  };
+
+  it("is a Secret the operator makes, owned by the server, read by the bridge and the agents that use it; deleting it rolls both", async () => {
+    const server = await getJson<Stored>(test.kubectl, ["-n", "acme", "mcpserver", "knowledge-base"]);
+    const first = await eventually(tokenOf);
+    expect(first.length).toBeGreaterThanOrEqual(40);
+    const secret = await getJson<KubernetesObject>(test.kubectl, [
+      "-n",
+      "acme",
+      "secret",
+      "knowledge-base-mcp-token",
+    ]);
+    expect(secret.metadata.ownerReferences?.[0]).toMatchObject({
+      kind: "MCPServer",
+      uid: server.metadata.uid,
+    });
+
+    const [bridge, worker] = await eventually(async () => {
+      const found = await Promise.all(
+        ["knowledge-base-mcp", "researcher-agent"].map((name) =>
+          getJson<Deployment>(test.kubectl, ["-n", "acme", "deployment", name]),
+        ),
+      );
+      return found;
+    });
+    expect(bridge?.spec.template.spec.containers[0]?.env).toContainEqual({
+      name: "FREEHOLD_MCP_BRIDGE_TOKEN",
+      valueFrom: { secretKeyRef: { name: "knowledge-base-mcp-token", key: "token" } },
+    });
+    const reference = { name: "knowledge-base-mcp-token", key: "authorization" };
+    expect(worker?.spec.template.spec.containers[0]?.env).toContainEqual({
+      name: secretEnvName(reference),
+      valueFrom: { secretKeyRef: reference },
+    });
+    const configMap = await getJson<ConfigMap>(test.kubectl, ["-n", "acme", "configmap", "researcher-agent"]);
+    const config = RuntimeConfig.parse(JSON.parse(configMap.data["config.json"] ?? "null"));
+    expect(
+      config.mcpServers.find((item) => item.metadata.name === "knowledge-base")?.spec.http?.headers,
+    ).toEqual([{ name: "Authorization", secretKeyRef: reference }]);
+    expect(JSON.stringify([bridge, worker, configMap])).not.toContain(first);
+
+    const before = await Promise.all([hashOf("knowledge-base-mcp"), hashOf("researcher-agent")]);
+    await kubectlOk(["-n", "acme", "delete", "secret", "knowledge-base-mcp-token"]);
+    const second = await eventually(async () => {
+      const token = await tokenOf();
+      expect(token).not.toBe(first);
+      return token;
+    });
+    expect(second.length).toBeGreaterThanOrEqual(40);
+    await eventually(async () => {
+      const after = await Promise.all([hashOf("knowledge-base-mcp"), hashOf("researcher-agent")]);
+      expect(after[0]).not.toBe(before[0]);
+      expect(after[1]).not.toBe(before[1]);
+    });
+  });
+});
+
 describe("a stdio MCP server's NetworkPolicy", () => {
   const agentIngress = async (): Promise<unknown[]> => {
     const policy = await getJson<NetworkPolicy>(test.kubectl, [
@@ -479,7 +550,7 @@ describe("a stdio MCP server's NetworkPolicy", () => {
       expect(await agentIngress()).toEqual([]);
     });
 
-    // Moved to HTTP: the bridge, its Service and its NetworkPolicy are pruned.
+    // Moved to HTTP: the bridge, its Service, NetworkPolicy and token Secret are pruned.
     await kubectlOk(
       ["apply", "-f", "-"],
       JSON.stringify({
@@ -494,6 +565,8 @@ describe("a stdio MCP server's NetworkPolicy", () => {
         const got = await test.kubectl(["-n", "bridges", "get", kind, "notes-mcp"]);
         expect(got.stderr, kind).toMatch(/NotFound/);
       }
+      const token = await test.kubectl(["-n", "bridges", "get", "secret", "notes-mcp-token"]);
+      expect(token.stderr).toMatch(/NotFound/);
     });
   });
 });

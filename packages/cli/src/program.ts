@@ -224,13 +224,30 @@ export function createProgram(context: ProgramContext): Command {
     .argument("<command...>", "the stdio server's command and arguments, after --")
     .option("--host <host>", "the address to listen on (0.0.0.0 in a container)", "127.0.0.1")
     .option("-p, --port <port>", "the port (0: a free one)", "0")
-    .action(async (command: string[], options: { host: string; port: string }) => {
-      await bridgeCommand(
-        { command, host: options.host, port: port(options.port), environment: context.environment },
-        output,
-        context.stopped(),
-      );
-    });
+    .option(
+      "--token-file <file>",
+      "a file holding the token clients must send (Authorization: Bearer); default: $FREEHOLD_MCP_BRIDGE_TOKEN",
+    )
+    .option("--max-sessions <n>", "sessions (stdio children) at once; past it a new one gets 503", "32")
+    .action(
+      async (
+        command: string[],
+        options: { host: string; port: string; tokenFile?: string; maxSessions: string },
+      ) => {
+        await bridgeCommand(
+          {
+            command,
+            host: options.host,
+            port: port(options.port),
+            ...(options.tokenFile === undefined ? {} : { tokenFile: options.tokenFile }),
+            maxSessions: positiveInteger(options.maxSessions, "--max-sessions"),
+            environment: context.environment,
+          },
+          output,
+          context.stopped(),
+        );
+      },
+    );
 
   registerGatewayCommand(program, context);
   registerInboxCommands(program, context);

@@ -13,14 +13,21 @@
  * flight, or when the bridge closes. The cost is one process per connected client; agent workers
  * hold one pooled session each.
  *
+ * Nothing on the wire is trusted because of where it comes from: every request to the MCP endpoint
+ * must carry `Authorization: Bearer <token>` (compared in constant time; 401 with
+ * `WWW-Authenticate: Bearer` otherwise), so a pod that reaches the bridge cannot call a tool around
+ * an agent's allow-list and approvals; and at most `maxSessions` sessions (children) run at once,
+ * a new one past that gets 503 with `Retry-After`. `/healthz` needs no token (probes).
+ *
  * @module
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
+import { FreeholdError } from "@freehold/api";
 import { describeError } from "./mcp-failure.ts";
 import { StdioProcessTransport } from "./stdio-process-transport.ts";
 
@@ -32,6 +39,14 @@ export interface StdioBridgeOptions {
   /** The child's variables besides `baseEnvironment`; nothing else is inherited. */
   readonly env?: Readonly<Record<string, string>>;
   readonly cwd?: string;
+  /**
+   * The bearer token every request must carry (`Authorization: Bearer <token>`): at least 16
+   * characters. In a cluster the operator makes one per MCPServer (a Secret) and gives it to the
+   * bridge and to the workers of the agents that use it.
+   */
+  readonly token: string;
+  /** How many sessions (children) may run at once; a new session past it gets 503. Default: 32. */
+  readonly maxSessions?: number;
   /** The address to listen on. Default: 127.0.0.1; use 0.0.0.0 in a container. */
   readonly host?: string;
   /** The port; 0 (the default) picks a free one. */
@@ -65,6 +80,28 @@ interface BridgeSession {
 
 const maxBodyBytes = 4 * 1024 * 1024;
 
+/** The default of {@link StdioBridgeOptions.maxSessions}. */
+export const defaultBridgeMaxSessions = 32;
+
+/** The shortest token {@link startStdioBridge} accepts. */
+export const minimumBridgeTokenLength = 16;
+
+/** How long a client refused for the session cap is asked to wait, in seconds. */
+const retryAfterSeconds = 5;
+
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text, "utf8").digest();
+}
+
+/**
+ * Whether an `Authorization` header carries the token. Both sides are hashed first, so the
+ * comparison takes the same time whatever the length or content of what was sent.
+ */
+function authorized(header: string | undefined, expected: Buffer): boolean {
+  const match = /^Bearer +(\S+) *$/i.exec(header ?? "");
+  return timingSafeEqual(sha256(match?.[1] ?? ""), expected) && match !== null;
+}
+
 function ignore(): void {
   // Deliberately empty: the session is being torn down, or the client went away.
 }
@@ -81,6 +118,20 @@ function ignore(): void {
  * ```
  */
 export async function startStdioBridge(options: StdioBridgeOptions): Promise<StdioBridge> {
+  if (options.token.length < minimumBridgeTokenLength) {
+    throw new FreeholdError(
+      "mcp.bridge-token-invalid",
+      `the bridge's token must have at least ${minimumBridgeTokenLength} characters; generate one, e.g. with openssl rand -base64 32`,
+    );
+  }
+  const maxSessions = options.maxSessions ?? defaultBridgeMaxSessions;
+  if (!Number.isInteger(maxSessions) || maxSessions < 1) {
+    throw new FreeholdError(
+      "mcp.bridge-options-invalid",
+      `maxSessions must be a whole number of at least 1, not ${maxSessions}`,
+    );
+  }
+  const expectedToken = sha256(options.token);
   const path = options.path ?? "/mcp";
   const idleTimeoutMs = options.sessionIdleTimeoutMs ?? 600_000;
   const environment = { ...(options.baseEnvironment ?? getDefaultEnvironment()), ...options.env };
@@ -181,6 +232,18 @@ export async function startStdioBridge(options: StdioBridgeOptions): Promise<Std
       response.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
       return;
     }
+    if (!authorized(request.headers.authorization, expectedToken)) {
+      const sent = request.headers.authorization !== undefined;
+      response.setHeader(
+        "www-authenticate",
+        sent
+          ? 'Bearer realm="freehold-mcp-bridge", error="invalid_token"'
+          : 'Bearer realm="freehold-mcp-bridge"',
+      );
+      sendError(response, 401, -32001, "Unauthorized: send Authorization: Bearer <the bridge's token>");
+      request.resume();
+      return;
+    }
     if (url.pathname !== path) {
       sendError(response, 404, -32000, `Not Found: the MCP endpoint is ${path}`);
       return;
@@ -209,6 +272,17 @@ export async function startStdioBridge(options: StdioBridgeOptions): Promise<Std
     }
     if (!isInitializeRequest(body)) {
       sendError(response, 400, -32000, "Bad Request: no Mcp-Session-Id; POST an initialize request first");
+      return;
+    }
+    // Checked and taken with no await in between: openSession counts the session before it yields.
+    if (sessions.size + starting.size >= maxSessions) {
+      response.setHeader("retry-after", String(retryAfterSeconds));
+      sendError(
+        response,
+        503,
+        -32000,
+        `Service Unavailable: the bridge already runs ${maxSessions} sessions; retry after ${retryAfterSeconds} s`,
+      );
       return;
     }
     let session: BridgeSession;

@@ -2,6 +2,7 @@
  * The stdio → streamable HTTP bridge: the stdio counter served over HTTP and used through the pool,
  * one child per session, children killed when sessions end.
  */
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +16,9 @@ import {
   type ToolCallProgress,
 } from "../src/index.ts";
 import { counterServerPath, isRunning, rejection, waitFor } from "./helpers.ts";
+
+const token = randomBytes(32).toString("base64url");
+const authorization = { Authorization: `Bearer ${token}` };
 
 interface Info {
   readonly pid: number;
@@ -38,6 +42,7 @@ describe("the stdio bridge", () => {
       command: process.execPath,
       args: [counterServerPath, "--stdio", "--ledger", ledger, "--many-tools"],
       env: { COUNTER_MODE: "bridged" },
+      token,
     });
   });
 
@@ -47,7 +52,7 @@ describe("the stdio bridge", () => {
   });
 
   it("serves a stdio server over streamable HTTP to the pool", async () => {
-    const pool = createMcpPool({ counter: { transport: "http", url: bridge.url } });
+    const pool = createMcpPool({ counter: { transport: "http", url: bridge.url, headers: authorization } });
     try {
       expect(await pool.listTools("counter")).toHaveLength(128);
       expect(
@@ -83,8 +88,8 @@ describe("the stdio bridge", () => {
   });
 
   it("gives each session its own child and kills it when the session ends", async () => {
-    const first = createMcpPool({ counter: { transport: "http", url: bridge.url } });
-    const second = createMcpPool({ counter: { transport: "http", url: bridge.url } });
+    const first = createMcpPool({ counter: { transport: "http", url: bridge.url, headers: authorization } });
+    const second = createMcpPool({ counter: { transport: "http", url: bridge.url, headers: authorization } });
     const [one, two] = await Promise.all([info(first), info(second)]);
     expect(one.pid).not.toBe(two.pid);
     expect(bridge.sessions()).toBe(2);
@@ -100,7 +105,7 @@ describe("the stdio bridge", () => {
 
   it("ends the session when its child dies, and the pool starts a new one", async () => {
     const pool = createMcpPool(
-      { counter: { transport: "http", url: bridge.url } },
+      { counter: { transport: "http", url: bridge.url, headers: authorization } },
       { reconnect: { initialDelayMs: 50 } },
     );
     try {
@@ -121,8 +126,12 @@ describe("the stdio bridge", () => {
       command: process.execPath,
       args: [counterServerPath, "--stdio"],
       sessionIdleTimeoutMs: 200,
+      token,
     });
-    const pool = createMcpPool({ counter: { transport: "http", url: idle.url } }, { pingIntervalMs: 0 });
+    const pool = createMcpPool(
+      { counter: { transport: "http", url: idle.url, headers: authorization } },
+      { pingIntervalMs: 0 },
+    );
     try {
       const before = await info(pool);
       await waitFor("the idle session to end", () => idle.sessions() === 0 && !isRunning(before.pid));
@@ -139,21 +148,25 @@ describe("the stdio bridge", () => {
     expect(health.status).toBe(200);
     const noSession = await fetch(bridge.url, {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        ...authorization,
+      },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
     });
     expect(noSession.status).toBe(400);
     const unknownSession = await fetch(bridge.url, {
       method: "POST",
-      headers: { "content-type": "application/json", "mcp-session-id": "nope" },
+      headers: { "content-type": "application/json", "mcp-session-id": "nope", ...authorization },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
     });
     expect(unknownSession.status).toBe(404);
   });
 
   it("reports a command that cannot start as a bad gateway, and the pool as mcp.unavailable", async () => {
-    const broken = await startStdioBridge({ command: "/nonexistent/server" });
-    const pool = createMcpPool({ broken: { transport: "http", url: broken.url } });
+    const broken = await startStdioBridge({ command: "/nonexistent/server", token });
+    const pool = createMcpPool({ broken: { transport: "http", url: broken.url, headers: authorization } });
     try {
       const error = await rejection(pool.listTools("broken"));
       expect(error.code).toBe("mcp.unavailable");

@@ -42,11 +42,39 @@ export async function modelServeCommand(
   await server.close();
 }
 
+/** The variable `freehold mcp bridge` reads its token from (never a command-line argument: `ps` shows those). */
+export const bridgeTokenVariable = "FREEHOLD_MCP_BRIDGE_TOKEN";
+
 export interface BridgeOptions {
   readonly command: readonly string[];
   readonly host: string;
   readonly port: number;
+  /** A file holding the token (a mounted Secret); otherwise `FREEHOLD_MCP_BRIDGE_TOKEN`. */
+  readonly tokenFile?: string;
+  /** Sessions (children) at once; default: the library's (32). */
+  readonly maxSessions?: number;
   readonly environment: Readonly<Record<string, string | undefined>>;
+}
+
+function bridgeToken(options: BridgeOptions): string {
+  if (options.tokenFile !== undefined) {
+    try {
+      return readFileSync(options.tokenFile, "utf8").trim();
+    } catch (error) {
+      throw new FreeholdError(
+        "cli.path-not-found",
+        `cannot read the bridge's token from ${options.tokenFile}: ${(error as Error).message}`,
+      );
+    }
+  }
+  const token = options.environment[bridgeTokenVariable]?.trim();
+  if (token === undefined || token === "") {
+    throw new FreeholdError(
+      "cli.missing-token",
+      `the bridge needs a token: set ${bridgeTokenVariable} (e.g. export ${bridgeTokenVariable}=$(openssl rand -base64 32)) or pass --token-file <file>; clients send it as Authorization: Bearer <token>`,
+    );
+  }
+  return token;
 }
 
 /** Serves a stdio MCP server over streamable HTTP until stopped. */
@@ -62,14 +90,20 @@ export async function bridgeCommand(
       "name the stdio server to bridge after --, e.g. freehold mcp bridge -- npx -y @modelcontextprotocol/server-memory",
     );
   }
-  // The bridge's own environment goes to the server: in the operator's pods that is spec.stdio.env.
+  const token = bridgeToken(options);
+  // The bridge's own environment goes to the server (in the operator's pods that is spec.stdio.env),
+  // except the bridge's token.
   const env = Object.fromEntries(
-    Object.entries(options.environment).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    Object.entries(options.environment).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && entry[0] !== bridgeTokenVariable,
+    ),
   );
   const bridge = await startStdioBridge({
     command,
     args,
     env,
+    token,
+    ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
     host: options.host,
     port: options.port,
     onStderr: (session, text) => {

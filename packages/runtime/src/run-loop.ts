@@ -20,7 +20,7 @@ import {
   type ToolCallRecord,
 } from "@freehold/api";
 import type { ToolBroker } from "@freehold/mcp";
-import type { LanguageModel } from "@freehold/models";
+import type { GenerateResult, LanguageModel } from "@freehold/models";
 import type { Context, Tracer } from "@opentelemetry/api";
 import {
   applyToolResult,
@@ -32,7 +32,6 @@ import {
   runEventsKey,
   runKey,
   runsExceededCode,
-  storeFullCode,
   type Quotas,
   type RedisEffect,
   type ToolOutcome,
@@ -418,8 +417,9 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
     const remainingMs = agent.spec.limits.timeoutSeconds * 1000 - state.activeMs;
     const started = now();
     const modelName = `${agent.model.provider}/${agent.model.modelId}`;
+    let result: GenerateResult;
     try {
-      const result = await inSpan(
+      result = await inSpan(
         tracer,
         `chat ${agent.model.modelId}`,
         runContext,
@@ -444,23 +444,8 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
         },
         SpanKind.CLIENT,
       );
-      const durationMs = now().getTime() - started.getTime();
-      const tokens = await quotas?.addTokens(
-        agent.namespace,
-        result.usage.inputTokens + result.usage.outputTokens,
-      );
-      await commit((current) => {
-        const advanced = applyModelResult(current, result, toolset, { now: now(), durationMs });
-        // This call used up the tenant's tokens: the run ends here, unless it just answered.
-        if (tokens?.exceeded !== true || isTerminal(advanced.state.status)) return advanced;
-        const ended = finish(advanced.state, "limit_exceeded", now(), { limit: "tokensPerDay" });
-        return { state: ended.state, events: [...advanced.events, ...ended.events] };
-      });
     } catch (error) {
       const durationMs = now().getTime() - started.getTime();
-      if (error instanceof FreeholdError && (error.code === "run.conflict" || error.code === storeFullCode)) {
-        throw error;
-      }
       if (state.activeMs + durationMs >= agent.spec.limits.timeoutSeconds * 1000) {
         await commit((current) =>
           finish({ ...current, activeMs: current.activeMs + durationMs }, "limit_exceeded", now(), {
@@ -476,7 +461,22 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
       await commit((current) =>
         finish({ ...current, activeMs: current.activeMs + durationMs }, "failed", now(), { error: failure }),
       );
+      return;
     }
+    // Redis failing from here on (down, full: store.full, the run taken over) is not the model's
+    // failure: it propagates, and the job is retried from the last checkpoint.
+    const durationMs = now().getTime() - started.getTime();
+    const tokens = await quotas?.addTokens(
+      agent.namespace,
+      result.usage.inputTokens + result.usage.outputTokens,
+    );
+    await commit((current) => {
+      const advanced = applyModelResult(current, result, toolset, { now: now(), durationMs });
+      // This call used up the tenant's tokens: the run ends here, unless it just answered.
+      if (tokens?.exceeded !== true || isTerminal(advanced.state.status)) return advanced;
+      const ended = finish(advanced.state, "limit_exceeded", now(), { limit: "tokensPerDay" });
+      return { state: ended.state, events: [...advanced.events, ...ended.events] };
+    });
   }
 
   async function callTool(toolCallId: string, runContext: Context): Promise<void> {

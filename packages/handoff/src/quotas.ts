@@ -17,7 +17,14 @@ import { limitsKey, runsUsageKey, tenancyKey, tokensUsageKey } from "./keys.ts";
 import { evalScript } from "./redis-effects.ts";
 import { withStoreErrors } from "./store-errors.ts";
 
-/** The code of the error for a run refused by the tenant's `runsPerMinute`. */
+/**
+ * The code of the error for a run refused by the tenant's `runsPerMinute`.
+ *
+ * @example
+ * ```ts
+ * if (isFreeholdError(error, runsExceededCode)) response.headers.set("retry-after", String(error.details?.retryAfterSeconds));
+ * ```
+ */
 export const runsExceededCode = "quota.runs_exceeded";
 
 /** Seconds a minute's run counter is kept (it is read during its minute only). */

@@ -7,7 +7,14 @@
  */
 import { FreeholdError } from "@freehold/api";
 
-/** The code of the error for a Redis that refuses writes because it reached `maxmemory`. */
+/**
+ * The code of the error for a Redis that refuses writes because it reached `maxmemory`.
+ *
+ * @example
+ * ```ts
+ * if (isFreeholdError(error, storeFullCode)) return retryLater(storeFullRetryAfterSeconds);
+ * ```
+ */
 export const storeFullCode = "store.full";
 
 /** How long a caller should wait before retrying after `store.full`, in seconds. */

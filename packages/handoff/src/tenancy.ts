@@ -23,6 +23,11 @@ import { evalScript } from "./redis-effects.ts";
  * reaches keys outside the user's patterns (`KEYS`, `SCAN`, `RANDOMKEY`, `DBSIZE`), changes the server
  * (`CONFIG`, `ACL`, `FLUSHALL`, `SCRIPT`, `FUNCTION`, `DEBUG`, `SHUTDOWN`), or sees other clients
  * (`MONITOR`, `CLIENT LIST`/`KILL`, `PUBSUB`); `SELECT` only of database 0.
+ *
+ * @example
+ * ```ts
+ * tenantCommands.includes("keys"); // false
+ * ```
  */
 export const tenantCommands: readonly string[] = [
   // Connection

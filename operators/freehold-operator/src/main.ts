@@ -20,6 +20,8 @@
  * - `FREEHOLD_LEASE_DURATION_SECONDS`: how long the Lease lasts without renewal (default 15).
  * - `FREEHOLD_HEALTH_HOST`, `FREEHOLD_HEALTH_PORT`: where /healthz, /readyz and /metrics are served
  *   (default 0.0.0.0:8081).
+ * - `FREEHOLD_DISCOVERY_ALLOW_INTERNAL`: `true` lets MCP tool discovery connect to loopback,
+ *   link-local, cloud metadata and unspecified addresses (default `false`: refused).
  *
  * `node operators/freehold-operator/src/main.ts`; SIGTERM or SIGINT stops it gracefully. No log line
  * carries a URL's password (`user:password@` is replaced by `***@`).
@@ -97,6 +99,11 @@ const log = (line: string): void => {
   process.stderr.write(`${new Date().toISOString()} ${redactUrls(line)}\n`);
 };
 
+const allowInternal = environment.FREEHOLD_DISCOVERY_ALLOW_INTERNAL ?? "false";
+if (allowInternal !== "true" && allowInternal !== "false") {
+  fail(`FREEHOLD_DISCOVERY_ALLOW_INTERNAL must be true or false, not ${allowInternal}`);
+}
+
 const redis =
   redisUrl === undefined ? undefined : new Redis(redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });
 redis?.on("error", (error: Error) => {
@@ -120,6 +127,7 @@ const operator = createOperator({
   operatorNamespace,
   operatorServiceAccount: optional("FREEHOLD_OPERATOR_SERVICE_ACCOUNT") ?? "freehold-operator",
   ...(redis === undefined ? {} : { redis }),
+  mcpServer: { allowInternalAddresses: allowInternal === "true" },
   ...(environment.FREEHOLD_LEADER_ELECTION === "false"
     ? {}
     : {

@@ -27,6 +27,11 @@ export interface McpServerReconcilerOptions {
   readonly retryMs?: number;
   /** How long one listing may take. Default: 10 s. */
   readonly timeoutMs?: number;
+  /**
+   * Connect to loopback, link-local, cloud metadata and unspecified addresses too
+   * (`FREEHOLD_DISCOVERY_ALLOW_INTERNAL=true`; development and tests). Default: false.
+   */
+  readonly allowInternalAddresses?: boolean;
 }
 
 interface Discovered {
@@ -103,6 +108,10 @@ export function createMcpServerReconciler(
               : Promise.resolve(Buffer.from(value, "base64").toString("utf8"));
           },
           ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+          ...(options.allowInternalAddresses === undefined
+            ? {}
+            : { allowInternalAddresses: options.allowInternalAddresses }),
+          log: parts.log,
         });
         discovered.set(key, { fingerprint, at: parts.now().getTime(), result });
         requeueAfterMs = result.ok ? refreshMs : retryMs;

@@ -277,7 +277,7 @@ export function translateMcpServer(
  *
  * @example
  * ```ts
- * mcpServerReadyCondition(translation, { ok: false, error: "connect ECONNREFUSED 10.96.0.12:8080" });
+ * mcpServerReadyCondition(translation, { ok: false, error: "could not discover tools at http://billing-mcp:8080/mcp" });
  * ```
  */
 export function mcpServerReadyCondition(
@@ -301,11 +301,8 @@ export function mcpServerReadyCondition(
     };
   }
   if (!discovery.ok) {
-    return falseCondition(
-      "Ready",
-      "Unreachable",
-      `cannot list the tools at ${translation.url}: ${discovery.error}`,
-    );
+    // The error is generic by design (tool-discovery.ts): the detail is in the operator's log.
+    return falseCondition("Ready", "Unreachable", discovery.error);
   }
   const names = discovery.tools.map((tool) => tool.name);
   return trueCondition(

@@ -79,7 +79,8 @@ beforeAll(async () => {
     servedNamespaces: "*",
     redis,
     humanQueueIntervalMs: 500,
-    mcpServer: { retryMs: 2_000, timeoutMs: 3_000 },
+    // The MCP servers of this suite run on 127.0.0.1.
+    mcpServer: { retryMs: 2_000, timeoutMs: 3_000, allowInternalAddresses: true },
     leaderElection: { namespace: "default", leaseDurationSeconds: 5, retryPeriodMs: 500 },
     identity: "operator-under-test",
     log: (line) => logs.push(line),
@@ -393,14 +394,20 @@ describe("an MCP server", () => {
     expect(server.status?.url).toBe(counter.url);
   });
 
-  it("is not Ready, with the error, when it cannot be reached", async () => {
+  it("is not Ready, with a generic error, when it cannot be reached", async () => {
     const stored = await eventually(async () => {
       const got = await getJson<Stored>(test.kubectl, ["-n", "acme", "mcpserver", "knowledge-base"]);
       expect(condition(got, "Ready")?.status).toBe("False");
       return got;
     });
     expect(condition(stored, "Ready")?.reason).toBe("Unreachable");
-    expect(condition(stored, "Ready")?.message).toContain("http://knowledge-base-mcp.acme.svc:8080/mcp");
+    // Generic: how it failed (no such host here) is only in the operator's log.
+    expect(condition(stored, "Ready")?.message).toBe(
+      "could not discover tools at http://knowledge-base-mcp.acme.svc:8080/mcp",
+    );
+    expect(logs.some((line) => line.includes("could not discover tools at http://knowledge-base-mcp"))).toBe(
+      true,
+    );
   });
 });
 
@@ -617,6 +624,9 @@ describe("the operator", () => {
     expect(metrics).toMatch(/freehold_operator_reconcile_total\{kind="Agent",result="success"\} [1-9]/);
     expect(metrics).toContain('freehold_operator_queue_depth{kind="Agent"}');
     expect(metrics).toContain("freehold_operator_leader 1");
-    expect(logs.filter((line) => line.includes("failed"))).toEqual([]);
+    // No reconcile failed; discovery's details (hosts that do not resolve here) are logged, not failures.
+    expect(
+      logs.filter((line) => line.includes("failed") && !line.includes("could not discover tools at")),
+    ).toEqual([]);
   });
 });

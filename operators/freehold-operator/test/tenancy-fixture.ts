@@ -119,7 +119,7 @@ export async function startTenancyFixture(): Promise<TenancyFixture> {
     redis: operatorRedis,
     tenantUsageIntervalMs: 1_000,
     humanQueueIntervalMs: 1_000,
-    mcpServer: { retryMs: 5_000, timeoutMs: 2_000 },
+    mcpServer: { retryMs: 5_000, timeoutMs: 2_000, allowInternalAddresses: true },
     log: (line) => logs.push(line),
   });
   await operator.start();

@@ -74,6 +74,8 @@ beforeAll(async () => {
     translate: { runtimeImage: "ghcr.io/freehold/runtime:0.1.0", workerRedisUrl: redis.url },
     namespace,
     servedNamespaces: [namespace],
+    // The counter MCP server runs on 127.0.0.1.
+    mcpServer: { allowInternalAddresses: true },
     log: () => undefined,
   });
   await operator.start();

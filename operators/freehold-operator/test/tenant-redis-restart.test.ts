@@ -178,7 +178,8 @@ beforeAll(async () => {
     operatorNamespace,
     operatorServiceAccount: "freehold-operator",
     redis: operatorRedis,
-    mcpServer: { retryMs: 5_000, timeoutMs: 2_000 },
+    // The counter MCP server runs on 127.0.0.1.
+    mcpServer: { retryMs: 5_000, timeoutMs: 2_000, allowInternalAddresses: true },
     log: (line) => operatorLogs.push(line),
   });
   await operator.start();

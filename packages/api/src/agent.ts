@@ -42,6 +42,13 @@ export const AgentTool = withRules(
           "Tools whose every call waits for a person to approve it in the agent's approval queue. " +
             "Each must be allowed.",
         ),
+      allowSelfApproval: z
+        .boolean()
+        .optional()
+        .describe(
+          "True: the person who started a run may approve this server's tool calls in it (and in its " +
+            "child runs) themselves. Default false: another person must decide (separation of duties).",
+        ),
       description: z
         .string()
         .max(1024)
@@ -74,6 +81,13 @@ export const AgentTool = withRules(
       fieldPath: ".requireApproval",
       reason: "FieldValueForbidden",
       check: (tool) => tool.requireApproval === undefined || tool.mcpServer !== undefined,
+    },
+    {
+      rule: "!has(self.allowSelfApproval) || has(self.mcpServer)",
+      message: "allowSelfApproval applies only to an mcpServer tool",
+      fieldPath: ".allowSelfApproval",
+      reason: "FieldValueForbidden",
+      check: (tool) => tool.allowSelfApproval === undefined || tool.mcpServer !== undefined,
     },
     {
       rule: "!has(self.requireApproval) || !has(self.allow) || self.requireApproval.all(t, t in self.allow)",
@@ -255,6 +269,20 @@ export const AgentRuntime = withRules(
 );
 export type AgentRuntime = z.infer<typeof AgentRuntime>;
 
+/** Whether and how the agent is reachable over A2A (agent card and JSON-RPC on the gateway). */
+export const AgentA2A = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Serve the agent's A2A card and JSON-RPC endpoint on the gateway. Default false: the gateway " +
+          "answers 404 for the agent's A2A paths.",
+      ),
+  })
+  .describe("A2A exposure of the agent; off unless enabled is true.");
+export type AgentA2A = z.infer<typeof AgentA2A>;
+
 /** The desired state of an Agent. */
 export const AgentSpec = withRules(
   z
@@ -290,6 +318,7 @@ export const AgentSpec = withRules(
       ),
       limits: AgentLimits.prefault({}),
       runtime: AgentRuntime.prefault({}),
+      a2a: AgentA2A.prefault({}),
     })
     .describe("The desired state of an Agent."),
   [

@@ -7,6 +7,7 @@ export {
   Agent,
   AgentHandoff,
   AgentLimits,
+  AgentA2A,
   AgentRuntime,
   AgentSpec,
   AgentTool,

@@ -14,6 +14,8 @@ import { namespacePrefix } from "./keys.ts";
 export const AgentEntry = z.object({
   name: z.string(),
   description: z.string().optional(),
+  /** `spec.a2a.enabled`: the gateway serves the agent's A2A card and JSON-RPC only when true. */
+  a2a: z.boolean().default(false),
   registeredAt: z.iso.datetime(),
 });
 export type AgentEntry = z.infer<typeof AgentEntry>;
@@ -21,7 +23,12 @@ export type AgentEntry = z.infer<typeof AgentEntry>;
 export interface AgentRegistry {
   register(
     namespace: string,
-    agent: { readonly name: string; readonly description?: string | undefined },
+    agent: {
+      readonly name: string;
+      readonly description?: string | undefined;
+      /** Whether the agent is exposed over A2A (`spec.a2a.enabled`); default false. */
+      readonly a2a?: boolean | undefined;
+    },
   ): Promise<void>;
   /** Forgets an agent (it was deleted): new runs for it are refused. */
   unregister(namespace: string, name: string): Promise<void>;
@@ -47,6 +54,7 @@ export function createAgentRegistry(redis: Redis): AgentRegistry {
       const entry: AgentEntry = {
         name: agent.name,
         ...(agent.description === undefined ? {} : { description: agent.description }),
+        a2a: agent.a2a === true,
         registeredAt: new Date().toISOString(),
       };
       await redis.hset(registryKey(namespace), agent.name, JSON.stringify(entry));

@@ -8,6 +8,14 @@ export { createAgentQueues, type AgentQueues, type EnqueueOptions } from "./agen
 export { AgentEntry, createAgentRegistry, type AgentRegistry } from "./agent-registry.ts";
 export { agentQueuePrefix, namespacePrefix, runEventsKey, runKey } from "./keys.ts";
 export { freePort, startRedisServer, type RedisServer, type RedisServerOptions } from "./redis-server.ts";
+export {
+  compareStreamIds,
+  createEventFanout,
+  followerDroppedCode,
+  type EventFanout,
+  type EventFanoutOptions,
+  type FanoutFollowOptions,
+} from "./event-fanout.ts";
 export { createRunStore, type FollowOptions, type RunStore, type StoredEvent } from "./run-store.ts";
 export { cancelRun, newRun, startRun, type NewRun, type StartRunRequest } from "./runs.ts";
 export {

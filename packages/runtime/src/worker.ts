@@ -209,7 +209,11 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     async ready() {
       await Promise.all(workers.map((worker) => worker.waitUntilReady()));
       for (const agent of options.agents) {
-        await registry.register(agent.namespace, { name: agent.name, description: agent.spec.description });
+        await registry.register(agent.namespace, {
+          name: agent.name,
+          description: agent.spec.description,
+          a2a: agent.spec.a2a.enabled,
+        });
       }
     },
     async close() {

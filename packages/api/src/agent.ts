@@ -280,7 +280,7 @@ export const AgentA2A = z
           "answers 404 for the agent's A2A paths.",
       ),
   })
-  .describe("A2A exposure of the agent; off unless enabled is true.");
+  .describe("A2A exposure of the agent; absent or enabled: false, the agent is not reachable over A2A.");
 export type AgentA2A = z.infer<typeof AgentA2A>;
 
 /** The desired state of an Agent. */
@@ -318,7 +318,7 @@ export const AgentSpec = withRules(
       ),
       limits: AgentLimits.prefault({}),
       runtime: AgentRuntime.prefault({}),
-      a2a: AgentA2A.prefault({}),
+      a2a: AgentA2A.optional(),
     })
     .describe("The desired state of an Agent."),
   [

@@ -212,7 +212,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         await registry.register(agent.namespace, {
           name: agent.name,
           description: agent.spec.description,
-          a2a: agent.spec.a2a.enabled,
+          a2a: agent.spec.a2a?.enabled === true,
         });
       }
     },

@@ -1,6 +1,8 @@
 /**
  * Worker processes for the crash suites: `freehold worker` children sharing one configuration, with
- * their logs gathered, a count of runs they resumed from a checkpoint, and random SIGKILLs.
+ * their logs gathered, a count of runs they resumed from a checkpoint, and random SIGKILLs of workers
+ * that are working on a run (read from their logs: a run is theirs from `starting`/`resuming` until
+ * any other line about it), so a kill always lands mid-run, however slowly workers start.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
@@ -10,8 +12,8 @@ const bin = join(import.meta.dirname, "..", "..", "packages", "cli", "src", "bin
 export interface WorkerFleet {
   /** Starts one more worker. */
   start(): ChildProcess;
-  /** SIGKILLs a random worker that has been up at least `minUptimeMs` and starts another; false if none was. */
-  killOne(minUptimeMs?: number): boolean;
+  /** SIGKILLs a random worker that is working on a run and starts another; false if none is. */
+  killOne(): boolean;
   /** SIGKILLs every worker. */
   killAll(): void;
   /** The last lines the workers wrote. */
@@ -28,7 +30,8 @@ export function createWorkerFleet(options: {
   readonly concurrency: number;
   readonly lockDurationSeconds: number;
 }): WorkerFleet {
-  const workers = new Map<ChildProcess, number>();
+  /** Each worker, with the runs it is working on and the part of a log line not ended yet. */
+  const workers = new Map<ChildProcess, { runs: Set<string>; partial: string }>();
   let log = "";
   let resumed = 0;
   const start = (): ChildProcess => {
@@ -52,17 +55,26 @@ export function createWorkerFleet(options: {
       const text = chunk.toString();
       resumed += text.match(/resuming at step [1-9]/g)?.length ?? 0;
       log = (log + text).slice(-30_000);
+      const worker = workers.get(child);
+      if (worker === undefined) return;
+      const lines = (worker.partial + text).split("\n");
+      worker.partial = lines.pop() ?? "";
+      for (const line of lines) {
+        const match = /^run ([0-9a-f-]+): (\S+)/.exec(line);
+        if (match === null) continue;
+        const [, runId = "", what] = match;
+        if (what === "starting" || what === "resuming") worker.runs.add(runId);
+        else worker.runs.delete(runId);
+      }
     });
-    workers.set(child, Date.now());
+    workers.set(child, { runs: new Set(), partial: "" });
     child.once("exit", () => workers.delete(child));
     return child;
   };
   return {
     start,
-    killOne(minUptimeMs = 1000) {
-      const alive = [...workers]
-        .filter(([, since]) => Date.now() - since > minUptimeMs)
-        .map(([worker]) => worker);
+    killOne() {
+      const alive = [...workers].filter(([, worker]) => worker.runs.size > 0).map(([child]) => child);
       const victim = alive[Math.floor(Math.random() * alive.length)];
       if (victim === undefined) return false;
       victim.kill("SIGKILL");

@@ -24,6 +24,7 @@ export {
 } from "./crds.ts";
 export { FreeholdError, isFreeholdError, type FreeholdErrorOptions, type SerializedError } from "./errors.ts";
 export { HumanQueue, HumanQueueSpec, Subject } from "./human-queue.ts";
+export { redactUrls } from "./redact.ts";
 export { formatPath, parseManifest, parseManifests, type ManifestIssue, type Resource } from "./manifests.ts";
 export { McpServer, McpServerSpec } from "./mcp-server.ts";
 export { Model, ModelParameters, ModelSpec, Provider, providers } from "./model.ts";

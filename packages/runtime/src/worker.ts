@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { FreeholdError, isTerminal, RunJob, type RunState } from "@freehold/api";
+import { FreeholdError, isTerminal, redactUrls, RunJob, type RunState } from "@freehold/api";
 import {
   agentQueuePrefix,
   createAgentQueues,
@@ -69,7 +69,11 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
   const queues = createAgentQueues(options.connection);
   const dispatcher = createDispatcher({ redis: options.connection, store: options.store, queues });
   const inbox = createInbox({ redis: options.connection, store: options.store, queues });
-  const log = options.log ?? (() => undefined);
+  const sink = options.log ?? (() => undefined);
+  // Errors of Redis clients may quote their URL: its credentials never reach the log.
+  const log = (line: string): void => {
+    sink(redactUrls(line));
+  };
   const lockDuration = options.lockDurationMs ?? 30_000;
   const quotas = options.quotas ?? createQuotas(options.connection);
 

@@ -1,8 +1,12 @@
 /**
  * `freehold inbox`, `freehold approvals` and `freehold gateway` end to end: a real Redis, a gateway
  * served by `gatewayCommand`, a runtime worker with the scripted model and the counter MCP server;
- * the commands talk to the gateway over HTTP as a person would.
+ * the commands talk to the gateway over HTTP as a person would, each with their own token from
+ * the token file that `freehold dev` writes (ann and bob added on the billing desk, as members).
  */
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { RuntimeConfig, type RunState } from "@freehold/api";
 import {
   createAgentQueues,
@@ -20,8 +24,10 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startCounterServer, type CounterServer } from "../../../test/fixtures/mcp/counter-server.ts";
 import { registerApprovalCommands } from "../src/commands/approvals.ts";
+import { gatewayAuth } from "../src/commands/gateway-auth.ts";
 import { gatewayCommand, registerGatewayCommand } from "../src/commands/gateway.ts";
 import { registerInboxCommands } from "../src/commands/inbox.ts";
+import { devAuthFiles, writeDevAuth } from "../src/dev/dev-auth.ts";
 import { captureOutput } from "../src/output.ts";
 
 let redis: RedisServer;
@@ -36,6 +42,8 @@ let gatewayUrl: string;
 let stopGateway: () => void;
 let gatewayDone: Promise<void>;
 const namespace = "desk";
+let home: string;
+const tokens = new Map<string, string>();
 
 beforeAll(async () => {
   redis = await startRedisServer();
@@ -100,9 +108,35 @@ beforeAll(async () => {
   worker = createRuntimeWorker({ connection, store, agents: runtime.agents, sweepIntervalMs: 200 });
   await worker.ready();
 
+  // What freehold dev writes for its user, then two people on the billing desk added by hand.
+  home = mkdtempSync(join(tmpdir(), "freehold-people-"));
+  const auth = writeDevAuth(devAuthFiles({ HOME: home }), "tester", [namespace]);
+  expect(statSync(auth.tokenFile).mode & 0o777).toBe(0o600);
+  expect(statSync(auth.policyFile).mode & 0o777).toBe(0o600);
+  expect(readFileSync(auth.ownTokenFile, "utf8").trim()).toBe(auth.token);
+  tokens.set("tester", auth.token);
+  for (const user of ["ann", "bob"]) {
+    const token = `${user}-${"0123456789abcdef".repeat(2)}`;
+    tokens.set(user, token);
+    appendFileSync(auth.tokenFile, `${token},${user},billing-desk\n`);
+  }
+  writeFileSync(
+    auth.policyFile,
+    `${readFileSync(auth.policyFile, "utf8")}  - namespace: ${namespace}\n    role: member\n    subjects: [{ group: billing-desk }]\n`,
+  );
   const output = captureOutput();
   gatewayDone = gatewayCommand(
-    { redisUrl: redis.url, port: 0, host: "127.0.0.1" },
+    {
+      redisUrl: redis.url,
+      port: 0,
+      host: "127.0.0.1",
+      auth: gatewayAuth(
+        { tokenFile: auth.tokenFile, policyFile: auth.policyFile },
+        {},
+        process.cwd(),
+        () => undefined,
+      ),
+    },
     output,
     new Promise((resolve) => {
       stopGateway = resolve;
@@ -128,6 +162,7 @@ afterAll(async () => {
   await queues.close();
   connection.disconnect();
   await redis.stop();
+  rmSync(home, { recursive: true, force: true });
 });
 
 /** Runs `freehold <args>` with the people commands, as `user`, against the gateway. */
@@ -143,7 +178,11 @@ async function freehold(user: string, ...args: string[]): Promise<{ stdout: stri
   });
   const context = {
     output,
-    environment: { FREEHOLD_GATEWAY_URL: gatewayUrl, FREEHOLD_USER: user },
+    environment: {
+      FREEHOLD_GATEWAY_URL: gatewayUrl,
+      FREEHOLD_TOKEN: tokens.get(user) ?? "not-a-token-of-anyone",
+      HOME: home,
+    },
     stopped: () => Promise.resolve(),
   };
   registerInboxCommands(program, context);
@@ -284,6 +323,10 @@ describe("freehold approvals", () => {
     await expect(
       freehold("ann", "approvals", "list", "--gateway-url", "http://127.0.0.1:1"),
     ).rejects.toMatchObject({ code: "gateway.unreachable" });
+    // A token nobody was given is refused.
+    await expect(freehold("mallory", "inbox", "list", "billing-desk")).rejects.toMatchObject({
+      code: "auth.unauthenticated",
+    });
   });
 });
 
@@ -291,7 +334,11 @@ describe("freehold gateway", () => {
   it("serves the API on the Redis it is given", async () => {
     const health = await fetch(`${gatewayUrl}/readyz`);
     expect(await health.json()).toEqual({ status: "ready" });
-    const agents = await fetch(`${gatewayUrl}/v1/namespaces/${namespace}/agents`);
+    const anonymous = await fetch(`${gatewayUrl}/v1/namespaces/${namespace}/agents`);
+    expect(anonymous.status).toBe(401);
+    const agents = await fetch(`${gatewayUrl}/v1/namespaces/${namespace}/agents`, {
+      headers: { authorization: `Bearer ${tokens.get("ann") ?? ""}` },
+    });
     expect(await agents.json()).toMatchObject({ agents: [{ name: "billing" }] });
   });
 });

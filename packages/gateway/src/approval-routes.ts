@@ -1,6 +1,8 @@
 /**
- * Approvals: the tool calls waiting for a person's yes or no, and the decision, made as the person
- * named by `X-Freehold-User`.
+ * Approvals: the tool calls waiting for a person's yes or no, and the decision, made as the
+ * authenticated person: `approvals` get/list to see them, update to decide. Separation of duties:
+ * the person who started a run does not decide its calls unless the agent's tool entry says
+ * `allowSelfApproval: true`.
  *
  * @module
  */
@@ -19,9 +21,12 @@ export const listApprovalsRoute = defineRoute({
   tag: "approvals",
   params: z.object({ namespace: NamespaceParameter }),
   query: z.object({ agent: DnsLabel.optional().describe("Only this agent's approvals.") }),
+  access: ({ namespace }) => ({ verb: "list", resource: "approvals", namespace }),
   responses: {
     200: { description: "The approval items.", schema: ApprovalItemList },
     400: { description: "A parameter does not match its schema.", schema: ErrorBody },
+    403: { description: "You may not list approvals here (auth.forbidden).", schema: ErrorBody },
+    404: { description: "A namespace you cannot read.", schema: ErrorBody },
   },
   handle: async (parts, { params, query }) =>
     json(ApprovalItemList, {
@@ -39,10 +44,15 @@ export const getApprovalRoute = defineRoute({
   summary: "One approval item: the tool call, its arguments, the model's reason",
   tag: "approvals",
   params: itemParams,
+  access: ({ namespace, itemId }) => ({ verb: "get", resource: "approvals", namespace, name: itemId }),
   responses: {
     200: { description: "The approval item.", schema: ApprovalItem },
     400: { description: "A parameter does not match its schema.", schema: ErrorBody },
-    404: { description: "No such approval (approval.not-found).", schema: ErrorBody },
+    403: { description: "You may not read approvals here (auth.forbidden).", schema: ErrorBody },
+    404: {
+      description: "No such approval (approval.not-found), or a namespace you cannot read.",
+      schema: ErrorBody,
+    },
   },
   handle: async (parts, { params }) =>
     json(ApprovalItem, await parts.approvals.get(params.namespace, params.itemId)),
@@ -55,24 +65,29 @@ export const decideApprovalRoute = defineRoute({
   summary: "Approve (the call runs) or reject (the model gets an error with your reason)",
   tag: "approvals",
   params: itemParams,
+  access: ({ namespace, itemId }) => ({ verb: "update", resource: "approvals", namespace, name: itemId }),
   body: DecisionRequest,
-  actor: true,
-  headers: [
-    {
-      name: "X-Freehold-User",
-      description: "The person deciding. Trusted as given: real authentication is not done yet.",
-      required: true,
-    },
-  ],
   responses: {
     200: { description: "The run, after the decision.", schema: RunState },
     400: { description: "A parameter or the body does not match its schema.", schema: ErrorBody },
-    401: { description: "X-Freehold-User is missing.", schema: ErrorBody },
-    404: { description: "No such approval (approval.not-found).", schema: ErrorBody },
+    403: {
+      description:
+        "You may not decide approvals here, or you started the run and the tool does not allow self-approval (auth.forbidden).",
+      schema: ErrorBody,
+    },
+    404: {
+      description: "No such approval (approval.not-found), or a namespace you cannot read.",
+      schema: ErrorBody,
+    },
     409: { description: "The run no longer waits for it (approval.stale).", schema: ErrorBody },
   },
-  handle: async (parts, { params, body, actor }) =>
-    json(RunState, await parts.approvals.decide(params.namespace, params.itemId, actor, body)),
+  handle: async (parts, { params, body, identity }) => {
+    await parts.access.requireNotSelfApproval(
+      identity,
+      await parts.approvals.get(params.namespace, params.itemId),
+    );
+    return json(RunState, await parts.approvals.decide(params.namespace, params.itemId, identity.user, body));
+  },
 });
 
 /** The approval routes. */

@@ -1,7 +1,9 @@
 /**
  * The gateway: Freehold's HTTP API on Hono, over the Redis-backed parts of `@freehold/handoff`.
  * Every route of {@link gatewayRoutes} is registered; errors leave as `{code, message, details}` with
- * the status of their code; unknown paths are 404s that point at `/openapi.json`.
+ * the status of their code; unknown paths are 404s that point at `/openapi.json`. Authentication
+ * runs first on every route but the public ones (the identity is the context variable `identity`);
+ * each route then checks its action with the authorizer.
  *
  * @module
  */
@@ -21,6 +23,12 @@ import { createAdaptorServer } from "@hono/node-server";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Redis } from "ioredis";
+import { createAccess } from "./auth/access.ts";
+import { authentication } from "./auth/authenticate.ts";
+import type { Authorizer } from "./auth/authorizer.ts";
+import type { Authenticator, AuthVariables } from "./auth/identity.ts";
+import { createManifestDirectory, type ResourceDirectory } from "./auth/resource-directory.ts";
+import { createRunStarters } from "./auth/run-starters.ts";
 import { errorResponse, statusOfCode, toResponseError } from "./error-status.ts";
 import type { GatewayParts } from "./gateway-parts.ts";
 import { gatewayRoutes } from "./routes.ts";
@@ -39,6 +47,12 @@ export interface GatewayOptions {
   readonly maxBodyBytes?: number;
   /** The tenants' quotas (default: over `redis`, which must be able to read every tenant's limits). */
   readonly quotas?: Quotas;
+  /** Who is calling: a bearer token to an identity (a chain of token file, OIDC, TokenReview). */
+  readonly authenticator: Authenticator;
+  /** What they may do: SubjectAccessReview in a cluster, a policy file under `freehold dev`. */
+  readonly authorizer: Authorizer;
+  /** HumanQueues' members and Agents' tools (default: none known: queues open to the role, no self-approval). */
+  readonly directory?: ResourceDirectory;
 }
 
 /** A running gateway. */
@@ -77,9 +91,14 @@ function urlOf(address: AddressInfo): string {
  *
  * @example
  * ```ts
- * const gateway = createGateway({ redis: new Redis("redis://127.0.0.1:6379") });
+ * const gateway = createGateway({
+ *   redis: new Redis("redis://127.0.0.1:6379"),
+ *   authenticator: createTokenFileAuthenticator(readTokenFile("tokens.csv")),
+ *   authorizer: createPolicyAuthorizer(readPolicyFile("policy.yaml")),
+ * });
  * const { url } = await gateway.listen(8080, "0.0.0.0");
- * // curl -X POST $url/v1/namespaces/acme/agents/billing/runs -d '{"input":"Where is my invoice?"}'
+ * // curl -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+ * //   -X POST $url/v1/namespaces/acme/agents/billing/runs -d '{"input":"Where is my invoice?"}'
  * ```
  */
 export function createGateway(options: GatewayOptions): Gateway {
@@ -96,13 +115,24 @@ export function createGateway(options: GatewayOptions): Gateway {
     inbox: createInbox({ redis, store, queues }),
     approvals: createApprovals({ redis, store, queues }),
     quotas: settings.quotas ?? createQuotas(redis),
+    access: createAccess({
+      authorizer: settings.authorizer,
+      directory: settings.directory ?? createManifestDirectory(),
+      starters: createRunStarters(redis, store),
+    }),
     log,
     publicUrl: settings.publicUrl,
     closing: closing.signal,
     keepAliveMs: settings.keepAliveMs,
   };
 
-  const app = new Hono();
+  const app = new Hono<{ Variables: AuthVariables }>();
+  app.use(
+    authentication({
+      authenticator: settings.authenticator,
+      publicRoutes: gatewayRoutes.filter((route) => route.public),
+    }),
+  );
   app.use(
     bodyLimit({
       maxSize: settings.maxBodyBytes,
@@ -123,6 +153,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         url: new URL(context.req.url),
         headers: context.req.raw.headers,
         signal: context.req.raw.signal,
+        identity: context.get("identity"),
         text: () => context.req.text(),
       }),
     );

@@ -31,8 +31,8 @@ import {
 export interface GatewayClientOptions {
   /** The gateway's base URL, e.g. `http://127.0.0.1:8080`. */
   readonly url: string;
-  /** The acting person, sent as `X-Freehold-User` (needed for inbox and approval actions). */
-  readonly user?: string;
+  /** The bearer token of the person acting (every route but health needs one). */
+  readonly token?: string;
   /** Default: the global `fetch`. */
   readonly fetch?: typeof fetch;
 }
@@ -68,7 +68,7 @@ function segment(value: string): string {
 /**
  * @example
  * ```ts
- * const client = createGatewayClient({ url: "http://127.0.0.1:8080", user: "ann" });
+ * const client = createGatewayClient({ url: "http://127.0.0.1:8080", token: process.env.FREEHOLD_TOKEN });
  * const [item] = await client.listInbox("acme", "billing-desk");
  * await client.claim("acme", item.id);
  * await client.answer("acme", item.id, { message: "Your refund is on its way." });
@@ -86,7 +86,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
   ): Promise<z.output<Schema>> => {
     const headers: Record<string, string> = { accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
-    if (options.user !== undefined) headers["x-freehold-user"] = options.user;
+    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     let response: Response;
     try {
       response = await fetchFunction(`${base}${path}`, {

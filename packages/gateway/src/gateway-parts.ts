@@ -6,6 +6,7 @@
  */
 import type { AgentQueues, AgentRegistry, Approvals, Inbox, Quotas, RunStore } from "@freehold/handoff";
 import type { Redis } from "ioredis";
+import type { Access } from "./auth/access.ts";
 
 export interface GatewayParts {
   readonly redis: Redis;
@@ -14,6 +15,8 @@ export interface GatewayParts {
   readonly registry: AgentRegistry;
   readonly inbox: Inbox;
   readonly approvals: Approvals;
+  /** The RBAC, queue-member and separation-of-duties checks of route handlers. */
+  readonly access: Access;
   /** The tenants' quotas, checked where a run starts. */
   readonly quotas: Quotas;
   /** One line for the operator: requests that failed, streams that broke. */

@@ -1,6 +1,8 @@
 /**
- * Human queues' inboxes: list a queue's items, read one, and act on it as the person named by
- * `X-Freehold-User`: claim (a lease), release, answer the user, hand back to an agent.
+ * Human queues' inboxes: list a queue's items, read one, and act on it as the authenticated person:
+ * claim (a lease), release, answer the user, hand back to an agent. Each action is a verb on
+ * `humanqueues/items` (get, list, claim, update, answer) named by the queue, and only the queue's
+ * `spec.members` (when it sets them) see and work its items.
  *
  * @module
  */
@@ -13,25 +15,31 @@ import {
   RunState,
 } from "@freehold/api";
 import { z } from "zod";
+import type { Verb } from "./auth/authorizer.ts";
+import type { Identity } from "./auth/identity.ts";
 import type { GatewayParts } from "./gateway-parts.ts";
-import { defineRoute, json, type Route, type RouteHeader } from "./route.ts";
+import { defineRoute, json, type Route } from "./route.ts";
 import { ErrorBody, InboxItemList, ItemParameter, NamespaceParameter, QueueParameter } from "./schemas.ts";
 
 const queueParams = z.object({ namespace: NamespaceParameter, queue: QueueParameter });
 const itemParams = z.object({ namespace: NamespaceParameter, queue: QueueParameter, itemId: ItemParameter });
 
-const actorHeaders: readonly RouteHeader[] = [
-  {
-    name: "X-Freehold-User",
-    description: "The person acting. Trusted as given: real authentication is not done yet.",
-    required: true,
-  },
-];
+/** The RBAC action of a verb on a queue's items. */
+const onItems =
+  (verb: Verb) =>
+  ({ namespace, queue }: { namespace: string; queue: string }) =>
+    ({ verb, resource: "humanqueues", subresource: "items", namespace, name: queue }) as const;
 
 const responses = {
   400: { description: "A parameter or the body does not match its schema.", schema: ErrorBody },
-  401: { description: "X-Freehold-User is missing.", schema: ErrorBody },
-  404: { description: "No such item in the queue (inbox.item-not-found).", schema: ErrorBody },
+  403: {
+    description: "You may not do this on the queue's items, or are not one of its members (auth.forbidden).",
+    schema: ErrorBody,
+  },
+  404: {
+    description: "No such item in the queue (inbox.item-not-found), or a namespace you cannot read.",
+    schema: ErrorBody,
+  },
   409: {
     description:
       "The item is claimed by someone else (inbox.already-claimed), not claimed by you " +
@@ -40,13 +48,13 @@ const responses = {
   },
 } as const;
 
-/** The item, if it is in `queue` now (items move on escalation). */
+/** The item, if it is in `queue` now (items move on escalation) and the identity is a member. */
 async function itemInQueue(
   parts: GatewayParts,
-  namespace: string,
-  queue: string,
-  itemId: string,
+  identity: Identity,
+  { namespace, queue, itemId }: { namespace: string; queue: string; itemId: string },
 ): Promise<InboxItem> {
+  await parts.access.requireQueueMember(identity, namespace, queue);
   const item = await parts.inbox.get(namespace, itemId);
   if (item.queue !== queue) {
     throw new FreeholdError(
@@ -65,9 +73,17 @@ export const listInboxRoute = defineRoute({
   summary: "A human queue's items: waiting ones by priority then age, then claimed ones",
   tag: "inbox",
   params: queueParams,
-  responses: { 200: { description: "The items.", schema: InboxItemList }, 400: responses[400] },
-  handle: async (parts, { params }) =>
-    json(InboxItemList, { items: await parts.inbox.list(params.namespace, params.queue) }),
+  access: onItems("list"),
+  responses: {
+    200: { description: "The items.", schema: InboxItemList },
+    400: responses[400],
+    403: responses[403],
+    404: { description: "A namespace you cannot read.", schema: ErrorBody },
+  },
+  handle: async (parts, { params, identity }) => {
+    await parts.access.requireQueueMember(identity, params.namespace, params.queue);
+    return json(InboxItemList, { items: await parts.inbox.list(params.namespace, params.queue) });
+  },
 });
 
 export const getInboxItemRoute = defineRoute({
@@ -77,13 +93,14 @@ export const getInboxItemRoute = defineRoute({
   summary: "One item of a human queue, with its conversation",
   tag: "inbox",
   params: itemParams,
+  access: onItems("get"),
   responses: {
     200: { description: "The item.", schema: InboxItem },
     400: responses[400],
+    403: responses[403],
     404: responses[404],
   },
-  handle: async (parts, { params }) =>
-    json(InboxItem, await itemInQueue(parts, params.namespace, params.queue, params.itemId)),
+  handle: async (parts, { params, identity }) => json(InboxItem, await itemInQueue(parts, identity, params)),
 });
 
 export const findInboxItemRoute = defineRoute({
@@ -93,13 +110,19 @@ export const findInboxItemRoute = defineRoute({
   summary: "An inbox item by id alone, whichever queue it is in now",
   tag: "inbox",
   params: z.object({ namespace: NamespaceParameter, itemId: ItemParameter }),
+  access: ({ namespace }) => ({ verb: "get", resource: "humanqueues", subresource: "items", namespace }),
   responses: {
     200: { description: "The item.", schema: InboxItem },
     400: responses[400],
+    403: responses[403],
     404: responses[404],
   },
-  handle: async (parts, { params }) =>
-    json(InboxItem, await parts.inbox.get(params.namespace, params.itemId)),
+  handle: async (parts, { params, identity }) => {
+    const item = await parts.inbox.get(params.namespace, params.itemId);
+    await parts.access.require(identity, onItems("get")(item));
+    await parts.access.requireQueueMember(identity, item.namespace, item.queue);
+    return json(InboxItem, item);
+  },
 });
 
 export const claimInboxItemRoute = defineRoute({
@@ -109,14 +132,13 @@ export const claimInboxItemRoute = defineRoute({
   summary: "Claim an item: only you can act on it until the lease ends (claiming again renews it)",
   tag: "inbox",
   params: itemParams,
+  access: onItems("claim"),
   body: ClaimRequest,
   bodyOptional: true,
-  actor: true,
-  headers: actorHeaders,
   responses: { 200: { description: "The item, claimed.", schema: InboxItem }, ...responses },
-  handle: async (parts, { params, body, actor }) => {
-    await itemInQueue(parts, params.namespace, params.queue, params.itemId);
-    const item = await parts.inbox.claim(params.namespace, params.itemId, actor, {
+  handle: async (parts, { params, body, identity }) => {
+    await itemInQueue(parts, identity, params);
+    const item = await parts.inbox.claim(params.namespace, params.itemId, identity.user, {
       ...(body.leaseSeconds === undefined ? {} : { leaseSeconds: body.leaseSeconds }),
     });
     return json(InboxItem, item);
@@ -130,12 +152,11 @@ export const releaseInboxItemRoute = defineRoute({
   summary: "Release your claim: the item waits in the queue again",
   tag: "inbox",
   params: itemParams,
-  actor: true,
-  headers: actorHeaders,
+  access: onItems("update"),
   responses: { 200: { description: "The item, waiting.", schema: InboxItem }, ...responses },
-  handle: async (parts, { params, actor }) => {
-    await itemInQueue(parts, params.namespace, params.queue, params.itemId);
-    return json(InboxItem, await parts.inbox.release(params.namespace, params.itemId, actor));
+  handle: async (parts, { params, identity }) => {
+    await itemInQueue(parts, identity, params);
+    return json(InboxItem, await parts.inbox.release(params.namespace, params.itemId, identity.user));
   },
 });
 
@@ -146,13 +167,12 @@ export const answerInboxItemRoute = defineRoute({
   summary: "Answer the user: the run ends with your answer, or (end: false) its agent continues",
   tag: "inbox",
   params: itemParams,
+  access: onItems("answer"),
   body: AnswerRequest,
-  actor: true,
-  headers: actorHeaders,
   responses: { 200: { description: "The run, after the answer.", schema: RunState }, ...responses },
-  handle: async (parts, { params, body, actor }) => {
-    await itemInQueue(parts, params.namespace, params.queue, params.itemId);
-    return json(RunState, await parts.inbox.answer(params.namespace, params.itemId, actor, body));
+  handle: async (parts, { params, body, identity }) => {
+    await itemInQueue(parts, identity, params);
+    return json(RunState, await parts.inbox.answer(params.namespace, params.itemId, identity.user, body));
   },
 });
 
@@ -163,17 +183,16 @@ export const handBackInboxItemRoute = defineRoute({
   summary: "Hand the conversation back to an agent (default: the one that handed over) with a note",
   tag: "inbox",
   params: itemParams,
+  access: onItems("answer"),
   body: HandBackRequest,
-  actor: true,
-  headers: actorHeaders,
   responses: {
     200: { description: "The run, queued for the agent.", schema: RunState },
     ...responses,
     404: { description: "No such item, or the named agent is not running.", schema: ErrorBody },
   },
-  handle: async (parts, { params, body, actor }) => {
-    await itemInQueue(parts, params.namespace, params.queue, params.itemId);
-    return json(RunState, await parts.inbox.handBack(params.namespace, params.itemId, actor, body));
+  handle: async (parts, { params, body, identity }) => {
+    await itemInQueue(parts, identity, params);
+    return json(RunState, await parts.inbox.handBack(params.namespace, params.itemId, identity.user, body));
   },
 });
 

@@ -31,3 +31,40 @@ export {
 } from "./a2a/a2a-schemas.ts";
 export { runTask, taskState } from "./a2a/a2a-task.ts";
 export { createGatewayClient, type GatewayClient, type GatewayClientOptions } from "./gateway-client.ts";
+export {
+  bearerToken,
+  createAuthenticatorChain,
+  type Authenticator,
+  type AuthVariables,
+  type Identity,
+} from "./auth/identity.ts";
+export {
+  parseTokenFile,
+  readTokenFile,
+  createTokenFileAuthenticator,
+  type TokenEntry,
+} from "./auth/token-file.ts";
+export { createOidcAuthenticator, type OidcOptions } from "./auth/oidc.ts";
+export { createTokenReviewAuthenticator, type TokenReviewOptions } from "./auth/token-review.ts";
+export {
+  createKubernetesClient,
+  type KubernetesClient,
+  type KubernetesConnection,
+} from "./auth/kubernetes-client.ts";
+export { createCachedAuthorizer, type AccessRequest, type Authorizer, type Verb } from "./auth/authorizer.ts";
+export { createSubjectAccessReviewAuthorizer } from "./auth/subject-access-review.ts";
+export {
+  createPolicyAuthorizer,
+  parsePolicy,
+  readPolicyFile,
+  tenantRoleRules,
+  Policy,
+  PolicyBinding,
+} from "./auth/policy-file.ts";
+export {
+  createKubernetesDirectory,
+  createManifestDirectory,
+  type DirectoryResource,
+  type ManifestDirectory,
+  type ResourceDirectory,
+} from "./auth/resource-directory.ts";

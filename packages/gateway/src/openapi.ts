@@ -126,12 +126,20 @@ function operation(route: Route): JsonSchema {
       ];
     }),
   );
+  if (!route.public) {
+    responses["401"] ??= {
+      description:
+        'No bearer token, or one no authenticator accepts (auth.unauthenticated); WWW-Authenticate: Bearer realm="freehold".',
+      content: { "application/json": { schema: reference(ErrorBody, "output") } },
+    };
+  }
   const list = parameters(route);
   return {
     operationId: route.operationId,
     summary: route.summary,
     ...(route.description === undefined ? {} : { description: route.description }),
     tags: [route.tag],
+    ...(route.public ? { security: [] } : {}),
     ...(list.length === 0 ? {} : { parameters: list }),
     ...(route.body === undefined
       ? {}
@@ -170,13 +178,16 @@ export function buildOpenApiDocument(routes: readonly Route[]): {
       version: apiVersion,
       description:
         "Start and follow agent runs, work human queues and approvals, and reach agents over A2A. " +
-        "Errors are `{code, message, details}`. Authentication is not done yet: `X-Freehold-User` " +
-        "names the acting person and is trusted as given.",
+        "Errors are `{code, message, details}`. Every request but health and agent cards carries " +
+        "`Authorization: Bearer <token>` (a Kubernetes token, an OIDC JWT, or a token of the dev token " +
+        "file); every action is authorized as a verb on a freehold.dev resource in the namespace.",
     },
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
     tags: [...new Set(routes.map((route) => route.tag))].map((name) => ({ name })),
     paths,
+    security: [{ bearer: [] }],
     components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
       schemas: Object.fromEntries(namedSchemas.map(([name, schema, io]) => [name, jsonSchema(schema, io)])),
     },
   };

@@ -2,18 +2,20 @@
  * A route: its method and path, the zod schemas of its parameters, body and responses, and its
  * handler. The gateway registers its handlers and `openApiDocument()` describes the same objects,
  * so the document cannot drift from what is served. Parameters, query and body are parsed before
- * the handler runs; a mismatch is a 400 naming the field.
+ * the handler runs; a mismatch is a 400 naming the field. A route declares the RBAC action it
+ * takes (`access`); it is checked for the caller's identity before the handler runs.
  *
  * @module
  */
 import { FreeholdError } from "@freehold/api";
 import { z } from "zod";
+import type { AccessRequest } from "./auth/authorizer.ts";
+import { missingTokenError, type Identity } from "./auth/identity.ts";
 import type { GatewayParts } from "./gateway-parts.ts";
 import { invalidRequest } from "./request-issues.ts";
-import { ActorHeader } from "./schemas.ts";
 
-/** The header that names the acting person. */
-export const actorHeader = "x-freehold-user";
+/** The identity public routes see: Kubernetes' name for a caller without credentials. */
+export const anonymous: Identity = { user: "system:anonymous", groups: ["system:unauthenticated"] };
 
 /** One documented response of a route. */
 export interface RouteResponse {
@@ -32,12 +34,12 @@ export interface RouteHeader {
 }
 
 /** A request as the handler sees it: everything parsed. */
-export interface RouteRequest<Params, Query, Body, Actor extends boolean> {
+export interface RouteRequest<Params, Query, Body> {
   readonly params: Params;
   readonly query: Query;
   readonly body: Body;
-  /** The `X-Freehold-User` header: always there on routes that require it. */
-  readonly actor: Actor extends true ? string : string | undefined;
+  /** Who is calling, verified ({@link anonymous} on public routes). */
+  readonly identity: Identity;
   readonly headers: Headers;
   readonly url: URL;
   /** Aborted when the caller goes away. */
@@ -51,7 +53,6 @@ export interface RouteDefinition<
   Params extends z.ZodObject,
   Query extends z.ZodObject,
   Body extends z.ZodType,
-  Actor extends boolean,
 > {
   readonly method: "get" | "post";
   /** OpenAPI style: `/v1/namespaces/{namespace}/runs/{runId}`. */
@@ -71,13 +72,18 @@ export interface RouteDefinition<
   readonly documentedBody?: z.ZodType;
   /** When the body may be left out entirely (parsed as `{}`). */
   readonly bodyOptional?: boolean;
-  /** Requires `X-Freehold-User` (401 without it). */
-  readonly actor?: Actor;
+  /** Served without authentication (health, the A2A agent card). */
+  readonly public?: boolean;
+  /**
+   * The action the route takes, checked before the handler (404 for a namespace the caller cannot
+   * read, 403 otherwise). Absent on public routes and routes that check in their handler.
+   */
+  readonly access?: (params: z.output<Params>, query: z.output<Query>) => AccessRequest;
   readonly headers?: readonly RouteHeader[];
   readonly responses: Readonly<Record<number, RouteResponse>>;
   handle(
     parts: GatewayParts,
-    request: RouteRequest<z.output<Params>, z.output<Query>, z.output<Body>, Actor>,
+    request: RouteRequest<z.output<Params>, z.output<Query>, z.output<Body>>,
   ): Promise<Response>;
 }
 
@@ -87,6 +93,8 @@ export interface RawRequest {
   readonly url: URL;
   readonly headers: Headers;
   readonly signal: AbortSignal;
+  /** Set by the gateway's authentication on every route that is not public. */
+  readonly identity: Identity | undefined;
   text(): Promise<string>;
 }
 
@@ -103,7 +111,8 @@ export interface Route {
   /** The body's schema, for the document. */
   readonly body: z.ZodType | undefined;
   readonly bodyOptional: boolean;
-  readonly actor: boolean;
+  /** Served without authentication. */
+  readonly public: boolean;
   readonly headers: readonly RouteHeader[];
   readonly responses: Readonly<Record<number, RouteResponse>>;
   handle(parts: GatewayParts, request: RawRequest): Promise<Response>;
@@ -138,21 +147,6 @@ async function readJson(request: RawRequest, optional: boolean): Promise<unknown
   }
 }
 
-/** The acting person, or a 401 that says how to name one. */
-export function requireActor(headers: Headers): string {
-  const value = headers.get(actorHeader);
-  if (value === null || value.trim() === "") {
-    throw new FreeholdError(
-      "request.unauthenticated",
-      "this action needs the acting person: send the X-Freehold-User header (e.g. X-Freehold-User: ann)",
-      { details: { header: "X-Freehold-User" } },
-    );
-  }
-  const result = ActorHeader.safeParse(value);
-  if (!result.success) throw invalidRequest("header", result.error, value);
-  return result.data;
-}
-
 /**
  * Defines a route; the handler gets its parameters, query and body parsed and typed.
  *
@@ -174,13 +168,12 @@ export function defineRoute<
   Params extends z.ZodObject,
   Query extends z.ZodObject = typeof noParams,
   Body extends z.ZodType = z.ZodUndefined,
-  Actor extends boolean = false,
->(definition: RouteDefinition<Params, Query, Body, Actor>): Route {
+>(definition: RouteDefinition<Params, Query, Body>): Route {
   const query = definition.query;
   const body = definition.body;
   const documentedBody = definition.body ?? definition.documentedBody;
   const bodyOptional = definition.bodyOptional ?? false;
-  const actor = definition.actor ?? false;
+  const isPublic = definition.public ?? false;
   return {
     method: definition.method,
     path: definition.path,
@@ -192,25 +185,27 @@ export function defineRoute<
     query,
     body: documentedBody,
     bodyOptional,
-    actor,
+    public: isPublic,
     headers: definition.headers ?? [],
     responses: definition.responses,
     async handle(parts, request) {
+      const identity = isPublic ? anonymous : request.identity;
+      if (identity === undefined) throw missingTokenError();
       const params = parsePart(definition.params, request.params, "path");
-      const actorName = actor
-        ? requireActor(request.headers)
-        : (request.headers.get(actorHeader) ?? undefined);
-      const parsedQuery =
+      const parsedQuery = (
         query === undefined
           ? {}
-          : parsePart(query, Object.fromEntries(request.url.searchParams.entries()), "query");
+          : parsePart(query, Object.fromEntries(request.url.searchParams.entries()), "query")
+      ) as z.output<Query>;
+      if (definition.access !== undefined)
+        await parts.access.require(identity, definition.access(params, parsedQuery));
       const parsedBody =
         body === undefined ? undefined : parsePart(body, await readJson(request, bodyOptional), "body");
       return definition.handle(parts, {
         params,
-        query: parsedQuery as z.output<Query>,
+        query: parsedQuery,
         body: parsedBody as z.output<Body>,
-        actor: actorName as Actor extends true ? string : string | undefined,
+        identity,
         headers: request.headers,
         url: request.url,
         signal: request.signal,

@@ -1,9 +1,11 @@
 /**
  * Runs: start one on an agent, read it with its history, stream its events (SSE, resumable with
- * `Last-Event-ID`), cancel it; and list the agents a namespace has.
+ * `Last-Event-ID`), cancel it; and list the agents a namespace has. Each declares its RBAC action:
+ * `agents/runs` create, `runs` get/watch/delete, `agents` list.
  *
  * @module
  */
+import { randomUUID } from "node:crypto";
 import { FreeholdError, RunState } from "@freehold/api";
 import { cancelRun, startRun } from "@freehold/handoff";
 import { z } from "zod";
@@ -43,6 +45,7 @@ export const listAgentsRoute = defineRoute({
   summary: "The agents of a namespace (as their workers registered them)",
   tag: "runs",
   params: namespaceParams,
+  access: ({ namespace }) => ({ verb: "list", resource: "agents", namespace }),
   responses: { 200: { description: "The agents, by name.", schema: AgentList }, 400: errors[400] },
   handle: async (parts, { params }) =>
     json(AgentList, { agents: await parts.registry.list(params.namespace) }),
@@ -57,6 +60,13 @@ export const startRunRoute = defineRoute({
     "Stores the run (status queued) and puts it on the agent's queue. Follow it with GET .../runs/{runId}/events.",
   tag: "runs",
   params: z.object({ namespace: NamespaceParameter, agent: AgentParameter }),
+  access: ({ namespace, agent }) => ({
+    verb: "create",
+    resource: "agents",
+    subresource: "runs",
+    namespace,
+    name: agent,
+  }),
   body: StartRunBody,
   responses: {
     201: { description: "The run, queued.", schema: RunState },
@@ -74,17 +84,21 @@ export const startRunRoute = defineRoute({
       schema: ErrorBody,
     },
   },
-  handle: async (parts, { params, body }) => {
+  handle: async (parts, { params, body, identity }) => {
     await parts.registry.require(params.namespace, params.agent);
-    const run = await startRun(
-      { redis: parts.redis, store: parts.store, queues: parts.queues, quotas: parts.quotas },
-      {
-        namespace: params.namespace,
-        agent: params.agent,
-        input: body.input,
-        ...(body.runId === undefined ? {} : { runId: body.runId }),
-      },
-    );
+    // Who starts it is recorded first, so no approval of the run can come before the record.
+    const runId = body.runId ?? randomUUID();
+    const recorded = await parts.access.starters.record(params.namespace, runId, identity);
+    let run: RunState;
+    try {
+      run = await startRun(
+        { redis: parts.redis, store: parts.store, queues: parts.queues, quotas: parts.quotas },
+        { namespace: params.namespace, agent: params.agent, input: body.input, runId },
+      );
+    } catch (error) {
+      if (recorded) await parts.access.starters.forget(params.namespace, runId);
+      throw error;
+    }
     return json(RunState, run, 201, {
       location: `/v1/namespaces/${params.namespace}/runs/${encodeURIComponent(run.id)}`,
     });
@@ -98,6 +112,7 @@ export const getRunRoute = defineRoute({
   summary: "A run: status, usage, output, conversation, and its history of events",
   tag: "runs",
   params: runParams,
+  access: ({ namespace, runId }) => ({ verb: "get", resource: "runs", namespace, name: runId }),
   responses: { 200: { description: "The run.", schema: RunDetails }, 400: errors[400], 404: errors[404] },
   handle: async (parts, { params }) => {
     const state = await parts.store.require(params.namespace, params.runId);
@@ -123,6 +138,12 @@ export const runEventsRoute = defineRoute({
       .default("true")
       .describe("true: stream (SSE) until the run ends; false: the stored events as JSON."),
     after: StreamId.optional().describe("Only events after this id (Last-Event-ID takes precedence)."),
+  }),
+  access: ({ namespace, runId }, { follow }) => ({
+    verb: follow === "true" ? "watch" : "get",
+    resource: "runs",
+    namespace,
+    name: runId,
   }),
   headers: [
     {
@@ -182,6 +203,7 @@ export const cancelRunRoute = defineRoute({
   description: "The run is cancelled at once; a worker working on it stops at its next step.",
   tag: "runs",
   params: runParams,
+  access: ({ namespace, runId }) => ({ verb: "delete", resource: "runs", namespace, name: runId }),
   responses: {
     200: { description: "The run, cancelled.", schema: RunState },
     400: errors[400],

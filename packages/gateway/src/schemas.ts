@@ -77,12 +77,3 @@ export const AgentParameter = DnsLabel.describe("The agent's name.");
 export const QueueParameter = DnsLabel.describe("The HumanQueue's name.");
 export const ItemParameter = z.string().min(1).max(200).describe("The item's id.");
 export const RunParameter = z.string().min(1).max(200).describe("The run's id.");
-
-/** The acting person: `X-Freehold-User`. */
-export const ActorHeader = z
-  .string()
-  .trim()
-  .min(1)
-  .max(200)
-  .regex(/^[^\p{Cc}]+$/u, "must not contain control characters")
-  .describe("Who acts: a person's name or login. Trusted as given; real authentication is not done yet.");

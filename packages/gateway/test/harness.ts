@@ -2,7 +2,12 @@
  * The gateway suites' real parts: a Redis (redis-server on a free port), the gateway on a free
  * port, and per test a namespace of its own with runtime workers in this process driven by the
  * scripted OpenAI-compatible model server. Also a small SSE reader over `fetch`.
+ *
+ * Every request is authenticated: the gateway reads a token file of the harness's people (each
+ * with a random token) and a policy (default: the group `testers`, every person's, is admin of every
+ * namespace); `request(..., { user })` sends that person's token, `tester` by default.
  */
+import { randomBytes } from "node:crypto";
 import { RuntimeConfig, type RunState } from "@freehold/api";
 import {
   createAgentQueues,
@@ -19,7 +24,17 @@ import { startScriptedModelServer, type ModelScriptInput } from "@freehold/model
 import { createRuntime, createRuntimeWorker } from "@freehold/runtime";
 import { Redis } from "ioredis";
 import { expect } from "vitest";
-import { createGateway, type Gateway } from "../src/index.ts";
+import {
+  createAuthenticatorChain,
+  createGateway,
+  createManifestDirectory,
+  createPolicyAuthorizer,
+  createTokenFileAuthenticator,
+  type Authenticator,
+  type Gateway,
+  type ManifestDirectory,
+  type Policy,
+} from "../src/index.ts";
 
 export interface Harness {
   readonly redis: RedisServer;
@@ -31,6 +46,10 @@ export interface Harness {
   readonly url: string;
   /** Lines the gateway logged. */
   readonly logged: string[];
+  /** Each person's bearer token, by user name. */
+  readonly tokens: ReadonlyMap<string, string>;
+  /** The HumanQueues and Agents the gateway knows of (world() adds its own). */
+  readonly directory: ManifestDirectory;
   /** Stops what {@link world} started, then the gateway and Redis. */
   close(): Promise<void>;
   /** Steps that stop what {@link world} started. */
@@ -43,14 +62,42 @@ export interface Harness {
 export interface HarnessOptions {
   readonly redis?: RedisServerOptions;
   readonly quotas?: (connection: Redis) => Quotas;
+  /** People (user → groups) besides the default ones, each given a token. */
+  readonly people?: Readonly<Record<string, readonly string[]>>;
+  /** The policy file's content (default: group `testers` is admin everywhere). */
+  readonly policy?: Policy;
+  /** Authenticators asked after the token file (OIDC, TokenReview). */
+  readonly authenticators?: readonly Authenticator[];
 }
+
+/** Everyone the existing suites act as; all in the group `testers`. */
+const defaultPeople: Readonly<Record<string, readonly string[]>> = {
+  tester: ["testers"],
+  ann: ["testers"],
+  bob: ["testers"],
+};
+
+const defaultPolicy: Policy = {
+  bindings: [{ namespace: "*", role: "admin", subjects: [{ group: "testers" }] }],
+};
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const redis = await startRedisServer(options.redis);
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
   const logged: string[] = [];
+  const people = { ...defaultPeople, ...options.people };
+  const tokens = new Map(Object.keys(people).map((user) => [user, randomBytes(24).toString("hex")]));
+  const directory = createManifestDirectory();
   const gateway = createGateway({
     redis: connection,
+    authenticator: createAuthenticatorChain([
+      createTokenFileAuthenticator(
+        Object.entries(people).map(([user, groups]) => ({ token: tokens.get(user) ?? "", user, groups })),
+      ),
+      ...(options.authenticators ?? []),
+    ]),
+    authorizer: createPolicyAuthorizer(options.policy ?? defaultPolicy),
+    directory,
     log: (line) => logged.push(line),
     keepAliveMs: 60_000,
     ...(options.quotas === undefined ? {} : { quotas: options.quotas(connection) }),
@@ -69,6 +116,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     gateway,
     url,
     logged,
+    tokens,
+    directory,
     cleanups,
     cleanup,
     async close() {
@@ -93,6 +142,8 @@ export interface WorldOptions {
   readonly humanQueues?: Record<string, Record<string, unknown>>;
   /** MCP servers by name: their streamable HTTP URLs. */
   readonly mcpServers?: Record<string, string>;
+  /** The namespace (default: a fresh random one). */
+  readonly namespace?: string;
 }
 
 /**
@@ -105,7 +156,7 @@ export async function world(
   agents: Record<string, Record<string, unknown>>,
   options: WorldOptions = {},
 ): Promise<string> {
-  const namespace = `g${Math.random().toString(36).slice(2, 10)}`;
+  const namespace = options.namespace ?? `g${Math.random().toString(36).slice(2, 10)}`;
   const model = await startScriptedModelServer({ script });
   const config = RuntimeConfig.parse({
     schemaVersion: 1,
@@ -132,6 +183,7 @@ export async function world(
       resource("HumanQueue", namespace, name, spec),
     ),
   });
+  harness.directory.add([...config.agents, ...config.humanQueues]);
   const runtime = await createRuntime(config, {
     resolveSecret: () => Promise.reject(new Error("no secrets in these tests")),
   });
@@ -220,15 +272,32 @@ export async function readEvents(
   }
 }
 
-/** A JSON request to the gateway. */
+/** The `Authorization` header of a person of the harness. */
+export function authorization(harness: Harness, user = "tester"): Record<string, string> {
+  const token = harness.tokens.get(user);
+  if (token === undefined) throw new Error(`no person ${user} in the harness`);
+  return { authorization: `Bearer ${token}` };
+}
+
+/**
+ * A JSON request to the gateway, as `user` (default `tester`); `user: null` sends no token, and
+ * `headers.authorization` replaces the person's.
+ */
 export async function request(
   harness: Harness,
   method: "GET" | "POST",
   path: string,
-  options: { body?: unknown; rawBody?: string; user?: string; headers?: Record<string, string> } = {},
+  options: {
+    body?: unknown;
+    rawBody?: string;
+    user?: string | null;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<{ status: number; body: unknown; headers: Headers }> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.user !== undefined) headers["x-freehold-user"] = options.user;
+  const headers: Record<string, string> = {
+    ...(options.user === null ? {} : authorization(harness, options.user)),
+    ...options.headers,
+  };
   let body: string | undefined = options.rawBody;
   if (options.body !== undefined) {
     headers["content-type"] = "application/json";

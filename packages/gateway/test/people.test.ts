@@ -1,7 +1,7 @@
 /**
  * People's side of the gateway over real HTTP: a real worker hands a conversation to a human queue
  * or waits for a tool call's approval, and people claim, release, answer, hand back and decide
- * through the gateway as `X-Freehold-User`. The counter MCP server provides the tool to approve.
+ * through the gateway, each with their own bearer token. The counter MCP server provides the tool to approve.
  */
 import type { ApprovalItem, InboxItem, RunEvent, RunState } from "@freehold/api";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -100,10 +100,10 @@ describe("the inbox", () => {
       },
     });
 
-    const anonymous = await request(harness, "POST", `${base}/claim`);
+    const anonymous = await request(harness, "POST", `${base}/claim`, { user: null });
     expect(anonymous.status).toBe(401);
-    expect(anonymous.body).toMatchObject({ code: "request.unauthenticated" });
-    expect((anonymous.body as { message: string }).message).toContain("X-Freehold-User");
+    expect(anonymous.body).toMatchObject({ code: "auth.unauthenticated" });
+    expect(anonymous.headers.get("www-authenticate")).toBe('Bearer realm="freehold"');
 
     const shortLease = await request(harness, "POST", `${base}/claim`, {
       user: "ann",
@@ -278,9 +278,10 @@ describe("approvals", () => {
     });
 
     const decision = `/v1/namespaces/${namespace}/approvals/${itemId}/decision`;
+    // tester started the run: separation of duties keeps them from approving its calls.
     expect(await request(harness, "POST", decision, { body: { approve: true } })).toMatchObject({
-      status: 401,
-      body: { code: "request.unauthenticated" },
+      status: 403,
+      body: { code: "auth.forbidden" },
     });
     const wrongType = await request(harness, "POST", decision, { user: "ann", body: { approve: "yes" } });
     expect(wrongType.status).toBe(400);

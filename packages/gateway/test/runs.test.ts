@@ -7,6 +7,7 @@ import type { RunEvent, RunState } from "@freehold/api";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RunDetails } from "../src/index.ts";
 import {
+  authorization,
   idleAgent,
   readEvents,
   request,
@@ -165,7 +166,7 @@ describe("run events", () => {
     const eventsUrl = `${harness.url}/v1/namespaces/${namespace}/runs/${runId}/events`;
 
     // Read the first two events, then drop the connection.
-    const first = await fetch(eventsUrl);
+    const first = await fetch(eventsUrl, { headers: authorization(harness) });
     expect(first.headers.get("content-type")).toMatch(/^text\/event-stream/);
     const head = await readEvents(first, (_event, index) => index === 1);
     expect((head[0]?.data as RunEvent).type).toBe("run-start");
@@ -173,7 +174,7 @@ describe("run events", () => {
 
     // Reconnect as EventSource does: the rest, from the event after the last one received.
     const rest = await readEvents(
-      await fetch(eventsUrl, { headers: { "last-event-id": head[1]?.id ?? "" } }),
+      await fetch(eventsUrl, { headers: { ...authorization(harness), "last-event-id": head[1]?.id ?? "" } }),
     );
     const types = [...head, ...rest].map((event) => (event.data as RunEvent).type);
     expect(types[0]).toBe("run-start");
@@ -188,10 +189,14 @@ describe("run events", () => {
     expect([...head, ...rest].map((event) => event.id)).toEqual(stored.map((event) => event.id));
 
     // A finished run's stream replays and ends; `after` works like Last-Event-ID.
-    const replay = await readEvents(await fetch(`${eventsUrl}?after=${stored[1]?.id ?? ""}`));
+    const replay = await readEvents(
+      await fetch(`${eventsUrl}?after=${stored[1]?.id ?? ""}`, { headers: authorization(harness) }),
+    );
     expect(replay.map((event) => event.id)).toEqual(stored.slice(2).map((event) => event.id));
     const afterEnd = await readEvents(
-      await fetch(eventsUrl, { headers: { "last-event-id": stored.at(-1)?.id ?? "" } }),
+      await fetch(eventsUrl, {
+        headers: { ...authorization(harness), "last-event-id": stored.at(-1)?.id ?? "" },
+      }),
     );
     expect(afterEnd).toEqual([]);
 
@@ -244,9 +249,9 @@ describe("cancelling runs", () => {
       body: { input: "x" },
     });
     const runId = (run.body as RunState).id;
-    const stream = fetch(`${harness.url}/v1/namespaces/${namespace}/runs/${runId}/events`).then((response) =>
-      readEvents(response),
-    );
+    const stream = fetch(`${harness.url}/v1/namespaces/${namespace}/runs/${runId}/events`, {
+      headers: authorization(harness),
+    }).then((response) => readEvents(response));
 
     const cancelled = await request(harness, "POST", `/v1/namespaces/${namespace}/runs/${runId}/cancel`);
     expect(cancelled).toMatchObject({ status: 200, body: { id: runId, status: "cancelled" } });

@@ -1,7 +1,7 @@
 /**
  * `freehold approvals`: tool calls waiting for a person, through the gateway: `list [--agent]`,
- * `approve <item> [--reason]`, `reject <item> [--reason]`. Decisions are made as `--user`
- * (X-Freehold-User).
+ * `approve <item> [--reason]`, `reject <item> [--reason]`. Decisions are made as the person whose
+ * token the CLI sends (FREEHOLD_TOKEN, or the token `freehold dev` wrote).
  *
  * @module
  */
@@ -89,7 +89,7 @@ export function registerApprovalCommands(program: Command, context: GatewayComma
   const { output, environment } = context;
   const approvals = program.command("approvals").description("decide tool calls that wait for approval");
   const options = (flags: GatewayClientFlags): ApprovalCommandOptions => ({
-    client: gatewayClient(flags),
+    client: gatewayClient(flags, environment),
     namespace: flags.namespace,
   });
 

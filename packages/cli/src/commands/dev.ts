@@ -1,9 +1,13 @@
 /**
- * `freehold dev <folder>`: runs a folder's agents without Kubernetes until stopped, and prints how
- * to start runs on them.
+ * `freehold dev <folder>`: runs a folder's agents without Kubernetes until stopped, writes the local
+ * credentials of the gateway (a token file and a policy that makes you admin of the folder's
+ * namespaces, mode 0600), and prints how to start the gateway and runs.
  *
  * @module
  */
+import { userInfo } from "node:os";
+import { join } from "node:path";
+import { devAuthFiles, writeDevAuth } from "../dev/dev-auth.ts";
 import { startDevEnvironment } from "../dev/dev-environment.ts";
 import type { Output } from "../output.ts";
 
@@ -29,10 +33,21 @@ export async function devCommand(options: DevOptions, output: Output, stopped: P
     ...(options.dataDirectory === undefined ? {} : { dataDirectory: options.dataDirectory }),
     ...(options.modelsDirectory === undefined ? {} : { modelsDirectory: options.modelsDirectory }),
   });
-  const [first] = environment.runtimes.flatMap((runtime) => runtime.agents);
+  const agents = environment.runtimes.flatMap((runtime) => runtime.agents);
+  const [first] = agents;
+  const auth = writeDevAuth(
+    devAuthFiles(
+      options.environment,
+      options.dataDirectory === undefined ? undefined : join(options.dataDirectory, "auth"),
+    ),
+    options.environment.USER ?? userInfo().username,
+    [...new Set(agents.map((agent) => agent.namespace))],
+  );
   output.stdout(
     `ready. In another terminal:\n` +
-      `  export FREEHOLD_REDIS_URL=${environment.redisUrl}\n` +
+      `  export FREEHOLD_REDIS_URL=${environment.redisUrl} FREEHOLD_TOKEN=${auth.token}\n` +
+      `  freehold gateway --token-file ${auth.tokenFile} --policy-file ${auth.policyFile} --manifests ${options.directory}\n` +
+      `    (you are ${auth.user}, admin of ${[...new Set(agents.map((agent) => agent.namespace))].join(", ")}; add people to the token file and the policy)\n` +
       `  freehold run ${first?.name ?? "<agent>"}${first?.namespace === "default" ? "" : ` -n ${first?.namespace ?? ""}`} "your question"\n` +
       `Ctrl-C stops (runs in progress go back on their queue).\n`,
   );

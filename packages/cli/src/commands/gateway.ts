@@ -1,17 +1,19 @@
 /**
  * The gateway from the command line: `freehold gateway` serves the HTTP API on a Redis, and the
  * commands that talk to a running gateway (`inbox`, `approvals`) share its options here:
- * `--gateway-url` (FREEHOLD_GATEWAY_URL), `--user` (FREEHOLD_USER, else the OS user name) and
- * `-n/--namespace` (FREEHOLD_NAMESPACE, else `default`), and print tables the same way.
+ * `--gateway-url` (FREEHOLD_GATEWAY_URL), the bearer token (FREEHOLD_TOKEN, else `--token-file`,
+ * else the token `freehold dev` wrote) and `-n/--namespace` (FREEHOLD_NAMESPACE, else `default`),
+ * and print tables the same way.
  *
  * @module
  */
-import { userInfo } from "node:os";
 import { FreeholdError } from "@freehold/api";
 import { createGateway, createGatewayClient, type GatewayClient } from "@freehold/gateway";
 import type { Command } from "commander";
 import { Redis } from "ioredis";
+import { readClientToken } from "../dev/dev-auth.ts";
 import type { Output } from "../output.ts";
+import { gatewayAuth, type GatewayAuth } from "./gateway-auth.ts";
 
 /** What the gateway commands need from the program. */
 export interface GatewayCommandContext {
@@ -27,6 +29,8 @@ export interface GatewayServeOptions {
   readonly host: string;
   /** The URL callers reach the gateway at, for A2A agent cards. */
   readonly publicUrl?: string;
+  /** Who may do what (see `gatewayAuth`). */
+  readonly auth: GatewayAuth;
 }
 
 /**
@@ -34,7 +38,8 @@ export interface GatewayServeOptions {
  *
  * @example
  * ```ts
- * await gatewayCommand({ redisUrl: "redis://127.0.0.1:6379", port: 8080, host: "127.0.0.1" }, processOutput(), stopped);
+ * const auth = gatewayAuth({ tokenFile: "tokens.csv", policyFile: "policy.yaml" }, process.env, process.cwd(), log);
+ * await gatewayCommand({ redisUrl: "redis://127.0.0.1:6379", port: 8080, host: "127.0.0.1", auth }, processOutput(), stopped);
  * ```
  */
 export async function gatewayCommand(
@@ -60,6 +65,9 @@ export async function gatewayCommand(
   }
   const gateway = createGateway({
     redis: connection,
+    authenticator: options.auth.authenticator,
+    authorizer: options.auth.authorizer,
+    directory: options.auth.directory,
     log: (line) => {
       output.stderr(`${line}\n`);
     },
@@ -68,9 +76,7 @@ export async function gatewayCommand(
   try {
     const { url } = await gateway.listen(options.port, options.host);
     output.stdout(`gateway at ${url} (OpenAPI: ${url}/openapi.json)\n`);
-    output.stderr(
-      "no authentication yet: X-Freehold-User names the acting person and is trusted; keep the gateway on a private network\n",
-    );
+    output.stderr(`${options.auth.summary}\n`);
     await stopped;
   } finally {
     await gateway.close();
@@ -81,19 +87,12 @@ export async function gatewayCommand(
 /** The options every gateway client command takes, as commander parses them. */
 export interface GatewayClientFlags {
   readonly gatewayUrl?: string;
-  readonly user?: string;
+  /** A file holding your bearer token alone (FREEHOLD_TOKEN takes precedence). */
+  readonly tokenFile?: string;
   readonly namespace: string;
 }
 
-function osUser(): string | undefined {
-  try {
-    return userInfo().username;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Adds `--gateway-url`, `--user` and `-n/--namespace` to a command. */
+/** Adds `--gateway-url`, `--token-file` and `-n/--namespace` to a command. */
 export function withGatewayOptions(
   command: Command,
   environment: Readonly<Record<string, string | undefined>>,
@@ -101,25 +100,32 @@ export function withGatewayOptions(
   return command
     .option("--gateway-url <url>", "the gateway (FREEHOLD_GATEWAY_URL)", environment.FREEHOLD_GATEWAY_URL)
     .option(
-      "--user <name>",
-      "who you are (FREEHOLD_USER; default: your user name)",
-      environment.FREEHOLD_USER ?? osUser(),
+      "--token-file <path>",
+      "a file with your bearer token (FREEHOLD_TOKEN takes precedence; default: the one freehold dev wrote)",
+      environment.FREEHOLD_TOKEN_FILE,
     )
     .option("-n, --namespace <namespace>", "the namespace", environment.FREEHOLD_NAMESPACE ?? "default");
 }
 
-/** The client of the gateway the flags name. */
-export function gatewayClient(flags: GatewayClientFlags): GatewayClient {
+/** The client of the gateway the flags name, sending your token. */
+export function gatewayClient(
+  flags: GatewayClientFlags,
+  environment: Readonly<Record<string, string | undefined>>,
+): GatewayClient {
   if (flags.gatewayUrl === undefined || flags.gatewayUrl === "") {
     throw new FreeholdError(
       "cli.no-gateway",
       "no gateway to talk to: pass --gateway-url or set FREEHOLD_GATEWAY_URL (start one with `freehold gateway --redis-url ...`)",
     );
   }
-  return createGatewayClient({
-    url: flags.gatewayUrl,
-    ...(flags.user === undefined ? {} : { user: flags.user }),
-  });
+  const token = readClientToken(environment, flags.tokenFile);
+  if (token === undefined) {
+    throw new FreeholdError(
+      "cli.no-token",
+      "no token to send to the gateway: set FREEHOLD_TOKEN, pass --token-file, or start `freehold dev` (it writes yours)",
+    );
+  }
+  return createGatewayClient({ url: flags.gatewayUrl, token });
 }
 
 /** Text cut to `width` characters, on one line. */
@@ -158,6 +164,33 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
   return `${[line(headers), ...rows.map(line)].join("\n")}\n`;
 }
 
+/** `freehold gateway`'s flags as commander parses them. */
+interface GatewayFlags {
+  readonly redisUrl?: string;
+  readonly host: string;
+  readonly port: string;
+  readonly publicUrl?: string;
+  readonly tokenFile?: string;
+  readonly policyFile?: string;
+  readonly oidcIssuer?: string;
+  readonly oidcAudience?: string[];
+  readonly oidcGroupsClaim?: string;
+  readonly oidcUsernameClaim?: string;
+  readonly oidcJwksUrl?: string;
+  readonly kubernetesAuth?: boolean;
+  readonly tokenReviewAudiences?: string[];
+  readonly manifests?: string;
+}
+
+/** The entries whose value is not undefined (for exactOptionalPropertyTypes). */
+function definedOnly<Entries extends Record<string, unknown>>(
+  entries: Entries,
+): { [Key in keyof Entries]?: Exclude<Entries[Key], undefined> } {
+  return Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== undefined)) as {
+    [Key in keyof Entries]?: Exclude<Entries[Key], undefined>;
+  };
+}
+
 function port(text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 0 || value > 65_535) {
@@ -178,6 +211,7 @@ function port(text: string): number {
  * ```
  */
 export function registerGatewayCommand(program: Command, context: GatewayCommandContext): void {
+  const { environment } = context;
   program
     .command("gateway")
     .description("serve the HTTP API (runs, events, inbox, approvals, A2A, OpenAPI) until Ctrl-C")
@@ -185,15 +219,82 @@ export function registerGatewayCommand(program: Command, context: GatewayCommand
     .option("--host <host>", "the address to listen on (0.0.0.0 in a container)", "127.0.0.1")
     .option("-p, --port <port>", "the port (0: a free one)", "8080")
     .option("--public-url <url>", "the URL callers reach the gateway at, for A2A agent cards")
-    .action(async (options: { redisUrl?: string; host: string; port: string; publicUrl?: string }) => {
+    .option(
+      "--token-file <path>",
+      "token,user,group1|group2 lines, mode 0600 (FREEHOLD_GATEWAY_TOKEN_FILE)",
+      environment.FREEHOLD_GATEWAY_TOKEN_FILE,
+    )
+    .option(
+      "--policy-file <path>",
+      "bindings of users and groups to the tenant roles per namespace (FREEHOLD_POLICY_FILE)",
+      environment.FREEHOLD_POLICY_FILE,
+    )
+    .option(
+      "--oidc-issuer <url>",
+      "accept JWTs of this OIDC issuer (FREEHOLD_OIDC_ISSUER)",
+      environment.FREEHOLD_OIDC_ISSUER,
+    )
+    .option(
+      "--oidc-audience <aud...>",
+      "the audiences OIDC tokens must name (FREEHOLD_OIDC_AUDIENCE, comma-separated)",
+      environment.FREEHOLD_OIDC_AUDIENCE?.split(","),
+    )
+    .option(
+      "--oidc-groups-claim <claim>",
+      "the claim with the groups (default groups)",
+      environment.FREEHOLD_OIDC_GROUPS_CLAIM,
+    )
+    .option(
+      "--oidc-username-claim <claim>",
+      "the claim with the user name (default sub)",
+      environment.FREEHOLD_OIDC_USERNAME_CLAIM,
+    )
+    .option(
+      "--oidc-jwks-url <url>",
+      "the issuer's JWKS (default: from its discovery document)",
+      environment.FREEHOLD_OIDC_JWKS_URL,
+    )
+    .option(
+      "--kubernetes-auth",
+      "TokenReview and SubjectAccessReview against the cluster the gateway runs in",
+      environment.FREEHOLD_KUBERNETES_AUTH === "true",
+    )
+    .option("--token-review-audiences <aud...>", "audiences for TokenReview (default: the API server's)")
+    .option(
+      "--manifests <folder>",
+      "read HumanQueues' members and Agents' tools from this folder (freehold dev)",
+    )
+    .action(async (options: GatewayFlags) => {
       if (options.redisUrl === undefined) {
         throw new FreeholdError("cli.no-redis", "freehold gateway needs --redis-url or FREEHOLD_REDIS_URL");
       }
+      const auth = gatewayAuth(
+        {
+          kubernetesAuth: options.kubernetesAuth === true,
+          ...definedOnly({
+            tokenFile: options.tokenFile,
+            policyFile: options.policyFile,
+            oidcIssuer: options.oidcIssuer,
+            oidcAudience: options.oidcAudience,
+            oidcGroupsClaim: options.oidcGroupsClaim,
+            oidcUsernameClaim: options.oidcUsernameClaim,
+            oidcJwksUrl: options.oidcJwksUrl,
+            tokenReviewAudiences: options.tokenReviewAudiences,
+            manifests: options.manifests,
+          }),
+        },
+        environment,
+        process.cwd(),
+        (line) => {
+          context.output.stderr(`${line}\n`);
+        },
+      );
       await gatewayCommand(
         {
           redisUrl: options.redisUrl,
           host: options.host,
           port: port(options.port),
+          auth,
           ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
         },
         context.output,

@@ -1,7 +1,7 @@
 /**
  * `freehold inbox`: work a human queue through the gateway: `list <queue>`, `claim <item>`,
  * `answer <item> "<message>" [--continue]`, `hand-back <item> "<note>" [--agent x]`,
- * `release <item>`. Every action is made as `--user` (X-Freehold-User).
+ * `release <item>`. Every action is made as the person whose token the CLI sends (FREEHOLD_TOKEN).
  *
  * @module
  */
@@ -154,7 +154,7 @@ export function registerInboxCommands(program: Command, context: GatewayCommandC
   const { output, environment } = context;
   const inbox = program.command("inbox").description("work human queues through the gateway");
   const options = (flags: GatewayClientFlags): InboxCommandOptions => ({
-    client: gatewayClient(flags),
+    client: gatewayClient(flags, environment),
     namespace: flags.namespace,
   });
 

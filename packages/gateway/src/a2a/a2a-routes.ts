@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { GatewayParts } from "../gateway-parts.ts";
 import { requestIssues } from "../request-issues.ts";
+import type { Identity } from "../auth/identity.ts";
 import { defineRoute, json, type Route } from "../route.ts";
 import { AgentParameter, ErrorBody, NamespaceParameter } from "../schemas.ts";
 import { serverSentEvents, type ServerSentEvent } from "../server-sent-events.ts";
@@ -56,6 +57,7 @@ async function startTask(
   namespace: string,
   agent: string,
   params: MessageSendParams,
+  identity: Identity,
 ): Promise<RunState> {
   const { message } = params;
   if (message.role !== "user") {
@@ -71,10 +73,25 @@ async function startTask(
         "through its human queue; send a new message without taskId",
     );
   }
-  return startRun(
-    { redis: parts.redis, store: parts.store, queues: parts.queues, quotas: parts.quotas },
-    { namespace, agent, input: messageInput(message), runId: randomUUID() },
-  );
+  await parts.access.require(identity, {
+    verb: "create",
+    resource: "agents",
+    subresource: "runs",
+    namespace,
+    name: agent,
+  });
+  // Who starts it is recorded first, so no approval of the run can come before the record.
+  const runId = randomUUID();
+  await parts.access.starters.record(namespace, runId, identity);
+  try {
+    return await startRun(
+      { redis: parts.redis, store: parts.store, queues: parts.queues, quotas: parts.quotas },
+      { namespace, agent, input: messageInput(message), runId },
+    );
+  } catch (error) {
+    await parts.access.starters.forget(namespace, runId);
+    throw error;
+  }
 }
 
 /** Waits until the run ended or waits for a person, then reads it. */
@@ -131,6 +148,7 @@ export const agentCardRoute = defineRoute({
   method: "get",
   path: "/a2a/{namespace}/{agent}/.well-known/agent-card.json",
   operationId: "agentCard",
+  public: true,
   summary: "The A2A agent card of an agent",
   tag: "a2a",
   params: agentParams,
@@ -182,6 +200,8 @@ export const agentRpcRoute = defineRoute({
   tag: "a2a",
   params: agentParams,
   documentedBody: JsonRpcRequest,
+  // Strangers to the namespace get a 404 before anything; each method checks its own verb.
+  access: ({ namespace, agent }) => ({ verb: "get", resource: "agents", namespace, name: agent }),
   responses: {
     200: {
       description: "A JSON-RPC response; for message/stream and tasks/resubscribe an SSE stream of them.",
@@ -202,7 +222,7 @@ export const agentRpcRoute = defineRoute({
       switch (method) {
         case "message/send": {
           const sendParams = parseParams(MessageSendParams, params);
-          const run = await startTask(parts, namespace, agent, sendParams);
+          const run = await startTask(parts, namespace, agent, sendParams, request.identity);
           const blocking = sendParams.configuration?.blocking !== false;
           const current = blocking ? await settled(parts, run, signal) : run;
           const historyLength = sendParams.configuration?.historyLength;
@@ -211,11 +231,23 @@ export const agentRpcRoute = defineRoute({
           );
         }
         case "message/stream": {
-          const run = await startTask(parts, namespace, agent, parseParams(MessageSendParams, params));
+          const run = await startTask(
+            parts,
+            namespace,
+            agent,
+            parseParams(MessageSendParams, params),
+            request.identity,
+          );
           return streamTask(parts, run, id, request.signal);
         }
         case "tasks/get": {
           const { id: taskId, historyLength } = parseParams(TaskQueryParams, params);
+          await parts.access.require(request.identity, {
+            verb: "get",
+            resource: "runs",
+            namespace,
+            name: taskId,
+          });
           const run = await parts.store.require(namespace, taskId);
           return jsonResponse(
             resultEnvelope(id, runTask(run, historyLength === undefined ? {} : { historyLength })),
@@ -223,10 +255,22 @@ export const agentRpcRoute = defineRoute({
         }
         case "tasks/cancel": {
           const { id: taskId } = parseParams(TaskIdParams, params);
+          await parts.access.require(request.identity, {
+            verb: "delete",
+            resource: "runs",
+            namespace,
+            name: taskId,
+          });
           return jsonResponse(resultEnvelope(id, runTask(await cancelRun(parts.store, namespace, taskId))));
         }
         case "tasks/resubscribe": {
           const { id: taskId } = parseParams(TaskIdParams, params);
+          await parts.access.require(request.identity, {
+            verb: "watch",
+            resource: "runs",
+            namespace,
+            name: taskId,
+          });
           return streamTask(parts, await parts.store.require(namespace, taskId), id, request.signal);
         }
         case "tasks/pushNotificationConfig/set":

@@ -1,0 +1,123 @@
+/**
+ * The gate every route passes: the RBAC check of its action, answered so that a namespace the
+ * caller cannot read looks empty (404, never a 403 that confirms what exists there); the
+ * HumanQueue's members; and separation of duties on approvals.
+ *
+ * @module
+ */
+import { FreeholdError, type ApprovalItem } from "@freehold/api";
+import { resourcePath, type AccessRequest, type Authorizer } from "./authorizer.ts";
+import type { Identity } from "./identity.ts";
+import type { ResourceDirectory } from "./resource-directory.ts";
+import type { RunStarters } from "./run-starters.ts";
+
+/** The checks route handlers call. */
+export interface Access {
+  /**
+   * Passes when the identity may perform the request; otherwise a 404 (`notFound`, or the
+   * resource's not-found error) when it cannot read the namespace at all, else `auth.forbidden`.
+   */
+  require(identity: Identity, request: AccessRequest, notFound?: () => FreeholdError): Promise<void>;
+  /** `auth.forbidden` unless the queue sets no members or the identity is one (by user or group). */
+  requireQueueMember(identity: Identity, namespace: string, queue: string): Promise<void>;
+  /**
+   * `auth.forbidden` when the identity started the approval's run (or the run it descends from)
+   * and the agent's tool entry does not say `allowSelfApproval: true`.
+   */
+  requireNotSelfApproval(identity: Identity, approval: ApprovalItem): Promise<void>;
+  /** Who started which run. */
+  readonly starters: RunStarters;
+}
+
+/** What {@link createAccess} takes. */
+export interface AccessOptions {
+  readonly authorizer: Authorizer;
+  readonly directory: ResourceDirectory;
+  readonly starters: RunStarters;
+}
+
+/** The error of a thing that is not there, as the store would say it. */
+function notFoundOf(request: AccessRequest): FreeholdError {
+  const { namespace, name } = request;
+  const details = { namespace, ...(name === undefined ? {} : { name }) };
+  switch (request.resource) {
+    case "runs":
+      return new FreeholdError("run.not-found", `run ${name ?? ""} not found in namespace ${namespace}`, {
+        details,
+      });
+    case "approvals":
+      return new FreeholdError(
+        "approval.not-found",
+        `approval ${name ?? ""} not found in namespace ${namespace}`,
+        {
+          details,
+        },
+      );
+    case "humanqueues":
+      return new FreeholdError("inbox.item-not-found", `no such inbox item in namespace ${namespace}`, {
+        details,
+      });
+    default:
+      return new FreeholdError("agent.not-found", `agent ${name ?? ""} not found in namespace ${namespace}`, {
+        details,
+      });
+  }
+}
+
+/**
+ * @example
+ * ```ts
+ * const access = createAccess({ authorizer, directory, starters });
+ * await access.require(identity, { verb: "delete", resource: "runs", namespace: "acme", name: runId });
+ * ```
+ */
+export function createAccess(options: AccessOptions): Access {
+  const { authorizer, directory, starters } = options;
+  return {
+    starters,
+    async require(identity, request, notFound) {
+      if (await authorizer.allowed(identity, request)) return;
+      const readable = await authorizer.allowed(identity, {
+        verb: "list",
+        resource: "agents",
+        namespace: request.namespace,
+      });
+      if (!readable) throw (notFound ?? (() => notFoundOf(request)))();
+      throw new FreeholdError(
+        "auth.forbidden",
+        `${identity.user} may not ${request.verb} ${resourcePath(request)} in namespace ${request.namespace}: ` +
+          "ask an admin of the namespace for a role that grants it (freehold-tenant-admin or -member)",
+        { details: { verb: request.verb, resource: resourcePath(request), namespace: request.namespace } },
+      );
+    },
+    async requireQueueMember(identity, namespace, queue) {
+      const members = await directory.queueMembers(namespace, queue);
+      if (members === undefined) return;
+      const member = members.some((subject) =>
+        subject.user !== undefined
+          ? subject.user === identity.user
+          : identity.groups.includes(subject.group ?? ""),
+      );
+      if (member) return;
+      throw new FreeholdError(
+        "auth.forbidden",
+        `${identity.user} is not a member of human queue ${queue} in namespace ${namespace}: ` +
+          "ask its owners to add you (or a group of yours) to spec.members",
+        { details: { namespace, queue } },
+      );
+    },
+    async requireNotSelfApproval(identity, approval) {
+      const startedBy = await starters.startedBy(approval.namespace, approval.runId);
+      if (startedBy !== identity.user) return;
+      const tools = await directory.agentTools(approval.namespace, approval.agent);
+      const entry = tools.find((tool) => tool.mcpServer === approval.server);
+      if (entry?.allowSelfApproval === true) return;
+      throw new FreeholdError(
+        "auth.forbidden",
+        `${identity.user} started run ${approval.runId} and may not approve its own call of ${approval.tool}: ` +
+          "ask another member of the namespace to decide (or set allowSelfApproval on the agent's tool entry)",
+        { details: { namespace: approval.namespace, itemId: approval.id, runId: approval.runId } },
+      );
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * What authorization needs to know of a namespace's resources beyond RBAC: a HumanQueue's
+ * `spec.members` (only they see and work its items) and an Agent's tool entries
+ * (`allowSelfApproval`). From the manifests `freehold dev` serves, or read from the API server in a
+ * cluster (remembered for a few seconds).
+ *
+ * @module
+ */
+import { AgentSpec, HumanQueueSpec, type AgentTool, type Subject } from "@freehold/api";
+import { z } from "zod";
+import type { KubernetesClient } from "./kubernetes-client.ts";
+
+/** The HumanQueues' members and Agents' tools of the namespaces the gateway serves. */
+export interface ResourceDirectory {
+  /** The queue's `spec.members`; `undefined` when the queue sets none (or is unknown). */
+  queueMembers(namespace: string, queue: string): Promise<readonly Subject[] | undefined>;
+  /** The agent's tool entries; `[]` when the agent is unknown. */
+  agentTools(namespace: string, agent: string): Promise<readonly AgentTool[]>;
+}
+
+/** A resource as the directory takes it: a parsed manifest. */
+export interface DirectoryResource {
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string | undefined };
+  readonly spec?: unknown;
+}
+
+/** A directory that can be told of resources (manifests; tests). */
+export interface ManifestDirectory extends ResourceDirectory {
+  /** Adds or replaces Agents and HumanQueues (other kinds are ignored). */
+  add(resources: readonly DirectoryResource[], namespace?: string): void;
+}
+
+/**
+ * The directory of a set of manifests.
+ *
+ * @example
+ * ```ts
+ * const directory = createManifestDirectory();
+ * directory.add(resources, "acme");
+ * await directory.queueMembers("acme", "billing-desk"); // [{ user: "ann" }]
+ * ```
+ */
+export function createManifestDirectory(): ManifestDirectory {
+  const queues = new Map<string, HumanQueueSpec>();
+  const agents = new Map<string, AgentSpec>();
+  const key = (namespace: string, name: string): string => `${namespace}/${name}`;
+  return {
+    add(resources, namespace) {
+      for (const resource of resources) {
+        const where = resource.metadata.namespace ?? namespace ?? "default";
+        if (resource.kind === "HumanQueue")
+          queues.set(key(where, resource.metadata.name), HumanQueueSpec.parse(resource.spec ?? {}));
+        if (resource.kind === "Agent")
+          agents.set(key(where, resource.metadata.name), AgentSpec.parse(resource.spec));
+      }
+    },
+    queueMembers: (namespace, queue) => Promise.resolve(queues.get(key(namespace, queue))?.members),
+    agentTools: (namespace, agent) => Promise.resolve(agents.get(key(namespace, agent))?.tools ?? []),
+  };
+}
+
+const Members = z.object({ spec: z.object({ members: z.array(z.custom<Subject>()).optional() }).optional() });
+const Tools = z.object({ spec: z.object({ tools: z.array(z.custom<AgentTool>()).optional() }).optional() });
+
+/**
+ * The directory of a cluster: HumanQueues and Agents read with the gateway's ServiceAccount
+ * (`get` on `humanqueues` and `agents`), each remembered for `cacheMs`.
+ *
+ * @example
+ * ```ts
+ * const directory = createKubernetesDirectory({ client });
+ * ```
+ */
+export function createKubernetesDirectory(options: {
+  readonly client: KubernetesClient;
+  readonly cacheMs?: number;
+}): ResourceDirectory {
+  const cacheMs = options.cacheMs ?? 5000;
+  const cache = new Map<string, { readonly value: unknown; readonly until: number }>();
+  const read = async (namespace: string, plural: string, name: string): Promise<unknown> => {
+    const path = `/apis/freehold.dev/v1alpha1/namespaces/${encodeURIComponent(namespace)}/${plural}/${encodeURIComponent(name)}`;
+    const cached = cache.get(path);
+    if (cached !== undefined && cached.until > Date.now()) return cached.value;
+    const value = (await options.client.call("GET", path)) ?? {};
+    if (cache.size >= 10_000) cache.clear();
+    cache.set(path, { value, until: Date.now() + cacheMs });
+    return value;
+  };
+  return {
+    async queueMembers(namespace, queue) {
+      return Members.parse(await read(namespace, "humanqueues", queue)).spec?.members;
+    },
+    async agentTools(namespace, agent) {
+      return Tools.parse(await read(namespace, "agents", agent)).spec?.tools ?? [];
+    },
+  };
+}

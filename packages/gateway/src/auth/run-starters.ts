@@ -1,0 +1,69 @@
+/**
+ * Who started each run through the gateway, for separation of duties: the person who started a run
+ * may not approve its tool calls (nor those of its child runs). Kept in the namespace's keys in
+ * Redis (`freehold:<namespace>:started-by:<runId>`), for 90 days.
+ *
+ * @module
+ */
+import { isOutOfMemoryReply, namespacePrefix, storeFullError, type RunStore } from "@freehold/handoff";
+import type { Redis } from "ioredis";
+import type { Identity } from "./identity.ts";
+
+/** Records and finds who started a run. */
+export interface RunStarters {
+  /**
+   * Records the starter of a run about to start; false when the run id has one already (kept: a
+   * second start of the same id never takes a run over).
+   */
+  record(namespace: string, runId: string, identity: Identity): Promise<boolean>;
+  /** Forgets a record made for a run that then failed to start. */
+  forget(namespace: string, runId: string): Promise<void>;
+  /** The user who started the run or the run it descends from; `undefined` when none is recorded. */
+  startedBy(namespace: string, runId: string): Promise<string | undefined>;
+}
+
+/** How long a record is kept: longer than any run waits for an approval. */
+const keepSeconds = 90 * 86_400;
+
+/** Parents followed at most (a run's child runs nest far less deeply). */
+const maxDepth = 32;
+
+function starterKey(namespace: string, runId: string): string {
+  return `${namespacePrefix(namespace)}:started-by:${runId}`;
+}
+
+/**
+ * @example
+ * ```ts
+ * const starters = createRunStarters(redis, store);
+ * await starters.record("acme", run.id, identity);
+ * await starters.startedBy("acme", childRunId); // "ann"
+ * ```
+ */
+export function createRunStarters(redis: Redis, store: RunStore): RunStarters {
+  return {
+    async record(namespace, runId, identity) {
+      try {
+        return (
+          (await redis.set(starterKey(namespace, runId), identity.user, "EX", keepSeconds, "NX")) === "OK"
+        );
+      } catch (error) {
+        if (isOutOfMemoryReply(error))
+          throw storeFullError(error, `failed to store run ${namespace}/${runId}`);
+        throw error;
+      }
+    },
+    async forget(namespace, runId) {
+      await redis.del(starterKey(namespace, runId));
+    },
+    async startedBy(namespace, runId) {
+      let current: string | undefined = runId;
+      for (let depth = 0; current !== undefined && depth < maxDepth; depth += 1) {
+        const user = await redis.get(starterKey(namespace, current));
+        if (user !== null) return user;
+        current = (await store.get(namespace, current))?.parent?.runId;
+      }
+      return undefined;
+    },
+  };
+}

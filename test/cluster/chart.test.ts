@@ -156,11 +156,13 @@ describe("helm template", () => {
     expect(names).toEqual(
       [
         "ClusterRole//fh-freehold-edit",
+        "ClusterRole//fh-freehold-gateway",
         "ClusterRole//fh-freehold-operator",
         "ClusterRole//fh-freehold-view",
         "ClusterRole//freehold-tenant-admin",
         "ClusterRole//freehold-tenant-member",
         "ClusterRole//freehold-workload-manager",
+        "ClusterRoleBinding//fh-freehold-gateway",
         "ClusterRoleBinding//fh-freehold-operator",
         `Deployment/${namespace}/fh-freehold-gateway`,
         `Deployment/${namespace}/fh-freehold-operator`,
@@ -697,6 +699,7 @@ describe("helm install", () => {
     ]);
     expect(cluster.stdout.trim().split("\n").sort()).toEqual([
       "clusterrole.rbac.authorization.k8s.io/fh-freehold-edit",
+      "clusterrole.rbac.authorization.k8s.io/fh-freehold-gateway",
       "clusterrole.rbac.authorization.k8s.io/fh-freehold-operator",
       "clusterrole.rbac.authorization.k8s.io/fh-freehold-view",
       "clusterrole.rbac.authorization.k8s.io/freehold-tenant-admin",
@@ -1112,6 +1115,11 @@ describe("helm install", () => {
       ["operator", "create", "leases.coordination.k8s.io", teamNamespace, false],
       ["gateway", "get", "secrets", namespace, false],
       ["gateway", "list", "agents.freehold.dev", "*", false],
+      ["gateway", "create", "tokenreviews.authentication.k8s.io", "", true],
+      ["gateway", "create", "subjectaccessreviews.authorization.k8s.io", "", true],
+      ["gateway", "get", "humanqueues.freehold.dev", tenantNamespace, true],
+      ["gateway", "get", "agents.freehold.dev", tenantNamespace, true],
+      ["gateway", "update", "agents.freehold.dev", tenantNamespace, false],
       ["member", "list", "agents.freehold.dev", tenantNamespace, true],
       ["member", "create", "agents.freehold.dev/runs", tenantNamespace, true],
       ["member", "watch", "runs.freehold.dev", tenantNamespace, true],

@@ -323,6 +323,19 @@ describe("freehold approvals", () => {
     await expect(
       freehold("ann", "approvals", "list", "--gateway-url", "http://127.0.0.1:1"),
     ).rejects.toMatchObject({ code: "gateway.unreachable" });
+    // A gateway nobody could authenticate to does not start.
+    const gatewayOutput = captureOutput();
+    const gatewayProgram = new Command("freehold").exitOverride();
+    registerGatewayCommand(gatewayProgram, {
+      output: gatewayOutput,
+      environment: { FREEHOLD_REDIS_URL: redis.url },
+      stopped: () => Promise.resolve(),
+    });
+    await expect(
+      gatewayProgram.parseAsync(["gateway", "--port", "0"], { from: "user" }),
+    ).rejects.toMatchObject({
+      code: "cli.no-authentication",
+    });
     // A token nobody was given is refused.
     await expect(freehold("mallory", "inbox", "list", "billing-desk")).rejects.toMatchObject({
       code: "auth.unauthenticated",

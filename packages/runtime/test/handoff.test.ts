@@ -4,7 +4,7 @@
  * billing asks the researcher agent (a child run) and waits; then hands the conversation to the
  * billing desk; a person claims it and hands it back; billing answers; the run's history has it all.
  */
-import { RuntimeConfig, type RunEvent, type RunState } from "@freehold/api";
+import type { RunEvent, RunState } from "@freehold/api";
 import {
   cancelRun,
   createAgentQueues,
@@ -17,11 +17,11 @@ import {
   type RedisServer,
   type RunStore,
 } from "@freehold/handoff";
-import { startScriptedModelServer, type ModelScriptInput, type ScriptedModelServer } from "@freehold/models";
+import type { ModelScriptInput } from "@freehold/models";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startCounterServer, type CounterServer } from "../../../test/fixtures/mcp/counter-server.ts";
-import { createRuntime, createRuntimeWorker, type Runtime, type RuntimeWorker } from "../src/index.ts";
+import { startScriptedWorld, type ScriptedWorld } from "./scripted-world.ts";
 
 let redis: RedisServer;
 let connection: Redis;
@@ -49,62 +49,23 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-const resource = (kind: string, namespace: string, name: string, spec: unknown) => ({
-  apiVersion: "freehold.dev/v1alpha1",
-  kind,
-  metadata: { name, namespace },
-  spec,
-});
-
-interface World {
-  readonly namespace: string;
-  readonly model: ScriptedModelServer;
-  readonly runtime: Runtime;
-  readonly worker: RuntimeWorker;
-}
-
 /** A namespace with the given agents (model `scripted`, the counter server) and human queues. */
 async function world(
   script: ModelScriptInput,
   agents: Record<string, Record<string, unknown>>,
   humanQueues: Record<string, Record<string, unknown>> = {},
-): Promise<World> {
-  const namespace = `h${Math.random().toString(36).slice(2, 10)}`;
-  const model = await startScriptedModelServer({ script });
-  const config = RuntimeConfig.parse({
-    schemaVersion: 1,
-    namespace,
-    agents: Object.entries(agents).map(([name, spec]) =>
-      resource("Agent", namespace, name, {
-        model: { ref: "scripted" },
-        instructions: `You are ${name}.`,
-        ...spec,
-      }),
-    ),
-    models: [
-      resource("Model", namespace, "scripted", {
-        provider: "openai-compatible",
-        model: "scripted-model",
-        baseUrl: model.baseUrl,
-        maxRetries: 0,
-      }),
-    ],
-    mcpServers: [resource("MCPServer", namespace, "counter", { http: { url: counter.url } })],
-    humanQueues: Object.entries(humanQueues).map(([name, spec]) =>
-      resource("HumanQueue", namespace, name, spec),
-    ),
+): Promise<ScriptedWorld> {
+  const started = await startScriptedWorld({
+    connection,
+    store,
+    namespace: `h${Math.random().toString(36).slice(2, 10)}`,
+    counterUrl: counter.url,
+    script,
+    agents,
+    humanQueues,
   });
-  const runtime = await createRuntime(config, {
-    resolveSecret: () => Promise.reject(new Error("no secrets")),
-  });
-  const worker = createRuntimeWorker({ connection, store, agents: runtime.agents, sweepIntervalMs: 200 });
-  await worker.ready();
-  cleanups.push(async () => {
-    await worker.close();
-    await runtime.close();
-    await model.close();
-  });
-  return { namespace, model, runtime, worker };
+  cleanups.push(() => started.close());
+  return started;
 }
 
 async function waitFor(namespace: string, runId: string, status: RunState["status"]): Promise<RunState> {

@@ -6,7 +6,7 @@
  * past runsPerMinute is the delegation's error result, a run past tokensPerDay ends
  * `limit_exceeded`, and another tenant goes on. Quotas use a pinned clock.
  */
-import { RuntimeConfig, type RunEvent, type RunState } from "@freehold/api";
+import type { RunEvent, RunState } from "@freehold/api";
 import {
   applyTenantUser,
   createAgentQueues,
@@ -20,11 +20,11 @@ import {
   type RedisServer,
   type TenantLimits,
 } from "@freehold/handoff";
-import { startScriptedModelServer, type ModelScriptInput } from "@freehold/models";
+import type { ModelScriptInput } from "@freehold/models";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startCounterServer, type CounterServer } from "../../../test/fixtures/mcp/counter-server.ts";
-import { createRuntime, createRuntimeWorker } from "../src/index.ts";
+import { startScriptedWorld } from "./scripted-world.ts";
 
 const at = new Date();
 const now = (): Date => at;
@@ -50,13 +50,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-const resource = (kind: string, namespace: string, name: string, spec: unknown) => ({
-  apiVersion: "freehold.dev/v1alpha1",
-  kind,
-  metadata: { name, namespace },
-  spec,
-});
-
 /** A tenant with one namespace, served by a worker that has only the tenant's Redis credential. */
 async function tenantWorld(
   tenant: string,
@@ -75,46 +68,19 @@ async function tenantWorld(
   const store = createRunStore(connection);
   const queues = createAgentQueues(connection);
   const quotas = createQuotas(connection, { now });
-  const model = await startScriptedModelServer({ script });
-  const config = RuntimeConfig.parse({
-    schemaVersion: 1,
-    namespace,
-    agents: Object.entries(agents).map(([name, spec]) =>
-      resource("Agent", namespace, name, {
-        model: { ref: "scripted" },
-        instructions: `You are ${name}.`,
-        ...spec,
-      }),
-    ),
-    models: [
-      resource("Model", namespace, "scripted", {
-        provider: "openai-compatible",
-        model: "scripted-model",
-        baseUrl: model.baseUrl,
-        maxRetries: 0,
-      }),
-    ],
-    mcpServers: [resource("MCPServer", namespace, "counter", { http: { url: counter.url } })],
-    humanQueues: Object.entries(humanQueues).map(([name, spec]) =>
-      resource("HumanQueue", namespace, name, spec),
-    ),
-  });
-  const runtime = await createRuntime(config, {
-    resolveSecret: () => Promise.reject(new Error("no secrets")),
-  });
-  const worker = createRuntimeWorker({
+  const world = await startScriptedWorld({
     connection,
     store,
-    agents: runtime.agents,
-    sweepIntervalMs: 200,
+    namespace,
+    counterUrl: counter.url,
+    script,
+    agents,
+    humanQueues,
     quotas,
   });
-  await worker.ready();
   cleanups.push(async () => {
-    await worker.close();
+    await world.close();
     await queues.close();
-    await runtime.close();
-    await model.close();
     connection.disconnect();
   });
   const waitFor = async (runId: string, status: RunState["status"]): Promise<RunState> => {
@@ -127,7 +93,7 @@ async function tenantWorld(
     (await store.readEvents(namespace, runId)).map(({ event }) => event);
   const start = (agent: string, input: string) =>
     startRun({ redis: connection, store, queues, quotas }, { namespace, agent, input });
-  return { namespace, connection, store, queues, model, start, waitFor, events };
+  return { namespace, connection, store, queues, model: world.model, start, waitFor, events };
 }
 
 /** Commands Redis refused to a user, from its ACL log. */

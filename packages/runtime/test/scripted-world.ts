@@ -1,0 +1,98 @@
+/**
+ * A namespace served by a runtime worker in this process, on real parts: its agents (model
+ * `scripted`, each told `You are <name>.` unless its spec says otherwise) answered by a scripted model
+ * server of its own, the counter MCP server as `counter`, and the given human queues. The handoff and
+ * tenant suites build their worlds with it.
+ */
+import { RuntimeConfig } from "@freehold/api";
+import type { Quotas, RunStore } from "@freehold/handoff";
+import { startScriptedModelServer, type ModelScriptInput, type ScriptedModelServer } from "@freehold/models";
+import type { Redis } from "ioredis";
+import { createRuntime, createRuntimeWorker, type Runtime, type RuntimeWorker } from "../src/index.ts";
+
+export interface ScriptedWorld {
+  readonly namespace: string;
+  readonly model: ScriptedModelServer;
+  readonly runtime: Runtime;
+  readonly worker: RuntimeWorker;
+  /** Closes the worker, the runtime and the model server. */
+  close(): Promise<void>;
+}
+
+const resource = (kind: string, namespace: string, name: string, spec: unknown) => ({
+  apiVersion: "freehold.dev/v1alpha1",
+  kind,
+  metadata: { name, namespace },
+  spec,
+});
+
+/**
+ * Starts the model server, the runtime and its worker (ready: consuming its queues).
+ *
+ * @example
+ * const world = await startScriptedWorld({
+ *   connection, store, namespace: "acme", counterUrl: counter.url,
+ *   script: [{ text: "Hello." }], agents: { front: {} },
+ * });
+ * await world.close();
+ */
+export async function startScriptedWorld(options: {
+  readonly connection: Redis;
+  readonly store: RunStore;
+  readonly namespace: string;
+  readonly counterUrl: string;
+  readonly script: ModelScriptInput;
+  /** Agent specs by name, over the defaults (`model: {ref: scripted}` and the instructions). */
+  readonly agents: Record<string, Record<string, unknown>>;
+  /** HumanQueue specs by name. */
+  readonly humanQueues?: Record<string, Record<string, unknown>>;
+  readonly quotas?: Quotas;
+}): Promise<ScriptedWorld> {
+  const { namespace } = options;
+  const model = await startScriptedModelServer({ script: options.script });
+  const config = RuntimeConfig.parse({
+    schemaVersion: 1,
+    namespace,
+    agents: Object.entries(options.agents).map(([name, spec]) =>
+      resource("Agent", namespace, name, {
+        model: { ref: "scripted" },
+        instructions: `You are ${name}.`,
+        ...spec,
+      }),
+    ),
+    models: [
+      resource("Model", namespace, "scripted", {
+        provider: "openai-compatible",
+        model: "scripted-model",
+        baseUrl: model.baseUrl,
+        maxRetries: 0,
+      }),
+    ],
+    mcpServers: [resource("MCPServer", namespace, "counter", { http: { url: options.counterUrl } })],
+    humanQueues: Object.entries(options.humanQueues ?? {}).map(([name, spec]) =>
+      resource("HumanQueue", namespace, name, spec),
+    ),
+  });
+  const runtime = await createRuntime(config, {
+    resolveSecret: () => Promise.reject(new Error("no secrets")),
+  });
+  const worker = createRuntimeWorker({
+    connection: options.connection,
+    store: options.store,
+    agents: runtime.agents,
+    sweepIntervalMs: 200,
+    ...(options.quotas === undefined ? {} : { quotas: options.quotas }),
+  });
+  await worker.ready();
+  return {
+    namespace,
+    model,
+    runtime,
+    worker,
+    async close() {
+      await worker.close();
+      await runtime.close();
+      await model.close();
+    },
+  };
+}

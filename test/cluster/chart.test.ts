@@ -237,6 +237,7 @@ describe("helm template", () => {
       { name: "FREEHOLD_WATCH_NAMESPACE", value: "acme" },
       { name: "FREEHOLD_NAMESPACES", value: "team-a,team-b" },
       { name: "FREEHOLD_LEADER_ELECTION", value: "true" },
+      { name: "FREEHOLD_DISCOVERY_ALLOW_INTERNAL", value: "false" },
       { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
       { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
       {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { redactUrls } from "@freehold/api";
+
 /** The streams a command writes to. */
 export interface Output {
   /** Results: what a script would pipe on. */
@@ -19,7 +21,8 @@ export interface Output {
 export function processOutput(): Output {
   return {
     stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
+    // Progress and errors may quote a Redis URL: never its password.
+    stderr: (text) => process.stderr.write(redactUrls(text)),
     interactive: process.stderr.isTTY,
   };
 }

@@ -8,6 +8,7 @@
  */
 import { ApprovalItem, DecisionRequest, DnsLabel, RunState } from "@freehold/api";
 import { z } from "zod";
+import { page, pageQuery } from "./pagination.ts";
 import { defineRoute, json, type Route } from "./route.ts";
 import { ApprovalItemList, ErrorBody, ItemParameter, NamespaceParameter } from "./schemas.ts";
 
@@ -20,7 +21,7 @@ export const listApprovalsRoute = defineRoute({
   summary: "Tool calls waiting for approval, oldest first",
   tag: "approvals",
   params: z.object({ namespace: NamespaceParameter }),
-  query: z.object({ agent: DnsLabel.optional().describe("Only this agent's approvals.") }),
+  query: z.object({ agent: DnsLabel.optional().describe("Only this agent's approvals."), ...pageQuery }),
   access: ({ namespace }) => ({ verb: "list", resource: "approvals", namespace }),
   responses: {
     200: { description: "The approval items.", schema: ApprovalItemList },
@@ -28,13 +29,16 @@ export const listApprovalsRoute = defineRoute({
     403: { description: "You may not list approvals here (auth.forbidden).", schema: ErrorBody },
     404: { description: "A namespace you cannot read.", schema: ErrorBody },
   },
-  handle: async (parts, { params, query }) =>
-    json(ApprovalItemList, {
-      items: await parts.approvals.list(
-        params.namespace,
-        query.agent === undefined ? {} : { agent: query.agent },
-      ),
-    }),
+  handle: async (parts, { params, query }) => {
+    const items = await parts.approvals.list(
+      params.namespace,
+      query.agent === undefined ? {} : { agent: query.agent },
+    );
+    return json(
+      ApprovalItemList,
+      page(items, (item) => item.id, query),
+    );
+  },
 });
 
 export const getApprovalRoute = defineRoute({

@@ -9,11 +9,12 @@
  */
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
-import { FreeholdError } from "@freehold/api";
+import { FreeholdError, redactUrls } from "@freehold/api";
 import {
   createAgentQueues,
   createAgentRegistry,
   createApprovals,
+  createEventFanout,
   createInbox,
   createQuotas,
   createRunStore,
@@ -29,6 +30,8 @@ import type { Authorizer } from "./auth/authorizer.ts";
 import type { Authenticator, AuthVariables } from "./auth/identity.ts";
 import { createManifestDirectory, type ResourceDirectory } from "./auth/resource-directory.ts";
 import { createRunStarters } from "./auth/run-starters.ts";
+import { createEdge, type EdgeOptions } from "./edge/edge.ts";
+import type { ListenAddress } from "./edge/loopback-host.ts";
 import { errorResponse, statusOfCode, toResponseError } from "./error-status.ts";
 import type { GatewayParts } from "./gateway-parts.ts";
 import { gatewayRoutes } from "./routes.ts";
@@ -39,8 +42,14 @@ export interface GatewayOptions {
   readonly redis: Redis;
   /** Where the gateway reports failures (requests that failed with a 500, broken streams). */
   readonly log?: (message: string) => void;
-  /** The URL callers reach the gateway at, for A2A agent cards (default: the request's origin). */
+  /** The URL callers reach the gateway at, for A2A agent cards (default: where it listens; never the request's Host). */
   readonly publicUrl?: string;
+  /** Allowed origins, rate limits, event stream caps: see {@link EdgeOptions} for the defaults. */
+  readonly edge?: EdgeOptions;
+  /** Events a follower may have waiting before its stream is closed (default 1000; it resumes with Last-Event-ID). */
+  readonly maxBufferedEvents?: number;
+  /** Longest a blocking A2A message/send waits before answering with the task as it is, in ms (default 60 000). */
+  readonly a2aSendTimeoutMs?: number;
   /** Milliseconds between SSE keep-alive comments (default 15 000). */
   readonly keepAliveMs?: number;
   /** Largest request body accepted, in bytes (default 4 MiB). */
@@ -71,6 +80,7 @@ const defaults = {
   },
   keepAliveMs: 15_000,
   maxBodyBytes: 4 * 1024 * 1024,
+  a2aSendTimeoutMs: 60_000,
 } satisfies Partial<GatewayOptions>;
 
 /** How long `close` waits for open connections before cutting them. */
@@ -103,10 +113,22 @@ function urlOf(address: AddressInfo): string {
  */
 export function createGateway(options: GatewayOptions): Gateway {
   const settings = { ...defaults, ...options };
-  const { redis, log } = settings;
+  const { redis } = settings;
+  // Every line the gateway logs goes out with the credentials of URLs (Redis above all) hidden.
+  const log = (message: string): void => {
+    settings.log(redactUrls(message));
+  };
   const closing = new AbortController();
   const store = createRunStore(redis);
   const queues = createAgentQueues(redis);
+  let listening: ListenAddress | undefined;
+  let listeningUrl: string | undefined;
+  const events = createEventFanout({
+    redis,
+    store,
+    log,
+    ...(settings.maxBufferedEvents === undefined ? {} : { maxBufferedEvents: settings.maxBufferedEvents }),
+  });
   const parts: GatewayParts = {
     redis,
     store,
@@ -121,18 +143,31 @@ export function createGateway(options: GatewayOptions): Gateway {
       starters: createRunStarters(redis, store),
     }),
     log,
-    publicUrl: settings.publicUrl,
+    get publicUrl() {
+      return settings.publicUrl ?? listeningUrl;
+    },
+    events,
+    a2aSendTimeoutMs: settings.a2aSendTimeoutMs,
     closing: closing.signal,
     keepAliveMs: settings.keepAliveMs,
   };
 
   const app = new Hono<{ Variables: AuthVariables }>();
+  const edge = createEdge(settings.edge ?? {}, {
+    listening: () => listening,
+    publicUrl: settings.publicUrl,
+    paths: gatewayRoutes.map((route) => route.path),
+  });
+  // Cheap refusals first: no token check, no Redis call for a request refused on its face.
+  for (const middleware of edge.refusals) app.use(middleware);
   app.use(
     authentication({
       authenticator: settings.authenticator,
       publicRoutes: gatewayRoutes.filter((route) => route.public),
     }),
   );
+  // Per-identity limits, once the caller is known.
+  for (const middleware of edge.limits) app.use(middleware);
   app.use(
     bodyLimit({
       maxSize: settings.maxBodyBytes,
@@ -196,6 +231,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         running.closeIdleConnections();
       });
     }
+    await events.close();
     await queues.close();
   };
 
@@ -219,7 +255,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         });
       });
       server = created;
-      return { url: urlOf(created.address() as AddressInfo) };
+      const address = created.address() as AddressInfo;
+      listening = { host, port: address.port };
+      listeningUrl = urlOf(address);
+      return { url: listeningUrl };
     },
     fetch: async (request) => app.fetch(request),
     close,

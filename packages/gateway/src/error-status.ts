@@ -6,6 +6,12 @@
  */
 import { FreeholdError, isFreeholdError, type SerializedError } from "@freehold/api";
 import { isOutOfMemoryReply, runsExceededCode, storeFullCode, storeFullError } from "@freehold/handoff";
+import { a2aAgentNotFoundCode } from "./a2a/a2a-exposure.ts";
+import { unsupportedMediaTypeCode } from "./edge/json-bodies.ts";
+import { misdirectedCode } from "./edge/loopback-host.ts";
+import { originForbiddenCode } from "./edge/origin-check.ts";
+import { rateLimitedCode } from "./edge/rate-limit.ts";
+import { tooManyStreamsCode } from "./edge/stream-limit.ts";
 
 /** Codes with a status of their own, looked up before the suffix rules. */
 const codeStatuses: Readonly<Record<string, number>> = {
@@ -13,6 +19,16 @@ const codeStatuses: Readonly<Record<string, number>> = {
   [runsExceededCode]: 429,
   // Redis refuses writes past maxmemory: retry later (Retry-After).
   [storeFullCode]: 503,
+  // The edge: a body that is not JSON, a foreign Origin, a foreign Host on a loopback gateway,
+  // a caller over its rate or its open event streams (Retry-After).
+  [unsupportedMediaTypeCode]: 415,
+  [originForbiddenCode]: 403,
+  [misdirectedCode]: 421,
+  [rateLimitedCode]: 429,
+  [tooManyStreamsCode]: 429,
+  // A2A: an agent that is not exposed (spec.a2a.enabled) is not found; a card needs the public URL.
+  [a2aAgentNotFoundCode]: 404,
+  "a2a.public-url-unavailable": 503,
 };
 
 /**

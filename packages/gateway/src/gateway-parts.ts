@@ -4,7 +4,15 @@
  *
  * @module
  */
-import type { AgentQueues, AgentRegistry, Approvals, Inbox, Quotas, RunStore } from "@freehold/handoff";
+import type {
+  AgentQueues,
+  AgentRegistry,
+  Approvals,
+  EventFanout,
+  Inbox,
+  Quotas,
+  RunStore,
+} from "@freehold/handoff";
 import type { Redis } from "ioredis";
 import type { Access } from "./auth/access.ts";
 
@@ -21,8 +29,15 @@ export interface GatewayParts {
   readonly quotas: Quotas;
   /** One line for the operator: requests that failed, streams that broke. */
   readonly log: (message: string) => void;
-  /** The URL callers reach the gateway at (for A2A agent cards); default: from the request. */
+  /**
+   * The URL callers reach the gateway at (for A2A agent cards): the configured one, else where it
+   * listens; never the request's `Host`. Undefined before `listen` without a configured one.
+   */
   readonly publicUrl: string | undefined;
+  /** Followers of run event streams, over the gateway's one blocking reader. */
+  readonly events: EventFanout;
+  /** Longest a blocking A2A `message/send` waits before answering with the task as it is, in ms. */
+  readonly a2aSendTimeoutMs: number;
   /** Aborted when the gateway closes; streams end on it. */
   readonly closing: AbortSignal;
   /** Milliseconds between SSE keep-alive comments. */

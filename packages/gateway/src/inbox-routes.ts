@@ -18,6 +18,7 @@ import { z } from "zod";
 import type { Verb } from "./auth/authorizer.ts";
 import type { Identity } from "./auth/identity.ts";
 import type { GatewayParts } from "./gateway-parts.ts";
+import { page, pageQuery } from "./pagination.ts";
 import { defineRoute, json, type Route } from "./route.ts";
 import { ErrorBody, InboxItemList, ItemParameter, NamespaceParameter, QueueParameter } from "./schemas.ts";
 
@@ -73,6 +74,7 @@ export const listInboxRoute = defineRoute({
   summary: "A human queue's items: waiting ones by priority then age, then claimed ones",
   tag: "inbox",
   params: queueParams,
+  query: z.object(pageQuery),
   access: onItems("list"),
   responses: {
     200: { description: "The items.", schema: InboxItemList },
@@ -80,9 +82,13 @@ export const listInboxRoute = defineRoute({
     403: responses[403],
     404: { description: "A namespace you cannot read.", schema: ErrorBody },
   },
-  handle: async (parts, { params, identity }) => {
+  handle: async (parts, { params, query, identity }) => {
     await parts.access.requireQueueMember(identity, params.namespace, params.queue);
-    return json(InboxItemList, { items: await parts.inbox.list(params.namespace, params.queue) });
+    const items = await parts.inbox.list(params.namespace, params.queue);
+    return json(
+      InboxItemList,
+      page(items, (item) => item.id, query),
+    );
   },
 });
 

@@ -184,7 +184,7 @@ export const runEventsRoute = defineRoute({
     }
     return serverSentEvents(
       async function* (stop) {
-        const events = parts.store.followEvents(params.namespace, params.runId, {
+        const events = parts.events.follow(params.namespace, params.runId, {
           signal: stop,
           ...(after === undefined ? {} : { after }),
         });

@@ -7,6 +7,7 @@
  */
 import { ApprovalItem, DnsLabel, InboxItem, RunEvent, RunState } from "@freehold/api";
 import { z } from "zod";
+import { pageFields } from "./pagination.ts";
 
 /** A run id chosen by the caller: safe in Redis keys, URLs and BullMQ job ids. */
 export const RunId = z
@@ -53,11 +54,11 @@ export const AgentList = z.object({ agents: z.array(AgentSummary) });
 export type AgentList = z.infer<typeof AgentList>;
 
 /** The items of a human queue: waiting first, then claimed, each by priority. */
-export const InboxItemList = z.object({ items: z.array(InboxItem) });
+export const InboxItemList = z.object({ items: z.array(InboxItem), ...pageFields });
 export type InboxItemList = z.infer<typeof InboxItemList>;
 
 /** Tool calls waiting for a decision. */
-export const ApprovalItemList = z.object({ items: z.array(ApprovalItem) });
+export const ApprovalItemList = z.object({ items: z.array(ApprovalItem), ...pageFields });
 export type ApprovalItemList = z.infer<typeof ApprovalItemList>;
 
 /** Every error: `{code, message, details}`. */

@@ -1,6 +1,7 @@
 /**
- * A Server-Sent Events response from an async iterable of messages: each message is written as it
- * comes, a comment keeps idle connections open through proxies, and the source is stopped (its
+ * A Server-Sent Events response from an async iterable of messages: each message is read from the
+ * source when the socket has taken the previous one (backpressure reaches the source), a comment
+ * keeps idle connections open through proxies, and the source is stopped (its
  * `finally` runs) when the caller goes away or the gateway closes. An error while streaming is sent
  * as an `error` event with the `{code, message}` body, then the stream ends.
  *
@@ -55,56 +56,67 @@ export function serverSentEvents(
   const encoder = new TextEncoder();
   let keepAlive: NodeJS.Timeout | undefined;
   let iterator: AsyncIterator<ServerSentEvent> | undefined;
+  let finished = false;
 
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      const write = (text: string): void => {
-        if (!signal.aborted) controller.enqueue(encoder.encode(text));
-      };
-      keepAlive = setInterval(() => {
-        write(": keep-alive\n\n");
-      }, options.keepAliveMs);
-      keepAlive.unref();
-      const pump = async (): Promise<void> => {
+  const finish = (controller: ReadableStreamDefaultController<Uint8Array>): void => {
+    if (finished) return;
+    finished = true;
+    clearInterval(keepAlive);
+    stop.abort();
+    try {
+      controller.close();
+    } catch {
+      // The caller cancelled the stream in the meantime.
+    }
+  };
+
+  // Pulled, not pushed: the next message is read from the source only when the socket took the
+  // last one, so a caller that stops reading leaves its events with the source (which bounds
+  // them), never in this stream's queue.
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
         iterator = source(signal)[Symbol.asyncIterator]();
+        keepAlive = setInterval(() => {
+          if (!finished && !signal.aborted && (controller.desiredSize ?? 0) > 0)
+            controller.enqueue(encoder.encode(": keep-alive\n\n"));
+        }, options.keepAliveMs);
+        keepAlive.unref();
+        signal.addEventListener(
+          "abort",
+          () => {
+            clearInterval(keepAlive);
+          },
+          { once: true },
+        );
+      },
+      async pull(controller) {
+        if (iterator === undefined || finished) return;
         try {
-          for (;;) {
-            const next = await iterator.next();
-            if (next.done === true || signal.aborted) break;
-            write(frame(next.value));
+          const next = await iterator.next();
+          if (next.done === true || signal.aborted) {
+            finish(controller);
+            return;
           }
+          controller.enqueue(encoder.encode(frame(next.value)));
         } catch (error) {
           if (!signal.aborted) {
             const freeholdError = toResponseError(error);
-            options.log(`event stream failed: ${freeholdError.code}: ${String(error)}`);
-            write(frame({ event: "error", data: freeholdError.toJSON() }));
+            if (!freeholdError.retryable || freeholdError.code === "gateway.internal")
+              options.log(`event stream failed: ${freeholdError.code}: ${String(error)}`);
+            controller.enqueue(encoder.encode(frame({ event: "error", data: freeholdError.toJSON() })));
           }
-        } finally {
-          clearInterval(keepAlive);
-          if (!stop.signal.aborted) {
-            stop.abort();
-            try {
-              controller.close();
-            } catch {
-              // The caller cancelled the stream in the meantime.
-            }
-          }
+          finish(controller);
         }
-      };
-      void pump();
+      },
+      async cancel() {
+        finished = true;
+        clearInterval(keepAlive);
+        stop.abort();
+        await iterator?.return?.();
+      },
     },
-    async cancel() {
-      clearInterval(keepAlive);
-      stop.abort();
-      await iterator?.return?.();
-    },
-  });
-  signal.addEventListener(
-    "abort",
-    () => {
-      clearInterval(keepAlive);
-    },
-    { once: true },
+    { highWaterMark: 1 },
   );
   return new Response(body, {
     status: 200,

@@ -58,12 +58,12 @@ describe("A2A", () => {
       skills: [{ id: "billing", name: "billing", description: "Never works." }],
     });
     const missing = await request(harness, "GET", `/a2a/${namespace}/support/.well-known/agent-card.json`);
-    expect(missing).toMatchObject({ status: 404, body: { code: "agent.not-found" } });
+    expect(missing).toMatchObject({ status: 404, body: { code: "a2a.agent-not-found" } });
   });
 
   it("maps message/send to a run and answers with the completed task; tasks/get and tasks/cancel", async () => {
     const namespace = await world(harness, [{ match: { role: "user" }, text: "Paris." }], {
-      geography: { description: "Knows capitals." },
+      geography: { description: "Knows capitals.", a2a: { enabled: true } },
     });
     const endpoint = `/a2a/${namespace}/geography`;
     const sent = await request(harness, "POST", endpoint, {
@@ -125,7 +125,7 @@ describe("A2A", () => {
 
   it("streams a task's status updates for message/stream, ending with the answer and a final status", async () => {
     const namespace = await world(harness, [{ match: { role: "user" }, text: "Four.", delayMs: 100 }], {
-      math: {},
+      math: { a2a: { enabled: true } },
     });
     const response = await fetch(`${harness.url}/a2a/${namespace}/math`, {
       method: "POST",
@@ -154,7 +154,10 @@ describe("A2A", () => {
   it("answers protocol mistakes with JSON-RPC errors", async () => {
     const namespace = await idleAgent(harness, "idle");
     const endpoint = `/a2a/${namespace}/idle`;
-    const parse = await request(harness, "POST", endpoint, { rawBody: "{not json" });
+    const parse = await request(harness, "POST", endpoint, {
+      rawBody: "{not json",
+      headers: { "content-type": "application/json" },
+    });
     expect(parse).toMatchObject({ status: 200, body: { jsonrpc: "2.0", id: null, error: { code: -32700 } } });
     const notRpc = await request(harness, "POST", endpoint, { body: { id: 5, method: "message/send" } });
     expect(notRpc.body).toMatchObject({ id: 5, error: { code: -32600 } });
@@ -184,7 +187,7 @@ describe("A2A", () => {
     const unknownAgent = await request(harness, "POST", `/a2a/${namespace}/nobody`, {
       body: rpc("tasks/get", { id: "x" }),
     });
-    expect(unknownAgent).toMatchObject({ status: 404, body: { code: "agent.not-found" } });
+    expect(unknownAgent).toMatchObject({ status: 404, body: { code: "a2a.agent-not-found" } });
   });
 });
 

@@ -32,6 +32,7 @@ import {
   createTokenFileAuthenticator,
   type Authenticator,
   type Gateway,
+  type GatewayOptions,
   type ManifestDirectory,
   type Policy,
 } from "../src/index.ts";
@@ -68,6 +69,8 @@ export interface HarnessOptions {
   readonly policy?: Policy;
   /** Authenticators asked after the token file (OIDC, TokenReview). */
   readonly authenticators?: readonly Authenticator[];
+  /** More gateway options: the edge's limits, the public URL, A2A's timeout. */
+  readonly gateway?: Pick<GatewayOptions, "edge" | "publicUrl" | "a2aSendTimeoutMs" | "maxBufferedEvents">;
 }
 
 /** Everyone the existing suites act as; all in the group `testers`. */
@@ -101,6 +104,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     log: (line) => logged.push(line),
     keepAliveMs: 60_000,
     ...(options.quotas === undefined ? {} : { quotas: options.quotas(connection) }),
+    ...options.gateway,
   });
   const { url } = await gateway.listen(0, "127.0.0.1");
   const queues = createAgentQueues(connection);
@@ -202,10 +206,17 @@ export async function world(
   return namespace;
 }
 
-/** A namespace with an agent that is registered but has no worker: its runs stay queued. */
-export async function idleAgent(harness: Harness, name = "idle"): Promise<string> {
+/**
+ * A namespace with an agent that is registered but has no worker: its runs stay queued. Exposed
+ * over A2A unless `a2a` is false (as `spec.a2a.enabled` would).
+ */
+export async function idleAgent(harness: Harness, name = "idle", a2a = true): Promise<string> {
   const namespace = `g${Math.random().toString(36).slice(2, 10)}`;
-  await createAgentRegistry(harness.connection).register(namespace, { name, description: "Never works." });
+  await createAgentRegistry(harness.connection).register(namespace, {
+    name,
+    description: "Never works.",
+    a2a,
+  });
   return namespace;
 }
 

@@ -49,7 +49,13 @@ async function billingWorld(): Promise<string> {
         text: "Your refund of INV-7 is on its way.",
       },
     ],
-    { billing: { description: "Invoices.", handoffs: [{ humanQueue: "billing-desk" }] } },
+    {
+      billing: {
+        description: "Invoices.",
+        handoffs: [{ humanQueue: "billing-desk" }],
+        a2a: { enabled: true },
+      },
+    },
     { humanQueues: { "billing-desk": { description: "The billing team.", leaseSeconds: 120 } } },
   );
 }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { FreeholdError } from "@freehold/api";
+import { FreeholdError, redactUrls } from "@freehold/api";
 import { createGateway, createGatewayClient, type GatewayClient } from "@freehold/gateway";
 import type { Command } from "commander";
 import { Redis } from "ioredis";
@@ -59,7 +59,7 @@ export async function gatewayCommand(
     connection.disconnect();
     throw new FreeholdError(
       "cli.redis-unreachable",
-      `cannot reach Redis at ${options.redisUrl}: ${(error as Error).message}; start it or pass --redis-url`,
+      `cannot reach Redis at ${redactUrls(options.redisUrl)}: ${redactUrls((error as Error).message)}; start it or pass --redis-url`,
       { cause: error },
     );
   }

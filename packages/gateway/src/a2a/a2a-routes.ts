@@ -1,5 +1,8 @@
 /**
- * A2A for every agent: its card at `/a2a/{namespace}/{agent}/.well-known/agent-card.json` and its
+ * A2A for the agents whose manifest exposes them (`spec.a2a.enabled`): the card at
+ * `/a2a/{namespace}/{agent}/.well-known/agent-card.json` (its URL from the configured public URL,
+ * never the request's `Host`) and the JSON-RPC endpoint at `/a2a/{namespace}/{agent}`, whose
+ * `tasks/*` reach only runs that started on that agent. Its
  * JSON-RPC endpoint at `/a2a/{namespace}/{agent}`. A message starts a run (the task); `message/send`
  * answers once the run ended or waits for a person (unless `configuration.blocking` is false),
  * `message/stream` and `tasks/resubscribe` stream the task's status updates as SSE.
@@ -26,6 +29,7 @@ import {
   TaskQueryParams,
   type TaskState,
 } from "./a2a-schemas.ts";
+import { requireAgentTask, requireExposedAgent } from "./a2a-exposure.ts";
 import { endUpdates, mayChangeState, messageInput, runTask, taskStatus } from "./a2a-task.ts";
 import { errorEnvelope, readJsonRpcRequest, resultEnvelope, type JsonRpcId } from "./json-rpc.ts";
 
@@ -66,7 +70,7 @@ async function startTask(
     });
   }
   if (message.taskId !== undefined) {
-    await parts.store.require(namespace, message.taskId);
+    await requireAgentTask(parts, namespace, agent, message.taskId);
     throw new FreeholdError(
       "a2a.unsupported-operation",
       `task ${message.taskId} takes no more messages: a Freehold run has one input, and people continue it ` +
@@ -94,13 +98,32 @@ async function startTask(
   }
 }
 
-/** Waits until the run ended or waits for a person, then reads it. */
+/**
+ * Waits until the run ended or waits for a person, at most `parts.a2aSendTimeoutMs`, then reads
+ * it: on timeout the task is answered in its current state (`submitted` or `working`), which the
+ * caller polls with `tasks/get` or follows with `tasks/resubscribe`.
+ */
 async function settled(parts: GatewayParts, run: RunState, signal: AbortSignal): Promise<RunState> {
-  for await (const { event } of parts.store.followEvents(run.namespace, run.id, { signal })) {
+  const waiting = AbortSignal.any([signal, AbortSignal.timeout(parts.a2aSendTimeoutMs)]);
+  for await (const { event } of parts.events.follow(run.namespace, run.id, { signal: waiting })) {
     if (event.type === "run-end" || event.type === "human-handoff" || event.type === "approval-request")
       break;
   }
+  signal.throwIfAborted();
   return parts.store.require(run.namespace, run.id);
+}
+
+/** The base URL of agent cards: the configured public URL, never the request's `Host`. */
+function publicBase(parts: GatewayParts): string {
+  if (parts.publicUrl === undefined) {
+    throw new FreeholdError(
+      "a2a.public-url-unavailable",
+      "the gateway does not know its public URL yet: give it publicUrl (freehold gateway --public-url, " +
+        "chart value gateway.publicUrl) or call listen first",
+      { retryable: true },
+    );
+  }
+  return parts.publicUrl.replace(/\/+$/, "");
 }
 
 /** The status updates of a task from its first event on, until the run ends. */
@@ -111,7 +134,7 @@ async function* taskUpdates(
   signal: AbortSignal,
 ): AsyncGenerator<ServerSentEvent> {
   let last: TaskState = taskStatus(run).state;
-  for await (const { event } of parts.store.followEvents(run.namespace, run.id, { signal })) {
+  for await (const { event } of parts.events.follow(run.namespace, run.id, { signal })) {
     if (event.type === "run-end") {
       for (const update of endUpdates(run.id, event)) yield { data: resultEnvelope(rpcId, update) };
       return;
@@ -154,11 +177,14 @@ export const agentCardRoute = defineRoute({
   params: agentParams,
   responses: {
     200: { description: "The agent card (A2A 0.3.0).", schema: AgentCard },
-    404: { description: "The agent is not running in the namespace.", schema: ErrorBody },
+    404: {
+      description: "No agent of that name is exposed over A2A (spec.a2a.enabled) in the namespace.",
+      schema: ErrorBody,
+    },
   },
-  handle: async (parts, { params, url }) => {
-    const entry = await parts.registry.require(params.namespace, params.agent);
-    const base = (parts.publicUrl ?? url.origin).replace(/\/+$/, "");
+  handle: async (parts, { params }) => {
+    const entry = await requireExposedAgent(parts, params.namespace, params.agent);
+    const base = publicBase(parts);
     const endpoint = `${base}/a2a/${params.namespace}/${params.agent}`;
     const description =
       entry.description ?? `The Freehold agent ${params.agent} of namespace ${params.namespace}.`;
@@ -172,6 +198,15 @@ export const agentCardRoute = defineRoute({
       provider: { organization: "Freehold", url: base },
       version: freeholdVersion,
       capabilities: { streaming: true, pushNotifications: false, stateTransitionHistory: false },
+      securitySchemes: {
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          description:
+            "A token the gateway verifies: a Kubernetes ServiceAccount or OIDC token, or a freehold dev token.",
+        },
+      },
+      security: [{ bearer: [] }],
       defaultInputModes: ["text/plain", "application/json"],
       defaultOutputModes: ["text/plain"],
       skills: [
@@ -208,11 +243,14 @@ export const agentRpcRoute = defineRoute({
       schema: JsonRpcResponse,
       eventStream: "One JSON-RPC response per message: the Task, then status and artifact updates.",
     },
-    404: { description: "The agent is not running in the namespace.", schema: ErrorBody },
+    404: {
+      description: "No agent of that name is exposed over A2A (spec.a2a.enabled) in the namespace.",
+      schema: ErrorBody,
+    },
   },
   handle: async (parts, request) => {
     const { namespace, agent } = request.params;
-    await parts.registry.require(namespace, agent);
+    await requireExposedAgent(parts, namespace, agent);
     const read = readJsonRpcRequest(await request.text());
     if (!("request" in read)) return jsonResponse(errorEnvelope(read.id, read.error));
     const { method, params } = read.request;
@@ -248,7 +286,7 @@ export const agentRpcRoute = defineRoute({
             namespace,
             name: taskId,
           });
-          const run = await parts.store.require(namespace, taskId);
+          const run = await requireAgentTask(parts, namespace, agent, taskId);
           return jsonResponse(
             resultEnvelope(id, runTask(run, historyLength === undefined ? {} : { historyLength })),
           );
@@ -261,6 +299,7 @@ export const agentRpcRoute = defineRoute({
             namespace,
             name: taskId,
           });
+          await requireAgentTask(parts, namespace, agent, taskId);
           return jsonResponse(resultEnvelope(id, runTask(await cancelRun(parts.store, namespace, taskId))));
         }
         case "tasks/resubscribe": {
@@ -271,7 +310,12 @@ export const agentRpcRoute = defineRoute({
             namespace,
             name: taskId,
           });
-          return streamTask(parts, await parts.store.require(namespace, taskId), id, request.signal);
+          return streamTask(
+            parts,
+            await requireAgentTask(parts, namespace, agent, taskId),
+            id,
+            request.signal,
+          );
         }
         case "tasks/pushNotificationConfig/set":
         case "tasks/pushNotificationConfig/get":

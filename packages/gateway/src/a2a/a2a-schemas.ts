@@ -147,6 +147,14 @@ export const AgentSkill = z.object({
   outputModes: z.array(z.string()).optional(),
 });
 
+/** A2A 0.3's `HTTPAuthSecurityScheme` (OpenAPI's `http` security scheme), e.g. bearer tokens. */
+export const HttpAuthSecurityScheme = z.object({
+  type: z.literal("http"),
+  scheme: z.string().describe("The HTTP Authorization scheme, e.g. bearer."),
+  bearerFormat: z.string().optional(),
+  description: z.string().optional(),
+});
+
 /** What an agent publishes about itself, at `.well-known/agent-card.json`. */
 export const AgentCard = z.object({
   protocolVersion: z.string(),
@@ -163,6 +171,14 @@ export const AgentCard = z.object({
     pushNotifications: z.boolean().optional(),
     stateTransitionHistory: z.boolean().optional(),
   }),
+  securitySchemes: z
+    .record(z.string(), HttpAuthSecurityScheme)
+    .optional()
+    .describe("How callers authenticate, by scheme name."),
+  security: z
+    .array(z.record(z.string(), z.array(z.string())))
+    .optional()
+    .describe("Which schemes a request must satisfy (any one entry)."),
   defaultInputModes: z.array(z.string()),
   defaultOutputModes: z.array(z.string()),
   skills: z.array(AgentSkill),

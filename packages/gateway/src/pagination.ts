@@ -1,0 +1,86 @@
+/**
+ * Cursor pagination of the gateway's lists (inbox items, approvals): `limit` (default 100, at
+ * most 500; more is a 400 that names it) and an opaque `cursor` from the previous page's
+ * `nextCursor`. The cursor names the last item served, so a walk over a list that does not change
+ * meanwhile gives every item exactly once; an item that left the list in the meantime does not
+ * make the walk repeat items (the position is the fallback).
+ *
+ * @module
+ */
+import { FreeholdError } from "@freehold/api";
+import { z } from "zod";
+
+/** The largest page. */
+export const maxPageSize = 500;
+/** The page size without `limit`. */
+export const defaultPageSize = 100;
+
+/** The query parameters of a paginated list. */
+export const pageQuery = {
+  limit: z
+    .string()
+    .regex(/^\d{1,6}$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.int().min(1, "must be at least 1").max(maxPageSize, `must be at most ${maxPageSize}`))
+    .optional()
+    .describe(`Items per page: 1 to ${maxPageSize}, default ${defaultPageSize}.`),
+  cursor: z
+    .string()
+    .max(1024)
+    .optional()
+    .describe("Where to go on: the nextCursor of the previous page, as it was given."),
+};
+
+/** What a page adds to a list's body. */
+export const pageFields = {
+  nextCursor: z
+    .string()
+    .optional()
+    .describe("Absent on the last page; otherwise pass it as cursor to get the next page."),
+};
+
+const Cursor = z.strictObject({ v: z.literal(1), after: z.string(), position: z.int().min(0) });
+
+function encode(cursor: z.infer<typeof Cursor>): string {
+  return Buffer.from(JSON.stringify(cursor)).toString("base64url");
+}
+
+function decode(text: string): z.infer<typeof Cursor> {
+  try {
+    return Cursor.parse(JSON.parse(Buffer.from(text, "base64url").toString("utf8")));
+  } catch {
+    throw new FreeholdError(
+      "request.invalid",
+      "invalid query parameter: cursor: not a cursor this gateway gave; pass nextCursor as it was, or leave cursor out to start over",
+      { details: { in: "query", issues: [{ field: "cursor", problem: "not a cursor this gateway gave" }] } },
+    );
+  }
+}
+
+/**
+ * One page of `items` (in their list order) after `query.cursor`.
+ *
+ * @example
+ * ```ts
+ * const { items, nextCursor } = page(await inbox.list(ns, queue), (item) => item.id, { limit: 2 });
+ * // next: page(..., { limit: 2, cursor: nextCursor })
+ * ```
+ */
+export function page<Item>(
+  items: readonly Item[],
+  idOf: (item: Item) => string,
+  query: { readonly limit?: number | undefined; readonly cursor?: string | undefined },
+): { items: Item[]; nextCursor?: string } {
+  const limit = query.limit ?? defaultPageSize;
+  let start = 0;
+  if (query.cursor !== undefined) {
+    const cursor = decode(query.cursor);
+    const index = items.findIndex((item) => idOf(item) === cursor.after);
+    start = index === -1 ? Math.min(cursor.position, items.length) : index + 1;
+  }
+  const slice = items.slice(start, start + limit);
+  const last = slice.at(-1);
+  return start + limit < items.length && last !== undefined
+    ? { items: slice, nextCursor: encode({ v: 1, after: idOf(last), position: start + limit }) }
+    : { items: slice };
+}

@@ -12,6 +12,7 @@ import { Redis } from "ioredis";
 import type { Deployment, KubernetesObject } from "../src/kubernetes-objects.ts";
 import { createOperator, type Operator } from "../src/operator.ts";
 import { getJson, startOperatorTestCluster, type OperatorTestCluster } from "./test-cluster.ts";
+import { secretValue } from "./worker-from-deployment.ts";
 import type { Kubectl } from "../../../test/cluster/kubectl.ts";
 
 export const examples = join(import.meta.dirname, "..", "..", "..", "examples");
@@ -55,6 +56,13 @@ export interface TenancyFixture {
 /** The condition of a type. */
 export function condition(object: Stored, type: string): Condition | undefined {
   return object.status?.conditions?.find((candidate) => candidate.type === type);
+}
+
+/** A connection that fails at once instead of retrying, for probes; not connected yet. */
+export function probeClient(url: string): Redis {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on("error", () => undefined);
+  return client;
 }
 
 /** What a refused command says, or "not refused". */
@@ -136,17 +144,7 @@ export async function startTenancyFixture(): Promise<TenancyFixture> {
     kubectlOk,
     apply,
     tenant: (name) => getJson<Stored>(test.kubectl, ["tenant", name]),
-    async secretValue(namespace, name, key) {
-      const secret = await getJson<KubernetesObject & { data?: Record<string, string> }>(test.kubectl, [
-        "-n",
-        namespace,
-        "secret",
-        name,
-      ]);
-      const value = secret.data?.[key];
-      if (value === undefined) throw new Error(`Secret ${namespace}/${name} has no key ${key}`);
-      return Buffer.from(value, "base64").toString("utf8");
-    },
+    secretValue: (namespace, name, key) => secretValue(test.kubectl, namespace, name, key),
     async exists(args) {
       const result = await test.kubectl(["get", ...args]);
       if (result.code === 0) return true;
@@ -163,12 +161,7 @@ export async function startTenancyFixture(): Promise<TenancyFixture> {
       return events.items.map((event) => event.reason);
     },
     async connect(url) {
-      const client = new Redis(url, {
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      client.on("error", () => undefined);
+      const client = probeClient(url);
       clients.push(client);
       await client.connect();
       return client;

@@ -15,7 +15,7 @@
  * checkpointed is sent again with the same idempotency key; `slow` does not de-duplicate, so such a
  * call runs twice at the server. The suite prints how many did.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,13 +33,11 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCounterServer, type CounterServer } from "../../../test/fixtures/mcp/counter-server.ts";
-import type { ConfigMap, Deployment, KubernetesObject } from "../src/kubernetes-objects.ts";
 import { createOperator, type Operator } from "../src/operator.ts";
-import { condition, refusal, type Stored } from "./tenancy-fixture.ts";
+import { condition, probeClient, refusal, type Stored } from "./tenancy-fixture.ts";
 import { eventually, getJson, startOperatorTestCluster, type OperatorTestCluster } from "./test-cluster.ts";
+import { renderedWorker, secretValue as readSecretValue, startFreehold } from "./worker-from-deployment.ts";
 
-const root = join(import.meta.dirname, "..", "..", "..");
-const cli = join(root, "packages", "cli", "src", "bin.ts");
 const operatorNamespace = "freehold-system";
 const adminPassword = "admin-password-of-the-restarted-redis";
 const namespace = "acme";
@@ -66,37 +64,8 @@ const operatorLogs: string[] = [];
 const children: ChildProcess[] = [];
 
 /** Starts a `freehold` command; resolves with the first stdout/stderr text matching `ready`. */
-function freehold(
-  args: readonly string[],
-  environment: Readonly<Record<string, string>>,
-  ready: RegExp,
-): Promise<{ child: ChildProcess; match: RegExpExecArray; output: () => string }> {
-  const child = spawn(process.execPath, [cli, ...args], {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...environment },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let text = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`freehold ${args[0] ?? ""} did not print ${String(ready)} within 30 s:\n${text}`));
-    }, 30_000);
-    const read = (chunk: Buffer): void => {
-      text += chunk.toString();
-      const match = ready.exec(text);
-      if (match !== null) {
-        clearTimeout(timer);
-        resolve({ child, match, output: () => text });
-      }
-    };
-    child.stdout.on("data", read);
-    child.stderr.on("data", read);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`freehold ${args[0] ?? ""} exited with ${code}:\n${text}`));
-    });
-  });
-}
+const freehold = (args: readonly string[], environment: Readonly<Record<string, string>>, ready: RegExp) =>
+  startFreehold(args, environment, ready, children);
 
 async function kubectlOk(args: readonly string[], input?: string): Promise<string> {
   const result = await test.kubectl(args, input);
@@ -108,17 +77,8 @@ async function apply(objects: readonly object[]): Promise<void> {
   await kubectlOk(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
 }
 
-async function secretValue(secretNamespace: string, name: string, key: string): Promise<string> {
-  const secret = await getJson<KubernetesObject & { data?: Record<string, string> }>(test.kubectl, [
-    "-n",
-    secretNamespace,
-    "secret",
-    name,
-  ]);
-  const value = secret.data?.[key];
-  if (value === undefined) throw new Error(`Secret ${secretNamespace}/${name} has no key ${key}`);
-  return Buffer.from(value, "base64").toString("utf8");
-}
+const secretValue = (secretNamespace: string, name: string, key: string): Promise<string> =>
+  readSecretValue(test.kubectl, secretNamespace, name, key);
 
 /** The reasons of the Events about a Tenant (cluster-scoped: they are in `default`). */
 async function tenantEvents(name: string): Promise<string[]> {
@@ -133,8 +93,7 @@ async function tenantEvents(name: string): Promise<string[]> {
 
 /** A connection that fails at once instead of retrying, for probes. */
 async function connect(url: string): Promise<Redis> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on("error", () => undefined);
+  const client = probeClient(url);
   await client.connect();
   return client;
 }
@@ -255,47 +214,19 @@ describe("acme's worker, started with what the operator rendered", () => {
         },
       },
     ]);
-    const [configMap, deployment] = await eventually(
-      () =>
-        Promise.all([
-          getJson<ConfigMap>(test.kubectl, ["-n", namespace, "configmap", `${agent}-agent`]),
-          getJson<Deployment>(test.kubectl, ["-n", namespace, "deployment", `${agent}-agent`]),
-        ]),
-      60_000,
-    );
-    const configFile = join(directory, "config.json");
-    writeFileSync(configFile, configMap.data["config.json"] ?? "");
-    const [container] = deployment.spec.template.spec.containers;
-    if (container === undefined) throw new Error("the Deployment has no container");
-    expect(container.env).toContainEqual({
-      name: "FREEHOLD_REDIS_URL",
-      valueFrom: { secretKeyRef: { name: "freehold-redis", key: "url" } },
+    const { args, environment } = await renderedWorker({
+      kubectl: test.kubectl,
+      namespace,
+      agent,
+      directory,
+      secrets: ["freehold-redis"],
+      timeoutMs: 60_000,
     });
-    // What the kubelet would do: literal values as they are, secretKeyRefs read from the Secret.
-    const environment: Record<string, string> = Object.fromEntries(
-      await Promise.all(
-        (container.env ?? []).map(async (variable): Promise<[string, string]> => {
-          const reference = variable.valueFrom?.secretKeyRef;
-          if (reference === undefined) return [variable.name, variable.value ?? ""];
-          expect(reference.name).toBe("freehold-redis");
-          return [variable.name, await secretValue(namespace, reference.name, reference.key)];
-        }),
-      ),
-    );
     workerRedisUrl = environment.FREEHOLD_REDIS_URL ?? "";
     const url = new URL(workerRedisUrl);
     expect(decodeURIComponent(url.username)).toBe(tenantUserName("acme"));
     expect(url.port).toBe(String(redis.port));
     for (const value of Object.values(environment)) expect(value).not.toContain(adminPassword);
-    expect(container.command.slice(0, 4)).toEqual([
-      "freehold",
-      "worker",
-      "--config",
-      "/etc/freehold/config.json",
-    ]);
-    const args = container.command
-      .slice(1)
-      .map((arg) => (arg === "/etc/freehold/config.json" ? configFile : arg));
     expect(args).toContain(String(runs)); // --concurrency: every run at once
     worker = await freehold(args, environment, /worker ready/);
   }, 120_000);

@@ -12,9 +12,9 @@ import { startRedisServer, type RedisServer } from "@freehold/handoff";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCounterServer, type CounterServer } from "../../../test/fixtures/mcp/counter-server.ts";
-import type { ConfigMap, Deployment } from "../src/kubernetes-objects.ts";
 import { createOperator, type Operator } from "../src/operator.ts";
-import { eventually, getJson, startOperatorTestCluster, type OperatorTestCluster } from "./test-cluster.ts";
+import { startOperatorTestCluster, type OperatorTestCluster } from "./test-cluster.ts";
+import { renderedWorker, startFreehold } from "./worker-from-deployment.ts";
 
 const root = join(import.meta.dirname, "..", "..", "..");
 const cli = join(root, "packages", "cli", "src", "bin.ts");
@@ -28,37 +28,8 @@ let directory: string;
 const children: ChildProcess[] = [];
 
 /** Starts a `freehold` command; resolves with the first stdout/stderr text matching `ready`. */
-function freehold(
-  args: readonly string[],
-  environment: Readonly<Record<string, string>>,
-  ready: RegExp,
-): Promise<{ child: ChildProcess; match: RegExpExecArray; output: () => string }> {
-  const child = spawn(process.execPath, [cli, ...args], {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...environment },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let text = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`freehold ${args.join(" ")} did not print ${String(ready)} within 30 s:\n${text}`));
-    }, 30_000);
-    const read = (chunk: Buffer): void => {
-      text += chunk.toString();
-      const match = ready.exec(text);
-      if (match !== null) {
-        clearTimeout(timer);
-        resolve({ child, match, output: () => text });
-      }
-    };
-    child.stdout.on("data", read);
-    child.stderr.on("data", read);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`freehold ${args.join(" ")} exited with ${code}:\n${text}`));
-    });
-  });
-}
+const freehold = (args: readonly string[], environment: Readonly<Record<string, string>>, ready: RegExp) =>
+  startFreehold(args, environment, ready, children);
 
 beforeAll(async () => {
   directory = mkdtempSync(join(tmpdir(), "freehold-operator-e2e-"));
@@ -148,45 +119,14 @@ describe("a worker with the operator's rendered config", () => {
     );
     expect(applied.code, applied.stderr).toBe(0);
 
-    const [configMap, deployment] = await eventually(() =>
-      Promise.all([
-        getJson<ConfigMap>(test.kubectl, ["-n", namespace, "configmap", "adder-agent"]),
-        getJson<Deployment>(test.kubectl, ["-n", namespace, "deployment", "adder-agent"]),
-      ]),
-    );
-    const configFile = join(directory, "config.json");
-    writeFileSync(configFile, configMap.data["config.json"] ?? "");
-    const secretData = async (name: string): Promise<Record<string, string>> =>
-      (await getJson<{ data: Record<string, string> }>(test.kubectl, ["-n", namespace, "secret", name])).data;
-    const [container] = deployment.spec.template.spec.containers;
-    if (container === undefined) throw new Error("the Deployment has no container");
-    // The Redis URL comes from the Secret the operator wrote in the namespace, never as a literal.
-    expect(container.env).toContainEqual({
-      name: "FREEHOLD_REDIS_URL",
-      valueFrom: { secretKeyRef: { name: "freehold-redis", key: "url" } },
+    const { args, environment } = await renderedWorker({
+      kubectl: test.kubectl,
+      namespace,
+      agent: "adder",
+      directory,
+      secrets: ["counter", "freehold-redis"],
     });
-    // What the kubelet would do: literal values as they are, secretKeyRefs read from the Secret.
-    const environment: Record<string, string> = Object.fromEntries(
-      await Promise.all(
-        (container.env ?? []).map(async (variable): Promise<[string, string]> => {
-          const reference = variable.valueFrom?.secretKeyRef;
-          if (reference === undefined) return [variable.name, variable.value ?? ""];
-          expect(["counter", "freehold-redis"]).toContain(reference.name);
-          const data = await secretData(reference.name);
-          return [variable.name, Buffer.from(data[reference.key] ?? "", "base64").toString("utf8")];
-        }),
-      ),
-    );
     expect(environment.FREEHOLD_REDIS_URL).toBe(redis.url);
-    expect(container.command.slice(0, 4)).toEqual([
-      "freehold",
-      "worker",
-      "--config",
-      "/etc/freehold/config.json",
-    ]);
-    const args = container.command
-      .slice(1)
-      .map((arg) => (arg === "/etc/freehold/config.json" ? configFile : arg));
     await freehold(args, environment, /worker ready/);
 
     const run = spawn(

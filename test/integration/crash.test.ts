@@ -16,7 +16,6 @@ import {
   createRunStore,
   freePort,
   startRedisServer,
-  startRun,
   type RedisServer,
 } from "@freehold/handoff";
 import { startScriptedModelServer, type ScriptedModelServer } from "@freehold/models";
@@ -24,7 +23,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
 import { readLedger } from "../fixtures/mcp/ledger.ts";
-import { createWorkerFleet, type WorkerFleet } from "./worker-fleet.ts";
+import { createWorkerFleet, startRuns, waitForRunsToEnd, type WorkerFleet } from "./worker-fleet.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const runs = 100;
@@ -106,29 +105,25 @@ describe("workers killed mid-run", () => {
     for (let index = 0; index < workerCount; index += 1) fleet.start();
     const store = createRunStore(connection);
     const queues = createAgentQueues(connection);
-    const ids: string[] = [];
-    for (let index = 0; index < runs; index += 1) {
-      ids.push(
-        (
-          await startRun(
-            { redis: connection, store, queues },
-            { namespace, agent: "recorder", input: `run ${index}` },
-          )
-        ).id,
-      );
-    }
+    const ids = await startRuns(
+      { redis: connection, store, queues },
+      { namespace, agent: "recorder", count: runs, input: (index) => `run ${index}` },
+    );
 
     // Every 300-900 ms, kill a random worker that is working on a run and
     // start a fresh one, until every run has ended.
     let kills = 0;
-    const deadline = Date.now() + 180_000;
-    for (;;) {
-      const states = await Promise.all(ids.map((id) => store.require(namespace, id)));
-      if (states.every((state) => isTerminal(state.status))) break;
-      if (Date.now() > deadline) throw new Error(`runs did not finish in time; worker log:\n${fleet.log()}`);
-      await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 600));
-      if (kills < 40 && fleet.killOne()) kills += 1;
-    }
+    await waitForRunsToEnd({
+      store,
+      namespace,
+      ids,
+      fleet,
+      timeoutMs: 180_000,
+      async between() {
+        await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 600));
+        if (kills < 40 && fleet.killOne()) kills += 1;
+      },
+    });
     await queues.close();
 
     // Every run completed, exactly once.
@@ -202,17 +197,10 @@ describe("workers killed mid-run", () => {
       fleet.clearLog();
       const first = fleet.start();
       await expect.poll(() => fleet.log(), { timeout: 20_000 }).toContain("worker ready");
-      const ids: string[] = [];
-      for (let index = 0; index < 10; index += 1) {
-        ids.push(
-          (
-            await startRun(
-              { redis: connection, store, queues },
-              { namespace, agent: "recorder", input: `graceful ${index}` },
-            )
-          ).id,
-        );
-      }
+      const ids = await startRuns(
+        { redis: connection, store, queues },
+        { namespace, agent: "recorder", count: 10, input: (index) => `graceful ${index}` },
+      );
       // Once every run is under way, ask the worker to stop.
       await expect
         .poll(

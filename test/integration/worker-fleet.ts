@@ -2,10 +2,14 @@
  * Worker processes for the crash suites: `freehold worker` children sharing one configuration, with
  * their logs gathered, a count of runs they resumed from a checkpoint, and random SIGKILLs of workers
  * that are working on a run (read from their logs: a run is theirs from `starting`/`resuming` until
- * any other line about it), so a kill always lands mid-run, however slowly workers start.
+ * any other line about it), so a kill always lands mid-run, however slowly workers start. Also the
+ * two halves of a crash suite around its chaos: {@link startRuns} and {@link waitForRunsToEnd}.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
+import { isTerminal } from "@freehold/api";
+import { startRun, type AgentQueues, type RunStore } from "@freehold/handoff";
+import type { Redis } from "ioredis";
 
 const bin = join(import.meta.dirname, "..", "..", "packages", "cli", "src", "bin.ts");
 
@@ -90,4 +94,54 @@ export function createWorkerFleet(options: {
     },
     resumed: () => resumed,
   };
+}
+
+/** Starts `count` runs of `agent`, one after another; returns their ids in order. */
+export async function startRuns(
+  parts: { readonly redis: Redis; readonly store: RunStore; readonly queues: AgentQueues },
+  options: {
+    readonly namespace: string;
+    readonly agent: string;
+    readonly count: number;
+    readonly input: (index: number) => string;
+  },
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (let index = 0; index < options.count; index += 1) {
+    const run = await startRun(parts, {
+      namespace: options.namespace,
+      agent: options.agent,
+      input: options.input(index),
+    });
+    ids.push(run.id);
+  }
+  return ids;
+}
+
+/**
+ * Reads the runs until every one has ended, calling `between` (the chaos: kills, people, a pause)
+ * after each read that finds some still going, with how many have ended. Throws with the fleet's log
+ * once `timeoutMs` have passed. Reads go through `attempt` (default: called once), e.g. to retry
+ * through a Redis restart.
+ */
+export async function waitForRunsToEnd(options: {
+  readonly store: RunStore;
+  readonly namespace: string;
+  readonly ids: readonly string[];
+  readonly fleet: WorkerFleet;
+  readonly timeoutMs: number;
+  readonly between: (finished: number) => Promise<void>;
+  readonly attempt?: <T>(action: () => Promise<T>) => Promise<T>;
+}): Promise<void> {
+  const { store, namespace, ids } = options;
+  const attempt: <T>(action: () => Promise<T>) => Promise<T> = options.attempt ?? ((action) => action());
+  const started = Date.now();
+  for (;;) {
+    const states = await attempt(() => Promise.all(ids.map((id) => store.require(namespace, id))));
+    const finished = states.filter((state) => isTerminal(state.status)).length;
+    if (finished === ids.length) return;
+    if (Date.now() - started > options.timeoutMs)
+      throw new Error(`only ${finished} of ${ids.length} runs ended; worker log:\n${options.fleet.log()}`);
+    await options.between(finished);
+  }
 }

@@ -5,25 +5,31 @@
  * inbox sweeper all run under the tenant's ACL user: every run completes once, and Redis's ACL log
  * shows no command refused to it.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FreeholdError, isTerminal, RuntimeConfig } from "@freehold/api";
 import {
   applyTenantUser,
   createAgentQueues,
   createInbox,
   createRunStore,
   startRedisServer,
-  startRun,
   writeTenancy,
   type RedisServer,
 } from "@freehold/handoff";
-import { startScriptedModelServer, type ScriptedModelServer } from "@freehold/models";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startCounterServer, type CounterServer } from "../../../test/fixtures/mcp/counter-server.ts";
-import { createWorkerFleet, type WorkerFleet } from "../../../test/integration/worker-fleet.ts";
+import {
+  handBackWaiting,
+  startHandoffWorld,
+  type HandoffWorld,
+} from "../../../test/integration/handoff-world.ts";
+import {
+  createWorkerFleet,
+  startRuns,
+  waitForRunsToEnd,
+  type WorkerFleet,
+} from "../../../test/integration/worker-fleet.ts";
 
 const runs = 40;
 const namespace = "acme";
@@ -33,16 +39,8 @@ const password = "acme-password-0123456789abcdef";
 let redis: RedisServer;
 let admin: Redis;
 let tenant: Redis;
-let model: ScriptedModelServer;
-let counter: CounterServer;
+let world: HandoffWorld;
 let fleet: WorkerFleet;
-
-const resource = (kind: string, name: string, spec: unknown) => ({
-  apiVersion: "freehold.dev/v1alpha1",
-  kind,
-  metadata: { name, namespace },
-  spec,
-});
 
 beforeAll(async () => {
   const directory = mkdtempSync(join(tmpdir(), "freehold-tenant-crash-"));
@@ -52,75 +50,18 @@ beforeAll(async () => {
   await writeTenancy(admin, { tenant: "acme", namespaces: [namespace], limits: { runsPerMinute: 1000 } });
   const tenantUrl = `redis://${user}:${password}@127.0.0.1:${redis.port}`;
   tenant = new Redis(tenantUrl, { maxRetriesPerRequest: null });
-  counter = await startCounterServer({ transport: "http" });
-  model = await startScriptedModelServer({
-    script: [
-      {
-        match: { contains: "order" },
-        toolCalls: [{ name: "transfer_to_billing", arguments: { note: "A billing question." } }],
-        delayMs: 150,
-      },
-      {
-        match: { contains: "Transferred to billing" },
-        toolCalls: [{ name: "ask_researcher", arguments: { input: "history please" } }],
-        delayMs: 150,
-      },
-      {
-        match: { toolName: "ask_researcher" },
-        toolCalls: [{ name: "record", arguments: { value: "checked" } }],
-        delayMs: 150,
-      },
-      {
-        match: { toolName: "record" },
-        toolCalls: [
-          { name: "transfer_to_human_desk", arguments: { summary: "Needs a person.", reason: "Policy." } },
-        ],
-        delayMs: 150,
-      },
-      { match: { contains: "handed the conversation back" }, text: "All done.", delayMs: 150 },
-      { match: { contains: "history please" }, text: "A long-time customer.", delayMs: 150 },
-    ],
+  world = await startHandoffWorld({ directory, namespace, delayMs: 150 });
+  fleet = createWorkerFleet({
+    configFile: world.configFile,
+    redisUrl: tenantUrl,
+    concurrency: 10,
+    lockDurationSeconds: 2,
   });
-  const configFile = join(directory, "config.json");
-  writeFileSync(
-    configFile,
-    JSON.stringify(
-      RuntimeConfig.parse({
-        schemaVersion: 1,
-        namespace,
-        agents: [
-          resource("Agent", "triage", {
-            model: { ref: "scripted" },
-            instructions: "Route.",
-            handoffs: [{ agent: "billing" }],
-          }),
-          resource("Agent", "billing", {
-            model: { ref: "scripted" },
-            instructions: "Bill.",
-            tools: [{ agent: "researcher" }, { mcpServer: "counter", allow: ["record"] }],
-            handoffs: [{ humanQueue: "desk" }],
-          }),
-          resource("Agent", "researcher", { model: { ref: "scripted" }, instructions: "Research." }),
-        ],
-        models: [
-          resource("Model", "scripted", {
-            provider: "openai-compatible",
-            model: "scripted-model",
-            baseUrl: model.baseUrl,
-          }),
-        ],
-        mcpServers: [resource("MCPServer", "counter", { http: { url: counter.url } })],
-        humanQueues: [resource("HumanQueue", "desk", { description: "People.", leaseSeconds: 30 })],
-      }),
-    ),
-  );
-  fleet = createWorkerFleet({ configFile, redisUrl: tenantUrl, concurrency: 10, lockDurationSeconds: 2 });
 });
 
 afterAll(async () => {
   fleet.killAll();
-  await model.close();
-  await counter.close();
+  await world.close();
   tenant.disconnect();
   admin.disconnect();
   await redis.stop();
@@ -146,37 +87,23 @@ describe("a tenant's workers killed at random", () => {
     const store = createRunStore(tenant);
     const queues = createAgentQueues(tenant);
     const inbox = createInbox({ redis: tenant, store, queues });
-    const ids: string[] = [];
-    for (let index = 0; index < runs; index += 1) {
-      ids.push(
-        (
-          await startRun(
-            { redis: tenant, store, queues },
-            { namespace, agent: "triage", input: `order ${index}` },
-          )
-        ).id,
-      );
-    }
+    const ids = await startRuns(
+      { redis: tenant, store, queues },
+      { namespace, agent: "triage", count: runs, input: (index) => `order ${index}` },
+    );
     let kills = 0;
-    const started = Date.now();
-    for (;;) {
-      const states = await Promise.all(ids.map((id) => store.require(namespace, id)));
-      const finished = states.filter((state) => isTerminal(state.status)).length;
-      if (finished === runs) break;
-      if (Date.now() - started > 150_000)
-        throw new Error(`only ${finished} of ${runs} runs ended; log:\n${fleet.log()}`);
-      for (const item of await inbox.list(namespace, "desk")) {
-        if (item.status !== "waiting") continue;
-        try {
-          await inbox.claim(namespace, item.id, "ann");
-          await inbox.handBack(namespace, item.id, "ann", { note: "Checked by a person." });
-        } catch (error) {
-          if (!(error instanceof FreeholdError)) throw error;
-        }
-      }
-      if (Math.random() < 0.5 && kills < 10 && fleet.killOne()) kills += 1;
-      await new Promise((resolve) => setTimeout(resolve, 150));
-    }
+    await waitForRunsToEnd({
+      store,
+      namespace,
+      ids,
+      fleet,
+      timeoutMs: 150_000,
+      async between() {
+        await handBackWaiting(inbox, namespace);
+        if (Math.random() < 0.5 && kills < 10 && fleet.killOne()) kills += 1;
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      },
+    });
     await queues.close();
     const states = await Promise.all(ids.map((id) => store.require(namespace, id)));
     expect(

@@ -1,0 +1,144 @@
+/**
+ * The crash suites' multi-agent world, on real parts: the scripted model server and the counter MCP
+ * server over HTTP, and a worker config (written to a file) where triage transfers to billing;
+ * billing asks the researcher (a child run), records a value with the counter's `record` tool, then
+ * hands the conversation to the `desk` human queue; when a person hands it back, billing answers.
+ * Also the person: {@link handBackWaiting} claims and hands back whatever waits at the desk.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { FreeholdError, RuntimeConfig } from "@freehold/api";
+import type { Inbox } from "@freehold/handoff";
+import { startScriptedModelServer, type ScriptedModelServer } from "@freehold/models";
+import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
+
+export interface HandoffWorld {
+  /** The worker config, for `freehold worker --config`. */
+  readonly configFile: string;
+  readonly model: ScriptedModelServer;
+  readonly counter: CounterServer;
+  /** Stops the model and counter servers. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the servers and writes `config.json` into `directory`.
+ *
+ * @example
+ * const world = await startHandoffWorld({ directory, namespace: "acme", delayMs: 150 });
+ * const fleet = createWorkerFleet({ configFile: world.configFile, redisUrl, concurrency: 10, lockDurationSeconds: 2 });
+ */
+export async function startHandoffWorld(options: {
+  readonly directory: string;
+  readonly namespace: string;
+  /** How long the model takes over each answer. */
+  readonly delayMs: number;
+  /** Where the counter server records every execution; default: nowhere. */
+  readonly ledger?: string;
+}): Promise<HandoffWorld> {
+  const { namespace, delayMs } = options;
+  const counter = await startCounterServer({
+    transport: "http",
+    ...(options.ledger === undefined ? {} : { ledger: options.ledger }),
+  });
+  const model = await startScriptedModelServer({
+    script: [
+      {
+        match: { contains: "order" },
+        toolCalls: [{ name: "transfer_to_billing", arguments: { note: "A billing question." } }],
+        delayMs,
+      },
+      {
+        match: { contains: "Transferred to billing" },
+        toolCalls: [{ name: "ask_researcher", arguments: { input: "history please" } }],
+        delayMs,
+      },
+      {
+        match: { toolName: "ask_researcher" },
+        toolCalls: [{ name: "record", arguments: { value: "checked" } }],
+        delayMs,
+      },
+      {
+        match: { toolName: "record" },
+        toolCalls: [
+          { name: "transfer_to_human_desk", arguments: { summary: "Needs a person.", reason: "Policy." } },
+        ],
+        delayMs,
+      },
+      { match: { contains: "handed the conversation back" }, text: "All done.", delayMs },
+      { match: { contains: "history please" }, text: "A long-time customer.", delayMs },
+    ],
+  });
+  const resource = (kind: string, name: string, spec: unknown) => ({
+    apiVersion: "freehold.dev/v1alpha1",
+    kind,
+    metadata: { name, namespace },
+    spec,
+  });
+  const configFile = join(options.directory, "config.json");
+  writeFileSync(
+    configFile,
+    JSON.stringify(
+      RuntimeConfig.parse({
+        schemaVersion: 1,
+        namespace,
+        agents: [
+          resource("Agent", "triage", {
+            model: { ref: "scripted" },
+            instructions: "Route.",
+            handoffs: [{ agent: "billing" }],
+          }),
+          resource("Agent", "billing", {
+            model: { ref: "scripted" },
+            instructions: "Bill.",
+            tools: [{ agent: "researcher" }, { mcpServer: "counter", allow: ["record"] }],
+            handoffs: [{ humanQueue: "desk" }],
+          }),
+          resource("Agent", "researcher", { model: { ref: "scripted" }, instructions: "Research." }),
+        ],
+        models: [
+          resource("Model", "scripted", {
+            provider: "openai-compatible",
+            model: "scripted-model",
+            baseUrl: model.baseUrl,
+          }),
+        ],
+        mcpServers: [resource("MCPServer", "counter", { http: { url: counter.url } })],
+        humanQueues: [resource("HumanQueue", "desk", { description: "People.", leaseSeconds: 30 })],
+      }),
+    ),
+  );
+  return {
+    configFile,
+    model,
+    counter,
+    async close() {
+      await model.close();
+      await counter.close();
+    },
+  };
+}
+
+/**
+ * The person at the desk: claims and hands back (as ann) every item waiting there; an item another
+ * claim or the sweeper got to first is skipped. Each Redis call goes through `attempt` (default:
+ * called once), e.g. to retry through a Redis restart. Returns how many items were handed back.
+ */
+export async function handBackWaiting(
+  inbox: Inbox,
+  namespace: string,
+  attempt: <T>(action: () => Promise<T>) => Promise<T> = (action) => action(),
+): Promise<number> {
+  let handedBack = 0;
+  for (const item of await attempt(() => inbox.list(namespace, "desk"))) {
+    if (item.status !== "waiting") continue;
+    try {
+      await attempt(() => inbox.claim(namespace, item.id, "ann"));
+      await attempt(() => inbox.handBack(namespace, item.id, "ann", { note: "Checked by a person." }));
+      handedBack += 1;
+    } catch (error) {
+      if (!(error instanceof FreeholdError)) throw error;
+    }
+  }
+  return handedBack;
+}

@@ -8,7 +8,6 @@ import { FreeholdError } from "@freehold/api";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  applyTenantUser,
   createAgentQueues,
   createQuotas,
   createRunStore,
@@ -28,12 +27,11 @@ import {
   type RedisServer,
   type RunStore,
 } from "../src/index.ts";
+import { startTenantRedis, type TenantRedis } from "./tenant-fixture.ts";
 
 const at = new Date();
 const now = (): Date => at;
-const password = "acme-password-0123456789abcdef";
-
-let server: RedisServer;
+let redis: TenantRedis;
 let admin: Redis;
 let tenant: Redis;
 let store: RunStore;
@@ -55,21 +53,18 @@ async function caught(promise: Promise<unknown>): Promise<unknown> {
 }
 
 beforeAll(async () => {
-  server = await startRedisServer({ password: "admin-password-0123456789" });
-  admin = new Redis(server.url, { maxRetriesPerRequest: null });
+  redis = await startTenantRedis();
+  admin = redis.admin;
   store = createRunStore(admin);
   queues = createAgentQueues(admin);
-  await applyTenantUser(admin, { tenant: "acme", namespaces: ["acme", "acme-dev"], password });
-  tenant = new Redis(`redis://freehold-tenant-acme:${password}@127.0.0.1:${server.port}`, {
-    maxRetriesPerRequest: null,
-  });
+  const acme = await redis.addTenant({ tenant: "acme", namespaces: ["acme", "acme-dev"] });
+  tenant = new Redis(acme.url, { maxRetriesPerRequest: null });
 });
 
 afterAll(async () => {
   await queues.close();
   tenant.disconnect();
-  admin.disconnect();
-  await server.stop();
+  await redis.stop();
 });
 
 describe("runs per minute", () => {

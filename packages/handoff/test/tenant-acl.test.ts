@@ -17,17 +17,16 @@ import {
   limitsKey,
   newRun,
   removeTenantUser,
-  startRedisServer,
   tenancyKey,
   tokensUsageKey,
   writeTenancy,
   type RedisServer,
 } from "../src/index.ts";
+import { startTenantRedis, tenantPassword, type TenantRedis } from "./tenant-fixture.ts";
 
-const adminPassword = "admin-password-0123456789";
-const acmePassword = "acme-password-0123456789abcdef";
-const globexPassword = "globex-password-0123456789abcdef";
+const acmePassword = tenantPassword("acme");
 
+let redis: TenantRedis;
 let server: RedisServer;
 let admin: Redis;
 let adminDb1: Redis;
@@ -87,20 +86,15 @@ const loadedScript = "return redis.call('GET', KEYS[1])";
 const loadedSha = createHash("sha1").update(loadedScript).digest("hex");
 
 beforeAll(async () => {
-  server = await startRedisServer({
-    password: adminPassword,
-    extraArguments: ["--enable-debug-command", "yes"],
-  });
-  admin = new Redis(server.url, { maxRetriesPerRequest: 1 });
+  redis = await startTenantRedis({ extraArguments: ["--enable-debug-command", "yes"], adminRetries: 1 });
+  ({ server, admin } = redis);
   adminDb1 = new Redis(server.url, { db: 1 });
-  await applyTenantUser(admin, { tenant: "acme", namespaces: ["acme", "acme-dev"], password: acmePassword });
-  await applyTenantUser(admin, { tenant: "globex", namespaces: ["globex"], password: globexPassword });
-  await writeTenancy(admin, {
+  await redis.addTenant({
     tenant: "acme",
     namespaces: ["acme", "acme-dev"],
     limits: { runsPerMinute: 10, tokensPerDay: 1000 },
   });
-  await writeTenancy(admin, {
+  await redis.addTenant({
     tenant: "globex",
     namespaces: ["globex"],
     limits: { runsPerMinute: 99, tokensPerDay: 99_999 },
@@ -130,9 +124,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const connection of opened) connection.disconnect();
-  admin.disconnect();
   adminDb1.disconnect();
-  await server.stop();
+  await redis.stop();
 });
 
 /** Everything an attack could change, read with the admin credential. */

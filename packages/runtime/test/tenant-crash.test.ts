@@ -8,17 +8,10 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  applyTenantUser,
-  createAgentQueues,
-  createInbox,
-  createRunStore,
-  startRedisServer,
-  writeTenancy,
-  type RedisServer,
-} from "@freehold/handoff";
+import { createAgentQueues, createInbox, createRunStore } from "@freehold/handoff";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTenantRedis, type TenantRedis } from "../../handoff/test/tenant-fixture.ts";
 import {
   handBackWaiting,
   startHandoffWorld,
@@ -33,27 +26,29 @@ import {
 
 const runs = 40;
 const namespace = "acme";
-const user = "freehold-tenant-acme";
-const password = "acme-password-0123456789abcdef";
 
-let redis: RedisServer;
+let redis: TenantRedis;
 let admin: Redis;
+let user: string;
 let tenant: Redis;
 let world: HandoffWorld;
 let fleet: WorkerFleet;
 
 beforeAll(async () => {
   const directory = mkdtempSync(join(tmpdir(), "freehold-tenant-crash-"));
-  redis = await startRedisServer({ password: "admin-password-0123456789" });
-  admin = new Redis(redis.url, { maxRetriesPerRequest: null });
-  await applyTenantUser(admin, { tenant: "acme", namespaces: [namespace], password });
-  await writeTenancy(admin, { tenant: "acme", namespaces: [namespace], limits: { runsPerMinute: 1000 } });
-  const tenantUrl = `redis://${user}:${password}@127.0.0.1:${redis.port}`;
-  tenant = new Redis(tenantUrl, { maxRetriesPerRequest: null });
+  redis = await startTenantRedis();
+  admin = redis.admin;
+  const acme = await redis.addTenant({
+    tenant: "acme",
+    namespaces: [namespace],
+    limits: { runsPerMinute: 1000 },
+  });
+  user = acme.user;
+  tenant = new Redis(acme.url, { maxRetriesPerRequest: null });
   world = await startHandoffWorld({ directory, namespace, delayMs: 150 });
   fleet = createWorkerFleet({
     configFile: world.configFile,
-    redisUrl: tenantUrl,
+    redisUrl: acme.url,
     concurrency: 10,
     lockDurationSeconds: 2,
   });
@@ -63,22 +58,8 @@ afterAll(async () => {
   fleet.killAll();
   await world.close();
   tenant.disconnect();
-  admin.disconnect();
   await redis.stop();
 });
-
-/** Commands Redis refused to the tenant's user, from its ACL log. */
-async function refusedToTenant(): Promise<string[]> {
-  const entries = (await admin.call("ACL", "LOG", "128")) as unknown[][];
-  return entries.flatMap((entry) => {
-    const fields = new Map<string, unknown>();
-    for (let index = 0; index + 1 < entry.length; index += 2)
-      fields.set(String(entry[index]), entry[index + 1]);
-    return fields.get("username") === user
-      ? [`${String(fields.get("reason"))} ${String(fields.get("object"))}`]
-      : [];
-  });
-}
 
 describe("a tenant's workers killed at random", () => {
   it(`complete ${runs} multi-agent runs with no command refused`, { timeout: 180_000 }, async () => {
@@ -116,7 +97,7 @@ describe("a tenant's workers killed at random", () => {
       expect(ends).toHaveLength(1);
     }
     expect(kills).toBeGreaterThan(0);
-    expect(await refusedToTenant()).toEqual([]);
+    expect(await redis.refusedTo(user)).toEqual([]);
     console.log(
       `tenant crash test: ${runs} runs, ${kills} workers killed, ${fleet.resumed()} resumed from a checkpoint`,
     );

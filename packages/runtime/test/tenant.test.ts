@@ -8,41 +8,37 @@
  */
 import type { RunEvent, RunState } from "@freehold/api";
 import {
-  applyTenantUser,
   createAgentQueues,
   createInbox,
   createQuotas,
   createRunStore,
   readTenantUsage,
-  startRedisServer,
   startRun,
-  writeTenancy,
-  type RedisServer,
   type TenantLimits,
 } from "@freehold/handoff";
 import type { ModelScriptInput } from "@freehold/models";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startTenantRedis, type TenantRedis } from "../../handoff/test/tenant-fixture.ts";
 import { startCounterServer, type CounterServer } from "../../../test/fixtures/mcp/counter-server.ts";
 import { startScriptedWorld } from "./scripted-world.ts";
 
 const at = new Date();
 const now = (): Date => at;
 
-let server: RedisServer;
+let redis: TenantRedis;
 let admin: Redis;
 let counter: CounterServer;
 
 beforeAll(async () => {
-  server = await startRedisServer({ password: "admin-password-0123456789" });
-  admin = new Redis(server.url, { maxRetriesPerRequest: null });
+  redis = await startTenantRedis();
+  admin = redis.admin;
   counter = await startCounterServer({ transport: "http" });
 });
 
 afterAll(async () => {
   await counter.close();
-  admin.disconnect();
-  await server.stop();
+  await redis.stop();
 });
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -59,12 +55,8 @@ async function tenantWorld(
   humanQueues: Record<string, Record<string, unknown>> = {},
 ) {
   const namespace = tenant;
-  const password = `${tenant}-password-0123456789abcdef`;
-  await applyTenantUser(admin, { tenant, namespaces: [namespace, `${namespace}-dev`], password });
-  await writeTenancy(admin, { tenant, namespaces: [namespace, `${namespace}-dev`], limits });
-  const connection = new Redis(`redis://freehold-tenant-${tenant}:${password}@127.0.0.1:${server.port}`, {
-    maxRetriesPerRequest: null,
-  });
+  const { url } = await redis.addTenant({ tenant, namespaces: [namespace, `${namespace}-dev`], limits });
+  const connection = new Redis(url, { maxRetriesPerRequest: null });
   const store = createRunStore(connection);
   const queues = createAgentQueues(connection);
   const quotas = createQuotas(connection, { now });
@@ -94,20 +86,6 @@ async function tenantWorld(
   const start = (agent: string, input: string) =>
     startRun({ redis: connection, store, queues, quotas }, { namespace, agent, input });
   return { namespace, connection, store, queues, model: world.model, start, waitFor, events };
-}
-
-/** Commands Redis refused to a user, from its ACL log. */
-async function refusedTo(user: string): Promise<string[]> {
-  const entries = (await admin.call("ACL", "LOG", "128")) as unknown[][];
-  return entries
-    .map((entry) => {
-      const fields = new Map<string, unknown>();
-      for (let index = 0; index + 1 < entry.length; index += 2)
-        fields.set(String(entry[index]), entry[index + 1]);
-      return fields;
-    })
-    .filter((fields) => fields.get("username") === user)
-    .map((fields) => `${String(fields.get("reason"))} ${String(fields.get("object"))}`);
 }
 
 describe("a tenant's worker on its own Redis credential", () => {
@@ -180,7 +158,7 @@ describe("a tenant's worker on its own Redis credential", () => {
     const usage = await readTenantUsage(admin, "acme", at);
     expect(usage.runsThisMinute).toBe(2);
     expect(usage.tokensToday).toBeGreaterThan(0);
-    expect(await refusedTo("freehold-tenant-acme")).toEqual([]);
+    expect(await redis.refusedTo("freehold-tenant-acme")).toEqual([]);
   });
 });
 

@@ -141,7 +141,13 @@ export async function waitForRunsToEnd(options: {
     const finished = states.filter((state) => isTerminal(state.status)).length;
     if (finished === ids.length) return;
     if (Date.now() - started > options.timeoutMs)
-      throw new Error(`only ${finished} of ${ids.length} runs ended; worker log:\n${options.fleet.log()}`);
+      throw new Error(
+        `only ${finished} of ${ids.length} runs ended; not ended: ${states
+          .filter((state) => !isTerminal(state.status))
+          .slice(0, 10)
+          .map((state) => `${state.id} ${state.status} at step ${state.steps} (revision ${state.revision})`)
+          .join(", ")}; worker log:\n${options.fleet.log()}`,
+      );
     await options.between(finished);
   }
 }

@@ -174,7 +174,7 @@ describe("multi-agent runs through crashes and a Redis restart", () => {
       }
       // Chaos: kill a worker that has been up a second, now and then; restart Redis once, mid-batch.
       if (Math.random() < 0.5 && kills < 30) {
-        if (fleet.killOne()) kills += 1;
+        if (fleet.killOne(1000)) kills += 1;
       }
       if (!restarted && finished >= runs / 3) {
         restarted = true;

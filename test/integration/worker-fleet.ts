@@ -16,8 +16,11 @@ const bin = join(import.meta.dirname, "..", "..", "packages", "cli", "src", "bin
 export interface WorkerFleet {
   /** Starts one more worker. */
   start(): ChildProcess;
-  /** SIGKILLs a random worker that is working on a run and starts another; false if none is. */
-  killOne(): boolean;
+  /**
+   * SIGKILLs a random worker that is working on a run and starts another; false if none is. With
+   * `anyUpForMs`, any worker up that long (working on a run or not).
+   */
+  killOne(anyUpForMs?: number): boolean;
   /** SIGKILLs every worker. */
   killAll(): void;
   /** The last lines the workers wrote. */
@@ -35,7 +38,7 @@ export function createWorkerFleet(options: {
   readonly lockDurationSeconds: number;
 }): WorkerFleet {
   /** Each worker, with the runs it is working on and the part of a log line not ended yet. */
-  const workers = new Map<ChildProcess, { runs: Set<string>; partial: string }>();
+  const workers = new Map<ChildProcess, { runs: Set<string>; partial: string; since: number }>();
   let log = "";
   let resumed = 0;
   const start = (): ChildProcess => {
@@ -71,14 +74,18 @@ export function createWorkerFleet(options: {
         else worker.runs.delete(runId);
       }
     });
-    workers.set(child, { runs: new Set(), partial: "" });
+    workers.set(child, { runs: new Set(), partial: "", since: Date.now() });
     child.once("exit", () => workers.delete(child));
     return child;
   };
   return {
     start,
-    killOne() {
-      const alive = [...workers].filter(([, worker]) => worker.runs.size > 0).map(([child]) => child);
+    killOne(anyUpForMs) {
+      const alive = [...workers]
+        .filter(([, worker]) =>
+          anyUpForMs === undefined ? worker.runs.size > 0 : Date.now() - worker.since > anyUpForMs,
+        )
+        .map(([child]) => child);
       const victim = alive[Math.floor(Math.random() * alive.length)];
       if (victim === undefined) return false;
       victim.kill("SIGKILL");

@@ -41,6 +41,22 @@ local function check_preconditions(json)
   end
   return nil
 end
+-- Whether these writes are in place already: every guarded key holds what a 'set' of this write
+-- puts there. A client resends a command whose reply was lost (a reconnect); values carry times
+-- and ids, so a match is this very write, not another one.
+local function already_applied(conditions_json, effects_json)
+  local conditions = cjson.decode(conditions_json)
+  if #conditions == 0 then return false end
+  local sets = {}
+  for _, effect in ipairs(cjson.decode(effects_json)) do
+    if effect.op == 'set' then sets[effect.key] = effect.value end
+  end
+  for _, condition in ipairs(conditions) do
+    local value = sets[condition.key]
+    if value == nil or redis.call('GET', condition.key) ~= value then return false end
+  end
+  return true
+end
 local function apply_effects(json)
   for _, effect in ipairs(cjson.decode(json)) do
     if effect.op == 'set' then redis.call('SET', effect.key, effect.value)
@@ -57,7 +73,10 @@ end
 
 const compareAndWriteScript = `${effectsLua}
 local failed = check_preconditions(ARGV[1])
-if failed then return redis.error_reply(failed) end
+if failed then
+  if already_applied(ARGV[1], ARGV[2]) then return 2 end
+  return redis.error_reply(failed)
+end
 apply_effects(ARGV[2])
 return 1
 `;

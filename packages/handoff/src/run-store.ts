@@ -63,7 +63,12 @@ export interface RunStore {
 const checkpointScript = `${effectsLua}
 local revision = redis.call('HGET', KEYS[1], 'revision')
 if not revision then return redis.error_reply('NOTFOUND run does not exist') end
-if revision ~= ARGV[1] then return redis.error_reply('CONFLICT stored revision is ' .. revision) end
+if revision ~= ARGV[1] then
+  -- This very write, sent again by the client after a lost reply (a reconnect resends what was not
+  -- answered): it is done already.
+  if revision == ARGV[3] and redis.call('HGET', KEYS[1], 'state') == ARGV[2] then return 2 end
+  return redis.error_reply('CONFLICT stored revision is ' .. revision)
+end
 local failed = check_preconditions(ARGV[4])
 if failed then return redis.error_reply(failed) end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'revision', ARGV[3])
@@ -73,7 +78,11 @@ return 1
 `;
 
 const createScript = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('EXISTS run already exists') end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  -- The same create sent again after a lost reply is done already.
+  if redis.call('HGET', KEYS[1], 'state') == ARGV[1] then return 2 end
+  return redis.error_reply('EXISTS run already exists')
+end
 redis.call('HSET', KEYS[1], 'state', ARGV[1], 'revision', ARGV[2])
 if ARGV[3] == 'queued' then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5]) end
 for i = 6, #ARGV do redis.call('XADD', KEYS[2], '*', 'event', ARGV[i]) end

@@ -1,11 +1,18 @@
 /**
  * The worker's probes: `/healthz` answers while the process runs, `/readyz` once the worker is
  * consuming its queues and Redis answers a ping. Kubernetes restarts a worker that stops answering
- * the first and sends no traffic to one that fails the second.
+ * the first and sends no traffic to one that fails the second. With a metrics registry, `/metrics`
+ * serves its Prometheus text (the port is the pod's, never a public one).
  *
  * @module
  */
 import { createServer, type Server } from "node:http";
+
+/** What `/metrics` serves: a prom-client Registry fits. */
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
 
 export interface HealthServer {
   readonly url: string;
@@ -22,6 +29,7 @@ export async function startHealthServer(options: {
   readonly port: number;
   readonly host?: string;
   readonly ready: () => Promise<boolean>;
+  readonly metrics?: MetricsSource;
 }): Promise<HealthServer> {
   const server: Server = createServer((request, response) => {
     const answer = (status: number, text: string): void => {
@@ -38,8 +46,18 @@ export async function startHealthServer(options: {
         .catch((error: unknown) => {
           answer(503, `not ready: ${error instanceof Error ? error.message : String(error)}`);
         });
+    } else if (request.url === "/metrics" && options.metrics !== undefined) {
+      const source = options.metrics;
+      source
+        .metrics()
+        .then((text) => {
+          response.writeHead(200, { "content-type": source.contentType }).end(text);
+        })
+        .catch((error: unknown) => {
+          answer(500, `metrics failed: ${error instanceof Error ? error.message : String(error)}`);
+        });
     } else {
-      answer(404, "not found: use /healthz or /readyz");
+      answer(404, `not found: use /healthz, /readyz${options.metrics === undefined ? "" : " or /metrics"}`);
     }
   });
   const host = options.host ?? "0.0.0.0";

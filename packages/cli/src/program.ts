@@ -172,7 +172,10 @@ export function createProgram(context: ProgramContext): Command {
     .option("--redis-url <url>", "Redis", context.environment.FREEHOLD_REDIS_URL)
     .option("--concurrency <runs>", "runs worked on at once, per agent", "10")
     .option("--lock-duration <seconds>", "how soon the runs of a worker that died resume on another", "30")
-    .option("--health-port <port>", "serve /healthz and /readyz on this port, for probes")
+    .option(
+      "--health-port <port>",
+      "serve /healthz and /readyz (probes) and /metrics (Prometheus) on this port",
+    )
     .action(
       async (options: {
         config: string;

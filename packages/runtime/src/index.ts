@@ -18,4 +18,12 @@ export { toolResultText, type ToolResultLike } from "./tool-result-text.ts";
 export { createToolset, type CheckedCall, type RuntimeTool, type Toolset } from "./toolset.ts";
 export { contextFromTraceparent, runtimeTracer, traceparentOf } from "./tracing.ts";
 export { createRuntime, type CreateRuntimeOptions, type Runtime } from "./create-runtime.ts";
+export {
+  createMetricsRegistry,
+  createRuntimeMetrics,
+  humanQueueWaiting,
+  type AgentMetrics,
+  type RuntimeMetrics,
+  type RuntimeMetricsSources,
+} from "./metrics.ts";
 export { createRuntimeWorker, type RuntimeWorker, type RuntimeWorkerOptions } from "./worker.ts";

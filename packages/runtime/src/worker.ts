@@ -22,8 +22,10 @@ import {
 import type { Tracer } from "@opentelemetry/api";
 import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
+import type { Registry } from "prom-client";
 
-import { runLoop, type ResolvedAgent } from "./run-loop.ts";
+import { createRuntimeMetrics, type AgentMetrics } from "./metrics.ts";
+import { runLoop, type Checkpoint, type ResolvedAgent } from "./run-loop.ts";
 
 /** Options of {@link createRuntimeWorker}. */
 export interface RuntimeWorkerOptions {
@@ -48,6 +50,11 @@ export interface RuntimeWorkerOptions {
   readonly log?: (line: string) => void;
   /** The tenants' quotas (tokens per day, child runs per minute). Default: quotas over `connection`. */
   readonly quotas?: Quotas;
+  /**
+   * Where the worker registers its Prometheus metrics (see metrics.ts): one registry per worker.
+   * Default: none kept.
+   */
+  readonly metrics?: Registry;
 }
 
 export interface RuntimeWorker {
@@ -76,6 +83,25 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
   };
   const lockDuration = options.lockDurationMs ?? 30_000;
   const quotas = options.quotas ?? createQuotas(options.connection);
+  const metrics =
+    options.metrics === undefined
+      ? undefined
+      : createRuntimeMetrics(options.metrics, {
+          redis: options.connection,
+          queues,
+          agents: options.agents,
+          log,
+        });
+  /** Each agent's checkpoint: the store's, then what it wrote counted in the agent's metrics. */
+  const checkpointOf = (agentMetrics: AgentMetrics | undefined): Checkpoint =>
+    agentMetrics === undefined
+      ? (previous, next, events, extra) => options.store.checkpoint(previous, next, events, extra)
+      : async (previous, next, events, extra) => {
+          const written = await options.store.checkpoint(previous, next, events, extra);
+          agentMetrics.observeCheckpoint(previous, events);
+          return written;
+        };
+  const checkpoints = new Map(options.agents.map((agent) => [agent, checkpointOf(metrics?.forAgent(agent))]));
 
   const process = async (agent: ResolvedAgent, job: Job, token: string | undefined): Promise<string> => {
     const parsed = RunJob.safeParse(job.data);
@@ -87,8 +113,9 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     if (isTerminal(state.status)) return state.status;
     if (state.agent !== agent.name) return `moved to ${state.agent}`;
     if (state.status.startsWith("waiting_")) return state.status;
+    const checkpoint = checkpoints.get(agent) ?? checkpointOf(undefined);
     if (agent.spec.framework !== "freehold") {
-      await failRun(state, {
+      await failRun(checkpoint, state, {
         code: "runtime.framework-unavailable",
         message: `agent ${agent.name} asks for framework ${agent.spec.framework}, which this worker cannot drive; set spec.framework to freehold`,
       });
@@ -100,8 +127,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     try {
       const outcome = await runLoop(state, {
         agent,
-        checkpoint: (previous, next, events, extra) =>
-          options.store.checkpoint(previous, next, events, extra),
+        checkpoint,
         signal: shutdown.signal,
         quotas,
         ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
@@ -143,7 +169,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       }
       const latest = await options.store.require(namespace, runId);
       if (!isTerminal(latest.status)) {
-        await failRun(latest, {
+        await failRun(checkpoint, latest, {
           code: error instanceof FreeholdError ? error.code : "runtime.internal",
           message: error instanceof Error ? error.message : String(error),
         });
@@ -152,9 +178,13 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     }
   };
 
-  const failRun = async (state: RunState, error: { code: string; message: string }): Promise<void> => {
+  const failRun = async (
+    checkpoint: Checkpoint,
+    state: RunState,
+    error: { code: string; message: string },
+  ): Promise<void> => {
     const { state: next, events } = finish(state, "failed", new Date(), { error });
-    await options.store.checkpoint(state, next, events);
+    await checkpoint(state, next, events);
   };
 
   const workers = options.agents.map(

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { FreeholdError, RuntimeConfig, secretEnvName } from "@freehold/api";
 import { createRunStore } from "@freehold/handoff";
 import { disposeLocalModels } from "@freehold/models";
-import { createRuntime, createRuntimeWorker } from "@freehold/runtime";
+import { createMetricsRegistry, createRuntime, createRuntimeWorker } from "@freehold/runtime";
 import { Redis } from "ioredis";
 import { parse } from "yaml";
 import { startHealthServer } from "../health-server.ts";
@@ -19,7 +19,7 @@ export interface WorkerOptions {
   readonly config: string;
   readonly redisUrl: string;
   readonly concurrency: number;
-  /** Serve /healthz and /readyz on this port (for Kubernetes probes). */
+  /** Serve /healthz, /readyz (for Kubernetes probes) and /metrics (Prometheus) on this port. */
   readonly healthPort?: number;
   /** How long a run's lock lasts; a dead worker's runs resume elsewhere after about this long. */
   readonly lockDurationMs?: number;
@@ -72,6 +72,8 @@ export async function workerCommand(
     ...(options.modelsDirectory === undefined ? {} : { modelsDirectory: options.modelsDirectory }),
   });
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  // Metrics are kept when someone can read them: on the health port.
+  const metrics = options.healthPort === undefined ? undefined : createMetricsRegistry();
   const worker = createRuntimeWorker({
     connection,
     store: createRunStore(connection),
@@ -79,6 +81,7 @@ export async function workerCommand(
     concurrency: options.concurrency,
     ...(options.lockDurationMs === undefined ? {} : { lockDurationMs: options.lockDurationMs }),
     log,
+    ...(metrics === undefined ? {} : { metrics }),
   });
   let ready = false;
   const health =
@@ -90,6 +93,7 @@ export async function workerCommand(
             await connection.ping();
             return ready;
           },
+          ...(metrics === undefined ? {} : { metrics }),
         });
   await worker.ready();
   ready = true;

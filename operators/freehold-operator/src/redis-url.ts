@@ -1,6 +1,7 @@
 /**
  * Redis URLs as the operator handles them: a worker URL with a tenant's user and password put in,
- * where a URL points (for network policies), and any URL's credentials hidden before a line is logged.
+ * where a URL points (for network policies), and any URL's credentials hidden before a line is logged
+ * (`@freehold/api`'s `redactUrls`).
  *
  * @module
  */
@@ -59,12 +60,6 @@ export function redisEndpoint(url: string): { readonly host: string; readonly po
 
 /**
  * A text with the `user:password@` of every URL in it replaced by `***@`: what the operator logs.
- *
- * @example
- * ```ts
- * redactUrls("connecting to redis://freehold-tenant-acme:s3cret@redis:6379"); // "connecting to redis://***@redis:6379"
- * ```
+ * The one redaction of Freehold (`@freehold/api`), re-exported where the operator's Redis URLs are.
  */
-export function redactUrls(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, "$1***@");
-}
+export { redactUrls } from "@freehold/api";

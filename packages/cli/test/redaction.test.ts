@@ -1,14 +1,16 @@
 /**
  * Secrets never printed: `freehold gateway` run as a process with a Redis URL that carries a
  * password, against a port where no Redis listens, fails with an error that names the Redis
- * without its password.
+ * without its password; `freehold dev` on a password-protected Redis prints its URL without it.
  */
 import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "@freehold/handoff";
-import { describe, expect, it } from "vitest";
+import { freePort, startRedisServer } from "@freehold/handoff";
+import { describe, expect, it, vi } from "vitest";
+import { devCommand } from "../src/commands/dev.ts";
+import { captureOutput } from "../src/output.ts";
 
 const bin = join(import.meta.dirname, "..", "src", "bin.ts");
 
@@ -43,6 +45,56 @@ describe("freehold gateway", () => {
     const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
     expect(code).not.toBe(0);
     expect(printed).toContain(`redis://***@127.0.0.1:${port}`);
+    expect(printed).not.toContain("s3cret-pass");
+  }, 60_000);
+});
+
+describe("freehold dev", () => {
+  it("prints the Redis URL it uses without its password", async () => {
+    await using redis = await startRedisServer({ password: "s3cret-pass" });
+    const folder = mkdtempSync(join(tmpdir(), "freehold-dev-redaction-"));
+    writeFileSync(
+      join(folder, "agent.yaml"),
+      [
+        "apiVersion: freehold.dev/v1alpha1",
+        "kind: Agent",
+        "metadata: { name: assistant }",
+        "spec: { model: { ref: remote }, instructions: Answer. }",
+        "---",
+        "apiVersion: freehold.dev/v1alpha1",
+        "kind: Model",
+        "metadata: { name: remote }",
+        "spec: { provider: openai-compatible, model: m, baseUrl: 'http://127.0.0.1:9/v1' }",
+        "",
+      ].join("\n"),
+    );
+    const output = captureOutput();
+    let stop = (): void => undefined;
+    const stopped = new Promise<void>((resolve) => {
+      stop = resolve;
+    });
+    const done = devCommand(
+      {
+        directory: folder,
+        redisUrl: redis.url,
+        cwd: folder,
+        environment: { HOME: folder, USER: "ann", PATH: process.env.PATH },
+      },
+      output,
+      stopped,
+    );
+    await vi.waitFor(
+      () => {
+        if (!output.out.join("").startsWith("ready.")) throw new Error("freehold dev is not ready yet");
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+    stop();
+    await done;
+    const printed = output.out.join("") + output.err.join("");
+    expect(redis.url).toContain("s3cret-pass");
+    expect(printed).toContain(`export FREEHOLD_REDIS_URL=redis://***@127.0.0.1:${redis.port} `);
+    expect(printed).toContain("credentials are hidden");
     expect(printed).not.toContain("s3cret-pass");
   }, 60_000);
 });

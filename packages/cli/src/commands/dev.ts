@@ -1,12 +1,14 @@
 /**
  * `freehold dev <folder>`: runs a folder's agents without Kubernetes until stopped, writes the local
  * credentials of the gateway (a token file and a policy that makes you admin of the folder's
- * namespaces, mode 0600), and prints how to start the gateway and runs.
+ * namespaces, mode 0600), and prints how to start the gateway and runs (the Redis URL without its
+ * password).
  *
  * @module
  */
 import { userInfo } from "node:os";
 import { join } from "node:path";
+import { redactUrls } from "@freehold/api";
 import { devAuthFiles, writeDevAuth } from "../dev/dev-auth.ts";
 import { startDevEnvironment } from "../dev/dev-environment.ts";
 import type { Output } from "../output.ts";
@@ -43,9 +45,14 @@ export async function devCommand(options: DevOptions, output: Output, stopped: P
     options.environment.USER ?? userInfo().username,
     [...new Set(agents.map((agent) => agent.namespace))],
   );
+  // The Redis URL is printed without its password: put yours back in when you copy the line.
+  const redisUrl = redactUrls(environment.redisUrl);
   output.stdout(
     `ready. In another terminal:\n` +
-      `  export FREEHOLD_REDIS_URL=${environment.redisUrl} FREEHOLD_TOKEN=${auth.token}\n` +
+      `  export FREEHOLD_REDIS_URL=${redisUrl} FREEHOLD_TOKEN=${auth.token}\n` +
+      (redisUrl === environment.redisUrl
+        ? ""
+        : `    (the Redis URL's credentials are hidden as ***: put your own in)\n`) +
       `  freehold gateway --token-file ${auth.tokenFile} --policy-file ${auth.policyFile} --manifests ${options.directory}\n` +
       `    (you are ${auth.user}, admin of ${[...new Set(agents.map((agent) => agent.namespace))].join(", ")}; add people to the token file and the policy)\n` +
       `  freehold run ${first?.name ?? "<agent>"}${first?.namespace === "default" ? "" : ` -n ${first?.namespace ?? ""}`} "your question"\n` +

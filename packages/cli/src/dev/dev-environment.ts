@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { FreeholdError, secretEnvName, type SecretKeySelector } from "@freehold/api";
+import { FreeholdError, redactUrls, secretEnvName, type SecretKeySelector } from "@freehold/api";
 import {
   createAgentQueues,
   createAgentRegistry,
@@ -100,7 +100,7 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
       });
       cleanups.push(() => server.stop());
       redisUrl = server.url;
-      options.log(`redis-server started at ${redisUrl}`);
+      options.log(`redis-server started at ${redactUrls(redisUrl)}`);
     }
     const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
     cleanups.push(() => {

@@ -1,6 +1,6 @@
 /**
  * A2A over real HTTP (agent cards, JSON-RPC message/send, message/stream, tasks/get, tasks/cancel,
- * protocol errors) against runtime workers with the scripted model; and the OpenAPI document
+ * protocol errors, refusals inside a call) against runtime workers with the scripted model; and the OpenAPI document
  * served at /openapi.json, checked against the routes the gateway registers.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -18,7 +18,16 @@ import {
 let harness: Harness;
 
 beforeAll(async () => {
-  harness = await startHarness();
+  // mia is a member (freehold-tenant-member) everywhere: she may read and start runs, not cancel them.
+  harness = await startHarness({
+    people: { mia: ["members"] },
+    policy: {
+      bindings: [
+        { namespace: "*", role: "admin", subjects: [{ group: "testers" }] },
+        { namespace: "*", role: "member", subjects: [{ group: "members" }] },
+      ],
+    },
+  });
 });
 
 afterEach(async () => {
@@ -121,6 +130,35 @@ describe("A2A", () => {
       body: rpc("tasks/cancel", { id: task.id }, 2),
     });
     expect(cancelled.body).toMatchObject({ id: 2, result: { id: task.id, status: { state: "canceled" } } });
+  });
+
+  it("answers a refusal inside a call with a server-defined JSON-RPC error, not an internal error", async () => {
+    const namespace = await idleAgent(harness, "idle");
+    const endpoint = `/a2a/${namespace}/idle`;
+    const sent = await request(harness, "POST", endpoint, {
+      body: rpc("message/send", { message: userMessage("Hello"), configuration: { blocking: false } }),
+    });
+    const { result: task } = sent.body as { result: Task };
+    const got = await request(harness, "POST", endpoint, {
+      user: "mia",
+      body: rpc("tasks/get", { id: task.id }, 2),
+    });
+    expect(got.body).toMatchObject({ id: 2, result: { id: task.id } });
+    const cancel = await request(harness, "POST", endpoint, {
+      user: "mia",
+      body: rpc("tasks/cancel", { id: task.id }, 3),
+    });
+    expect(cancel.status).toBe(200);
+    expect(cancel.body).toMatchObject({
+      jsonrpc: "2.0",
+      id: 3,
+      error: { code: -32041, data: { code: "auth.forbidden" } },
+    });
+    expect((cancel.body as { error: { message: string } }).error.message).toMatch(
+      /^mia may not delete runs in namespace g\w+: ask an admin of the namespace for a role that grants it/,
+    );
+    const still = await request(harness, "GET", `/v1/namespaces/${namespace}/runs/${task.id}`);
+    expect(still.body).toMatchObject({ status: "queued" });
   });
 
   it("streams a task's status updates for message/stream, ending with the answer and a final status", async () => {

@@ -1,12 +1,15 @@
 /**
  * The JSON-RPC 2.0 envelope of A2A: reading a request (parse error, invalid request) and writing a
  * result or an error. Errors keep Freehold's code in `data.code`; one table maps codes to the
- * JSON-RPC and A2A error numbers.
+ * JSON-RPC and A2A error numbers, and a second one gives the refusals A2A leaves to the server
+ * (its spec: authorization errors are a "JSON-RPC custom error") numbers of their own in the
+ * server-defined range, by the HTTP status of their code, so a client can tell "not allowed" or
+ * "retry later" from an internal error (-32603).
  *
  * @module
  */
 import { FreeholdError } from "@freehold/api";
-import { toResponseError } from "../error-status.ts";
+import { statusOfCode, toResponseError } from "../error-status.ts";
 import { requestIssues } from "../request-issues.ts";
 import { JsonRpcRequest } from "./a2a-schemas.ts";
 
@@ -23,6 +26,21 @@ const jsonRpcCodes: Readonly<Record<string, number>> = {
   "a2a.content-type-not-supported": -32005,
 };
 
+/**
+ * Freehold's server-defined JSON-RPC errors (-32040 to -32043, in JSON-RPC's -32000 to -32099 and
+ * clear of A2A's own -32001 to -32009), by the HTTP status of the error's code.
+ */
+const serverErrorCodes: Readonly<Record<number, number>> = {
+  /** Not authenticated (`auth.unauthenticated`): send a valid bearer token. */
+  401: -32040,
+  /** Not allowed (`auth.forbidden`, a foreign Origin): ask for a role that grants it. */
+  403: -32041,
+  /** Over a limit (`quota.runs_exceeded`, the edge's rate): retry later. */
+  429: -32042,
+  /** Redis full or down (`store.full`): retry later. */
+  503: -32043,
+};
+
 /** The id of a request, as far as it can be read. */
 export type JsonRpcId = string | number | null;
 
@@ -36,7 +54,8 @@ export interface JsonRpcError {
 /** The JSON-RPC error of any error; internal failures keep their details to the log. */
 export function jsonRpcError(error: unknown): JsonRpcError {
   const freeholdError = toResponseError(error);
-  const code = jsonRpcCodes[freeholdError.code] ?? -32603;
+  const code =
+    jsonRpcCodes[freeholdError.code] ?? serverErrorCodes[statusOfCode(freeholdError.code)] ?? -32603;
   return {
     code,
     message: freeholdError.message,

@@ -2,7 +2,8 @@
  * `freehold inbox`, `freehold approvals` and `freehold gateway` end to end: a real Redis, a gateway
  * served by `gatewayCommand`, a runtime worker with the scripted model and the counter MCP server;
  * the commands talk to the gateway over HTTP as a person would, each with their own token from
- * the token file that `freehold dev` writes (ann and bob added on the billing desk, as members).
+ * the token file that `freehold dev` writes (ann and bob added on the billing desk, as members);
+ * and `freehold run` straight on Redis, whose starter (local:ann) may not approve the run's calls.
  */
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,6 +28,7 @@ import { registerApprovalCommands } from "../src/commands/approvals.ts";
 import { gatewayAuth } from "../src/commands/gateway-auth.ts";
 import { gatewayCommand, registerGatewayCommand } from "../src/commands/gateway.ts";
 import { registerInboxCommands } from "../src/commands/inbox.ts";
+import { runCommand } from "../src/commands/run.ts";
 import { devAuthFiles, writeDevAuth } from "../src/dev/dev-auth.ts";
 import { captureOutput } from "../src/output.ts";
 
@@ -311,6 +313,51 @@ describe("freehold approvals", () => {
     expect((await freehold("ann", "approvals", "list", "--agent", "nobody")).stderr).toBe(
       `no tool calls of agent nobody wait for approval (namespace ${namespace})\n`,
     );
+  });
+
+  it("refuses ann the approval of a run she started with freehold run on Redis (local:ann); bob decides it", async () => {
+    const output = captureOutput();
+    const running = runCommand(
+      {
+        agent: "billing",
+        input: "add 2 and 3",
+        namespace,
+        redisUrl: redis.url,
+        json: true,
+        cwd: process.cwd(),
+        environment: { USER: "ann" },
+      },
+      output,
+    );
+    const runId = await vi.waitFor(
+      () => {
+        const start = output.out
+          .join("")
+          .split("\n")
+          .map((line) => (line === "" ? undefined : (JSON.parse(line) as { type: string; runId?: string })))
+          .find((event) => event?.type === "run-start");
+        if (start?.runId === undefined) throw new Error("the run has not started yet");
+        return start.runId;
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    expect(await connection.get(`freehold:${namespace}:started-by:${runId}`)).toBe("local:ann");
+    await waitFor(runId, "waiting_for_approval");
+    const items = (await freehold("bob", "approvals", "list", "--json")).stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { id: string; runId: string });
+    const itemId = items.find((item) => item.runId === runId)?.id ?? "";
+    await expect(freehold("ann", "approvals", "approve", itemId)).rejects.toMatchObject({
+      code: "auth.forbidden",
+      message: expect.stringMatching(
+        new RegExp(`^ann started run ${runId} \\(as local:ann\\) and may not approve its own call of add`),
+      ) as unknown,
+    });
+    expect((await freehold("bob", "approvals", "approve", itemId)).stdout).toBe(
+      `approved ${itemId}; run ${runId} resumes\n`,
+    );
+    expect(await running).toMatchObject({ type: "run-end", status: "completed" });
   });
 
   it("says what to do without a gateway, or when it cannot be reached", async () => {

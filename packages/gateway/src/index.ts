@@ -6,6 +6,7 @@
  * @module
  */
 export { createGateway, type Gateway, type GatewayOptions } from "./create-gateway.ts";
+export { createGatewayMetrics, type GatewayMetrics } from "./metrics.ts";
 export { openApiDocument, gatewayRoutes } from "./routes.ts";
 export { buildOpenApiDocument, apiVersion } from "./openapi.ts";
 export { errorResponse, statusOfCode, toResponseError } from "./error-status.ts";
@@ -61,6 +62,7 @@ export {
   Policy,
   PolicyBinding,
 } from "./auth/policy-file.ts";
+export { createRunStarters, isStarter, localIdentity, type RunStarters } from "./auth/run-starters.ts";
 export {
   createKubernetesDirectory,
   createManifestDirectory,

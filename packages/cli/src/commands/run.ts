@@ -2,11 +2,16 @@
  * `freehold run <agent> <input>`: starts a run and streams its events to the terminal (or as JSON
  * lines with `--json`) until it ends. With `--dev <folder>` it first starts that folder's agents in
  * this process (its own Redis, workers, MCP servers) and stops them afterwards: one command, no
- * cluster.
+ * cluster. Who started the run is recorded as the gateway records its callers, for separation of
+ * duties: `local:<os user>` (`USER`, else the OS account), whom the gateway takes for its user of
+ * the same name, so you cannot approve your own run's tool calls there either.
  *
  * @module
  */
-import { FreeholdError, isTerminal, type RunEvent } from "@freehold/api";
+import { randomUUID } from "node:crypto";
+import { userInfo } from "node:os";
+import { FreeholdError, isTerminal, type RunEvent, type RunState } from "@freehold/api";
+import { createRunStarters, localIdentity } from "@freehold/gateway";
 import { createAgentQueues, createAgentRegistry, createRunStore, startRun } from "@freehold/handoff";
 import { Redis } from "ioredis";
 import { startDevEnvironment } from "../dev/dev-environment.ts";
@@ -64,10 +69,20 @@ export async function runCommand(
         ?.namespace ??
       "default";
     await createAgentRegistry(connection).require(namespace, options.agent);
-    const run = await startRun(
-      { redis: connection, store, queues },
-      { namespace, agent: options.agent, input: options.input },
-    );
+    // Who starts it is recorded first, so no approval of the run can come before the record.
+    const runId = randomUUID();
+    const starters = createRunStarters(connection, store);
+    await starters.record(namespace, runId, localIdentity(options.environment.USER ?? userInfo().username));
+    let run: RunState;
+    try {
+      run = await startRun(
+        { redis: connection, store, queues },
+        { namespace, agent: options.agent, input: options.input, runId },
+      );
+    } catch (error) {
+      await starters.forget(namespace, runId);
+      throw error;
+    }
     let end: (RunEvent & { type: "run-end" }) | undefined;
     spinner.start("thinking");
     for await (const { id, event } of store.followEvents(namespace, run.id)) {

@@ -9,7 +9,7 @@ import { FreeholdError, type ApprovalItem } from "@freehold/api";
 import { resourcePath, type AccessRequest, type Authorizer } from "./authorizer.ts";
 import type { Identity } from "./identity.ts";
 import type { ResourceDirectory } from "./resource-directory.ts";
-import type { RunStarters } from "./run-starters.ts";
+import { isStarter, type RunStarters } from "./run-starters.ts";
 
 /** The checks route handlers call. */
 export interface Access {
@@ -108,13 +108,14 @@ export function createAccess(options: AccessOptions): Access {
     },
     async requireNotSelfApproval(identity, approval) {
       const startedBy = await starters.startedBy(approval.namespace, approval.runId);
-      if (startedBy !== identity.user) return;
+      if (!isStarter(startedBy, identity)) return;
       const tools = await directory.agentTools(approval.namespace, approval.agent);
       const entry = tools.find((tool) => tool.mcpServer === approval.server);
       if (entry?.allowSelfApproval === true) return;
       throw new FreeholdError(
         "auth.forbidden",
-        `${identity.user} started run ${approval.runId} and may not approve its own call of ${approval.tool}: ` +
+        `${identity.user} started run ${approval.runId}${startedBy === identity.user ? "" : ` (as ${startedBy})`} ` +
+          `and may not approve its own call of ${approval.tool}: ` +
           "ask another member of the namespace to decide (or set allowSelfApproval on the agent's tool entry)",
         { details: { namespace: approval.namespace, itemId: approval.id, runId: approval.runId } },
       );

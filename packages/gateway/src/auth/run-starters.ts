@@ -1,7 +1,9 @@
 /**
- * Who started each run through the gateway, for separation of duties: the person who started a run
- * may not approve its tool calls (nor those of its child runs). Kept in the namespace's keys in
- * Redis (`freehold:<namespace>:started-by:<runId>`), for 90 days.
+ * Who started each run, for separation of duties: the person who started a run may not approve its
+ * tool calls (nor those of its child runs). Kept in the namespace's keys in Redis
+ * (`freehold:<namespace>:started-by:<runId>`), for 90 days. The gateway records the caller's
+ * verified user; `freehold run` straight on Redis (no gateway) records `local:<os user>`
+ * ({@link localIdentity}), which counts as the gateway user of the same name ({@link isStarter}).
  *
  * @module
  */
@@ -20,6 +22,37 @@ export interface RunStarters {
   forget(namespace: string, runId: string): Promise<void>;
   /** The user who started the run or the run it descends from; `undefined` when none is recorded. */
   startedBy(namespace: string, runId: string): Promise<string | undefined>;
+}
+
+/** The prefix of a starter recorded by the CLI on Redis, without a gateway. */
+const localPrefix = "local:";
+
+/**
+ * The identity `freehold run` records when it starts a run straight on Redis: `local:<os user>`.
+ *
+ * @example
+ * ```ts
+ * localIdentity("ann"); // { user: "local:ann", groups: [] }
+ * ```
+ */
+export function localIdentity(osUser: string): Identity {
+  return { user: `${localPrefix}${osUser}`, groups: [] };
+}
+
+/**
+ * True when `startedBy` (a recorded starter) is the person of `identity`: the same user, or
+ * `local:<user>` (a run the same name started with the CLI on Redis; `freehold dev`'s token file
+ * names you by your OS user, so your own CLI runs are yours at the gateway too).
+ *
+ * @example
+ * ```ts
+ * isStarter("local:ann", { user: "ann", groups: [] }); // true
+ * ```
+ */
+export function isStarter(startedBy: string | undefined, identity: Identity): startedBy is string {
+  return (
+    startedBy !== undefined && (startedBy === identity.user || startedBy === `${localPrefix}${identity.user}`)
+  );
 }
 
 /** How long a record is kept: longer than any run waits for an approval. */

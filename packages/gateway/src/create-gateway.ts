@@ -34,6 +34,7 @@ import { createEdge, type EdgeOptions } from "./edge/edge.ts";
 import type { ListenAddress } from "./edge/loopback-host.ts";
 import { errorResponse, statusOfCode, toResponseError } from "./error-status.ts";
 import type { GatewayParts } from "./gateway-parts.ts";
+import type { GatewayMetrics } from "./metrics.ts";
 import { gatewayRoutes } from "./routes.ts";
 
 /** Options of {@link createGateway}. */
@@ -62,6 +63,8 @@ export interface GatewayOptions {
   readonly authorizer: Authorizer;
   /** HumanQueues' members and Agents' tools (default: none known: queues open to the role, no self-approval). */
   readonly directory?: ResourceDirectory;
+  /** Prometheus metrics of the requests, served apart (see metrics.ts); default: none kept. */
+  readonly metrics?: GatewayMetrics;
 }
 
 /** A running gateway. */
@@ -158,6 +161,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     publicUrl: settings.publicUrl,
     paths: gatewayRoutes.map((route) => route.path),
   });
+  if (settings.metrics !== undefined) app.use(settings.metrics.middleware);
   // Cheap refusals first: no token check, no Redis call for a request refused on its face.
   for (const middleware of edge.refusals) app.use(middleware);
   app.use(

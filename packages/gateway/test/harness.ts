@@ -70,7 +70,10 @@ export interface HarnessOptions {
   /** Authenticators asked after the token file (OIDC, TokenReview). */
   readonly authenticators?: readonly Authenticator[];
   /** More gateway options: the edge's limits, the public URL, A2A's timeout. */
-  readonly gateway?: Pick<GatewayOptions, "edge" | "publicUrl" | "a2aSendTimeoutMs" | "maxBufferedEvents">;
+  readonly gateway?: Pick<
+    GatewayOptions,
+    "edge" | "publicUrl" | "a2aSendTimeoutMs" | "maxBufferedEvents" | "metrics"
+  >;
 }
 
 /** Everyone the existing suites act as; all in the group `testers`. */

@@ -8,7 +8,12 @@
  * @module
  */
 import { FreeholdError, redactUrls } from "@freehold/api";
-import { createGateway, createGatewayClient, type GatewayClient } from "@freehold/gateway";
+import {
+  createGateway,
+  createGatewayClient,
+  createGatewayMetrics,
+  type GatewayClient,
+} from "@freehold/gateway";
 import type { Command } from "commander";
 import { Redis } from "ioredis";
 import { readClientToken } from "../dev/dev-auth.ts";
@@ -31,6 +36,8 @@ export interface GatewayServeOptions {
   readonly publicUrl?: string;
   /** Who may do what (see `gatewayAuth`). */
   readonly auth: GatewayAuth;
+  /** Serve Prometheus metrics at /metrics on this port of `host` (never on the API's port). */
+  readonly metricsPort?: number;
 }
 
 /**
@@ -63,6 +70,7 @@ export async function gatewayCommand(
       { cause: error },
     );
   }
+  const metrics = options.metricsPort === undefined ? undefined : createGatewayMetrics();
   const gateway = createGateway({
     redis: connection,
     authenticator: options.auth.authenticator,
@@ -72,14 +80,20 @@ export async function gatewayCommand(
       output.stderr(`${line}\n`);
     },
     ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
+    ...(metrics === undefined ? {} : { metrics }),
   });
   try {
     const { url } = await gateway.listen(options.port, options.host);
     output.stdout(`gateway at ${url} (OpenAPI: ${url}/openapi.json)\n`);
+    if (metrics !== undefined && options.metricsPort !== undefined) {
+      const served = await metrics.listen(options.metricsPort, options.host);
+      output.stdout(`metrics at ${served.url}\n`);
+    }
     output.stderr(`${options.auth.summary}\n`);
     await stopped;
   } finally {
     await gateway.close();
+    await metrics?.close();
     connection.disconnect();
   }
 }
@@ -169,6 +183,7 @@ interface GatewayFlags {
   readonly redisUrl?: string;
   readonly host: string;
   readonly port: string;
+  readonly metricsPort?: string;
   readonly publicUrl?: string;
   readonly tokenFile?: string;
   readonly policyFile?: string;
@@ -191,12 +206,12 @@ function definedOnly<Entries extends Record<string, unknown>>(
   };
 }
 
-function port(text: string): number {
+function port(text: string, flag = "--port"): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 0 || value > 65_535) {
     throw new FreeholdError(
       "cli.invalid-option",
-      `--port must be a port number (0 to 65535), not ${JSON.stringify(text)}`,
+      `${flag} must be a port number (0 to 65535), not ${JSON.stringify(text)}`,
     );
   }
   return value;
@@ -218,6 +233,11 @@ export function registerGatewayCommand(program: Command, context: GatewayCommand
     .option("--redis-url <url>", "Redis (FREEHOLD_REDIS_URL)", context.environment.FREEHOLD_REDIS_URL)
     .option("--host <host>", "the address to listen on (0.0.0.0 in a container)", "127.0.0.1")
     .option("-p, --port <port>", "the port (0: a free one)", "8080")
+    .option(
+      "--metrics-port <port>",
+      "serve Prometheus metrics at /metrics on this port of --host, apart from the API (FREEHOLD_GATEWAY_METRICS_PORT; default: off)",
+      environment.FREEHOLD_GATEWAY_METRICS_PORT,
+    )
     .option("--public-url <url>", "the URL callers reach the gateway at, for A2A agent cards")
     .option(
       "--token-file <path>",
@@ -294,6 +314,9 @@ export function registerGatewayCommand(program: Command, context: GatewayCommand
           redisUrl: options.redisUrl,
           host: options.host,
           port: port(options.port),
+          ...(options.metricsPort === undefined
+            ? {}
+            : { metricsPort: port(options.metricsPort, "--metrics-port") }),
           auth,
           ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
         },

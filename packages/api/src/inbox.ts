@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { ActorGroups } from "./actor.ts";
 import { ChatMessage, ToolCall } from "./conversation.ts";
 import { DnsLabel } from "./names.ts";
 
@@ -31,6 +32,8 @@ export const InboxItem = z.object({
   /** When it entered its current queue: the SLA clock. */
   queuedAt: z.iso.datetime(),
   claimedBy: z.string().optional(),
+  /** The groups of the person who claimed it, as the gateway authenticated them. */
+  claimedByGroups: ActorGroups.optional(),
   claimedAt: z.iso.datetime().optional(),
   leaseExpiresAt: z.iso.datetime().optional(),
   escalations: z.int().min(0),

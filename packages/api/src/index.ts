@@ -14,6 +14,7 @@ export {
   Framework,
   frameworks,
 } from "./agent.ts";
+export { ActorGroups, maxActorGroupLength, maxActorGroups, recordedActor, type Actor } from "./actor.ts";
 export { Condition } from "./conditions.ts";
 export {
   allCustomResourceDefinitionsYaml,

@@ -6,6 +6,7 @@
  * @module
  */
 import { z } from "zod";
+import { ActorGroups } from "./actor.ts";
 import { AssistantMessage, ChatMessage, ToolCall, Usage } from "./conversation.ts";
 import { DnsLabel } from "./names.ts";
 
@@ -208,6 +209,7 @@ export const RunEvent = z.discriminatedUnion("type", [
     type: z.literal("human-action"),
     action: z.enum(["claim", "release", "claim-expire", "answer", "hand-back", "escalate"]),
     actor: z.string().describe("Who acted: a person's name, or `sla` for an escalation."),
+    actorGroups: ActorGroups.optional(),
     queue: z.string(),
     itemId: z.string(),
     message: z.string().optional(),
@@ -229,6 +231,7 @@ export const RunEvent = z.discriminatedUnion("type", [
     toolCallId: z.string(),
     approved: z.boolean(),
     actor: z.string(),
+    actorGroups: ActorGroups.optional(),
     reason: z.string().optional(),
   }),
   z.object({

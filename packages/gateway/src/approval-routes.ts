@@ -90,7 +90,7 @@ export const decideApprovalRoute = defineRoute({
       identity,
       await parts.approvals.get(params.namespace, params.itemId),
     );
-    return json(RunState, await parts.approvals.decide(params.namespace, params.itemId, identity.user, body));
+    return json(RunState, await parts.approvals.decide(params.namespace, params.itemId, identity, body));
   },
 });
 

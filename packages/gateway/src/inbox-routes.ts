@@ -144,7 +144,7 @@ export const claimInboxItemRoute = defineRoute({
   responses: { 200: { description: "The item, claimed.", schema: InboxItem }, ...responses },
   handle: async (parts, { params, body, identity }) => {
     await itemInQueue(parts, identity, params);
-    const item = await parts.inbox.claim(params.namespace, params.itemId, identity.user, {
+    const item = await parts.inbox.claim(params.namespace, params.itemId, identity, {
       ...(body.leaseSeconds === undefined ? {} : { leaseSeconds: body.leaseSeconds }),
     });
     return json(InboxItem, item);
@@ -162,7 +162,7 @@ export const releaseInboxItemRoute = defineRoute({
   responses: { 200: { description: "The item, waiting.", schema: InboxItem }, ...responses },
   handle: async (parts, { params, identity }) => {
     await itemInQueue(parts, identity, params);
-    return json(InboxItem, await parts.inbox.release(params.namespace, params.itemId, identity.user));
+    return json(InboxItem, await parts.inbox.release(params.namespace, params.itemId, identity));
   },
 });
 
@@ -178,7 +178,7 @@ export const answerInboxItemRoute = defineRoute({
   responses: { 200: { description: "The run, after the answer.", schema: RunState }, ...responses },
   handle: async (parts, { params, body, identity }) => {
     await itemInQueue(parts, identity, params);
-    return json(RunState, await parts.inbox.answer(params.namespace, params.itemId, identity.user, body));
+    return json(RunState, await parts.inbox.answer(params.namespace, params.itemId, identity, body));
   },
 });
 
@@ -198,7 +198,7 @@ export const handBackInboxItemRoute = defineRoute({
   },
   handle: async (parts, { params, body, identity }) => {
     await itemInQueue(parts, identity, params);
-    return json(RunState, await parts.inbox.handBack(params.namespace, params.itemId, identity.user, body));
+    return json(RunState, await parts.inbox.handBack(params.namespace, params.itemId, identity, body));
   },
 });
 

@@ -12,8 +12,12 @@ import { request, startHarness, waitForStatus, world, type Harness } from "./har
 let harness: Harness;
 let counter: CounterServer;
 
+/** bob's groups: more than records keep (the first 64 are). */
+const bobGroups = ["testers", ...Array.from({ length: 70 }, (_, index) => `team-${index}`)];
+
 beforeAll(async () => {
-  harness = await startHarness();
+  // Records show the acting person's groups with the user: ann's two, bob's first 64.
+  harness = await startHarness({ people: { ann: ["testers", "billing-desk"], bob: bobGroups } });
   counter = await startCounterServer({ transport: "http" });
 });
 
@@ -119,7 +123,19 @@ describe("the inbox", () => {
     expect((shortLease.body as { message: string }).message).toMatch(/^invalid request body: leaseSeconds: /);
 
     const claimed = await request(harness, "POST", `${base}/claim`, { user: "ann" });
-    expect(claimed).toMatchObject({ status: 200, body: { status: "claimed", claimedBy: "ann" } });
+    expect(claimed).toMatchObject({
+      status: 200,
+      body: { status: "claimed", claimedBy: "ann", claimedByGroups: ["testers", "billing-desk"] },
+    });
+    const listedClaimed = await request(
+      harness,
+      "GET",
+      `/v1/namespaces/${namespace}/humanqueues/billing-desk/items/${item.id}`,
+    );
+    expect(listedClaimed.body).toMatchObject({
+      claimedBy: "ann",
+      claimedByGroups: ["testers", "billing-desk"],
+    });
     expect(await request(harness, "POST", `${base}/claim`, { user: "bob" })).toMatchObject({
       status: 409,
       body: { code: "inbox.already-claimed", message: `item ${item.id} is already claimed by ann` },
@@ -156,8 +172,11 @@ describe("the inbox", () => {
     const actions = details.history
       .map(({ event }) => event)
       .filter((event): event is Extract<RunEvent, { type: "human-action" }> => event.type === "human-action")
-      .map((event) => `${event.action} by ${event.actor}`);
-    expect(actions).toEqual(["claim by ann", "hand-back by ann"]);
+      .map((event) => `${event.action} by ${event.actor} (${(event.actorGroups ?? []).join(", ")})`);
+    expect(actions).toEqual([
+      "claim by ann (testers, billing-desk)",
+      "hand-back by ann (testers, billing-desk)",
+    ]);
 
     expect(await request(harness, "POST", `${base}/claim`, { user: "ann" })).toMatchObject({
       status: 404,
@@ -177,13 +196,12 @@ describe("the inbox", () => {
 
     await request(harness, "POST", `${base}/claim`, { user: "ann", body: { leaseSeconds: 60 } });
     expect(await request(harness, "POST", `${base}/release`, { user: "bob" })).toMatchObject({ status: 409 });
-    expect(await request(harness, "POST", `${base}/release`, { user: "ann" })).toMatchObject({
-      status: 200,
-      body: { status: "waiting" },
-    });
+    const released = await request(harness, "POST", `${base}/release`, { user: "ann" });
+    expect(released).toMatchObject({ status: 200, body: { status: "waiting" } });
+    expect(released.body).not.toHaveProperty("claimedByGroups");
     expect(await request(harness, "POST", `${base}/claim`, { user: "bob" })).toMatchObject({
       status: 200,
-      body: { claimedBy: "bob" },
+      body: { claimedBy: "bob", claimedByGroups: bobGroups.slice(0, 64) },
     });
     const answered = await request(harness, "POST", `${base}/answer`, {
       user: "bob",
@@ -306,7 +324,12 @@ describe("approvals", () => {
     });
     const history = (await harness.store.readEvents(namespace, approved)).map(({ event }) => event);
     expect(history).toContainEqual(
-      expect.objectContaining({ type: "approval-decision", approved: true, actor: "ann" }),
+      expect.objectContaining({
+        type: "approval-decision",
+        approved: true,
+        actor: "ann",
+        actorGroups: ["testers", "billing-desk"],
+      }),
     );
 
     const rejected = await start();
@@ -324,6 +347,16 @@ describe("approvals", () => {
     ).toMatchObject({ status: 200 });
     expect((await waitForStatus(harness, namespace, rejected, "completed")).output).toBe(
       "I may not add today.",
+    );
+    const rejection = (await request(harness, "GET", `/v1/namespaces/${namespace}/runs/${rejected}`))
+      .body as RunDetails;
+    expect(rejection.history.map(({ event }) => event)).toContainEqual(
+      expect.objectContaining({
+        type: "approval-decision",
+        approved: false,
+        actor: "bob",
+        actorGroups: bobGroups.slice(0, 64),
+      }),
     );
   });
 });

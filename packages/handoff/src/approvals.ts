@@ -10,6 +10,8 @@ import {
   ApprovalItem,
   FreeholdError,
   isTerminal,
+  recordedActor,
+  type Actor,
   type DecisionRequest,
   type RunEvent,
   type RunState,
@@ -38,8 +40,16 @@ export interface Approvals {
   /** Approval items, oldest first; optionally only one agent's. */
   list(namespace: string, options?: { readonly agent?: string }): Promise<ApprovalItem[]>;
   get(namespace: string, itemId: string): Promise<ApprovalItem>;
-  /** Approves or rejects; the run resumes once none of its approvals is open. */
-  decide(namespace: string, itemId: string, actor: string, decision: DecisionRequest): Promise<RunState>;
+  /**
+   * Approves or rejects as `actor` (a user name, or a user and groups: the gateway's verified
+   * identity, recorded on the decision's event); the run resumes once none of its approvals is open.
+   */
+  decide(
+    namespace: string,
+    itemId: string,
+    actor: string | Actor,
+    decision: DecisionRequest,
+  ): Promise<RunState>;
 }
 
 /**
@@ -91,6 +101,7 @@ export function createApprovals(parts: {
     },
 
     async decide(namespace, itemId, actor, decision) {
+      const { user, groups } = recordedActor(actor);
       for (let attempt = 0; ; attempt += 1) {
         const { item, raw } = await read(namespace, itemId);
         const run = await store.require(namespace, item.runId);
@@ -114,7 +125,8 @@ export function createApprovals(parts: {
           itemId,
           toolCallId: record.toolCall.id,
           approved: decision.approve,
-          actor,
+          actor: user,
+          ...(groups === undefined ? {} : { actorGroups: groups }),
           ...(decision.reason === undefined ? {} : { reason: decision.reason }),
         };
         let next: RunState;
@@ -131,7 +143,7 @@ export function createApprovals(parts: {
             run,
             record.toolCall.id,
             {
-              content: `A person (${actor}) rejected this call${decision.reason === undefined ? "" : `: ${decision.reason}`}. Do not call it again unless the user asks.`,
+              content: `A person (${user}) rejected this call${decision.reason === undefined ? "" : `: ${decision.reason}`}. Do not call it again unless the user asks.`,
               isError: true,
             },
             { now, startedAt: new Date(item.createdAt) },

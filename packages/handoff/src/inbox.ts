@@ -1,8 +1,8 @@
 /**
  * Human queues' inboxes. An agent's handoff creates an item (in the same atomic step as the run's
  * checkpoint, see `inboxItemEffects`); people list, claim (a lease), release, answer the user, or
- * hand the conversation back to an agent. Every action is an event on the run's stream (who, when,
- * what). `sweep` returns abandoned claims to the queue and escalates items not claimed within the
+ * hand the conversation back to an agent. Every action is an event on the run's stream (who, with
+ * their groups when the caller knows them, when, what). `sweep` returns abandoned claims to the queue and escalates items not claimed within the
  * queue's SLA.
  *
  * @module
@@ -11,6 +11,8 @@ import {
   FreeholdError,
   InboxItem,
   isTerminal,
+  recordedActor,
+  type Actor,
   type AnswerRequest,
   type HandBackRequest,
   type HumanQueueSpec,
@@ -59,15 +61,17 @@ function removalEffects(item: InboxItem): RedisEffect[] {
 function actionEvent(
   item: InboxItem,
   action: Extract<RunEvent, { type: "human-action" }>["action"],
-  actor: string,
+  actor: string | Actor,
   extra: { message?: string; agent?: string; toQueue?: string } = {},
 ): RunEvent {
+  const { user, groups } = recordedActor(actor);
   return {
     type: "human-action",
     runId: item.runId,
     time: new Date().toISOString(),
     action,
-    actor,
+    actor: user,
+    ...(groups === undefined ? {} : { actorGroups: groups }),
     queue: item.queue,
     itemId: item.id,
     ...extra,
@@ -83,6 +87,10 @@ function eventEffect(item: InboxItem, event: RunEvent): RedisEffect {
   };
 }
 
+/**
+ * The inbox of a namespace's human queues. `actor` is the person acting: a user name, or a user and
+ * groups (the gateway's verified identity), recorded on the run's events and the claim.
+ */
 export interface Inbox {
   /** Waiting items (priority, then age), then claimed ones. */
   list(namespace: string, queue: string): Promise<InboxItem[]>;
@@ -90,14 +98,19 @@ export interface Inbox {
   claim(
     namespace: string,
     itemId: string,
-    actor: string,
+    actor: string | Actor,
     options?: { leaseSeconds?: number },
   ): Promise<InboxItem>;
-  release(namespace: string, itemId: string, actor: string): Promise<InboxItem>;
+  release(namespace: string, itemId: string, actor: string | Actor): Promise<InboxItem>;
   /** Answers the user: the run ends with the answer, or (`end: false`) its agent continues. */
-  answer(namespace: string, itemId: string, actor: string, request: AnswerRequest): Promise<RunState>;
+  answer(namespace: string, itemId: string, actor: string | Actor, request: AnswerRequest): Promise<RunState>;
   /** Hands the conversation back to an agent (by default the one that handed it over) with a note. */
-  handBack(namespace: string, itemId: string, actor: string, request: HandBackRequest): Promise<RunState>;
+  handBack(
+    namespace: string,
+    itemId: string,
+    actor: string | Actor,
+    request: HandBackRequest,
+  ): Promise<RunState>;
   /** Returns expired claims to their queues and escalates items past their queue's SLA; returns how many moved. */
   sweep(
     namespace: string,
@@ -156,9 +169,10 @@ export function createInbox(parts: {
       ],
     );
 
-  const requireClaimedBy = (item: InboxItem, actor: string): void => {
+  const requireClaimedBy = (item: InboxItem, actor: string | Actor): void => {
+    const { user } = recordedActor(actor);
     const expired = item.leaseExpiresAt !== undefined && Date.parse(item.leaseExpiresAt) < Date.now();
-    if (item.status !== "claimed" || item.claimedBy !== actor || expired) {
+    if (item.status !== "claimed" || item.claimedBy !== user || expired) {
       throw new FreeholdError(
         "inbox.not-claimed-by-you",
         item.status === "claimed" && !expired
@@ -173,7 +187,7 @@ export function createInbox(parts: {
   const resolve = async (
     namespace: string,
     itemId: string,
-    actor: string,
+    actor: string | Actor,
     change: (run: RunState, item: InboxItem) => { state: RunState; events: RunEvent[] },
   ): Promise<RunState> => {
     for (let attempt = 0; ; attempt += 1) {
@@ -256,11 +270,12 @@ export function createInbox(parts: {
     },
 
     async claim(namespace, itemId, actor, options = {}) {
+      const { user, groups } = recordedActor(actor);
       for (;;) {
         const current = await read(namespace, itemId);
         const { item } = current;
         const expired = item.leaseExpiresAt !== undefined && Date.parse(item.leaseExpiresAt) < Date.now();
-        if (item.status === "claimed" && !expired && item.claimedBy !== actor) {
+        if (item.status === "claimed" && !expired && item.claimedBy !== user) {
           throw new FreeholdError(
             "inbox.already-claimed",
             `item ${itemId} is already claimed by ${item.claimedBy ?? "someone"}`,
@@ -271,10 +286,12 @@ export function createInbox(parts: {
         }
         const now = new Date();
         const leaseExpiresAt = new Date(now.getTime() + (options.leaseSeconds ?? item.leaseSeconds) * 1000);
+        const { claimedByGroups: _groups, ...unclaimed } = item;
         const claimed: InboxItem = {
-          ...item,
+          ...unclaimed,
           status: "claimed",
-          claimedBy: actor,
+          claimedBy: user,
+          ...(groups === undefined ? {} : { claimedByGroups: groups }),
           claimedAt: now.toISOString(),
           leaseExpiresAt: leaseExpiresAt.toISOString(),
         };
@@ -296,7 +313,13 @@ export function createInbox(parts: {
       for (;;) {
         const current = await read(namespace, itemId);
         requireClaimedBy(current.item, actor);
-        const { claimedBy: _by, claimedAt: _at, leaseExpiresAt: _lease, ...rest } = current.item;
+        const {
+          claimedBy: _by,
+          claimedByGroups: _groups,
+          claimedAt: _at,
+          leaseExpiresAt: _lease,
+          ...rest
+        } = current.item;
         const released: InboxItem = { ...rest, status: "waiting" };
         const written = await replace(current, released, [
           { op: "zrem", key: inboxQueueKey(namespace, released.queue, "claimed"), member: itemId },
@@ -320,7 +343,7 @@ export function createInbox(parts: {
           const done = applyToolResult(
             run,
             record.toolCall.id,
-            { content: `A person (${actor}) answered the user.`, isError: false },
+            { content: `A person (${recordedActor(actor).user}) answered the user.`, isError: false },
             {
               now: new Date(),
               startedAt: new Date(item.createdAt),
@@ -337,7 +360,7 @@ export function createInbox(parts: {
         return resumeWith(
           run,
           item,
-          `A person (${actor}) answered the user: "${request.message}". Continue the conversation from there.`,
+          `A person (${recordedActor(actor).user}) answered the user: "${request.message}". Continue the conversation from there.`,
           run.agent,
           event,
         );
@@ -352,7 +375,7 @@ export function createInbox(parts: {
         resumeWith(
           run,
           current,
-          `A person (${actor}) handed the conversation back: ${request.note}`,
+          `A person (${recordedActor(actor).user}) handed the conversation back: ${request.note}`,
           agent,
           actionEvent(current, "hand-back", actor, { message: request.note, agent }),
         ),
@@ -370,7 +393,13 @@ export function createInbox(parts: {
             await redis.zrem(inboxQueueKey(namespace, name, "claimed"), itemId);
             continue;
           }
-          const { claimedBy: _by, claimedAt: _at, leaseExpiresAt: _lease, ...rest } = current.item;
+          const {
+            claimedBy: _by,
+            claimedByGroups: _groups,
+            claimedAt: _at,
+            leaseExpiresAt: _lease,
+            ...rest
+          } = current.item;
           const waiting: InboxItem = { ...rest, status: "waiting" };
           if (
             await replace(current, waiting, [

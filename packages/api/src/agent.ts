@@ -15,6 +15,16 @@ export const frameworks = ["freehold", "vercel-ai", "openai-agents", "langgraph"
 export const Framework = z.enum(frameworks);
 export type Framework = z.infer<typeof Framework>;
 
+/**
+ * What a resumed run does with a tool call its worker was running when it stopped (a crash, a kill):
+ * the call may or may not have reached the tool. `retry` runs it again (at least once); `fail` gives
+ * the model an error saying the outcome is unknown; `ask` waits for a person to approve running it
+ * again (rejecting tells the model it was not run again).
+ */
+export const interruptPolicies = ["retry", "fail", "ask"] as const;
+export const InterruptPolicy = z.enum(interruptPolicies);
+export type InterruptPolicy = z.infer<typeof InterruptPolicy>;
+
 /** A tool source: an MCP server with an allow-list, or another agent used as a tool. */
 export const AgentTool = withRules(
   z
@@ -48,6 +58,23 @@ export const AgentTool = withRules(
         .describe(
           "True: the person who started a run may approve this server's tool calls in it (and in its " +
             "child runs) themselves. Default false: another person must decide (separation of duties).",
+        ),
+      onInterrupt: z
+        .strictObject({
+          default: InterruptPolicy.optional().describe(
+            "The policy of this server's tools not named in tools. Absent: retry for tools the server " +
+              "annotates readOnlyHint or idempotentHint, fail for the others.",
+          ),
+          tools: z
+            .record(ToolName, InterruptPolicy)
+            .optional()
+            .describe("The policy of single tools, by their name on the server (at most 256)."),
+        })
+        .optional()
+        .describe(
+          "What a resumed run does with a call of this server's tools that its worker was running when it " +
+            "stopped: retry (run it again), fail (the model gets an error saying the outcome is unknown) " +
+            "or ask (a person decides in the approval queue whether to run it again).",
         ),
       description: z
         .string()
@@ -88,6 +115,19 @@ export const AgentTool = withRules(
       fieldPath: ".allowSelfApproval",
       reason: "FieldValueForbidden",
       check: (tool) => tool.allowSelfApproval === undefined || tool.mcpServer !== undefined,
+    },
+    {
+      rule: "!has(self.onInterrupt) || has(self.mcpServer)",
+      message: "onInterrupt applies only to an mcpServer tool",
+      fieldPath: ".onInterrupt",
+      reason: "FieldValueForbidden",
+      check: (tool) => tool.onInterrupt === undefined || tool.mcpServer !== undefined,
+    },
+    {
+      rule: "!has(self.onInterrupt) || !has(self.onInterrupt.tools) || size(self.onInterrupt.tools) <= 256",
+      message: "onInterrupt.tools names at most 256 tools",
+      fieldPath: ".onInterrupt.tools",
+      check: (tool) => Object.keys(tool.onInterrupt?.tools ?? {}).length <= 256,
     },
     {
       rule: "!has(self.requireApproval) || !has(self.allow) || self.requireApproval.all(t, t in self.allow)",

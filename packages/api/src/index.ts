@@ -13,6 +13,8 @@ export {
   AgentTool,
   Framework,
   frameworks,
+  InterruptPolicy,
+  interruptPolicies,
 } from "./agent.ts";
 export { ActorGroups, maxActorGroupLength, maxActorGroups, recordedActor, type Actor } from "./actor.ts";
 export { Condition } from "./conditions.ts";

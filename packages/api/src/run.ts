@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { ActorGroups } from "./actor.ts";
+import { InterruptPolicy } from "./agent.ts";
 import { AssistantMessage, ChatMessage, ToolCall, Usage } from "./conversation.ts";
 import { DnsLabel } from "./names.ts";
 
@@ -69,6 +70,13 @@ export const ToolCallRecord = z.object({
   status: z.enum(["pending", "done"]),
   /** For a tool in requireApproval: where its approval stands. */
   approval: z.enum(["required", "approved"]).optional(),
+  /**
+   * What happens to this call if its worker stops while it runs (see AgentTool.onInterrupt): set
+   * when the model asks for the call, so a resumed run follows the policy the call was made under.
+   */
+  onInterrupt: InterruptPolicy.optional(),
+  /** How many times a worker stopped while this call ran (its outcome unknown each time). */
+  interruptions: z.int().min(0).optional(),
   /** For a handoff or delegation tool: what the call does instead of reaching an MCP server. */
   special: z
     .discriminatedUnion("kind", [
@@ -172,6 +180,16 @@ export const RunEvent = z.discriminatedUnion("type", [
     content: z.string(),
     isError: z.boolean(),
     durationMs: z.number(),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal("tool-call-interrupted"),
+    toolCallId: z.string(),
+    name: z.string(),
+    idempotencyKey: z.string(),
+    policy: InterruptPolicy.describe(
+      "What was done: run it again (`retry`), end it with an error (`fail`), or ask a person (`ask`).",
+    ),
   }),
   z.object({
     ...eventBase,

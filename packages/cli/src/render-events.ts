@@ -66,6 +66,10 @@ export function renderEvent(event: RunEvent, style: Style): string {
       const content = shorten(event.content, 90);
       return `  ${event.isError ? style.red("✗") : "←"} ${event.name}: ${event.isError ? style.red(content) : content} ${style.dim(`(${Math.round(event.durationMs)} ms)`)}`;
     }
+    case "tool-call-interrupted": {
+      const what = { retry: "runs it again", fail: "not run again", ask: "a person decides" }[event.policy];
+      return `  ${style.red("↯")} ${event.name} was running when its worker stopped: ${what} ${style.dim(`(onInterrupt: ${event.policy})`)}`;
+    }
     case "agent-transfer":
       return `${style.bold("⇢")} transferred from ${event.from} to ${style.cyan(event.to)} (hop ${event.hop}): ${shorten(event.note)}`;
     case "delegation-start":

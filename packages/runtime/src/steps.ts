@@ -123,6 +123,7 @@ export function applyModelResult(
         tool: checked.tool.toolName,
         idempotencyKey,
         status: "pending",
+        onInterrupt: checked.tool.onInterrupt,
         ...(checked.tool.requireApproval ? { approval: "required" as const } : {}),
       };
     }

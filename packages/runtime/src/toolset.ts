@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { AgentTool } from "@freehold/api";
+import type { AgentTool, InterruptPolicy } from "@freehold/api";
 import type { McpTool } from "@freehold/mcp";
 import type { ToolDefinition } from "@freehold/models";
 import { Ajv, type ValidateFunction } from "ajv";
@@ -21,6 +21,8 @@ export interface RuntimeTool {
   readonly definition: ToolDefinition;
   /** Calls wait for a person's approval. */
   readonly requireApproval: boolean;
+  /** What a resumed run does with a call of this tool that was running when its worker stopped. */
+  readonly onInterrupt: InterruptPolicy;
   readonly timeoutMs?: number;
   /** Set for a handoff or delegation tool: what it leads to instead of an MCP server. */
   readonly special?: { readonly kind: SpecialKind; readonly target: string };
@@ -60,6 +62,18 @@ function providerSafeName(name: string): string {
 }
 
 /**
+ * The interruption policy of a tool: the agent's per-tool choice, else its per-server default, else
+ * `retry` for a tool its server says is safe to repeat (`readOnlyHint`, `idempotentHint`) and `fail`
+ * for the others.
+ */
+export function interruptPolicyOf(tool: McpTool, grant: AgentTool | undefined): InterruptPolicy {
+  const chosen = grant?.onInterrupt?.tools?.[tool.name] ?? grant?.onInterrupt?.default;
+  if (chosen !== undefined) return chosen;
+  const hints = tool.annotations ?? {};
+  return hints.readOnlyHint === true || hints.idempotentHint === true ? "retry" : "fail";
+}
+
+/**
  * Builds the toolset from the MCP tools the broker allows and the agent's tool grants (for
  * `requireApproval` and timeouts). A name two servers share is prefixed with the server's name.
  *
@@ -94,6 +108,7 @@ export function createToolset(
         inputSchema: tool.inputSchema,
       },
       requireApproval: grant?.requireApproval?.includes(tool.name) ?? false,
+      onInterrupt: interruptPolicyOf(tool, grant),
       ...(grant?.timeoutSeconds === undefined ? {} : { timeoutMs: grant.timeoutSeconds * 1000 }),
     };
   });
@@ -108,6 +123,8 @@ export function createToolset(
       toolName: special.definition.name,
       definition: { ...special.definition, name },
       requireApproval: false,
+      // Handoffs and delegations are checkpointed as they happen: never half done.
+      onInterrupt: "retry",
       special: { kind: special.kind, target: special.target },
     });
   }

@@ -37,6 +37,7 @@ import {
   type Run,
 } from "./chart-tools.ts";
 import { createKubectl } from "./kubectl.ts";
+import { queueDepthMetric } from "../../operators/freehold-operator/src/index.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const chart = join(root, "charts", "freehold");
@@ -430,6 +431,7 @@ describe("helm template", () => {
       ["networking.k8s.io", "networkpolicies"],
       ["autoscaling", "horizontalpodautoscalers"],
       ["keda.sh", "scaledobjects"],
+      ["keda.sh", "triggerauthentications"],
     ] as const) {
       expect(grants(group, resource).sort(), resource).toEqual(["get", "list", "watch"]);
     }
@@ -452,6 +454,7 @@ describe("helm template", () => {
     );
     expect(manager).not.toContain("horizontalpodautoscalers");
     expect(manager).not.toContain("scaledobjects");
+    expect(manager).not.toContain("triggerauthentications");
     expect(
       (find(without, "ClusterRole", "fh-freehold-operator").rules ?? [])
         .filter((rule) => rule.resources.includes("horizontalpodautoscalers"))
@@ -513,6 +516,7 @@ describe("helm template", () => {
         "secrets",
         "serviceaccounts",
         "services",
+        "triggerauthentications",
       ].sort(),
     );
     expect(manager.flatMap((rule) => rule.resources)).not.toContain("rolebindings");
@@ -566,7 +570,14 @@ describe("helm template", () => {
     expect(find(objects, "NetworkPolicy", "fh-freehold-gateway").spec).toEqual({
       podSelector: { matchLabels: selector("gateway") },
       policyTypes: ["Ingress"],
-      ingress: [{ ports: [{ protocol: "TCP", port: 8080 }] }],
+      ingress: [
+        {
+          ports: [
+            { protocol: "TCP", port: 8080 },
+            { protocol: "TCP", port: 9090 },
+          ],
+        },
+      ],
     });
     expect(find(objects, "NetworkPolicy", "fh-freehold-operator").spec).toEqual({
       podSelector: { matchLabels: selector("operator") },
@@ -586,6 +597,56 @@ describe("helm template", () => {
     }
     const without = await render(["networkPolicy.enabled=false"]);
     expect(without.filter((object) => object.kind === "NetworkPolicy")).toEqual([]);
+  });
+
+  it("serves the gateway's metrics on a port of their own, never on its Service, with scrape annotations", async () => {
+    const objects = await render();
+    const gateway = find(objects, "Deployment", "fh-freehold-gateway");
+    const [container] = podSpec(gateway).containers;
+    expect(container?.args).toContain("--metrics-port=9090");
+    expect((container as { ports?: unknown } | undefined)?.ports).toEqual([
+      { name: "http", containerPort: 8080 },
+      { name: "metrics", containerPort: 9090 },
+    ]);
+    expect(podAnnotations(gateway)).toMatchObject({
+      "prometheus.io/scrape": "true",
+      "prometheus.io/port": "9090",
+      "prometheus.io/path": "/metrics",
+    });
+    expect(find(objects, "Service", "fh-freehold-gateway").spec?.ports).toEqual([
+      { name: "http", port: 80, targetPort: "http" },
+    ]);
+    const off = find(await render(["gateway.metrics.enabled=false"]), "Deployment", "fh-freehold-gateway");
+    const offArguments = podSpec(off).containers[0]?.args ?? [];
+    expect(offArguments.some((argument) => argument.startsWith("--metrics-port"))).toBe(false);
+    expect(podAnnotations(off)["prometheus.io/scrape"]).toBeUndefined();
+    expect((await refusedRender(["gateway.metrics.port=8080"])).toLowerCase()).toContain("metrics");
+  });
+
+  it("renders the prometheus-adapter rule that serves the operator's HPAs their queue-depth metric, when asked", async () => {
+    expect((await render()).filter((object) => object.kind === "ConfigMap")).toEqual([]);
+    const objects = await render([
+      "metrics.prometheusAdapter.enabled=true",
+      "metrics.prometheusAdapter.namespace=monitoring",
+    ]);
+    const configMap = find(objects, "ConfigMap", "fh-freehold-prometheus-adapter");
+    expect(configMap.metadata.namespace).toBe("monitoring");
+    const config = parseAllDocuments(configMap.data?.["config.yaml"] ?? "")[0]?.toJS() as {
+      externalRules: {
+        seriesQuery: string;
+        resources: unknown;
+        name: { as: string };
+        metricsQuery: string;
+      }[];
+    };
+    expect(config.externalRules).toHaveLength(1);
+    const [rule] = config.externalRules;
+    // The name the operator's HorizontalPodAutoscalers ask for, from the series the workers export,
+    // selected by the HPA's labels (namespace, agent); every worker reports the same depth: max.
+    expect(rule?.name.as).toBe(queueDepthMetric);
+    expect(rule?.seriesQuery).toBe(`${queueDepthMetric}{namespace!="",agent!=""}`);
+    expect(rule?.resources).toEqual({ overrides: { namespace: { resource: "namespace" } } });
+    expect(rule?.metricsQuery).toBe("max(<<.Series>>{<<.LabelMatchers>>}) by (namespace, agent)");
   });
 
   it("adds the namespaced kinds to the built-in admin, edit and view roles", async () => {

@@ -154,6 +154,8 @@ function workerContainer(
 /**
  * The Deployment of workers. With autoscaling, `replicas` is left out so the autoscaler owns it.
  * The pod template carries the config hash: a change of the config or of a Secret value rolls it.
+ * With a health port, the workers serve `/metrics` there, and the `prometheus.io/*` annotations
+ * tell an annotation-driven Prometheus to scrape it.
  */
 export function agentDeployment(
   agent: Agent,
@@ -173,7 +175,16 @@ export function agentDeployment(
       template: {
         metadata: {
           labels: base.labels,
-          annotations: { [annotationKeys.configHash]: rendered.hash },
+          annotations: {
+            [annotationKeys.configHash]: rendered.hash,
+            ...(options.workerHealthPort === undefined
+              ? {}
+              : {
+                  "prometheus.io/scrape": "true",
+                  "prometheus.io/port": String(options.workerHealthPort),
+                  "prometheus.io/path": "/metrics",
+                }),
+          },
         },
         spec: {
           serviceAccountName: base.name,

@@ -1,8 +1,9 @@
 /**
  * Queue-depth autoscaling of an Agent's workers (`spec.runtime.autoscaling`): a KEDA ScaledObject
- * on the length of the agent's BullMQ wait list when KEDA is installed (it can scale to zero), or
- * else a HorizontalPodAutoscaler on the external metric `freehold_agent_queue_depth`, which a
- * metrics adapter (e.g. prometheus-adapter over the gateway's metrics) must serve.
+ * on the length of the agent's BullMQ wait list when KEDA is installed (it can scale to zero), with
+ * a TriggerAuthentication that gives KEDA the namespace's Redis credential (Secret `freehold-redis`);
+ * or else a HorizontalPodAutoscaler on the external metric `freehold_agent_queue_depth`, which the
+ * workers export and a metrics adapter serves (the chart renders the prometheus-adapter rule).
  *
  * @module
  */
@@ -10,7 +11,7 @@ import type { Agent } from "@freehold/api";
 import { agentQueuePrefix } from "@freehold/handoff";
 import type { ObjectMeta, SpecObject } from "./kubernetes-objects.ts";
 import { agentWorkloadName } from "./agent-workload.ts";
-import { ownerLabels, ownerReference } from "./names.ts";
+import { ownerLabels, ownerReference, redisSecretName } from "./names.ts";
 
 /** The external metric an HPA scales agents on. */
 export const queueDepthMetric = "freehold_agent_queue_depth";
@@ -78,9 +79,29 @@ function redisAddress(url: string): { address: string; databaseIndex: string; en
 }
 
 /**
+ * The KEDA TriggerAuthentication of an agent with autoscaling: the `username` and `password` of
+ * KEDA's redis scaler, from the namespace's Secret `freehold-redis` (a tenant's ACL user, or the
+ * workers' own credential), so KEDA reads the wait list as the workers do.
+ */
+export function agentTriggerAuthentication(agent: Agent): SpecObject | undefined {
+  if (agent.spec.runtime.autoscaling === undefined) return undefined;
+  return {
+    apiVersion: "keda.sh/v1alpha1",
+    kind: "TriggerAuthentication",
+    metadata: metadata(agent),
+    spec: {
+      secretTargetRef: [
+        { parameter: "username", name: redisSecretName, key: "username" },
+        { parameter: "password", name: redisSecretName, key: "password" },
+      ],
+    },
+  };
+}
+
+/**
  * The KEDA ScaledObject of an agent with autoscaling: a `redis` trigger on the agent's wait list.
- * Needs the workers' Redis URL (host and port; a password must be given to KEDA with a
- * TriggerAuthentication, which this does not create).
+ * Needs the workers' Redis URL (host, port, database, TLS); the credential comes from the
+ * agent's {@link agentTriggerAuthentication} (same name).
  */
 export function agentScaledObject(agent: Agent, workerRedisUrl: string): SpecObject | undefined {
   const autoscaling = agent.spec.runtime.autoscaling;
@@ -102,6 +123,7 @@ export function agentScaledObject(agent: Agent, workerRedisUrl: string): SpecObj
             listName: agentWaitList(namespace, agent.metadata.name),
             listLength: String(autoscaling.targetQueueDepth),
           },
+          authenticationRef: { name: agentWorkloadName(agent.metadata.name) },
         },
       ],
     },

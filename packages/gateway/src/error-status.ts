@@ -12,6 +12,7 @@ import { misdirectedCode } from "./edge/loopback-host.ts";
 import { originForbiddenCode } from "./edge/origin-check.ts";
 import { rateLimitedCode } from "./edge/rate-limit.ts";
 import { tooManyStreamsCode } from "./edge/stream-limit.ts";
+import { methodNotAllowedCode } from "./method-not-allowed.ts";
 
 /** Codes with a status of their own, looked up before the suffix rules. */
 const codeStatuses: Readonly<Record<string, number>> = {
@@ -26,6 +27,8 @@ const codeStatuses: Readonly<Record<string, number>> = {
   [misdirectedCode]: 421,
   [rateLimitedCode]: 429,
   [tooManyStreamsCode]: 429,
+  // A path the gateway serves, with a method it does not serve there (Allow lists those it does).
+  [methodNotAllowedCode]: 405,
   // A2A: an agent that is not exposed (spec.a2a.enabled) is not found; a card needs the public URL.
   [a2aAgentNotFoundCode]: 404,
   "a2a.public-url-unavailable": 503,

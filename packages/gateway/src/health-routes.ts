@@ -16,6 +16,7 @@ export const healthRoute = defineRoute({
   path: "/healthz",
   operationId: "health",
   public: true,
+  withoutRedis: true,
   summary: "Liveness: the gateway process answers",
   tag: "health",
   params: noParams,

@@ -18,7 +18,7 @@ import {
 } from "@freehold/api";
 import { z } from "zod";
 import { AgentCard, JsonRpcRequest, JsonRpcResponse, Task } from "./a2a/a2a-schemas.ts";
-import type { Route } from "./route.ts";
+import type { Route, RouteResponse } from "./route.ts";
 import {
   AgentList,
   ApprovalItemList,
@@ -67,6 +67,11 @@ function jsonSchema(schema: z.ZodType, io: Io): JsonSchema {
     io,
     target: "draft-2020-12",
     unrepresentable: "any",
+    // A query parameter parsed from its text says the type it carries (`.meta({type: "integer"})`);
+    // the pattern of the text it is parsed from is then no part of its description.
+    override: ({ jsonSchema }) => {
+      if (jsonSchema.type === "integer") delete jsonSchema.pattern;
+    },
   }) as JsonSchema;
   return rest;
 }
@@ -102,35 +107,156 @@ function parameters(route: Route): JsonSchema[] {
     in: "header",
     required: header.required,
     description: header.description,
-    schema: { type: "string" },
+    schema: header.schema === undefined ? { type: "string" } : jsonSchema(header.schema, "input"),
   }));
   return [...path, ...query, ...headers];
 }
 
+/** An SSE message as a reader sees it: one `data:` (JSON), an optional `id:` and `event:`. */
+function eventSchema(response: RouteResponse): JsonSchema {
+  const data = response.eventData === undefined ? undefined : reference(response.eventData, "output");
+  return {
+    type: "object",
+    description: `${response.eventStream ?? ""} A last message \`event: error\` carries an Error when the stream fails.`,
+    required: ["data"],
+    properties: {
+      id: { type: "string", description: "The event's id: send it back as Last-Event-ID to resume." },
+      event: {
+        enum: ["message", "error"],
+        description: "message (the default): the data below; error: an Error, and the stream ends.",
+      },
+      data: {
+        type: "string",
+        contentMediaType: "application/json",
+        ...(data === undefined ? {} : { contentSchema: { anyOf: [data, reference(ErrorBody, "output")] } }),
+      },
+      retry: { type: "integer", minimum: 0 },
+    },
+  };
+}
+
+const errorContent = (): Record<string, unknown> => ({
+  "application/json": { schema: reference(ErrorBody, "output") },
+});
+
+const retryAfterHeader = {
+  "Retry-After": {
+    description: "Seconds to wait before retrying.",
+    required: true,
+    schema: { type: "string", pattern: "^[0-9]+$" },
+  },
+};
+
+/**
+ * The answers every route may give besides its own, from the gateway's middleware (the edge,
+ * authentication, the body limit) and its Redis: for each status, when it applies to a route,
+ * what it means and the headers it always has.
+ */
+const commonResponses: readonly {
+  readonly status: number;
+  readonly appliesTo: (route: Route) => boolean;
+  readonly description: string;
+  readonly headers?: Record<string, unknown>;
+}[] = [
+  {
+    status: 400,
+    appliesTo: (route) =>
+      Object.keys(route.params.shape).length > 0 || route.query !== undefined || route.body !== undefined,
+    description:
+      "A path parameter, the query or the body does not match its schema; the message names the field " +
+      "(request.invalid, request.malformed).",
+  },
+  {
+    status: 401,
+    appliesTo: (route) => !route.public,
+    description: "No bearer token, or one no authenticator accepts (auth.unauthenticated).",
+    headers: {
+      "WWW-Authenticate": {
+        description: 'Bearer realm="freehold"',
+        required: true,
+        schema: { type: "string" },
+      },
+    },
+  },
+  {
+    status: 403,
+    appliesTo: (route) => !route.public && route.responses[403] === undefined,
+    description: "You may not do this here (auth.forbidden).",
+  },
+  {
+    status: 403,
+    appliesTo: () => true,
+    description: "An Origin that is not on the gateway's allow-list (request.origin-forbidden).",
+  },
+  {
+    status: 404,
+    appliesTo: (route) => !route.public && Object.keys(route.params.shape).length > 0,
+    description: "A namespace you cannot read answers as one that does not exist.",
+  },
+  {
+    status: 413,
+    appliesTo: (route) => route.body !== undefined,
+    description: "The body is larger than the gateway takes (request.too-large).",
+  },
+  {
+    status: 415,
+    appliesTo: (route) => route.body !== undefined,
+    description: "A body that is not application/json (request.unsupported-media-type).",
+  },
+  {
+    status: 421,
+    appliesTo: () => true,
+    description:
+      "On a gateway listening on loopback, a Host other than localhost, 127.0.0.1 or [::1] (request.misdirected).",
+  },
+  {
+    status: 429,
+    appliesTo: () => true,
+    description:
+      "Over the caller's request rate (request.rate-limited) or open event streams (events.too-many-streams).",
+    headers: retryAfterHeader,
+  },
+  {
+    status: 503,
+    appliesTo: (route) => !route.withoutRedis,
+    description: "Redis cannot be reached (redis.unavailable) or is full (store.full); retry later.",
+    headers: retryAfterHeader,
+  },
+];
+
 function operation(route: Route): JsonSchema {
-  const responses = Object.fromEntries(
+  const responses: Record<string, JsonSchema> = Object.fromEntries(
     Object.entries(route.responses).map(([status, response]) => {
       const content: Record<string, unknown> = {};
       if (response.schema !== undefined) {
         content["application/json"] = { schema: reference(response.schema, "output") };
       }
       if (response.eventStream !== undefined) {
-        content["text/event-stream"] = { schema: { type: "string", description: response.eventStream } };
+        content["text/event-stream"] = { schema: eventSchema(response) };
       }
       return [
         status,
         {
           description: response.description,
+          ...(response.headers === undefined ? {} : { headers: response.headers }),
           ...(Object.keys(content).length === 0 ? {} : { content }),
         },
       ];
     }),
   );
-  if (!route.public) {
-    responses["401"] ??= {
+  for (const common of commonResponses) {
+    if (!common.appliesTo(route)) continue;
+    const own = responses[String(common.status)];
+    responses[String(common.status)] = {
+      // A route's own 400 and 401 say it all already; its other statuses get the middleware's meaning too.
       description:
-        'No bearer token, or one no authenticator accepts (auth.unauthenticated); WWW-Authenticate: Bearer realm="freehold".',
-      content: { "application/json": { schema: reference(ErrorBody, "output") } },
+        own === undefined || common.status === 400 || common.status === 401
+          ? (own?.description ?? common.description)
+          : `${String(own.description)} Or: ${common.description}`,
+      ...(common.headers === undefined && own?.headers === undefined
+        ? {}
+        : { headers: { ...(own?.headers as JsonSchema | undefined), ...common.headers } }),
+      content: own?.content ?? errorContent(),
     };
   }
   const list = parameters(route);

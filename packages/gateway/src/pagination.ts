@@ -23,6 +23,8 @@ export const pageQuery = {
     .transform(Number)
     .pipe(z.int().min(1, "must be at least 1").max(maxPageSize, `must be at most ${maxPageSize}`))
     .optional()
+    // What the document says: a query value is text on the wire, an integer 1 to 500 in meaning.
+    .meta({ type: "integer", minimum: 1, maximum: maxPageSize })
     .describe(`Items per page: 1 to ${maxPageSize}, default ${defaultPageSize}.`),
   cursor: z
     .string()

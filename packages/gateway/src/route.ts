@@ -24,6 +24,10 @@ export interface RouteResponse {
   readonly schema?: z.ZodType;
   /** The same status may also answer with `text/event-stream` (SSE), described here. */
   readonly eventStream?: string;
+  /** The JSON each SSE message carries in its `data:` field (the document's `contentSchema`). */
+  readonly eventData?: z.ZodType;
+  /** Response headers the gateway always sends with this status, as OpenAPI header objects. */
+  readonly headers?: Readonly<Record<string, { description: string; required: boolean; schema: object }>>;
 }
 
 /** A header a route reads, for the document. */
@@ -31,6 +35,8 @@ export interface RouteHeader {
   readonly name: string;
   readonly description: string;
   readonly required: boolean;
+  /** The values the route takes (default: any string). */
+  readonly schema?: z.ZodType;
 }
 
 /** A request as the handler sees it: everything parsed. */
@@ -74,6 +80,8 @@ export interface RouteDefinition<
   readonly bodyOptional?: boolean;
   /** Served without authentication (health, the A2A agent card). */
   readonly public?: boolean;
+  /** Answers without Redis (liveness, the document): never a 503 for Redis. */
+  readonly withoutRedis?: boolean;
   /**
    * The action the route takes, checked before the handler (404 for a namespace the caller cannot
    * read, 403 otherwise). Absent on public routes and routes that check in their handler.
@@ -113,6 +121,8 @@ export interface Route {
   readonly bodyOptional: boolean;
   /** Served without authentication. */
   readonly public: boolean;
+  /** Answers without Redis. */
+  readonly withoutRedis: boolean;
   readonly headers: readonly RouteHeader[];
   readonly responses: Readonly<Record<number, RouteResponse>>;
   handle(parts: GatewayParts, request: RawRequest): Promise<Response>;
@@ -186,6 +196,7 @@ export function defineRoute<
     body: documentedBody,
     bodyOptional,
     public: isPublic,
+    withoutRedis: definition.withoutRedis ?? false,
     headers: definition.headers ?? [],
     responses: definition.responses,
     async handle(parts, request) {

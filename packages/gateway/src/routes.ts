@@ -17,6 +17,7 @@ const openApiRoute = defineRoute({
   method: "get",
   path: "/openapi.json",
   operationId: "openApiDocument",
+  withoutRedis: true,
   summary: "This document",
   tag: "health",
   params: noParams,

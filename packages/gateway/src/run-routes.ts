@@ -6,7 +6,7 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import { FreeholdError, RunState } from "@freehold/api";
+import { FreeholdError, RunEvent, RunState } from "@freehold/api";
 import { cancelRun, startRun } from "@freehold/handoff";
 import { z } from "zod";
 import { defineRoute, json, type Route } from "./route.ts";
@@ -22,10 +22,14 @@ import {
 } from "./schemas.ts";
 import { serverSentEvents } from "./server-sent-events.ts";
 
-/** A Redis stream id, as sent in SSE `id:` fields. */
+/**
+ * A Redis stream id, as sent in SSE `id:` fields: two unsigned 64-bit numbers; at most 19 digits
+ * each, so that every id the pattern admits is one Redis takes (a longer one made XRANGE fail
+ * with a 500).
+ */
 const StreamId = z
   .string()
-  .regex(/^\d+-\d+$/, "must be an event id as sent in the SSE id field, e.g. 1700000000000-0");
+  .regex(/^\d{1,19}-\d{1,19}$/, "must be an event id as sent in the SSE id field, e.g. 1700000000000-0");
 
 const errors = {
   400: {
@@ -69,7 +73,13 @@ export const startRunRoute = defineRoute({
   }),
   body: StartRunBody,
   responses: {
-    201: { description: "The run, queued.", schema: RunState },
+    201: {
+      description: "The run, queued.",
+      schema: RunState,
+      headers: {
+        Location: { description: "The run's URL.", required: true, schema: { type: "string" } },
+      },
+    },
     400: errors[400],
     404: { description: "The agent is not running in the namespace.", schema: ErrorBody },
     409: { description: "A run with this runId exists.", schema: ErrorBody },
@@ -148,8 +158,9 @@ export const runEventsRoute = defineRoute({
   headers: [
     {
       name: "Last-Event-ID",
-      description: "Resume after this event id (sent by EventSource on reconnect).",
+      description: "Resume after this event id (sent by EventSource on reconnect); empty: from the start.",
       required: false,
+      schema: StreamId.or(z.literal("")),
     },
   ],
   responses: {
@@ -157,6 +168,7 @@ export const runEventsRoute = defineRoute({
       description: "The events: an SSE stream (follow=true) or `{events}` (follow=false).",
       schema: RunEventList,
       eventStream: "One message per event: `id:` the event id, `data:` the event (RunEvent) as JSON.",
+      eventData: RunEvent,
     },
     400: errors[400],
     404: errors[404],

@@ -76,5 +76,17 @@ export const HealthStatus = z.object({ status: z.enum(["ok", "ready"]) });
 export const NamespaceParameter = DnsLabel.describe("The namespace (tenant).");
 export const AgentParameter = DnsLabel.describe("The agent's name.");
 export const QueueParameter = DnsLabel.describe("The HumanQueue's name.");
-export const ItemParameter = z.string().min(1).max(200).describe("The item's id.");
-export const RunParameter = z.string().min(1).max(200).describe("The run's id.");
+
+/**
+ * A run or item id in a path: letters, digits, '.', '_' and '-', at most 200 characters (no ':',
+ * no '/'). The edge checks path ids with this same schema before anything else runs, so the
+ * document's pattern is the one enforced.
+ */
+export const PathId = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/,
+    "must be letters, digits, '.', '_' or '-', starting with a letter or digit, at most 200 characters",
+  );
+export const ItemParameter = PathId.describe("The item's id.");
+export const RunParameter = PathId.describe("The run's id.");

@@ -242,6 +242,7 @@ export const agentRpcRoute = defineRoute({
       description: "A JSON-RPC response; for message/stream and tasks/resubscribe an SSE stream of them.",
       schema: JsonRpcResponse,
       eventStream: "One JSON-RPC response per message: the Task, then status and artifact updates.",
+      eventData: JsonRpcResponse,
     },
     404: {
       description: "No agent of that name is exposed over A2A (spec.a2a.enabled) in the namespace.",

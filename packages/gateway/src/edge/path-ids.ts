@@ -9,19 +9,13 @@
 import { DnsLabel, FreeholdError } from "@freehold/api";
 import type { MiddlewareHandler } from "hono";
 import { errorResponse } from "../error-status.ts";
-
-/** Run and item ids: no ':', no '/', bounded. */
-const idPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
-const idProblem =
-  "must be letters, digits, '.', '_' or '-', starting with a letter or digit, at most 200 characters";
+import { PathId } from "../schemas.ts";
 
 /** What is wrong with a parameter's value, or undefined. */
 function problemOf(parameter: string, value: string): string | undefined {
-  if (names.has(parameter)) {
-    const result = DnsLabel.safeParse(value);
-    return result.success ? undefined : (result.error.issues[0]?.message ?? "must be a DNS label");
-  }
-  return idPattern.test(value) ? undefined : idProblem;
+  // Run and item ids: no ':', no '/', bounded; the document's schema of them.
+  const result = (names.has(parameter) ? DnsLabel : PathId).safeParse(value);
+  return result.success ? undefined : (result.error.issues[0]?.message ?? "is not a valid id");
 }
 
 const names = new Set(["namespace", "agent", "queue"]);

@@ -19,6 +19,12 @@ import { Redis } from "ioredis";
 import { readClientToken } from "../dev/dev-auth.ts";
 import type { Output } from "../output.ts";
 import { gatewayAuth, type GatewayAuth } from "./gateway-auth.ts";
+import {
+  gatewayEdgeOptions,
+  withEdgeOptions,
+  type GatewayEdgeFlags,
+  type GatewayEdgeOptions,
+} from "./gateway-edge.ts";
 
 /** What the gateway commands need from the program. */
 export interface GatewayCommandContext {
@@ -38,6 +44,8 @@ export interface GatewayServeOptions {
   readonly auth: GatewayAuth;
   /** Serve Prometheus metrics at /metrics on this port of `host` (never on the API's port). */
   readonly metricsPort?: number;
+  /** Allowed origins and the limits per caller (see `gatewayEdgeOptions`). */
+  readonly edge?: GatewayEdgeOptions;
 }
 
 /**
@@ -80,6 +88,7 @@ export async function gatewayCommand(
       output.stderr(`${line}\n`);
     },
     ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
+    ...(options.edge === undefined ? {} : { edge: options.edge }),
     ...(metrics === undefined ? {} : { metrics }),
   });
   try {
@@ -179,7 +188,7 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
 }
 
 /** `freehold gateway`'s flags as commander parses them. */
-interface GatewayFlags {
+interface GatewayFlags extends GatewayEdgeFlags {
   readonly redisUrl?: string;
   readonly host: string;
   readonly port: string;
@@ -227,7 +236,7 @@ function port(text: string, flag = "--port"): number {
  */
 export function registerGatewayCommand(program: Command, context: GatewayCommandContext): void {
   const { environment } = context;
-  program
+  const command = program
     .command("gateway")
     .description("serve the HTTP API (runs, events, inbox, approvals, A2A, OpenAPI) until Ctrl-C")
     .option("--redis-url <url>", "Redis (FREEHOLD_REDIS_URL)", context.environment.FREEHOLD_REDIS_URL)
@@ -283,45 +292,47 @@ export function registerGatewayCommand(program: Command, context: GatewayCommand
     .option(
       "--manifests <folder>",
       "read HumanQueues' members and Agents' tools from this folder (freehold dev)",
-    )
-    .action(async (options: GatewayFlags) => {
-      if (options.redisUrl === undefined) {
-        throw new FreeholdError("cli.no-redis", "freehold gateway needs --redis-url or FREEHOLD_REDIS_URL");
-      }
-      const auth = gatewayAuth(
-        {
-          kubernetesAuth: options.kubernetesAuth === true,
-          ...definedOnly({
-            tokenFile: options.tokenFile,
-            policyFile: options.policyFile,
-            oidcIssuer: options.oidcIssuer,
-            oidcAudience: options.oidcAudience,
-            oidcGroupsClaim: options.oidcGroupsClaim,
-            oidcUsernameClaim: options.oidcUsernameClaim,
-            oidcJwksUrl: options.oidcJwksUrl,
-            tokenReviewAudiences: options.tokenReviewAudiences,
-            manifests: options.manifests,
-          }),
-        },
-        environment,
-        process.cwd(),
-        (line) => {
-          context.output.stderr(`${line}\n`);
-        },
-      );
-      await gatewayCommand(
-        {
-          redisUrl: options.redisUrl,
-          host: options.host,
-          port: port(options.port),
-          ...(options.metricsPort === undefined
-            ? {}
-            : { metricsPort: port(options.metricsPort, "--metrics-port") }),
-          auth,
-          ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
-        },
-        context.output,
-        context.stopped(),
-      );
-    });
+    );
+  withEdgeOptions(command, environment).action(async (options: GatewayFlags) => {
+    if (options.redisUrl === undefined) {
+      throw new FreeholdError("cli.no-redis", "freehold gateway needs --redis-url or FREEHOLD_REDIS_URL");
+    }
+    const edge = gatewayEdgeOptions(options);
+    const auth = gatewayAuth(
+      {
+        kubernetesAuth: options.kubernetesAuth === true,
+        ...definedOnly({
+          tokenFile: options.tokenFile,
+          policyFile: options.policyFile,
+          oidcIssuer: options.oidcIssuer,
+          oidcAudience: options.oidcAudience,
+          oidcGroupsClaim: options.oidcGroupsClaim,
+          oidcUsernameClaim: options.oidcUsernameClaim,
+          oidcJwksUrl: options.oidcJwksUrl,
+          tokenReviewAudiences: options.tokenReviewAudiences,
+          manifests: options.manifests,
+        }),
+      },
+      environment,
+      process.cwd(),
+      (line) => {
+        context.output.stderr(`${line}\n`);
+      },
+    );
+    await gatewayCommand(
+      {
+        redisUrl: options.redisUrl,
+        host: options.host,
+        port: port(options.port),
+        ...(options.metricsPort === undefined
+          ? {}
+          : { metricsPort: port(options.metricsPort, "--metrics-port") }),
+        auth,
+        edge,
+        ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
+      },
+      context.output,
+      context.stopped(),
+    );
+  });
 }

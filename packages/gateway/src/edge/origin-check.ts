@@ -47,7 +47,7 @@ export function originCheck(options: OriginCheckOptions): MiddlewareHandler {
         new FreeholdError(
           originForbiddenCode,
           `requests from origin ${origin} are not allowed: add it to the gateway's allowed origins ` +
-            "(freehold gateway --allowed-origin, chart value gateway.allowedOrigins)",
+            "(freehold gateway --allowed-origin, chart value gateway.edge.allowedOrigins)",
           { details: { origin } },
         ),
       );

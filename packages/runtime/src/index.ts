@@ -23,6 +23,7 @@ export {
   createRuntimeMetrics,
   humanQueueWaiting,
   type AgentMetrics,
+  type MetricsAgent,
   type RuntimeMetrics,
   type RuntimeMetricsSources,
 } from "./metrics.ts";

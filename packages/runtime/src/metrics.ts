@@ -11,7 +11,6 @@ import type { RunEvent, RunState } from "@freehold/api";
 import { inboxQueueKey, type AgentQueues } from "@freehold/handoff";
 import type { Redis } from "ioredis";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { ResolvedAgent } from "./run-loop.ts";
 
 /** Latency buckets of a model call, in seconds. */
 const modelBuckets = [0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300];
@@ -26,6 +25,15 @@ const collectTimeoutMs = 2000;
 const priorityBands = 4;
 const bandWidth = 1e13;
 
+/** What the metrics read of an agent (a ResolvedAgent is one). */
+export interface MetricsAgent {
+  readonly namespace: string;
+  readonly name: string;
+  readonly model: { readonly provider: string; readonly modelId: string };
+  /** The namespace's human queues, whose inboxes are read when scraped. */
+  readonly humanQueues: ReadonlyMap<string, unknown>;
+}
+
 /** The metrics of one agent, with its label values bound once. */
 export interface AgentMetrics {
   /**
@@ -38,14 +46,14 @@ export interface AgentMetrics {
 
 /** The metrics of a worker. */
 export interface RuntimeMetrics {
-  forAgent(agent: ResolvedAgent): AgentMetrics;
+  forAgent(agent: MetricsAgent): AgentMetrics;
 }
 
 /** What the scrape-time gauges read. */
 export interface RuntimeMetricsSources {
   readonly redis: Redis;
   readonly queues: AgentQueues;
-  readonly agents: readonly ResolvedAgent[];
+  readonly agents: readonly MetricsAgent[];
   /** Where a failed collection is reported. */
   readonly log: (line: string) => void;
 }

@@ -11,7 +11,7 @@
  *   (default: none, only tenants' namespaces).
  * - `FREEHOLD_OPERATOR_SERVICE_ACCOUNT`: the operator's ServiceAccount, bound to
  *   `freehold-workload-manager` in each tenant namespace (default `freehold-operator`).
- * - `FREEHOLD_WORKER_HEALTH_PORT`: give workers `--health-port` and probes.
+ * - `FREEHOLD_WORKER_HEALTH_PORT`: give workers `--health-port` (probes, /metrics, scrape annotations).
  * - `FREEHOLD_IMAGE_PULL_POLICY`: Always, IfNotPresent (default) or Never.
  * - `FREEHOLD_WATCH_NAMESPACE`: watch one namespace only.
  * - `FREEHOLD_LEADER_ELECTION`: `false` to run without a Lease (one replica only).

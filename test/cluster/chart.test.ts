@@ -38,6 +38,7 @@ import {
 } from "./chart-tools.ts";
 import { createKubectl } from "./kubectl.ts";
 import { queueDepthMetric } from "../../operators/freehold-operator/src/index.ts";
+import { parseEdgeArguments } from "../../packages/cli/src/commands/gateway-edge.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const chart = join(root, "charts", "freehold");
@@ -597,6 +598,40 @@ describe("helm template", () => {
     }
     const without = await render(["networkPolicy.enabled=false"]);
     expect(without.filter((object) => object.kind === "NetworkPolicy")).toEqual([]);
+  });
+
+  it("gives the gateway its edge: allowed origins and limits per caller, as flags freehold gateway takes", async () => {
+    const edgeOf = async (values: readonly string[]) => {
+      const gateway = find(await render(values), "Deployment", "fh-freehold-gateway");
+      const edgeArguments = (podSpec(gateway).containers[0]?.args ?? []).filter((argument) =>
+        /^--(allowed-origin|requests-per-second|burst|max-streams-per-caller)=/.test(argument),
+      );
+      // What the gateway makes of them, parsed and checked as `freehold gateway` does.
+      return { edgeArguments, options: parseEdgeArguments(edgeArguments, {}) };
+    };
+    expect(await edgeOf([])).toEqual({
+      edgeArguments: ["--requests-per-second=20", "--burst=100", "--max-streams-per-caller=50"],
+      options: { requestsPerSecond: 20, burst: 100, maxStreamsPerCaller: 50 },
+    });
+    const set = await edgeOf([
+      "gateway.edge.allowedOrigins={https://console.acme.com,http://localhost:3000}",
+      "gateway.edge.requestsPerSecond=100000",
+      "gateway.edge.burst=1000000",
+      "gateway.edge.maxStreamsPerCaller=7",
+    ]);
+    expect(set.edgeArguments).toEqual([
+      "--allowed-origin=https://console.acme.com",
+      "--allowed-origin=http://localhost:3000",
+      "--requests-per-second=100000",
+      "--burst=1000000",
+      "--max-streams-per-caller=7",
+    ]);
+    expect(set.options).toEqual({
+      allowedOrigins: ["https://console.acme.com", "http://localhost:3000"],
+      requestsPerSecond: 100_000,
+      burst: 1_000_000,
+      maxStreamsPerCaller: 7,
+    });
   });
 
   it("serves the gateway's metrics on a port of their own, never on its Service, with scrape annotations", async () => {
@@ -1475,6 +1510,21 @@ describe("values.schema.json", () => {
     ["redis.auth.password=hunter2", "/redis/auth", "additional properties 'password' not allowed"],
     ["networkPolicy.enabled=yes", "/networkPolicy/enabled", "got string, want boolean"],
     ["gateway.publicUrl=agents.example.com", "/gateway/publicUrl", "does not match pattern"],
+    ["gateway.edge.burst=0", "/gateway/edge/burst", "minimum: got 0, want 1"],
+    ["gateway.edge.burst=1000001", "/gateway/edge/burst", "maximum: got 1"],
+    ["gateway.edge.requestsPerSecond=2.5", "/gateway/edge/requestsPerSecond", "want integer"],
+    ["gateway.edge.maxStreamsPerCaller=10001", "/gateway/edge/maxStreamsPerCaller", "maximum: got 10,001"],
+    [
+      "gateway.edge.allowedOrigins={https://console.acme.com/app}",
+      "/gateway/edge/allowedOrigins/0",
+      "does not match pattern",
+    ],
+    [
+      "gateway.edge.allowedOrigins={console.acme.com}",
+      "/gateway/edge/allowedOrigins/0",
+      "does not match pattern",
+    ],
+    ["gateway.edge.rateLimit=5", "/gateway/edge", "additional properties 'rateLimit' not allowed"],
     ["redis.persistence.enabled=maybe", "/redis/persistence/enabled", "got string, want boolean"],
     ["tenants=[]", "", "additional properties 'tenants' not allowed"],
   ];

@@ -1,13 +1,8 @@
-import { Command } from "commander";
 import { describe, expect, it } from "vitest";
-import { gatewayEdgeOptions, parseOrigin, withEdgeOptions, type GatewayEdgeFlags } from "./gateway-edge.ts";
+import { parseEdgeArguments, parseOrigin } from "./gateway-edge.ts";
 
-/** The edge options of a command line and an environment, as `freehold gateway` reads them. */
-function parsed(args: readonly string[], environment: Record<string, string> = {}) {
-  const command = withEdgeOptions(new Command("gateway").exitOverride(), environment);
-  command.parse([...args], { from: "user" });
-  return gatewayEdgeOptions(command.opts<GatewayEdgeFlags>());
-}
+const parsed = (args: readonly string[], environment: Record<string, string> = {}) =>
+  parseEdgeArguments(args, environment);
 
 describe("gatewayEdgeOptions", () => {
   it("takes origins repeated and comma-separated, and the limits as whole numbers", () => {

@@ -8,7 +8,7 @@
  */
 import { FreeholdError } from "@freehold/api";
 import type { GatewayOptions } from "@freehold/gateway";
-import type { Command } from "commander";
+import { Command } from "commander";
 
 /** What the gateway's edge takes (`GatewayOptions.edge`). */
 export type GatewayEdgeOptions = NonNullable<GatewayOptions["edge"]>;
@@ -149,4 +149,23 @@ export function gatewayEdgeOptions(flags: GatewayEdgeFlags): GatewayEdgeOptions 
     if (text !== undefined) options[key] = positiveInteger(text, flag, variable, edgeMaxima[key]);
   }
   return options satisfies GatewayEdgeOptions;
+}
+
+/**
+ * The edge options of a command line and an environment, read and checked as `freehold gateway`
+ * reads them: for what checks a rendered command line (the chart's gateway Deployment).
+ *
+ * @example
+ * ```ts
+ * parseEdgeArguments(["--allowed-origin=https://console.acme.com", "--burst=200"], {});
+ * // { allowedOrigins: ["https://console.acme.com"], burst: 200 }
+ * ```
+ */
+export function parseEdgeArguments(
+  args: readonly string[],
+  environment: Readonly<Record<string, string | undefined>>,
+): GatewayEdgeOptions {
+  const command = withEdgeOptions(new Command("gateway").exitOverride(), environment);
+  command.parse([...args], { from: "user" });
+  return gatewayEdgeOptions(command.opts<GatewayEdgeFlags>());
 }

@@ -11,7 +11,17 @@ import type { AddressInfo } from "node:net";
 import { FreeholdError } from "@freehold/api";
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { createRequire } from "node:module";
+import type * as PromClient from "prom-client";
+import type { Registry } from "prom-client";
+
+/**
+ * prom-client, loaded when metrics are asked for: a gateway without them never loads it (it is
+ * CommonJS, so this is the same module an `import` gets).
+ */
+function promClient(): typeof PromClient {
+  return createRequire(import.meta.url)("prom-client") as typeof PromClient;
+}
 
 /** Latency buckets of a request (until its response starts), in seconds. */
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -80,6 +90,7 @@ async function refusalReason(response: Response): Promise<string> {
  * ```
  */
 export function createGatewayMetrics(options: { readonly registry?: Registry } = {}): GatewayMetrics {
+  const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = promClient();
   const registry = options.registry ?? new Registry();
   if (options.registry === undefined) collectDefaultMetrics({ register: registry });
   const registers = [registry];

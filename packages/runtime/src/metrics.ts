@@ -10,7 +10,17 @@
 import type { RunEvent, RunState } from "@freehold/api";
 import { inboxQueueKey, type AgentQueues } from "@freehold/handoff";
 import type { Redis } from "ioredis";
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { createRequire } from "node:module";
+import type * as PromClient from "prom-client";
+import type { Registry } from "prom-client";
+
+/**
+ * prom-client, loaded the first time metrics are asked for: a worker that keeps none never pays for
+ * loading it (it is CommonJS, so this is the same module an `import` gets).
+ */
+function promClient(): typeof PromClient {
+  return createRequire(import.meta.url)("prom-client") as typeof PromClient;
+}
 
 /** Latency buckets of a model call, in seconds. */
 const modelBuckets = [0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300];
@@ -110,6 +120,7 @@ export async function humanQueueWaiting(
  * ```
  */
 export function createMetricsRegistry(): Registry {
+  const { Registry, collectDefaultMetrics } = promClient();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return registry;
@@ -128,6 +139,7 @@ export function createMetricsRegistry(): Registry {
  * ```
  */
 export function createRuntimeMetrics(registry: Registry, sources: RuntimeMetricsSources): RuntimeMetrics {
+  const { Counter, Gauge, Histogram } = promClient();
   const registers = [registry];
   const runsStarted = new Counter({
     name: "freehold_runs_started_total",
@@ -258,8 +270,8 @@ export function createRuntimeMetrics(registry: Registry, sources: RuntimeMetrics
       const tokensIn = tokens.labels(namespace, name, model, "in");
       const tokensOut = tokens.labels(namespace, name, model, "out");
       const modelLatency = modelSeconds.labels(namespace, name, model);
-      const toolLatency = new Map<string, Map<string, Histogram.Internal<string>>>();
-      const toolChild = (server: string, tool: string): Histogram.Internal<string> => {
+      const toolLatency = new Map<string, Map<string, PromClient.Histogram.Internal<string>>>();
+      const toolChild = (server: string, tool: string): PromClient.Histogram.Internal<string> => {
         let tools = toolLatency.get(server);
         if (tools === undefined) {
           tools = new Map();

@@ -11,6 +11,9 @@ describe("redactUrls", () => {
       "cannot reach redis://***@redis:6379/0 nor rediss://***@10.0.0.1:6380; see http://example.com/a@b",
     );
     expect(redactUrls('{"url":"redis://default:pw@h:1"}')).toBe('{"url":"redis://***@h:1"}');
+    // A password may hold a ' (URLs do not encode it in their user and password).
+    expect(redactUrls("redis://ann:it's-secret@redis:6379")).toBe("redis://***@redis:6379");
+    expect(redactUrls(`'redis://ann:it's-secret@redis:6379'`)).toBe("'redis://***@redis:6379'");
     expect(redactUrls("redis://127.0.0.1:6379 has no credential")).toBe(
       "redis://127.0.0.1:6379 has no credential",
     );

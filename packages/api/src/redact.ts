@@ -7,7 +7,10 @@
  * @module
  */
 
-const credentials = /([a-z][a-z0-9+.-]*:\/\/)[^\s/@"'<>]*@/gi;
+// A URL's user and password run from `://` to `@`. `"`, `<` and `>` are always percent-encoded in
+// them, so they end a URL quoted in JSON or HTML; `'` is not (a password may hold one), so it does
+// not end them: a single-quoted URL without credentials may lose a little more text, never a secret.
+const credentials = /([a-z][a-z0-9+.-]*:\/\/)[^\s/@"<>]*@/gi;
 
 /**
  * The text with the credentials of every URL in it replaced by `***`.

@@ -3,7 +3,8 @@
  * commands that talk to a running gateway (`inbox`, `approvals`) share its options here:
  * `--gateway-url` (FREEHOLD_GATEWAY_URL), the bearer token (FREEHOLD_TOKEN, else `--token-file`,
  * else the token `freehold dev` wrote) and `-n/--namespace` (FREEHOLD_NAMESPACE, else `default`),
- * and print tables the same way.
+ * and print tables the same way. Who may call it comes from `gateway-auth.ts`, its edge (allowed
+ * origins, limits per caller) from `gateway-edge.ts`.
  *
  * @module
  */

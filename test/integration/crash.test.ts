@@ -1,16 +1,18 @@
 /**
  * Kill workers in the middle of runs and prove nothing is lost: worker processes (`freehold
- * worker`) are SIGKILLed at random moments while 100 runs go through them; each run does two tool
- * calls on the counter MCP server (which records every execution in a ledger, keyed by the call's
- * idempotency key) between three model turns. Every run must complete exactly once, every tool call
- * must execute exactly once, and no tool call whose result was checkpointed may reach the server
- * again.
+ * worker`) are SIGKILLed at random moments while 100 runs go through them; each run makes two slow
+ * tool calls on the counter MCP server between three model turns: `charge` (not safe to repeat:
+ * policy `fail` by default) and `slow` (annotated read-only: policy `retry`), so that many kills land
+ * while a call is running. Every run must complete exactly once; counted at the server (every call
+ * received, nothing de-duplicated): a call never interrupted arrived once, an interrupted `charge`
+ * was never sent again, an interrupted `slow` was sent again at most once per interruption, and no
+ * call arrived after its result was checkpointed.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isTerminal, RuntimeConfig, type RunEvent } from "@freehold/api";
+import { isTerminal, RuntimeConfig } from "@freehold/api";
 import {
   createAgentQueues,
   createRunStore,
@@ -22,7 +24,7 @@ import { startScriptedModelServer, type ScriptedModelServer } from "@freehold/mo
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
-import { readLedger } from "../fixtures/mcp/ledger.ts";
+import { countToolCalls, describeToolCalls } from "./tool-call-accounting.ts";
 import { createWorkerFleet, startRuns, waitForRunsToEnd, type WorkerFleet } from "./worker-fleet.ts";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -34,7 +36,6 @@ let redis: RedisServer;
 let connection: Redis;
 let model: ScriptedModelServer;
 let counter: CounterServer;
-let ledger: string;
 let configFile: string;
 let fleet: WorkerFleet;
 
@@ -42,13 +43,12 @@ beforeAll(async () => {
   redis = await startRedisServer();
   connection = new Redis(redis.url, { maxRetriesPerRequest: null });
   const directory = mkdtempSync(join(tmpdir(), "freehold-crash-"));
-  ledger = join(directory, "ledger.jsonl");
-  counter = await startCounterServer({ transport: "http", ledger });
+  counter = await startCounterServer({ transport: "http" });
   model = await startScriptedModelServer({
     script: [
-      { toolCalls: [{ name: "record", arguments: { value: "first" } }], delayMs: 300 },
-      { toolCalls: [{ name: "record", arguments: { value: "second" } }], delayMs: 300 },
-      { text: "Both values are recorded.", delayMs: 300 },
+      { toolCalls: [{ name: "charge", arguments: { value: 5, delayMs: 400 } }], delayMs: 300 },
+      { toolCalls: [{ name: "slow", arguments: { steps: 2, delayMs: 200 } }], delayMs: 300 },
+      { text: "Charged and checked.", delayMs: 300 },
     ],
   });
   configFile = join(directory, "config.json");
@@ -65,8 +65,8 @@ beforeAll(async () => {
             metadata: { name: "recorder", namespace },
             spec: {
               model: { ref: "scripted" },
-              instructions: "Record the values.",
-              tools: [{ mcpServer: "counter", allow: ["record"] }],
+              instructions: "Charge, then check.",
+              tools: [{ mcpServer: "counter", allow: ["charge", "slow"] }],
             },
           },
         ],
@@ -141,48 +141,17 @@ describe("workers killed mid-run", () => {
     );
     expect(endEvents.every((count) => count === 1)).toBe(true);
 
-    // Every tool call executed exactly once: two ledger entries per run, no key twice.
-    const entries = readLedger(ledger);
-    expect(entries).toHaveLength(runs * 2);
-    expect(new Set(entries.map((entry) => entry.idempotencyKey)).size).toBe(runs * 2);
-
-    // No call reached the server again after its result was checkpointed: a call seen twice is one
-    // that was in flight when its worker died, retried under the same key before its tool-call-end.
-    const ends = new Map<string, number>();
-    for (const id of ids) {
-      const events: RunEvent[] = (await store.readEvents(namespace, id)).map(({ event }) => event);
-      const endTimes = new Map(
-        events.flatMap((event) =>
-          event.type === "tool-call-end" ? [[event.toolCallId, Date.parse(event.time)] as const] : [],
-        ),
-      );
-      for (const event of events) {
-        if (event.type !== "model-call-end") continue;
-        (event.message.toolCalls ?? []).forEach((toolCall, index) => {
-          ends.set(`${id}-${event.step}-${index}`, endTimes.get(toolCall.id) ?? Number.NaN);
-        });
-      }
-    }
-    expect(ends.size).toBe(runs * 2);
-    const lateCalls = counter
-      .calls()
-      .filter(
-        (call) =>
-          call.idempotencyKey !== undefined &&
-          call.receivedAt > (ends.get(call.idempotencyKey) ?? Number.POSITIVE_INFINITY),
-      );
-    expect(lateCalls).toEqual([]);
-    expect(
-      counter
-        .calls()
-        .every((call) => call.idempotencyKey !== undefined && Number.isFinite(ends.get(call.idempotencyKey))),
-    ).toBe(true);
-    const calls = counter.calls().filter((call) => call.tool === "record");
-    const repeats = calls.length - new Set(calls.map((call) => call.idempotencyKey)).size;
+    // Counted at the server, against the runs' histories (see tool-call-accounting.ts).
+    const count = await countToolCalls({ store, namespace, runIds: ids, counter, tools: ["charge", "slow"] });
     console.log(
-      `crash test: ${runs} runs, ${kills} workers killed, ${fleet.resumed()} runs resumed from a checkpoint, ` +
-        `${calls.length} record calls for ${entries.length} executions (${repeats} in-flight retries)`,
+      `crash test: ${runs} runs, ${kills} workers killed, ${fleet.resumed()} runs resumed from a checkpoint; ` +
+        describeToolCalls(count),
     );
+    expect(count.problems).toEqual([]);
+    expect(count.calls).toBe(runs * 2);
+    // The kills landed during tool calls, and both policies were followed.
+    expect(count.interrupted.fail + count.interrupted.retry).toBeGreaterThan(0);
+    expect(count.interrupted.ask).toBe(0);
     expect(kills).toBeGreaterThan(0);
     expect(fleet.resumed()).toBeGreaterThan(0);
   });
@@ -232,8 +201,20 @@ describe("workers killed mid-run", () => {
           },
         )
         .toEqual(ids.map(() => "completed"));
-      const keys = new Set(readLedger(ledger).map((entry) => entry.idempotencyKey));
-      for (const id of ids) expect([...keys].filter((key) => key?.startsWith(id) === true)).toHaveLength(2);
+      // A graceful stop lets the calls in flight end: none was interrupted, each reached the server once.
+      const count = await countToolCalls({
+        store,
+        namespace,
+        runIds: ids,
+        counter,
+        tools: ["charge", "slow"],
+      });
+      expect(count.problems).toEqual([]);
+      expect([count.calls, count.received, count.interrupted]).toEqual([
+        ids.length * 2,
+        ids.length * 2,
+        { retry: 0, fail: 0, ask: 0 },
+      ]);
       await queues.close();
     },
   );

@@ -1,10 +1,12 @@
 /**
  * Multi-agent runs survive crashes: 200 runs go triage → billing (transfer) → researcher (a child
- * run) → a tool call → the billing desk (people), and back to billing, while worker processes are
- * SIGKILLed at random and Redis (append-only) is restarted in the middle of the batch. A "person"
- * in this process claims and hands back every inbox item. Afterwards: every run completed once, with
- * exactly one transfer, one delegation, one human handoff and one hand-back; every child run
- * completed once; no inbox item left or lost; every tool call executed exactly once.
+ * run) → a slow `charge` → the billing desk (people), and back to billing, while worker processes
+ * are SIGKILLed at random (always one working on a run) and Redis (append-only) is restarted in the
+ * middle of the batch. People in this process hand back every inbox item and approve every charge
+ * a crash interrupted (its policy is `ask`). Afterwards: every run completed once, with exactly one
+ * transfer, one delegation, one human handoff and one hand-back; every child run completed once; no
+ * inbox or approval item left; counted at the server, no charge was sent again unless a person
+ * approved it after an interruption, and none after its result was checkpointed.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,6 +14,7 @@ import { join } from "node:path";
 import { FreeholdError, type RunEvent } from "@freehold/api";
 import {
   createAgentQueues,
+  createApprovals,
   createInbox,
   createRunStore,
   startRedisServer,
@@ -19,8 +22,8 @@ import {
 } from "@freehold/handoff";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readLedger } from "../fixtures/mcp/ledger.ts";
-import { handBackWaiting, startHandoffWorld, type HandoffWorld } from "./handoff-world.ts";
+import { actAsPeople, startHandoffWorld, type HandoffWorld } from "./handoff-world.ts";
+import { countToolCalls, describeToolCalls } from "./tool-call-accounting.ts";
 import { createWorkerFleet, startRuns, waitForRunsToEnd, type WorkerFleet } from "./worker-fleet.ts";
 
 const runs = 200;
@@ -29,15 +32,13 @@ const namespace = "handoffs";
 let redis: RedisServer;
 let connection: Redis;
 let world: HandoffWorld;
-let ledger: string;
 let fleet: WorkerFleet;
 
 beforeAll(async () => {
   const directory = mkdtempSync(join(tmpdir(), "freehold-handoff-crash-"));
   redis = await startRedisServer({ dataDirectory: join(directory, "redis"), appendOnly: true });
   connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-  ledger = join(directory, "ledger.jsonl");
-  world = await startHandoffWorld({ directory, namespace, delayMs: 200, ledger });
+  world = await startHandoffWorld({ directory, namespace, delayMs: 200 });
   fleet = createWorkerFleet({
     configFile: world.configFile,
     redisUrl: redis.url,
@@ -71,6 +72,7 @@ describe("multi-agent runs through crashes and a Redis restart", () => {
     const store = createRunStore(connection);
     const queues = createAgentQueues(connection);
     const inbox = createInbox({ redis: connection, store, queues });
+    const approvals = createApprovals({ redis: connection, store, queues });
     const ids = await startRuns(
       { redis: connection, store, queues },
       { namespace, agent: "triage", count: runs, input: (index) => `order ${index}` },
@@ -80,6 +82,7 @@ describe("multi-agent runs through crashes and a Redis restart", () => {
     // Set in `between`, which control-flow analysis does not follow.
     let restarted = false as boolean;
     let handedBack = 0;
+    let approved = 0;
     await waitForRunsToEnd({
       store,
       namespace,
@@ -88,8 +91,10 @@ describe("multi-agent runs through crashes and a Redis restart", () => {
       timeoutMs: 240_000,
       attempt: retrying,
       async between(finished) {
-        // The person: claim and hand back whatever waits.
-        handedBack += await handBackWaiting(inbox, namespace, retrying);
+        // The people: hand back whatever waits at the desk, approve interrupted charges.
+        const acted = await actAsPeople({ inbox, approvals }, namespace, retrying);
+        handedBack += acted.handedBack;
+        approved += acted.approved;
         // Chaos: kill a worker that is working on a run, now and then; restart Redis once, mid-batch.
         if (Math.random() < 0.5 && kills < 30) {
           if (fleet.killOne()) kills += 1;
@@ -137,13 +142,25 @@ describe("multi-agent runs through crashes and a Redis restart", () => {
     }
     expect(childRuns).toBe(runs);
     expect(await inbox.list(namespace, "desk")).toEqual([]);
-    const entries = readLedger(ledger);
-    expect(entries).toHaveLength(runs);
-    expect(new Set(entries.map((entry) => entry.idempotencyKey)).size).toBe(runs);
+    expect(await approvals.list(namespace)).toEqual([]);
+    // Counted at the server, against the runs' histories (see tool-call-accounting.ts).
+    const count = await countToolCalls({
+      store,
+      namespace,
+      runIds: ids,
+      counter: world.counter,
+      tools: ["charge"],
+    });
     console.log(
-      `handoff crash test: ${runs} runs (${runs} child runs, ${handedBack} hand-backs), ${kills} workers killed, ` +
-        `Redis restarted ${restarted ? "once" : "never"}; ${entries.length} tool executions`,
+      `handoff crash test: ${runs} runs (${runs} child runs, ${handedBack} hand-backs, ${approved} charges approved again), ` +
+        `${kills} workers killed, Redis restarted ${restarted ? "once" : "never"}; ${describeToolCalls(count)}`,
     );
+    expect(count.problems).toEqual([]);
+    expect(count.calls).toBe(runs);
+    expect([count.interrupted.retry, count.interrupted.fail]).toEqual([0, 0]);
+    // Kills landed during charges; each interrupted one waited for a person before it was sent again.
+    expect(count.interrupted.ask).toBeGreaterThan(0);
+    expect(approved).toBe(count.interrupted.ask);
     expect(kills).toBeGreaterThan(0);
     expect(restarted).toBe(true);
   });

@@ -1,14 +1,16 @@
 /**
  * The crash suites' multi-agent world, on real parts: the scripted model server and the counter MCP
  * server over HTTP, and a worker config (written to a file) where triage transfers to billing;
- * billing asks the researcher (a child run), records a value with the counter's `record` tool, then
- * hands the conversation to the `desk` human queue; when a person hands it back, billing answers.
- * Also the person: {@link handBackWaiting} claims and hands back whatever waits at the desk.
+ * billing asks the researcher (a child run), charges with the counter's slow `charge` tool (policy
+ * `ask`: a charge its worker was running when it died waits for a person's approval before it is
+ * sent again), then hands the conversation to the `desk` human queue; when a person hands it back,
+ * billing answers. Also the people: {@link actAsPeople} hands back whatever waits at the desk and
+ * approves the charges to send again.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FreeholdError, RuntimeConfig } from "@freehold/api";
-import type { Inbox } from "@freehold/handoff";
+import type { Approvals, Inbox } from "@freehold/handoff";
 import { startScriptedModelServer, type ScriptedModelServer } from "@freehold/models";
 import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
 
@@ -33,14 +35,9 @@ export async function startHandoffWorld(options: {
   readonly namespace: string;
   /** How long the model takes over each answer. */
   readonly delayMs: number;
-  /** Where the counter server records every execution; default: nowhere. */
-  readonly ledger?: string;
 }): Promise<HandoffWorld> {
   const { namespace, delayMs } = options;
-  const counter = await startCounterServer({
-    transport: "http",
-    ...(options.ledger === undefined ? {} : { ledger: options.ledger }),
-  });
+  const counter = await startCounterServer({ transport: "http" });
   const model = await startScriptedModelServer({
     script: [
       {
@@ -55,11 +52,11 @@ export async function startHandoffWorld(options: {
       },
       {
         match: { toolName: "ask_researcher" },
-        toolCalls: [{ name: "record", arguments: { value: "checked" } }],
+        toolCalls: [{ name: "charge", arguments: { value: 30, delayMs: 1000 } }],
         delayMs,
       },
       {
-        match: { toolName: "record" },
+        match: { toolName: "charge" },
         toolCalls: [
           { name: "transfer_to_human_desk", arguments: { summary: "Needs a person.", reason: "Policy." } },
         ],
@@ -91,7 +88,10 @@ export async function startHandoffWorld(options: {
           resource("Agent", "billing", {
             model: { ref: "scripted" },
             instructions: "Bill.",
-            tools: [{ agent: "researcher" }, { mcpServer: "counter", allow: ["record"] }],
+            tools: [
+              { agent: "researcher" },
+              { mcpServer: "counter", allow: ["charge"], onInterrupt: { tools: { charge: "ask" } } },
+            ],
             handoffs: [{ humanQueue: "desk" }],
           }),
           resource("Agent", "researcher", { model: { ref: "scripted" }, instructions: "Research." }),
@@ -120,16 +120,22 @@ export async function startHandoffWorld(options: {
 }
 
 /**
- * The person at the desk: claims and hands back (as ann) every item waiting there; an item another
- * claim or the sweeper got to first is skipped. Each Redis call goes through `attempt` (default:
- * called once), e.g. to retry through a Redis restart. Returns how many items were handed back.
+ * The people: ann claims and hands back every item waiting at the desk, and approves every call
+ * waiting for approval (here: charges interrupted by a crash, to send again); an item another claim,
+ * decision or the sweeper got to first is skipped. Each Redis call goes through `attempt` (default:
+ * called once), e.g. to retry through a Redis restart. Returns how many items each got.
  */
-export async function handBackWaiting(
-  inbox: Inbox,
+export async function actAsPeople(
+  parts: { readonly inbox: Inbox; readonly approvals: Approvals },
   namespace: string,
   attempt: <T>(action: () => Promise<T>) => Promise<T> = (action) => action(),
-): Promise<number> {
+): Promise<{ handedBack: number; approved: number }> {
+  const { inbox, approvals } = parts;
   let handedBack = 0;
+  let approved = 0;
+  const skipTaken = (error: unknown): void => {
+    if (!(error instanceof FreeholdError)) throw error;
+  };
   for (const item of await attempt(() => inbox.list(namespace, "desk"))) {
     if (item.status !== "waiting") continue;
     try {
@@ -137,8 +143,16 @@ export async function handBackWaiting(
       await attempt(() => inbox.handBack(namespace, item.id, "ann", { note: "Checked by a person." }));
       handedBack += 1;
     } catch (error) {
-      if (!(error instanceof FreeholdError)) throw error;
+      skipTaken(error);
     }
   }
-  return handedBack;
+  for (const item of await attempt(() => approvals.list(namespace))) {
+    try {
+      await attempt(() => approvals.decide(namespace, item.id, "ann", { approve: true }));
+      approved += 1;
+    } catch (error) {
+      skipTaken(error);
+    }
+  }
+  return { handedBack, approved };
 }

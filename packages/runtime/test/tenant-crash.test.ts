@@ -8,12 +8,12 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createAgentQueues, createInbox, createRunStore } from "@freehold/handoff";
+import { createAgentQueues, createApprovals, createInbox, createRunStore } from "@freehold/handoff";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTenantRedis, type TenantRedis } from "../../handoff/test/tenant-fixture.ts";
 import {
-  handBackWaiting,
+  actAsPeople,
   startHandoffWorld,
   type HandoffWorld,
 } from "../../../test/integration/handoff-world.ts";
@@ -68,6 +68,7 @@ describe("a tenant's workers killed at random", () => {
     const store = createRunStore(tenant);
     const queues = createAgentQueues(tenant);
     const inbox = createInbox({ redis: tenant, store, queues });
+    const approvals = createApprovals({ redis: tenant, store, queues });
     const ids = await startRuns(
       { redis: tenant, store, queues },
       { namespace, agent: "triage", count: runs, input: (index) => `order ${index}` },
@@ -80,7 +81,7 @@ describe("a tenant's workers killed at random", () => {
       fleet,
       timeoutMs: 150_000,
       async between() {
-        await handBackWaiting(inbox, namespace);
+        await actAsPeople({ inbox, approvals }, namespace);
         if (Math.random() < 0.5 && kills < 10 && fleet.killOne()) kills += 1;
         await new Promise((resolve) => setTimeout(resolve, 150));
       },

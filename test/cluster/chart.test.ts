@@ -251,6 +251,19 @@ describe("helm template", () => {
     // Without served namespaces the variable is left out: only tenants' namespaces are served.
     const plain = podSpec(find(await render(), "Deployment", "fh-freehold-operator")).containers[0];
     expect(environment(plain, "FREEHOLD_NAMESPACES")).toBeUndefined();
+    expect(environment(plain, "FREEHOLD_METRICS_SCRAPE_NAMESPACES")).toBeUndefined();
+    // Prometheus's namespaces, for the tenants' NetworkPolicies.
+    const scraped = podSpec(
+      find(
+        await render(["metrics.scrapeNamespaces={monitoring,observability}"]),
+        "Deployment",
+        "fh-freehold-operator",
+      ),
+    ).containers[0];
+    expect(environment(scraped, "FREEHOLD_METRICS_SCRAPE_NAMESPACES")).toEqual({
+      name: "FREEHOLD_METRICS_SCRAPE_NAMESPACES",
+      value: "monitoring,observability",
+    });
   });
 
   it("sets only variables the operator reads", async () => {
@@ -1526,6 +1539,7 @@ describe("values.schema.json", () => {
     ],
     ["gateway.edge.rateLimit=5", "/gateway/edge", "additional properties 'rateLimit' not allowed"],
     ["redis.persistence.enabled=maybe", "/redis/persistence/enabled", "got string, want boolean"],
+    ["metrics.scrapeNamespaces={Monitoring}", "/metrics/scrapeNamespaces/0", "does not match pattern"],
     ["tenants=[]", "", "additional properties 'tenants' not allowed"],
   ];
 

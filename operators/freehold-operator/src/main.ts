@@ -12,6 +12,8 @@
  * - `FREEHOLD_OPERATOR_SERVICE_ACCOUNT`: the operator's ServiceAccount, bound to
  *   `freehold-workload-manager` in each tenant namespace (default `freehold-operator`).
  * - `FREEHOLD_WORKER_HEALTH_PORT`: give workers `--health-port` (probes, /metrics, scrape annotations).
+ * - `FREEHOLD_METRICS_SCRAPE_NAMESPACES`: namespaces (comma-separated) a tenant's NetworkPolicy admits
+ *   on that port, for Prometheus.
  * - `FREEHOLD_IMAGE_PULL_POLICY`: Always, IfNotPresent (default) or Never.
  * - `FREEHOLD_WATCH_NAMESPACE`: watch one namespace only.
  * - `FREEHOLD_LEADER_ELECTION`: `false` to run without a Lease (one replica only).
@@ -91,6 +93,14 @@ const redisUrl = redisUrlOf("FREEHOLD_REDIS_URL");
 const workerRedisUrl = redisUrlOf("FREEHOLD_WORKER_REDIS_URL") ?? redisUrl;
 const servedNamespaces = parseConfiguredNamespaces(environment.FREEHOLD_NAMESPACES);
 const workerHealthPort = integer("FREEHOLD_WORKER_HEALTH_PORT");
+const metricsScrapeNamespaces = (environment.FREEHOLD_METRICS_SCRAPE_NAMESPACES ?? "")
+  .split(",")
+  .map((name) => name.trim())
+  .filter((name) => name !== "");
+for (const name of metricsScrapeNamespaces) {
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name))
+    fail(`FREEHOLD_METRICS_SCRAPE_NAMESPACES: ${JSON.stringify(name)} is not a namespace name`);
+}
 const leaseDurationSeconds = integer("FREEHOLD_LEASE_DURATION_SECONDS");
 const operatorNamespace =
   environment.POD_NAMESPACE ??
@@ -116,6 +126,7 @@ const operator = createOperator({
     runtimeImage,
     ...(workerRedisUrl === undefined ? {} : { workerRedisUrl }),
     ...(workerHealthPort === undefined ? {} : { workerHealthPort }),
+    ...(metricsScrapeNamespaces.length === 0 ? {} : { metricsScrapeNamespaces }),
     ...(pullPolicy === undefined
       ? {}
       : { imagePullPolicy: pullPolicy as "Always" | "IfNotPresent" | "Never" }),

@@ -160,6 +160,15 @@ export function createTenantReconciler(parts: ReconcileParts, options: TenantRec
     ...(parts.translate.workerRedisUrl === undefined
       ? {}
       : { workerRedisUrl: parts.translate.workerRedisUrl }),
+    ...(parts.translate.workerHealthPort === undefined ||
+    (parts.translate.metricsScrapeNamespaces ?? []).length === 0
+      ? {}
+      : {
+          metricsScrapers: {
+            namespaces: parts.translate.metricsScrapeNamespaces ?? [],
+            port: parts.translate.workerHealthPort,
+          },
+        }),
   };
   const forget = (name: string): void => {
     applied.delete(name);

@@ -1,6 +1,7 @@
 /**
  * The NetworkPolicy `freehold-tenant` of one tenant namespace. Ingress only from the tenant's own
- * namespaces and from Freehold's gateway and operator pods. Egress only to the tenant's own
+ * namespaces and from Freehold's gateway and operator pods (and, when configured, from Prometheus's
+ * namespaces on the workers' health port, for `/metrics`). Egress only to the tenant's own
  * namespaces, DNS in kube-system, Redis, and the endpoints of the namespace's Models and
  * MCPServers ({@link egressRuleForUrl}). Policies need a CNI that enforces them.
  *
@@ -30,6 +31,8 @@ export interface TenantNetworkPolicyInput {
   readonly models: readonly Model[];
   readonly mcpServers: readonly McpServer[];
   readonly labels: Readonly<Record<string, string>>;
+  /** Prometheus: the namespaces it scrapes from and the workers' health port, where `/metrics` is. */
+  readonly metricsScrapers?: { readonly namespaces: readonly string[]; readonly port: number };
 }
 
 function freeholdPods(namespace: string, components: readonly string[]): NetworkPolicyPeer {
@@ -105,7 +108,29 @@ export function tenantNetworkPolicy(input: TenantNetworkPolicyInput): NetworkPol
     spec: {
       podSelector: {},
       policyTypes: ["Ingress", "Egress"],
-      ingress: [{ from: [tenantPeer, freeholdPods(input.operatorNamespace, ["gateway", "operator"])] }],
+      ingress: [
+        { from: [tenantPeer, freeholdPods(input.operatorNamespace, ["gateway", "operator"])] },
+        ...(input.metricsScrapers === undefined || input.metricsScrapers.namespaces.length === 0
+          ? []
+          : [
+              {
+                from: [
+                  {
+                    namespaceSelector: {
+                      matchExpressions: [
+                        {
+                          key: labelKeys.namespaceName,
+                          operator: "In" as const,
+                          values: [...input.metricsScrapers.namespaces].sort(),
+                        },
+                      ],
+                    },
+                  },
+                ],
+                ports: [{ protocol: "TCP" as const, port: input.metricsScrapers.port }],
+              },
+            ]),
+      ],
       egress: mergeEgressRules([
         { to: [tenantPeer] },
         {

@@ -22,6 +22,11 @@ export interface TranslateOptions {
    */
   readonly workerHealthPort?: number;
   /**
+   * Namespaces whose pods (Prometheus) scrape the workers' `/metrics`: a tenant's NetworkPolicy
+   * admits them on the workers' health port. Needs `workerHealthPort`.
+   */
+  readonly metricsScrapeNamespaces?: readonly string[];
+  /**
    * The operator's namespace. When set, a stdio bridge's NetworkPolicy also admits the operator's
    * pods (`app.kubernetes.io/part-of: freehold`, `app.kubernetes.io/component: operator`), which
    * connect to the bridge to list its tools.

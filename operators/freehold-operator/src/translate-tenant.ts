@@ -33,6 +33,8 @@ export interface TenantTranslateOptions {
   readonly operatorServiceAccount: string;
   /** Where workers reach Redis, for the egress rule; absent: no Redis rule. */
   readonly workerRedisUrl?: string;
+  /** Prometheus's namespaces and the workers' health port: admitted to scrape `/metrics`. */
+  readonly metricsScrapers?: { readonly namespaces: readonly string[]; readonly port: number };
 }
 
 /** The objects of one namespace the tenant owns. */
@@ -240,6 +242,9 @@ export function translateTenant(
                 tenantNamespaces: owned,
                 operatorNamespace: options.operatorNamespace,
                 redisUrl: options.workerRedisUrl,
+                ...(options.metricsScrapers === undefined
+                  ? {}
+                  : { metricsScrapers: options.metricsScrapers }),
                 models: view.models(namespace),
                 mcpServers: view.mcpServers(namespace),
                 labels,

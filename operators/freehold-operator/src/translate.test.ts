@@ -560,6 +560,32 @@ describe("translateTenant", () => {
     golden("tenant-acme", translation);
   });
 
+  it("admits Prometheus's namespaces on the workers' health port only, when told to", () => {
+    const view = tenantViewFromObjects([namespace("acme", { "freehold.dev/tenant": "acme" })]);
+    const policyOf = (options: TenantTranslateOptions) =>
+      translateTenant(tenantNamed("acme"), view, options)
+        .namespaceObjects.find((item) => item.namespace === "acme")
+        ?.objects.find((object) => object.kind === "NetworkPolicy") as NetworkPolicy | undefined;
+    expect(policyOf(tenantOptions)?.spec.ingress).toHaveLength(1);
+    const scraped = policyOf({
+      ...tenantOptions,
+      metricsScrapers: { namespaces: ["monitoring", "observability"], port: 8081 },
+    });
+    expect(scraped?.spec.ingress).toHaveLength(2);
+    expect(scraped?.spec.ingress[1]).toEqual({
+      from: [
+        {
+          namespaceSelector: {
+            matchExpressions: [
+              { key: "kubernetes.io/metadata.name", operator: "In", values: ["monitoring", "observability"] },
+            ],
+          },
+        },
+      ],
+      ports: [{ protocol: "TCP", port: 8081 }],
+    });
+  });
+
   it("never takes over a namespace another tenant owns or that exists without the label", () => {
     const greedy: Tenant = {
       ...tenantNamed("globex"),

@@ -9,10 +9,10 @@
  * call arrived after its result was checkpointed.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isTerminal, RuntimeConfig } from "@freehold/api";
+import { isTerminal } from "@freehold/api";
 import {
   createAgentQueues,
   createRunStore,
@@ -24,6 +24,7 @@ import { startScriptedModelServer, type ScriptedModelServer } from "@freehold/mo
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
+import { writeScriptedConfig } from "../fixtures/scripted-config.ts";
 import { countToolCalls, describeToolCalls } from "./tool-call-accounting.ts";
 import { createWorkerFleet, startRuns, waitForRunsToEnd, type WorkerFleet } from "./worker-fleet.ts";
 
@@ -51,44 +52,17 @@ beforeAll(async () => {
       { text: "Charged and checked.", delayMs: 300 },
     ],
   });
-  configFile = join(directory, "config.json");
-  writeFileSync(
-    configFile,
-    JSON.stringify(
-      RuntimeConfig.parse({
-        schemaVersion: 1,
-        namespace,
-        agents: [
-          {
-            apiVersion: "freehold.dev/v1alpha1",
-            kind: "Agent",
-            metadata: { name: "recorder", namespace },
-            spec: {
-              model: { ref: "scripted" },
-              instructions: "Charge, then check.",
-              tools: [{ mcpServer: "counter", allow: ["charge", "slow"] }],
-            },
-          },
-        ],
-        models: [
-          {
-            apiVersion: "freehold.dev/v1alpha1",
-            kind: "Model",
-            metadata: { name: "scripted", namespace },
-            spec: { provider: "openai-compatible", model: "scripted-model", baseUrl: model.baseUrl },
-          },
-        ],
-        mcpServers: [
-          {
-            apiVersion: "freehold.dev/v1alpha1",
-            kind: "MCPServer",
-            metadata: { name: "counter", namespace },
-            spec: { http: { url: counter.url } },
-          },
-        ],
-      }),
-    ),
-  );
+  configFile = writeScriptedConfig(join(directory, "config.json"), {
+    namespace,
+    modelBaseUrl: model.baseUrl,
+    agents: {
+      recorder: {
+        instructions: "Charge, then check.",
+        tools: [{ mcpServer: "counter", allow: ["charge", "slow"] }],
+      },
+    },
+    mcpServers: { counter: counter.url },
+  });
   fleet = createWorkerFleet({ configFile, redisUrl: redis.url, concurrency: 5, lockDurationSeconds: 2 });
 });
 

@@ -7,12 +7,12 @@
  * billing answers. Also the people: {@link actAsPeople} hands back whatever waits at the desk and
  * approves the charges to send again.
  */
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FreeholdError, RuntimeConfig } from "@freehold/api";
+import { FreeholdError } from "@freehold/api";
 import type { Approvals, Inbox } from "@freehold/handoff";
 import { startScriptedModelServer, type ScriptedModelServer } from "@freehold/models";
 import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
+import { writeScriptedConfig } from "../fixtures/scripted-config.ts";
 
 export interface HandoffWorld {
   /** The worker config, for `freehold worker --config`. */
@@ -66,48 +66,24 @@ export async function startHandoffWorld(options: {
       { match: { contains: "history please" }, text: "A long-time customer.", delayMs },
     ],
   });
-  const resource = (kind: string, name: string, spec: unknown) => ({
-    apiVersion: "freehold.dev/v1alpha1",
-    kind,
-    metadata: { name, namespace },
-    spec,
+  const configFile = writeScriptedConfig(join(options.directory, "config.json"), {
+    namespace,
+    modelBaseUrl: model.baseUrl,
+    agents: {
+      triage: { instructions: "Route.", handoffs: [{ agent: "billing" }] },
+      billing: {
+        instructions: "Bill.",
+        tools: [
+          { agent: "researcher" },
+          { mcpServer: "counter", allow: ["charge"], onInterrupt: { tools: { charge: "ask" } } },
+        ],
+        handoffs: [{ humanQueue: "desk" }],
+      },
+      researcher: { instructions: "Research." },
+    },
+    mcpServers: { counter: counter.url },
+    humanQueues: { desk: { description: "People.", leaseSeconds: 30 } },
   });
-  const configFile = join(options.directory, "config.json");
-  writeFileSync(
-    configFile,
-    JSON.stringify(
-      RuntimeConfig.parse({
-        schemaVersion: 1,
-        namespace,
-        agents: [
-          resource("Agent", "triage", {
-            model: { ref: "scripted" },
-            instructions: "Route.",
-            handoffs: [{ agent: "billing" }],
-          }),
-          resource("Agent", "billing", {
-            model: { ref: "scripted" },
-            instructions: "Bill.",
-            tools: [
-              { agent: "researcher" },
-              { mcpServer: "counter", allow: ["charge"], onInterrupt: { tools: { charge: "ask" } } },
-            ],
-            handoffs: [{ humanQueue: "desk" }],
-          }),
-          resource("Agent", "researcher", { model: { ref: "scripted" }, instructions: "Research." }),
-        ],
-        models: [
-          resource("Model", "scripted", {
-            provider: "openai-compatible",
-            model: "scripted-model",
-            baseUrl: model.baseUrl,
-          }),
-        ],
-        mcpServers: [resource("MCPServer", "counter", { http: { url: counter.url } })],
-        humanQueues: [resource("HumanQueue", "desk", { description: "People.", leaseSeconds: 30 })],
-      }),
-    ),
-  );
   return {
     configFile,
     model,

@@ -7,10 +7,10 @@
  * key, `ask` waits for a person: approved, it is sent again; rejected, it is not. Counted at the
  * server: every call received, no de-duplication.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RuntimeConfig, type RunEvent, type RunState } from "@freehold/api";
+import type { RunEvent, RunState } from "@freehold/api";
 import {
   createAgentQueues,
   createApprovals,
@@ -25,6 +25,7 @@ import { startScriptedModelServer, type ScriptedModelServer } from "@freehold/mo
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
+import { writeScriptedConfig } from "../fixtures/scripted-config.ts";
 import { createWorkerFleet, type WorkerFleet } from "./worker-fleet.ts";
 
 const namespace = "interrupted";
@@ -37,22 +38,11 @@ let model: ScriptedModelServer;
 let counter: CounterServer;
 let fleet: WorkerFleet;
 
-const resource = (kind: string, name: string, spec: unknown) => ({
-  apiVersion: "freehold.dev/v1alpha1",
-  kind,
-  metadata: { name, namespace },
-  spec,
-});
-
 /** An agent whose one tool is the counter's `charge`, under an interruption policy (or the default). */
-const payer = (name: string, onInterrupt?: Record<string, unknown>) =>
-  resource("Agent", name, {
-    model: { ref: "scripted" },
-    instructions: "Charge.",
-    tools: [
-      { mcpServer: "counter", allow: ["charge"], ...(onInterrupt === undefined ? {} : { onInterrupt }) },
-    ],
-  });
+const payer = (onInterrupt?: Record<string, unknown>) => ({
+  instructions: "Charge.",
+  tools: [{ mcpServer: "counter", allow: ["charge"], ...(onInterrupt === undefined ? {} : { onInterrupt }) }],
+});
 
 beforeAll(async () => {
   const directory = mkdtempSync(join(tmpdir(), "freehold-interrupted-"));
@@ -70,29 +60,16 @@ beforeAll(async () => {
       { match: { toolName: "charge" }, text: "Done." },
     ],
   });
-  const configFile = join(directory, "config.json");
-  writeFileSync(
-    configFile,
-    JSON.stringify(
-      RuntimeConfig.parse({
-        schemaVersion: 1,
-        namespace,
-        agents: [
-          payer("by-default"),
-          payer("retrying", { tools: { charge: "retry" } }),
-          payer("asking", { default: "ask" }),
-        ],
-        models: [
-          resource("Model", "scripted", {
-            provider: "openai-compatible",
-            model: "scripted-model",
-            baseUrl: model.baseUrl,
-          }),
-        ],
-        mcpServers: [resource("MCPServer", "counter", { http: { url: counter.url } })],
-      }),
-    ),
-  );
+  const configFile = writeScriptedConfig(join(directory, "config.json"), {
+    namespace,
+    modelBaseUrl: model.baseUrl,
+    agents: {
+      "by-default": payer(),
+      retrying: payer({ tools: { charge: "retry" } }),
+      asking: payer({ default: "ask" }),
+    },
+    mcpServers: { counter: counter.url },
+  });
   fleet = createWorkerFleet({ configFile, redisUrl: redis.url, concurrency: 4, lockDurationSeconds: 1 });
 });
 

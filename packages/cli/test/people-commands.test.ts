@@ -8,7 +8,7 @@
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RuntimeConfig, type RunState } from "@freehold/api";
+import type { RunState } from "@freehold/api";
 import {
   createAgentQueues,
   createRunStore,
@@ -24,6 +24,7 @@ import { Command } from "commander";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startCounterServer, type CounterServer } from "../../../test/fixtures/mcp/counter-server.ts";
+import { scriptedConfig } from "../../../test/fixtures/scripted-config.ts";
 import { registerApprovalCommands } from "../src/commands/approvals.ts";
 import { gatewayAuth } from "../src/commands/gateway-auth.ts";
 import { gatewayCommand, registerGatewayCommand } from "../src/commands/gateway.ts";
@@ -76,34 +77,19 @@ beforeAll(async () => {
       { match: { toolName: "add" }, text: "The sum is 5." },
     ],
   });
-  const resource = (kind: string, name: string, spec: unknown) => ({
-    apiVersion: "freehold.dev/v1alpha1",
-    kind,
-    metadata: { name, namespace },
-    spec,
-  });
   runtime = await createRuntime(
-    RuntimeConfig.parse({
-      schemaVersion: 1,
+    scriptedConfig({
       namespace,
-      agents: [
-        resource("Agent", "billing", {
-          model: { ref: "scripted" },
-          instructions: "You are billing.",
+      modelBaseUrl: model.baseUrl,
+      model: { maxRetries: 0 },
+      agents: {
+        billing: {
           tools: [{ mcpServer: "counter", allow: ["add"], requireApproval: ["add"] }],
           handoffs: [{ humanQueue: "billing-desk" }],
-        }),
-      ],
-      models: [
-        resource("Model", "scripted", {
-          provider: "openai-compatible",
-          model: "scripted-model",
-          baseUrl: model.baseUrl,
-          maxRetries: 0,
-        }),
-      ],
-      mcpServers: [resource("MCPServer", "counter", { http: { url: counter.url } })],
-      humanQueues: [resource("HumanQueue", "billing-desk", { description: "The billing team." })],
+        },
+      },
+      mcpServers: { counter: counter.url },
+      humanQueues: { "billing-desk": { description: "The billing team." } },
     }),
     { resolveSecret: () => Promise.reject(new Error("no secrets")) },
   );

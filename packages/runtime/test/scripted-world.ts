@@ -4,10 +4,10 @@
  * server of its own, the counter MCP server as `counter`, and the given human queues. The handoff and
  * tenant suites build their worlds with it.
  */
-import { RuntimeConfig } from "@freehold/api";
 import type { Quotas, RunStore } from "@freehold/handoff";
 import { startScriptedModelServer, type ModelScriptInput, type ScriptedModelServer } from "@freehold/models";
 import type { Redis } from "ioredis";
+import { scriptedConfig } from "../../../test/fixtures/scripted-config.ts";
 import { createRuntime, createRuntimeWorker, type Runtime, type RuntimeWorker } from "../src/index.ts";
 
 export interface ScriptedWorld {
@@ -18,13 +18,6 @@ export interface ScriptedWorld {
   /** Closes the worker, the runtime and the model server. */
   close(): Promise<void>;
 }
-
-const resource = (kind: string, namespace: string, name: string, spec: unknown) => ({
-  apiVersion: "freehold.dev/v1alpha1",
-  kind,
-  metadata: { name, namespace },
-  spec,
-});
 
 /**
  * Starts the model server, the runtime and its worker (ready: consuming its queues).
@@ -50,28 +43,13 @@ export async function startScriptedWorld(options: {
 }): Promise<ScriptedWorld> {
   const { namespace } = options;
   const model = await startScriptedModelServer({ script: options.script });
-  const config = RuntimeConfig.parse({
-    schemaVersion: 1,
+  const config = scriptedConfig({
     namespace,
-    agents: Object.entries(options.agents).map(([name, spec]) =>
-      resource("Agent", namespace, name, {
-        model: { ref: "scripted" },
-        instructions: `You are ${name}.`,
-        ...spec,
-      }),
-    ),
-    models: [
-      resource("Model", namespace, "scripted", {
-        provider: "openai-compatible",
-        model: "scripted-model",
-        baseUrl: model.baseUrl,
-        maxRetries: 0,
-      }),
-    ],
-    mcpServers: [resource("MCPServer", namespace, "counter", { http: { url: options.counterUrl } })],
-    humanQueues: Object.entries(options.humanQueues ?? {}).map(([name, spec]) =>
-      resource("HumanQueue", namespace, name, spec),
-    ),
+    modelBaseUrl: model.baseUrl,
+    model: { maxRetries: 0 },
+    agents: options.agents,
+    mcpServers: { counter: options.counterUrl },
+    ...(options.humanQueues === undefined ? {} : { humanQueues: options.humanQueues }),
   });
   const runtime = await createRuntime(config, {
     resolveSecret: () => Promise.reject(new Error("no secrets")),

@@ -4,7 +4,7 @@
  * run is not failed, and once Redis has room again the job is retried and the run completes from its
  * last checkpoint.
  */
-import { RuntimeConfig, type RunState } from "@freehold/api";
+import type { RunState } from "@freehold/api";
 import {
   createAgentQueues,
   createRunStore,
@@ -15,6 +15,7 @@ import {
 import { startScriptedModelServer, type ScriptedModelServer } from "@freehold/models";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { scriptedConfig } from "../../../test/fixtures/scripted-config.ts";
 import { createRuntime, createRuntimeWorker, type Runtime, type RuntimeWorker } from "../src/index.ts";
 
 const namespace = "full";
@@ -31,27 +32,12 @@ beforeAll(async () => {
   model = await startScriptedModelServer({
     script: [{ match: { role: "user" }, text: "Done.", delayMs: 500 }],
   });
-  const resource = (kind: string, name: string, spec: unknown) => ({
-    apiVersion: "freehold.dev/v1alpha1",
-    kind,
-    metadata: { name, namespace },
-    spec,
-  });
   runtime = await createRuntime(
-    RuntimeConfig.parse({
-      schemaVersion: 1,
+    scriptedConfig({
       namespace,
-      agents: [resource("Agent", "front", { model: { ref: "scripted" }, instructions: "Answer." })],
-      models: [
-        resource("Model", "scripted", {
-          provider: "openai-compatible",
-          model: "scripted-model",
-          baseUrl: model.baseUrl,
-          maxRetries: 0,
-        }),
-      ],
-      mcpServers: [],
-      humanQueues: [],
+      modelBaseUrl: model.baseUrl,
+      model: { maxRetries: 0 },
+      agents: { front: { instructions: "Answer." } },
     }),
     { resolveSecret: () => Promise.reject(new Error("no secrets")) },
   );

@@ -5,7 +5,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RuntimeConfig, type RunEvent, type RunState } from "@freehold/api";
+import type { RunEvent, RunState } from "@freehold/api";
 import {
   createAgentQueues,
   createRunStore,
@@ -24,6 +24,7 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { readLedger } from "../../../test/fixtures/mcp/ledger.ts";
 import { startCounterServer, type CounterServer } from "../../../test/fixtures/mcp/counter-server.ts";
+import { scriptedConfig } from "../../../test/fixtures/scripted-config.ts";
 import { createRuntime, createRuntimeWorker, type Runtime, type RuntimeWorker } from "../src/index.ts";
 
 let redis: RedisServer;
@@ -74,44 +75,18 @@ async function harness(
 ): Promise<Harness> {
   const namespace = `t${Math.random().toString(36).slice(2, 10)}`;
   const model = await startScriptedModelServer({ script });
-  const config = RuntimeConfig.parse({
-    schemaVersion: 1,
+  const config = scriptedConfig({
     namespace,
-    agents: [
-      {
-        apiVersion: "freehold.dev/v1alpha1",
-        kind: "Agent",
-        metadata: { name: "calculator", namespace },
-        spec: {
-          model: { ref: "scripted" },
-          instructions: "You add numbers with the add tool.",
-          tools: [{ mcpServer: "counter", allow: ["add", "record", "fail", "echo"] }],
-          ...agentSpec,
-        },
+    modelBaseUrl: model.baseUrl,
+    model: { maxRetries: 0, ...modelSpec },
+    agents: {
+      calculator: {
+        instructions: "You add numbers with the add tool.",
+        tools: [{ mcpServer: "counter", allow: ["add", "record", "fail", "echo"] }],
+        ...agentSpec,
       },
-    ],
-    models: [
-      {
-        apiVersion: "freehold.dev/v1alpha1",
-        kind: "Model",
-        metadata: { name: "scripted", namespace },
-        spec: {
-          provider: "openai-compatible",
-          model: "scripted-model",
-          baseUrl: model.baseUrl,
-          maxRetries: 0,
-          ...modelSpec,
-        },
-      },
-    ],
-    mcpServers: [
-      {
-        apiVersion: "freehold.dev/v1alpha1",
-        kind: "MCPServer",
-        metadata: { name: "counter", namespace },
-        spec: { http: { url: counter.url } },
-      },
-    ],
+    },
+    mcpServers: { counter: counter.url },
   });
   const runtime = await createRuntime(config, {
     resolveSecret: () => Promise.reject(new Error("no secrets here")),

@@ -9,7 +9,8 @@
 import { ApprovalItem, DecisionRequest, DnsLabel, RunState } from "@freehold/api";
 import { z } from "zod";
 import { page, pageQuery } from "./pagination.ts";
-import { defineRoute, json, type Route } from "./route.ts";
+import { defineRoute, json, linksTo, type Route } from "./route.ts";
+import { runLinks } from "./run-routes.ts";
 import { ApprovalItemList, ErrorBody, ItemParameter, NamespaceParameter } from "./schemas.ts";
 
 const itemParams = z.object({ namespace: NamespaceParameter, itemId: ItemParameter });
@@ -24,7 +25,14 @@ export const listApprovalsRoute = defineRoute({
   query: z.object({ agent: DnsLabel.optional().describe("Only this agent's approvals."), ...pageQuery }),
   access: ({ namespace }) => ({ verb: "list", resource: "approvals", namespace }),
   responses: {
-    200: { description: "The approval items.", schema: ApprovalItemList },
+    200: {
+      description: "The approval items.",
+      schema: ApprovalItemList,
+      links: linksTo(["getApproval", "decideApproval"], {
+        namespace: "$request.path.namespace",
+        itemId: "$response.body#/items/0/id",
+      }),
+    },
     400: { description: "A parameter does not match its schema.", schema: ErrorBody },
     403: { description: "You may not list approvals here (auth.forbidden).", schema: ErrorBody },
     404: { description: "A namespace you cannot read.", schema: ErrorBody },
@@ -50,7 +58,14 @@ export const getApprovalRoute = defineRoute({
   params: itemParams,
   access: ({ namespace, itemId }) => ({ verb: "get", resource: "approvals", namespace, name: itemId }),
   responses: {
-    200: { description: "The approval item.", schema: ApprovalItem },
+    200: {
+      description: "The approval item.",
+      schema: ApprovalItem,
+      links: linksTo(["decideApproval"], {
+        namespace: "$request.path.namespace",
+        itemId: "$response.body#/id",
+      }),
+    },
     400: { description: "A parameter does not match its schema.", schema: ErrorBody },
     403: { description: "You may not read approvals here (auth.forbidden).", schema: ErrorBody },
     404: {
@@ -72,7 +87,7 @@ export const decideApprovalRoute = defineRoute({
   access: ({ namespace, itemId }) => ({ verb: "update", resource: "approvals", namespace, name: itemId }),
   body: DecisionRequest,
   responses: {
-    200: { description: "The run, after the decision.", schema: RunState },
+    200: { description: "The run, after the decision.", schema: RunState, links: runLinks(["getRun"]) },
     400: { description: "A parameter or the body does not match its schema.", schema: ErrorBody },
     403: {
       description:

@@ -19,7 +19,8 @@ import type { Verb } from "./auth/authorizer.ts";
 import type { Identity } from "./auth/identity.ts";
 import type { GatewayParts } from "./gateway-parts.ts";
 import { page, pageQuery } from "./pagination.ts";
-import { defineRoute, json, type Route } from "./route.ts";
+import { defineRoute, json, linksTo, type Route } from "./route.ts";
+import { runLinks } from "./run-routes.ts";
 import { ErrorBody, InboxItemList, ItemParameter, NamespaceParameter, QueueParameter } from "./schemas.ts";
 
 const queueParams = z.object({ namespace: NamespaceParameter, queue: QueueParameter });
@@ -49,6 +50,22 @@ const responses = {
   },
 } as const;
 
+/** What can be done with an item. */
+const itemOperations = [
+  "getInboxItem",
+  "claimInboxItem",
+  "releaseInboxItem",
+  "answerInboxItem",
+  "handBackInboxItem",
+] as const;
+
+/** Where an answer that is an item (its `id` and `queue`) leads. */
+const itemLinks = linksTo(itemOperations, {
+  namespace: "$request.path.namespace",
+  queue: "$response.body#/queue",
+  itemId: "$response.body#/id",
+});
+
 /** The item, if it is in `queue` now (items move on escalation) and the identity is a member. */
 async function itemInQueue(
   parts: GatewayParts,
@@ -77,7 +94,15 @@ export const listInboxRoute = defineRoute({
   query: z.object(pageQuery),
   access: onItems("list"),
   responses: {
-    200: { description: "The items.", schema: InboxItemList },
+    200: {
+      description: "The items.",
+      schema: InboxItemList,
+      links: linksTo(itemOperations, {
+        namespace: "$request.path.namespace",
+        queue: "$request.path.queue",
+        itemId: "$response.body#/items/0/id",
+      }),
+    },
     400: responses[400],
     403: responses[403],
     404: { description: "A namespace you cannot read.", schema: ErrorBody },
@@ -101,7 +126,7 @@ export const getInboxItemRoute = defineRoute({
   params: itemParams,
   access: onItems("get"),
   responses: {
-    200: { description: "The item.", schema: InboxItem },
+    200: { description: "The item.", schema: InboxItem, links: itemLinks },
     400: responses[400],
     403: responses[403],
     404: responses[404],
@@ -118,7 +143,7 @@ export const findInboxItemRoute = defineRoute({
   params: z.object({ namespace: NamespaceParameter, itemId: ItemParameter }),
   access: ({ namespace }) => ({ verb: "get", resource: "humanqueues", subresource: "items", namespace }),
   responses: {
-    200: { description: "The item.", schema: InboxItem },
+    200: { description: "The item.", schema: InboxItem, links: itemLinks },
     400: responses[400],
     403: responses[403],
     404: responses[404],
@@ -141,7 +166,10 @@ export const claimInboxItemRoute = defineRoute({
   access: onItems("claim"),
   body: ClaimRequest,
   bodyOptional: true,
-  responses: { 200: { description: "The item, claimed.", schema: InboxItem }, ...responses },
+  responses: {
+    200: { description: "The item, claimed.", schema: InboxItem, links: itemLinks },
+    ...responses,
+  },
   handle: async (parts, { params, body, identity }) => {
     await itemInQueue(parts, identity, params);
     const item = await parts.inbox.claim(params.namespace, params.itemId, identity, {
@@ -159,7 +187,10 @@ export const releaseInboxItemRoute = defineRoute({
   tag: "inbox",
   params: itemParams,
   access: onItems("update"),
-  responses: { 200: { description: "The item, waiting.", schema: InboxItem }, ...responses },
+  responses: {
+    200: { description: "The item, waiting.", schema: InboxItem, links: itemLinks },
+    ...responses,
+  },
   handle: async (parts, { params, identity }) => {
     await itemInQueue(parts, identity, params);
     return json(InboxItem, await parts.inbox.release(params.namespace, params.itemId, identity));
@@ -175,7 +206,10 @@ export const answerInboxItemRoute = defineRoute({
   params: itemParams,
   access: onItems("answer"),
   body: AnswerRequest,
-  responses: { 200: { description: "The run, after the answer.", schema: RunState }, ...responses },
+  responses: {
+    200: { description: "The run, after the answer.", schema: RunState, links: runLinks(["getRun"]) },
+    ...responses,
+  },
   handle: async (parts, { params, body, identity }) => {
     await itemInQueue(parts, identity, params);
     return json(RunState, await parts.inbox.answer(params.namespace, params.itemId, identity, body));
@@ -192,7 +226,7 @@ export const handBackInboxItemRoute = defineRoute({
   access: onItems("answer"),
   body: HandBackRequest,
   responses: {
-    200: { description: "The run, queued for the agent.", schema: RunState },
+    200: { description: "The run, queued for the agent.", schema: RunState, links: runLinks(["getRun"]) },
     ...responses,
     404: { description: "No such item, or the named agent is not running.", schema: ErrorBody },
   },

@@ -240,6 +240,7 @@ function operation(route: Route): JsonSchema {
           description: response.description,
           ...(response.headers === undefined ? {} : { headers: response.headers }),
           ...(Object.keys(content).length === 0 ? {} : { content }),
+          ...(response.links === undefined ? {} : { links: response.links }),
         },
       ];
     }),
@@ -257,6 +258,7 @@ function operation(route: Route): JsonSchema {
         ? {}
         : { headers: { ...(own?.headers as JsonSchema | undefined), ...common.headers } }),
       content: own?.content ?? errorContent(),
+      ...(own?.links === undefined ? {} : { links: own.links }),
     };
   }
   const list = parameters(route);

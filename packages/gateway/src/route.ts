@@ -26,8 +26,34 @@ export interface RouteResponse {
   readonly eventStream?: string;
   /** The JSON each SSE message carries in its `data:` field (the document's `contentSchema`). */
   readonly eventData?: z.ZodType;
+  /**
+   * Operations this answer leads to (OpenAPI links): each names an operation and where its
+   * parameters come from, as runtime expressions (`$request.path.namespace`, `$response.body#/id`).
+   */
+  readonly links?: Readonly<Record<string, RouteLink>>;
   /** Response headers the gateway always sends with this status, as OpenAPI header objects. */
   readonly headers?: Readonly<Record<string, { description: string; required: boolean; schema: object }>>;
+}
+
+/** An OpenAPI link: the operation an answer leads to, and its parameters. */
+export interface RouteLink {
+  readonly operationId: string;
+  readonly parameters: Readonly<Record<string, string>>;
+}
+
+/**
+ * OpenAPI links to each of `operations`, all with the same `parameters`.
+ *
+ * @example
+ * ```ts
+ * linksTo(["getRun"], { namespace: "$request.path.namespace", runId: "$response.body#/id" });
+ * ```
+ */
+export function linksTo(
+  operations: readonly string[],
+  parameters: Readonly<Record<string, string>>,
+): Record<string, RouteLink> {
+  return Object.fromEntries(operations.map((operationId) => [operationId, { operationId, parameters }]));
 }
 
 /** A header a route reads, for the document. */

@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { FreeholdError, RunEvent, RunState } from "@freehold/api";
 import { cancelRun, startRun } from "@freehold/handoff";
 import { z } from "zod";
-import { defineRoute, json, type Route } from "./route.ts";
+import { defineRoute, json, linksTo, type Route, type RouteLink } from "./route.ts";
 import {
   AgentList,
   AgentParameter,
@@ -40,6 +40,10 @@ const errors = {
 } as const;
 
 const namespaceParams = z.object({ namespace: NamespaceParameter });
+
+/** Where an answer that is a run (its `id`) leads. */
+export const runLinks = (operations: readonly string[]): Record<string, RouteLink> =>
+  linksTo(operations, { namespace: "$request.path.namespace", runId: "$response.body#/id" });
 const runParams = z.object({ namespace: NamespaceParameter, runId: RunParameter });
 
 export const listAgentsRoute = defineRoute({
@@ -50,7 +54,17 @@ export const listAgentsRoute = defineRoute({
   tag: "runs",
   params: namespaceParams,
   access: ({ namespace }) => ({ verb: "list", resource: "agents", namespace }),
-  responses: { 200: { description: "The agents, by name.", schema: AgentList }, 400: errors[400] },
+  responses: {
+    200: {
+      description: "The agents, by name.",
+      schema: AgentList,
+      links: linksTo(["startRun"], {
+        namespace: "$request.path.namespace",
+        agent: "$response.body#/agents/0/name",
+      }),
+    },
+    400: errors[400],
+  },
   handle: async (parts, { params }) =>
     json(AgentList, { agents: await parts.registry.list(params.namespace) }),
 });
@@ -76,6 +90,7 @@ export const startRunRoute = defineRoute({
     201: {
       description: "The run, queued.",
       schema: RunState,
+      links: runLinks(["getRun", "runEvents", "cancelRun"]),
       headers: {
         Location: { description: "The run's URL.", required: true, schema: { type: "string" } },
       },

@@ -216,11 +216,6 @@ interface JsonReport {
 }
 
 beforeAll(async () => {
-  if (!existsSync(schemathesis)) {
-    throw new Error(
-      `schemathesis is not installed at ${schemathesis}: run scripts/setup.sh --test (it installs the pinned version from PyPI)`,
-    );
-  }
   workdir = mkdtempSync(join(tmpdir(), "freehold-fuzz-"));
   counter = await startCounterServer({ transport: "http" });
   harness = await startHarness({
@@ -244,6 +239,12 @@ describe("the gateway under schemathesis", () => {
   it(
     "answers 1,000+ generated requests with no 5xx and nothing outside its OpenAPI document",
     async () => {
+      // A missing fuzzer fails this test (counted as failed, never skipped), saying how to get it.
+      if (!existsSync(schemathesis)) {
+        throw new Error(
+          `schemathesis is not installed at ${schemathesis}: run scripts/setup.sh --test (it installs the pinned version from PyPI)`,
+        );
+      }
       const seeded = await seed();
       const configFile = join(workdir, "schemathesis.toml");
       writeFileSync(configFile, configuration(seeded));

@@ -2,7 +2,9 @@
  * The gateway fuzzed: schemathesis (PyPI, installed by `scripts/setup.sh --test` into
  * `.toolchain/schemathesis`) reads the OpenAPI document the gateway serves at `/openapi.json` and
  * sends it generated requests, valid and invalid, with a valid bearer token, against the real
- * gateway on loopback over a real Redis. A namespace is seeded first (agents with a runtime worker,
+ * gateway on loopback over a real Redis: first as an admin of the namespace (at least 1,000
+ * requests), then, shorter, as a member who may not cancel runs and is not on the queue's members
+ * (so that the refusals are held to the document too). A namespace is seeded first (agents with a runtime worker,
  * a run waiting for a person, its inbox item, a run waiting for an approval, a cancelled run) and
  * schemathesis picks those names and ids often, so the requests reach the handlers and not only
  * the 404s. The run is bounded (examples per operation, a timeout per request and on the child);
@@ -11,7 +13,7 @@
  * document (status, content type, headers, schema).
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,7 +32,9 @@ const schemathesis = join(root, ".toolchain/schemathesis/bin/schemathesis");
  * its phases until that budget is spent.
  */
 const maxExamples = Number(process.env.FREEHOLD_FUZZ_EXAMPLES ?? 50);
-/** The bound on the whole run: the child is killed past it, and the test fails. */
+/** The member's pass, which checks the refusals, is shorter. */
+const memberExamples = Math.max(1, Math.round(maxExamples / 4));
+/** The bound on a pass: the child is killed past it, and the test fails. */
 const childTimeoutMs = 300_000;
 /** `FREEHOLD_FUZZ_SEED` replays a run with the seed it printed. */
 const seedOption =
@@ -55,6 +59,15 @@ async function startAs(user: string, namespace: string, agent: string, input: st
   });
   expect(started.status).toBe(201);
   return (started.body as RunState).id;
+}
+
+/** A missing fuzzer fails the test (counted as failed, never skipped), saying how to get it. */
+function requireSchemathesis(): void {
+  if (!existsSync(schemathesis)) {
+    throw new Error(
+      `schemathesis is not installed at ${schemathesis}: run scripts/setup.sh --test (it installs the pinned version from PyPI)`,
+    );
+  }
 }
 
 /** A namespace with something behind every kind of id the document has. */
@@ -90,7 +103,14 @@ async function seed(): Promise<Seeded> {
       },
     },
     {
-      humanQueues: { "billing-desk": { description: "The billing team.", leaseSeconds: 120 } },
+      // Its members are the testers: mia, a member of the namespace but not of the desk, gets 403s.
+      humanQueues: {
+        "billing-desk": {
+          description: "The billing team.",
+          leaseSeconds: 120,
+          members: [{ group: "testers" }],
+        },
+      },
       mcpServers: { counter: counter.url },
     },
   );
@@ -168,11 +188,11 @@ interface Outcome {
   readonly seconds: number;
 }
 
-function runSchemathesis(args: readonly string[]): Promise<Outcome> {
+function runSchemathesis(cwd: string, args: readonly string[]): Promise<Outcome> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(schemathesis, args, {
-      cwd: workdir,
+      cwd,
       env: { ...process.env, NO_COLOR: "1", SCHEMATHESIS_TELEMETRY: "false", PYTHONUNBUFFERED: "1" },
       stdio: ["ignore", "pipe", "pipe"],
       timeout: childTimeoutMs,
@@ -219,6 +239,14 @@ beforeAll(async () => {
   workdir = mkdtempSync(join(tmpdir(), "freehold-fuzz-"));
   counter = await startCounterServer({ transport: "http" });
   harness = await startHarness({
+    // tester (the first pass) is an admin of every namespace, mia (the second) a member.
+    people: { mia: ["members"] },
+    policy: {
+      bindings: [
+        { namespace: "*", role: "admin", subjects: [{ group: "testers" }] },
+        { namespace: "*", role: "member", subjects: [{ group: "members" }] },
+      ],
+    },
     gateway: {
       // The fuzzer is one caller sending as fast as it can: the rate limit is raised so that its
       // requests reach the handlers (429s are still documented and still checked).
@@ -235,91 +263,117 @@ afterAll(async () => {
   if (!keep) rmSync(workdir, { recursive: true, force: true });
 });
 
+/** What one pass of schemathesis did. */
+interface Figures {
+  readonly requests: number;
+  readonly statuses: Record<number, number>;
+  readonly operations: number;
+  readonly "5xx": number;
+  readonly violations: number;
+  readonly seconds: number;
+}
+
+/**
+ * One pass: a freshly seeded namespace, schemathesis run as `user` with `examples` test cases per
+ * operation, its reports read and checked (no failed check, no error, no 5xx, every operation
+ * tested); returns its figures.
+ */
+async function fuzzAs(user: string, examples: number): Promise<Figures> {
+  const seeded = await seed();
+  const folder = join(workdir, user);
+  mkdirSync(folder);
+  const configFile = join(folder, "schemathesis.toml");
+  writeFileSync(configFile, configuration(seeded));
+  const har = join(folder, "report.har");
+  const report = join(folder, "report.json");
+  const token = authorization(harness, user).authorization;
+  const outcome = await runSchemathesis(folder, [
+    "--config-file",
+    configFile,
+    "run",
+    `${harness.url}/openapi.json`,
+    "--header",
+    `Authorization: ${token}`,
+    "--phases",
+    "examples,coverage,fuzzing,stateful",
+    "--max-examples",
+    String(examples),
+    "--request-timeout",
+    "10",
+    // Generation speed is no property of the gateway, and CI runs other suites beside this one
+    // on two cores: hypothesis's "too slow" health check would fail the run for the machine's sake.
+    "--suppress-health-check",
+    "too_slow",
+    // One worker: hypothesis, in threads, trips over CPython 3.11's ast module now and then
+    // ("AST constructor recursion depth mismatch"), a crash of the tool, not of the gateway.
+    "--workers",
+    "1",
+    "--generation-database",
+    "none",
+    "--no-color",
+    ...seedOption,
+    "--report",
+    "har,json",
+    "--report-har-path",
+    har,
+    "--report-json-path",
+    report,
+  ]);
+  if (!existsSync(report) || !existsSync(har)) {
+    throw new Error(`schemathesis wrote no report (exit ${String(outcome.code)}):\n${outcome.output}`);
+  }
+  const summary = JSON.parse(readFileSync(report, "utf8")) as JsonReport;
+  const entries = (JSON.parse(readFileSync(har, "utf8")) as { log: { entries: HarEntry[] } }).log.entries;
+  const serverErrors = entries.filter((entry) => entry.response.status >= 500);
+  const violations = summary.failures.filter((failure) => failure.type !== "ServerError");
+  const statuses: Record<number, number> = {};
+  for (const entry of entries) statuses[entry.response.status] = (statuses[entry.response.status] ?? 0) + 1;
+  const figures = {
+    requests: entries.length,
+    statuses,
+    operations: summary.operations?.tested ?? 0,
+    testCases: summary.test_cases.generated,
+    "5xx": serverErrors.length,
+    violations: violations.reduce((sum, failure) => sum + failure.count, 0),
+    errors: summary.errors.reduce((sum, error) => sum + error.count, 0),
+    seconds: Math.round(outcome.seconds),
+    seed: /^Seed: (\d+)$/m.exec(outcome.output)?.[1],
+  };
+  console.log(`schemathesis as ${user}: ${JSON.stringify(figures)}`);
+  writeFileSync(join(folder, "output.txt"), outcome.output);
+  if (outcome.code !== 0) {
+    keep = true;
+    console.log(
+      `${outcome.output.slice(-20_000)}\nschemathesis's output, reports and configuration: ${folder}`,
+    );
+  }
+  expect(summary.failures, `see ${join(folder, "output.txt")}`).toEqual([]);
+  expect(summary.errors).toEqual([]);
+  expect(
+    serverErrors.map((entry) => `${entry.request.method} ${entry.request.url} ${entry.response.status}`),
+  ).toEqual([]);
+  expect(figures.operations).toBe(summary.operations?.total);
+  expect(outcome.code).toBe(0);
+  return figures;
+}
+
 describe("the gateway under schemathesis", () => {
   it(
-    "answers 1,000+ generated requests with no 5xx and nothing outside its OpenAPI document",
+    "answers 1,000+ generated requests as an admin with no 5xx and nothing outside its OpenAPI document",
     async () => {
-      // A missing fuzzer fails this test (counted as failed, never skipped), saying how to get it.
-      if (!existsSync(schemathesis)) {
-        throw new Error(
-          `schemathesis is not installed at ${schemathesis}: run scripts/setup.sh --test (it installs the pinned version from PyPI)`,
-        );
-      }
-      const seeded = await seed();
-      const configFile = join(workdir, "schemathesis.toml");
-      writeFileSync(configFile, configuration(seeded));
-      const har = join(workdir, "report.har");
-      const report = join(workdir, "report.json");
-      const token = authorization(harness).authorization;
-      const outcome = await runSchemathesis([
-        "--config-file",
-        configFile,
-        "run",
-        `${harness.url}/openapi.json`,
-        "--header",
-        `Authorization: ${token}`,
-        "--phases",
-        "examples,coverage,fuzzing,stateful",
-        "--max-examples",
-        String(maxExamples),
-        "--request-timeout",
-        "10",
-        // Generation speed is no property of the gateway, and CI runs other suites beside this one
-        // on two cores: hypothesis's "too slow" health check would fail the run for the machine's sake.
-        "--suppress-health-check",
-        "too_slow",
-        // One worker: hypothesis, in threads, trips over CPython 3.11's ast module now and then
-        // ("AST constructor recursion depth mismatch"), a crash of the tool, not of the gateway.
-        "--workers",
-        "1",
-        "--generation-database",
-        "none",
-        "--no-color",
-        ...seedOption,
-        "--report",
-        "har,json",
-        "--report-har-path",
-        har,
-        "--report-json-path",
-        report,
-      ]);
-      if (!existsSync(report) || !existsSync(har)) {
-        throw new Error(`schemathesis wrote no report (exit ${String(outcome.code)}):\n${outcome.output}`);
-      }
-      const summary = JSON.parse(readFileSync(report, "utf8")) as JsonReport;
-      const entries = (JSON.parse(readFileSync(har, "utf8")) as { log: { entries: HarEntry[] } }).log.entries;
-      const serverErrors = entries.filter((entry) => entry.response.status >= 500);
-      const violations = summary.failures.filter((failure) => failure.type !== "ServerError");
-      const statuses: Record<number, number> = {};
-      for (const entry of entries)
-        statuses[entry.response.status] = (statuses[entry.response.status] ?? 0) + 1;
-      const figures = {
-        requests: entries.length,
-        statuses,
-        operations: summary.operations?.tested ?? 0,
-        testCases: summary.test_cases.generated,
-        "5xx": serverErrors.length,
-        violations: violations.reduce((sum, failure) => sum + failure.count, 0),
-        errors: summary.errors.reduce((sum, error) => sum + error.count, 0),
-        seconds: Math.round(outcome.seconds),
-        seed: /^Seed: (\d+)$/m.exec(outcome.output)?.[1],
-      };
-      console.log(`schemathesis: ${JSON.stringify(figures)}`);
-      writeFileSync(join(workdir, "output.txt"), outcome.output);
-      if (outcome.code !== 0) {
-        keep = true;
-        console.log(
-          `${outcome.output.slice(-20_000)}\nschemathesis's output, reports and configuration: ${workdir}`,
-        );
-      }
-      expect(summary.failures, `see ${join(workdir, "output.txt")}`).toEqual([]);
-      expect(summary.errors).toEqual([]);
-      expect(
-        serverErrors.map((entry) => `${entry.request.method} ${entry.request.url} ${entry.response.status}`),
-      ).toEqual([]);
+      requireSchemathesis();
+      const figures = await fuzzAs("tester", maxExamples);
       expect(figures.requests).toBeGreaterThanOrEqual(1000);
-      expect(figures.operations).toBe(summary.operations?.total);
-      expect(outcome.code).toBe(0);
+    },
+    childTimeoutMs + 60_000,
+  );
+
+  it(
+    "answers a member who may not cancel runs nor work the queue the same way: only what the document says",
+    async () => {
+      requireSchemathesis();
+      const figures = await fuzzAs("mia", memberExamples);
+      expect(figures.statuses[403]).toBeGreaterThan(0);
     },
     childTimeoutMs + 60_000,
   );

@@ -77,7 +77,8 @@ export const redisUrlReference: SecretKeySelector = { name: redisSecretName, key
 
 /**
  * The worker's environment: `FREEHOLD_REDIS_URL` from the Secret `freehold-redis` (when the operator
- * has Redis), the Secret keys it reads, then `spec.runtime.env` (which wins).
+ * has Redis), `FREEHOLD_RUN_RETENTION` (when configured), the Secret keys it reads, then
+ * `spec.runtime.env` (which wins).
  */
 export function agentEnvironment(
   agent: Agent,
@@ -90,6 +91,9 @@ export function agentEnvironment(
       name: "FREEHOLD_REDIS_URL",
       valueFrom: { secretKeyRef: { name: redisUrlReference.name, key: redisUrlReference.key } },
     });
+  }
+  if (options.runRetention !== undefined) {
+    variables.set("FREEHOLD_RUN_RETENTION", { name: "FREEHOLD_RUN_RETENTION", value: options.runRetention });
   }
   for (const reference of secretReferences) {
     const name = secretEnvName(reference);

@@ -12,6 +12,8 @@
  * - `FREEHOLD_OPERATOR_SERVICE_ACCOUNT`: the operator's ServiceAccount, bound to
  *   `freehold-workload-manager` in each tenant namespace (default `freehold-operator`).
  * - `FREEHOLD_WORKER_HEALTH_PORT`: give workers `--health-port` (probes, /metrics, scrape annotations).
+ * - `FREEHOLD_RUN_RETENTION`: how long finished runs are kept (`7d`, `12h`, seconds; `0`: forever),
+ *   passed to the workers.
  * - `FREEHOLD_METRICS_SCRAPE_NAMESPACES`: namespaces (comma-separated) a tenant's NetworkPolicy admits
  *   on that port, for Prometheus.
  * - `FREEHOLD_IMAGE_PULL_POLICY`: Always, IfNotPresent (default) or Never.
@@ -34,6 +36,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { KubeConfig } from "@kubernetes/client-node";
 import { Redis } from "ioredis";
+import { parseRetentionSeconds } from "@freehold/handoff";
 import { startHealthServer } from "./health-server.ts";
 import { createOperator } from "./operator.ts";
 import { redactUrls } from "./redis-url.ts";
@@ -102,6 +105,14 @@ for (const name of metricsScrapeNamespaces) {
     fail(`FREEHOLD_METRICS_SCRAPE_NAMESPACES: ${JSON.stringify(name)} is not a namespace name`);
 }
 const leaseDurationSeconds = integer("FREEHOLD_LEASE_DURATION_SECONDS");
+const runRetention = optional("FREEHOLD_RUN_RETENTION");
+if (runRetention !== undefined) {
+  try {
+    parseRetentionSeconds(runRetention, "FREEHOLD_RUN_RETENTION");
+  } catch (error) {
+    fail((error as Error).message);
+  }
+}
 const operatorNamespace =
   environment.POD_NAMESPACE ??
   (existsSync(serviceAccountNamespace) ? readFileSync(serviceAccountNamespace, "utf8").trim() : "default");
@@ -127,6 +138,7 @@ const operator = createOperator({
     ...(workerRedisUrl === undefined ? {} : { workerRedisUrl }),
     ...(workerHealthPort === undefined ? {} : { workerHealthPort }),
     ...(metricsScrapeNamespaces.length === 0 ? {} : { metricsScrapeNamespaces }),
+    ...(runRetention === undefined ? {} : { runRetention }),
     ...(pullPolicy === undefined
       ? {}
       : { imagePullPolicy: pullPolicy as "Always" | "IfNotPresent" | "Never" }),

@@ -6,7 +6,14 @@
  *
  * @module
  */
-import type { Agent, HumanQueue, McpServer, Model, SecretKeySelector } from "@freehold/api";
+import {
+  agentToolCycle,
+  type Agent,
+  type HumanQueue,
+  type McpServer,
+  type Model,
+  type SecretKeySelector,
+} from "@freehold/api";
 import { bridgeAuthorizationReference } from "./bridge-address.ts";
 import type { ClusterView } from "./cluster-view.ts";
 import { falseCondition, trueCondition, type ConditionDraft } from "./conditions.ts";
@@ -185,7 +192,26 @@ function resolveTools(
       else problems.push(problem);
     }
   }
+  const cycle = agentToolCycle(agent.metadata.name, (name) =>
+    name === agent.metadata.name
+      ? agentToolsOf(agent)
+      : (() => {
+          const other = cluster.agent(namespace, name);
+          return other === undefined ? undefined : agentToolsOf(other);
+        })(),
+  );
+  if (cycle !== undefined) {
+    problems.push({
+      reason: "AgentToolCycle",
+      message: `agents used as tools form a cycle: ${cycle.join(" -> ")}; remove one of them from the spec.tools of the agent before it`,
+    });
+  }
   return { servers, peers, problems, secrets, toolCount };
+}
+
+/** The agents an agent calls as tools. */
+function agentToolsOf(agent: Agent): string[] {
+  return (agent.spec.tools ?? []).flatMap((tool) => (tool.agent === undefined ? [] : [tool.agent]));
 }
 
 function resolveHandoffs(

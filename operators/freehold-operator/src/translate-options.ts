@@ -32,6 +32,12 @@ export interface TranslateOptions {
    * connect to the bridge to list its tools.
    */
   readonly operatorNamespace?: string;
+  /**
+   * How long finished runs keep their state and events (`7d`, `12h`, seconds; `0` keeps them): the
+   * workers get it as `FREEHOLD_RUN_RETENTION` (an agent's `spec.runtime.env` may override it).
+   * Absent: the workers' default, 7 days.
+   */
+  readonly runRetention?: string;
   /** The image pull policy of every container. Default: IfNotPresent. */
   readonly imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
 }

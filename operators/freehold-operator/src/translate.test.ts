@@ -253,6 +253,69 @@ describe("translateAgent", () => {
     expect(withoutRedis.complete).toBe(true);
   });
 
+  it("gives the workers the run retention when told to, which an agent's spec.runtime.env overrides", () => {
+    const support = byKind<Agent>(resources, "Agent").find((agent) => agent.metadata.name === "support");
+    if (support === undefined) throw new Error("examples/acme-support has no support agent");
+    const envOf = (agent: Agent, retention: string | undefined) =>
+      translateAgent(agent, cluster, {
+        ...options,
+        ...(retention === undefined ? {} : { runRetention: retention }),
+      })
+        .objects.find((object): object is Deployment => object.kind === "Deployment")
+        ?.spec.template.spec.containers[0]?.env?.filter(
+          (variable) => variable.name === "FREEHOLD_RUN_RETENTION",
+        );
+    expect(envOf(support, undefined)).toEqual([]);
+    expect(envOf(support, "3d")).toEqual([{ name: "FREEHOLD_RUN_RETENTION", value: "3d" }]);
+    const keepsLonger: Agent = {
+      ...support,
+      spec: {
+        ...support.spec,
+        runtime: { ...support.spec.runtime, env: [{ name: "FREEHOLD_RUN_RETENTION", value: "30d" }] },
+      },
+    };
+    expect(envOf(keepsLonger, "3d")).toEqual([{ name: "FREEHOLD_RUN_RETENTION", value: "30d" }]);
+  });
+
+  it("holds the workers of agents used as tools in a cycle, naming the cycle", () => {
+    const agents = byKind<Agent>(resources, "Agent");
+    const [first, second] = agents;
+    if (first === undefined || second === undefined)
+      throw new Error("examples/acme-support has fewer than 2 agents");
+    const asking = (agent: Agent, other: string): Agent => ({
+      ...agent,
+      spec: { ...agent.spec, tools: [...(agent.spec.tools ?? []), { agent: other }] },
+    });
+    const cyclic = [asking(first, second.metadata.name), asking(second, first.metadata.name)];
+    const view = clusterViewFromObjects([
+      ...resources.filter(
+        (resource) => !(resource.kind === "Agent" && [first, second].includes(resource)),
+      ),
+      ...cyclic,
+      ...secrets,
+    ]);
+    const [cyclicFirst] = cyclic;
+    if (cyclicFirst === undefined) throw new Error("unreachable");
+    const translation = translateAgent(cyclicFirst, view, options);
+    expect(translation.complete).toBe(false);
+    const tools = translation.conditions.find((condition) => condition.type === "ToolsResolved");
+    expect(tools).toMatchObject({ status: "False", reason: "AgentToolCycle" });
+    expect(tools?.message).toContain(
+      `${first.metadata.name} -> ${second.metadata.name} -> ${first.metadata.name}`,
+    );
+    // Without the way back, no cycle.
+    const oneWay = clusterViewFromObjects([
+      ...resources.filter((resource) => !(resource.kind === "Agent" && resource === first)),
+      cyclicFirst,
+      ...secrets,
+    ]);
+    expect(
+      translateAgent(cyclicFirst, oneWay, options).conditions.find(
+        (condition) => condition.type === "ToolsResolved",
+      )?.status,
+    ).not.toBe("False");
+  });
+
   it("says what is missing, and holds the workers", () => {
     const withoutDefault = resources.filter(
       (resource) =>

@@ -196,8 +196,24 @@ export const AgentLimits = z
       .max(100)
       .default(10)
       .describe("The most transfers between agents in one run; stops ping-pong loops."),
+    maxDelegationDepth: z
+      .int()
+      .min(1)
+      .max(32)
+      .default(5)
+      .describe(
+        "How deeply runs of agents used as tools may nest: a delegation that would start a child run deeper than this is refused (the model gets an error).",
+      ),
+    maxChildRuns: z
+      .int()
+      .min(0)
+      .max(1000)
+      .default(50)
+      .describe(
+        "The most child runs (agents used as tools) one run may start; past it a delegation is refused (the model gets an error).",
+      ),
   })
-  .describe("Limits on one run: steps, tokens, time, handoffs.");
+  .describe("Limits on one run: steps, tokens, time, handoffs, delegation depth and child runs.");
 export type AgentLimits = z.infer<typeof AgentLimits>;
 
 /** A Kubernetes resource quantity: `500m`, `1Gi`, `2`. */
@@ -415,3 +431,33 @@ export const Agent = defineResource({
   nameRule: "service",
 });
 export type Agent = z.infer<typeof Agent.schema>;
+
+/**
+ * A cycle of agents used as tools that starts at `start` (A asks B, B asks A; or A asks itself), as
+ * the path that closes it (`["a", "b", "a"]`), or undefined. `uses` gives the agents an agent calls as
+ * tools (undefined: an agent not known, whose tools are not followed).
+ *
+ * @example
+ * ```ts
+ * const tools = new Map([["a", ["b"]], ["b", ["a"]]]);
+ * agentToolCycle("a", (name) => tools.get(name)); // ["a", "b", "a"]
+ * ```
+ */
+export function agentToolCycle(
+  start: string,
+  uses: (agent: string) => readonly string[] | undefined,
+): string[] | undefined {
+  const done = new Set<string>();
+  const walk = (path: readonly string[]): string[] | undefined => {
+    const current = path[path.length - 1] ?? start;
+    for (const next of uses(current) ?? []) {
+      if (next === start) return [...path, next];
+      if (done.has(next) || path.includes(next)) continue;
+      const found = walk([...path, next]);
+      if (found !== undefined) return found;
+      done.add(next);
+    }
+    return undefined;
+  };
+  return walk([start]);
+}

@@ -4,6 +4,7 @@
  * @module
  */
 export {
+  agentToolCycle,
   Agent,
   AgentHandoff,
   AgentLimits,

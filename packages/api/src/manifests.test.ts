@@ -35,6 +35,8 @@ describe("parseManifests", () => {
       maxSteps: 20,
       timeoutSeconds: 300,
       maxHandoffs: 10,
+      maxDelegationDepth: 5,
+      maxChildRuns: 50,
     });
     expect(agent?.kind === "Agent" && agent.spec.framework).toBe("freehold");
     expect(model?.kind === "Model" && model.spec.maxRetries).toBe(2);

@@ -108,6 +108,8 @@ export const RunParent = z.object({
   runId: z.string(),
   toolCallId: z.string(),
   agent: z.string(),
+  /** How deep the delegation nests: 1 for a child of a run nobody delegated (absent: 1). */
+  depth: z.int().min(1).optional(),
 });
 export type RunParent = z.infer<typeof RunParent>;
 
@@ -131,6 +133,8 @@ export const RunState = z.object({
   invalidTurns: z.int().min(0),
   /** Transfers between agents so far (bounded by the agent's limits.maxHandoffs). */
   hops: z.int().min(0),
+  /** Child runs this run started (agents used as tools), bounded by limits.maxChildRuns (absent: 0). */
+  childRuns: z.int().min(0).optional(),
   /** Set while the run is suspended (waiting_for_human, waiting_for_approval, waiting_for_agent). */
   waiting: RunWaiting.optional(),
   parent: RunParent.optional(),

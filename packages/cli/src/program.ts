@@ -5,6 +5,7 @@
  * @module
  */
 import { FreeholdError } from "@freehold/api";
+import { parseRetentionSeconds } from "@freehold/handoff";
 import { Command, Option } from "commander";
 import { join } from "node:path";
 import { registerApprovalCommands } from "./commands/approvals.ts";
@@ -176,6 +177,16 @@ export function createProgram(context: ProgramContext): Command {
       "--health-port <port>",
       "serve /healthz and /readyz (probes) and /metrics (Prometheus) on this port",
     )
+    .option(
+      "--run-retention <period>",
+      "how long finished runs keep their state and events: seconds, or 30m, 12h, 7d; 0 keeps them",
+      context.environment.FREEHOLD_RUN_RETENTION ?? "7d",
+    )
+    .option(
+      "--max-stalls <count>",
+      "how many times workers may die on a run without it making progress before it fails (runtime.stalled)",
+      "3",
+    )
     .action(
       async (options: {
         config: string;
@@ -183,6 +194,8 @@ export function createProgram(context: ProgramContext): Command {
         concurrency: string;
         lockDuration: string;
         healthPort?: string;
+        runRetention: string;
+        maxStalls: string;
       }) => {
         if (options.redisUrl === undefined) {
           throw new FreeholdError("cli.no-redis", "freehold worker needs --redis-url or FREEHOLD_REDIS_URL");
@@ -193,6 +206,8 @@ export function createProgram(context: ProgramContext): Command {
             redisUrl: options.redisUrl,
             concurrency: positiveInteger(options.concurrency, "--concurrency"),
             lockDurationMs: positiveInteger(options.lockDuration, "--lock-duration") * 1000,
+            runRetentionSeconds: parseRetentionSeconds(options.runRetention, "--run-retention"),
+            maxStalls: positiveInteger(options.maxStalls, "--max-stalls"),
             ...(options.healthPort === undefined ? {} : { healthPort: port(options.healthPort) }),
             environment: context.environment,
             ...(context.modelsDirectory === undefined ? {} : { modelsDirectory: context.modelsDirectory }),

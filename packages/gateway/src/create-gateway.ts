@@ -48,6 +48,11 @@ export interface GatewayOptions {
   readonly publicUrl?: string;
   /** Allowed origins, rate limits, event stream caps: see {@link EdgeOptions} for the defaults. */
   readonly edge?: EdgeOptions;
+  /**
+   * How long the runs the gateway ends (cancels) keep their state and events, in seconds (0:
+   * forever); the same as the workers' (`runs.retention` in the chart). Default 7 days.
+   */
+  readonly runRetentionSeconds?: number;
   /** Events a follower may have waiting before its stream is closed (default 1000; it resumes with Last-Event-ID). */
   readonly maxBufferedEvents?: number;
   /** Longest a blocking A2A message/send waits before answering with the task as it is, in ms (default 60 000). */
@@ -123,7 +128,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     settings.log(redactUrls(message));
   };
   const closing = new AbortController();
-  const store = createRunStore(redis);
+  const store = createRunStore(
+    redis,
+    settings.runRetentionSeconds === undefined ? {} : { retentionSeconds: settings.runRetentionSeconds },
+  );
   const queues = createAgentQueues(redis);
   let listening: ListenAddress | undefined;
   let listeningUrl: string | undefined;

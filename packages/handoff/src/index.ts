@@ -6,7 +6,14 @@
  */
 export { createAgentQueues, type AgentQueues, type EnqueueOptions } from "./agent-queues.ts";
 export { AgentEntry, createAgentRegistry, type AgentRegistry } from "./agent-registry.ts";
-export { agentQueuePrefix, namespacePrefix, runEventsKey, runKey } from "./keys.ts";
+export {
+  agentQueuePrefix,
+  namespacePrefix,
+  runEventsKey,
+  runKey,
+  runPickupsKey,
+  runStartedByKey,
+} from "./keys.ts";
 export { freePort, startRedisServer, type RedisServer, type RedisServerOptions } from "./redis-server.ts";
 export {
   compareStreamIds,
@@ -16,7 +23,16 @@ export {
   type EventFanoutOptions,
   type FanoutFollowOptions,
 } from "./event-fanout.ts";
-export { createRunStore, type FollowOptions, type RunStore, type StoredEvent } from "./run-store.ts";
+export {
+  createRunStore,
+  defaultMaxEventsPerRun,
+  defaultRunRetentionSeconds,
+  parseRetentionSeconds,
+  type FollowOptions,
+  type RunStore,
+  type RunStoreOptions,
+  type StoredEvent,
+} from "./run-store.ts";
 export { cancelRun, newRun, startRun, type NewRun, type StartRunRequest } from "./runs.ts";
 export {
   applyToolResult,

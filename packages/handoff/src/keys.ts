@@ -23,6 +23,21 @@ export function runEventsKey(namespace: string, runId: string): string {
 }
 
 /**
+ * Who started a run (a string, written by the gateway for its access checks); it expires with the run.
+ */
+export function runStartedByKey(namespace: string, runId: string): string {
+  return `${namespacePrefix(namespace)}:started-by:${runId}`;
+}
+
+/**
+ * How often workers picked a run up without it making progress (a hash: `revision`, `count`): a
+ * worker that dies on the run each time (a tool or model that crashes it) makes it fail.
+ */
+export function runPickupsKey(namespace: string, runId: string): string {
+  return `${namespacePrefix(namespace)}:run:${runId}:pickups`;
+}
+
+/**
  * The BullMQ prefix of a namespace's agent queues; the queue's name is the agent's, so its keys are
  * `freehold:{namespace}:agent:{name}:...`.
  */

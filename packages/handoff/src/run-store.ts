@@ -2,13 +2,14 @@
  * The run store: each run's state in a Redis hash (`state`, `revision`) and its events in a Redis
  * stream. A checkpoint writes the new state and the step's events in one atomic script, and only if
  * the stored revision is the one the writer read: a worker that lost its run to another (after a
- * stall) cannot overwrite newer state.
+ * stall) cannot overwrite newer state. The checkpoint that ends a run sets its keys to expire after
+ * the retention period (default 7 days), and every stream is capped (about 10,000 events a run).
  *
  * @module
  */
 import { FreeholdError, isTerminal, RunEvent, RunState } from "@freehold/api";
 import type { Redis } from "ioredis";
-import { dispatchKey, runEventsKey, runKey } from "./keys.ts";
+import { dispatchKey, runEventsKey, runKey, runPickupsKey, runStartedByKey } from "./keys.ts";
 import { effectsLua, evalScript, type RedisEffect, type RedisPrecondition } from "./redis-effects.ts";
 import { isOutOfMemoryReply, storeFullError } from "./store-errors.ts";
 
@@ -73,7 +74,11 @@ local failed = check_preconditions(ARGV[4])
 if failed then return redis.error_reply(failed) end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'revision', ARGV[3])
 apply_effects(ARGV[5])
-for i = 6, #ARGV do redis.call('XADD', KEYS[2], '*', 'event', ARGV[i]) end
+for i = 8, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'event', ARGV[i]) end
+-- A run that ended: its keys expire after the retention period.
+if ARGV[6] ~= '0' then
+  for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ARGV[6]) end
+end
 return 1
 `;
 
@@ -85,7 +90,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 redis.call('HSET', KEYS[1], 'state', ARGV[1], 'revision', ARGV[2])
 if ARGV[3] == 'queued' then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5]) end
-for i = 6, #ARGV do redis.call('XADD', KEYS[2], '*', 'event', ARGV[i]) end
+for i = 7, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'event', ARGV[i]) end
 return 1
 `;
 
@@ -105,6 +110,51 @@ function toStoredEvents(entries: [string, string[]][]): StoredEvent[] {
   return entries.map(([id, fields]) => ({ id, event: RunEvent.parse(JSON.parse(fields[1] ?? "null")) }));
 }
 
+/** Options of {@link createRunStore}. */
+export interface RunStoreOptions {
+  /**
+   * How long a finished run (completed, failed, limit_exceeded, cancelled) keeps its state and
+   * events, in seconds: the checkpoint that ends it sets the expiry in the same step. Default
+   * {@link defaultRunRetentionSeconds} (7 days); 0 keeps finished runs forever.
+   */
+  readonly retentionSeconds?: number;
+  /**
+   * About how many events a run's stream keeps (`XADD MAXLEN ~`): past it, the oldest are trimmed.
+   * Default {@link defaultMaxEventsPerRun}.
+   */
+  readonly maxEventsPerRun?: number;
+}
+
+/** How long finished runs are kept by default: 7 days. */
+export const defaultRunRetentionSeconds = 7 * 24 * 3600;
+
+/** How many events a run's stream keeps by default (about: Redis trims whole stream nodes). */
+export const defaultMaxEventsPerRun = 10_000;
+
+const durationUnits: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/**
+ * Parses a retention period: whole seconds (`604800`) or a number with a unit (`30m`, `12h`, `7d`);
+ * `0` keeps finished runs forever. `setting` names where the text came from, for the error.
+ *
+ * @example
+ * ```ts
+ * parseRetentionSeconds("7d", "--run-retention"); // 604800
+ * ```
+ */
+export function parseRetentionSeconds(text: string, setting: string): number {
+  const match = /^(\d{1,9})([smhd]?)$/.exec(text.trim());
+  const seconds = match === null ? Number.NaN : Number(match[1]) * (durationUnits[match[2] || "s"] ?? 1);
+  if (!Number.isSafeInteger(seconds) || seconds > 10 * 365 * 86_400) {
+    throw new FreeholdError(
+      "config.invalid-retention",
+      `${setting} is ${JSON.stringify(text)}: give whole seconds or a number with s, m, h or d (e.g. 7d), at most 10 years; 0 keeps finished runs forever`,
+      { details: { setting, value: text } },
+    );
+  }
+  return seconds;
+}
+
 /**
  * A run store on one Redis connection. Blocking reads (`followEvents`) use their own duplicate
  * connection, so they never hold up writes.
@@ -116,7 +166,9 @@ function toStoredEvents(entries: [string, string[]][]): StoredEvent[] {
  * for await (const { event } of store.followEvents("acme", runId)) console.log(event.type);
  * ```
  */
-export function createRunStore(redis: Redis): RunStore {
+export function createRunStore(redis: Redis, options: RunStoreOptions = {}): RunStore {
+  const retention = String(options.retentionSeconds ?? defaultRunRetentionSeconds);
+  const maxEvents = String(options.maxEventsPerRun ?? defaultMaxEventsPerRun);
   const store: RunStore = {
     async create(state, events) {
       const parsed = RunState.parse(state);
@@ -133,6 +185,7 @@ export function createRunStore(redis: Redis): RunStore {
           parsed.status,
           String(Date.now()),
           parsed.id,
+          maxEvents,
           ...events.map((event) => JSON.stringify(RunEvent.parse(event))),
         );
       } catch (error) {
@@ -186,14 +239,18 @@ export function createRunStore(redis: Redis): RunStore {
         await evalScript(
           redis,
           checkpointScript,
-          2,
+          4,
           runKey(stored.namespace, stored.id),
           runEventsKey(stored.namespace, stored.id),
+          runStartedByKey(stored.namespace, stored.id),
+          runPickupsKey(stored.namespace, stored.id),
           String(previous.revision),
           JSON.stringify(stored),
           String(stored.revision),
           JSON.stringify(extra.preconditions ?? []),
           JSON.stringify(effects),
+          isTerminal(stored.status) ? retention : "0",
+          maxEvents,
           ...events.map((event) => JSON.stringify(event)),
         );
       } catch (error) {

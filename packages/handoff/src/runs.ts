@@ -8,8 +8,17 @@ import { FreeholdError, isTerminal, type RunEvent, type RunState } from "@freeho
 import type { Redis } from "ioredis";
 import type { AgentQueues } from "./agent-queues.ts";
 import { createDispatcher } from "./dispatcher.ts";
-import { dispatchKey, runEventsKey, runKey } from "./keys.ts";
+import {
+  approvalItemKey,
+  approvalsKey,
+  dispatchKey,
+  inboxItemKey,
+  inboxQueueKey,
+  runEventsKey,
+  runKey,
+} from "./keys.ts";
 import { createQuotas, type Quotas } from "./quotas.ts";
+import type { RedisEffect } from "./redis-effects.ts";
 import type { RunStore } from "./run-store.ts";
 import { storeFullCode } from "./store-errors.ts";
 
@@ -120,26 +129,100 @@ export async function startRun(
   return state;
 }
 
+/** How deep {@link cancelRun} follows child runs (delegation depth is bounded far below). */
+const maxCancelDepth = 32;
+
+/** How many runs one {@link cancelRun} cancels at most, the run itself and its descendants. */
+const maxCancelledRuns = 1_000;
+
+/** The writes that take a suspended run's inbox or approval items away. */
+function waitingItemRemoval(state: RunState): RedisEffect[] {
+  const waiting = state.waiting;
+  if (waiting?.kind === "human") {
+    return [
+      { op: "del", key: inboxItemKey(state.namespace, waiting.itemId) },
+      { op: "zrem", key: inboxQueueKey(state.namespace, waiting.queue, "waiting"), member: waiting.itemId },
+      { op: "zrem", key: inboxQueueKey(state.namespace, waiting.queue, "claimed"), member: waiting.itemId },
+    ];
+  }
+  if (waiting?.kind === "approval") {
+    return waiting.itemIds.flatMap((itemId): RedisEffect[] => [
+      { op: "del", key: approvalItemKey(state.namespace, itemId) },
+      { op: "zrem", key: approvalsKey(state.namespace), member: itemId },
+    ]);
+  }
+  return [];
+}
+
+/** The child runs a run started (agents used as tools), ended or not. */
+function childRunIds(state: RunState): string[] {
+  const ids = new Set(state.waiting?.kind === "agent" ? state.waiting.childRunIds : []);
+  for (const call of state.pendingToolCalls) {
+    if (call.special?.kind === "delegate") ids.add(call.special.childRunId);
+  }
+  return [...ids];
+}
+
 /**
- * Cancels a run that has not ended: it is marked `cancelled` at once (with its `run-end` event); a
- * worker working on it stops at its next checkpoint.
+ * Marks one run cancelled, its inbox or approval items removed in the same step: its state before, or
+ * undefined if it had ended (a missing run is a `run.not-found` error).
  */
-export async function cancelRun(store: RunStore, namespace: string, runId: string): Promise<RunState> {
+async function cancelOne(store: RunStore, namespace: string, runId: string): Promise<RunState | undefined> {
   for (;;) {
     const state = await store.require(namespace, runId);
-    if (isTerminal(state.status)) {
-      throw new FreeholdError("run.finished", `run ${runId} already ended with status ${state.status}`, {
-        details: { namespace, runId, status: state.status },
-      });
-    }
+    if (isTerminal(state.status)) return undefined;
     const now = new Date().toISOString();
+    const { waiting: _waiting, ...rest } = state;
     try {
-      return await store.checkpoint(state, { ...state, status: "cancelled", finishedAt: now }, [
-        { type: "run-end", runId, time: now, status: "cancelled", usage: state.usage, steps: state.steps },
-      ]);
+      await store.checkpoint(
+        state,
+        { ...rest, status: "cancelled", finishedAt: now },
+        [{ type: "run-end", runId, time: now, status: "cancelled", usage: state.usage, steps: state.steps }],
+        { effects: waitingItemRemoval(state) },
+      );
+      return state;
     } catch (error) {
       if (!(error instanceof FreeholdError && error.code === "run.conflict")) throw error;
       // A worker checkpointed in between: read again and retry.
     }
   }
+}
+
+/**
+ * Cancels a run that has not ended: it is marked `cancelled` at once (with its `run-end` event), and
+ * the inbox item or approval items it waited on are removed in the same atomic step; then its child
+ * runs (agents it used as tools) are cancelled the same way, and theirs, down to a bounded depth. A
+ * worker working on a cancelled run stops before its next tool call or checkpoint.
+ *
+ * @example
+ * ```ts
+ * const cancelled = await cancelRun(store, "acme", runId);
+ * ```
+ */
+export async function cancelRun(store: RunStore, namespace: string, runId: string): Promise<RunState> {
+  const before = await cancelOne(store, namespace, runId);
+  const cancelled = await store.require(namespace, runId);
+  if (before === undefined) {
+    throw new FreeholdError("run.finished", `run ${runId} already ended with status ${cancelled.status}`, {
+      details: { namespace, runId, status: cancelled.status },
+    });
+  }
+  // The children, breadth first: the parent is cancelled already, so no child's end resumes it.
+  let level = childRunIds(before);
+  let count = 1;
+  for (let depth = 1; level.length > 0 && depth <= maxCancelDepth; depth += 1) {
+    const next: string[] = [];
+    for (const childId of level) {
+      if (count >= maxCancelledRuns) return cancelled;
+      count += 1;
+      const child = await cancelOne(store, namespace, childId).catch((error: unknown) => {
+        // A child that expired already has nothing to cancel.
+        if (error instanceof FreeholdError && error.code === "run.not-found") return undefined;
+        throw error;
+      });
+      if (child !== undefined) next.push(...childRunIds(child));
+    }
+    level = next;
+  }
+  return cancelled;
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { FreeholdError, type RuntimeConfig, type SecretKeySelector } from "@freehold/api";
+import { agentToolCycle, FreeholdError, type RuntimeConfig, type SecretKeySelector } from "@freehold/api";
 import {
   connectionFromSpec,
   createMcpPool,
@@ -114,6 +114,24 @@ export async function createRuntime(config: RuntimeConfig, options: CreateRuntim
           { agent: name, humanQueue: handoff.humanQueue },
         );
       }
+    }
+  }
+  // Agents used as tools must not ask themselves back: a cycle would nest child runs until a limit.
+  const toolAgents = new Map(
+    config.agents.map((agent) => [
+      agent.metadata.name,
+      (agent.spec.tools ?? []).flatMap((tool) => (tool.agent === undefined ? [] : [tool.agent])),
+    ]),
+  );
+  for (const name of toolAgents.keys()) {
+    const cycle = agentToolCycle(name, (agent) => toolAgents.get(agent));
+    if (cycle !== undefined) {
+      throw missing(
+        "agent.tool-cycle",
+        `agents used as tools form a cycle in namespace ${namespace}: ${cycle.join(" -> ")}; ` +
+          `remove one of these agents from the spec.tools of the agent before it`,
+        { agent: name, cycle },
+      );
     }
   }
   for (const model of config.models) {

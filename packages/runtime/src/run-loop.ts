@@ -332,7 +332,26 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
     // run the tenant's runs per minute refuses is that call's error result instead.
     const delegations = calls.filter((call) => call.special?.kind === "delegate");
     const refused = new Map<string, string>();
+    const { maxDelegationDepth, maxChildRuns } = agent.spec.limits;
+    const childDepth = (state.parent === undefined ? 0 : (state.parent.depth ?? 1)) + 1;
+    let started = state.childRuns ?? 0;
     for (const call of delegations) {
+      const target = call.special?.kind === "delegate" ? call.special.agent : "?";
+      if (childDepth > maxDelegationDepth) {
+        refused.set(
+          call.toolCall.id,
+          `agent ${target} was not asked: runs of agents used as tools may nest ${maxDelegationDepth} deep (spec.limits.maxDelegationDepth of agent ${agent.name}), and this one would be ${childDepth} deep; answer without it`,
+        );
+        continue;
+      }
+      if (started >= maxChildRuns) {
+        refused.set(
+          call.toolCall.id,
+          `agent ${target} was not asked: this run started its ${maxChildRuns} child runs already (spec.limits.maxChildRuns of agent ${agent.name}); answer with what you have`,
+        );
+        continue;
+      }
+      started += 1;
       try {
         await quotas?.startRuns(agent.namespace);
       } catch (error) {
@@ -375,7 +394,7 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
           namespace: agent.namespace,
           agent: call.special.agent,
           input: typeof input === "string" ? input : "",
-          parent: { runId: current.id, toolCallId: call.toolCall.id, agent: agent.name },
+          parent: { runId: current.id, toolCallId: call.toolCall.id, agent: agent.name, depth: childDepth },
           ...(current.traceparent === undefined ? {} : { traceparent: current.traceparent }),
           now: new Date(time),
         });
@@ -413,6 +432,7 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
         state: {
           ...next,
           pendingToolCalls,
+          childRuns: (current.childRuns ?? 0) + childRunIds.length,
           status: "waiting_for_agent",
           waiting: { kind: "agent", childRunIds },
         },

@@ -6,7 +6,14 @@ import { applyToolResult, maxInvalidTurns } from "@freehold/handoff";
 import { applyModelResult, nextStep } from "./steps.ts";
 import { createToolset } from "./toolset.ts";
 
-const limits: AgentLimits = { maxSteps: 5, timeoutSeconds: 60, maxHandoffs: 10, maxTokens: 1000 };
+const limits: AgentLimits = {
+  maxSteps: 5,
+  timeoutSeconds: 60,
+  maxHandoffs: 10,
+  maxDelegationDepth: 5,
+  maxChildRuns: 50,
+  maxTokens: 1000,
+};
 const now = new Date("2026-01-01T00:00:00.000Z");
 
 function run(overrides: Partial<RunState> = {}): RunState {

@@ -9,6 +9,7 @@
  * @module
  */
 import { FreeholdError, redactUrls } from "@freehold/api";
+import { parseRetentionSeconds } from "@freehold/handoff";
 import {
   createGateway,
   createGatewayClient,
@@ -41,6 +42,8 @@ export interface GatewayServeOptions {
   readonly host: string;
   /** The URL callers reach the gateway at, for A2A agent cards. */
   readonly publicUrl?: string;
+  /** How long the runs it cancels are kept, in seconds (0: forever); default 7 days. */
+  readonly runRetentionSeconds?: number;
   /** Who may do what (see `gatewayAuth`). */
   readonly auth: GatewayAuth;
   /** Serve Prometheus metrics at /metrics on this port of `host` (never on the API's port). */
@@ -89,6 +92,9 @@ export async function gatewayCommand(
       output.stderr(`${line}\n`);
     },
     ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
+    ...(options.runRetentionSeconds === undefined
+      ? {}
+      : { runRetentionSeconds: options.runRetentionSeconds }),
     ...(options.edge === undefined ? {} : { edge: options.edge }),
     ...(metrics === undefined ? {} : { metrics }),
   });
@@ -205,6 +211,7 @@ interface GatewayFlags extends GatewayEdgeFlags {
   readonly kubernetesAuth?: boolean;
   readonly tokenReviewAudiences?: string[];
   readonly manifests?: string;
+  readonly runRetention: string;
 }
 
 /** The entries whose value is not undefined (for exactOptionalPropertyTypes). */
@@ -293,6 +300,11 @@ export function registerGatewayCommand(program: Command, context: GatewayCommand
     .option(
       "--manifests <folder>",
       "read HumanQueues' members and Agents' tools from this folder (freehold dev)",
+    )
+    .option(
+      "--run-retention <period>",
+      "how long the runs the gateway cancels are kept: seconds, or 30m, 12h, 7d; 0 keeps them (FREEHOLD_RUN_RETENTION)",
+      environment.FREEHOLD_RUN_RETENTION ?? "7d",
     );
   withEdgeOptions(command, environment).action(async (options: GatewayFlags) => {
     if (options.redisUrl === undefined) {
@@ -331,6 +343,7 @@ export function registerGatewayCommand(program: Command, context: GatewayCommand
         auth,
         edge,
         ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
+        runRetentionSeconds: parseRetentionSeconds(options.runRetention, "--run-retention"),
       },
       context.output,
       context.stopped(),

@@ -23,6 +23,10 @@ export interface WorkerOptions {
   readonly healthPort?: number;
   /** How long a run's lock lasts; a dead worker's runs resume elsewhere after about this long. */
   readonly lockDurationMs?: number;
+  /** How long finished runs are kept, in seconds (0: forever); default 7 days. */
+  readonly runRetentionSeconds?: number;
+  /** Stalls without progress that fail a run; default 3. */
+  readonly maxStalls?: number;
   readonly environment: Readonly<Record<string, string | undefined>>;
   readonly modelsDirectory?: string;
 }
@@ -76,10 +80,14 @@ export async function workerCommand(
   const metrics = options.healthPort === undefined ? undefined : createMetricsRegistry();
   const worker = createRuntimeWorker({
     connection,
-    store: createRunStore(connection),
+    store: createRunStore(
+      connection,
+      options.runRetentionSeconds === undefined ? {} : { retentionSeconds: options.runRetentionSeconds },
+    ),
     agents: runtime.agents,
     concurrency: options.concurrency,
     ...(options.lockDurationMs === undefined ? {} : { lockDurationMs: options.lockDurationMs }),
+    ...(options.maxStalls === undefined ? {} : { maxStalls: options.maxStalls }),
     log,
     ...(metrics === undefined ? {} : { metrics }),
   });

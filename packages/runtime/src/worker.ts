@@ -16,6 +16,7 @@ import {
   createQuotas,
   finish,
   namespacePrefix,
+  runPickupsKey,
   type Quotas,
   type RunStore,
 } from "@freehold/handoff";
@@ -51,10 +52,26 @@ export interface RuntimeWorkerOptions {
   /** The tenants' quotas (tokens per day, child runs per minute). Default: quotas over `connection`. */
   readonly quotas?: Quotas;
   /**
+   * How many times in a row a run's worker may die on it (its job stalls) without the run making
+   * progress (a model call or a tool result) before the run fails with `runtime.stalled`: a tool or
+   * model that crashes the worker would otherwise take every worker down in turn. Default
+   * {@link defaultMaxStalls}.
+   */
+  readonly maxStalls?: number;
+  /**
    * Where the worker registers its Prometheus metrics (see metrics.ts): one registry per worker.
    * Default: none kept.
    */
   readonly metrics?: Registry;
+}
+
+/** How many stalls without progress fail a run by default. */
+export const defaultMaxStalls = 3;
+
+/** What counts as progress of a run between two pickups: model calls and tool results. */
+function progressOf(state: RunState): string {
+  const results = state.pendingToolCalls.filter((call) => call.status === "done").length;
+  return `${state.steps}/${state.messages.length}/${results}`;
 }
 
 export interface RuntimeWorker {
@@ -82,6 +99,9 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     sink(redactUrls(line));
   };
   const lockDuration = options.lockDurationMs ?? 30_000;
+  const maxStalls = options.maxStalls ?? defaultMaxStalls;
+  // Longer than any run waits between two pickups; the key goes with the run when it ends.
+  const pickupsTtlSeconds = 7 * 24 * 3600;
   const quotas = options.quotas ?? createQuotas(options.connection);
   const metrics =
     options.metrics === undefined
@@ -114,6 +134,44 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     if (state.agent !== agent.name) return `moved to ${state.agent}`;
     if (state.status.startsWith("waiting_")) return state.status;
     const checkpoint = checkpoints.get(agent) ?? checkpointOf(undefined);
+    // A pickup not cleared below is one whose worker died on the run (its job stalled).
+    const pickups = runPickupsKey(namespace, runId);
+    const progress = progressOf(state);
+    const [lastProgress, unfinished] = await options.connection.hmget(pickups, "progress", "count");
+    const stalls = lastProgress === progress ? Number(unfinished ?? 0) : 0;
+    if (stalls >= maxStalls) {
+      log(`run ${runId}: its worker died ${stalls} times without progress; failing it`);
+      await failRun(checkpoint, state, {
+        code: "runtime.stalled",
+        message:
+          `the workers of agent ${agent.name} died ${stalls} times while working on this run without it making progress ` +
+          `(at step ${state.steps}); check the worker logs for a tool or model that crashes the worker (out of memory, a native crash) ` +
+          `and the pod's restarts, then start the run again`,
+      });
+      await options.connection.del(pickups);
+      if (state.parent !== undefined) await dispatcher.dispatch(namespace, state.parent.runId);
+      return "failed";
+    }
+    await options.connection
+      .multi()
+      .hset(pickups, "progress", progress, "count", String(stalls + 1))
+      .expire(pickups, pickupsTtlSeconds)
+      .exec();
+    try {
+      return await work(agent, job, token, state, checkpoint);
+    } finally {
+      await options.connection.del(pickups);
+    }
+  };
+
+  const work = async (
+    agent: ResolvedAgent,
+    job: Job,
+    token: string | undefined,
+    state: RunState,
+    checkpoint: Checkpoint,
+  ): Promise<string> => {
+    const { id: runId, namespace } = state;
     if (agent.spec.framework !== "freehold") {
       await failRun(checkpoint, state, {
         code: "runtime.framework-unavailable",

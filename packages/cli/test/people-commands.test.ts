@@ -11,9 +11,12 @@ import { join } from "node:path";
 import type { RunState } from "@freehold/api";
 import {
   createAgentQueues,
+  createAgentRegistry,
+  createQuotas,
   createRunStore,
   startRedisServer,
   startRun,
+  writeTenancy,
   type AgentQueues,
   type RedisServer,
   type RunStore,
@@ -344,6 +347,37 @@ describe("freehold approvals", () => {
       `approved ${itemId}; run ${runId} resumes\n`,
     );
     expect(await running).toMatchObject({ type: "run-end", status: "completed" });
+  });
+
+  it("refuses a freehold run on Redis past its tenant's runsPerMinute, and writes nothing of it", async () => {
+    const limited = "desk-limited";
+    await writeTenancy(connection, {
+      tenant: "limited",
+      namespaces: [limited],
+      limits: { runsPerMinute: 1 },
+    });
+    // An agent a worker serves there; this minute's one run is taken.
+    await createAgentRegistry(connection).register(limited, { name: "billing", description: "", a2a: false });
+    await createQuotas(connection).startRuns(limited);
+    const before = await connection.keys(`freehold:${limited}*`);
+    await expect(
+      runCommand(
+        {
+          agent: "billing",
+          input: "add 2 and 3",
+          namespace: limited,
+          redisUrl: redis.url,
+          json: true,
+          cwd: process.cwd(),
+          environment: { USER: "ann" },
+        },
+        captureOutput(),
+      ),
+    ).rejects.toMatchObject({
+      code: "quota.runs_exceeded",
+      message: expect.stringContaining("tenant limited may start 1 runs per minute") as unknown,
+    });
+    expect(await connection.keys(`freehold:${limited}*`)).toEqual(before);
   });
 
   it("says what to do without a gateway, or when it cannot be reached", async () => {

@@ -431,11 +431,14 @@ describe("a tenant's Redis user", () => {
       tokensPerDay: "20000000",
     });
 
-    // Its workers count runs with it; the Tenant's status shows the count.
+    // Its workers count runs and tokens with it; the Tenant's status shows both.
     await createQuotas(acmeClient).startRuns("acme-staging", 2);
+    await createQuotas(acmeClient).addTokens("acme", 1_234);
     await eventually(async () => {
-      const usage = (await world.tenant("acme")).status?.usage as { runsThisMinute: number } | undefined;
+      const usage = (await world.tenant("acme")).status?.usage as
+        { runsThisMinute: number; tokensToday: number } | undefined;
       expect(usage?.runsThisMinute).toBeGreaterThanOrEqual(2);
+      expect(usage?.tokensToday).toBeGreaterThanOrEqual(1_234);
     });
   });
 });

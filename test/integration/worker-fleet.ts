@@ -36,6 +36,12 @@ export function createWorkerFleet(options: {
   readonly redisUrl: string;
   readonly concurrency: number;
   readonly lockDurationSeconds: number;
+  /**
+   * The workers' `--max-stalls`. Default 1,000: the crash suites kill workers mid-run far more
+   * often than reality (the same run may lose its worker several times before its next step), and
+   * a run failed as stalled would count as lost; the stall suite passes 3, the workers' default.
+   */
+  readonly maxStalls?: number;
 }): WorkerFleet {
   /** Each worker, with the runs it is working on and the part of a log line not ended yet. */
   const workers = new Map<ChildProcess, { runs: Set<string>; partial: string; since: number }>();
@@ -55,6 +61,8 @@ export function createWorkerFleet(options: {
         String(options.concurrency),
         "--lock-duration",
         String(options.lockDurationSeconds),
+        "--max-stalls",
+        String(options.maxStalls ?? 1_000),
       ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );

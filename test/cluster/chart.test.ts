@@ -252,6 +252,18 @@ describe("helm template", () => {
     const plain = podSpec(find(await render(), "Deployment", "fh-freehold-operator")).containers[0];
     expect(environment(plain, "FREEHOLD_NAMESPACES")).toBeUndefined();
     expect(environment(plain, "FREEHOLD_METRICS_SCRAPE_NAMESPACES")).toBeUndefined();
+    // Discovery may reach internal addresses only when the value says so.
+    const internal = podSpec(
+      find(
+        await render(["operator.discovery.allowInternalAddresses=true"]),
+        "Deployment",
+        "fh-freehold-operator",
+      ),
+    ).containers[0];
+    expect(environment(internal, "FREEHOLD_DISCOVERY_ALLOW_INTERNAL")).toEqual({
+      name: "FREEHOLD_DISCOVERY_ALLOW_INTERNAL",
+      value: "true",
+    });
     // Prometheus's namespaces, for the tenants' NetworkPolicies.
     const scraped = podSpec(
       find(
@@ -1540,6 +1552,11 @@ describe("values.schema.json", () => {
     ["gateway.edge.rateLimit=5", "/gateway/edge", "additional properties 'rateLimit' not allowed"],
     ["redis.persistence.enabled=maybe", "/redis/persistence/enabled", "got string, want boolean"],
     ["metrics.scrapeNamespaces={Monitoring}", "/metrics/scrapeNamespaces/0", "does not match pattern"],
+    [
+      "operator.discovery.allowInternalAddresses=yes",
+      "/operator/discovery/allowInternalAddresses",
+      "got string, want boolean",
+    ],
     ["tenants=[]", "", "additional properties 'tenants' not allowed"],
   ];
 

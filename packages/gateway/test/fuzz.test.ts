@@ -34,7 +34,7 @@ const schemathesis = join(root, ".toolchain/schemathesis/bin/schemathesis");
 const maxExamples = Number(process.env.FREEHOLD_FUZZ_EXAMPLES ?? 50);
 /** The member's pass, which checks the refusals, is shorter. */
 const memberExamples = Math.max(1, Math.round(maxExamples / 4));
-/** The bound on a pass: the child is killed past it, and the test fails. */
+/** The bound on a pass (`FREEHOLD_FUZZ_TIMEOUT_MS`): the child is killed past it, and the test fails. */
 const childTimeoutMs = Number(process.env.FREEHOLD_FUZZ_TIMEOUT_MS ?? 300_000);
 /** `FREEHOLD_FUZZ_SEED` replays a run with the seed it printed. */
 const seedOption =

@@ -236,6 +236,7 @@ describe("helm template", () => {
       { name: "FREEHOLD_RUNTIME_IMAGE", value: "ghcr.io/freehold-dev/freehold-runtime:1.2.3" },
       { name: "FREEHOLD_IMAGE_PULL_POLICY", value: "IfNotPresent" },
       { name: "FREEHOLD_WORKER_HEALTH_PORT", value: "8081" },
+      { name: "FREEHOLD_RUN_RETENTION", value: "7d" },
       { name: "FREEHOLD_WATCH_NAMESPACE", value: "acme" },
       { name: "FREEHOLD_NAMESPACES", value: "team-a,team-b" },
       { name: "FREEHOLD_LEADER_ELECTION", value: "true" },
@@ -276,6 +277,17 @@ describe("helm template", () => {
       name: "FREEHOLD_METRICS_SCRAPE_NAMESPACES",
       value: "monitoring,observability",
     });
+    // runs.retention reaches the operator (for the workers) and the gateway alike.
+    const retained = await render(["runs.retention=36h"]);
+    for (const name of ["fh-freehold-operator", "fh-freehold-gateway"]) {
+      expect(
+        environment(podSpec(find(retained, "Deployment", name)).containers[0], "FREEHOLD_RUN_RETENTION"),
+        name,
+      ).toEqual({
+        name: "FREEHOLD_RUN_RETENTION",
+        value: "36h",
+      });
+    }
   });
 
   it("sets only variables the operator reads", async () => {
@@ -1552,6 +1564,7 @@ describe("values.schema.json", () => {
     ["gateway.edge.rateLimit=5", "/gateway/edge", "additional properties 'rateLimit' not allowed"],
     ["redis.persistence.enabled=maybe", "/redis/persistence/enabled", "got string, want boolean"],
     ["metrics.scrapeNamespaces={Monitoring}", "/metrics/scrapeNamespaces/0", "does not match pattern"],
+    ["runs.retention=7 days", "/runs/retention", "does not match pattern"],
     [
       "operator.discovery.allowInternalAddresses=yes",
       "/operator/discovery/allowInternalAddresses",

@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import { isFreeholdError, type Tenant } from "@freehold/api";
 import {
   applyTenantUser,
+  parseRetentionSeconds,
   readTenantUsage,
   releaseNamespaces,
   removeTenancy,
@@ -159,6 +160,7 @@ export async function reconcileTenantRedis(
       released.join(","),
       quotas.runsPerMinute,
       quotas.tokensPerDay,
+      tenant.spec.runRetention,
       context.epoch(),
     ].join("|");
     if (context.written.get(tenancyKey) !== tenancyPrint) {
@@ -166,7 +168,14 @@ export async function reconcileTenantRedis(
       await writeTenancy(redis, {
         tenant: name,
         namespaces: owned,
-        limits: { runsPerMinute: quotas.runsPerMinute, tokensPerDay: quotas.tokensPerDay },
+        limits: {
+          runsPerMinute: quotas.runsPerMinute,
+          tokensPerDay: quotas.tokensPerDay,
+          runRetentionSeconds:
+            tenant.spec.runRetention === undefined
+              ? undefined
+              : parseRetentionSeconds(tenant.spec.runRetention, `Tenant ${name} spec.runRetention`),
+        },
       });
       context.written.set(tenancyKey, tenancyPrint);
     }

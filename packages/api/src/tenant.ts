@@ -39,6 +39,13 @@ export const TenantSpec = withRules(
       admins: z.array(Subject).max(256).optional().describe("Who may change the tenant's resources."),
       members: z.array(Subject).max(1024).optional().describe("Who may run agents and work the inboxes."),
       quotas: TenantQuotas.optional(),
+      runRetention: z
+        .string()
+        .regex(/^[0-9]{1,9}[smhd]?$/, "must be seconds or a number with s, m, h or d, such as 7d")
+        .optional()
+        .describe(
+          "How long finished runs of the tenant's namespaces keep their state and events (7d, 12h, 30m or seconds; 0 keeps them forever); overrides the installation's runs.retention.",
+        ),
       isolation: z
         .strictObject({
           networkPolicy: z

@@ -9,7 +9,15 @@
  */
 import { FreeholdError, isTerminal, RunEvent, RunState } from "@freehold/api";
 import type { Redis } from "ioredis";
-import { dispatchKey, runEventsKey, runKey, runPickupsKey, runStartedByKey } from "./keys.ts";
+import {
+  dispatchKey,
+  limitsKey,
+  runEventsKey,
+  runKey,
+  runPickupsKey,
+  runStartedByKey,
+  tenancyKey,
+} from "./keys.ts";
 import { effectsLua, evalScript, type RedisEffect, type RedisPrecondition } from "./redis-effects.ts";
 import { isOutOfMemoryReply, storeFullError } from "./store-errors.ts";
 
@@ -119,11 +127,20 @@ export interface RunStoreOptions {
    */
   readonly retentionSeconds?: number;
   /**
+   * Read a namespace's tenant's own retention (`runRetentionSeconds` in its limits, from the Tenant's
+   * `spec.runRetention`), which overrides `retentionSeconds` there; remembered for a few seconds.
+   * Default true.
+   */
+  readonly tenantRetention?: boolean;
+  /**
    * About how many events a run's stream keeps (`XADD MAXLEN ~`): past it, the oldest are trimmed.
    * Default {@link defaultMaxEventsPerRun}.
    */
   readonly maxEventsPerRun?: number;
 }
+
+/** How long a namespace's tenant's retention is remembered. */
+const tenantRetentionMemoryMs = 10_000;
 
 /** How long finished runs are kept by default: 7 days. */
 export const defaultRunRetentionSeconds = 7 * 24 * 3600;
@@ -169,6 +186,19 @@ export function parseRetentionSeconds(text: string, setting: string): number {
 export function createRunStore(redis: Redis, options: RunStoreOptions = {}): RunStore {
   const retention = String(options.retentionSeconds ?? defaultRunRetentionSeconds);
   const maxEvents = String(options.maxEventsPerRun ?? defaultMaxEventsPerRun);
+  const remembered = new Map<string, { readonly seconds: string; readonly until: number }>();
+  /** The retention of a namespace's finished runs: its tenant's, else the store's. Read when a run ends. */
+  const retentionOf = async (namespace: string): Promise<string> => {
+    if (options.tenantRetention === false) return retention;
+    const known = remembered.get(namespace);
+    if (known !== undefined && known.until > Date.now()) return known.seconds;
+    const tenant = await redis.get(tenancyKey(namespace));
+    const own = tenant === null ? null : await redis.hget(limitsKey(tenant), "runRetentionSeconds");
+    const seconds = own !== null && /^[0-9]+$/.test(own) ? own : retention;
+    if (remembered.size >= 1000) remembered.clear();
+    remembered.set(namespace, { seconds, until: Date.now() + tenantRetentionMemoryMs });
+    return seconds;
+  };
   const store: RunStore = {
     async create(state, events) {
       const parsed = RunState.parse(state);
@@ -249,7 +279,7 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
           String(stored.revision),
           JSON.stringify(extra.preconditions ?? []),
           JSON.stringify(effects),
-          isTerminal(stored.status) ? retention : "0",
+          isTerminal(stored.status) ? await retentionOf(stored.namespace) : "0",
           maxEvents,
           ...events.map((event) => JSON.stringify(event)),
         );

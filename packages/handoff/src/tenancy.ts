@@ -242,6 +242,8 @@ export async function removeTenantUser(admin: Redis, tenant: string): Promise<vo
 export interface TenantLimits {
   readonly runsPerMinute?: number | undefined;
   readonly tokensPerDay?: number | undefined;
+  /** How long finished runs of the tenant's namespaces are kept, in seconds (the Tenant's `spec.runRetention`). */
+  readonly runRetentionSeconds?: number | undefined;
 }
 
 // Set only when free or already this tenant's; answer what was there.

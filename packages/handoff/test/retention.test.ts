@@ -30,6 +30,7 @@ import {
   startRedisServer,
   type AgentQueues,
   type RedisServer,
+  writeTenancy,
   type RunStore,
 } from "../src/index.ts";
 
@@ -106,6 +107,24 @@ describe("retention", () => {
     }
     expect(await redis.exists(...keys)).toBe(0);
     expect(await short.get(namespace, finished.id)).toBeUndefined();
+  });
+
+  it("keeps a tenant's finished runs for the tenant's own period (Tenant spec.runRetention)", async () => {
+    const tenant = `t${randomUUID().slice(0, 8)}`;
+    const owned = `${tenant}-runs`;
+    await writeTenancy(redis, { tenant, namespaces: [owned], limits: { runRetentionSeconds: 120 } });
+    const ending = async (space: string): Promise<number> => {
+      const state = newRun({ id: randomUUID(), namespace: space, agent: "billing", input: "Hi" });
+      await store.create(state, []);
+      const { state: ended, events } = finish(state, "completed", new Date(), { output: "Done." });
+      await store.checkpoint(state, ended, events);
+      return redis.ttl(runKey(space, state.id));
+    };
+    const tenantTtl = await ending(owned);
+    expect(tenantTtl).toBeGreaterThan(60);
+    expect(tenantTtl).toBeLessThanOrEqual(120);
+    // A namespace of no tenant keeps the store's period.
+    expect(await ending(`${tenant}-other`)).toBeGreaterThan(defaultRunRetentionSeconds - 60);
   });
 
   it("keeps every run when the retention is 0", async () => {

@@ -72,21 +72,30 @@ export function createDispatcher(parts: {
       const events: RunEvent[] = [];
       for (const record of current.pendingToolCalls) {
         if (record.status !== "pending" || record.special?.kind !== "delegate") continue;
-        const child = await store.get(current.namespace, record.special.childRunId);
-        if (child === undefined || !isTerminal(child.status)) continue;
+        const childRunId = record.special.childRunId;
+        const child = await store.get(current.namespace, childRunId);
+        if (child !== undefined && !isTerminal(child.status)) continue;
         const now = new Date();
-        const done = applyToolResult(next, record.toolCall.id, childOutcome(child), {
+        // A child run is created with its parent's wait: one that is gone ended and expired since.
+        const outcome =
+          child === undefined
+            ? {
+                content: `agent ${record.special.agent} did not answer: its run ${childRunId} ended and expired (past the run retention) before this run read its answer`,
+                isError: true,
+              }
+            : childOutcome(child);
+        const done = applyToolResult(next, record.toolCall.id, outcome, {
           now,
-          startedAt: new Date(record.startedAt ?? child.createdAt),
+          startedAt: new Date(record.startedAt ?? child?.createdAt ?? now.toISOString()),
         });
         next = done.state;
         events.push(...done.events, {
           type: "delegation-end",
           runId: current.id,
           time: now.toISOString(),
-          childRunId: child.id,
+          childRunId,
           toolCallId: record.toolCall.id,
-          status: child.status,
+          status: child?.status ?? "failed",
         });
       }
       const waitingOn = next.pendingToolCalls.filter(

@@ -13,7 +13,9 @@ import {
   approvalItemKey,
   approvalsKey,
   cancelRun,
+  createDispatcher,
   createInbox,
+  dispatchKey,
   createAgentQueues,
   createRunStore,
   defaultRunRetentionSeconds,
@@ -125,6 +127,41 @@ describe("retention", () => {
     expect(tenantTtl).toBeLessThanOrEqual(120);
     // A namespace of no tenant keeps the store's period.
     expect(await ending(`${tenant}-other`)).toBeGreaterThan(defaultRunRetentionSeconds - 60);
+  });
+
+  it("resumes a parent whose child run expired before the parent read its answer, with an error result", async () => {
+    const parent = await runningRun(store);
+    const childRunId = randomUUID();
+    const waiting = await store.checkpoint(
+      parent,
+      {
+        ...parent,
+        status: "waiting_for_agent",
+        waiting: { kind: "agent", childRunIds: [childRunId] },
+        pendingToolCalls: [
+          {
+            toolCall: { id: "call-1", name: "ask_researcher", arguments: '{"input":"?"}' },
+            idempotencyKey: randomUUID(),
+            status: "pending",
+            special: { kind: "delegate", agent: "researcher", childRunId },
+            startedAt: new Date().toISOString(),
+          },
+        ],
+      },
+      [],
+    );
+    await redis.zadd(dispatchKey(namespace), Date.now(), waiting.id);
+    await createDispatcher({ redis, store, queues }).dispatch(namespace, waiting.id);
+    const resumed = await store.require(namespace, waiting.id);
+    expect(resumed.status).toBe("queued");
+    expect(resumed.pendingToolCalls).toEqual([]);
+    const answer = resumed.messages.at(-1);
+    expect(answer?.role).toBe("tool");
+    expect(answer?.content).toContain(`its run ${childRunId} ended and expired`);
+    const ends = (await store.readEvents(namespace, waiting.id)).filter(
+      ({ event }) => event.type === "delegation-end",
+    );
+    expect(ends.map(({ event }) => event)).toMatchObject([{ childRunId, status: "failed" }]);
   });
 
   it("keeps every run when the retention is 0", async () => {

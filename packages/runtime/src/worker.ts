@@ -152,8 +152,9 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       if (state.parent !== undefined) await dispatcher.dispatch(namespace, state.parent.runId);
       return "failed";
     }
+    // A pipeline, not MULTI: a tenant's Redis user may not run EXEC.
     await options.connection
-      .multi()
+      .pipeline()
       .hset(pickups, "progress", progress, "count", String(stalls + 1))
       .expire(pickups, pickupsTtlSeconds)
       .exec();

@@ -351,9 +351,9 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
         );
         continue;
       }
-      started += 1;
       try {
         await quotas?.startRuns(agent.namespace);
+        started += 1;
       } catch (error) {
         if (!(error instanceof FreeholdError && error.code === runsExceededCode)) throw error;
         refused.set(

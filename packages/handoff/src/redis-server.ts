@@ -1,7 +1,9 @@
 /**
  * Starts a real `redis-server` as a child process on a free loopback port: for `freehold dev` and
  * for tests. Data lives in a temporary folder unless one is given; with `appendOnly` it survives a
- * restart.
+ * restart, and a kill too: `appendFsync: "always"` makes every acknowledged write durable on disk
+ * before it is acknowledged; `"everysec"` (the default) fsyncs once a second, so losing the machine
+ * (not only the process) can lose about the last second of acknowledged writes.
  *
  * @module
  */
@@ -20,6 +22,11 @@ export interface RedisServerOptions {
   readonly dataDirectory?: string;
   /** Write an append-only file, so data survives a restart. Default: false. */
   readonly appendOnly?: boolean;
+  /**
+   * With `appendOnly`, when the file is fsynced (`--appendfsync`): `"always"` before every write is
+   * acknowledged, `"everysec"` once a second. Default: `"everysec"`.
+   */
+  readonly appendFsync?: "always" | "everysec";
   /** The binary. Default: `redis-server` on the PATH. */
   readonly binary?: string;
   /** The default user's password (`--requirepass`); `url` carries it. Default: none. */
@@ -38,10 +45,14 @@ export interface RedisServer extends AsyncDisposable {
   readonly dataDirectory: string;
   /** Stops Redis (SIGTERM: with appendOnly, data is flushed) and removes a temporary data folder. */
   stop(): Promise<void>;
-  /** Kills Redis at once (SIGKILL) without removing data, to test recovery. */
+  /** Kills Redis at once (SIGKILL) without removing data, to test recovery; `start()` brings it back. */
   kill(): Promise<void>;
-  /** Starts Redis again on the same port and data folder. */
+  /** Starts Redis again on the same port and data folder after `kill()`; does nothing while it runs. */
+  start(): Promise<void>;
+  /** Stops Redis gracefully (SIGTERM) and starts it again on the same port and data folder. */
   restart(): Promise<void>;
+  /** Kills Redis at once (SIGKILL) and starts it again on the same port and data folder. */
+  crash(): Promise<void>;
 }
 
 /** A free TCP port on 127.0.0.1. */
@@ -87,7 +98,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     "--appendonly",
     options.appendOnly === true ? "yes" : "no",
     "--appendfsync",
-    "everysec",
+    options.appendFsync ?? "everysec",
     "--daemonize",
     "no",
     "--protected-mode",
@@ -135,15 +146,17 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     started.stdout.resume();
   };
 
+  const running = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
+
   const terminate = async (signal: NodeJS.Signals): Promise<void> => {
-    const running = child;
-    if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
+    const current = child;
+    if (current === undefined || !running()) return;
     const exited = new Promise<void>((resolve) =>
-      running.once("exit", () => {
+      current.once("exit", () => {
         resolve();
       }),
     );
-    running.kill(signal);
+    current.kill(signal);
     await exited;
   };
 
@@ -161,8 +174,15 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     dataDirectory,
     stop,
     kill: () => terminate("SIGKILL"),
+    start: async () => {
+      if (!running()) await launch();
+    },
     restart: async () => {
       await terminate("SIGTERM");
+      await launch();
+    },
+    crash: async () => {
+      await terminate("SIGKILL");
       await launch();
     },
     [Symbol.asyncDispose]: stop,

@@ -159,7 +159,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       .expire(pickups, pickupsTtlSeconds)
       .exec();
     try {
-      return await work(agent, job, token, state, checkpoint);
+      return await work(agent, job, token, state, checkpoint, 0);
     } finally {
       await options.connection.del(pickups);
     }
@@ -171,6 +171,8 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     token: string | undefined,
     state: RunState,
     checkpoint: Checkpoint,
+    /** How many times Redis lost this worker's writes to the run (see run.conflict below). */
+    rewinds: number,
   ): Promise<string> => {
     const { id: runId, namespace } = state;
     if (agent.spec.framework !== "freehold") {
@@ -217,7 +219,23 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     } catch (error) {
       if (error instanceof DelayedError) throw error;
       if (error instanceof FreeholdError && error.code === "run.conflict") {
-        // Cancelled, or taken over by another worker after this one stalled: not ours any more.
+        // Cancelled, or taken over by another worker after this one stalled: not ours any more;
+        // unless Redis went back in time (a crash lost its last acknowledged writes: appendfsync
+        // everysec), leaving the run below the revision this worker wrote, still this agent's to work.
+        const held = error.details?.["revision"];
+        const latest = await options.store.get(namespace, runId);
+        if (
+          typeof held === "number" &&
+          latest !== undefined &&
+          latest.revision < held &&
+          latest.agent === agent.name &&
+          !isTerminal(latest.status) &&
+          !latest.status.startsWith("waiting_") &&
+          rewinds < 3
+        ) {
+          log(`run ${runId}: Redis lost writes back to revision ${latest.revision}; resuming from there`);
+          return work(agent, job, token, latest, checkpoint, rewinds + 1);
+        }
         return "released";
       }
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);

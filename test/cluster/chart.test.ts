@@ -1543,6 +1543,7 @@ describe("values.schema.json", () => {
     ["redis.url=localhost:6379", "/redis/url", "does not match pattern"],
     ["redis.maxmemory=lots", "/redis/maxmemory", "does not match pattern"],
     ["redis.maxmemory=0mb", "/redis/maxmemory", "does not match pattern"],
+    ["redis.appendfsync=no", "/redis/appendfsync", "value must be one of 'everysec', 'always'"],
     ["redis.auth.existingSecret=My Secret", "/redis/auth/existingSecret", "does not match pattern"],
     ["redis.auth.password=hunter2", "/redis/auth", "additional properties 'password' not allowed"],
     ["networkPolicy.enabled=yes", "/networkPolicy/enabled", "got string, want boolean"],

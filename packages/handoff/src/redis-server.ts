@@ -1,9 +1,10 @@
 /**
  * Starts a real `redis-server` as a child process on a free loopback port: for `freehold dev` and
  * for tests. Data lives in a temporary folder unless one is given; with `appendOnly` it survives a
- * restart, and a kill too: `appendFsync: "always"` makes every acknowledged write durable on disk
- * before it is acknowledged; `"everysec"` (the default) fsyncs once a second, so losing the machine
- * (not only the process) can lose about the last second of acknowledged writes.
+ * restart, and a kill too: `appendFsync: "always"` fsyncs every write before it is acknowledged;
+ * with `"everysec"` (the default) a killed process loses nothing while the machine lives (short of
+ * an fsync slower than a second, when Redis holds writes back for up to 2 s), and losing the
+ * machine loses about the last second of acknowledged writes.
  *
  * @module
  */

@@ -5,6 +5,7 @@
  */
 import type { RunEvent, RunState } from "@freehold/api";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { runKey } from "@freehold/handoff";
 import type { RunDetails } from "../src/index.ts";
 import {
   authorization,
@@ -265,6 +266,33 @@ describe("cancelling runs", () => {
     });
     const missing = await request(harness, "POST", `/v1/namespaces/${namespace}/runs/nope/cancel`);
     expect(missing).toMatchObject({ status: 404, body: { code: "run.not-found" } });
+  });
+
+  it("keeps a run it cancelled for the retention period, then answers 404", async () => {
+    const short = await startHarness({ gateway: { runRetentionSeconds: 1 } });
+    try {
+      const namespace = await idleAgent(short);
+      const run = await request(short, "POST", `/v1/namespaces/${namespace}/agents/idle/runs`, {
+        body: { input: "x" },
+      });
+      const runId = (run.body as RunState).id;
+      expect(await request(short, "POST", `/v1/namespaces/${namespace}/runs/${runId}/cancel`)).toMatchObject({
+        status: 200,
+      });
+      expect(await short.connection.ttl(runKey(namespace, runId))).toBeGreaterThan(0);
+      await expect
+        .poll(async () => (await request(short, "GET", `/v1/namespaces/${namespace}/runs/${runId}`)).status, {
+          timeout: 10_000,
+          interval: 100,
+        })
+        .toBe(404);
+      const events = await request(short, "GET", `/v1/namespaces/${namespace}/runs/${runId}/events`, {
+        headers: { accept: "application/json" },
+      });
+      expect(events.status).toBe(404);
+    } finally {
+      await short.close();
+    }
   });
 });
 

@@ -168,6 +168,9 @@ async function runBatch(mode: "always" | "everysec"): Promise<void> {
     configFile: world.configFile,
     redisUrl: redis.url,
     concurrency: 10,
+    // Long enough that a job lock Redis gets back from before the lost second is still valid when its
+    // worker finds its run behind it: the job is not recovered as stalled, so only the worker itself
+    // can keep the run going (with 2 s, the stall check hid runs left with no job).
     lockDurationSeconds: 10,
   });
   const store = createRunStore(connection);
@@ -176,7 +179,8 @@ async function runBatch(mode: "always" | "everysec"): Promise<void> {
   const approvals = createApprovals({ redis: connection, store, queues });
   try {
     for (let index = 0; index < 2; index += 1) fleet.start();
-    // Started a few at a time, so that the kills find runs at every stage, charges among them.
+    // Started a few at a time, so that the kills find runs at every stage, charges among them
+    // (waitForRunsToEnd reads `ids` afresh on every look, so it waits for those started later too).
     const ids: string[] = [];
     const startSome = async (): Promise<void> => {
       if (ids.length >= runs) return;

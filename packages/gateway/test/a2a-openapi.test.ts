@@ -182,7 +182,9 @@ describe("A2A", () => {
     );
     expect(kinds[0]).toBe("task");
     expect(results[0]?.result).toMatchObject({ status: { state: "submitted" } });
-    expect(kinds).toContain("status:working");
+    // In between, only working (a status is sent when the stream reads the run while it runs; a
+    // one-step run may end before it is read in that state).
+    expect(kinds.slice(1, -2).every((kind) => kind === "status:working")).toBe(true);
     expect(kinds.slice(-2)).toEqual(["artifact-update", "status:completed"]);
     expect(results.at(-2)?.result).toMatchObject({ artifact: { parts: [{ kind: "text", text: "Four." }] } });
     expect(results.at(-1)?.result).toMatchObject({ final: true });

@@ -288,9 +288,7 @@ describe("translateAgent", () => {
     });
     const cyclic = [asking(first, second.metadata.name), asking(second, first.metadata.name)];
     const view = clusterViewFromObjects([
-      ...resources.filter(
-        (resource) => !(resource.kind === "Agent" && [first, second].includes(resource)),
-      ),
+      ...resources.filter((resource) => !(resource.kind === "Agent" && [first, second].includes(resource))),
       ...cyclic,
       ...secrets,
     ]);

@@ -14,6 +14,7 @@ export {
   runPickupsKey,
   runStartedByKey,
 } from "./keys.ts";
+export { connectRedis, duplicateClient, isClusterUrl, type RedisClient } from "./redis-client.ts";
 export { freePort, startRedisServer, type RedisServer, type RedisServerOptions } from "./redis-server.ts";
 export {
   compareStreamIds,

@@ -1,0 +1,65 @@
+/**
+ * One Redis or a Redis Cluster, behind one type. Everything in Freehold that talks to Redis takes a
+ * {@link RedisClient}; {@link connectRedis} makes one from a URL: `redis://` or `rediss://` for one
+ * Redis, `redis+cluster://host:port,host:port` (or `rediss+cluster://`) for a cluster, given any of its
+ * primaries (the rest are discovered).
+ *
+ * @module
+ */
+import { FreeholdError } from "@freehold/api";
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
+
+/** A connection to one Redis or to a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
+
+/** Whether a URL names a Redis Cluster (`redis+cluster://` or `rediss+cluster://`). */
+export function isClusterUrl(url: string): boolean {
+  return /^rediss?\+cluster:\/\//.test(url);
+}
+
+/**
+ * Connects to the Redis or Redis Cluster a URL names. `options` apply to every connection (for a
+ * cluster: to each node's).
+ *
+ * @example
+ * ```ts
+ * const redis = connectRedis("redis+cluster://127.0.0.1:7000,127.0.0.1:7001", { maxRetriesPerRequest: null });
+ * ```
+ */
+export function connectRedis(
+  url: string,
+  options: RedisOptions = {},
+  cluster: ClusterOptions = {},
+): RedisClient {
+  if (!isClusterUrl(url)) return new Redis(url, options);
+  const match = /^(rediss?)\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#]+)\/?$/.exec(url);
+  const nodes = (match?.[4] ?? "").split(",").map((node) => {
+    const hostPort = /^([^:]+):(\d{1,5})$/.exec(node.trim());
+    return hostPort === null ? undefined : { host: hostPort[1] ?? "", port: Number(hostPort[2]) };
+  });
+  if (match === null || nodes.length === 0 || nodes.some((node) => node === undefined)) {
+    throw new FreeholdError(
+      "config.invalid-redis-url",
+      `the Redis Cluster URL ${JSON.stringify(url.replace(/\/\/[^@/]*@/, "//***@"))} is not of the form redis+cluster://[user:password@]host:port,host:port`,
+    );
+  }
+  const username = match[2] === undefined || match[2] === "" ? undefined : decodeURIComponent(match[2]);
+  const password = match[3] === undefined ? undefined : decodeURIComponent(match[3]);
+  return new Cluster(
+    nodes.filter((node) => node !== undefined),
+    {
+      ...cluster,
+      redisOptions: {
+        ...options,
+        ...(username === undefined ? {} : { username }),
+        ...(password === undefined ? {} : { password }),
+        ...(match[1] === "rediss" ? { tls: {} } : {}),
+      },
+    },
+  );
+}
+
+/** A second connection to the same Redis or cluster (for blocking reads that must not hold up writes). */
+export function duplicateClient(redis: RedisClient): RedisClient {
+  return redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
+}

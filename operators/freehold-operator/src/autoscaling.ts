@@ -8,7 +8,7 @@
  * @module
  */
 import type { Agent } from "@freehold/api";
-import { agentQueuePrefix } from "@freehold/handoff";
+import { agentQueueName, agentQueuePrefix } from "@freehold/handoff";
 import type { ObjectMeta, SpecObject } from "./kubernetes-objects.ts";
 import { agentWorkloadName } from "./agent-workload.ts";
 import { ownerLabels, ownerReference, redisSecretName } from "./names.ts";
@@ -18,7 +18,7 @@ export const queueDepthMetric = "freehold_agent_queue_depth";
 
 /** The Redis list of an agent's waiting runs (BullMQ's `wait` list under the agent's queue). */
 export function agentWaitList(namespace: string, agent: string): string {
-  return `${agentQueuePrefix(namespace)}:${agent}:wait`;
+  return `${agentQueuePrefix(namespace)}:${agentQueueName(namespace, agent)}:wait`;
 }
 
 function metadata(agent: Agent): ObjectMeta {

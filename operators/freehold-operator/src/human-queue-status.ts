@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { InboxItem, type HumanQueue } from "@freehold/api";
-import { inboxItemKey, inboxQueueKey } from "@freehold/handoff";
+import type { HumanQueue } from "@freehold/api";
+import { humanQueueCounts } from "@freehold/handoff";
 import type { Redis } from "ioredis";
 import type { ClusterView } from "./cluster-view.ts";
 import { falseCondition, trueCondition, type ConditionDraft } from "./conditions.ts";
@@ -33,21 +33,10 @@ export async function readHumanQueueStats(
   queue: string,
   now: Date,
 ): Promise<HumanQueueStats> {
-  const [waitingIds, claimed] = await Promise.all([
-    redis.zrange(inboxQueueKey(namespace, queue, "waiting"), "0", "-1"),
-    redis.zcard(inboxQueueKey(namespace, queue, "claimed")),
-  ]);
-  let oldest = now.getTime();
-  if (waitingIds.length > 0) {
-    const items = await redis.mget(waitingIds.map((id) => inboxItemKey(namespace, id)));
-    for (const text of items) {
-      if (text === null) continue;
-      const parsed = InboxItem.safeParse(JSON.parse(text));
-      if (parsed.success) oldest = Math.min(oldest, Date.parse(parsed.data.queuedAt));
-    }
-  }
+  const { waiting, claimed, oldestQueuedAt } = await humanQueueCounts(redis, namespace, queue);
+  const oldest = oldestQueuedAt ?? now.getTime();
   return {
-    waiting: waitingIds.length,
+    waiting,
     claimed,
     oldestWaitSeconds: Math.max(0, Math.floor((now.getTime() - oldest) / 1000)),
   };

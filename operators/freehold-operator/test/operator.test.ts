@@ -599,7 +599,11 @@ describe("a HumanQueue", () => {
       leaseSeconds: 900,
     };
     await redis.set(inboxItemKey("acme", "item-1"), JSON.stringify(item));
-    await redis.zadd(inboxQueueKey("acme", "billing-desk", "waiting"), Date.parse(queuedAt), "item-1");
+    await redis.zadd(
+      inboxQueueKey("acme", "billing-desk", "waiting", "item-1"),
+      Date.parse(queuedAt),
+      "item-1",
+    );
     const queue = await eventually(async () => {
       const stored = await getJson<Stored>(test.kubectl, ["-n", "acme", "humanqueue", "billing-desk"]);
       expect(stored.status?.waiting).toBe(1);

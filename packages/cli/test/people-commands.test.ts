@@ -14,6 +14,7 @@ import {
   createAgentRegistry,
   createQuotas,
   createRunStore,
+  runStartedByKey,
   startRedisServer,
   startRun,
   writeTenancy,
@@ -330,7 +331,7 @@ describe("freehold approvals", () => {
       },
       { timeout: 10_000, interval: 50 },
     );
-    expect(await connection.get(`freehold:${namespace}:started-by:${runId}`)).toBe("local:ann");
+    expect(await connection.get(runStartedByKey(namespace, runId))).toBe("local:ann");
     await waitFor(runId, "waiting_for_approval");
     const items = (await freehold("bob", "approvals", "list", "--json")).stdout
       .trim()

@@ -188,7 +188,7 @@ beforeAll(async () => {
     });
   }
   waitingRun = await started("bob", "billing", "I want a refund", "waiting_for_human");
-  const items = await harness.connection.keys("freehold:acme:inbox:item:*");
+  const items = await harness.connection.keys("freehold:acme:*:inbox:item:*");
   expect(items).toHaveLength(1);
   item = JSON.parse((await harness.connection.get(items[0] ?? "")) ?? "") as InboxItem;
   approvalRun = await started("ann", "billing", "Please add 2 and 3", "waiting_for_approval");

@@ -32,9 +32,9 @@ afterAll(async () => {
 
 /** The runs stored in a namespace. */
 async function storedRuns(namespace: string): Promise<string[]> {
-  return (await harness.connection.keys(`freehold:${namespace}:run:*`)).filter(
+  return (await harness.connection.keys(`freehold:${namespace}:*:run:*`)).filter(
     // Run hashes, not a run's events, messages or other keys under it.
-    (key) => /^freehold:[^:]+:run:[^:]+$/.test(key),
+    (key) => /:run:[^:]+$/.test(key),
   );
 }
 
@@ -327,7 +327,7 @@ describe("rate limits per identity", () => {
       });
       expect(refused).toMatchObject({ status: 429, body: { code: "request.rate-limited" } });
       expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-      expect((await limited.connection.keys(`freehold:${namespace}:run:*`)).length).toBe(0);
+      expect((await limited.connection.keys(`freehold:${namespace}:*:run:*`)).length).toBe(0);
       const other = await request(limited, "POST", `/v1/namespaces/${namespace}/agents/idle/runs`, {
         body: { input: "hi" },
         user: "bob",
@@ -361,7 +361,7 @@ describe("lists", () => {
         createdAt,
       };
       pipeline.set(approvalItemKey(namespace, id), JSON.stringify(item));
-      pipeline.zadd(approvalsKey(namespace), Date.parse(createdAt), id);
+      pipeline.zadd(approvalsKey(namespace, id), Date.parse(createdAt), id);
     }
     await pipeline.exec();
     const path = `/v1/namespaces/${namespace}/approvals`;

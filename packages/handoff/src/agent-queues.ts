@@ -1,6 +1,6 @@
 /**
  * One BullMQ queue per agent, named after it, under the namespace's prefix
- * (`freehold:{namespace}:agent:{name}`). A job only says which run to work on; the run's state is in
+ * (`freehold:<ns>:agent:{<ns>.<agent>}`, see keys.ts). A job only says which run to work on; the run's state is in
  * the run store.
  *
  * @module
@@ -8,7 +8,7 @@
 import { RunJob } from "@freehold/api";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { agentQueuePrefix } from "./keys.ts";
+import { agentQueueName, agentQueuePrefix } from "./keys.ts";
 import { withStoreErrors } from "./store-errors.ts";
 
 /** Options of {@link AgentQueues.enqueue}. */
@@ -44,7 +44,10 @@ export function createAgentQueues(connection: Redis): AgentQueues {
     const id = `${namespace}/${agent}`;
     let queue = queues.get(id);
     if (queue === undefined) {
-      queue = new Queue(agent, { connection, prefix: agentQueuePrefix(namespace) });
+      queue = new Queue(agentQueueName(namespace, agent), {
+        connection,
+        prefix: agentQueuePrefix(namespace),
+      });
       queues.set(id, queue);
     }
     return queue;

@@ -19,8 +19,9 @@ import {
 import type { Redis } from "ioredis";
 import type { AgentQueues } from "./agent-queues.ts";
 import { createDispatcher } from "./dispatcher.ts";
-import { approvalItemKey, approvalsKey } from "./keys.ts";
+import { approvalItemKey, approvalsKey, approvalsKeys } from "./keys.ts";
 import type { RedisEffect } from "./redis-effects.ts";
+import { sortedAcrossShards } from "./shard-reads.ts";
 import type { RunStore } from "./run-store.ts";
 import { applyToolResult } from "./run-transitions.ts";
 
@@ -32,7 +33,12 @@ export function approvalItemEffects(item: ApprovalItem): RedisEffect[] {
       key: approvalItemKey(item.namespace, item.id),
       value: JSON.stringify(ApprovalItem.parse(item)),
     },
-    { op: "zadd", key: approvalsKey(item.namespace), score: Date.parse(item.createdAt), member: item.id },
+    {
+      op: "zadd",
+      key: approvalsKey(item.namespace, item.id),
+      score: Date.parse(item.createdAt),
+      member: item.id,
+    },
   ];
 }
 
@@ -83,14 +89,14 @@ export function createApprovals(parts: {
 
   const removal = (item: ApprovalItem): RedisEffect[] => [
     { op: "del", key: approvalItemKey(item.namespace, item.id) },
-    { op: "zrem", key: approvalsKey(item.namespace), member: item.id },
+    { op: "zrem", key: approvalsKey(item.namespace, item.id), member: item.id },
   ];
 
   const approvals: Approvals = {
     async list(namespace, options = {}) {
-      const ids = await redis.zrange(approvalsKey(namespace), "0", "-1");
-      if (ids.length === 0) return [];
-      const raws = await redis.mget(ids.map((id) => approvalItemKey(namespace, id)));
+      const ids = await sortedAcrossShards(redis, approvalsKeys(namespace));
+      // One GET per item (sent together), not MGET: in Redis Cluster the items are in many slots.
+      const raws = await Promise.all(ids.map((id) => redis.get(approvalItemKey(namespace, id))));
       return raws
         .flatMap((raw) => (raw === null ? [] : [ApprovalItem.parse(JSON.parse(raw))]))
         .filter((item) => options.agent === undefined || item.agent === options.agent);
@@ -111,7 +117,7 @@ export function createApprovals(parts: {
         );
         if (isTerminal(run.status) || record === undefined) {
           await redis.del(approvalItemKey(namespace, itemId));
-          await redis.zrem(approvalsKey(namespace), itemId);
+          await redis.zrem(approvalsKey(namespace, itemId), itemId);
           throw new FreeholdError(
             "approval.stale",
             `run ${run.id} no longer waits for approval ${itemId} (status ${run.status}); the item is removed`,

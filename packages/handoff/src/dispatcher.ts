@@ -11,7 +11,7 @@
 import { FreeholdError, isTerminal, type RunEvent, type RunState } from "@freehold/api";
 import type { Redis } from "ioredis";
 import type { AgentQueues } from "./agent-queues.ts";
-import { dispatchKey } from "./keys.ts";
+import { dispatchKey, dispatchKeys } from "./keys.ts";
 import { evalScript } from "./redis-effects.ts";
 import type { RunStore } from "./run-store.ts";
 import { applyToolResult } from "./run-transitions.ts";
@@ -127,7 +127,7 @@ export function createDispatcher(parts: {
 
   const dispatcher: Dispatcher = {
     async dispatch(namespace, runId) {
-      const key = dispatchKey(namespace);
+      const key = dispatchKey(namespace, runId);
       const score = await redis.zscore(key, runId);
       if (score === null) return;
       let state = await store.get(namespace, runId);
@@ -143,10 +143,22 @@ export function createDispatcher(parts: {
       if (state.status !== "queued") return;
       const markedBy = Date.now();
       await queues.enqueue(state.namespace, state.agent, state.id, { key: `r${state.revision}` });
-      await evalScript(redis, removeIfMarkedBefore, 1, dispatchKey(state.namespace), state.id, markedBy);
+      await evalScript(
+        redis,
+        removeIfMarkedBefore,
+        1,
+        dispatchKey(state.namespace, state.id),
+        state.id,
+        markedBy,
+      );
     },
     async sweep(namespace, graceMs = 2_000) {
-      const due = await redis.zrangebyscore(dispatchKey(namespace), 0, Date.now() - graceMs, "LIMIT", 0, 500);
+      const marked = await Promise.all(
+        dispatchKeys(namespace).map((key) =>
+          redis.zrangebyscore(key, 0, Date.now() - graceMs, "LIMIT", 0, 500),
+        ),
+      );
+      const due = marked.flat();
       for (const runId of due) await dispatcher.dispatch(namespace, runId);
       return due.length;
     },

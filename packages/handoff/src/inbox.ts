@@ -24,8 +24,9 @@ import type { Redis } from "ioredis";
 import { createAgentRegistry } from "./agent-registry.ts";
 import type { AgentQueues } from "./agent-queues.ts";
 import { createDispatcher } from "./dispatcher.ts";
-import { inboxItemKey, inboxQueueKey, runEventsKey } from "./keys.ts";
+import { inboxItemKey, inboxQueueKey, inboxQueueKeys, runEventsKey } from "./keys.ts";
 import { compareAndWrite, type RedisEffect } from "./redis-effects.ts";
+import { priorityBandWidth, sortedAcrossShards } from "./shard-reads.ts";
 import type { RunStore } from "./run-store.ts";
 import { applyToolResult, finish } from "./run-transitions.ts";
 
@@ -33,7 +34,7 @@ const priorityRank: Record<Priority, number> = { urgent: 0, high: 1, normal: 2, 
 
 /** The waiting set's score: priority first, then age. */
 function waitingScore(item: InboxItem): number {
-  return priorityRank[item.priority] * 1e13 + Date.parse(item.queuedAt);
+  return priorityRank[item.priority] * priorityBandWidth + Date.parse(item.queuedAt);
 }
 
 /** The writes that put a new item in its queue. */
@@ -42,7 +43,7 @@ export function inboxItemEffects(item: InboxItem): RedisEffect[] {
     { op: "set", key: inboxItemKey(item.namespace, item.id), value: JSON.stringify(InboxItem.parse(item)) },
     {
       op: "zadd",
-      key: inboxQueueKey(item.namespace, item.queue, "waiting"),
+      key: inboxQueueKey(item.namespace, item.queue, "waiting", item.id),
       score: waitingScore(item),
       member: item.id,
     },
@@ -53,8 +54,8 @@ export function inboxItemEffects(item: InboxItem): RedisEffect[] {
 function removalEffects(item: InboxItem): RedisEffect[] {
   return [
     { op: "del", key: inboxItemKey(item.namespace, item.id) },
-    { op: "zrem", key: inboxQueueKey(item.namespace, item.queue, "waiting"), member: item.id },
-    { op: "zrem", key: inboxQueueKey(item.namespace, item.queue, "claimed"), member: item.id },
+    { op: "zrem", key: inboxQueueKey(item.namespace, item.queue, "waiting", item.id), member: item.id },
+    { op: "zrem", key: inboxQueueKey(item.namespace, item.queue, "claimed", item.id), member: item.id },
   ];
 }
 
@@ -257,11 +258,11 @@ export function createInbox(parts: {
   const inbox: Inbox = {
     async list(namespace, queue) {
       const ids = [
-        ...(await redis.zrange(inboxQueueKey(namespace, queue, "waiting"), "0", "-1")),
-        ...(await redis.zrange(inboxQueueKey(namespace, queue, "claimed"), "0", "-1")),
+        ...(await sortedAcrossShards(redis, inboxQueueKeys(namespace, queue, "waiting"))),
+        ...(await sortedAcrossShards(redis, inboxQueueKeys(namespace, queue, "claimed"))),
       ];
-      if (ids.length === 0) return [];
-      const raws = await redis.mget(ids.map((id) => inboxItemKey(namespace, id)));
+      // One GET per item (sent together), not MGET: in Redis Cluster the items are in many slots.
+      const raws = await Promise.all(ids.map((id) => redis.get(inboxItemKey(namespace, id))));
       return raws.flatMap((raw) => (raw === null ? [] : [InboxItem.parse(JSON.parse(raw))]));
     },
 
@@ -296,10 +297,10 @@ export function createInbox(parts: {
           leaseExpiresAt: leaseExpiresAt.toISOString(),
         };
         const written = await replace(current, claimed, [
-          { op: "zrem", key: inboxQueueKey(namespace, item.queue, "waiting"), member: itemId },
+          { op: "zrem", key: inboxQueueKey(namespace, item.queue, "waiting", itemId), member: itemId },
           {
             op: "zadd",
-            key: inboxQueueKey(namespace, item.queue, "claimed"),
+            key: inboxQueueKey(namespace, item.queue, "claimed", itemId),
             score: leaseExpiresAt.getTime(),
             member: itemId,
           },
@@ -322,10 +323,10 @@ export function createInbox(parts: {
         } = current.item;
         const released: InboxItem = { ...rest, status: "waiting" };
         const written = await replace(current, released, [
-          { op: "zrem", key: inboxQueueKey(namespace, released.queue, "claimed"), member: itemId },
+          { op: "zrem", key: inboxQueueKey(namespace, released.queue, "claimed", itemId), member: itemId },
           {
             op: "zadd",
-            key: inboxQueueKey(namespace, released.queue, "waiting"),
+            key: inboxQueueKey(namespace, released.queue, "waiting", itemId),
             score: waitingScore(released),
             member: itemId,
           },
@@ -387,10 +388,13 @@ export function createInbox(parts: {
       const now = Date.now();
       for (const { name, spec } of queues) {
         // Claims whose holder went away return to the queue.
-        for (const itemId of await redis.zrangebyscore(inboxQueueKey(namespace, name, "claimed"), 0, now)) {
+        const expired = await Promise.all(
+          inboxQueueKeys(namespace, name, "claimed").map((key) => redis.zrangebyscore(key, 0, now)),
+        );
+        for (const itemId of expired.flat()) {
           const current = await read(namespace, itemId).catch(() => undefined);
           if (current === undefined) {
-            await redis.zrem(inboxQueueKey(namespace, name, "claimed"), itemId);
+            await redis.zrem(inboxQueueKey(namespace, name, "claimed", itemId), itemId);
             continue;
           }
           const {
@@ -403,10 +407,10 @@ export function createInbox(parts: {
           const waiting: InboxItem = { ...rest, status: "waiting" };
           if (
             await replace(current, waiting, [
-              { op: "zrem", key: inboxQueueKey(namespace, name, "claimed"), member: itemId },
+              { op: "zrem", key: inboxQueueKey(namespace, name, "claimed", itemId), member: itemId },
               {
                 op: "zadd",
-                key: inboxQueueKey(namespace, name, "waiting"),
+                key: inboxQueueKey(namespace, name, "waiting", itemId),
                 score: waitingScore(waiting),
                 member: itemId,
               },
@@ -420,7 +424,7 @@ export function createInbox(parts: {
         const claimWithinMs = (spec.sla?.claimWithinSeconds ?? Infinity) * 1000;
         const target = spec.escalateTo;
         if (target === undefined || !Number.isFinite(claimWithinMs)) continue;
-        for (const itemId of await redis.zrange(inboxQueueKey(namespace, name, "waiting"), "0", "-1")) {
+        for (const itemId of await sortedAcrossShards(redis, inboxQueueKeys(namespace, name, "waiting"))) {
           const current = await read(namespace, itemId).catch(() => undefined);
           if (current === undefined || Date.parse(current.item.queuedAt) + claimWithinMs > now) continue;
           const { item } = current;
@@ -433,10 +437,10 @@ export function createInbox(parts: {
             };
             if (
               await replace(current, escalated, [
-                { op: "zrem", key: inboxQueueKey(namespace, name, "waiting"), member: itemId },
+                { op: "zrem", key: inboxQueueKey(namespace, name, "waiting", itemId), member: itemId },
                 {
                   op: "zadd",
-                  key: inboxQueueKey(namespace, escalated.queue, "waiting"),
+                  key: inboxQueueKey(namespace, escalated.queue, "waiting", itemId),
                   score: waitingScore(escalated),
                   member: itemId,
                 },

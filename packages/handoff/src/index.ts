@@ -7,7 +7,13 @@
 export { createAgentQueues, type AgentQueues, type EnqueueOptions } from "./agent-queues.ts";
 export { AgentEntry, createAgentRegistry, type AgentRegistry } from "./agent-registry.ts";
 export {
+  agentQueueName,
   agentQueuePrefix,
+  dispatchKeys,
+  approvalsKeys,
+  inboxQueueKeys,
+  shardOf,
+  shardsPerNamespace,
   namespacePrefix,
   runBlobsKey,
   runEventsKey,
@@ -27,6 +33,7 @@ export {
   type FanoutFollowOptions,
 } from "./event-fanout.ts";
 export { blobThreshold } from "./run-blobs.ts";
+export { humanQueueCounts, sortedAcrossShards, type HumanQueueCounts } from "./shard-reads.ts";
 export {
   createRunStore,
   decodeEvents,

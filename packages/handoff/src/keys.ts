@@ -4,6 +4,14 @@
  * namespace belongs to (`freehold-tenancy:{namespace}`), the tenant's limits
  * (`freehold-limits:{<tenant>}`) and its usage counters (`freehold-usage:{<tenant>}:*`).
  *
+ * Redis Cluster: a namespace's keys spread over {@link shardsPerNamespace} shards, each a hash tag
+ * (`freehold:<ns>:{<ns>.<shard>}:...`), so one script's keys always share a slot while a namespace's
+ * runs spread over many. A run's keys, its child runs' (delegation), its inbox and approval items and
+ * the entries that index them (dispatch set, human queues, approvals) are all in the shard of the run
+ * that started it: a child run's id and an item's id are the run's id with `-<step>-<index>` after
+ * it, and the shard is taken from the id without those suffixes. An agent's BullMQ queue is named
+ * `{<ns>.<agent>}`, a hash tag of its own.
+ *
  * @module
  */
 
@@ -12,14 +20,49 @@ export function namespacePrefix(namespace: string): string {
   return `freehold:${namespace}`;
 }
 
-/** The hash holding a run's state (`state`) and its revision (`revision`). */
+/** How many hash tags (Redis Cluster slots) one namespace's runs spread over. */
+export const shardsPerNamespace = 16;
+
+const suffix = /-\d+-\d+$/;
+
+/**
+ * The shard of a run, child run or item id: FNV-1a (32 bits) of the id without its trailing
+ * `-<step>-<index>` parts (a child run and an item carry their run's id and these), modulo
+ * {@link shardsPerNamespace}.
+ */
+export function shardOf(id: string): number {
+  let root = id;
+  while (suffix.test(root)) root = root.replace(suffix, "");
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < root.length; index += 1) {
+    hash ^= root.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % shardsPerNamespace;
+}
+
+/** The prefix of one shard of a namespace: `freehold:<ns>:{<ns>.<shard>}`. */
+export function shardPrefix(namespace: string, shard: number): string {
+  return `${namespacePrefix(namespace)}:{${namespace}.${shard}}`;
+}
+
+/** The shards of a namespace, for readers that go over all of them. */
+export function namespaceShards(): number[] {
+  return Array.from({ length: shardsPerNamespace }, (_, shard) => shard);
+}
+
+function ofRun(namespace: string, id: string): string {
+  return shardPrefix(namespace, shardOf(id));
+}
+
+/** The hash holding a run's state (`state`), its revision (`revision`) and its message count (`messages`). */
 export function runKey(namespace: string, runId: string): string {
-  return `${namespacePrefix(namespace)}:run:${runId}`;
+  return `${ofRun(namespace, runId)}:run:${runId}`;
 }
 
 /** The stream of a run's events. */
 export function runEventsKey(namespace: string, runId: string): string {
-  return `${namespacePrefix(namespace)}:run:${runId}:events`;
+  return `${runKey(namespace, runId)}:events`;
 }
 
 /**
@@ -28,19 +71,19 @@ export function runEventsKey(namespace: string, runId: string): string {
  * the stored revision.
  */
 export function runMessagesKey(namespace: string, runId: string): string {
-  return `${namespacePrefix(namespace)}:run:${runId}:messages`;
+  return `${runKey(namespace, runId)}:messages`;
 }
 
 /** A run's large texts (a hash: SHA-256 → text), referenced from its state, messages and events. */
 export function runBlobsKey(namespace: string, runId: string): string {
-  return `${namespacePrefix(namespace)}:run:${runId}:blobs`;
+  return `${runKey(namespace, runId)}:blobs`;
 }
 
 /**
  * Who started a run (a string, written by the gateway for its access checks); it expires with the run.
  */
 export function runStartedByKey(namespace: string, runId: string): string {
-  return `${namespacePrefix(namespace)}:started-by:${runId}`;
+  return `${runKey(namespace, runId)}:started-by`;
 }
 
 /**
@@ -48,43 +91,72 @@ export function runStartedByKey(namespace: string, runId: string): string {
  * worker that dies on the run each time (a tool or model that crashes it) makes it fail.
  */
 export function runPickupsKey(namespace: string, runId: string): string {
-  return `${namespacePrefix(namespace)}:run:${runId}:pickups`;
+  return `${runKey(namespace, runId)}:pickups`;
 }
 
 /**
- * The BullMQ prefix of a namespace's agent queues; the queue's name is the agent's, so its keys are
- * `freehold:{namespace}:agent:{name}:...`.
+ * The BullMQ prefix of a namespace's agent queues; with the queue's name ({@link agentQueueName}),
+ * its keys are `freehold:<ns>:agent:{<ns>.<agent>}:...`.
  */
 export function agentQueuePrefix(namespace: string): string {
   return `${namespacePrefix(namespace)}:agent`;
 }
 
+/** The BullMQ queue name of an agent: a hash tag, so all of the queue's keys share a slot. */
+export function agentQueueName(namespace: string, agent: string): string {
+  return `{${namespace}.${agent}}`;
+}
+
 /**
- * The runs that need a worker to take them: queued runs not yet on a queue, and parents whose child
- * runs ended. A sorted set of run ids, scored by when they were marked.
+ * The runs of a shard that need a worker to take them: queued runs not yet on a queue, and parents
+ * whose child runs ended. A sorted set of run ids, scored by when they were marked; the shard is the
+ * run's (`runId`), or give `shard`.
  */
-export function dispatchKey(namespace: string): string {
-  return `${namespacePrefix(namespace)}:dispatch`;
+export function dispatchKey(namespace: string, runId: string): string {
+  return `${ofRun(namespace, runId)}:dispatch`;
+}
+
+/** The dispatch sets of every shard of a namespace. */
+export function dispatchKeys(namespace: string): string[] {
+  return namespaceShards().map((shard) => `${shardPrefix(namespace, shard)}:dispatch`);
 }
 
 /** An inbox item (JSON). */
 export function inboxItemKey(namespace: string, itemId: string): string {
-  return `${namespacePrefix(namespace)}:inbox:item:${itemId}`;
+  return `${ofRun(namespace, itemId)}:inbox:item:${itemId}`;
 }
 
-/** A human queue's waiting items (sorted by priority, then age) or claimed items (sorted by lease expiry). */
-export function inboxQueueKey(namespace: string, queue: string, state: "waiting" | "claimed"): string {
-  return `${namespacePrefix(namespace)}:inbox:${queue}:${state}`;
+/**
+ * A human queue's waiting items (sorted by priority, then age) or claimed items (sorted by lease
+ * expiry), in the shard of `itemId`.
+ */
+export function inboxQueueKey(
+  namespace: string,
+  queue: string,
+  state: "waiting" | "claimed",
+  itemId: string,
+): string {
+  return `${ofRun(namespace, itemId)}:inbox:${queue}:${state}`;
+}
+
+/** A human queue's waiting or claimed sets in every shard. */
+export function inboxQueueKeys(namespace: string, queue: string, state: "waiting" | "claimed"): string[] {
+  return namespaceShards().map((shard) => `${shardPrefix(namespace, shard)}:inbox:${queue}:${state}`);
 }
 
 /** An approval item (JSON). */
 export function approvalItemKey(namespace: string, itemId: string): string {
-  return `${namespacePrefix(namespace)}:approval:${itemId}`;
+  return `${ofRun(namespace, itemId)}:approval:${itemId}`;
 }
 
-/** The approval items of a namespace, sorted by age. */
-export function approvalsKey(namespace: string): string {
-  return `${namespacePrefix(namespace)}:approvals`;
+/** The approval items of the shard of `itemId`, sorted by age. */
+export function approvalsKey(namespace: string, itemId: string): string {
+  return `${ofRun(namespace, itemId)}:approvals`;
+}
+
+/** The approval indexes of every shard of a namespace. */
+export function approvalsKeys(namespace: string): string[] {
+  return namespaceShards().map((shard) => `${shardPrefix(namespace, shard)}:approvals`);
 }
 
 /**

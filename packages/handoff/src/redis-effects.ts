@@ -7,6 +7,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { FreeholdError } from "@freehold/api";
 import type { Redis } from "ioredis";
 
 /** One write. */
@@ -74,6 +75,42 @@ local function apply_effects(json)
 end
 `;
 
+/**
+ * The keys effects and preconditions touch, once each, to declare in a script's `KEYS` (Redis
+ * Cluster routes a script by them and refuses keys of other slots).
+ */
+export function touchedKeys(
+  preconditions: readonly RedisPrecondition[],
+  effects: readonly RedisEffect[],
+): string[] {
+  return [
+    ...new Set([...preconditions.map((condition) => condition.key), ...effects.map((effect) => effect.key)]),
+  ];
+}
+
+/** The hash tag of a key (what Redis Cluster hashes), or the key itself when it has none. */
+function hashTag(key: string): string {
+  const open = key.indexOf("{");
+  const close = open < 0 ? -1 : key.indexOf("}", open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
+/**
+ * Throws `store.cross-slot` unless every key shares one hash tag: a script over keys of several slots
+ * fails in Redis Cluster, so it is refused on one Redis too, where tests would not notice.
+ */
+export function assertOneSlot(keys: readonly string[], what: string): void {
+  const tags = new Set(keys.map(hashTag));
+  if (tags.size > 1) {
+    throw new FreeholdError(
+      "store.cross-slot",
+      `${what} would write keys of several Redis Cluster slots (${[...tags].join(", ")}) in one script; ` +
+        "this is a defect: keys written together must share their run's hash tag (see keys.ts)",
+      { details: { keys: [...keys] } },
+    );
+  }
+}
+
 const compareAndWriteScript = `${effectsLua}
 local failed = check_preconditions(ARGV[1])
 if failed then
@@ -98,7 +135,16 @@ export async function compareAndWrite(
   effects: readonly RedisEffect[],
 ): Promise<boolean> {
   try {
-    await evalScript(redis, compareAndWriteScript, 0, JSON.stringify(preconditions), JSON.stringify(effects));
+    const keys = touchedKeys(preconditions, effects);
+    assertOneSlot(keys, "a compare-and-write");
+    await evalScript(
+      redis,
+      compareAndWriteScript,
+      keys.length,
+      ...keys,
+      JSON.stringify(preconditions),
+      JSON.stringify(effects),
+    );
     return true;
   } catch (error) {
     if (error instanceof Error && error.message.startsWith("PRECONDITION")) return false;

@@ -24,7 +24,14 @@ import {
   tenancyKey,
 } from "./keys.ts";
 import { externalize, mayHoldBlobs, resolveBlobs } from "./run-blobs.ts";
-import { effectsLua, evalScript, type RedisEffect, type RedisPrecondition } from "./redis-effects.ts";
+import {
+  assertOneSlot,
+  effectsLua,
+  evalScript,
+  touchedKeys,
+  type RedisEffect,
+  type RedisPrecondition,
+} from "./redis-effects.ts";
 import { isOutOfMemoryReply, storeFullError } from "./store-errors.ts";
 
 /** An event as stored: the stream entry id (for `Last-Event-ID`) and the event. */
@@ -76,7 +83,8 @@ export interface RunStore {
 }
 
 /**
- * KEYS: the run hash, its events, who started it, its pickups, its messages, its blobs.
+ * KEYS: the run hash, its events, who started it, its pickups, its messages, its blobs; then the keys
+ * the effects and preconditions touch.
  * ARGV: 1 the revision read, 2 the compact state, 3 the new revision, 4 preconditions, 5 effects,
  * 6 retention (0: the run goes on), 7 events kept, 8 `append` or `snapshot`, 9 messages stored at the
  * revision read (append), 10 messages after, 11 messages sent, 12 blobs sent, 13 blobs referenced and
@@ -113,7 +121,7 @@ apply_effects(ARGV[5])
 for i = events_at, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'event', ARGV[i]) end
 -- A run that ended: its keys expire after the retention period.
 if ARGV[6] ~= '0' then
-  for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ARGV[6]) end
+  for i = 1, 6 do redis.call('EXPIRE', KEYS[i], ARGV[6]) end
 end
 return 1
 `;
@@ -365,7 +373,7 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
           5,
           runKey(parsed.namespace, parsed.id),
           runEventsKey(parsed.namespace, parsed.id),
-          dispatchKey(parsed.namespace),
+          dispatchKey(parsed.namespace, parsed.id),
           runMessagesKey(parsed.namespace, parsed.id),
           runBlobsKey(parsed.namespace, parsed.id),
           record.state,
@@ -439,7 +447,7 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
       if (stored.status === "queued") {
         effects.push({
           op: "zadd",
-          key: dispatchKey(stored.namespace),
+          key: dispatchKey(stored.namespace, stored.id),
           score: Date.now(),
           member: stored.id,
         });
@@ -447,9 +455,23 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
       if (stored.parent !== undefined && isTerminal(stored.status) && !isTerminal(previous.status)) {
         // The parent waits for this run: mark it, so the answer reaches it even if this process dies now.
         const member = stored.parent.runId;
-        effects.push({ op: "zadd", key: dispatchKey(stored.namespace), score: Date.now(), member });
+        effects.push({ op: "zadd", key: dispatchKey(stored.namespace, member), score: Date.now(), member });
       }
       const append = onlyAppends(previous.messages, stored.messages);
+      const preconditions = extra.preconditions ?? [];
+      // The run's keys, then every key the effects and preconditions touch: all declared, one slot.
+      const keys = [
+        ...new Set([
+          runKey(stored.namespace, stored.id),
+          runEventsKey(stored.namespace, stored.id),
+          runStartedByKey(stored.namespace, stored.id),
+          runPickupsKey(stored.namespace, stored.id),
+          runMessagesKey(stored.namespace, stored.id),
+          runBlobsKey(stored.namespace, stored.id),
+          ...touchedKeys(preconditions, effects),
+        ]),
+      ];
+      assertOneSlot(keys, `the checkpoint of run ${stored.namespace}/${stored.id}`);
       const retentionSeconds = isTerminal(stored.status) ? await retentionOf(stored.namespace) : "0";
       const runBlobs = `${stored.namespace}/${stored.id}/`;
       /** The texts the last write sent: remembered once it succeeds. */
@@ -474,17 +496,12 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
         return evalScript(
           redis,
           checkpointScript,
-          6,
-          runKey(stored.namespace, stored.id),
-          runEventsKey(stored.namespace, stored.id),
-          runStartedByKey(stored.namespace, stored.id),
-          runPickupsKey(stored.namespace, stored.id),
-          runMessagesKey(stored.namespace, stored.id),
-          runBlobsKey(stored.namespace, stored.id),
+          keys.length,
+          ...keys,
           String(previous.revision),
           record.state,
           String(stored.revision),
-          JSON.stringify(extra.preconditions ?? []),
+          JSON.stringify(preconditions),
           JSON.stringify(effects),
           retentionSeconds,
           maxEvents,

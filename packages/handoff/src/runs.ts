@@ -113,7 +113,7 @@ export async function startRun(
     await parts.redis
       .pipeline()
       .del(...runKeys(state.namespace, state.id))
-      .zrem(dispatchKey(state.namespace), state.id)
+      .zrem(dispatchKey(state.namespace, state.id), state.id)
       .exec();
     throw error;
   }
@@ -132,14 +132,22 @@ function waitingItemRemoval(state: RunState): RedisEffect[] {
   if (waiting?.kind === "human") {
     return [
       { op: "del", key: inboxItemKey(state.namespace, waiting.itemId) },
-      { op: "zrem", key: inboxQueueKey(state.namespace, waiting.queue, "waiting"), member: waiting.itemId },
-      { op: "zrem", key: inboxQueueKey(state.namespace, waiting.queue, "claimed"), member: waiting.itemId },
+      {
+        op: "zrem",
+        key: inboxQueueKey(state.namespace, waiting.queue, "waiting", waiting.itemId),
+        member: waiting.itemId,
+      },
+      {
+        op: "zrem",
+        key: inboxQueueKey(state.namespace, waiting.queue, "claimed", waiting.itemId),
+        member: waiting.itemId,
+      },
     ];
   }
   if (waiting?.kind === "approval") {
     return waiting.itemIds.flatMap((itemId): RedisEffect[] => [
       { op: "del", key: approvalItemKey(state.namespace, itemId) },
-      { op: "zrem", key: approvalsKey(state.namespace), member: itemId },
+      { op: "zrem", key: approvalsKey(state.namespace, itemId), member: itemId },
     ]);
   }
   return [];

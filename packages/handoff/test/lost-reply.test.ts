@@ -107,7 +107,7 @@ describe("a write whose reply is lost", () => {
   });
 
   it("compare-and-writes once, and says it did", async () => {
-    const key = `${namespace}:item:${randomUUID()}`;
+    const key = `${namespace}:{${randomUUID()}}:item`;
     await direct.set(key, "waiting");
     const claimed = JSON.stringify({ status: "claimed", by: "ann", at: new Date().toISOString() });
     const lostBefore = proxy.lost();

@@ -88,7 +88,7 @@ describe("runs per minute", () => {
     expect(await admin.exists(runKey(namespace, "refused-run"), runEventsKey(namespace, "refused-run"))).toBe(
       0,
     );
-    expect(await admin.zscore(dispatchKey(namespace), "refused-run")).toBeNull();
+    expect(await admin.zscore(dispatchKey(namespace, "refused-run"), "refused-run")).toBeNull();
     expect(await readTenantUsage(admin, name, at)).toEqual({ runsThisMinute: 2, tokensToday: 0 });
   });
 
@@ -241,8 +241,8 @@ describe("a full Redis", () => {
   async function leftOf(namespace: string, runId: string): Promise<number> {
     return (
       (await connection.exists(runKey(namespace, runId), runEventsKey(namespace, runId))) +
-      (await connection.zcard(dispatchKey(namespace))) +
-      (await connection.exists(`freehold:${namespace}:agent:billing:id`))
+      (await connection.zcard(dispatchKey(namespace, runId))) +
+      (await connection.exists(`freehold:${namespace}:agent:{${namespace}.billing}:id`))
     );
   }
 

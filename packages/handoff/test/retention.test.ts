@@ -59,8 +59,12 @@ afterAll(async () => {
 });
 
 /** A new run, stored and marked running (as a worker's first checkpoint does). */
-async function runningRun(on: RunStore, extra: Partial<RunState> = {}): Promise<RunState> {
-  const state = newRun({ id: randomUUID(), namespace, agent: "billing", input: "Hi" });
+async function runningRun(
+  on: RunStore,
+  extra: Partial<RunState> = {},
+  id: string = randomUUID(),
+): Promise<RunState> {
+  const state = newRun({ id, namespace, agent: "billing", input: "Hi" });
   await on.create(state, [
     { type: "run-start", runId: state.id, time: state.createdAt, agent: "billing", input: "Hi" },
   ]);
@@ -162,7 +166,7 @@ describe("retention", () => {
       },
       [],
     );
-    await redis.zadd(dispatchKey(namespace), Date.now(), waiting.id);
+    await redis.zadd(dispatchKey(namespace, waiting.id), Date.now(), waiting.id);
     await createDispatcher({ redis, store, queues }).dispatch(namespace, waiting.id);
     const resumed = await store.require(namespace, waiting.id);
     expect(resumed.status).toBe("queued");
@@ -223,7 +227,7 @@ describe("retention", () => {
 describe("cancelling", () => {
   it("removes the inbox item of a run waiting for a person", async () => {
     const running = await runningRun(store);
-    const itemId = randomUUID();
+    const itemId = `${running.id}-1-0`;
     const time = new Date().toISOString();
     const item = {
       schemaVersion: 1 as const,
@@ -256,12 +260,15 @@ describe("cancelling", () => {
     expect(cancelled.waiting).toBeUndefined();
     expect((await inbox.list(namespace, "billing-desk")).map((listed) => listed.id)).not.toContain(itemId);
     expect(await redis.exists(inboxItemKey(namespace, itemId))).toBe(0);
-    expect(await redis.zscore(inboxQueueKey(namespace, "billing-desk", "waiting"), itemId)).toBeNull();
+    expect(
+      await redis.zscore(inboxQueueKey(namespace, "billing-desk", "waiting", itemId), itemId),
+    ).toBeNull();
   });
 
   it("removes the approval items of a run waiting for approval", async () => {
     const running = await runningRun(store);
-    const itemIds = [randomUUID(), randomUUID()];
+    // Item ids as a run makes them: its id, the step, the call.
+    const itemIds = [`${running.id}-1-0`, `${running.id}-1-1`];
     const effects = itemIds.flatMap((id) =>
       approvalItemEffects({
         schemaVersion: 1,
@@ -283,27 +290,34 @@ describe("cancelling", () => {
       [],
       { effects },
     );
-    expect(await redis.zcard(approvalsKey(namespace))).toBeGreaterThanOrEqual(2);
+    expect(await redis.zcard(approvalsKey(namespace, running.id))).toBeGreaterThanOrEqual(2);
     await cancelRun(store, namespace, running.id);
     for (const id of itemIds) {
       expect(await redis.exists(approvalItemKey(namespace, id))).toBe(0);
-      expect(await redis.zscore(approvalsKey(namespace), id)).toBeNull();
+      expect(await redis.zscore(approvalsKey(namespace, id), id)).toBeNull();
     }
   });
 
   it("cancels the child runs of a run, and theirs, but leaves ended ones as they are", async () => {
     const parent = await runningRun(store);
-    const child = await runningRun(store, {
-      parent: { runId: parent.id, toolCallId: "c1", agent: "billing", depth: 1 },
-    });
-    const done = await runningRun(store, {
-      parent: { runId: parent.id, toolCallId: "c2", agent: "billing", depth: 1 },
-    });
+    // Child run ids as a run makes them (its id, the step, the call): in its shard.
+    const child = await runningRun(
+      store,
+      { parent: { runId: parent.id, toolCallId: "c1", agent: "billing", depth: 1 } },
+      `${parent.id}-1-0`,
+    );
+    const done = await runningRun(
+      store,
+      { parent: { runId: parent.id, toolCallId: "c2", agent: "billing", depth: 1 } },
+      `${parent.id}-1-1`,
+    );
     const ended = finish(done, "completed", new Date(), { output: "Answered." });
     await store.checkpoint(done, ended.state, ended.events);
-    const grandchild = await runningRun(store, {
-      parent: { runId: child.id, toolCallId: "g1", agent: "billing", depth: 2 },
-    });
+    const grandchild = await runningRun(
+      store,
+      { parent: { runId: child.id, toolCallId: "g1", agent: "billing", depth: 2 } },
+      `${child.id}-1-0`,
+    );
     const childNow = await store.require(namespace, child.id);
     await store.checkpoint(
       childNow,

@@ -197,7 +197,7 @@ const attacks: readonly Attack[] = [
   },
   {
     name: "BZPOPMIN on globex's queue marker",
-    run: (c) => c.bzpopmin("freehold:globex:agent:billing:marker", 0.01),
+    run: (c) => c.bzpopmin("freehold:globex:agent:{globex.billing}:marker", 0.01),
     refusal: keys,
   },
   {

@@ -8,7 +8,7 @@
  * @module
  */
 import type { RunEvent, RunState } from "@freehold/api";
-import { inboxQueueKey, type AgentQueues } from "@freehold/handoff";
+import { humanQueueCounts, type AgentQueues } from "@freehold/handoff";
 import type { Redis } from "ioredis";
 import { createRequire } from "node:module";
 import type * as PromClient from "prom-client";
@@ -32,8 +32,6 @@ const collectTimeoutMs = 2000;
  * The bands of a human queue's waiting set: `inbox.ts` scores an item `rank * 1e13 + queuedAt`
  * (rank 0 for urgent to 3 for low), so the oldest item of a band is the band's lowest score.
  */
-const priorityBands = 4;
-const bandWidth = 1e13;
 
 /** What the metrics read of an agent (a ResolvedAgent is one). */
 export interface MetricsAgent {
@@ -80,31 +78,13 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   });
 }
 
-/** Items waiting in a human queue and when the oldest of them was queued (ms), from its sorted set. */
+/** Items waiting in a human queue and when the oldest of them was queued (ms), across its shards. */
 export async function humanQueueWaiting(
   redis: Redis,
   namespace: string,
   queue: string,
 ): Promise<{ readonly waiting: number; readonly oldestQueuedAt: number | undefined }> {
-  const key = inboxQueueKey(namespace, queue, "waiting");
-  const pipeline = redis.pipeline().zcard(key);
-  for (let band = 0; band < priorityBands; band++) {
-    pipeline.zrangebyscore(key, band * bandWidth, `(${(band + 1) * bandWidth}`, "WITHSCORES", "LIMIT", 0, 1);
-  }
-  const replies = (await pipeline.exec()) ?? [];
-  let waiting = 0;
-  let oldestQueuedAt: number | undefined;
-  replies.forEach(([error, reply], index) => {
-    if (error !== null) throw error;
-    if (index === 0) {
-      waiting = Number(reply);
-      return;
-    }
-    const score = (reply as string[])[1];
-    if (score === undefined) return;
-    const queuedAt = Number(score) - (index - 1) * bandWidth;
-    oldestQueuedAt = oldestQueuedAt === undefined ? queuedAt : Math.min(oldestQueuedAt, queuedAt);
-  });
+  const { waiting, oldestQueuedAt } = await humanQueueCounts(redis, namespace, queue);
   return { waiting, oldestQueuedAt };
 }
 

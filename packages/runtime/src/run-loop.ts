@@ -402,7 +402,7 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
           ...newRunEffects(child, [
             { type: "run-start", runId: child.id, time, agent: child.agent, input: child.input },
           ]),
-          { op: "zadd", key: dispatchKey(agent.namespace), score: Date.now(), member: child.id },
+          { op: "zadd", key: dispatchKey(agent.namespace, child.id), score: Date.now(), member: child.id },
         );
         events.push({
           type: "delegation-start",

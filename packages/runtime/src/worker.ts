@@ -8,6 +8,7 @@
  */
 import { FreeholdError, isTerminal, redactUrls, RunJob, type RunState } from "@freehold/api";
 import {
+  agentQueueName,
   agentQueuePrefix,
   createAgentQueues,
   createAgentRegistry,
@@ -266,7 +267,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
 
   const workers = options.agents.map(
     (agent) =>
-      new Worker(agent.name, (job, token) => process(agent, job, token), {
+      new Worker(agentQueueName(agent.namespace, agent.name), (job, token) => process(agent, job, token), {
         connection: options.connection,
         prefix: agentQueuePrefix(agent.namespace),
         concurrency: options.concurrency ?? 10,

@@ -1,13 +1,13 @@
 /**
  * Who started each run, for separation of duties: the person who started a run may not approve its
  * tool calls (nor those of its child runs). Kept in the namespace's keys in Redis
- * (`freehold:<namespace>:started-by:<runId>`), for 90 days. The gateway records the caller's
+ * (`runStartedByKey`, beside the run's keys), for 90 days. The gateway records the caller's
  * verified user; `freehold run` straight on Redis (no gateway) records `local:<os user>`
  * ({@link localIdentity}), which counts as the gateway user of the same name ({@link isStarter}).
  *
  * @module
  */
-import { isOutOfMemoryReply, namespacePrefix, storeFullError, type RunStore } from "@freehold/handoff";
+import { isOutOfMemoryReply, runStartedByKey, storeFullError, type RunStore } from "@freehold/handoff";
 import type { Redis } from "ioredis";
 import type { Identity } from "./identity.ts";
 
@@ -61,9 +61,7 @@ const keepSeconds = 90 * 86_400;
 /** Parents followed at most (a run's child runs nest far less deeply). */
 const maxDepth = 32;
 
-function starterKey(namespace: string, runId: string): string {
-  return `${namespacePrefix(namespace)}:started-by:${runId}`;
-}
+const starterKey = runStartedByKey;
 
 /**
  * @example

@@ -10,10 +10,14 @@ import { RuntimeConfig } from "@freehold/api";
 
 const bin = join(import.meta.dirname, "..", "packages", "cli", "src", "bin.ts");
 
-/** Writes a runtime configuration file and returns its path. */
-export function writeConfig(modelBaseUrl: string, mcpUrl: string): string {
+/** A runtime configuration for the agent `adder` (spec.limits as given) in namespace `bench`. */
+export function benchConfig(
+  modelBaseUrl: string,
+  mcpUrl: string,
+  limits: Record<string, number> = {},
+): RuntimeConfig {
   const namespace = "bench";
-  const config = RuntimeConfig.parse({
+  return RuntimeConfig.parse({
     schemaVersion: 1,
     namespace,
     agents: [
@@ -25,6 +29,7 @@ export function writeConfig(modelBaseUrl: string, mcpUrl: string): string {
           model: { ref: "scripted" },
           instructions: "Add.",
           tools: [{ mcpServer: "counter", allow: ["add"] }],
+          limits,
         },
       },
     ],
@@ -45,6 +50,11 @@ export function writeConfig(modelBaseUrl: string, mcpUrl: string): string {
       },
     ],
   });
+}
+
+/** Writes a runtime configuration file and returns its path. */
+export function writeConfig(modelBaseUrl: string, mcpUrl: string): string {
+  const config = benchConfig(modelBaseUrl, mcpUrl);
   const file = join(mkdtempSync(join(tmpdir(), "freehold-bench-")), "config.json");
   writeFileSync(file, JSON.stringify(config));
   return file;

@@ -3,7 +3,9 @@
  * with Node's compile cache warmed) idle, and with 100 runs waiting for a person: each run's model
  * hands the conversation to the human queue `support` at once, and the bench fails unless every run's
  * status in Redis is `waiting_for_human` before it measures. Baseline in the same run: an idle bare
- * Node process. RSS is read from /proc; each figure is the median of 10 readings 100 ms apart.
+ * Node process. RSS is read from /proc; each figure is the median of 10 readings 100 ms apart,
+ * taken after 10 s of quiet (V8's memory reducer collects after a few idle seconds: the steady state
+ * of a worker whose runs wait for hours, not the garbage of their last steps).
  * Goals: idle <= 80 MiB, <= 50 KiB per waiting run. Prints one JSON line.
  */
 import { spawn } from "node:child_process";
@@ -72,7 +74,7 @@ await warmUpExit;
 const baseline = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"]);
 const { child, ready } = startWorker(config, redis.url, concurrent, compileCache);
 await ready;
-await settle(2000);
+await settle(10_000);
 const pid = child.pid ?? 0;
 const idleMb = await steadyMb(pid);
 const baselineMb = residentMb(baseline.pid ?? 0);
@@ -107,7 +109,7 @@ if (counts.get("waiting_for_human") !== concurrent) {
     `expected ${concurrent} runs waiting_for_human, got ${JSON.stringify(Object.fromEntries(counts))}`,
   );
 }
-await settle(1000);
+await settle(10_000);
 const waitingMb = await steadyMb(pid);
 const perRunKb = ((waitingMb - idleMb) * 1024) / concurrent;
 log(

@@ -10,10 +10,17 @@ import { RuntimeConfig } from "@freehold/api";
 
 const bin = join(import.meta.dirname, "..", "packages", "cli", "src", "bin.ts");
 
-/** Writes a runtime configuration file and returns its path. */
-export function writeConfig(modelBaseUrl: string, mcpUrl: string): string {
+/**
+ * A runtime configuration for the agent `adder` (spec.limits as given) in namespace `bench`, which
+ * may hand a conversation to the human queue `support` (its model gets `transfer_to_human_support`).
+ */
+export function benchConfig(
+  modelBaseUrl: string,
+  mcpUrl: string,
+  limits: Record<string, number> = {},
+): RuntimeConfig {
   const namespace = "bench";
-  const config = RuntimeConfig.parse({
+  return RuntimeConfig.parse({
     schemaVersion: 1,
     namespace,
     agents: [
@@ -25,6 +32,8 @@ export function writeConfig(modelBaseUrl: string, mcpUrl: string): string {
           model: { ref: "scripted" },
           instructions: "Add.",
           tools: [{ mcpServer: "counter", allow: ["add"] }],
+          handoffs: [{ humanQueue: "support" }],
+          limits,
         },
       },
     ],
@@ -36,6 +45,14 @@ export function writeConfig(modelBaseUrl: string, mcpUrl: string): string {
         spec: { provider: "openai-compatible", model: "scripted-model", baseUrl: modelBaseUrl },
       },
     ],
+    humanQueues: [
+      {
+        apiVersion: "freehold.dev/v1alpha1",
+        kind: "HumanQueue",
+        metadata: { name: "support", namespace },
+        spec: { description: "People who answer what the agent cannot." },
+      },
+    ],
     mcpServers: [
       {
         apiVersion: "freehold.dev/v1alpha1",
@@ -45,22 +62,44 @@ export function writeConfig(modelBaseUrl: string, mcpUrl: string): string {
       },
     ],
   });
+}
+
+/** Writes a runtime configuration file and returns its path. */
+export function writeConfig(modelBaseUrl: string, mcpUrl: string): string {
+  const config = benchConfig(modelBaseUrl, mcpUrl);
   const file = join(mkdtempSync(join(tmpdir(), "freehold-bench-")), "config.json");
   writeFileSync(file, JSON.stringify(config));
   return file;
 }
+
+/**
+ * Node's compile cache as the runtime image ships it: a folder warmed by one start of the worker
+ * (the image warms it at build time), for the worker processes a bench measures.
+ */
+export function compileCacheDirectory(): string {
+  return mkdtempSync(join(tmpdir(), "freehold-bench-compile-cache-"));
+}
+
+/** How a worker process starts: with the image's warmed compile cache, or with none at all. */
+export type CompileCache = { readonly directory: string } | "none";
 
 /** Starts `freehold worker`; resolves once it says it is ready. */
 export function startWorker(
   config: string,
   redisUrl: string,
   concurrency: number,
+  compileCache: CompileCache,
 ): { child: ChildProcess; ready: Promise<void> } {
+  const { NODE_COMPILE_CACHE: _cache, NODE_DISABLE_COMPILE_CACHE: _disabled, ...environment } = process.env;
   const child = spawn(
     process.execPath,
     [bin, "worker", "--config", config, "--redis-url", redisUrl, "--concurrency", String(concurrency)],
     {
       stdio: ["ignore", "ignore", "pipe"],
+      env:
+        compileCache === "none"
+          ? { ...environment, NODE_DISABLE_COMPILE_CACHE: "1" }
+          : { ...environment, NODE_COMPILE_CACHE: compileCache.directory },
     },
   );
   let output = "";

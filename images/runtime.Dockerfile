@@ -30,6 +30,16 @@ RUN groupadd --gid 65532 freehold && \
     useradd --uid 65532 --gid 65532 --create-home --shell /usr/sbin/nologin freehold
 WORKDIR /app
 COPY --from=install /app /app
+# Node's compile cache, warmed here: a worker's modules are stripped of their types and compiled
+# once, at build time, not on every start (the type stripper itself is never loaded; a worker starts
+# faster and idles smaller). Node keys the cache by user, so it is warmed as the worker's user, then
+# handed back to root: the process reads it and cannot change it.
+ENV NODE_COMPILE_CACHE=/app/.node-compile-cache
+RUN mkdir "$NODE_COMPILE_CACHE" && chown 65532:65532 "$NODE_COMPILE_CACHE" && \
+    su -s /bin/sh -c 'node packages/cli/src/bin.ts --help >/dev/null && \
+      node --input-type=module -e "await import(\"/app/packages/cli/src/commands/worker.ts\")"' \
+      "$(getent passwd 65532 | cut -d: -f1)" && \
+    chown -R root:root "$NODE_COMPILE_CACHE" && chmod -R a-w,a+rX "$NODE_COMPILE_CACHE"
 USER 65532:65532
 ENTRYPOINT ["node", "packages/cli/src/bin.ts"]
 CMD ["worker", "--config", "/etc/freehold/config.json"]

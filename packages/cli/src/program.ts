@@ -9,15 +9,12 @@ import { parseRetentionSeconds } from "@freehold/handoff";
 import { Command, Option } from "commander";
 import { join } from "node:path";
 import { registerApprovalCommands } from "./commands/approvals.ts";
-import { crdsCommand } from "./commands/crds.ts";
-import { devCommand } from "./commands/dev.ts";
 import { registerGatewayCommand } from "./commands/gateway.ts";
 import { registerInboxCommands } from "./commands/inbox.ts";
-import { runCommand } from "./commands/run.ts";
-import { bridgeCommand, modelServeCommand } from "./commands/serve.ts";
-import { validateCommand } from "./commands/validate.ts";
-import { workerCommand } from "./commands/worker.ts";
 import type { Output } from "./output.ts";
+
+// Each command's module is imported when the command runs: a worker never loads the gateway, the
+// dev environment or the local-model runtime, and starts (and idles) smaller for it.
 
 /** What the program needs from its environment. */
 export interface ProgramContext {
@@ -91,7 +88,8 @@ export function createProgram(context: ProgramContext): Command {
     .description("print the CustomResourceDefinitions (pipe to `kubectl apply --server-side -f -`)")
     .option("-k, --kind <kind>", "only this kind: Agent, Model, MCPServer, HumanQueue or Tenant")
     .addOption(new Option("-o, --output <format>", "output format").choices(["yaml", "json"]).default("yaml"))
-    .action((options: { kind?: string; output: "yaml" | "json" }) => {
+    .action(async (options: { kind?: string; output: "yaml" | "json" }) => {
+      const { crdsCommand } = await import("./commands/crds.ts");
       crdsCommand(options, output);
     });
 
@@ -99,7 +97,8 @@ export function createProgram(context: ProgramContext): Command {
     .command("validate")
     .description("check manifests against Freehold's schemas and rules, without a cluster")
     .argument("<paths...>", "manifest files or folders of .yaml files")
-    .action((paths: string[]) => {
+    .action(async (paths: string[]) => {
+      const { validateCommand } = await import("./commands/validate.ts");
       const { resources, failures } = validateCommand(paths, output, context.cwd);
       output.stderr(`${resources.length} resources valid, ${failures} files with errors\n`);
       if (failures > 0) process.exitCode = 1;
@@ -124,6 +123,7 @@ export function createProgram(context: ProgramContext): Command {
         input: string,
         options: { namespace?: string; dev?: string; redisUrl?: string; json: boolean },
       ) => {
+        const { runCommand } = await import("./commands/run.ts");
         const end = await runCommand(
           {
             agent,
@@ -152,6 +152,7 @@ export function createProgram(context: ProgramContext): Command {
       "keep the started Redis's data here (append-only) instead of a temporary folder",
     )
     .action(async (directory: string, options: { redisUrl?: string; dataDir?: string }) => {
+      const { devCommand } = await import("./commands/dev.ts");
       await devCommand(
         {
           directory,
@@ -200,6 +201,7 @@ export function createProgram(context: ProgramContext): Command {
         if (options.redisUrl === undefined) {
           throw new FreeholdError("cli.no-redis", "freehold worker needs --redis-url or FREEHOLD_REDIS_URL");
         }
+        const { workerCommand } = await import("./commands/worker.ts");
         await workerCommand(
           {
             config: options.config,
@@ -227,6 +229,7 @@ export function createProgram(context: ProgramContext): Command {
     .option("--host <host>", "the address to listen on", "127.0.0.1")
     .option("-p, --port <port>", "the port (0: a free one)", "0")
     .action(async (options: { script: string; host: string; port: string }) => {
+      const { modelServeCommand } = await import("./commands/serve.ts");
       await modelServeCommand(
         { script: options.script, host: options.host, port: port(options.port) },
         output,
@@ -252,6 +255,7 @@ export function createProgram(context: ProgramContext): Command {
         command: string[],
         options: { host: string; port: string; tokenFile?: string; maxSessions: string },
       ) => {
+        const { bridgeCommand } = await import("./commands/serve.ts");
         await bridgeCommand(
           {
             command,
@@ -278,6 +282,7 @@ export function createProgram(context: ProgramContext): Command {
     )
     .action(async () => {
       output.stderr(`freehold demo: examples/quickstart, agent ${demoRun.agent}\n`);
+      const { runCommand } = await import("./commands/run.ts");
       const end = await runCommand(
         {
           ...demoRun,

@@ -61,7 +61,7 @@ export { approvalItemKey, approvalsKey, dispatchKey, inboxItemKey, inboxQueueKey
 export { approvalItemEffects, createApprovals, type Approvals } from "./approvals.ts";
 export { createDispatcher, type Dispatcher } from "./dispatcher.ts";
 export { createInbox, inboxItemEffects, type Inbox } from "./inbox.ts";
-export { compareAndWrite } from "./redis-effects.ts";
+export { compareAndWrite, evalScript } from "./redis-effects.ts";
 export { limitsKey, runsUsageKey, tenancyKey, tokensUsageKey, usagePrefix } from "./keys.ts";
 export {
   applyTenantUser,

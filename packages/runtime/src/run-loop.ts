@@ -96,6 +96,24 @@ function parseArguments(text: string): Record<string, unknown> {
   }
 }
 
+/** The pending calls of a turn that run on MCP servers now (not handoffs, not awaiting approval). */
+function ordinaryCalls(calls: readonly ToolCallRecord[]): ToolCallRecord[] {
+  return calls.filter((call) => call.special === undefined && call.approval !== "required");
+}
+
+/** `state` with the calls whose ids are given marked as started at `startedAt` (or unmarked: undefined). */
+function withStarted(state: RunState, ids: ReadonlySet<string>, startedAt: string | undefined): RunState {
+  return {
+    ...state,
+    pendingToolCalls: state.pendingToolCalls.map((call) => {
+      if (!ids.has(call.toolCall.id)) return call;
+      if (startedAt !== undefined) return { ...call, startedAt };
+      const { startedAt: _startedAt, ...rest } = call;
+      return rest;
+    }),
+  };
+}
+
 /** The messages sent to the model: the agent's instructions, then the conversation. */
 export function modelMessages(spec: AgentSpec, state: RunState): ChatMessage[] {
   return [{ role: "system", content: spec.instructions }, ...state.messages];
@@ -112,6 +130,11 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
   const now = options.now ?? (() => new Date());
   let state = initial;
   let writes = Promise.resolve();
+  /**
+   * Calls this loop recorded as started in the write of the model's answer (one write per step, not
+   * two) and has not sent yet: a shutdown before they leave the worker takes the mark back.
+   */
+  let markedNotSent = new Set<string>();
 
   /** Applies a transition to the latest state and checkpoints it, one write at a time. */
   const commit = (
@@ -149,7 +172,14 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
           span.setAttribute("freehold.run.status", state.status);
           return { kind: "ended", state };
         }
-        if (options.signal?.aborted === true) return { kind: "interrupted", state };
+        if (options.signal?.aborted === true) {
+          if (markedNotSent.size > 0) {
+            const unmark = markedNotSent;
+            markedNotSent = new Set();
+            await commit((current) => ({ state: withStarted(current, unmark, undefined), events: [] }));
+          }
+          return { kind: "interrupted", state };
+        }
         const step = nextStep(state, agent.spec.limits);
         if (step.kind === "stop") {
           await commit((current) => finish(current, "limit_exceeded", now(), { limit: step.limit }));
@@ -160,23 +190,18 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
             await callModel(runContext);
           }
         } else {
-          const ordinary = step.calls.filter(
-            (call) => call.special === undefined && call.approval !== "required",
-          );
+          const ordinary = ordinaryCalls(step.calls);
           if (ordinary.length > 0) {
-            // Recorded as started before any leaves the worker: a resumed run knows which may have run.
-            const startedAt = now().toISOString();
-            await commit((current) => ({
-              state: {
-                ...current,
-                pendingToolCalls: current.pendingToolCalls.map((call) =>
-                  ordinary.some((started) => started.toolCall.id === call.toolCall.id)
-                    ? { ...call, startedAt }
-                    : call,
-                ),
-              },
-              events: [],
-            }));
+            // Recorded as started before any leaves the worker: a resumed run knows which may have
+            // run. Calls of the model's last answer were marked in the same write as the answer.
+            const unmarked = new Set(
+              ordinary.filter((call) => !markedNotSent.has(call.toolCall.id)).map((call) => call.toolCall.id),
+            );
+            if (unmarked.size > 0) {
+              const startedAt = now().toISOString();
+              await commit((current) => ({ state: withStarted(current, unmarked, startedAt), events: [] }));
+            }
+            markedNotSent = new Set();
             await Promise.all(ordinary.map((call) => callTool(call.toolCall.id, runContext)));
           } else {
             const outcome = await handOff(step.calls);
@@ -493,7 +518,19 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
     await commit((current) => {
       const advanced = applyModelResult(current, result, toolset, { now: now(), durationMs });
       // This call used up the tenant's tokens: the run ends here, unless it just answered.
-      if (tokens?.exceeded !== true || isTerminal(advanced.state.status)) return advanced;
+      if (tokens?.exceeded !== true || isTerminal(advanced.state.status)) {
+        // The calls the loop sends next are recorded as started in this same write.
+        const next = isTerminal(advanced.state.status)
+          ? undefined
+          : nextStep(advanced.state, agent.spec.limits);
+        const toSend = next?.kind === "call-tools" ? ordinaryCalls(next.calls) : [];
+        if (toSend.length === 0 || options.signal?.aborted === true) return advanced;
+        markedNotSent = new Set(toSend.map((call) => call.toolCall.id));
+        return {
+          ...advanced,
+          state: withStarted(advanced.state, markedNotSent, now().toISOString()),
+        };
+      }
       const ended = finish(advanced.state, "limit_exceeded", now(), { limit: "tokensPerDay" });
       return { state: ended.state, events: [...advanced.events, ...ended.events] };
     });

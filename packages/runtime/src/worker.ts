@@ -15,6 +15,7 @@ import {
   createDispatcher,
   createInbox,
   createQuotas,
+  evalScript,
   finish,
   namespacePrefix,
   runPickupsKey,
@@ -66,6 +67,21 @@ export interface RuntimeWorkerOptions {
   readonly metrics?: Registry;
 }
 
+/**
+ * Counts a pickup of a run (KEYS[1]: its pickups hash; ARGV: its progress now, the stalls that fail
+ * it, the key's TTL): returns the stalls so far, that is pickups since the run last made progress
+ * that were never cleared (their worker died). Below the limit, this pickup is recorded as one more.
+ */
+const recordPickupScript = `
+local last = redis.call('HMGET', KEYS[1], 'progress', 'count')
+local stalls = 0
+if last[1] == ARGV[1] then stalls = tonumber(last[2] or '0') or 0 end
+if stalls >= tonumber(ARGV[2]) then return stalls end
+redis.call('HSET', KEYS[1], 'progress', ARGV[1], 'count', tostring(stalls + 1))
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return stalls
+`;
+
 /** How many stalls without progress fail a run by default. */
 export const defaultMaxStalls = 3;
 
@@ -94,11 +110,15 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
   const queues = createAgentQueues(options.connection);
   const dispatcher = createDispatcher({ redis: options.connection, store: options.store, queues });
   const inbox = createInbox({ redis: options.connection, store: options.store, queues });
-  const sink = options.log ?? (() => undefined);
-  // Errors of Redis clients may quote their URL: its credentials never reach the log.
-  const log = (line: string): void => {
-    sink(redactUrls(line));
-  };
+  const sink = options.log;
+  // Errors of Redis clients may quote their URL: its credentials never reach the log. No sink, no
+  // work: a line nobody reads is not redacted on every run's step.
+  const log =
+    sink === undefined
+      ? (): void => undefined
+      : (line: string): void => {
+          sink(redactUrls(line));
+        };
   const lockDuration = options.lockDurationMs ?? 30_000;
   const maxStalls = options.maxStalls ?? defaultMaxStalls;
   // Longer than any run waits between two pickups; the key goes with the run when it ends.
@@ -137,9 +157,19 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     const checkpoint = checkpoints.get(agent) ?? checkpointOf(undefined);
     // A pickup not cleared below is one whose worker died on the run (its job stalled).
     const pickups = runPickupsKey(namespace, runId);
-    const progress = progressOf(state);
-    const [lastProgress, unfinished] = await options.connection.hmget(pickups, "progress", "count");
-    const stalls = lastProgress === progress ? Number(unfinished ?? 0) : 0;
+    // Read the last pickup's progress and count this one in one round trip (a script, not MULTI: a
+    // tenant's Redis user may not run EXEC).
+    const stalls = Number(
+      await evalScript(
+        options.connection,
+        recordPickupScript,
+        1,
+        pickups,
+        progressOf(state),
+        maxStalls,
+        pickupsTtlSeconds,
+      ),
+    );
     if (stalls >= maxStalls) {
       log(`run ${runId}: its worker died ${stalls} times without progress; failing it`);
       await failRun(checkpoint, state, {
@@ -153,12 +183,6 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       if (state.parent !== undefined) await dispatcher.dispatch(namespace, state.parent.runId);
       return "failed";
     }
-    // A pipeline, not MULTI: a tenant's Redis user may not run EXEC.
-    await options.connection
-      .pipeline()
-      .hset(pickups, "progress", progress, "count", String(stalls + 1))
-      .expire(pickups, pickupsTtlSeconds)
-      .exec();
     try {
       return await work(agent, job, token, state, checkpoint, 0);
     } finally {

@@ -88,8 +88,8 @@ export async function approvalsDecideCommand(
 export function registerApprovalCommands(program: Command, context: GatewayCommandContext): void {
   const { output, environment } = context;
   const approvals = program.command("approvals").description("decide tool calls that wait for approval");
-  const options = (flags: GatewayClientFlags): ApprovalCommandOptions => ({
-    client: gatewayClient(flags, environment),
+  const options = async (flags: GatewayClientFlags): Promise<ApprovalCommandOptions> => ({
+    client: await gatewayClient(flags, environment),
     namespace: flags.namespace,
   });
 
@@ -99,7 +99,11 @@ export function registerApprovalCommands(program: Command, context: GatewayComma
     .option("--json", "print items as JSON lines", false)
     .action(async (flags: GatewayClientFlags & { agent?: string; json: boolean }) => {
       await approvalsListCommand(
-        { ...options(flags), json: flags.json, ...(flags.agent === undefined ? {} : { agent: flags.agent }) },
+        {
+          ...(await options(flags)),
+          json: flags.json,
+          ...(flags.agent === undefined ? {} : { agent: flags.agent }),
+        },
         output,
       );
     });
@@ -115,7 +119,7 @@ export function registerApprovalCommands(program: Command, context: GatewayComma
       .action(async (itemId: string, flags: GatewayClientFlags & { reason?: string }) => {
         await approvalsDecideCommand(
           {
-            ...options(flags),
+            ...(await options(flags)),
             itemId,
             approve,
             ...(flags.reason === undefined ? {} : { reason: flags.reason }),

@@ -10,17 +10,12 @@
  */
 import { FreeholdError, redactUrls } from "@freehold/api";
 import { parseRetentionSeconds } from "@freehold/handoff";
-import {
-  createGateway,
-  createGatewayClient,
-  createGatewayMetrics,
-  type GatewayClient,
-} from "@freehold/gateway";
+// The gateway's code (and hono, jose) is imported when a command needs it, not by every command.
+import type { GatewayClient } from "@freehold/gateway";
 import type { Command } from "commander";
 import { Redis } from "ioredis";
-import { readClientToken } from "../dev/dev-auth.ts";
 import type { Output } from "../output.ts";
-import { gatewayAuth, type GatewayAuth } from "./gateway-auth.ts";
+import type { GatewayAuth } from "./gateway-auth.ts";
 import {
   gatewayEdgeOptions,
   withEdgeOptions,
@@ -66,6 +61,7 @@ export async function gatewayCommand(
   output: Output,
   stopped: Promise<void>,
 ): Promise<void> {
+  const { createGateway, createGatewayMetrics } = await import("@freehold/gateway");
   const connection = new Redis(options.redisUrl, {
     // A Redis that is down or stuck fails requests with a 503 instead of holding them.
     maxRetriesPerRequest: 3,
@@ -138,16 +134,17 @@ export function withGatewayOptions(
 }
 
 /** The client of the gateway the flags name, sending your token. */
-export function gatewayClient(
+export async function gatewayClient(
   flags: GatewayClientFlags,
   environment: Readonly<Record<string, string | undefined>>,
-): GatewayClient {
+): Promise<GatewayClient> {
   if (flags.gatewayUrl === undefined || flags.gatewayUrl === "") {
     throw new FreeholdError(
       "cli.no-gateway",
       "no gateway to talk to: pass --gateway-url or set FREEHOLD_GATEWAY_URL (start one with `freehold gateway --redis-url ...`)",
     );
   }
+  const { readClientToken } = await import("../dev/dev-auth.ts");
   const token = readClientToken(environment, flags.tokenFile);
   if (token === undefined) {
     throw new FreeholdError(
@@ -155,6 +152,7 @@ export function gatewayClient(
       "no token to send to the gateway: set FREEHOLD_TOKEN, pass --token-file, or start `freehold dev` (it writes yours)",
     );
   }
+  const { createGatewayClient } = await import("@freehold/gateway");
   return createGatewayClient({ url: flags.gatewayUrl, token });
 }
 
@@ -311,6 +309,7 @@ export function registerGatewayCommand(program: Command, context: GatewayCommand
       throw new FreeholdError("cli.no-redis", "freehold gateway needs --redis-url or FREEHOLD_REDIS_URL");
     }
     const edge = gatewayEdgeOptions(options);
+    const { gatewayAuth } = await import("./gateway-auth.ts");
     const auth = gatewayAuth(
       {
         kubernetesAuth: options.kubernetesAuth === true,

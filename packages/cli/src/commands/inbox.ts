@@ -153,8 +153,8 @@ function leaseSeconds(text: string): number {
 export function registerInboxCommands(program: Command, context: GatewayCommandContext): void {
   const { output, environment } = context;
   const inbox = program.command("inbox").description("work human queues through the gateway");
-  const options = (flags: GatewayClientFlags): InboxCommandOptions => ({
-    client: gatewayClient(flags, environment),
+  const options = async (flags: GatewayClientFlags): Promise<InboxCommandOptions> => ({
+    client: await gatewayClient(flags, environment),
     namespace: flags.namespace,
   });
 
@@ -163,7 +163,7 @@ export function registerInboxCommands(program: Command, context: GatewayCommandC
     .argument("<queue>", "the HumanQueue")
     .option("--json", "print items as JSON lines", false)
     .action(async (queue: string, flags: GatewayClientFlags & { json: boolean }) => {
-      await inboxListCommand({ ...options(flags), queue, json: flags.json }, output);
+      await inboxListCommand({ ...(await options(flags)), queue, json: flags.json }, output);
     });
 
   withGatewayOptions(inbox.command("claim"), environment)
@@ -173,7 +173,7 @@ export function registerInboxCommands(program: Command, context: GatewayCommandC
     .action(async (itemId: string, flags: GatewayClientFlags & { lease?: string }) => {
       await inboxClaimCommand(
         {
-          ...options(flags),
+          ...(await options(flags)),
           itemId,
           ...(flags.lease === undefined ? {} : { leaseSeconds: leaseSeconds(flags.lease) }),
         },
@@ -187,7 +187,10 @@ export function registerInboxCommands(program: Command, context: GatewayCommandC
     .argument("<message>", "what you tell the user")
     .option("--continue", "let the agent continue the conversation after your answer", false)
     .action(async (itemId: string, message: string, flags: GatewayClientFlags & { continue: boolean }) => {
-      await inboxAnswerCommand({ ...options(flags), itemId, message, continue: flags.continue }, output);
+      await inboxAnswerCommand(
+        { ...(await options(flags)), itemId, message, continue: flags.continue },
+        output,
+      );
     });
 
   withGatewayOptions(inbox.command("hand-back"), environment)
@@ -197,7 +200,12 @@ export function registerInboxCommands(program: Command, context: GatewayCommandC
     .option("--agent <agent>", "the agent to hand to (default: the one that handed over)")
     .action(async (itemId: string, note: string, flags: GatewayClientFlags & { agent?: string }) => {
       await inboxHandBackCommand(
-        { ...options(flags), itemId, note, ...(flags.agent === undefined ? {} : { agent: flags.agent }) },
+        {
+          ...(await options(flags)),
+          itemId,
+          note,
+          ...(flags.agent === undefined ? {} : { agent: flags.agent }),
+        },
         output,
       );
     });
@@ -206,6 +214,6 @@ export function registerInboxCommands(program: Command, context: GatewayCommandC
     .description("release your claim on an item")
     .argument("<item>", "the item's id")
     .action(async (itemId: string, flags: GatewayClientFlags) => {
-      await inboxReleaseCommand({ ...options(flags), itemId }, output);
+      await inboxReleaseCommand({ ...(await options(flags)), itemId }, output);
     });
 }

@@ -15,6 +15,13 @@ export {
   runStartedByKey,
 } from "./keys.ts";
 export { connectRedis, duplicateClient, isClusterUrl, type RedisClient } from "./redis-client.ts";
+export {
+  startRedisCluster,
+  type RedisCluster,
+  type RedisClusterNode,
+  type RedisClusterOptions,
+  type RedisClusterUser,
+} from "./redis-cluster.ts";
 export { freePort, startRedisServer, type RedisServer, type RedisServerOptions } from "./redis-server.ts";
 export {
   compareStreamIds,

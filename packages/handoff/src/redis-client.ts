@@ -17,6 +17,22 @@ export function isClusterUrl(url: string): boolean {
   return /^rediss?\+cluster:\/\//.test(url);
 }
 
+/** The URL with any credentials replaced by `***`, for error messages. */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@");
+}
+
+/** Whether a URL names one Redis: `redis://` or `rediss://` with a host (and at most a port and a database). */
+function isSingleRedisUrl(url: string): boolean {
+  if (!URL.canParse(url)) return false;
+  const parsed = new URL(url);
+  return (
+    (parsed.protocol === "redis:" || parsed.protocol === "rediss:") &&
+    parsed.hostname !== "" &&
+    /^\/?(\d+)?$/.test(parsed.pathname)
+  );
+}
+
 /**
  * Connects to the Redis or Redis Cluster a URL names. `options` apply to every connection (for a
  * cluster: to each node's).
@@ -31,16 +47,26 @@ export function connectRedis(
   options: RedisOptions = {},
   cluster: ClusterOptions = {},
 ): RedisClient {
-  if (!isClusterUrl(url)) return new Redis(url, options);
-  const match = /^(rediss?)\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#]+)\/?$/.exec(url);
+  if (!isClusterUrl(url)) {
+    if (!isSingleRedisUrl(url)) {
+      throw new FreeholdError(
+        "config.invalid-redis-url",
+        `the Redis URL ${JSON.stringify(redactUrl(url))} is not of the form redis://[user:password@]host:port[/db] ` +
+          "(rediss:// with TLS), or redis+cluster://host:port,host:port for a Redis Cluster",
+      );
+    }
+    return new Redis(url, options);
+  }
+  const match = /^(rediss?)\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#@]+)\/?$/.exec(url);
   const nodes = (match?.[4] ?? "").split(",").map((node) => {
-    const hostPort = /^([^:]+):(\d{1,5})$/.exec(node.trim());
-    return hostPort === null ? undefined : { host: hostPort[1] ?? "", port: Number(hostPort[2]) };
+    const hostPort = /^([^:,\s]+):(\d{1,5})$/.exec(node.trim());
+    const port = Number(hostPort?.[2]);
+    return hostPort === null || port < 1 || port > 65_535 ? undefined : { host: hostPort[1] ?? "", port };
   });
   if (match === null || nodes.length === 0 || nodes.some((node) => node === undefined)) {
     throw new FreeholdError(
       "config.invalid-redis-url",
-      `the Redis Cluster URL ${JSON.stringify(url.replace(/\/\/[^@/]*@/, "//***@"))} is not of the form redis+cluster://[user:password@]host:port,host:port`,
+      `the Redis Cluster URL ${JSON.stringify(redactUrl(url))} is not of the form redis+cluster://[user:password@]host:port,host:port`,
     );
   }
   const username = match[2] === undefined || match[2] === "" ? undefined : decodeURIComponent(match[2]);

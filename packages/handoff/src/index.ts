@@ -14,7 +14,14 @@ export {
   runPickupsKey,
   runStartedByKey,
 } from "./keys.ts";
-export { connectRedis, duplicateClient, isClusterUrl, type RedisClient } from "./redis-client.ts";
+export {
+  asRedis,
+  connectRedis,
+  duplicateClient,
+  everyNode,
+  isClusterUrl,
+  type RedisClient,
+} from "./redis-client.ts";
 export {
   startRedisCluster,
   type RedisCluster,

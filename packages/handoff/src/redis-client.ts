@@ -89,3 +89,32 @@ export function connectRedis(
 export function duplicateClient(redis: RedisClient): RedisClient {
   return redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
 }
+
+/**
+ * A connection to every node: the one Redis, or each node of a cluster (primaries and replicas), for
+ * what each node keeps for itself (ACL users, client connections). A cluster client is connected first.
+ *
+ * @example
+ * ```ts
+ * for (const node of await everyNode(admin)) await node.call("ACL", "DELUSER", "old-user");
+ * ```
+ */
+export async function everyNode(redis: RedisClient): Promise<Redis[]> {
+  if (!(redis instanceof Cluster)) return [redis];
+  if (redis.status !== "ready") await redis.ping();
+  return redis.nodes("all");
+}
+
+/**
+ * The client typed as one Redis, for the functions that still declare a `Redis` (the run store and
+ * `evalScript`/`compareAndWrite`) until they take a {@link RedisClient}. A cluster client has every
+ * command they call; on a cluster, a script or transaction works only when its keys share a slot.
+ *
+ * @example
+ * ```ts
+ * const store = createRunStore(asRedis(connectRedis(url)));
+ * ```
+ */
+export function asRedis(redis: RedisClient): Redis {
+  return redis as Redis;
+}

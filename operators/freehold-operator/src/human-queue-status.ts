@@ -7,7 +7,7 @@
  */
 import { InboxItem, type HumanQueue } from "@freehold/api";
 import { inboxItemKey, inboxQueueKey } from "@freehold/handoff";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@freehold/handoff";
 import type { ClusterView } from "./cluster-view.ts";
 import { falseCondition, trueCondition, type ConditionDraft } from "./conditions.ts";
 
@@ -28,7 +28,7 @@ export interface HumanQueueStats {
  * ```
  */
 export async function readHumanQueueStats(
-  redis: Redis,
+  redis: RedisClient,
   namespace: string,
   queue: string,
   now: Date,

@@ -35,8 +35,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { KubeConfig } from "@kubernetes/client-node";
-import { Redis } from "ioredis";
-import { parseRetentionSeconds } from "@freehold/handoff";
+import { connectRedis, parseRetentionSeconds } from "@freehold/handoff";
 import { startHealthServer } from "./health-server.ts";
 import { createOperator } from "./operator.ts";
 import { redactUrls } from "./redis-url.ts";
@@ -126,7 +125,9 @@ if (allowInternal !== "true" && allowInternal !== "false") {
 }
 
 const redis =
-  redisUrl === undefined ? undefined : new Redis(redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });
+  redisUrl === undefined
+    ? undefined
+    : connectRedis(redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });
 redis?.on("error", (error: Error) => {
   log(`redis: ${error.message}`);
 });

@@ -9,7 +9,7 @@
  * @module
  */
 import { FreeholdError, isTerminal, type RunEvent, type RunState } from "@freehold/api";
-import type { Redis } from "ioredis";
+import { asRedis, type RedisClient } from "./redis-client.ts";
 import type { AgentQueues } from "./agent-queues.ts";
 import { dispatchKey } from "./keys.ts";
 import { evalScript } from "./redis-effects.ts";
@@ -57,7 +57,7 @@ function childOutcome(child: RunState): { content: string; isError: boolean } {
  * ```
  */
 export function createDispatcher(parts: {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly store: RunStore;
   readonly queues: AgentQueues;
 }): Dispatcher {
@@ -137,13 +137,20 @@ export function createDispatcher(parts: {
       if (state?.status === "queued") {
         await queues.enqueue(namespace, state.agent, runId, { key: `r${state.revision}` });
       }
-      await evalScript(redis, removeIfScore, 1, key, runId, score);
+      await evalScript(asRedis(redis), removeIfScore, 1, key, runId, score);
     },
     async dispatchQueued(state) {
       if (state.status !== "queued") return;
       const markedBy = Date.now();
       await queues.enqueue(state.namespace, state.agent, state.id, { key: `r${state.revision}` });
-      await evalScript(redis, removeIfMarkedBefore, 1, dispatchKey(state.namespace), state.id, markedBy);
+      await evalScript(
+        asRedis(redis),
+        removeIfMarkedBefore,
+        1,
+        dispatchKey(state.namespace),
+        state.id,
+        markedBy,
+      );
     },
     async sweep(namespace, graceMs = 2_000) {
       const due = await redis.zrangebyscore(dispatchKey(namespace), 0, Date.now() - graceMs, "LIMIT", 0, 500);

@@ -20,7 +20,7 @@ import {
   type RunEvent,
   type RunState,
 } from "@freehold/api";
-import type { Redis } from "ioredis";
+import { asRedis, type RedisClient } from "./redis-client.ts";
 import { createAgentRegistry } from "./agent-registry.ts";
 import type { AgentQueues } from "./agent-queues.ts";
 import { createDispatcher } from "./dispatcher.ts";
@@ -128,7 +128,7 @@ export interface Inbox {
  * ```
  */
 export function createInbox(parts: {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly store: RunStore;
   readonly queues: AgentQueues;
 }): Inbox {
@@ -157,7 +157,7 @@ export function createInbox(parts: {
     effects: RedisEffect[],
   ): Promise<boolean> =>
     compareAndWrite(
-      redis,
+      asRedis(redis),
       [{ key: inboxItemKey(after.namespace, after.id), equals: before.raw }],
       [
         {
@@ -196,7 +196,7 @@ export function createInbox(parts: {
       const run = await store.require(namespace, current.item.runId);
       if (isTerminal(run.status)) {
         await compareAndWrite(
-          redis,
+          asRedis(redis),
           [{ key: inboxItemKey(namespace, itemId), equals: current.raw }],
           removalEffects(current.item),
         );

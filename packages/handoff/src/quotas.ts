@@ -12,7 +12,7 @@
  * @module
  */
 import { FreeholdError } from "@freehold/api";
-import type { Redis } from "ioredis";
+import { asRedis, type RedisClient } from "./redis-client.ts";
 import { limitsKey, runsUsageKey, tenancyKey, tokensUsageKey } from "./keys.ts";
 import { evalScript } from "./redis-effects.ts";
 import { withStoreErrors } from "./store-errors.ts";
@@ -102,7 +102,7 @@ export interface QuotasOptions {
  * const { exceeded } = await quotas.addTokens("acme", 1_250);
  * ```
  */
-export function createQuotas(redis: Redis, options: QuotasOptions = {}): Quotas {
+export function createQuotas(redis: RedisClient, options: QuotasOptions = {}): Quotas {
   const now = options.now ?? (() => new Date());
   const cacheMs = options.tenancyCacheMs ?? 5000;
   const tenants = new Map<string, { readonly tenant: string | undefined; readonly until: number }>();
@@ -121,7 +121,7 @@ export function createQuotas(redis: Redis, options: QuotasOptions = {}): Quotas 
       const at = now();
       const [allowed, used, limit] = (await withStoreErrors(`failed to count a run of tenant ${tenant}`, () =>
         evalScript(
-          redis,
+          asRedis(redis),
           startRunsScript,
           1,
           runsUsageKey(tenant, at),
@@ -145,7 +145,7 @@ export function createQuotas(redis: Redis, options: QuotasOptions = {}): Quotas 
       if (tenant === undefined) return { exceeded: false, used: 0, limit: undefined };
       const [used, limit] = (await withStoreErrors(`failed to count the tokens of tenant ${tenant}`, () =>
         evalScript(
-          redis,
+          asRedis(redis),
           addTokensScript,
           1,
           tokensUsageKey(tenant, now()),
@@ -163,7 +163,7 @@ export function createQuotas(redis: Redis, options: QuotasOptions = {}): Quotas 
       const tenant = await tenantOf(namespace);
       if (tenant === undefined) return false;
       const exhausted = await evalScript(
-        redis,
+        asRedis(redis),
         tokensExhaustedScript,
         1,
         tokensUsageKey(tenant, now()),

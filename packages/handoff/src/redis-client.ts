@@ -35,7 +35,8 @@ function isSingleRedisUrl(url: string): boolean {
 
 /**
  * Connects to the Redis or Redis Cluster a URL names. `options` apply to every connection (for a
- * cluster: to each node's).
+ * cluster: to each node's; `lazyConnect` and `enableOfflineQueue` to the cluster client too). A
+ * malformed URL is refused with `config.invalid-redis-url`.
  *
  * @example
  * ```ts
@@ -74,6 +75,9 @@ export function connectRedis(
   return new Cluster(
     nodes.filter((node) => node !== undefined),
     {
+      // What decides when the cluster client itself connects, or queues commands, is its own option.
+      ...(options.lazyConnect === undefined ? {} : { lazyConnect: options.lazyConnect }),
+      ...(options.enableOfflineQueue === undefined ? {} : { enableOfflineQueue: options.enableOfflineQueue }),
       ...cluster,
       redisOptions: {
         ...options,

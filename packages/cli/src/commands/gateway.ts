@@ -9,7 +9,7 @@
  * @module
  */
 import { FreeholdError, redactUrls } from "@freehold/api";
-import { parseRetentionSeconds } from "@freehold/handoff";
+import { connectRedis, parseRetentionSeconds } from "@freehold/handoff";
 import {
   createGateway,
   createGatewayClient,
@@ -17,7 +17,6 @@ import {
   type GatewayClient,
 } from "@freehold/gateway";
 import type { Command } from "commander";
-import { Redis } from "ioredis";
 import { readClientToken } from "../dev/dev-auth.ts";
 import type { Output } from "../output.ts";
 import { gatewayAuth, type GatewayAuth } from "./gateway-auth.ts";
@@ -66,7 +65,7 @@ export async function gatewayCommand(
   output: Output,
   stopped: Promise<void>,
 ): Promise<void> {
-  const connection = new Redis(options.redisUrl, {
+  const connection = connectRedis(options.redisUrl, {
     // A Redis that is down or stuck fails requests with a 503 instead of holding them.
     maxRetriesPerRequest: 3,
     commandTimeout: 10_000,

@@ -7,18 +7,20 @@
  */
 import { FreeholdError, redactUrls, secretEnvName, type SecretKeySelector } from "@freehold/api";
 import {
+  asRedis,
+  connectRedis,
   createAgentQueues,
   createAgentRegistry,
   createRunStore,
   startRedisServer,
   type AgentQueues,
   type AgentRegistry,
+  type RedisClient,
   type RedisServer,
   type RunStore,
 } from "@freehold/handoff";
 import { disposeLocalModels } from "@freehold/models";
 import { createRuntime, createRuntimeWorker, type Runtime, type RuntimeWorker } from "@freehold/runtime";
-import { Redis } from "ioredis";
 import { delimiter, resolve } from "node:path";
 import { binFolders, loadResources, runtimeConfigs } from "./load-folder.ts";
 
@@ -39,7 +41,7 @@ export interface DevEnvironmentOptions {
 
 export interface DevEnvironment extends AsyncDisposable {
   readonly redisUrl: string;
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   readonly store: RunStore;
   readonly queues: AgentQueues;
   readonly registry: AgentRegistry;
@@ -102,12 +104,12 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
       redisUrl = server.url;
       options.log(`redis-server started at ${redactUrls(redisUrl)}`);
     }
-    const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const connection = connectRedis(redisUrl, { maxRetriesPerRequest: null });
     cleanups.push(() => {
       connection.disconnect();
       return Promise.resolve();
     });
-    const store = createRunStore(connection);
+    const store = createRunStore(asRedis(connection));
     const queues = createAgentQueues(connection);
     cleanups.push(() => queues.close());
 

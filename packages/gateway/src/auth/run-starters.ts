@@ -8,7 +8,7 @@
  * @module
  */
 import { isOutOfMemoryReply, namespacePrefix, storeFullError, type RunStore } from "@freehold/handoff";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@freehold/handoff";
 import type { Identity } from "./identity.ts";
 
 /** Records and finds who started a run. */
@@ -73,7 +73,7 @@ function starterKey(namespace: string, runId: string): string {
  * await starters.startedBy("acme", childRunId); // "ann"
  * ```
  */
-export function createRunStarters(redis: Redis, store: RunStore): RunStarters {
+export function createRunStarters(redis: RedisClient, store: RunStore): RunStarters {
   return {
     async record(namespace, runId, identity) {
       try {

@@ -20,7 +20,9 @@ export {
   duplicateClient,
   everyNode,
   isClusterUrl,
+  parseClusterUrl,
   type RedisClient,
+  type RedisClusterUrl,
 } from "./redis-client.ts";
 export {
   startRedisCluster,

@@ -33,7 +33,8 @@ afterAll(async () => {
 /** The runs stored in a namespace. */
 async function storedRuns(namespace: string): Promise<string[]> {
   return (await harness.connection.keys(`freehold:${namespace}:run:*`)).filter(
-    (key) => !key.endsWith(":events"),
+    // Run hashes, not a run's events, messages or other keys under it.
+    (key) => /^freehold:[^:]+:run:[^:]+$/.test(key),
   );
 }
 

@@ -8,10 +8,10 @@
  *
  * @module
  */
-import { FreeholdError, isTerminal, RunEvent } from "@freehold/api";
+import { FreeholdError, isTerminal } from "@freehold/api";
 import { duplicateClient, type RedisClient } from "./redis-client.ts";
 import { runEventsKey } from "./keys.ts";
-import type { RunStore, StoredEvent } from "./run-store.ts";
+import { decodeEvents, type RunStore, type StoredEvent } from "./run-store.ts";
 
 /** The code of a follower dropped for falling behind; it resumes with its last event id. */
 export const followerDroppedCode = "events.follower-dropped";
@@ -57,6 +57,8 @@ interface Follower {
 }
 
 interface FollowedStream {
+  readonly namespace: string;
+  readonly runId: string;
   /** Where the next read of this stream starts (exclusive). */
   cursor: string;
   readonly followers: Set<Follower>;
@@ -74,13 +76,6 @@ export function compareStreamIds(left: string, right: string): number {
   const [leftMs = 0, leftSeq = 0] = left.split("-").map(Number);
   const [rightMs = 0, rightSeq = 0] = right.split("-").map(Number);
   return leftMs === rightMs ? leftSeq - rightSeq : leftMs - rightMs;
-}
-
-function toEvents(entries: [string, string[]][]): StoredEvent[] {
-  return entries.map(([id, fields]) => ({
-    id,
-    event: RunEvent.parse(JSON.parse(fields[fields.indexOf("event") + 1] ?? "null")),
-  }));
 }
 
 /**
@@ -182,7 +177,7 @@ export function createEventFanout(options: EventFanoutOptions): EventFanout {
       if (stream === undefined || readFrom === undefined || last === undefined) continue;
       // Rewound by a follower that joined behind: keep the earlier cursor, so it is read again.
       if (stream.cursor === readFrom) stream.cursor = last[0];
-      deliver(key, stream, readFrom, toEvents(entries));
+      deliver(key, stream, readFrom, await decodeEvents(redis, stream.namespace, stream.runId, entries));
     }
   };
 
@@ -209,16 +204,18 @@ export function createEventFanout(options: EventFanoutOptions): EventFanout {
     }
   };
 
-  const attach = (key: string, follower: Follower): void => {
+  const attach = (namespace: string, runId: string, follower: Follower): string => {
+    const key = runEventsKey(namespace, runId);
     const stream = streams.get(key);
     if (stream === undefined) {
-      streams.set(key, { cursor: follower.cursor, followers: new Set([follower]) });
+      streams.set(key, { namespace, runId, cursor: follower.cursor, followers: new Set([follower]) });
     } else {
       stream.followers.add(follower);
       if (compareStreamIds(follower.cursor, stream.cursor) < 0) stream.cursor = follower.cursor;
     }
     loop ??= run();
     changed();
+    return key;
   };
 
   function detach(key: string, follower: Follower): void {
@@ -234,14 +231,13 @@ export function createEventFanout(options: EventFanoutOptions): EventFanout {
     async *follow(namespace, runId, followOptions = {}) {
       const { signal } = followOptions;
       if (closed) return;
-      const key = runEventsKey(namespace, runId);
       const follower: Follower = {
         cursor: followOptions.after ?? "0-0",
         queue: [],
         dropped: false,
         wake: undefined,
       };
-      attach(key, follower);
+      const key = attach(namespace, runId, follower);
       const onAbort = (): void => follower.wake?.();
       signal?.addEventListener("abort", onAbort, { once: true });
       try {

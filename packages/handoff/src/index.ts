@@ -9,8 +9,10 @@ export { AgentEntry, createAgentRegistry, type AgentRegistry } from "./agent-reg
 export {
   agentQueuePrefix,
   namespacePrefix,
+  runBlobsKey,
   runEventsKey,
   runKey,
+  runMessagesKey,
   runPickupsKey,
   runStartedByKey,
 } from "./keys.ts";
@@ -40,8 +42,12 @@ export {
   type EventFanoutOptions,
   type FanoutFollowOptions,
 } from "./event-fanout.ts";
+export { blobThreshold } from "./run-blobs.ts";
 export {
   createRunStore,
+  decodeEvents,
+  newRunEffects,
+  runKeys,
   defaultMaxEventsPerRun,
   defaultRunRetentionSeconds,
   parseRetentionSeconds,

@@ -23,6 +23,20 @@ export function runEventsKey(namespace: string, runId: string): string {
 }
 
 /**
+ * A run's conversation, one JSON message per list element, appended to by each checkpoint (rewritten
+ * whole only when earlier messages change); the run hash's `messages` field says how many belong to
+ * the stored revision.
+ */
+export function runMessagesKey(namespace: string, runId: string): string {
+  return `${namespacePrefix(namespace)}:run:${runId}:messages`;
+}
+
+/** A run's large texts (a hash: SHA-256 → text), referenced from its state, messages and events. */
+export function runBlobsKey(namespace: string, runId: string): string {
+  return `${namespacePrefix(namespace)}:run:${runId}:blobs`;
+}
+
+/**
  * Who started a run (a string, written by the gateway for its access checks); it expires with the run.
  */
 export function runStartedByKey(namespace: string, runId: string): string {

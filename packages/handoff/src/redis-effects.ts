@@ -16,7 +16,8 @@ export type RedisEffect =
   | { readonly op: "hset"; readonly key: string; readonly fields: Readonly<Record<string, string>> }
   | { readonly op: "zadd"; readonly key: string; readonly score: number; readonly member: string }
   | { readonly op: "zrem"; readonly key: string; readonly member: string }
-  | { readonly op: "xadd"; readonly key: string; readonly field: string; readonly value: string };
+  | { readonly op: "xadd"; readonly key: string; readonly field: string; readonly value: string }
+  | { readonly op: "rpush"; readonly key: string; readonly values: readonly string[] };
 
 /** A condition that must hold for the writes to happen: the key holds exactly this string (or nothing). */
 export interface RedisPrecondition {
@@ -66,6 +67,8 @@ local function apply_effects(json)
     elseif effect.op == 'zadd' then redis.call('ZADD', effect.key, effect.score, effect.member)
     elseif effect.op == 'zrem' then redis.call('ZREM', effect.key, effect.member)
     elseif effect.op == 'xadd' then redis.call('XADD', effect.key, '*', effect.field, effect.value)
+    elseif effect.op == 'rpush' then
+      for _, value in ipairs(effect.values) do redis.call('RPUSH', effect.key, value) end
     end
   end
 end

@@ -1,23 +1,29 @@
 /**
- * The run store: each run's state in a Redis hash (`state`, `revision`) and its events in a Redis
- * stream. A checkpoint writes the new state and the step's events in one atomic script, and only if
- * the stored revision is the one the writer read: a worker that lost its run to another (after a
- * stall) cannot overwrite newer state. The checkpoint that ends a run sets its keys to expire after
+ * The run store: each run's state in a Redis hash (`state`, `revision`, `messages`), its conversation
+ * in a Redis list, its large texts in a blob hash (see run-blobs.ts) and its events in a Redis
+ * stream. A checkpoint writes what changed, so its cost does not grow with the conversation: the
+ * compact state (everything but the messages), the messages added since the revision it read
+ * (the whole list again only when earlier messages changed), texts not stored yet, and the step's
+ * events, in one atomic script, and only if the stored revision is the one the writer read: a worker
+ * that lost its run to another (after a stall) cannot overwrite newer state. The checkpoint that ends a run sets its keys to expire after
  * the retention period (default 7 days), and every stream is capped (about 10,000 events a run).
  *
  * @module
  */
-import { FreeholdError, isTerminal, RunEvent, RunState } from "@freehold/api";
+import { type ChatMessage, FreeholdError, isTerminal, RunEvent, RunState } from "@freehold/api";
 import type { Redis } from "ioredis";
 import {
   dispatchKey,
   limitsKey,
+  runBlobsKey,
   runEventsKey,
   runKey,
+  runMessagesKey,
   runPickupsKey,
   runStartedByKey,
   tenancyKey,
 } from "./keys.ts";
+import { externalize, mayHoldBlobs, resolveBlobs } from "./run-blobs.ts";
 import { effectsLua, evalScript, type RedisEffect, type RedisPrecondition } from "./redis-effects.ts";
 import { isOutOfMemoryReply, storeFullError } from "./store-errors.ts";
 
@@ -69,6 +75,13 @@ export interface RunStore {
   followEvents(namespace: string, runId: string, options?: FollowOptions): AsyncIterable<StoredEvent>;
 }
 
+/**
+ * KEYS: the run hash, its events, who started it, its pickups, its messages, its blobs.
+ * ARGV: 1 the revision read, 2 the compact state, 3 the new revision, 4 preconditions, 5 effects,
+ * 6 retention (0: the run goes on), 7 events kept, 8 `append` or `snapshot`, 9 messages stored at the
+ * revision read (append), 10 messages after, 11 messages sent, 12 blobs sent, 13 blobs referenced and
+ * not sent; then the messages, the blobs (hash, text), the hashes referenced, the events.
+ */
 const checkpointScript = `${effectsLua}
 local revision = redis.call('HGET', KEYS[1], 'revision')
 if not revision then return redis.error_reply('NOTFOUND run does not exist') end
@@ -80,9 +93,24 @@ if revision ~= ARGV[1] then
 end
 local failed = check_preconditions(ARGV[4])
 if failed then return redis.error_reply(failed) end
-redis.call('HSET', KEYS[1], 'state', ARGV[2], 'revision', ARGV[3])
+-- Appending needs the stored list to be the one the writer read (a run stored before messages had
+-- their own list has no count): else the writer sends the whole conversation.
+if ARGV[8] == 'append' and redis.call('HGET', KEYS[1], 'messages') ~= ARGV[9] then
+  return redis.error_reply('RELAYOUT messages stored differ')
+end
+local messages_at = 14
+local blobs_at = messages_at + tonumber(ARGV[11])
+local refs_at = blobs_at + 2 * tonumber(ARGV[12])
+local events_at = refs_at + tonumber(ARGV[13])
+for i = refs_at, events_at - 1 do
+  if redis.call('HEXISTS', KEYS[6], ARGV[i]) == 0 then return redis.error_reply('BLOBMISSING ' .. ARGV[i]) end
+end
+if ARGV[8] == 'snapshot' then redis.call('DEL', KEYS[5]) end
+for i = messages_at, blobs_at - 1 do redis.call('RPUSH', KEYS[5], ARGV[i]) end
+for i = blobs_at, refs_at - 1, 2 do redis.call('HSETNX', KEYS[6], ARGV[i], ARGV[i + 1]) end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'revision', ARGV[3], 'messages', ARGV[10])
 apply_effects(ARGV[5])
-for i = 8, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'event', ARGV[i]) end
+for i = events_at, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'event', ARGV[i]) end
 -- A run that ended: its keys expire after the retention period.
 if ARGV[6] ~= '0' then
   for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ARGV[6]) end
@@ -90,34 +118,156 @@ end
 return 1
 `;
 
+/**
+ * KEYS: the run hash, its events, the dispatch set, its messages, its blobs. ARGV: 1 the compact
+ * state, 2 its revision, 3 its status, 4 now, 5 its id, 6 events kept, 7 message count, 8 blobs sent;
+ * then the messages, the blobs (hash, text), the events.
+ */
 const createScript = `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   -- The same create sent again after a lost reply is done already.
   if redis.call('HGET', KEYS[1], 'state') == ARGV[1] then return 2 end
   return redis.error_reply('EXISTS run already exists')
 end
-redis.call('HSET', KEYS[1], 'state', ARGV[1], 'revision', ARGV[2])
+local blobs_at = 9 + tonumber(ARGV[7])
+local events_at = blobs_at + 2 * tonumber(ARGV[8])
+redis.call('DEL', KEYS[4])
+for i = 9, blobs_at - 1 do redis.call('RPUSH', KEYS[4], ARGV[i]) end
+for i = blobs_at, events_at - 1, 2 do redis.call('HSETNX', KEYS[5], ARGV[i], ARGV[i + 1]) end
+redis.call('HSET', KEYS[1], 'state', ARGV[1], 'revision', ARGV[2], 'messages', ARGV[7])
 if ARGV[3] == 'queued' then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5]) end
-for i = 7, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'event', ARGV[i]) end
+for i = events_at, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'event', ARGV[i]) end
 return 1
 `;
 
-function parseState(text: string, namespace: string, runId: string): RunState {
-  const result = RunState.safeParse(JSON.parse(text));
-  if (!result.success) {
-    throw new FreeholdError(
-      "run.corrupt",
-      `the stored state of run ${namespace}/${runId} does not match schema version 1: ${result.error.message}`,
-      { details: { namespace, runId } },
-    );
+/** A run as stored: the compact state (JSON, no messages), its messages (JSON each), the texts stored apart. */
+interface RunRecord {
+  readonly state: string;
+  readonly messages: string[];
+  readonly blobs: Map<string, string>;
+}
+
+/** Splits a run for storage; see {@link RunRecord}. */
+function toRecord(state: RunState, newMessages: readonly ChatMessage[]): RunRecord {
+  const blobs = new Map<string, string>();
+  const { messages: _all, ...compact } = state;
+  return {
+    state: JSON.stringify(externalize(compact, blobs)),
+    messages: newMessages.map((message) => JSON.stringify(externalize(message, blobs))),
+    blobs,
+  };
+}
+
+/** Whether `next` only adds messages to those of `previous` (the loop and the inbox never rewrite one). */
+function onlyAppends(previous: readonly ChatMessage[], next: readonly ChatMessage[]): boolean {
+  if (next.length < previous.length) return false;
+  for (let index = 0; index < previous.length; index += 1) if (next[index] !== previous[index]) return false;
+  return true;
+}
+
+/**
+ * The writes that store a new run (state, messages, texts apart, first events), as effects of another
+ * checkpoint: how a run stores the child runs it delegates to in the step that starts them.
+ */
+export function newRunEffects(state: RunState, events: readonly RunEvent[]): RedisEffect[] {
+  const record = toRecord(state, state.messages);
+  const eventBlobs = new Map<string, string>();
+  const eventTexts = events.map((event) => JSON.stringify(externalize(event, eventBlobs)));
+  const blobs = new Map([...record.blobs, ...eventBlobs]);
+  return [
+    {
+      op: "hset",
+      key: runKey(state.namespace, state.id),
+      fields: {
+        state: record.state,
+        revision: String(state.revision),
+        messages: String(state.messages.length),
+      },
+    },
+    { op: "del", key: runMessagesKey(state.namespace, state.id) },
+    ...(record.messages.length === 0
+      ? []
+      : [{ op: "rpush" as const, key: runMessagesKey(state.namespace, state.id), values: record.messages }]),
+    ...(blobs.size === 0
+      ? []
+      : [
+          {
+            op: "hset" as const,
+            key: runBlobsKey(state.namespace, state.id),
+            fields: Object.fromEntries(blobs),
+          },
+        ]),
+    ...eventTexts.map((value) => ({
+      op: "xadd" as const,
+      key: runEventsKey(state.namespace, state.id),
+      field: "event",
+      value,
+    })),
+  ];
+}
+
+/** Every key of a run, for deleting one that could not be queued. */
+export function runKeys(namespace: string, runId: string): string[] {
+  return [
+    runKey(namespace, runId),
+    runEventsKey(namespace, runId),
+    runMessagesKey(namespace, runId),
+    runBlobsKey(namespace, runId),
+  ];
+}
+
+function corrupt(namespace: string, runId: string, reason: string): FreeholdError {
+  return new FreeholdError(
+    "run.corrupt",
+    `the stored state of run ${namespace}/${runId} does not match schema version 1: ${reason}`,
+    { details: { namespace, runId } },
+  );
+}
+
+/**
+ * Stream entries (`[id, ["event", json]]`) as events, their texts stored apart put back in place.
+ */
+export async function decodeEvents(
+  redis: Pick<Redis, "hmget">,
+  namespace: string,
+  runId: string,
+  entries: readonly [string, string[]][],
+): Promise<StoredEvent[]> {
+  const texts = entries.map(([, fields]) => fields[fields.indexOf("event") + 1] ?? "null");
+  let values = texts.map((text) => JSON.parse(text) as unknown);
+  if (texts.some(mayHoldBlobs)) {
+    values = await resolveBlobs(redis, runBlobsKey(namespace, runId), values, `run ${namespace}/${runId}`);
   }
-  return result.data;
+  return entries.map(([id], index) => ({ id, event: RunEvent.parse(values[index]) }));
 }
 
-function toStoredEvents(entries: [string, string[]][]): StoredEvent[] {
-  return entries.map(([id, fields]) => ({ id, event: RunEvent.parse(JSON.parse(fields[1] ?? "null")) }));
+/**
+ * Reads a run's hash and message list in one round trip, without a transaction (which a full Redis
+ * refuses): the revision read after the list equal to the one before means no checkpoint ran
+ * between the two reads (each bumps it), else it reads again.
+ */
+async function readRecord(
+  redis: Redis,
+  namespace: string,
+  runId: string,
+): Promise<{ text: string | null; count: string | null; list: string[] }> {
+  for (let attempt = 1; ; attempt += 1) {
+    const replies = (await redis
+      .pipeline()
+      .hmget(runKey(namespace, runId), "state", "messages", "revision")
+      .lrange(runMessagesKey(namespace, runId), 0, -1)
+      .hget(runKey(namespace, runId), "revision")
+      .exec()) as [Error | null, unknown][];
+    for (const [error] of replies) if (error !== null) throw error;
+    const [text, count, before] = replies[0]?.[1] as [string | null, string | null, string | null];
+    if (before === replies[2]?.[1] || attempt === 10) {
+      return { text, count, list: replies[1]?.[1] as string[] };
+    }
+  }
 }
 
+/** How many stored texts a process remembers having written (per run and hash), to send each once. */
+const rememberedBlobs = 10_000;
 /** Options of {@link createRunStore}. */
 export interface RunStoreOptions {
   /**
@@ -199,24 +349,36 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
     remembered.set(namespace, { seconds, until: Date.now() + tenantRetentionMemoryMs });
     return seconds;
   };
+  /** `namespace/runId/hash` of the texts this process stored (see run-blobs.ts). */
+  const storedBlobs = new Set<string>();
   const store: RunStore = {
     async create(state, events) {
       const parsed = RunState.parse(state);
+      const record = toRecord(parsed, parsed.messages);
+      const eventTexts = events.map((event) =>
+        JSON.stringify(externalize(RunEvent.parse(event), record.blobs)),
+      );
       try {
         await evalScript(
           redis,
           createScript,
-          3,
+          5,
           runKey(parsed.namespace, parsed.id),
           runEventsKey(parsed.namespace, parsed.id),
           dispatchKey(parsed.namespace),
-          JSON.stringify(parsed),
+          runMessagesKey(parsed.namespace, parsed.id),
+          runBlobsKey(parsed.namespace, parsed.id),
+          record.state,
           String(parsed.revision),
           parsed.status,
           String(Date.now()),
           parsed.id,
           maxEvents,
-          ...events.map((event) => JSON.stringify(RunEvent.parse(event))),
+          String(record.messages.length),
+          String(record.blobs.size),
+          ...record.messages,
+          ...[...record.blobs].flat(),
+          ...eventTexts,
         );
       } catch (error) {
         if (error instanceof Error && error.message.startsWith("EXISTS")) {
@@ -230,8 +392,30 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
     },
 
     async get(namespace, runId) {
-      const text = await redis.hget(runKey(namespace, runId), "state");
-      return text === null ? undefined : parseState(text, namespace, runId);
+      const { text, count, list } = await readRecord(redis, namespace, runId);
+      if (text === null) return undefined;
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+        if (count !== null) {
+          // The list may have grown past this revision only in a later transaction: take its count.
+          const messages = list.slice(0, Number(count)).map((message) => JSON.parse(message) as unknown);
+          value = { ...(value as object), messages };
+        }
+      } catch (error) {
+        throw corrupt(namespace, runId, error instanceof Error ? error.message : String(error));
+      }
+      if (mayHoldBlobs(text) || list.some(mayHoldBlobs)) {
+        [value] = await resolveBlobs(
+          redis,
+          runBlobsKey(namespace, runId),
+          [value],
+          `run ${namespace}/${runId}`,
+        );
+      }
+      const result = RunState.safeParse(value);
+      if (!result.success) throw corrupt(namespace, runId, result.error.message);
+      return result.data;
     },
 
     async require(namespace, runId) {
@@ -265,24 +449,66 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
         const member = stored.parent.runId;
         effects.push({ op: "zadd", key: dispatchKey(stored.namespace), score: Date.now(), member });
       }
-      try {
-        await evalScript(
+      const append = onlyAppends(previous.messages, stored.messages);
+      const retentionSeconds = isTerminal(stored.status) ? await retentionOf(stored.namespace) : "0";
+      const runBlobs = `${stored.namespace}/${stored.id}/`;
+      /** The texts the last write sent: remembered once it succeeds. */
+      let sent = new Map<string, string>();
+      const write = (mode: "append" | "snapshot", sendAllBlobs: boolean): Promise<unknown> => {
+        const record = toRecord(
+          stored,
+          mode === "append" ? stored.messages.slice(previous.messages.length) : stored.messages,
+        );
+        const eventTexts = events.map((event) => JSON.stringify(externalize(event, record.blobs)));
+        // Texts this process stored for the run already go by reference; the script checks they are there.
+        const referenced: string[] = [];
+        if (!sendAllBlobs) {
+          for (const hash of record.blobs.keys()) {
+            if (storedBlobs.has(runBlobs + hash)) {
+              record.blobs.delete(hash);
+              referenced.push(hash);
+            }
+          }
+        }
+        sent = record.blobs;
+        return evalScript(
           redis,
           checkpointScript,
-          4,
+          6,
           runKey(stored.namespace, stored.id),
           runEventsKey(stored.namespace, stored.id),
           runStartedByKey(stored.namespace, stored.id),
           runPickupsKey(stored.namespace, stored.id),
+          runMessagesKey(stored.namespace, stored.id),
+          runBlobsKey(stored.namespace, stored.id),
           String(previous.revision),
-          JSON.stringify(stored),
+          record.state,
           String(stored.revision),
           JSON.stringify(extra.preconditions ?? []),
           JSON.stringify(effects),
-          isTerminal(stored.status) ? await retentionOf(stored.namespace) : "0",
+          retentionSeconds,
           maxEvents,
-          ...events.map((event) => JSON.stringify(event)),
+          mode,
+          String(previous.messages.length),
+          String(stored.messages.length),
+          String(record.messages.length),
+          String(record.blobs.size),
+          String(referenced.length),
+          ...record.messages,
+          ...[...record.blobs].flat(),
+          ...referenced,
+          ...eventTexts,
         );
+      };
+      try {
+        try {
+          await write(append ? "append" : "snapshot", false);
+        } catch (error) {
+          // A run stored before messages had their own list, or texts gone from under this process's
+          // memory of them: write it whole, once.
+          if (!(error instanceof Error && /^(RELAYOUT|BLOBMISSING)/.test(error.message))) throw error;
+          await write("snapshot", true);
+        }
       } catch (error) {
         if (error instanceof Error && error.message.startsWith("PRECONDITION")) {
           throw new FreeholdError(
@@ -303,6 +529,8 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
         }
         throw error;
       }
+      if (storedBlobs.size + sent.size > rememberedBlobs) storedBlobs.clear();
+      for (const hash of sent.keys()) storedBlobs.add(runBlobs + hash);
       return stored;
     },
 
@@ -313,7 +541,7 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
           ? await redis.xrange(runEventsKey(namespace, runId), start, "+")
           : await redis.xrange(runEventsKey(namespace, runId), start, "+", "COUNT", options.count)
       ) as [string, string[]][];
-      return toStoredEvents(entries);
+      return decodeEvents(redis, namespace, runId, entries);
     },
 
     async *followEvents(namespace, runId, options = {}) {
@@ -333,7 +561,7 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
             cursor,
           );
           const entries = response?.[0]?.[1] ?? [];
-          for (const stored of toStoredEvents(entries)) {
+          for (const stored of await decodeEvents(redis, namespace, runId, entries)) {
             cursor = stored.id;
             yield stored;
             if (stored.event.type === "run-end") return;

@@ -8,18 +8,10 @@ import { FreeholdError, isTerminal, type RunEvent, type RunState } from "@freeho
 import type { RedisClient } from "./redis-client.ts";
 import type { AgentQueues } from "./agent-queues.ts";
 import { createDispatcher } from "./dispatcher.ts";
-import {
-  approvalItemKey,
-  approvalsKey,
-  dispatchKey,
-  inboxItemKey,
-  inboxQueueKey,
-  runEventsKey,
-  runKey,
-} from "./keys.ts";
+import { approvalItemKey, approvalsKey, dispatchKey, inboxItemKey, inboxQueueKey } from "./keys.ts";
 import { createQuotas, type Quotas } from "./quotas.ts";
 import type { RedisEffect } from "./redis-effects.ts";
-import type { RunStore } from "./run-store.ts";
+import { runKeys, type RunStore } from "./run-store.ts";
 import { storeFullCode } from "./store-errors.ts";
 
 /** What a new run starts from. */
@@ -120,8 +112,7 @@ export async function startRun(
     // Queuing it did not fit: take the run back (deleting needs no memory), so a retry starts clean.
     await parts.redis
       .pipeline()
-      .del(runKey(state.namespace, state.id))
-      .del(runEventsKey(state.namespace, state.id))
+      .del(...runKeys(state.namespace, state.id))
       .zrem(dispatchKey(state.namespace), state.id)
       .exec();
     throw error;

@@ -12,6 +12,7 @@ import {
   approvalItemEffects,
   approvalItemKey,
   approvalsKey,
+  blobThreshold,
   cancelRun,
   createDispatcher,
   createInbox,
@@ -25,8 +26,10 @@ import {
   inboxQueueKey,
   newRun,
   parseRetentionSeconds,
+  runBlobsKey,
   runEventsKey,
   runKey,
+  runMessagesKey,
   runPickupsKey,
   runStartedByKey,
   startRedisServer,
@@ -66,7 +69,13 @@ async function runningRun(on: RunStore, extra: Partial<RunState> = {}): Promise<
 
 describe("retention", () => {
   it("gives a finished run's keys the retention period and a running run's none", async () => {
-    const running = await runningRun(store);
+    // A long tool result, so the run has a message list and a text stored apart too.
+    const running = await runningRun(store, {
+      messages: [
+        { role: "user", content: "Hi" },
+        { role: "tool", toolCallId: "call_1", name: "read", content: "x".repeat(blobThreshold + 1) },
+      ],
+    });
     await redis.set(runStartedByKey(namespace, running.id), "ann");
     await redis.hset(runPickupsKey(namespace, running.id), "count", "1");
     expect(await redis.ttl(runKey(namespace, running.id))).toBe(-1);
@@ -79,6 +88,8 @@ describe("retention", () => {
       runEventsKey(namespace, running.id),
       runStartedByKey(namespace, running.id),
       runPickupsKey(namespace, running.id),
+      runMessagesKey(namespace, running.id),
+      runBlobsKey(namespace, running.id),
     ]) {
       const ttl = await redis.ttl(key);
       expect(ttl, key).toBeGreaterThan(defaultRunRetentionSeconds - 60);
@@ -101,6 +112,7 @@ describe("retention", () => {
     const keys = [finished.id, cancelled.id].flatMap((id) => [
       runKey(namespace, id),
       runEventsKey(namespace, id),
+      runMessagesKey(namespace, id),
     ]);
     expect(await redis.exists(...keys)).toBe(keys.length);
     // Redis expires keys lazily and in an active cycle (10 times a second): poll, bounded.

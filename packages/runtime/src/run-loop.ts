@@ -29,8 +29,7 @@ import {
   finish,
   inboxItemEffects,
   newRun,
-  runEventsKey,
-  runKey,
+  newRunEffects,
   runsExceededCode,
   type Quotas,
   type RedisEffect,
@@ -400,23 +399,9 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
         });
         childRunIds.push(child.id);
         effects.push(
-          {
-            op: "hset",
-            key: runKey(agent.namespace, child.id),
-            fields: { state: JSON.stringify(child), revision: "0" },
-          },
-          {
-            op: "xadd",
-            key: runEventsKey(agent.namespace, child.id),
-            field: "event",
-            value: JSON.stringify({
-              type: "run-start",
-              runId: child.id,
-              time,
-              agent: child.agent,
-              input: child.input,
-            }),
-          },
+          ...newRunEffects(child, [
+            { type: "run-start", runId: child.id, time, agent: child.agent, input: child.input },
+          ]),
           { op: "zadd", key: dispatchKey(agent.namespace), score: Date.now(), member: child.id },
         );
         events.push({

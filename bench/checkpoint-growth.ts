@@ -1,0 +1,234 @@
+/**
+ * checkpoint-growth: whether a step's checkpoint costs more as the run grows. Two runs through
+ * Freehold's loop, checkpointed in a real Redis the bench starts (the path a worker takes), with
+ * the counter MCP server over streamable HTTP and a model answering in this process:
+ *
+ * - long: 999 tool-calling steps and an answer (1,000 model calls, the most an Agent allows), each
+ *   step adding about 200 tokens (a 400-character argument and its echo), so the conversation
+ *   reaches about 200k tokens;
+ * - large: 100 steps whose tool returns 1 MiB each (`bytes`, a different text each time), then an
+ *   answer.
+ *
+ * For each step: the bytes Redis received during its checkpoints (`total_net_input_bytes`, read
+ * from the server before and after each one, the reads' own bytes taken off) and the time its
+ * checkpoints took. Figures are medians over the ten steps ending at steps 10, 100 and 1,000 (999,
+ * the last tool step, for the long run; 100 for the large one). Goal: at step 1,000 within 1.5× of
+ * step 10, and both runs complete. A baseline in the same run: the long run again, each checkpoint
+ * writing the whole run state as one value (what a store without an append-only layout does; the
+ * large run is left out of it: at 1 MiB more per step it writes about 10 GB).
+ *
+ * Prints progress, then one JSON line.
+ */
+import { randomUUID } from "node:crypto";
+import { AgentSpec, type RunEvent, type RunState } from "@freehold/api";
+import { createRunStore, newRun, startRedisServer } from "@freehold/handoff";
+import { createMcpPool, createToolBroker } from "@freehold/mcp";
+import type { GenerateRequest, GenerateResult, LanguageModel, StreamPart } from "@freehold/models";
+import { runLoop, type Checkpoint } from "@freehold/runtime";
+import { Redis } from "ioredis";
+import { startCounterServer } from "../test/fixtures/mcp/counter-server.ts";
+
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+/** A model that calls `tool` with `argumentsOf(step)` until `steps` tool steps are done, then answers. */
+function scriptedModel(steps: number, tool: string, argumentsOf: (step: number) => string): LanguageModel {
+  let calls = 0;
+  const generate = (request: GenerateRequest): Promise<GenerateResult> => {
+    calls += 1;
+    const step = request.messages.filter((message) => message.role === "tool").length + 1;
+    const usage = { inputTokens: 1, outputTokens: 1 };
+    if (step > steps) {
+      return Promise.resolve({
+        message: { role: "assistant", content: "done" },
+        usage,
+        finishReason: "stop",
+        model: "bench",
+      });
+    }
+    return Promise.resolve({
+      message: {
+        role: "assistant",
+        content: "",
+        toolCalls: [{ id: `call_${calls}`, name: tool, arguments: argumentsOf(step) }],
+      },
+      usage,
+      finishReason: "tool-calls",
+      model: "bench",
+    });
+  };
+  return {
+    provider: "openai-compatible",
+    modelId: "bench",
+    generate,
+    async *stream(request: GenerateRequest): AsyncIterable<StreamPart> {
+      yield { type: "finish", result: await generate(request) };
+    },
+  };
+}
+
+const redisServer = await startRedisServer();
+const connection = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+const probe = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+const counter = await startCounterServer({ transport: "http" });
+const pool = createMcpPool({ counter: { transport: "http", url: counter.url } });
+const store = createRunStore(connection);
+
+async function receivedBytes(): Promise<number> {
+  const stats = await probe.info("stats");
+  return Number(/total_net_input_bytes:(\d+)/.exec(stats)?.[1] ?? Number.NaN);
+}
+// What one read of the counter adds to it.
+const probeBytes = -(await receivedBytes()) + (await receivedBytes());
+
+/** The baseline: the whole state as one value, with the step's events, in one transaction. */
+const wholeState: Checkpoint = async (previous, next, events: readonly RunEvent[]) => {
+  const stored = { ...next, revision: previous.revision + 1, updatedAt: new Date().toISOString() };
+  const key = `baseline:${stored.id}`;
+  const transaction = connection
+    .multi()
+    .hset(key, "state", JSON.stringify(stored), "revision", stored.revision);
+  for (const event of events) transaction.xadd(`${key}:events`, "*", "event", JSON.stringify(event));
+  await transaction.exec();
+  return stored;
+};
+
+interface StepCost {
+  bytes: number;
+  ms: number;
+}
+
+interface RunFigures {
+  readonly status: string;
+  readonly steps: number;
+  readonly tokens: number;
+  readonly at: Record<string, { bytes: number; ms: number }>;
+}
+
+async function measure(
+  name: string,
+  steps: number,
+  tool: string,
+  argumentsOf: (step: number) => string,
+  checkpoint: Checkpoint,
+  points: readonly number[],
+): Promise<RunFigures> {
+  const spec = AgentSpec.parse({
+    model: { ref: "bench" },
+    instructions: "Call the tool.",
+    tools: [{ mcpServer: "counter", allow: [tool] }],
+    limits: { maxSteps: 1000, timeoutSeconds: 3600 },
+  });
+  const agent = {
+    namespace: "bench",
+    name: "grower",
+    spec,
+    model: scriptedModel(steps, tool, argumentsOf),
+    broker: createToolBroker(pool, [{ server: "counter", allow: [tool] }]),
+    specials: [],
+    humanQueues: new Map(),
+  };
+  const costs = new Map<number, StepCost>();
+  const measured: Checkpoint = async (previous, next, events, extra) => {
+    const before = await receivedBytes();
+    const started = process.hrtime.bigint();
+    const stored = await checkpoint(previous, next, events, extra);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    const bytes = (await receivedBytes()) - before - probeBytes;
+    // A step's checkpoints: from its model call's to the one before the next model call.
+    const step = Math.max(1, next.steps);
+    const cost = costs.get(step) ?? { bytes: 0, ms: 0 };
+    cost.bytes += bytes;
+    cost.ms += ms;
+    costs.set(step, cost);
+    if (next.steps !== previous.steps && next.steps % 100 === 0) log(`  ${name}: step ${next.steps}`);
+    return stored;
+  };
+  const run: RunState = newRun({ id: randomUUID(), namespace: "bench", agent: "grower", input: "Go." });
+  await store.create(run, []);
+  const outcome = await runLoop(run, { agent, checkpoint: measured });
+  const characters = outcome.state.messages.reduce(
+    (total, message) =>
+      total +
+      message.content.length +
+      (message.role === "assistant"
+        ? (message.toolCalls ?? []).reduce((sum, call) => sum + call.arguments.length, 0)
+        : 0),
+    0,
+  );
+  const at: Record<string, { bytes: number; ms: number }> = {};
+  for (const point of points) {
+    const window = Array.from({ length: 10 }, (_, index) => costs.get(point - index)).filter(
+      (cost): cost is StepCost => cost !== undefined,
+    );
+    at[String(point)] = {
+      bytes: median(window.map((cost) => cost.bytes)),
+      ms: Math.round(median(window.map((cost) => cost.ms)) * 1000) / 1000,
+    };
+  }
+  return { status: outcome.state.status, steps: outcome.state.steps, tokens: Math.round(characters / 4), at };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((left, right) => left - right);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? 0)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+const longArguments = (step: number): string =>
+  JSON.stringify({ text: `${String(step).padStart(4, "0")} ${"lorem ipsum ".repeat(33)}` });
+// Each result its own text: identical ones would be stored once.
+const largeArguments = (step: number): string =>
+  JSON.stringify({ size: 1024 * 1024, seed: `result ${step} ` });
+const freehold: Checkpoint = (previous, next, events, extra) =>
+  store.checkpoint(previous, next, events, extra);
+
+log("checkpoint-growth: long run (999 tool steps, ~200k tokens), Freehold's store");
+const long = await measure("long", 999, "echo", longArguments, freehold, [10, 100, 999]);
+log("checkpoint-growth: large run (100 tool results of 1 MiB), Freehold's store");
+const large = await measure("large", 100, "bytes", largeArguments, freehold, [10, 100]);
+log("checkpoint-growth: long run again, baseline (whole state per checkpoint)");
+const baselineLong = await measure("baseline long", 999, "echo", longArguments, wholeState, [10, 100, 999]);
+
+const ratio = (figures: RunFigures, last: string, key: "bytes" | "ms"): number =>
+  Math.round(((figures.at[last]?.[key] ?? Number.NaN) / (figures.at["10"]?.[key] ?? Number.NaN)) * 100) / 100;
+const result = {
+  bench: "checkpoint-growth",
+  goal: "bytes and ms per step at step 1,000 within 1.5x of step 10; both runs complete",
+  long: {
+    ...long,
+    bytesRatio: ratio(long, "999", "bytes"),
+    msRatio: ratio(long, "999", "ms"),
+  },
+  large: {
+    ...large,
+    bytesRatio: ratio(large, "100", "bytes"),
+    msRatio: ratio(large, "100", "ms"),
+  },
+  baseline: {
+    long: {
+      ...baselineLong,
+      bytesRatio: ratio(baselineLong, "999", "bytes"),
+      msRatio: ratio(baselineLong, "999", "ms"),
+    },
+  },
+};
+log(
+  `long run (${long.status}, ${long.steps} model calls, ~${long.tokens} tokens): step 10 ${long.at["10"]?.bytes} B ${long.at["10"]?.ms} ms, ` +
+    `step 100 ${long.at["100"]?.bytes} B ${long.at["100"]?.ms} ms, step 1000 ${long.at["999"]?.bytes} B ${long.at["999"]?.ms} ms ` +
+    `(×${result.long.bytesRatio} bytes, ×${result.long.msRatio} ms; baseline ×${result.baseline.long.bytesRatio} bytes, ×${result.baseline.long.msRatio} ms)`,
+);
+log(
+  `large run (${large.status}, ${large.steps} model calls): step 10 ${large.at["10"]?.bytes} B ${large.at["10"]?.ms} ms, ` +
+    `step 100 ${large.at["100"]?.bytes} B ${large.at["100"]?.ms} ms (×${result.large.bytesRatio} bytes, ×${result.large.msRatio} ms)`,
+);
+process.stdout.write(`${JSON.stringify(result)}\n`);
+
+await pool.close();
+await counter.close();
+connection.disconnect();
+probe.disconnect();
+await redisServer.stop();

@@ -1,8 +1,8 @@
 /**
  * Starts a real Redis Cluster of three primaries (no replicas) on free loopback ports: for tests
  * that must pass against a cluster as well as against one Redis. Each primary is a
- * {@link startRedisServer} child with `cluster-enabled yes` and its own cluster configuration file
- * in its own folder; the slots are split in three (`0-5460`, `5461-10922`, `10923-16383`) and the
+ * {@link startRedisServer} child with `cluster-enabled yes`, its own cluster configuration file
+ * in its own folder and a free port of its own for the cluster bus; the slots are split in three (`0-5460`, `5461-10922`, `10923-16383`) and the
  * nodes meet; it is ready when every node says `cluster_state:ok` and knows the other two.
  *
  * @module
@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { FreeholdError } from "@freehold/api";
 import { Redis } from "ioredis";
-import { startRedisServer, type RedisServer } from "./redis-server.ts";
+import { freePort, startRedisServer, type RedisServer } from "./redis-server.ts";
 
 /** An ACL user made on every node before the cluster is handed out. */
 export interface RedisClusterUser {
@@ -31,7 +31,7 @@ export interface RedisClusterOptions {
   readonly users?: readonly RedisClusterUser[];
   /** The binary. Default: `redis-server` on the PATH. */
   readonly binary?: string;
-  /** How long to wait for `cluster_state:ok` on every node. Default: 30 s. */
+  /** How long to wait for `cluster_state:ok` on every node. Default: 20 s (inside a test's 30 s). */
   readonly readyTimeoutMs?: number;
 }
 
@@ -86,6 +86,7 @@ function parseClusterInfo(reply: string): Map<string, string> {
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
   const folder = mkdtempSync(join(tmpdir(), "freehold-redis-cluster-"));
   const servers: RedisServer[] = [];
+  const busPorts: number[] = [];
   const connections: Redis[] = [];
   const stop = async (): Promise<void> => {
     for (const connection of connections.splice(0)) connection.disconnect();
@@ -93,8 +94,11 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     rmSync(folder, { recursive: true, force: true });
   };
   try {
-    for (const [index] of slotRanges.entries()) {
+    for (let index = 0; index < slotRanges.length; index += 1) {
       const dataDirectory = join(folder, `node-${index}`);
+      // The bus port is the node's port + 10000 by default: past 65535 for a high free port.
+      const busPort = await freePort();
+      busPorts.push(busPort);
       servers.push(
         await startRedisServer({
           dataDirectory,
@@ -105,6 +109,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
             "yes",
             "--cluster-config-file",
             join(dataDirectory, "nodes.conf"),
+            "--cluster-port",
+            String(busPort),
           ],
         }),
       );
@@ -127,10 +133,11 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       }
     }
     const firstPort = servers[0]?.port ?? 0;
+    const firstBusPort = busPorts[0] ?? 0;
     for (const connection of connections.slice(1)) {
-      await connection.call("CLUSTER", "MEET", host, String(firstPort));
+      await connection.call("CLUSTER", "MEET", host, String(firstPort), String(firstBusPort));
     }
-    await waitUntilReady(connections, options.readyTimeoutMs ?? 30_000);
+    await waitUntilReady(connections, options.readyTimeoutMs ?? 20_000);
   } catch (error) {
     await stop();
     throw error;

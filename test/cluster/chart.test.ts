@@ -371,6 +371,12 @@ describe("helm template", () => {
       "fh-freehold-redis",
       "url",
     ],
+    [
+      "the user's Redis Cluster by URL",
+      ["redis.enabled=false", "redis.url=redis+cluster://redis-0.example:6379\\,redis-1.example:6379"],
+      "fh-freehold-redis",
+      "url",
+    ],
   ];
 
   it.each(redisSources)(
@@ -399,6 +405,12 @@ describe("helm template", () => {
       // The chart makes the Secret only when it is not the user's.
       const made = objects.filter((object) => object.kind === "Secret").map((object) => object.metadata.name);
       expect(made).toEqual(name === "fh-freehold-redis" ? ["fh-freehold-redis"] : []);
+      if (values.some((value) => value.startsWith("redis.url=redis+cluster://"))) {
+        expect(secretValue(find(objects, "Secret", "fh-freehold-redis"), "url")).toBe(
+          "redis+cluster://redis-0.example:6379,redis-1.example:6379",
+        );
+        expect(objects.some((object) => object.kind === "StatefulSet")).toBe(false);
+      }
       if (values.includes("redis.url=rediss://redis.example:6380")) {
         expect(secretValue(find(objects, "Secret", "fh-freehold-redis"), "url")).toBe(
           "rediss://redis.example:6380",
@@ -424,6 +436,19 @@ describe("helm template", () => {
       "a user and password in redis.url",
       ["redis.enabled=false", "redis.url=rediss://freehold:hunter2@redis.example:6380/2"],
       "redis.url holds credentials",
+    ],
+    [
+      "a password in a Redis Cluster's redis.url",
+      [
+        "redis.enabled=false",
+        "redis.url=redis+cluster://:hunter2@redis-0.example:6379\\,redis-1.example:6379",
+      ],
+      "redis.url holds credentials: put the URL in a Secret and set redis.existingSecret.name instead",
+    ],
+    [
+      "a Redis Cluster's redis.url without ports",
+      ["redis.enabled=false", "redis.url=redis+cluster://redis-0.example\\,redis-1.example"],
+      "is not a Redis Cluster URL: write its nodes as redis+cluster://host:port,host:port",
     ],
     [
       "redis.url next to the chart's Redis",

@@ -84,8 +84,8 @@ The Secret every container reads the Redis URL from (key: "freehold.redisUrlKey"
 {{/*
 Refuses Redis values that do not fit together, saying what to set: no Redis at all, a password in
 redis.url (it would be readable in the Secret-less values and the release history: use
-redis.existingSecret), the settings of your own Redis next to the chart's, or a maxmemory that
-leaves Redis no room under its memory limit.
+redis.existingSecret), a redis+cluster:// URL without host:port nodes, the settings of your own
+Redis next to the chart's, or a maxmemory that leaves Redis no room under its memory limit.
 */}}
 {{- define "freehold.redisCheck" -}}
 {{- $redis := .Values.redis -}}
@@ -102,8 +102,10 @@ leaves Redis no room under its memory limit.
 {{- end }}
 {{- else if and (not $redis.existingSecret.name) (not $redis.url) }}
 {{- fail "redis.enabled is false but no Redis is given: set redis.existingSecret.name (a Secret holding the URL with its password) or redis.url (redis://host:6379, a Redis without a password)" }}
-{{- else if and (not $redis.existingSecret.name) (regexMatch "^rediss?://[^/?#]*@" $redis.url) }}
+{{- else if and (not $redis.existingSecret.name) (regexMatch "^rediss?(\\+cluster)?://[^/?#]*@" $redis.url) }}
 {{- fail "redis.url holds credentials: put the URL in a Secret and set redis.existingSecret.name instead, so the password is never in the values or a pod spec" }}
+{{- else if and (not $redis.existingSecret.name) (regexMatch "^rediss?\\+cluster://" $redis.url) (not (regexMatch "^rediss?\\+cluster://[^/?#@,:]+:[0-9]+(,[^/?#@,:]+:[0-9]+)*/?$" $redis.url)) }}
+{{- fail (printf "redis.url %s is not a Redis Cluster URL: write its nodes as redis+cluster://host:port,host:port (rediss+cluster:// with TLS)" $redis.url) }}
 {{- end }}
 {{- end }}
 

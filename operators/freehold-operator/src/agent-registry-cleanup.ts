@@ -7,7 +7,7 @@
  * @module
  */
 import { createAgentRegistry } from "@freehold/handoff";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@freehold/handoff";
 
 /**
  * Removes an agent from its namespace's registry.
@@ -17,6 +17,6 @@ import type { Redis } from "ioredis";
  * await unregisterAgent(redis, "acme", "billing");
  * ```
  */
-export async function unregisterAgent(redis: Redis, namespace: string, name: string): Promise<void> {
+export async function unregisterAgent(redis: RedisClient, namespace: string, name: string): Promise<void> {
   await createAgentRegistry(redis).unregister(namespace, name);
 }

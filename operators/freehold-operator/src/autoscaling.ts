@@ -8,7 +8,7 @@
  * @module
  */
 import type { Agent } from "@freehold/api";
-import { agentQueueName, agentQueuePrefix } from "@freehold/handoff";
+import { agentQueueName, agentQueuePrefix, isClusterUrl, parseClusterUrl } from "@freehold/handoff";
 import type { ObjectMeta, SpecObject } from "./kubernetes-objects.ts";
 import { agentWorkloadName } from "./agent-workload.ts";
 import { ownerLabels, ownerReference, redisSecretName } from "./names.ts";
@@ -67,14 +67,30 @@ export function agentHorizontalPodAutoscaler(agent: Agent): SpecObject | undefin
   };
 }
 
-/** Where KEDA reaches Redis: host, port and database of a `redis://` URL. */
-function redisAddress(url: string): { address: string; databaseIndex: string; enableTLS: string } {
+/**
+ * KEDA's trigger type and where it reaches Redis: `redis` with the host, port and database of a
+ * `redis://` URL, or `redis-cluster` with the `addresses` of a `redis+cluster://` URL's nodes.
+ */
+function redisTrigger(url: string): { type: "redis" | "redis-cluster"; metadata: Record<string, string> } {
+  if (isClusterUrl(url)) {
+    const { tls, nodes } = parseClusterUrl(url);
+    return {
+      type: "redis-cluster",
+      metadata: {
+        addresses: nodes.map((node) => `${node.host}:${node.port}`).join(","),
+        enableTLS: tls ? "true" : "false",
+      },
+    };
+  }
   const parsed = new URL(url);
   const database = parsed.pathname.replace(/^\//, "");
   return {
-    address: `${parsed.hostname}:${parsed.port === "" ? "6379" : parsed.port}`,
-    databaseIndex: database === "" ? "0" : database,
-    enableTLS: parsed.protocol === "rediss:" ? "true" : "false",
+    type: "redis",
+    metadata: {
+      address: `${parsed.hostname}:${parsed.port === "" ? "6379" : parsed.port}`,
+      databaseIndex: database === "" ? "0" : database,
+      enableTLS: parsed.protocol === "rediss:" ? "true" : "false",
+    },
   };
 }
 
@@ -99,14 +115,16 @@ export function agentTriggerAuthentication(agent: Agent): SpecObject | undefined
 }
 
 /**
- * The KEDA ScaledObject of an agent with autoscaling: a `redis` trigger on the agent's wait list.
- * Needs the workers' Redis URL (host, port, database, TLS); the credential comes from the
+ * The KEDA ScaledObject of an agent with autoscaling: a `redis` trigger on the agent's wait list
+ * (`redis-cluster` when the workers' URL is a `redis+cluster://` one). Needs the workers' Redis URL
+ * (host and port, or the cluster's nodes; database; TLS); the credential comes from the
  * agent's {@link agentTriggerAuthentication} (same name).
  */
 export function agentScaledObject(agent: Agent, workerRedisUrl: string): SpecObject | undefined {
   const autoscaling = agent.spec.runtime.autoscaling;
   if (autoscaling === undefined) return undefined;
   const namespace = agent.metadata.namespace ?? "default";
+  const trigger = redisTrigger(workerRedisUrl);
   return {
     apiVersion: "keda.sh/v1alpha1",
     kind: "ScaledObject",
@@ -117,9 +135,9 @@ export function agentScaledObject(agent: Agent, workerRedisUrl: string): SpecObj
       maxReplicaCount: autoscaling.maxReplicas,
       triggers: [
         {
-          type: "redis",
+          type: trigger.type,
           metadata: {
-            ...redisAddress(workerRedisUrl),
+            ...trigger.metadata,
             listName: agentWaitList(namespace, agent.metadata.name),
             listLength: String(autoscaling.targetQueueDepth),
           },

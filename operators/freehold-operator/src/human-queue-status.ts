@@ -6,8 +6,7 @@
  * @module
  */
 import type { HumanQueue } from "@freehold/api";
-import { humanQueueCounts } from "@freehold/handoff";
-import type { Redis } from "ioredis";
+import { humanQueueCounts, type RedisClient } from "@freehold/handoff";
 import type { ClusterView } from "./cluster-view.ts";
 import { falseCondition, trueCondition, type ConditionDraft } from "./conditions.ts";
 
@@ -28,7 +27,7 @@ export interface HumanQueueStats {
  * ```
  */
 export async function readHumanQueueStats(
-  redis: Redis,
+  redis: RedisClient,
   namespace: string,
   queue: string,
   now: Date,

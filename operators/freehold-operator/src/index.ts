@@ -123,6 +123,7 @@ export {
   redactUrls,
   redisCredential,
   redisEndpoint,
+  redisEndpoints,
   type RedisCredential,
 } from "./redis-url.ts";
 export { redisSecret } from "./redis-secret.ts";

@@ -7,6 +7,7 @@
  *   keys, HumanQueue status, Agent cleanup (optional; without it no Secret `freehold-redis` is made).
  * - `FREEHOLD_WORKER_REDIS_URL`: where workers reach Redis; as it is, the credential of single-tenant
  *   namespaces; with a tenant's user and password, of tenant namespaces (default: `FREEHOLD_REDIS_URL`).
+ *   Both may name a Redis Cluster: `redis+cluster://[user:password@]host:port,host:port`.
  * - `FREEHOLD_NAMESPACES`: comma-separated namespaces served without a Tenant, or `*` for all
  *   (default: none, only tenants' namespaces).
  * - `FREEHOLD_OPERATOR_SERVICE_ACCOUNT`: the operator's ServiceAccount, bound to
@@ -35,8 +36,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { KubeConfig } from "@kubernetes/client-node";
-import { Redis } from "ioredis";
-import { parseRetentionSeconds } from "@freehold/handoff";
+import { connectRedis, isClusterUrl, parseClusterUrl, parseRetentionSeconds } from "@freehold/handoff";
 import { startHealthServer } from "./health-server.ts";
 import { createOperator } from "./operator.ts";
 import { redactUrls } from "./redis-url.ts";
@@ -83,8 +83,18 @@ function optional(name: string): string | undefined {
 function redisUrlOf(name: string): string | undefined {
   const url = optional(name);
   if (url === undefined) return undefined;
+  if (isClusterUrl(url)) {
+    try {
+      parseClusterUrl(url);
+    } catch (error) {
+      fail(`${name}: ${(error as Error).message}`);
+    }
+    return url;
+  }
   if (!URL.canParse(url) || !/^rediss?:$/.test(new URL(url).protocol)) {
-    fail(`${name} must be a redis:// or rediss:// URL, not ${url}`);
+    fail(
+      `${name} must be a redis:// or rediss:// URL, or redis+cluster://host:port,host:port for a Redis Cluster, not ${url}`,
+    );
   }
   return url;
 }
@@ -126,7 +136,9 @@ if (allowInternal !== "true" && allowInternal !== "false") {
 }
 
 const redis =
-  redisUrl === undefined ? undefined : new Redis(redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });
+  redisUrl === undefined
+    ? undefined
+    : connectRedis(redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });
 redis?.on("error", (error: Error) => {
   log(`redis: ${error.message}`);
 });

@@ -10,7 +10,7 @@
  */
 import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@freehold/handoff";
 import { createClusterCache, type ClusterCache } from "./cluster-cache.ts";
 import { createController, type Controller } from "./controller.ts";
 import { createEventRecorder } from "./event-recorder.ts";
@@ -51,7 +51,7 @@ export interface OperatorOptions {
    * Redis with the admin credential (may `ACL SETUSER`): tenants' users and keys, HumanQueue
    * status, Agent registry cleanup (with a finalizer).
    */
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   /** Reconciles at once, per kind. Default: 4. */
   readonly workers?: number;
   /** How often every resource is reconciled again even without events. Default: 10 minutes. */

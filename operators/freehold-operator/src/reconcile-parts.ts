@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@freehold/handoff";
 import type { ClusterCache } from "./cluster-cache.ts";
 import type { EventRecorder } from "./event-recorder.ts";
 import type { KubernetesClient } from "./kubernetes-client.ts";
@@ -20,7 +20,7 @@ export interface ReconcileParts {
   readonly events: EventRecorder;
   readonly translate: TranslateOptions;
   /** Redis, for HumanQueue status and Agent cleanup; absent when the operator has none. */
-  readonly redis: Redis | undefined;
+  readonly redis: RedisClient | undefined;
   readonly log: (line: string) => void;
   readonly now: () => Date;
 }

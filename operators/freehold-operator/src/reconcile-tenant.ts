@@ -11,7 +11,7 @@
  * @module
  */
 import { isFreeholdError, type Tenant } from "@freehold/api";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@freehold/handoff";
 import { canonicalJson, shortHash } from "./canonical-json.ts";
 import { parseStored } from "./cluster-view.ts";
 import { falseCondition, type ConditionDraft } from "./conditions.ts";
@@ -213,7 +213,7 @@ export function createTenantReconciler(parts: ReconcileParts, options: TenantRec
   };
 
   const redisSteps = async (
-    redis: Redis | undefined,
+    redis: RedisClient | undefined,
     stored: ObjectWithStatus,
     tenant: Tenant,
     namespaces: readonly string[],

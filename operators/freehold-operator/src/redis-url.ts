@@ -1,14 +1,16 @@
 /**
  * Redis URLs as the operator handles them: a worker URL with a tenant's user and password put in,
  * where a URL points (for network policies), and any URL's credentials hidden before a line is logged
- * (`@freehold/api`'s `redactUrls`).
+ * (`@freehold/api`'s `redactUrls`). Each takes one Redis's URL (`redis://`, `rediss://`) or a Redis
+ * Cluster's (`redis+cluster://host:port,host:port`, `rediss+cluster://`).
  *
  * @module
  */
+import { isClusterUrl, parseClusterUrl } from "@freehold/handoff";
 
 /** A Redis credential: the URL workers read and its parts. */
 export interface RedisCredential {
-  /** `redis://<user>:<password>@host:port[/db]`. */
+  /** `redis://<user>:<password>@host:port[/db]`, or `redis+cluster://<user>:<password>@host:port,...`. */
   readonly url: string;
   readonly username: string;
   readonly password: string;
@@ -25,6 +27,15 @@ export interface RedisCredential {
  * ```
  */
 export function redisCredential(base: string, username: string, password: string): RedisCredential {
+  if (isClusterUrl(base)) {
+    const { tls, nodes } = parseClusterUrl(base);
+    const addresses = nodes.map((node) => `${node.host}:${node.port}`).join(",");
+    return {
+      url: `${tls ? "rediss" : "redis"}+cluster://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${addresses}`,
+      username,
+      password,
+    };
+  }
   const url = new URL(base);
   url.username = encodeURIComponent(username);
   url.password = encodeURIComponent(password);
@@ -41,6 +52,10 @@ export function redisCredential(base: string, username: string, password: string
  * ```
  */
 export function credentialOfUrl(url: string): RedisCredential {
+  if (isClusterUrl(url)) {
+    const parsed = parseClusterUrl(url);
+    return { url, username: parsed.username ?? "default", password: parsed.password ?? "" };
+  }
   const parsed = new URL(url);
   return {
     url,
@@ -56,6 +71,18 @@ export function redisEndpoint(url: string): { readonly host: string; readonly po
     host: parsed.hostname.replace(/^\[(.*)\]$/, "$1"),
     port: parsed.port === "" ? 6379 : Number(parsed.port),
   };
+}
+
+/**
+ * Where a Redis URL points: its one endpoint, or each node a Redis Cluster URL names.
+ *
+ * @example
+ * ```ts
+ * redisEndpoints("redis+cluster://10.0.0.1:6379,10.0.0.2:6379"); // [{ host: "10.0.0.1", port: 6379 }, { host: "10.0.0.2", port: 6379 }]
+ * ```
+ */
+export function redisEndpoints(url: string): readonly { readonly host: string; readonly port: number }[] {
+  return isClusterUrl(url) ? parseClusterUrl(url).nodes : [redisEndpoint(url)];
 }
 
 /**

@@ -17,7 +17,7 @@ import {
   namespacePeer,
   type EgressRule,
 } from "./network-egress.ts";
-import { redisEndpoint } from "./redis-url.ts";
+import { redisEndpoints } from "./redis-url.ts";
 
 /** What one namespace's policy is made from. */
 export interface TenantNetworkPolicyInput {
@@ -45,8 +45,12 @@ function freeholdPods(namespace: string, components: readonly string[]): Network
   };
 }
 
-function redisRule(url: string, operatorNamespace: string): EgressRule | undefined {
-  const { host, port } = redisEndpoint(url);
+/** A rule to each endpoint of the workers' Redis: its one endpoint, or every node a cluster URL names. */
+function redisRules(url: string, operatorNamespace: string): (EgressRule | undefined)[] {
+  return redisEndpoints(url).map(({ host, port }) => redisRule(host, port, operatorNamespace));
+}
+
+function redisRule(host: string, port: number, operatorNamespace: string): EgressRule | undefined {
   const service = /^[a-z0-9-]+\.([a-z0-9-]+)\.svc(\.cluster\.local)?\.?$/.exec(host.toLowerCase());
   if (service?.[1] === operatorNamespace) {
     return { to: [freeholdPods(operatorNamespace, ["redis"])], ports: [{ protocol: "TCP", port }] };
@@ -91,7 +95,7 @@ export function tenantNetworkPolicy(input: TenantNetworkPolicyInput): NetworkPol
   const needed = [
     ...input.models.map(modelRule),
     ...input.mcpServers.map(serverRule),
-    input.redisUrl === undefined ? undefined : redisRule(input.redisUrl, input.operatorNamespace),
+    ...(input.redisUrl === undefined ? [] : redisRules(input.redisUrl, input.operatorNamespace)),
   ].filter((rule): rule is EgressRule => rule !== undefined);
   // The tenant's own namespaces are open on every port already.
   const outside = needed.filter(

@@ -21,7 +21,7 @@ import {
   writeTenancy,
   type TenantUsage,
 } from "@freehold/handoff";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@freehold/handoff";
 import { digest } from "./canonical-json.ts";
 import { falseCondition, trueCondition, type ConditionDraft } from "./conditions.ts";
 import type { Secret } from "./kubernetes-objects.ts";
@@ -36,7 +36,7 @@ import { tenantLabels } from "./translate-tenant.ts";
 /** What the tenant's Redis steps need besides the reconcile parts. */
 export interface TenantRedisContext {
   readonly parts: ReconcileParts;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly operatorNamespace: string;
   /** Bumped when Redis (re)connects and on resync: ACL and tenancy writes happen again. */
   readonly epoch: () => number;
@@ -225,7 +225,7 @@ export async function reconcileTenantRedis(
  * ```
  */
 export async function removeTenantFromRedis(
-  redis: Redis,
+  redis: RedisClient,
   tenant: string,
   namespaces: readonly string[],
 ): Promise<void> {

@@ -406,6 +406,26 @@ describe("translateAgent", () => {
     );
     golden("agent-billing-keda", scaling);
   });
+
+  it("makes KEDA's trigger a redis-cluster one with every node's address when workers reach a Redis Cluster", () => {
+    const billing = byKind<Agent>(resources, "Agent").find((agent) => agent.metadata.name === "billing");
+    if (billing === undefined) throw new Error("examples/acme-support has no billing agent");
+    const keda = clusterViewFromObjects([...resources, ...secrets], { kedaAvailable: true });
+    const objects = translateAgent(billing, keda, {
+      ...options,
+      workerRedisUrl: "rediss+cluster://redis-0.data.svc:6379,redis-1.data.svc:6379,redis-2.data.svc:6379",
+    }).objects;
+    const scaler = objects.find((object) => object.kind === "ScaledObject") as
+      { spec: { triggers: { type: string; metadata: Record<string, string> }[] } } | undefined;
+    expect(scaler?.spec.triggers).toHaveLength(1);
+    expect(scaler?.spec.triggers[0]?.type).toBe("redis-cluster");
+    expect(scaler?.spec.triggers[0]?.metadata).toEqual({
+      addresses: "redis-0.data.svc:6379,redis-1.data.svc:6379,redis-2.data.svc:6379",
+      enableTLS: "true",
+      listName: expect.stringMatching(/:wait$/) as unknown,
+      listLength: expect.any(String) as unknown,
+    });
+  });
 });
 
 describe("translateModel", () => {
@@ -619,6 +639,25 @@ describe("translateTenant", () => {
     expect(translation.namespaces).toEqual(["acme", "acme-staging"]);
     expect(translation.newNamespaces.map((object) => object.metadata.name)).toEqual(["acme-staging"]);
     golden("tenant-acme", translation);
+  });
+
+  it("lets workers out to every node of a Redis Cluster", () => {
+    const view = tenantViewFromObjects([namespace("acme", { "freehold.dev/tenant": "acme" })]);
+    const policy = translateTenant(tenantNamed("acme"), view, {
+      ...tenantOptions,
+      workerRedisUrl: "redis+cluster://10.0.0.1:6379,10.0.0.2:6380,redis-2.data.svc:6381",
+    })
+      .namespaceObjects.find((item) => item.namespace === "acme")
+      ?.objects.find((object) => object.kind === "NetworkPolicy") as NetworkPolicy | undefined;
+    const egress = JSON.stringify(policy?.spec.egress);
+    expect(policy?.spec.egress).toEqual(
+      expect.arrayContaining([
+        { to: [{ ipBlock: { cidr: "10.0.0.1/32" } }], ports: [{ protocol: "TCP", port: 6379 }] },
+        { to: [{ ipBlock: { cidr: "10.0.0.2/32" } }], ports: [{ protocol: "TCP", port: 6380 }] },
+      ]),
+    );
+    expect(egress).toContain('"port":6381');
+    expect(egress).toContain('"kubernetes.io/metadata.name":"data"');
   });
 
   it("admits Prometheus's namespaces on the workers' health port only, when told to", () => {

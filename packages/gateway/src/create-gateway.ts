@@ -19,11 +19,11 @@ import {
   createQuotas,
   createRunStore,
   type Quotas,
+  type RedisClient,
 } from "@freehold/handoff";
 import { createAdaptorServer } from "@hono/node-server";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { Redis } from "ioredis";
 import { createAccess } from "./auth/access.ts";
 import { authentication } from "./auth/authenticate.ts";
 import type { Authorizer } from "./auth/authorizer.ts";
@@ -41,7 +41,7 @@ import { gatewayRoutes } from "./routes.ts";
 /** Options of {@link createGateway}. */
 export interface GatewayOptions {
   /** The Redis of the runs and queues. The gateway uses it but does not close it. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Where the gateway reports failures (requests that failed with a 500, broken streams). */
   readonly log?: (message: string) => void;
   /** The URL callers reach the gateway at, for A2A agent cards (default: where it listens; never the request's Host). */
@@ -111,7 +111,7 @@ function urlOf(address: AddressInfo): string {
  * @example
  * ```ts
  * const gateway = createGateway({
- *   redis: new Redis("redis://127.0.0.1:6379"),
+ *   redis: connectRedis("redis://127.0.0.1:6379"),
  *   authenticator: createTokenFileAuthenticator(readTokenFile("tokens.csv")),
  *   authorizer: createPolicyAuthorizer(readPolicyFile("policy.yaml")),
  * });

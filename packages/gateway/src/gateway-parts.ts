@@ -13,11 +13,11 @@ import type {
   Quotas,
   RunStore,
 } from "@freehold/handoff";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@freehold/handoff";
 import type { Access } from "./auth/access.ts";
 
 export interface GatewayParts {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly store: RunStore;
   readonly queues: AgentQueues;
   readonly registry: AgentRegistry;

@@ -7,7 +7,7 @@
  */
 import { RunJob } from "@freehold/api";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.ts";
 import { agentQueueName, agentQueuePrefix } from "./keys.ts";
 import { withStoreErrors } from "./store-errors.ts";
 
@@ -34,11 +34,11 @@ export interface AgentQueues {
 /**
  * @example
  * ```ts
- * const queues = createAgentQueues(new Redis(url, { maxRetriesPerRequest: null }));
+ * const queues = createAgentQueues(connectRedis(url, { maxRetriesPerRequest: null }));
  * await queues.enqueue("acme", "billing", runId, { key: "start" });
  * ```
  */
-export function createAgentQueues(connection: Redis): AgentQueues {
+export function createAgentQueues(connection: RedisClient): AgentQueues {
   const queues = new Map<string, Queue>();
   const queueOf = (namespace: string, agent: string): Queue => {
     const id = `${namespace}/${agent}`;

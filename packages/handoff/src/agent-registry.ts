@@ -6,7 +6,7 @@
  * @module
  */
 import { FreeholdError } from "@freehold/api";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.ts";
 import { z } from "zod";
 import { namespacePrefix } from "./keys.ts";
 
@@ -48,7 +48,7 @@ function registryKey(namespace: string): string {
  * await registry.require("acme", "billing"); // throws agent.not-found with the list of agents
  * ```
  */
-export function createAgentRegistry(redis: Redis): AgentRegistry {
+export function createAgentRegistry(redis: RedisClient): AgentRegistry {
   const registry: AgentRegistry = {
     async register(namespace, agent) {
       const entry: AgentEntry = {

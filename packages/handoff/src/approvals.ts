@@ -16,7 +16,7 @@ import {
   type RunEvent,
   type RunState,
 } from "@freehold/api";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.ts";
 import type { AgentQueues } from "./agent-queues.ts";
 import { createDispatcher } from "./dispatcher.ts";
 import { approvalItemKey, approvalsKey, approvalsKeys } from "./keys.ts";
@@ -66,7 +66,7 @@ export interface Approvals {
  * ```
  */
 export function createApprovals(parts: {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly store: RunStore;
   readonly queues: AgentQueues;
 }): Approvals {

@@ -9,7 +9,7 @@
  * @module
  */
 import { FreeholdError, isTerminal, type RunEvent, type RunState } from "@freehold/api";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.ts";
 import type { AgentQueues } from "./agent-queues.ts";
 import { dispatchKey, dispatchKeys } from "./keys.ts";
 import { evalScript } from "./redis-effects.ts";
@@ -57,7 +57,7 @@ function childOutcome(child: RunState): { content: string; isError: boolean } {
  * ```
  */
 export function createDispatcher(parts: {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly store: RunStore;
   readonly queues: AgentQueues;
 }): Dispatcher {

@@ -9,7 +9,7 @@
  * @module
  */
 import { FreeholdError, isTerminal } from "@freehold/api";
-import type { Redis } from "ioredis";
+import { duplicateClient, type RedisClient } from "./redis-client.ts";
 import { runEventsKey } from "./keys.ts";
 import { decodeEvents, type RunStore, type StoredEvent } from "./run-store.ts";
 
@@ -19,7 +19,7 @@ export const followerDroppedCode = "events.follower-dropped";
 /** Options of {@link createEventFanout}. */
 export interface EventFanoutOptions {
   /** The connection for non-blocking reads; the fan-out duplicates it once for its blocking reads. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Reads run states, to end a follower that starts after its run ended. */
   readonly store: RunStore;
   /** Events a follower may have waiting before it is dropped (default 1000; one read, 100 events, may come on top). */
@@ -98,7 +98,7 @@ export function createEventFanout(options: EventFanoutOptions): EventFanout {
       console.error(message);
     });
   const streams = new Map<string, FollowedStream>();
-  let reader: Redis | undefined;
+  let reader: RedisClient | undefined;
   let readerId: number | undefined;
   let reading = false;
   let unblockScheduled = false;
@@ -152,7 +152,7 @@ export function createEventFanout(options: EventFanoutOptions): EventFanout {
     }
   };
 
-  const readOnce = async (connection: Redis): Promise<void> => {
+  const readOnce = async (connection: RedisClient): Promise<void> => {
     readerId ??= await connection.client("ID");
     const issued = new Map([...streams].map(([key, stream]) => [key, stream.cursor]));
     reading = true;
@@ -182,7 +182,7 @@ export function createEventFanout(options: EventFanoutOptions): EventFanout {
   };
 
   const run = async (): Promise<void> => {
-    const connection = redis.duplicate();
+    const connection = duplicateClient(redis);
     connection.on("ready", () => {
       readerId = undefined;
     });

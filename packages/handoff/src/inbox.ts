@@ -20,7 +20,7 @@ import {
   type RunEvent,
   type RunState,
 } from "@freehold/api";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.ts";
 import { createAgentRegistry } from "./agent-registry.ts";
 import type { AgentQueues } from "./agent-queues.ts";
 import { createDispatcher } from "./dispatcher.ts";
@@ -129,7 +129,7 @@ export interface Inbox {
  * ```
  */
 export function createInbox(parts: {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly store: RunStore;
   readonly queues: AgentQueues;
 }): Inbox {

@@ -22,7 +22,22 @@ export {
   runPickupsKey,
   runStartedByKey,
 } from "./keys.ts";
-export { connectRedis, duplicateClient, isClusterUrl, type RedisClient } from "./redis-client.ts";
+export {
+  connectRedis,
+  duplicateClient,
+  everyNode,
+  isClusterUrl,
+  parseClusterUrl,
+  type RedisClient,
+  type RedisClusterUrl,
+} from "./redis-client.ts";
+export {
+  startRedisCluster,
+  type RedisCluster,
+  type RedisClusterNode,
+  type RedisClusterOptions,
+  type RedisClusterUser,
+} from "./redis-cluster.ts";
 export { freePort, startRedisServer, type RedisServer, type RedisServerOptions } from "./redis-server.ts";
 export {
   compareStreamIds,

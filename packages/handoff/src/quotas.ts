@@ -12,7 +12,7 @@
  * @module
  */
 import { FreeholdError } from "@freehold/api";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.ts";
 import { limitsKey, runsUsageKey, tenancyKey, tokensUsageKey } from "./keys.ts";
 import { evalScript } from "./redis-effects.ts";
 import { withStoreErrors } from "./store-errors.ts";
@@ -102,7 +102,7 @@ export interface QuotasOptions {
  * const { exceeded } = await quotas.addTokens("acme", 1_250);
  * ```
  */
-export function createQuotas(redis: Redis, options: QuotasOptions = {}): Quotas {
+export function createQuotas(redis: RedisClient, options: QuotasOptions = {}): Quotas {
   const now = options.now ?? (() => new Date());
   const cacheMs = options.tenancyCacheMs ?? 5000;
   const tenants = new Map<string, { readonly tenant: string | undefined; readonly until: number }>();

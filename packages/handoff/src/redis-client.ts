@@ -17,9 +17,66 @@ export function isClusterUrl(url: string): boolean {
   return /^rediss?\+cluster:\/\//.test(url);
 }
 
+/** The URL with any credentials replaced by `***`, for error messages. */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@");
+}
+
+/** Whether a URL names one Redis: `redis://` or `rediss://` with a host (and at most a port and a database). */
+function isSingleRedisUrl(url: string): boolean {
+  if (!URL.canParse(url)) return false;
+  const parsed = new URL(url);
+  return (
+    (parsed.protocol === "redis:" || parsed.protocol === "rediss:") &&
+    parsed.hostname !== "" &&
+    /^\/?(\d+)?$/.test(parsed.pathname)
+  );
+}
+
+/** What a `redis+cluster://` URL says. */
+export interface RedisClusterUrl {
+  /** `rediss+cluster://`: TLS to every node. */
+  readonly tls: boolean;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  /** The nodes it names (any of the primaries; the rest are discovered). */
+  readonly nodes: readonly { readonly host: string; readonly port: number }[];
+}
+
+/**
+ * The parts of a `redis+cluster://[user:password@]host:port,host:port` URL (`rediss+cluster://`
+ * with TLS); a malformed one is refused with `config.invalid-redis-url`, its credentials hidden.
+ *
+ * @example
+ * ```ts
+ * parseClusterUrl("redis+cluster://10.0.0.1:6379,10.0.0.2:6379").nodes; // [{ host: "10.0.0.1", port: 6379 }, ...]
+ * ```
+ */
+export function parseClusterUrl(url: string): RedisClusterUrl {
+  const match = /^(rediss?)\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#@]+)\/?$/.exec(url);
+  const nodes = (match?.[4] ?? "").split(",").map((node) => {
+    const hostPort = /^([^:,\s]+):(\d{1,5})$/.exec(node.trim());
+    const port = Number(hostPort?.[2]);
+    return hostPort === null || port < 1 || port > 65_535 ? undefined : { host: hostPort[1] ?? "", port };
+  });
+  if (match === null || nodes.some((node) => node === undefined)) {
+    throw new FreeholdError(
+      "config.invalid-redis-url",
+      `the Redis Cluster URL ${JSON.stringify(redactUrl(url))} is not of the form redis+cluster://[user:password@]host:port,host:port`,
+    );
+  }
+  return {
+    tls: match[1] === "rediss",
+    username: match[2] === undefined || match[2] === "" ? undefined : decodeURIComponent(match[2]),
+    password: match[3] === undefined ? undefined : decodeURIComponent(match[3]),
+    nodes: nodes.filter((node) => node !== undefined),
+  };
+}
+
 /**
  * Connects to the Redis or Redis Cluster a URL names. `options` apply to every connection (for a
- * cluster: to each node's).
+ * cluster: to each node's; `lazyConnect` and `enableOfflineQueue` to the cluster client too). A
+ * malformed URL is refused with `config.invalid-redis-url`.
  *
  * @example
  * ```ts
@@ -31,35 +88,47 @@ export function connectRedis(
   options: RedisOptions = {},
   cluster: ClusterOptions = {},
 ): RedisClient {
-  if (!isClusterUrl(url)) return new Redis(url, options);
-  const match = /^(rediss?)\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#]+)\/?$/.exec(url);
-  const nodes = (match?.[4] ?? "").split(",").map((node) => {
-    const hostPort = /^([^:]+):(\d{1,5})$/.exec(node.trim());
-    return hostPort === null ? undefined : { host: hostPort[1] ?? "", port: Number(hostPort[2]) };
-  });
-  if (match === null || nodes.length === 0 || nodes.some((node) => node === undefined)) {
-    throw new FreeholdError(
-      "config.invalid-redis-url",
-      `the Redis Cluster URL ${JSON.stringify(url.replace(/\/\/[^@/]*@/, "//***@"))} is not of the form redis+cluster://[user:password@]host:port,host:port`,
-    );
+  if (!isClusterUrl(url)) {
+    if (!isSingleRedisUrl(url)) {
+      throw new FreeholdError(
+        "config.invalid-redis-url",
+        `the Redis URL ${JSON.stringify(redactUrl(url))} is not of the form redis://[user:password@]host:port[/db] ` +
+          "(rediss:// with TLS), or redis+cluster://host:port,host:port for a Redis Cluster",
+      );
+    }
+    return new Redis(url, options);
   }
-  const username = match[2] === undefined || match[2] === "" ? undefined : decodeURIComponent(match[2]);
-  const password = match[3] === undefined ? undefined : decodeURIComponent(match[3]);
-  return new Cluster(
-    nodes.filter((node) => node !== undefined),
-    {
-      ...cluster,
-      redisOptions: {
-        ...options,
-        ...(username === undefined ? {} : { username }),
-        ...(password === undefined ? {} : { password }),
-        ...(match[1] === "rediss" ? { tls: {} } : {}),
-      },
+  const parsed = parseClusterUrl(url);
+  return new Cluster([...parsed.nodes], {
+    // What decides when the cluster client itself connects, or queues commands, is its own option.
+    ...(options.lazyConnect === undefined ? {} : { lazyConnect: options.lazyConnect }),
+    ...(options.enableOfflineQueue === undefined ? {} : { enableOfflineQueue: options.enableOfflineQueue }),
+    ...cluster,
+    redisOptions: {
+      ...options,
+      ...(parsed.username === undefined ? {} : { username: parsed.username }),
+      ...(parsed.password === undefined ? {} : { password: parsed.password }),
+      ...(parsed.tls ? { tls: {} } : {}),
     },
-  );
+  });
 }
 
 /** A second connection to the same Redis or cluster (for blocking reads that must not hold up writes). */
 export function duplicateClient(redis: RedisClient): RedisClient {
   return redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
+}
+
+/**
+ * A connection to every node: the one Redis, or each node of a cluster (primaries and replicas), for
+ * what each node keeps for itself (ACL users, client connections). A cluster client is connected first.
+ *
+ * @example
+ * ```ts
+ * for (const node of await everyNode(admin)) await node.call("ACL", "DELUSER", "old-user");
+ * ```
+ */
+export async function everyNode(redis: RedisClient): Promise<Redis[]> {
+  if (!(redis instanceof Cluster)) return [redis];
+  if (redis.status !== "ready") await redis.ping();
+  return redis.nodes("all");
 }

@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { FreeholdError } from "@freehold/api";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.ts";
 
 /** One write. */
 export type RedisEffect =
@@ -130,7 +130,7 @@ return 1
  * ```
  */
 export async function compareAndWrite(
-  redis: Redis,
+  redis: RedisClient,
   preconditions: readonly RedisPrecondition[],
   effects: readonly RedisEffect[],
 ): Promise<boolean> {
@@ -159,7 +159,7 @@ const scriptHashes = new Map<string, string>();
  * (after a restart): the source of a checkpoint is longer than most checkpoints.
  */
 export async function evalScript(
-  redis: Redis,
+  redis: RedisClient,
   script: string,
   keyCount: number,
   ...args: (string | number)[]

@@ -11,7 +11,7 @@
  * @module
  */
 import { type ChatMessage, FreeholdError, isTerminal, RunEvent, RunState } from "@freehold/api";
-import type { Redis } from "ioredis";
+import { duplicateClient, type RedisClient } from "./redis-client.ts";
 import {
   dispatchKey,
   limitsKey,
@@ -236,7 +236,7 @@ function corrupt(namespace: string, runId: string, reason: string): FreeholdErro
  * Stream entries (`[id, ["event", json]]`) as events, their texts stored apart put back in place.
  */
 export async function decodeEvents(
-  redis: Pick<Redis, "hmget">,
+  redis: Pick<RedisClient, "hmget">,
   namespace: string,
   runId: string,
   entries: readonly [string, string[]][],
@@ -255,7 +255,7 @@ export async function decodeEvents(
  * between the two reads (each bumps it), else it reads again.
  */
 async function readRecord(
-  redis: Redis,
+  redis: RedisClient,
   namespace: string,
   runId: string,
 ): Promise<{ text: string | null; count: string | null; list: string[] }> {
@@ -341,7 +341,7 @@ export function parseRetentionSeconds(text: string, setting: string): number {
  * for await (const { event } of store.followEvents("acme", runId)) console.log(event.type);
  * ```
  */
-export function createRunStore(redis: Redis, options: RunStoreOptions = {}): RunStore {
+export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}): RunStore {
   const retention = String(options.retentionSeconds ?? defaultRunRetentionSeconds);
   const maxEvents = String(options.maxEventsPerRun ?? defaultMaxEventsPerRun);
   const remembered = new Map<string, { readonly seconds: string; readonly until: number }>();
@@ -563,7 +563,7 @@ export function createRunStore(redis: Redis, options: RunStoreOptions = {}): Run
 
     async *followEvents(namespace, runId, options = {}) {
       const key = runEventsKey(namespace, runId);
-      const reader = redis.duplicate();
+      const reader = duplicateClient(redis);
       let cursor = options.after ?? "0-0";
       try {
         for (;;) {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { FreeholdError, isTerminal, type RunEvent, type RunState } from "@freehold/api";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.ts";
 import type { AgentQueues } from "./agent-queues.ts";
 import { createDispatcher } from "./dispatcher.ts";
 import { approvalItemKey, approvalsKey, dispatchKey, inboxItemKey, inboxQueueKey } from "./keys.ts";
@@ -81,7 +81,7 @@ export interface StartRunRequest {
  */
 export async function startRun(
   parts: {
-    readonly redis: Redis;
+    readonly redis: RedisClient;
     readonly store: RunStore;
     readonly queues: AgentQueues;
     /** Default: quotas over `redis`. */

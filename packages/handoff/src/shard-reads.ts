@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.ts";
 import { inboxQueueKeys } from "./keys.ts";
 
 /** A waiting item's score is its priority's rank (0 urgent … 3 low) times this, plus when it was queued (ms). */
@@ -16,7 +16,7 @@ const priorityBands = 4;
  * The members of sorted sets, one per shard, in score order across them all (a queue's items, read
  * shard by shard, sent together).
  */
-export async function sortedAcrossShards(redis: Redis, keys: readonly string[]): Promise<string[]> {
+export async function sortedAcrossShards(redis: RedisClient, keys: readonly string[]): Promise<string[]> {
   const replies = await Promise.all(keys.map((key) => redis.zrange(key, "0", "-1", "WITHSCORES")));
   const entries: { member: string; score: number }[] = [];
   for (const reply of replies) {
@@ -39,7 +39,7 @@ export interface HumanQueueCounts {
  * of the two set sizes and the first item of each priority band (the oldest of that priority).
  */
 export async function humanQueueCounts(
-  redis: Redis,
+  redis: RedisClient,
   namespace: string,
   queue: string,
 ): Promise<HumanQueueCounts> {

@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { FreeholdError } from "@freehold/api";
 import type { Redis } from "ioredis";
+import { everyNode, type RedisClient } from "./redis-client.ts";
 import { limitsKey, namespacePrefix, runsUsageKey, tenancyKey, tokensUsageKey, usagePrefix } from "./keys.ts";
 import { evalScript } from "./redis-effects.ts";
 
@@ -18,7 +19,9 @@ import { evalScript } from "./redis-effects.ts";
  * command a script runs against the user's rules), BullMQ's and Freehold's own calls on the worker's
  * paths (run store, dispatcher, inbox, approvals, registry, quotas), blocking reads, and what ioredis
  * and BullMQ send when they connect (`INFO` for ioredis's ready check and BullMQ's version check,
- * `CLIENT SETNAME`, `PING` for health checks). Checked by running real workers under the user with
+ * `CLIENT SETNAME`, `PING` for health checks), and what an ioredis cluster client sends (`CLUSTER
+ * SLOTS`/`SHARDS` for the slot map, `CLUSTER INFO` for its ready check, `ASKING` while a slot moves,
+ * `READONLY`/`READWRITE` when a node changes role). Checked by running real workers under the user with
  * the ACL log watched. Pub/sub is allowed on the tenant's own channels only. Nothing that lists or
  * reaches keys outside the user's patterns (`KEYS`, `SCAN`, `RANDOMKEY`, `DBSIZE`), changes the server
  * (`CONFIG`, `ACL`, `FLUSHALL`, `SCRIPT`, `FUNCTION`, `DEBUG`, `SHUTDOWN`), or sees other clients
@@ -36,6 +39,13 @@ export const tenantCommands: readonly string[] = [
   "info",
   "select|0",
   "client|setname",
+  // Redis Cluster (what a cluster client needs to find and follow the slots)
+  "cluster|slots",
+  "cluster|shards",
+  "cluster|info",
+  "asking",
+  "readonly",
+  "readwrite",
   // Scripts (the commands they call are checked one by one)
   "eval",
   "evalsha",
@@ -185,9 +195,9 @@ function passwordHash(password: string): string {
   return createHash("sha256").update(password).digest("hex");
 }
 
-/** The SHA-256 hashes of a user's passwords, or undefined when the user does not exist. */
-async function passwordHashes(admin: Redis, user: string): Promise<string[] | undefined> {
-  const reply = (await admin.call("ACL", "GETUSER", user)) as unknown[] | null;
+/** The SHA-256 hashes of a user's passwords on one node, or undefined when the user does not exist there. */
+async function passwordHashes(node: Redis, user: string): Promise<string[] | undefined> {
+  const reply = (await node.call("ACL", "GETUSER", user)) as unknown[] | null;
   if (reply === null) return undefined;
   for (let index = 0; index + 1 < reply.length; index += 2) {
     if (reply[index] === "passwords") return (reply[index + 1] as string[] | null) ?? [];
@@ -197,9 +207,10 @@ async function passwordHashes(admin: Redis, user: string): Promise<string[] | un
 
 /**
  * Creates or resets a tenant's ACL user in one `ACL SETUSER ... reset on >password <rules>`, so
- * earlier rules and passwords are gone at once. A changed password also closes the connections made
- * with the old one (re-applying the same password closes nothing). `created` tells whether the user
- * did not exist before (e.g. Redis restarted without an ACL file).
+ * earlier rules and passwords are gone at once; on a Redis Cluster, on every node (ACL users are not
+ * shared between nodes). A changed password also closes the connections made with the old one
+ * (re-applying the same password closes nothing). `created` tells whether the user did not exist
+ * before on some node (e.g. Redis restarted without an ACL file).
  *
  * @example
  * ```ts
@@ -207,7 +218,7 @@ async function passwordHashes(admin: Redis, user: string): Promise<string[] | un
  * ```
  */
 export async function applyTenantUser(
-  admin: Redis,
+  admin: RedisClient,
   options: TenantScope & { readonly password: string },
 ): Promise<{ created: boolean; passwordChanged: boolean }> {
   if (options.password.length < 16) {
@@ -219,23 +230,32 @@ export async function applyTenantUser(
   }
   const user = tenantUserName(options.tenant);
   const rules = tenantAclRules(options);
-  const before = await passwordHashes(admin, user);
-  await admin.call("ACL", "SETUSER", user, "reset", "on", `>${options.password}`, ...rules);
-  const passwordChanged = before !== undefined && !before.includes(passwordHash(options.password));
-  if (passwordChanged) await admin.call("CLIENT", "KILL", "USER", user);
-  return { created: before === undefined, passwordChanged };
+  let created = false;
+  let passwordChanged = false;
+  for (const node of await everyNode(admin)) {
+    const before = await passwordHashes(node, user);
+    await node.call("ACL", "SETUSER", user, "reset", "on", `>${options.password}`, ...rules);
+    if (before === undefined) created = true;
+    else if (!before.includes(passwordHash(options.password))) {
+      passwordChanged = true;
+      await node.call("CLIENT", "KILL", "USER", user);
+    }
+  }
+  return { created, passwordChanged };
 }
 
 /**
- * Deletes a tenant's ACL user; Redis closes its connections. Nothing happens if it does not exist.
+ * Deletes a tenant's ACL user (on a Redis Cluster, on every node); Redis closes its connections.
+ * Nothing happens where it does not exist.
  *
  * @example
  * ```ts
  * await removeTenantUser(admin, "acme");
  * ```
  */
-export async function removeTenantUser(admin: Redis, tenant: string): Promise<void> {
-  await admin.call("ACL", "DELUSER", tenantUserName(tenant));
+export async function removeTenantUser(admin: RedisClient, tenant: string): Promise<void> {
+  const user = tenantUserName(tenant);
+  for (const node of await everyNode(admin)) await node.call("ACL", "DELUSER", user);
 }
 
 /** A tenant's limits; an absent one is no limit. */
@@ -270,7 +290,7 @@ return 0
  * ```
  */
 export async function writeTenancy(
-  admin: Redis,
+  admin: RedisClient,
   options: TenantScope & { readonly limits: TenantLimits },
 ): Promise<void> {
   tenantAclRules(options); // checks the names
@@ -309,7 +329,7 @@ export async function writeTenancy(
  * await releaseNamespaces(admin, { tenant: "acme", namespaces: ["acme-dev"] });
  * ```
  */
-export async function releaseNamespaces(admin: Redis, scope: TenantScope): Promise<void> {
+export async function releaseNamespaces(admin: RedisClient, scope: TenantScope): Promise<void> {
   tenantAclRules(scope);
   for (const namespace of scope.namespaces) {
     await evalScript(admin, releaseNamespaceScript, 1, tenancyKey(namespace), scope.tenant);
@@ -326,7 +346,7 @@ export async function releaseNamespaces(admin: Redis, scope: TenantScope): Promi
  * await removeTenancy(admin, { tenant: "acme", namespaces: ["acme", "acme-dev"] });
  * ```
  */
-export async function removeTenancy(admin: Redis, scope: TenantScope): Promise<void> {
+export async function removeTenancy(admin: RedisClient, scope: TenantScope): Promise<void> {
   await releaseNamespaces(admin, scope);
   await admin.del(limitsKey(scope.tenant));
 }
@@ -345,7 +365,11 @@ export interface TenantUsage {
  * const { runsThisMinute, tokensToday } = await readTenantUsage(admin, "acme");
  * ```
  */
-export async function readTenantUsage(redis: Redis, tenant: string, now = new Date()): Promise<TenantUsage> {
+export async function readTenantUsage(
+  redis: RedisClient,
+  tenant: string,
+  now = new Date(),
+): Promise<TenantUsage> {
   checkName("tenant", tenant);
   const [runs, tokens] = await redis.mget(runsUsageKey(tenant, now), tokensUsageKey(tenant, now));
   return { runsThisMinute: Number(runs ?? 0), tokensToday: Number(tokens ?? 0) };

@@ -332,6 +332,14 @@ const attacks: readonly Attack[] = [
     refusal: command("migrate"),
   },
   { name: "SHUTDOWN", run: (c) => c.call("SHUTDOWN", "NOSAVE"), refusal: command("shutdown") },
+  // Redis Cluster: the slot map and state only (what a cluster client asks), nothing that changes it
+  { name: "CLUSTER RESET", run: (c) => c.call("CLUSTER", "RESET"), refusal: command("cluster|reset") },
+  {
+    name: "CLUSTER MEET (join another node)",
+    run: (c) => c.call("CLUSTER", "MEET", "127.0.0.1", "1"),
+    refusal: command("cluster|meet"),
+  },
+  { name: "CLUSTER NODES", run: (c) => c.call("CLUSTER", "NODES"), refusal: command("cluster|nodes") },
   {
     name: "RESET to fall back to the default user, then GET a globex key",
     run: async (c) => {

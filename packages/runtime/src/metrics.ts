@@ -8,8 +8,7 @@
  * @module
  */
 import type { RunEvent, RunState } from "@freehold/api";
-import { humanQueueCounts, type AgentQueues } from "@freehold/handoff";
-import type { Redis } from "ioredis";
+import { humanQueueCounts, type AgentQueues, type RedisClient } from "@freehold/handoff";
 import { createRequire } from "node:module";
 import type * as PromClient from "prom-client";
 import type { Registry } from "prom-client";
@@ -59,7 +58,7 @@ export interface RuntimeMetrics {
 
 /** What the scrape-time gauges read. */
 export interface RuntimeMetricsSources {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly queues: AgentQueues;
   readonly agents: readonly MetricsAgent[];
   /** Where a failed collection is reported. */
@@ -80,7 +79,7 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
 
 /** Items waiting in a human queue and when the oldest of them was queued (ms), across its shards. */
 export async function humanQueueWaiting(
-  redis: Redis,
+  redis: RedisClient,
   namespace: string,
   queue: string,
 ): Promise<{ readonly waiting: number; readonly oldestQueuedAt: number | undefined }> {

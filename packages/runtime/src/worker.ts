@@ -24,7 +24,7 @@ import {
 } from "@freehold/handoff";
 import type { Tracer } from "@opentelemetry/api";
 import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@freehold/handoff";
 import type { Registry } from "prom-client";
 
 import { createRuntimeMetrics, type AgentMetrics } from "./metrics.ts";
@@ -33,7 +33,7 @@ import { runLoop, type Checkpoint, type ResolvedAgent } from "./run-loop.ts";
 /** Options of {@link createRuntimeWorker}. */
 export interface RuntimeWorkerOptions {
   /** A connection for BullMQ (`maxRetriesPerRequest: null`); the worker duplicates it as needed. */
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   readonly store: RunStore;
   /** The agents this worker serves; it consumes each one's queue. */
   readonly agents: readonly ResolvedAgent[];
@@ -258,7 +258,9 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
           !latest.status.startsWith("waiting_") &&
           rewinds < 3
         ) {
-          log(`run ${runId}: Redis lost writes back to revision ${latest.revision}; resuming from there`);
+          log(
+            `run ${runId}: RedisClient lost writes back to revision ${latest.revision}; resuming from there`,
+          );
           return work(agent, job, token, latest, checkpoint, rewinds + 1);
         }
         return "released";

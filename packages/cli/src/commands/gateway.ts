@@ -9,11 +9,10 @@
  * @module
  */
 import { FreeholdError, redactUrls } from "@freehold/api";
-import { parseRetentionSeconds } from "@freehold/handoff";
+import { connectRedis, parseRetentionSeconds } from "@freehold/handoff";
 // The gateway's code (and hono, jose) is imported when a command needs it, not by every command.
 import type { GatewayClient } from "@freehold/gateway";
 import type { Command } from "commander";
-import { Redis } from "ioredis";
 import type { Output } from "../output.ts";
 import type { GatewayAuth } from "./gateway-auth.ts";
 import {
@@ -62,7 +61,7 @@ export async function gatewayCommand(
   stopped: Promise<void>,
 ): Promise<void> {
   const { createGateway, createGatewayMetrics } = await import("@freehold/gateway");
-  const connection = new Redis(options.redisUrl, {
+  const connection = connectRedis(options.redisUrl, {
     // A Redis that is down or stuck fails requests with a 503 instead of holding them.
     maxRetriesPerRequest: 3,
     commandTimeout: 10_000,

@@ -12,8 +12,13 @@ import { randomUUID } from "node:crypto";
 import { userInfo } from "node:os";
 import { FreeholdError, isTerminal, type RunEvent, type RunState } from "@freehold/api";
 import { createRunStarters, localIdentity } from "@freehold/gateway";
-import { createAgentQueues, createAgentRegistry, createRunStore, startRun } from "@freehold/handoff";
-import { Redis } from "ioredis";
+import {
+  connectRedis,
+  createAgentQueues,
+  createAgentRegistry,
+  createRunStore,
+  startRun,
+} from "@freehold/handoff";
 import { startDevEnvironment } from "../dev/dev-environment.ts";
 import type { Output } from "../output.ts";
 import { colourStyle, plainStyle, renderEvent } from "../render-events.ts";
@@ -59,7 +64,7 @@ export async function runCommand(
       "no Redis to run on: pass --dev <folder> to run a folder's agents here, or --redis-url (or FREEHOLD_REDIS_URL) of a running `freehold dev`",
     );
   }
-  const connection = environment?.connection ?? new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const connection = environment?.connection ?? connectRedis(redisUrl, { maxRetriesPerRequest: null });
   const queues = environment?.queues ?? createAgentQueues(connection);
   try {
     const store = createRunStore(connection);

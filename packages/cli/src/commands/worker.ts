@@ -7,10 +7,9 @@
  */
 import { readFileSync } from "node:fs";
 import { FreeholdError, RuntimeConfig, secretEnvName } from "@freehold/api";
-import { createRunStore } from "@freehold/handoff";
+import { connectRedis, createRunStore } from "@freehold/handoff";
 import { disposeLocalModels } from "@freehold/models";
 import { createMetricsRegistry, createRuntime, createRuntimeWorker } from "@freehold/runtime";
-import { Redis } from "ioredis";
 import { parse } from "yaml";
 import { startHealthServer } from "../health-server.ts";
 import type { Output } from "../output.ts";
@@ -75,7 +74,7 @@ export async function workerCommand(
     },
     ...(options.modelsDirectory === undefined ? {} : { modelsDirectory: options.modelsDirectory }),
   });
-  const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const connection = connectRedis(options.redisUrl, { maxRetriesPerRequest: null });
   // Metrics are kept when someone can read them: on the health port.
   const metrics = options.healthPort === undefined ? undefined : createMetricsRegistry();
   const worker = createRuntimeWorker({

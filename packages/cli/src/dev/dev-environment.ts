@@ -7,18 +7,19 @@
  */
 import { FreeholdError, redactUrls, secretEnvName, type SecretKeySelector } from "@freehold/api";
 import {
+  connectRedis,
   createAgentQueues,
   createAgentRegistry,
   createRunStore,
   startRedisServer,
   type AgentQueues,
   type AgentRegistry,
+  type RedisClient,
   type RedisServer,
   type RunStore,
 } from "@freehold/handoff";
 import { disposeLocalModels } from "@freehold/models";
 import { createRuntime, createRuntimeWorker, type Runtime, type RuntimeWorker } from "@freehold/runtime";
-import { Redis } from "ioredis";
 import { delimiter, resolve } from "node:path";
 import { binFolders, loadResources, runtimeConfigs } from "./load-folder.ts";
 
@@ -39,7 +40,7 @@ export interface DevEnvironmentOptions {
 
 export interface DevEnvironment extends AsyncDisposable {
   readonly redisUrl: string;
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   readonly store: RunStore;
   readonly queues: AgentQueues;
   readonly registry: AgentRegistry;
@@ -102,7 +103,7 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
       redisUrl = server.url;
       options.log(`redis-server started at ${redactUrls(redisUrl)}`);
     }
-    const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const connection = connectRedis(redisUrl, { maxRetriesPerRequest: null });
     cleanups.push(() => {
       connection.disconnect();
       return Promise.resolve();

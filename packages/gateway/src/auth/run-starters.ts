@@ -7,8 +7,13 @@
  *
  * @module
  */
-import { isOutOfMemoryReply, runStartedByKey, storeFullError, type RunStore } from "@freehold/handoff";
-import type { Redis } from "ioredis";
+import {
+  isOutOfMemoryReply,
+  runStartedByKey,
+  storeFullError,
+  type RedisClient,
+  type RunStore,
+} from "@freehold/handoff";
 import type { Identity } from "./identity.ts";
 
 /** Records and finds who started a run. */
@@ -71,7 +76,7 @@ const starterKey = runStartedByKey;
  * await starters.startedBy("acme", childRunId); // "ann"
  * ```
  */
-export function createRunStarters(redis: Redis, store: RunStore): RunStarters {
+export function createRunStarters(redis: RedisClient, store: RunStore): RunStarters {
   return {
     async record(namespace, runId, identity) {
       try {

@@ -1,0 +1,101 @@
+/**
+ * startRedisCluster on real redis-servers: three primaries on loopback that connectRedis reaches
+ * through a `redis+cluster://` URL, keys of every slot range written through the cluster client and
+ * found on the primary that owns them; and the URLs connectRedis refuses.
+ */
+import { Cluster, Redis } from "ioredis";
+import { describe, expect, it } from "vitest";
+import { connectRedis, startRedisCluster } from "../src/index.ts";
+
+/** A key in each slot range (0-5460, 5461-10922, 10923-16383), by asking a node for key slots. */
+async function keyPerRange(redis: Redis | Cluster): Promise<string[]> {
+  const keys: (string | undefined)[] = [undefined, undefined, undefined];
+  for (let index = 0; keys.includes(undefined); index += 1) {
+    const key = `cluster-test:${index}`;
+    const slot = Number(await redis.call("CLUSTER", "KEYSLOT", key));
+    const range = slot <= 5460 ? 0 : slot <= 10922 ? 1 : 2;
+    keys[range] ??= key;
+  }
+  return keys.filter((key) => key !== undefined);
+}
+
+describe("startRedisCluster", () => {
+  it("starts three primaries that a redis+cluster:// URL reaches, each serving its slot range", async () => {
+    await using cluster = await startRedisCluster({ password: "cluster-admin-0123456789" });
+    expect(cluster.nodes).toHaveLength(3);
+    expect(cluster.url).toBe(
+      `redis+cluster://:cluster-admin-0123456789@${cluster.nodes.map((node) => `${node.host}:${node.port}`).join(",")}`,
+    );
+    const redis = connectRedis(cluster.url, { maxRetriesPerRequest: null });
+    try {
+      expect(redis).toBeInstanceOf(Cluster);
+      const keys = await keyPerRange(redis);
+      for (const key of keys) await redis.set(key, `value of ${key}`);
+      for (const key of keys) expect(await redis.get(key)).toBe(`value of ${key}`);
+      // Each key lives on the primary of its range: asked directly, that node answers it.
+      for (const [index, node] of cluster.nodes.entries()) {
+        const direct = new Redis({ host: node.host, port: node.port, password: "cluster-admin-0123456789" });
+        try {
+          const key = keys[index] ?? "";
+          expect(await direct.get(key)).toBe(`value of ${key}`);
+          const info = String(await direct.call("CLUSTER", "INFO"));
+          expect(info).toContain("cluster_state:ok");
+          expect(info).toContain("cluster_known_nodes:3");
+        } finally {
+          direct.disconnect();
+        }
+      }
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it("makes the given ACL users on every node", async () => {
+    await using cluster = await startRedisCluster({
+      users: [{ name: "app", password: "app-password-0123456789", rules: ["~app:*", "+@all"] }],
+    });
+    const addresses = cluster.nodes.map((node) => `${node.host}:${node.port}`).join(",");
+    const redis = connectRedis(`redis+cluster://app:app-password-0123456789@${addresses}`, {
+      maxRetriesPerRequest: null,
+    });
+    try {
+      for (let index = 0; index < 30; index += 1) await redis.set(`app:${index}`, String(index));
+      expect(await redis.get("app:29")).toBe("29");
+      await expect(redis.set("other", "x")).rejects.toThrow(/NOPERM/);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+describe("connectRedis", () => {
+  it.each([
+    "redis+cluster://",
+    "redis+cluster://127.0.0.1",
+    "redis+cluster://127.0.0.1:7000,",
+    "redis+cluster://127.0.0.1:7000,127.0.0.1",
+    "redis+cluster://127.0.0.1:99999",
+    "redis+cluster://127.0.0.1:7000/1",
+    "redis+cluster://user:secret@",
+    "http://127.0.0.1:6379",
+    "127.0.0.1:6379",
+    "redis://",
+    "redis://127.0.0.1:6379/queue",
+  ])("refuses %s with config.invalid-redis-url", (url) => {
+    expect(() => connectRedis(url, { lazyConnect: true })).toThrow(
+      expect.objectContaining({ code: "config.invalid-redis-url" }),
+    );
+  });
+
+  it("keeps credentials out of the error message", () => {
+    expect(() => connectRedis("redis+cluster://user:secret@host", { lazyConnect: true })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining("secret") as unknown }),
+    );
+  });
+
+  it("takes one Redis's URLs as before", () => {
+    const redis = connectRedis("redis://user:secret@127.0.0.1:6379/2", { lazyConnect: true });
+    expect(redis).toBeInstanceOf(Redis);
+    redis.disconnect();
+  });
+});

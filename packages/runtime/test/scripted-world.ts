@@ -6,7 +6,7 @@
  */
 import type { Quotas, RunStore } from "@freehold/handoff";
 import { startScriptedModelServer, type ModelScriptInput, type ScriptedModelServer } from "@freehold/models";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@freehold/handoff";
 import { scriptedConfig } from "../../../test/fixtures/scripted-config.ts";
 import { createRuntime, createRuntimeWorker, type Runtime, type RuntimeWorker } from "../src/index.ts";
 
@@ -30,7 +30,7 @@ export interface ScriptedWorld {
  * await world.close();
  */
 export async function startScriptedWorld(options: {
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   readonly store: RunStore;
   readonly namespace: string;
   readonly counterUrl: string;

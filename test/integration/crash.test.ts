@@ -6,7 +6,8 @@
  * while a call is running. Every run must complete exactly once; counted at the server (every call
  * received, nothing de-duplicated): a call never interrupted arrived once, an interrupted `charge`
  * was never sent again, an interrupted `slow` was sent again at most once per interruption, and no
- * call arrived after its result was checkpointed.
+ * call arrived after its result was checkpointed. All of it on one Redis and on a real 3-primary
+ * Redis Cluster (40 runs there).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -15,13 +16,14 @@ import { join } from "node:path";
 import { isTerminal } from "@freehold/api";
 import {
   createAgentQueues,
+  connectRedis,
   createRunStore,
   freePort,
+  startRedisCluster,
   startRedisServer,
-  type RedisServer,
+  type RedisClient,
 } from "@freehold/handoff";
 import { startScriptedModelServer, type ScriptedModelServer } from "@freehold/models";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
 import { writeScriptedConfig } from "../fixtures/scripted-config.ts";
@@ -29,52 +31,58 @@ import { countToolCalls, describeToolCalls } from "./tool-call-accounting.ts";
 import { createWorkerFleet, startRuns, waitForRunsToEnd, type WorkerFleet } from "./worker-fleet.ts";
 
 const root = join(import.meta.dirname, "..", "..");
-const runs = 100;
 const workerCount = 3;
 const namespace = "crash";
 
-let redis: RedisServer;
-let connection: Redis;
-let model: ScriptedModelServer;
-let counter: CounterServer;
-let configFile: string;
-let fleet: WorkerFleet;
+/** One Redis and a Redis Cluster. */
+const backends = [
+  { name: "one Redis", runs: 100, start: () => startRedisServer() },
+  { name: "a Redis Cluster", runs: 40, start: () => startRedisCluster() },
+];
 
-beforeAll(async () => {
-  redis = await startRedisServer();
-  connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-  const directory = mkdtempSync(join(tmpdir(), "freehold-crash-"));
-  counter = await startCounterServer({ transport: "http" });
-  model = await startScriptedModelServer({
-    script: [
-      { toolCalls: [{ name: "charge", arguments: { value: 5, delayMs: 400 } }], delayMs: 300 },
-      { toolCalls: [{ name: "slow", arguments: { steps: 2, delayMs: 200 } }], delayMs: 300 },
-      { text: "Charged and checked.", delayMs: 300 },
-    ],
-  });
-  configFile = writeScriptedConfig(join(directory, "config.json"), {
-    namespace,
-    modelBaseUrl: model.baseUrl,
-    agents: {
-      recorder: {
-        instructions: "Charge, then check.",
-        tools: [{ mcpServer: "counter", allow: ["charge", "slow"] }],
+describe.each(backends)("workers killed mid-run on $name", (backend) => {
+  const { runs } = backend;
+  let redis: { readonly url: string; stop(): Promise<void> };
+  let connection: RedisClient;
+  let model: ScriptedModelServer;
+  let counter: CounterServer;
+  let configFile: string;
+  let fleet: WorkerFleet;
+
+  beforeAll(async () => {
+    redis = await backend.start();
+    connection = connectRedis(redis.url, { maxRetriesPerRequest: null });
+    const directory = mkdtempSync(join(tmpdir(), "freehold-crash-"));
+    counter = await startCounterServer({ transport: "http" });
+    model = await startScriptedModelServer({
+      script: [
+        { toolCalls: [{ name: "charge", arguments: { value: 5, delayMs: 400 } }], delayMs: 300 },
+        { toolCalls: [{ name: "slow", arguments: { steps: 2, delayMs: 200 } }], delayMs: 300 },
+        { text: "Charged and checked.", delayMs: 300 },
+      ],
+    });
+    configFile = writeScriptedConfig(join(directory, "config.json"), {
+      namespace,
+      modelBaseUrl: model.baseUrl,
+      agents: {
+        recorder: {
+          instructions: "Charge, then check.",
+          tools: [{ mcpServer: "counter", allow: ["charge", "slow"] }],
+        },
       },
-    },
-    mcpServers: { counter: counter.url },
+      mcpServers: { counter: counter.url },
+    });
+    fleet = createWorkerFleet({ configFile, redisUrl: redis.url, concurrency: 5, lockDurationSeconds: 2 });
   });
-  fleet = createWorkerFleet({ configFile, redisUrl: redis.url, concurrency: 5, lockDurationSeconds: 2 });
-});
 
-afterAll(async () => {
-  fleet.killAll();
-  await model.close();
-  await counter.close();
-  connection.disconnect();
-  await redis.stop();
-});
+  afterAll(async () => {
+    fleet.killAll();
+    await model.close();
+    await counter.close();
+    connection.disconnect();
+    await redis.stop();
+  });
 
-describe("workers killed mid-run", () => {
   it(`lose nothing over ${runs} runs`, { timeout: 240_000 }, async () => {
     for (let index = 0; index < workerCount; index += 1) fleet.start();
     const store = createRunStore(connection);

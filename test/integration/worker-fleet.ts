@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { isTerminal } from "@freehold/api";
 import { startRun, type AgentQueues, type RunStore } from "@freehold/handoff";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@freehold/handoff";
 
 const bin = join(import.meta.dirname, "..", "..", "packages", "cli", "src", "bin.ts");
 
@@ -113,7 +113,7 @@ export function createWorkerFleet(options: {
 
 /** Starts `count` runs of `agent`, one after another; returns their ids in order. */
 export async function startRuns(
-  parts: { readonly redis: Redis; readonly store: RunStore; readonly queues: AgentQueues },
+  parts: { readonly redis: RedisClient; readonly store: RunStore; readonly queues: AgentQueues },
   options: {
     readonly namespace: string;
     readonly agent: string;

@@ -695,7 +695,7 @@ describe("the operator's logs", () => {
       (error: unknown) => (error instanceof Error ? error.message : String(error)),
     );
     expect(refused).toContain(
-      "FREEHOLD_WORKER_REDIS_URL must be a redis:// or rediss:// URL, not http://***@127.0.0.1:1",
+      "FREEHOLD_WORKER_REDIS_URL must be a redis:// or rediss:// URL, or redis+cluster://host:port,host:port for a Redis Cluster, not http://***@127.0.0.1:1",
     );
     expect(refused).not.toContain(adminPassword);
   });

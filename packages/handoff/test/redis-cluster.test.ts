@@ -5,7 +5,19 @@
  */
 import { Cluster, Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
-import { connectRedis, startRedisCluster } from "../src/index.ts";
+import { randomUUID } from "node:crypto";
+import {
+  approvalItemKey,
+  approvalsKey,
+  connectRedis,
+  dispatchKey,
+  inboxItemKey,
+  inboxQueueKey,
+  runEventsKey,
+  runKey,
+  shardsPerNamespace,
+  startRedisCluster,
+} from "../src/index.ts";
 
 /** A key in each slot range (0-5460, 5461-10922, 10923-16383), by asking a node for key slots. */
 async function keyPerRange(redis: Redis | Cluster): Promise<string[]> {
@@ -45,6 +57,42 @@ describe("startRedisCluster", () => {
           direct.disconnect();
         }
       }
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it("spreads one namespace's runs over every primary, and keeps a run's child runs and items on its slot", async () => {
+    await using cluster = await startRedisCluster();
+    const redis = connectRedis(cluster.url, { maxRetriesPerRequest: null });
+    try {
+      const slotOf = async (key: string): Promise<number> =>
+        Number(await redis.call("CLUSTER", "KEYSLOT", key));
+      const nodeOf = (slot: number): number => (slot <= 5460 ? 0 : slot <= 10922 ? 1 : 2);
+      const nodes = new Set<number>();
+      const slots = new Set<number>();
+      // 300 runs: the chance that one of the 16 shards gets none is about 16 × (15/16)^300, below 1e-7.
+      for (let index = 0; index < 300; index += 1) {
+        const runId = randomUUID();
+        const slot = await slotOf(runKey("acme", runId));
+        slots.add(slot);
+        nodes.add(nodeOf(slot));
+        // Everything one checkpoint of this run may write is on its slot.
+        for (const key of [
+          runEventsKey("acme", runId),
+          dispatchKey("acme", runId),
+          runKey("acme", `${runId}-3-0`),
+          inboxItemKey("acme", `${runId}-2-1`),
+          inboxQueueKey("acme", "desk", "waiting", `${runId}-2-1`),
+          approvalItemKey("acme", `${runId}-4-0`),
+          approvalsKey("acme", `${runId}-4-0`),
+          runKey("acme", `${runId}-3-0-1-0`),
+        ]) {
+          expect(await slotOf(key), key).toBe(slot);
+        }
+      }
+      expect(slots.size).toBe(shardsPerNamespace);
+      expect([...nodes].sort()).toEqual([0, 1, 2]);
     } finally {
       redis.disconnect();
     }

@@ -9,6 +9,7 @@
  * @module
  */
 import { FreeholdError, isTerminal } from "@freehold/api";
+import { Cluster, type Redis } from "ioredis";
 import { duplicateClient, type RedisClient } from "./redis-client.ts";
 import { runEventsKey } from "./keys.ts";
 import { decodeEvents, type RunStore, type StoredEvent } from "./run-store.ts";
@@ -98,33 +99,22 @@ export function createEventFanout(options: EventFanoutOptions): EventFanout {
       console.error(message);
     });
   const streams = new Map<string, FollowedStream>();
-  let reader: RedisClient | undefined;
-  let readerId: number | undefined;
-  let reading = false;
-  let unblockScheduled = false;
-  let idle: (() => void) | undefined;
-  let loop: Promise<void> | undefined;
   let closed = false;
   // Read through a function: `closed` changes while a loop awaits.
   const isClosed = (): boolean => closed;
+  /**
+   * One Redis reads every followed stream in one `XREAD`; a Redis Cluster refuses keys of several
+   * slots in one command, so there each hash tag (a shard of a namespace, see keys.ts) has a reader.
+   */
+  const cluster = redis instanceof Cluster;
+  const groupOf = (key: string): string => (cluster ? (/\{[^}]*\}/.exec(key)?.[0] ?? key) : "");
+  const readers = new Map<string, GroupReader>();
 
-  /** The set of streams changed: wake the idle loop, or cut the current blocking read short. */
-  const changed = (): void => {
-    if (idle !== undefined) {
-      const wake = idle;
-      idle = undefined;
-      wake();
-      return;
-    }
-    if (!reading || unblockScheduled || readerId === undefined) return;
-    unblockScheduled = true;
-    setImmediate(() => {
-      unblockScheduled = false;
-      if (!reading || readerId === undefined) return;
-      // Without CLIENT UNBLOCK (ACL), the read ends on its own after blockMs.
-      redis.client("UNBLOCK", readerId).catch(() => undefined);
-    });
-  };
+  interface GroupReader {
+    /** The set of streams changed: wake the idle loop, or cut the current blocking read short. */
+    changed(): void;
+    close(): Promise<void>;
+  }
 
   const drop = (key: string, follower: Follower): void => {
     follower.dropped = true;
@@ -152,56 +142,106 @@ export function createEventFanout(options: EventFanoutOptions): EventFanout {
     }
   };
 
-  const readOnce = async (connection: RedisClient): Promise<void> => {
-    readerId ??= await connection.client("ID");
-    const issued = new Map([...streams].map(([key, stream]) => [key, stream.cursor]));
-    reading = true;
-    let response: [string, [string, string[]][]][] | null;
-    try {
-      response = await connection.xread(
-        "COUNT",
-        100,
-        "BLOCK",
-        blockMs,
-        "STREAMS",
-        ...issued.keys(),
-        ...issued.values(),
-      );
-    } finally {
-      reading = false;
-    }
-    for (const [key, entries] of response ?? []) {
-      const stream = streams.get(key);
-      const readFrom = issued.get(key);
-      const last = entries.at(-1);
-      if (stream === undefined || readFrom === undefined || last === undefined) continue;
-      // Rewound by a follower that joined behind: keep the earlier cursor, so it is read again.
-      if (stream.cursor === readFrom) stream.cursor = last[0];
-      deliver(key, stream, readFrom, await decodeEvents(redis, stream.namespace, stream.runId, entries));
-    }
-  };
-
-  const run = async (): Promise<void> => {
+  /** The reader of one group of streams (all of them on one Redis); it ends when its group is empty. */
+  const startReader = (group: string): GroupReader => {
     const connection = duplicateClient(redis);
+    let readerId: number | undefined;
+    let reading = false;
+    let unblockScheduled = false;
+    let idle: (() => void) | undefined;
+    // An object, not a let: set by close() while the loop awaits.
+    const state = { stopped: false };
+    const isStopped = (): boolean => state.stopped;
+    const followed = (): [string, FollowedStream][] => [...streams].filter(([key]) => groupOf(key) === group);
+    // On a cluster, CLIENT ID and UNBLOCK would reach any node: a read there ends after its block
+    // time instead, kept short so a new follower's stream joins it soon.
+    const block = cluster ? Math.min(blockMs, 250) : blockMs;
     connection.on("ready", () => {
       readerId = undefined;
     });
-    reader = connection;
-    while (!closed) {
-      if (streams.size === 0) {
-        await new Promise<void>((resolve) => {
-          idle = resolve;
-        });
-        continue;
-      }
+    const readOnce = async (): Promise<void> => {
+      if (!cluster) readerId ??= await (connection as Redis).client("ID");
+      const issued = new Map(followed().map(([key, stream]) => [key, stream.cursor]));
+      reading = true;
+      let response: [string, [string, string[]][]][] | null;
       try {
-        await readOnce(connection);
-      } catch (error) {
-        if (isClosed()) break;
-        log(`event fan-out: read failed, retrying in a second: ${String(error)}`);
-        await new Promise((resolve) => setTimeout(resolve, 1000));
+        response = await connection.xread(
+          "COUNT",
+          100,
+          "BLOCK",
+          block,
+          "STREAMS",
+          ...issued.keys(),
+          ...issued.values(),
+        );
+      } finally {
+        reading = false;
       }
-    }
+      for (const [key, entries] of response ?? []) {
+        const stream = streams.get(key);
+        const readFrom = issued.get(key);
+        const last = entries.at(-1);
+        if (stream === undefined || readFrom === undefined || last === undefined) continue;
+        // Rewound by a follower that joined behind: keep the earlier cursor, so it is read again.
+        if (stream.cursor === readFrom) stream.cursor = last[0];
+        deliver(key, stream, readFrom, await decodeEvents(redis, stream.namespace, stream.runId, entries));
+      }
+    };
+    const reader: GroupReader = {
+      changed() {
+        if (idle !== undefined) {
+          const wake = idle;
+          idle = undefined;
+          wake();
+          return;
+        }
+        if (!reading || unblockScheduled || readerId === undefined) return;
+        unblockScheduled = true;
+        setImmediate(() => {
+          unblockScheduled = false;
+          if (!reading || readerId === undefined) return;
+          // Without CLIENT UNBLOCK (ACL), the read ends on its own after blockMs.
+          (redis as Redis).client("UNBLOCK", readerId).catch(() => undefined);
+        });
+      },
+      async close() {
+        state.stopped = true;
+        idle?.();
+        connection.disconnect();
+        await loop.catch(() => undefined);
+      },
+    };
+    const run = async (): Promise<void> => {
+      while (!isStopped() && !isClosed()) {
+        if (followed().length === 0) {
+          if (cluster) break;
+          await new Promise<void>((resolve) => {
+            idle = resolve;
+          });
+          continue;
+        }
+        try {
+          await readOnce();
+        } catch (error) {
+          if (isStopped() || isClosed()) break;
+          log(`event fan-out: read failed, retrying in a second: ${String(error)}`);
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      }
+      if (readers.get(group) === reader) readers.delete(group);
+      connection.disconnect();
+    };
+    const loop = run();
+    return reader;
+  };
+
+  /** The streams of `key`'s group changed: tell its reader, or start one. */
+  const changed = (key: string): void => {
+    if (isClosed()) return;
+    const group = groupOf(key);
+    const reader = readers.get(group);
+    if (reader !== undefined) reader.changed();
+    else if (streams.has(key)) readers.set(group, startReader(group));
   };
 
   const attach = (namespace: string, runId: string, follower: Follower): string => {
@@ -213,8 +253,7 @@ export function createEventFanout(options: EventFanoutOptions): EventFanout {
       stream.followers.add(follower);
       if (compareStreamIds(follower.cursor, stream.cursor) < 0) stream.cursor = follower.cursor;
     }
-    loop ??= run();
-    changed();
+    changed(key);
     return key;
   };
 
@@ -223,7 +262,7 @@ export function createEventFanout(options: EventFanoutOptions): EventFanout {
     if (stream === undefined || !stream.followers.delete(follower)) return;
     if (stream.followers.size === 0) {
       streams.delete(key);
-      changed();
+      changed(key);
     }
   }
 
@@ -280,9 +319,8 @@ export function createEventFanout(options: EventFanoutOptions): EventFanout {
       closed = true;
       for (const stream of streams.values()) for (const follower of stream.followers) follower.wake?.();
       streams.clear();
-      idle?.();
-      reader?.disconnect();
-      await loop?.catch(() => undefined);
+      await Promise.all([...readers.values()].map((reader) => reader.close()));
+      readers.clear();
     },
     [Symbol.asyncDispose]: () => fanout.close(),
   };

@@ -8,12 +8,15 @@ import { FreeholdError, type RunEvent } from "@freehold/api";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  connectRedis,
   createEventFanout,
   createRunStore,
   followerDroppedCode,
   newRun,
   runEventsKey,
   runKey,
+  shardOf,
+  startRedisCluster,
   startRedisServer,
   type RedisServer,
   type RunStore,
@@ -155,5 +158,46 @@ describe("event fan-out", () => {
     stop.abort();
     expect(await following).toEqual([]);
     expect(fanout.followers()).toBe(0);
+  });
+});
+
+describe("event fan-out on a Redis Cluster", () => {
+  it("follows runs in every shard of a namespace (one reader per slot) and gives each follower its events in order", async () => {
+    await using cluster = await startRedisCluster();
+    const client = connectRedis(cluster.url, { maxRetriesPerRequest: null });
+    const clusterStore = createRunStore(client);
+    try {
+      await using fanout = createEventFanout({ redis: client, store: clusterStore, blockMs: 5000 });
+      const runs: string[] = [];
+      for (let index = 0; index < 24; index++) {
+        const runId = `c${index}-${Math.random().toString(36).slice(2, 10)}`;
+        await clusterStore.create(newRun({ id: runId, namespace, agent: "a", input: "hi" }), []);
+        runs.push(runId);
+      }
+      expect(new Set(runs.map((runId) => shardOf(runId))).size).toBeGreaterThan(4);
+      const followers = runs.map((runId) => collect(fanout.follow(namespace, runId)));
+      await expect.poll(() => fanout.followers()).toBe(runs.length);
+      for (let index = 0; index < 10; index++) {
+        for (const runId of runs) {
+          await client.xadd(
+            runEventsKey(namespace, runId),
+            "*",
+            "event",
+            JSON.stringify(runStart(runId, index)),
+          );
+        }
+      }
+      for (const runId of runs) {
+        await client.xadd(runEventsKey(namespace, runId), "*", "event", JSON.stringify(runEnd(runId)));
+      }
+      for (const [position, seen] of (await Promise.all(followers)).entries()) {
+        const inputs = seen.flatMap(({ event }) => (event.type === "run-start" ? [event.input] : []));
+        expect(inputs, runs[position]).toEqual(Array.from({ length: 10 }, (_, index) => `event ${index}`));
+        expect(seen.at(-1)?.event.type).toBe("run-end");
+      }
+      expect(fanout.followers()).toBe(0);
+    } finally {
+      client.disconnect();
+    }
   });
 });

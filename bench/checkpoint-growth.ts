@@ -28,6 +28,7 @@ import type { GenerateResult, LanguageModel, StreamPart } from "@freehold/models
 import { runLoop, type Checkpoint } from "@freehold/runtime";
 import { Redis } from "ioredis";
 import { startCounterServer } from "../test/fixtures/mcp/counter-server.ts";
+import { median } from "./worker-process.ts";
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -181,14 +182,6 @@ async function measure(
     };
   }
   return { status: outcome.state.status, steps: outcome.state.steps, tokens: Math.round(characters / 4), at };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? 0)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 const longArguments = (step: number): string =>

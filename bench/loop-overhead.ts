@@ -28,6 +28,7 @@ import OpenAI from "openai";
 import type { ChatCompletionMessageParam, ChatCompletionTool } from "openai/resources/chat/completions";
 import { startCounterServer } from "../test/fixtures/mcp/counter-server.ts";
 import { benchConfig } from "./worker-process.ts";
+import { median } from "./worker-process.ts";
 
 const steps = 10;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 40);
@@ -158,14 +159,6 @@ async function timePerStep(loop: () => Promise<number>): Promise<number> {
   const started = process.hrtime.bigint();
   const modelCalls = await loop();
   return Number(process.hrtime.bigint() - started) / 1e6 / modelCalls;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? 0)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 log(`loop-overhead: ${rounds} rounds of ${steps} tool-calling steps + 1 answer, interleaved; warming up`);

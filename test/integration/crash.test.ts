@@ -19,13 +19,12 @@ import {
   connectRedis,
   createRunStore,
   freePort,
-  startRedisCluster,
-  startRedisServer,
   type RedisClient,
 } from "@freehold/handoff";
 import { startScriptedModelServer, type ScriptedModelServer } from "@freehold/models";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
+import { oneRedis, redisCluster, type TestRedis } from "../fixtures/redis-backends.ts";
 import { writeScriptedConfig } from "../fixtures/scripted-config.ts";
 import { countToolCalls, describeToolCalls } from "./tool-call-accounting.ts";
 import { createWorkerFleet, startRuns, waitForRunsToEnd, type WorkerFleet } from "./worker-fleet.ts";
@@ -34,15 +33,15 @@ const root = join(import.meta.dirname, "..", "..");
 const workerCount = 3;
 const namespace = "crash";
 
-/** One Redis and a Redis Cluster. */
+/** One Redis (100 runs) and a Redis Cluster (40 runs). */
 const backends = [
-  { name: "one Redis", runs: 100, start: () => startRedisServer() },
-  { name: "a Redis Cluster", runs: 40, start: () => startRedisCluster() },
+  { ...oneRedis, runs: 100 },
+  { ...redisCluster, runs: 40 },
 ];
 
 describe.each(backends)("workers killed mid-run on $name", (backend) => {
   const { runs } = backend;
-  let redis: { readonly url: string; stop(): Promise<void> };
+  let redis: TestRedis;
   let connection: RedisClient;
   let model: ScriptedModelServer;
   let counter: CounterServer;

@@ -19,11 +19,11 @@ import {
   createInbox,
   connectRedis,
   createRunStore,
-  startRedisCluster,
   startRedisServer,
   type RedisClient,
 } from "@freehold/handoff";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { redisCluster, type TestRedis } from "../fixtures/redis-backends.ts";
 import { actAsPeople, startHandoffWorld, type HandoffWorld } from "./handoff-world.ts";
 import { countToolCalls, describeToolCalls } from "./tool-call-accounting.ts";
 import { createWorkerFleet, startRuns, waitForRunsToEnd, type WorkerFleet } from "./worker-fleet.ts";
@@ -40,13 +40,13 @@ const backends = [
       return { url: server.url, stop: () => server.stop(), restart: () => server.restart() };
     },
   },
-  { name: "a Redis Cluster", runs: 80, start: () => startRedisCluster() },
+  { ...redisCluster, runs: 80 },
 ];
 
 describe.each(backends)("multi-agent runs through crashes on $name", (backend) => {
   const { runs } = backend;
 
-  let redis: { readonly url: string; stop(): Promise<void>; restart?: () => Promise<void> };
+  let redis: TestRedis;
   let connection: RedisClient;
   let world: HandoffWorld;
   let fleet: WorkerFleet;

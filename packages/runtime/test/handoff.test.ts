@@ -13,8 +13,6 @@ import {
   createInbox,
   connectRedis,
   createRunStore,
-  startRedisCluster,
-  startRedisServer,
   startRun,
   type AgentQueues,
   type RedisClient,
@@ -23,16 +21,11 @@ import {
 import type { ModelScriptInput } from "@freehold/models";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startCounterServer, type CounterServer } from "../../../test/fixtures/mcp/counter-server.ts";
+import { redisBackends, type TestRedis } from "../../../test/fixtures/redis-backends.ts";
 import { startScriptedWorld, type ScriptedWorld } from "./scripted-world.ts";
 
-/** Where the suite runs: one Redis, and a Redis Cluster (keys hash-tagged, scripts on one slot). */
-const backends = [
-  { name: "one Redis", start: () => startRedisServer() },
-  { name: "a Redis Cluster", start: () => startRedisCluster() },
-];
-
-describe.each(backends)("on $name", (backend) => {
-  let redis: { readonly url: string; stop(): Promise<void> };
+describe.each(redisBackends)("on $name", (backend) => {
+  let redis: TestRedis;
   let connection: RedisClient;
   let store: RunStore;
   let queues: AgentQueues;

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { RunState } from "@freehold/api";
-import { createAgentRegistry, startRedisServer, type RedisServer } from "@freehold/handoff";
+import { createAgentRegistry, runStartedByKey, startRedisServer, type RedisServer } from "@freehold/handoff";
 import {
   createCachedAuthorizer,
   createGateway,
@@ -238,9 +238,7 @@ describe("the gateway on TokenReview and SubjectAccessReview", () => {
     });
     expect(started.status).toBe(201);
     runId = (started.body as RunState).id;
-    expect(await connection.get(`freehold:${acme}:started-by:${runId}`)).toBe(
-      `system:serviceaccount:${acme}:ann`,
-    );
+    expect(await connection.get(runStartedByKey(acme, runId))).toBe(`system:serviceaccount:${acme}:ann`);
     expect(await call("GET", `/v1/namespaces/${acme}/runs/${runId}`, tokens.get("ann"))).toMatchObject({
       status: 200,
     });

@@ -50,12 +50,15 @@ type Snapshot = Map<string, { revision: number; events: number }>;
 
 async function snapshot(connection: Redis): Promise<Snapshot> {
   const ids: string[] = [];
-  const prefix = runKey(namespace, "");
-  for await (const keys of connection.scanStream({ match: `${prefix}*`, count: 500 }) as AsyncIterable<
-    string[]
-  >) {
-    // Run hashes only (not a run's events or other keys under it).
-    for (const key of keys) if (!key.slice(prefix.length).includes(":")) ids.push(key.slice(prefix.length));
+  // Run hashes only, in every shard (not a run's events or other keys under it).
+  for await (const keys of connection.scanStream({
+    match: `freehold:${namespace}:*:run:*`,
+    count: 500,
+  }) as AsyncIterable<string[]>) {
+    for (const key of keys) {
+      const id = /:run:([^:]+)$/.exec(key)?.[1];
+      if (id !== undefined) ids.push(id);
+    }
   }
   const transaction = connection.multi();
   for (const id of ids) {

@@ -54,7 +54,7 @@ describe("the stdio bridge", () => {
   it("serves a stdio server over streamable HTTP to the pool", async () => {
     const pool = createMcpPool({ counter: { transport: "http", url: bridge.url, headers: authorization } });
     try {
-      expect(await pool.listTools("counter")).toHaveLength(129);
+      expect(await pool.listTools("counter")).toHaveLength(130);
       expect(
         (await pool.callTool("counter", "add", { a: 4, b: 5 }, { idempotencyKey: "b-add" }))
           .structuredContent,

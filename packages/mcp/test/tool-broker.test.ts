@@ -35,7 +35,7 @@ describe("the tool broker", () => {
   it("grants every tool of a server without allow, and none with an empty allow", async () => {
     const broker = createToolBroker(pool, [{ server: "counter" }, { server: "other", allow: [] }]);
     const tools = await broker.listTools();
-    expect(tools.filter((tool) => tool.server === "counter")).toHaveLength(9);
+    expect(tools.filter((tool) => tool.server === "counter")).toHaveLength(10);
     expect(tools.filter((tool) => tool.server === "other")).toHaveLength(0);
   });
 

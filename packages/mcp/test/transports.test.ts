@@ -88,8 +88,8 @@ describe.each(Object.keys(factories))("the pool over %s", (transport) => {
 
   it("lists every tool across all pages with schemas unchanged", async () => {
     const tools = await pool.listTools("counter");
-    expect(tools).toHaveLength(129);
-    expect(new Set(tools.map((tool) => tool.name)).size).toBe(129);
+    expect(tools).toHaveLength(130);
+    expect(new Set(tools.map((tool) => tool.name)).size).toBe(130);
     expect(tools.at(-1)?.name).toBe("tool_119");
     expect(tools.find((tool) => tool.name === "echo")).toEqual({
       server: "counter",
@@ -102,7 +102,7 @@ describe.each(Object.keys(factories))("the pool over %s", (transport) => {
       annotations: { readOnlyHint: true, idempotentHint: true },
     });
     if (fixture.counter !== undefined) expect(fixture.counter.listRequests()).toBeGreaterThanOrEqual(3);
-    expect(pool.status("counter")).toEqual({ state: "ready", tools: 129 });
+    expect(pool.status("counter")).toEqual({ state: "ready", tools: 130 });
   });
 
   it("keeps the whole result: text, structured content, images and isError", async () => {
@@ -249,6 +249,6 @@ describe.each(Object.keys(factories))("the pool over %s", (transport) => {
     await waitFor("extra_1 in the catalog", async () =>
       (await pool.listTools("counter")).some((tool) => tool.name === "extra_1"),
     );
-    expect(pool.status("counter").tools).toBe(130);
+    expect(pool.status("counter").tools).toBe(131);
   });
 });

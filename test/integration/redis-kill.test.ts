@@ -26,13 +26,16 @@ import {
   createAgentQueues,
   createApprovals,
   createInbox,
+  connectRedis,
   createRunStore,
   runEventsKey,
   runKey,
+  startRedisSentinel,
   startRedisServer,
+  type RedisSentinel,
   type RedisServer,
 } from "@freehold/handoff";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { actAsPeople, startHandoffWorld } from "./handoff-world.ts";
 import { countToolCalls, describeToolCalls } from "./tool-call-accounting.ts";
@@ -102,7 +105,7 @@ async function retrying<T>(action: () => Promise<T>): Promise<T> {
 
 /** A crash, what a watcher saw acknowledged just before it, and what Redis had after it. */
 interface Crash {
-  readonly kind: "process" | "machine";
+  readonly kind: "process" | "machine" | "failover";
   readonly lost: { runs: number; revisions: number; events: number };
   /** When writes started to be lost (machine), when Redis was killed and when it answered again. */
   readonly from: number;
@@ -155,21 +158,38 @@ async function crash(
   return { kind, lost: lost(before, after), from, killedAt, to: Date.now() };
 }
 
-async function runBatch(mode: "always" | "everysec"): Promise<void> {
+/**
+ * SIGKILLs the primary a Sentinel watches and waits until the replica is promoted. What the primary
+ * acknowledged and had not replicated yet is lost: counted from a second before the kill.
+ */
+async function failover(sentinel: RedisSentinel, connection: Redis): Promise<Crash> {
+  const before = await snapshot(connection);
+  const killedAt = Date.now();
+  await sentinel.failover();
+  const after = await snapshot(connection);
+  return { kind: "failover", lost: lost(before, after), from: killedAt - 1000, killedAt, to: Date.now() };
+}
+
+async function runBatch(mode: "always" | "everysec" | "failover"): Promise<void> {
   const started = Date.now();
   const directory = mkdtempSync(join(tmpdir(), `freehold-redis-kill-${mode}-`));
-  const redis = await startRedisServer({
-    dataDirectory: join(directory, "redis"),
-    appendOnly: true,
-    appendFsync: mode,
-  });
-  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const sentinel = mode === "failover" ? await startRedisSentinel() : undefined;
+  const redis =
+    mode === "failover"
+      ? undefined
+      : await startRedisServer({
+          dataDirectory: join(directory, "redis"),
+          appendOnly: true,
+          appendFsync: mode,
+        });
+  const url = sentinel?.url ?? redis?.url ?? "";
+  const connection = connectRedis(url, { maxRetriesPerRequest: null }) as Redis;
   // Refused connections while Redis is down: commands wait for it to come back.
   connection.on("error", () => undefined);
   const world = await startHandoffWorld({ directory, namespace, delayMs: 150 });
   const fleet = createWorkerFleet({
     configFile: world.configFile,
-    redisUrl: redis.url,
+    redisUrl: url,
     concurrency: 10,
     // Long enough that a job lock Redis gets back from before the lost second is still valid when its
     // worker finds its run behind it: the job is not recovered as stalled, so only the worker itself
@@ -198,7 +218,9 @@ async function runBatch(mode: "always" | "everysec"): Promise<void> {
     };
     await startSome();
     // always: one kill of the process; everysec: one of the machine, then one of the process.
-    const plan: Crash["kind"][] = mode === "always" ? ["process"] : ["machine", "process"];
+    // failover: the primary goes, the replica takes over.
+    const plan: Crash["kind"][] =
+      mode === "always" ? ["process"] : mode === "everysec" ? ["machine", "process"] : ["failover"];
     const crashes: Crash[] = [];
     let approved = 0;
     /** When the append-only files were last copied (machine crash). */
@@ -217,9 +239,11 @@ async function runBatch(mode: "always" | "everysec"): Promise<void> {
         // Mid-batch: once a few runs have ended, while the others are under way. The machine goes
         // while a charge runs that started after the copy of its disk: that charge's worker holds
         // a revision Redis loses.
-        if (next === "process" && finished >= ((crashes.length + 1) * runs) / 4)
+        if (redis !== undefined && next === "process" && finished >= ((crashes.length + 1) * runs) / 4)
           crashes.push(await crash(redis, connection, next));
-        if (next === "machine" && finished >= ((crashes.length + 1) * runs) / 4) {
+        if (next === "failover" && sentinel !== undefined && finished >= runs / 4)
+          crashes.push(await failover(sentinel, connection));
+        if (redis !== undefined && next === "machine" && finished >= ((crashes.length + 1) * runs) / 4) {
           const charging = world.counter
             .calls()
             .some(
@@ -265,7 +289,7 @@ async function runBatch(mode: "always" | "everysec"): Promise<void> {
       counter: world.counter,
       tools: ["charge"],
     });
-    const machine = crashes.find((each) => each.kind === "machine");
+    const machine = crashes.find((each) => each.kind === "machine" || each.kind === "failover");
     // Calls the accounting cannot square with their run's history, and whether each reached the
     // server inside the lost second (whose records may be gone).
     const unsquared = count.problems.map((problem) => {
@@ -278,9 +302,9 @@ async function runBatch(mode: "always" | "everysec"): Promise<void> {
       return { problem, inLostWindow };
     });
     const describeCrash = (each: Crash) =>
-      `${each.kind} crash${each.kind === "machine" ? ` (the last ${each.killedAt - each.from} ms of writes gone)` : ""} lost ${each.lost.revisions} acknowledged revisions and ${each.lost.events} events of ${each.lost.runs} runs`;
+      `${each.kind === "failover" ? "primary killed, replica promoted in " + String(each.to - each.killedAt) + " ms," : each.kind + " crash"}${each.kind === "machine" ? ` (the last ${each.killedAt - each.from} ms of writes gone)` : ""} lost ${each.lost.revisions} acknowledged revisions and ${each.lost.events} events of ${each.lost.runs} runs`;
     console.log(
-      `redis kill test (appendfsync ${mode}): ${runs} runs, ${crashes.length} Redis kills (${crashes
+      `redis kill test (${mode === "failover" ? "Sentinel failover" : `appendfsync ${mode}`}): ${runs} runs, ${crashes.length} Redis kills (${crashes
         .map(describeCrash)
         .join("; ")}); charge calls made ${count.calls}, received at the server ${count.received}, ` +
         `interrupted ${JSON.stringify(count.interrupted)}, ${approved} approved again, ` +
@@ -296,9 +320,14 @@ async function runBatch(mode: "always" | "everysec"): Promise<void> {
       // Nothing acknowledged was lost, so every call followed its policy.
       expect(crashes.map((each) => each.lost)).toEqual([{ runs: 0, revisions: 0, events: 0 }]);
       expect(count.problems).toEqual([]);
-    } else {
+    } else if (mode === "everysec") {
       // The lost second was really lost (the suite would prove nothing otherwise).
       expect(machine?.lost.revisions).toBeGreaterThan(0);
+      // A call sent again against its policy reached the server while writes were being lost.
+      expect(unsquared.filter((each) => !each.inLostWindow)).toEqual([]);
+    } else {
+      // Replication is asynchronous: what the primary had not sent on is lost (often nothing, on
+      // loopback); a call sent again against its policy reached the server in that window.
       // A call sent again against its policy reached the server while writes were being lost.
       expect(unsquared.filter((each) => !each.inLostWindow)).toEqual([]);
     }
@@ -308,7 +337,8 @@ async function runBatch(mode: "always" | "everysec"): Promise<void> {
     await queues.close();
     await world.close();
     connection.disconnect();
-    await redis.stop();
+    await redis?.stop();
+    await sentinel?.stop();
     rmSync(directory, { recursive: true, force: true });
   }
 }
@@ -322,6 +352,13 @@ describe("Redis SIGKILLed mid-batch", () => {
     { timeout: 200_000 },
     async () => {
       await runBatch("everysec");
+    },
+  );
+  it(
+    "with a Sentinel, the primary SIGKILLed and the replica promoted: runs still complete once",
+    { timeout: 200_000 },
+    async () => {
+      await runBatch("failover");
     },
   );
 });

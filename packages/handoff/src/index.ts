@@ -27,9 +27,12 @@ export {
   duplicateClient,
   everyNode,
   isClusterUrl,
+  isSentinelUrl,
+  parseSentinelUrl,
   parseClusterUrl,
   type RedisClient,
   type RedisClusterUrl,
+  type RedisSentinelUrl,
 } from "./redis-client.ts";
 export {
   startRedisCluster,
@@ -48,6 +51,7 @@ export {
   type FanoutFollowOptions,
 } from "./event-fanout.ts";
 export { blobThreshold } from "./run-blobs.ts";
+export { startRedisSentinel, type RedisSentinel, type RedisSentinelOptions } from "./redis-sentinel.ts";
 export { humanQueueCounts, sortedAcrossShards, type HumanQueueCounts } from "./shard-reads.ts";
 export {
   createRunStore,

@@ -2,7 +2,8 @@
  * One Redis or a Redis Cluster, behind one type. Everything in Freehold that talks to Redis takes a
  * {@link RedisClient}; {@link connectRedis} makes one from a URL: `redis://` or `rediss://` for one
  * Redis, `redis+cluster://host:port,host:port` (or `rediss+cluster://`) for a cluster, given any of its
- * primaries (the rest are discovered).
+ * primaries (the rest are discovered), `redis+sentinel://host:port,host:port/<name>` for the primary
+ * the Sentinels name (followed through a failover).
  *
  * @module
  */
@@ -11,6 +12,50 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis"
 
 /** A connection to one Redis or to a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
+
+/** Whether a URL names a primary watched by Sentinels (`redis+sentinel://` or `rediss+sentinel://`). */
+export function isSentinelUrl(url: string): boolean {
+  return /^rediss?\+sentinel:\/\//.test(url);
+}
+
+/** What a `redis+sentinel://[user:password@]host:port,host:port/<name>` URL says. */
+export interface RedisSentinelUrl {
+  /** `rediss+sentinel://`: TLS to the Sentinels and the nodes. */
+  readonly tls: boolean;
+  /** The credentials of the Redis nodes (the Sentinels take none). */
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly sentinels: readonly { readonly host: string; readonly port: number }[];
+  /** The name the Sentinels know the primary by. */
+  readonly name: string;
+}
+
+/**
+ * The parts of a `redis+sentinel://[user:password@]host:port,host:port/<name>` URL; a malformed one is
+ * refused with `config.invalid-redis-url`, its credentials hidden.
+ *
+ * @example
+ * ```ts
+ * parseSentinelUrl("redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/freehold").name; // "freehold"
+ * ```
+ */
+export function parseSentinelUrl(url: string): RedisSentinelUrl {
+  const match = /^(rediss?)\+sentinel:\/\/([^/?#]+)\/([A-Za-z0-9._-]+)$/.exec(url);
+  const nodes = match === null ? undefined : parseNodes(`${match[1] ?? "redis"}+cluster://${match[2] ?? ""}`);
+  if (match === null || nodes === undefined) {
+    throw new FreeholdError(
+      "config.invalid-redis-url",
+      `the Redis Sentinel URL ${JSON.stringify(redactUrl(url))} is not of the form redis+sentinel://[user:password@]host:port,host:port/<primary name>`,
+    );
+  }
+  return {
+    tls: nodes.tls,
+    username: nodes.username,
+    password: nodes.password,
+    sentinels: nodes.nodes,
+    name: match[3] ?? "",
+  };
+}
 
 /** Whether a URL names a Redis Cluster (`redis+cluster://` or `rediss+cluster://`). */
 export function isClusterUrl(url: string): boolean {
@@ -53,18 +98,25 @@ export interface RedisClusterUrl {
  * ```
  */
 export function parseClusterUrl(url: string): RedisClusterUrl {
+  const parsed = parseNodes(url);
+  if (parsed === undefined) {
+    throw new FreeholdError(
+      "config.invalid-redis-url",
+      `the Redis Cluster URL ${JSON.stringify(redactUrl(url))} is not of the form redis+cluster://[user:password@]host:port,host:port`,
+    );
+  }
+  return parsed;
+}
+
+/** A `redis+cluster://` URL's parts, or undefined when it is malformed. */
+function parseNodes(url: string): RedisClusterUrl | undefined {
   const match = /^(rediss?)\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#@]+)\/?$/.exec(url);
   const nodes = (match?.[4] ?? "").split(",").map((node) => {
     const hostPort = /^([^:,\s]+):(\d{1,5})$/.exec(node.trim());
     const port = Number(hostPort?.[2]);
     return hostPort === null || port < 1 || port > 65_535 ? undefined : { host: hostPort[1] ?? "", port };
   });
-  if (match === null || nodes.some((node) => node === undefined)) {
-    throw new FreeholdError(
-      "config.invalid-redis-url",
-      `the Redis Cluster URL ${JSON.stringify(redactUrl(url))} is not of the form redis+cluster://[user:password@]host:port,host:port`,
-    );
-  }
+  if (match === null || nodes.some((node) => node === undefined)) return undefined;
   return {
     tls: match[1] === "rediss",
     username: match[2] === undefined || match[2] === "" ? undefined : decodeURIComponent(match[2]),
@@ -88,12 +140,24 @@ export function connectRedis(
   options: RedisOptions = {},
   cluster: ClusterOptions = {},
 ): RedisClient {
+  if (isSentinelUrl(url)) {
+    const parsed = parseSentinelUrl(url);
+    return new Redis({
+      ...options,
+      sentinels: [...parsed.sentinels],
+      name: parsed.name,
+      ...(parsed.username === undefined ? {} : { username: parsed.username }),
+      ...(parsed.password === undefined ? {} : { password: parsed.password }),
+      ...(parsed.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+    });
+  }
   if (!isClusterUrl(url)) {
     if (!isSingleRedisUrl(url)) {
       throw new FreeholdError(
         "config.invalid-redis-url",
         `the Redis URL ${JSON.stringify(redactUrl(url))} is not of the form redis://[user:password@]host:port[/db] ` +
-          "(rediss:// with TLS), or redis+cluster://host:port,host:port for a Redis Cluster",
+          "(rediss:// with TLS), redis+cluster://host:port,host:port for a Redis Cluster, or " +
+          "redis+sentinel://host:port,host:port/<primary name> for a primary watched by Sentinels",
       );
     }
     return new Redis(url, options);

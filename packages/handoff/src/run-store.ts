@@ -268,14 +268,20 @@ async function readRecord(
       .exec()) as [Error | null, unknown][];
     for (const [error] of replies) if (error !== null) throw error;
     const [text, count, before] = replies[0]?.[1] as [string | null, string | null, string | null];
-    if (before === replies[2]?.[1] || attempt === 10) {
-      return { text, count, list: replies[1]?.[1] as string[] };
+    if (before === replies[2]?.[1]) return { text, count, list: replies[1]?.[1] as string[] };
+    if (attempt === 10) {
+      throw new FreeholdError(
+        "run.busy",
+        `run ${namespace}/${runId} changed during each of 10 reads in a row; read it again in a moment`,
+        { retryable: true, details: { namespace, runId } },
+      );
     }
   }
 }
 
 /** How many stored texts a process remembers having written (per run and hash), to send each once. */
 const rememberedBlobs = 10_000;
+
 /** Options of {@link createRunStore}. */
 export interface RunStoreOptions {
   /**

@@ -12,7 +12,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FreeholdError, type RunEvent } from "@freehold/api";
+import type { RunEvent } from "@freehold/api";
 import {
   createAgentQueues,
   createApprovals,
@@ -26,7 +26,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisCluster, type TestRedis } from "../fixtures/redis-backends.ts";
 import { actAsPeople, startHandoffWorld, type HandoffWorld } from "./handoff-world.ts";
 import { countToolCalls, describeToolCalls } from "./tool-call-accounting.ts";
-import { createWorkerFleet, startRuns, waitForRunsToEnd, type WorkerFleet } from "./worker-fleet.ts";
+import {
+  createWorkerFleet,
+  retrying,
+  startRuns,
+  waitForRunsToEnd,
+  type WorkerFleet,
+} from "./worker-fleet.ts";
 
 const namespace = "handoffs";
 
@@ -72,16 +78,6 @@ describe.each(backends)("multi-agent runs through crashes on $name", (backend) =
   });
 
   /** Retries an action through a Redis restart. */
-  async function retrying<T>(action: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        return await action();
-      } catch (error) {
-        if (error instanceof FreeholdError || attempt > 50) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }
-  }
 
   it(`lose nothing over ${runs} runs`, { timeout: 300_000 }, async () => {
     for (let index = 0; index < 3; index += 1) fleet.start();

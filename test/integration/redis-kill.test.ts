@@ -21,7 +21,7 @@
 import { cpSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FreeholdError, type RunEvent } from "@freehold/api";
+import type { RunEvent } from "@freehold/api";
 import {
   createAgentQueues,
   createApprovals,
@@ -39,7 +39,7 @@ import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { actAsPeople, startHandoffWorld } from "./handoff-world.ts";
 import { countToolCalls, describeToolCalls } from "./tool-call-accounting.ts";
-import { createWorkerFleet, startRuns, waitForRunsToEnd } from "./worker-fleet.ts";
+import { createWorkerFleet, retrying, startRuns, waitForRunsToEnd } from "./worker-fleet.ts";
 
 const runs = 100;
 const namespace = "redis-kill";
@@ -89,18 +89,6 @@ function lost(before: Snapshot, after: Snapshot): { runs: number; revisions: num
     events += Math.max(0, seen.events - kept.events);
   }
   return { runs: runsLost, revisions, events };
-}
-
-/** Retries an action through a Redis crash. */
-async function retrying<T>(action: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await action();
-    } catch (error) {
-      if (error instanceof FreeholdError || attempt > 50) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
 }
 
 /** A crash, what a watcher saw acknowledged just before it, and what Redis had after it. */

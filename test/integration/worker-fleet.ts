@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { isTerminal } from "@freehold/api";
+import { FreeholdError, isTerminal } from "@freehold/api";
 import { startRun, type AgentQueues, type RunStore } from "@freehold/handoff";
 import type { RedisClient } from "@freehold/handoff";
 
@@ -164,5 +164,17 @@ export async function waitForRunsToEnd(options: {
           .join(", ")}; worker log:\n${options.fleet.log()}`,
       );
     await options.between(finished);
+  }
+}
+
+/** Retries an action through a Redis restart or crash (not a FreeholdError: that is an answer), up to ~10 s. */
+export async function retrying<T>(action: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await action();
+    } catch (error) {
+      if (error instanceof FreeholdError || attempt > 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 }

@@ -42,12 +42,12 @@ export function shardOf(id: string): number {
 }
 
 /** The prefix of one shard of a namespace: `freehold:<ns>:{<ns>.<shard>}`. */
-export function shardPrefix(namespace: string, shard: number): string {
+function shardPrefix(namespace: string, shard: number): string {
   return `${namespacePrefix(namespace)}:{${namespace}.${shard}}`;
 }
 
 /** The shards of a namespace, for readers that go over all of them. */
-export function namespaceShards(): number[] {
+function namespaceShards(): number[] {
   return Array.from({ length: shardsPerNamespace }, (_, shard) => shard);
 }
 
@@ -109,8 +109,8 @@ export function agentQueueName(namespace: string, agent: string): string {
 
 /**
  * The runs of a shard that need a worker to take them: queued runs not yet on a queue, and parents
- * whose child runs ended. A sorted set of run ids, scored by when they were marked; the shard is the
- * run's (`runId`), or give `shard`.
+ * whose child runs ended. A sorted set of run ids, scored by when they were marked, in the shard of
+ * `runId`.
  */
 export function dispatchKey(namespace: string, runId: string): string {
   return `${ofRun(namespace, runId)}:dispatch`;

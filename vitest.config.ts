@@ -3,6 +3,8 @@
  * - `unit`: tests beside the code (`src/**\/*.test.ts`), no services.
  * - `integration`: suites under `test/` and `packages/*\/test/` that start real services themselves
  *   (Redis, MCP servers, model servers) on free loopback ports.
+ * Both service projects first build the bundled `freehold` when its sources changed
+ * (test/build-setup.ts): worker processes start from it, as in the images.
  * - `cluster`: suites that need the real kube-apiserver; one is started for the whole project.
  */
 import { defineConfig } from "vitest/config";
@@ -23,13 +25,14 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["packages/**/test/**/*.test.ts", "test/integration/**/*.test.ts"],
+          globalSetup: ["test/build-setup.ts"],
         },
       },
       {
         test: {
           name: "cluster",
           include: ["test/cluster/**/*.test.ts", "operators/**/test/**/*.test.ts"],
-          globalSetup: ["test/cluster/global-setup.ts"],
+          globalSetup: ["test/build-setup.ts", "test/cluster/global-setup.ts"],
           testTimeout: 60_000,
         },
       },

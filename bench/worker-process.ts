@@ -1,14 +1,19 @@
 /**
  * Shared by the worker benchmarks: a runtime configuration for one agent on the scripted model and
- * the counter MCP server, and a `freehold worker` child process to measure.
+ * the counter MCP server, and a `freehold worker` child process to measure, started from the bundle
+ * (`packages/cli/dist`, built by packages/cli/scripts/build.ts) as the runtime image starts it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RuntimeConfig } from "@freehold/api";
+import { buildCli, cliBundle } from "../packages/cli/scripts/build.ts";
 
-const bin = join(import.meta.dirname, "..", "packages", "cli", "src", "bin.ts");
+// The worker runs from the bundle, as the runtime image runs it; built here when the sources changed.
+const build = await buildCli();
+if (build.built) process.stderr.write(`built ${build.directory} in ${Math.round(build.milliseconds)} ms\n`);
+const bin = cliBundle;
 
 /**
  * A runtime configuration for the agent `adder` (spec.limits as given) in namespace `bench`, which

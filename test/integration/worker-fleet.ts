@@ -6,12 +6,13 @@
  * two halves of a crash suite around its chaos: {@link startRuns} and {@link waitForRunsToEnd}.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
 import { FreeholdError, isTerminal } from "@freehold/api";
 import { startRun, type AgentQueues, type RunStore } from "@freehold/handoff";
 import type { RedisClient } from "@freehold/handoff";
+import { cliBundle } from "../../packages/cli/scripts/build.ts";
 
-const bin = join(import.meta.dirname, "..", "..", "packages", "cli", "src", "bin.ts");
+// Workers start from the bundle, as the runtime image starts them (built by test/build-setup.ts).
+const bin = cliBundle;
 
 export interface WorkerFleet {
   /** Starts one more worker. */

@@ -11,9 +11,11 @@ import { join } from "node:path";
 import { expect } from "vitest";
 import type { Kubectl } from "../../../test/cluster/kubectl.ts";
 import type { ConfigMap, Deployment, KubernetesObject } from "../src/kubernetes-objects.ts";
+import { cliBundle } from "../../../packages/cli/scripts/build.ts";
 import { eventually, getJson } from "./test-cluster.ts";
 
-const cli = join(import.meta.dirname, "..", "..", "..", "packages", "cli", "src", "bin.ts");
+// `freehold` in the image is the bundle (built by test/build-setup.ts).
+const cli = cliBundle;
 
 /** A `freehold` process that printed what it was waited for. */
 export interface StartedFreehold {

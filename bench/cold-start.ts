@@ -16,6 +16,7 @@ import { Redis } from "ioredis";
 import { startCounterServer } from "../test/fixtures/mcp/counter-server.ts";
 import {
   compileCacheDirectory,
+  ensureBundle,
   median,
   round1,
   startWorker,
@@ -36,6 +37,7 @@ const redis = await startRedisServer();
 const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
 const store = createRunStore(connection);
 const queues = createAgentQueues(connection);
+await ensureBundle();
 const config = writeConfig(model.baseUrl, counter.url);
 const warmed: CompileCache = { directory: compileCacheDirectory() };
 

@@ -15,6 +15,7 @@ import { Redis } from "ioredis";
 import { startCounterServer } from "../test/fixtures/mcp/counter-server.ts";
 import {
   compileCacheDirectory,
+  ensureBundle,
   median,
   residentMb,
   round1,
@@ -51,6 +52,7 @@ const redis = await startRedisServer();
 const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
 const store = createRunStore(connection);
 const queues = createAgentQueues(connection);
+await ensureBundle();
 const config = writeConfig(model.baseUrl, counter.url);
 
 /** Median RSS of 10 readings, 100 ms apart. */

@@ -10,10 +10,13 @@ import { join } from "node:path";
 import { RuntimeConfig } from "@freehold/api";
 import { buildCli, cliBundle } from "../packages/cli/scripts/build.ts";
 
-// The worker runs from the bundle, as the runtime image runs it; built here when the sources changed.
-const build = await buildCli();
-if (build.built) process.stderr.write(`built ${build.directory} in ${Math.round(build.milliseconds)} ms\n`);
 const bin = cliBundle;
+
+/** Builds the bundle the workers start from when a source changed since the last build. */
+export async function ensureBundle(): Promise<void> {
+  const build = await buildCli();
+  if (build.built) process.stderr.write(`built ${build.directory} in ${Math.round(build.milliseconds)} ms\n`);
+}
 
 /**
  * A runtime configuration for the agent `adder` (spec.limits as given) in namespace `bench`, which

@@ -24,7 +24,11 @@ export default defineConfig({
       {
         test: {
           name: "integration",
-          include: ["packages/**/test/**/*.test.ts", "test/integration/**/*.test.ts"],
+          include: [
+            "packages/**/test/**/*.test.ts",
+            "test/integration/**/*.test.ts",
+            "test/conformance/**/*.test.ts",
+          ],
           globalSetup: ["test/build-setup.ts"],
         },
       },

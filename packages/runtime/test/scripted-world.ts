@@ -5,6 +5,7 @@
  * tenant suites build their worlds with it.
  */
 import type { Quotas, RunStore } from "@freehold/handoff";
+import type { Tracer } from "@opentelemetry/api";
 import { startScriptedModelServer, type ModelScriptInput, type ScriptedModelServer } from "@freehold/models";
 import type { RedisClient } from "@freehold/handoff";
 import { scriptedConfig } from "../../../test/fixtures/scripted-config.ts";
@@ -40,6 +41,8 @@ export async function startScriptedWorld(options: {
   /** HumanQueue specs by name. */
   readonly humanQueues?: Record<string, Record<string, unknown>>;
   readonly quotas?: Quotas;
+  /** Where the worker's spans go (default: the global tracer). */
+  readonly tracer?: Tracer;
 }): Promise<ScriptedWorld> {
   const { namespace } = options;
   const model = await startScriptedModelServer({ script: options.script });
@@ -60,6 +63,7 @@ export async function startScriptedWorld(options: {
     agents: runtime.agents,
     sweepIntervalMs: 200,
     ...(options.quotas === undefined ? {} : { quotas: options.quotas }),
+    ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
   });
   await worker.ready();
   return {

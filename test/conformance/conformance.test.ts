@@ -1,0 +1,248 @@
+/**
+ * The conformance suite: every loop driver (drivers.ts) through the same scenarios (scenarios.ts),
+ * on real parts: Redis, the scripted model server over HTTP, the counter MCP server, a runtime worker
+ * in this process; and one row on worker processes started from the bundle, as the image starts
+ * them, killed mid-run. A driver passes only if it passes every row; the table of results prints at
+ * the end (also when a row fails).
+ */
+import type { RunEvent, RunState } from "@freehold/api";
+import {
+  cancelRun,
+  connectRedis,
+  createAgentQueues,
+  createApprovals,
+  createInbox,
+  createRunStore,
+  startRedisServer,
+  startRun,
+  type AgentQueues,
+  type RedisClient,
+  type RedisServer,
+  type RunStore,
+} from "@freehold/handoff";
+import { startScriptedModelServer, type ModelScriptInput } from "@freehold/models";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startScriptedWorld, type ScriptedWorld } from "../../packages/runtime/test/scripted-world.ts";
+import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
+import { writeScriptedConfig } from "../fixtures/scripted-config.ts";
+import { countToolCalls, describeToolCalls } from "../integration/tool-call-accounting.ts";
+import { createWorkerFleet, startRuns, waitForRunsToEnd } from "../integration/worker-fleet.ts";
+import { drivers, type DriverUnderTest } from "./drivers.ts";
+import { scenarios, type ConformanceContext } from "./scenarios.ts";
+
+const crashRow = "worker killed mid-run, resumed";
+const rows = [...scenarios.map((scenario) => scenario.name), crashRow];
+/** Each driver's result per row: passed, or the first line of why not. */
+const results = new Map<string, Map<string, string>>();
+
+function record(driver: DriverUnderTest, row: string, outcome: string): void {
+  const byRow = results.get(driver.name) ?? new Map<string, string>();
+  byRow.set(row, outcome);
+  results.set(driver.name, byRow);
+}
+
+/** Runs a row, recording its outcome for the table. */
+async function row(driver: DriverUnderTest, name: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+    record(driver, name, "pass");
+  } catch (error) {
+    record(
+      driver,
+      name,
+      `FAIL: ${(error instanceof Error ? error.message : String(error)).split("\n")[0] ?? ""}`,
+    );
+    throw error;
+  }
+}
+
+/** The table: one row per scenario, one column per driver. */
+function table(): string {
+  const width = Math.max(...rows.map((name) => name.length));
+  const header = ["scenario".padEnd(width), ...drivers.map((driver) => driver.name)].join(" | ");
+  const lines = rows.map((name) =>
+    [name.padEnd(width), ...drivers.map((driver) => results.get(driver.name)?.get(name) ?? "not run")].join(
+      " | ",
+    ),
+  );
+  return [header, "-".repeat(header.length), ...lines].join("\n");
+}
+
+let redis: RedisServer;
+let connection: RedisClient;
+let store: RunStore;
+let queues: AgentQueues;
+let counter: CounterServer;
+const exporter = new InMemorySpanExporter();
+const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer(
+  "conformance",
+);
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  connection = connectRedis(redis.url, { maxRetriesPerRequest: null });
+  store = createRunStore(connection);
+  queues = createAgentQueues(connection);
+  counter = await startCounterServer({ transport: "http" });
+});
+
+afterAll(async () => {
+  console.log(`conformance table:\n${table()}`);
+  await queues.close();
+  await counter.close();
+  connection.disconnect();
+  await redis.stop();
+});
+
+describe.each(drivers)("driver $name", (driver) => {
+  const worlds: ScriptedWorld[] = [];
+  let callsBefore = 0;
+
+  beforeEach(() => {
+    callsBefore = counter.calls().length;
+    exporter.reset();
+  });
+  afterEach(async () => {
+    for (const world of worlds.splice(0)) await world.close();
+  });
+
+  const context: ConformanceContext = {
+    async world(script: ModelScriptInput, agents, humanQueues = {}) {
+      const world = await startScriptedWorld({
+        connection,
+        store,
+        namespace: `c${Math.random().toString(36).slice(2, 10)}`,
+        counterUrl: counter.url,
+        script,
+        agents: Object.fromEntries(
+          Object.entries(agents).map(([name, spec]) => [
+            name,
+            { ...spec, framework: driver.framework, ...driver.spec },
+          ]),
+        ),
+        humanQueues,
+        tracer,
+      });
+      worlds.push(world);
+      return world;
+    },
+    start: (namespace, agent, input) =>
+      startRun({ redis: connection, store, queues }, { namespace, agent, input }),
+    async waitFor(namespace, runId, status) {
+      let state: RunState | undefined;
+      await expect
+        .poll(async () => (state = await store.require(namespace, runId)).status, {
+          timeout: 20_000,
+          interval: 25,
+        })
+        .toBe(status);
+      if (state === undefined) throw new Error(`run ${runId} was never read`);
+      return state;
+    },
+    async events(namespace, runId): Promise<RunEvent[]> {
+      return (await store.readEvents(namespace, runId)).map(({ event }) => event);
+    },
+    serverCalls: () => counter.calls().slice(callsBefore),
+    async cancel(namespace, runId) {
+      await cancelRun(store, namespace, runId);
+    },
+    get inbox() {
+      return createInbox({ redis: connection, store, queues });
+    },
+    get approvals() {
+      return createApprovals({ redis: connection, store, queues });
+    },
+    spans: () => exporter.getFinishedSpans(),
+  };
+
+  for (const scenario of scenarios) {
+    it(scenario.name, { timeout: 60_000 }, () => row(driver, scenario.name, () => scenario.run(context)));
+  }
+
+  it(crashRow, { timeout: 180_000 }, () =>
+    row(driver, crashRow, async () => {
+      const namespace = `k${Math.random().toString(36).slice(2, 10)}`;
+      const runs = 6;
+      // Slow tool calls (400 ms at the server) and slow model answers, so that kills land in both.
+      const model = await startScriptedModelServer({
+        script: [
+          { toolCalls: [{ name: "charge", arguments: { value: 1, delayMs: 400 } }], delayMs: 200 },
+          { toolCalls: [{ name: "slow", arguments: { steps: 2, delayMs: 200 } }], delayMs: 200 },
+          { text: "Charged and checked.", delayMs: 200 },
+        ],
+      });
+      const configFile = writeScriptedConfig(
+        join(mkdtempSync(join(tmpdir(), "freehold-conformance-")), "config.json"),
+        {
+          namespace,
+          modelBaseUrl: model.baseUrl,
+          agents: {
+            recorder: {
+              instructions: "Charge, then check.",
+              tools: [{ mcpServer: "counter", allow: ["charge", "slow"] }],
+              framework: driver.framework,
+              ...driver.spec,
+            },
+          },
+          mcpServers: { counter: counter.url },
+        },
+      );
+      const fleet = createWorkerFleet({
+        configFile,
+        redisUrl: redis.url,
+        concurrency: 3,
+        lockDurationSeconds: 2,
+      });
+      try {
+        fleet.start();
+        fleet.start();
+        const ids = await startRuns(
+          { redis: connection, store, queues },
+          { namespace, agent: "recorder", count: runs, input: (index) => `run ${index}` },
+        );
+        let kills = 0;
+        await waitForRunsToEnd({
+          store,
+          namespace,
+          ids,
+          fleet,
+          timeoutMs: 150_000,
+          async between() {
+            await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 500));
+            if (kills < 12 && fleet.killOne()) kills += 1;
+          },
+        });
+        const states = await Promise.all(ids.map((id) => store.require(namespace, id)));
+        expect(
+          states.filter((state) => state.status !== "completed").map((state) => [state.id, state.status]),
+        ).toEqual([]);
+        const count = await countToolCalls({
+          store,
+          namespace,
+          runIds: ids,
+          counter,
+          tools: ["charge", "slow"],
+        });
+        console.log(
+          `conformance crash row (${driver.name}): ${runs} runs, ${kills} workers killed, ` +
+            `${fleet.resumed()} resumed; ${describeToolCalls(count)}`,
+        );
+        expect(count.problems).toEqual([]);
+        expect(count.calls).toBe(runs * 2);
+        expect(kills).toBeGreaterThan(0);
+        expect(fleet.resumed()).toBeGreaterThan(0);
+      } finally {
+        fleet.killAll();
+        await model.close();
+      }
+    }),
+  );
+});

@@ -1,0 +1,17 @@
+/**
+ * The loop drivers the conformance suite holds to the same scenarios. A driver is selected the way a
+ * user selects it: by the Agent's `spec.framework` (and, for a framework's native mode, the fields
+ * that point at the team's own code), laid over every agent of a scenario.
+ */
+import type { Framework } from "@freehold/api";
+
+export interface DriverUnderTest {
+  /** The column's name in the printed table. */
+  readonly name: string;
+  readonly framework: Framework;
+  /** More Agent spec fields the driver needs (e.g. the native mode's code reference). */
+  readonly spec?: Readonly<Record<string, unknown>>;
+}
+
+/** Every driver a worker of this checkout can run. */
+export const drivers: readonly DriverUnderTest[] = [{ name: "built-in", framework: "freehold" }];

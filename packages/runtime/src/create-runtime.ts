@@ -16,7 +16,7 @@ import {
   type McpPoolOptions,
 } from "@freehold/mcp";
 import { createLanguageModel, withFallbacks, type LanguageModel } from "@freehold/models";
-import type { ResolvedAgent } from "./run-loop.ts";
+import type { ResolvedAgent } from "./loop-driver.ts";
 import { specialTools, type Directory } from "./special-tools.ts";
 
 /** Options of {@link createRuntime}. */

@@ -4,14 +4,19 @@
  *
  * @module
  */
+export { builtInDriver, modelMessages, runLoop } from "./run-loop.ts";
 export {
-  modelMessages,
-  runLoop,
+  parseArguments,
   type Checkpoint,
+  type LoopDriver,
   type LoopOptions,
   type LoopOutcome,
   type ResolvedAgent,
-} from "./run-loop.ts";
+} from "./loop-driver.ts";
+export { handToPeople, requestApprovals, transfer, type EffectfulTransition } from "./handoff-transitions.ts";
+export { admitDelegations, startChildRuns, type Admission } from "./delegations.ts";
+export { interruptedReason, recoverInterrupted } from "./interrupted-calls.ts";
+export { executeToolCall } from "./tool-execution.ts";
 export { specialTools, type Directory, type SpecialKind, type SpecialTool } from "./special-tools.ts";
 export { applyModelResult, nextStep, type NextStep } from "./steps.ts";
 export { toolResultText, type ToolResultLike } from "./tool-result-text.ts";

@@ -28,7 +28,8 @@ import type { RedisClient } from "@freehold/handoff";
 import type { Registry } from "prom-client";
 
 import { createRuntimeMetrics, type AgentMetrics } from "./metrics.ts";
-import { runLoop, type Checkpoint, type ResolvedAgent } from "./run-loop.ts";
+import type { Checkpoint, LoopDriver, ResolvedAgent } from "./loop-driver.ts";
+import { builtInDriver } from "./run-loop.ts";
 
 /** Options of {@link createRuntimeWorker}. */
 export interface RuntimeWorkerOptions {
@@ -65,6 +66,12 @@ export interface RuntimeWorkerOptions {
    * Default: none kept.
    */
   readonly metrics?: Registry;
+  /**
+   * Drivers of agents whose `spec.framework` is not the built-in loop (framework adapters), by
+   * framework. The built-in loop drives `freehold` agents; an agent whose framework has no driver
+   * here fails its runs with `runtime.framework-unavailable`.
+   */
+  readonly drivers?: readonly LoopDriver[];
 }
 
 /**
@@ -124,6 +131,9 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
   // Longer than any run waits between two pickups; the key goes with the run when it ends.
   const pickupsTtlSeconds = 7 * 24 * 3600;
   const quotas = options.quotas ?? createQuotas(options.connection);
+  const drivers = new Map<string, LoopDriver>(
+    [builtInDriver, ...(options.drivers ?? [])].map((driver) => [driver.framework, driver]),
+  );
   const metrics =
     options.metrics === undefined
       ? undefined
@@ -200,10 +210,11 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     rewinds: number,
   ): Promise<string> => {
     const { id: runId, namespace } = state;
-    if (agent.spec.framework !== "freehold") {
+    const driver = drivers.get(agent.spec.framework);
+    if (driver === undefined) {
       await failRun(checkpoint, state, {
         code: "runtime.framework-unavailable",
-        message: `agent ${agent.name} asks for framework ${agent.spec.framework}, which this worker cannot drive; set spec.framework to freehold`,
+        message: `agent ${agent.name} asks for framework ${agent.spec.framework}, which this worker cannot drive (it drives ${[...drivers.keys()].join(", ")}); install the framework's adapter in the worker's image, or set spec.framework to freehold`,
       });
       return "failed";
     }
@@ -211,7 +222,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       `run ${runId}: ${state.revision === 0 ? "starting" : `resuming at step ${state.steps}`} on ${agent.name}`,
     );
     try {
-      const outcome = await runLoop(state, {
+      const outcome = await driver.run(state, {
         agent,
         checkpoint,
         signal: shutdown.signal,

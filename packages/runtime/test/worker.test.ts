@@ -25,7 +25,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { readLedger } from "../../../test/fixtures/mcp/ledger.ts";
 import { startCounterServer, type CounterServer } from "../../../test/fixtures/mcp/counter-server.ts";
 import { scriptedConfig } from "../../../test/fixtures/scripted-config.ts";
-import { createRuntime, createRuntimeWorker, type Runtime, type RuntimeWorker } from "../src/index.ts";
+import {
+  createRuntime,
+  createRuntimeWorker,
+  runLoop,
+  type LoopDriver,
+  type Runtime,
+  type RuntimeWorker,
+} from "../src/index.ts";
 
 let redis: RedisServer;
 let connection: Redis;
@@ -72,6 +79,7 @@ async function harness(
   script: ModelScriptInput,
   agentSpec: Record<string, unknown> = {},
   modelSpec: Record<string, unknown> = {},
+  drivers: readonly LoopDriver[] = [],
 ): Promise<Harness> {
   const namespace = `t${Math.random().toString(36).slice(2, 10)}`;
   const model = await startScriptedModelServer({ script });
@@ -91,7 +99,7 @@ async function harness(
   const runtime = await createRuntime(config, {
     resolveSecret: () => Promise.reject(new Error("no secrets here")),
   });
-  const worker = createRuntimeWorker({ connection, store, agents: runtime.agents, tracer });
+  const worker = createRuntimeWorker({ connection, store, agents: runtime.agents, tracer, drivers });
   await worker.ready();
   const queues = createAgentQueues(connection);
   const created: Harness = {
@@ -113,6 +121,31 @@ async function harness(
 }
 
 describe("the runtime worker", () => {
+  it("drives an agent with the driver of its spec.framework", async () => {
+    const driven: string[] = [];
+    const driver: LoopDriver = {
+      framework: "mastra",
+      run: (state, options) => {
+        driven.push(state.id);
+        return runLoop(state, options);
+      },
+    };
+    const { run } = await harness([{ text: "Driven." }], { framework: "mastra" }, {}, [driver]);
+    const { state } = await run("Hello?");
+    expect(state).toMatchObject({ status: "completed", output: "Driven." });
+    expect(driven).toEqual([state.id]);
+  });
+
+  it("fails the runs of an agent whose framework no driver of this worker drives, saying what to do", async () => {
+    const { run, model } = await harness([{ text: "never" }], { framework: "langgraph" });
+    const { state } = await run("Hello?");
+    expect(state.status).toBe("failed");
+    expect(state.error?.code).toBe("runtime.framework-unavailable");
+    expect(state.error?.message).toContain("framework langgraph");
+    expect(state.error?.message).toContain("install the framework's adapter");
+    expect(model.requests).toHaveLength(0);
+  });
+
   it("loops model → tools → model until the answer, checkpointing and tracing every step", async () => {
     exporter.reset();
     const { run, model } = await harness([

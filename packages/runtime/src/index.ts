@@ -4,7 +4,7 @@
  *
  * @module
  */
-export { builtInDriver, modelMessages, runLoop } from "./run-loop.ts";
+export { builtInDriver, modelMessages, runLoop, type ModelTurn, type RunLoopOptions } from "./run-loop.ts";
 export {
   parseArguments,
   type Checkpoint,

@@ -17,7 +17,13 @@ import {
 } from "@freehold/api";
 import type { GenerateResult } from "@freehold/models";
 import type { Context } from "@opentelemetry/api";
-import { applyToolResult, finish, type RedisEffect, type Transition } from "@freehold/handoff";
+import {
+  applyToolResult,
+  finish,
+  type RedisEffect,
+  type ToolOutcome,
+  type Transition,
+} from "@freehold/handoff";
 import { admitDelegations, startChildRuns } from "./delegations.ts";
 import { handToPeople, requestApprovals, transfer } from "./handoff-transitions.ts";
 import { recoverInterrupted } from "./interrupted-calls.ts";
@@ -50,12 +56,44 @@ export function modelMessages(spec: AgentSpec, state: RunState): ChatMessage[] {
   return [{ role: "system", content: spec.instructions }, ...state.messages];
 }
 
+/** What a framework's own loop gets for one model turn of a run (see {@link RunLoopOptions.modelTurn}). */
+export interface ModelTurn {
+  /** The run as last checkpointed. */
+  readonly state: RunState;
+  /** The agent's tools as the model sees them: MCP tools within the allow-lists, handoffs, delegations. */
+  toolset(): Promise<Toolset>;
+  /**
+   * One model call on the run's durable conversation: limits and the tenant's tokens checked first,
+   * the answer checkpointed with the MCP tool calls it makes recorded as started. Undefined when the
+   * turn is over: the run cannot call the model now (calls pending that are not the framework's to
+   * run, a limit, the tokens: recorded), the call failed (recorded), or the answer ended the run.
+   */
+  callModel(): Promise<GenerateResult | undefined>;
+  /**
+   * Runs one pending MCP tool call (recorded as started first, if it was not) and checkpoints its
+   * result. Undefined for a call that is not one to run now: a handoff, a delegation, one awaiting
+   * approval, one with a result.
+   */
+  callTool(toolCallId: string): Promise<ToolOutcome | undefined>;
+  readonly signal?: AbortSignal;
+}
+
+/** Options of {@link runLoop}. */
+export interface RunLoopOptions extends LoopOptions {
+  /**
+   * Drives a model turn with a framework's own loop (model calls and tool calls through the
+   * {@link ModelTurn}, until it stops); the loop then takes over again: handoffs, delegations,
+   * approvals, limits. Default: one model call per turn.
+   */
+  readonly modelTurn?: (turn: ModelTurn) => Promise<void>;
+}
+
 /**
  * Works on a run until it ends or the signal asks to stop. Never repeats a tool call recorded as
  * done: a run resumed from a checkpoint continues with the calls still pending, under the same
  * idempotency keys.
  */
-export async function runLoop(initial: RunState, options: LoopOptions): Promise<LoopOutcome> {
+export async function runLoop(initial: RunState, options: RunLoopOptions): Promise<LoopOutcome> {
   const { agent, checkpoint, quotas } = options;
   const tracer = options.tracer ?? runtimeTracer();
   const now = options.now ?? (() => new Date());
@@ -115,11 +153,8 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
         if (step.kind === "stop") {
           await commit((current) => finish(current, "limit_exceeded", now(), { limit: step.limit }));
         } else if (step.kind === "call-model") {
-          if (quotas !== undefined && (await quotas.tokensExhausted(agent.namespace))) {
-            await commit((current) => finish(current, "limit_exceeded", now(), { limit: "tokensPerDay" }));
-          } else {
-            await callModel(runContext);
-          }
+          if (options.modelTurn === undefined) await callModel(runContext);
+          else await options.modelTurn(turnOf(runContext));
         } else {
           const ordinary = ordinaryCalls(step.calls);
           if (ordinary.length > 0) {
@@ -186,12 +221,49 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
     return admission.asked.length === 0 ? undefined : "suspended";
   }
 
-  async function callModel(runContext: Context): Promise<void> {
-    const toolset: Toolset = createToolset(
-      await agent.broker.listTools(),
-      agent.spec.tools ?? [],
-      agent.specials,
-    );
+  /** What a framework's loop gets for a model turn: this run's model and tool calls. */
+  function turnOf(runContext: Context): ModelTurn {
+    return {
+      get state() {
+        return state;
+      },
+      toolset: currentToolset,
+      callModel: () => callModel(runContext),
+      async callTool(toolCallId) {
+        const record = state.pendingToolCalls.find((call) => call.toolCall.id === toolCallId);
+        if (record?.status !== "pending" || record.special !== undefined || record.approval === "required") {
+          return undefined;
+        }
+        if (record.startedAt === undefined) {
+          const startedAt = now().toISOString();
+          await commit((current) => ({
+            state: withStarted(current, new Set([toolCallId]), startedAt),
+            events: [],
+          }));
+        }
+        markedNotSent.delete(toolCallId);
+        return callTool(toolCallId, runContext);
+      },
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    };
+  }
+
+  async function currentToolset(): Promise<Toolset> {
+    return createToolset(await agent.broker.listTools(), agent.spec.tools ?? [], agent.specials);
+  }
+
+  /**
+   * One durable model call. Undefined when the run does not go on with an answer: it cannot call the
+   * model now (calls pending, a limit or the tenant's tokens: recorded), the call failed (recorded),
+   * or the answer ended the run.
+   */
+  async function callModel(runContext: Context): Promise<GenerateResult | undefined> {
+    if (nextStep(state, agent.spec.limits).kind !== "call-model") return undefined;
+    if (quotas !== undefined && (await quotas.tokensExhausted(agent.namespace))) {
+      await commit((current) => finish(current, "limit_exceeded", now(), { limit: "tokensPerDay" }));
+      return undefined;
+    }
+    const toolset = await currentToolset();
     const remainingMs = agent.spec.limits.timeoutSeconds * 1000 - state.activeMs;
     const started = now();
     const modelName = `${agent.model.provider}/${agent.model.modelId}`;
@@ -230,7 +302,7 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
             limit: "timeoutSeconds",
           }),
         );
-        return;
+        return undefined;
       }
       const failure =
         error instanceof FreeholdError
@@ -239,7 +311,7 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
       await commit((current) =>
         finish({ ...current, activeMs: current.activeMs + durationMs }, "failed", now(), { error: failure }),
       );
-      return;
+      return undefined;
     }
     // Redis failing from here on (down, full: store.full, the run taken over) is not the model's
     // failure: it propagates, and the job is retried from the last checkpoint.
@@ -267,15 +339,17 @@ export async function runLoop(initial: RunState, options: LoopOptions): Promise<
       const ended = finish(advanced.state, "limit_exceeded", now(), { limit: "tokensPerDay" });
       return { state: ended.state, events: [...advanced.events, ...ended.events] };
     });
+    return isTerminal(state.status) ? undefined : result;
   }
 
-  async function callTool(toolCallId: string, runContext: Context): Promise<void> {
+  async function callTool(toolCallId: string, runContext: Context): Promise<ToolOutcome | undefined> {
     const record = state.pendingToolCalls.find((call) => call.toolCall.id === toolCallId);
-    if (record === undefined) return;
+    if (record === undefined) return undefined;
     const startedAt = record.startedAt === undefined ? now() : new Date(record.startedAt);
     const outcome = await executeToolCall(agent, record, { tracer, context: runContext });
-    if (outcome === undefined) return;
+    if (outcome === undefined) return undefined;
     await commit((current) => applyToolResult(current, toolCallId, outcome, { now: now(), startedAt }));
+    return outcome;
   }
 }
 

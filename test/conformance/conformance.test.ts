@@ -130,6 +130,7 @@ describe.each(drivers)("driver $name", (driver) => {
         ),
         humanQueues,
         tracer,
+        ...(driver.drivers === undefined ? {} : { drivers: driver.drivers }),
       });
       worlds.push(world);
       return world;
@@ -171,6 +172,8 @@ describe.each(drivers)("driver $name", (driver) => {
     row(driver, crashRow, async () => {
       const namespace = `k${Math.random().toString(36).slice(2, 10)}`;
       const runs = 6;
+      // A server of its own: its counts are this row's alone.
+      const server = await startCounterServer({ transport: "http" });
       // Slow tool calls (400 ms at the server) and slow model answers, so that kills land in both.
       const model = await startScriptedModelServer({
         script: [
@@ -242,6 +245,7 @@ describe.each(drivers)("driver $name", (driver) => {
       } finally {
         fleet.killAll();
         await model.close();
+        await server.close();
       }
     }),
   );

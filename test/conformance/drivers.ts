@@ -3,7 +3,9 @@
  * user selects it: by the Agent's `spec.framework` (and, for a framework's native mode, the fields
  * that point at the team's own code), laid over every agent of a scenario.
  */
+import { vercelAiDriver } from "@freehold/adapter-vercel-ai";
 import type { Framework } from "@freehold/api";
+import type { LoopDriver } from "@freehold/runtime";
 
 export interface DriverUnderTest {
   /** The column's name in the printed table. */
@@ -11,7 +13,12 @@ export interface DriverUnderTest {
   readonly framework: Framework;
   /** More Agent spec fields the driver needs (e.g. the native mode's code reference). */
   readonly spec?: Readonly<Record<string, unknown>>;
+  /** The worker's drivers besides the built-in loop: the framework's adapter. */
+  readonly drivers?: readonly LoopDriver[];
 }
 
 /** Every driver a worker of this checkout can run. */
-export const drivers: readonly DriverUnderTest[] = [{ name: "built-in", framework: "freehold" }];
+export const drivers: readonly DriverUnderTest[] = [
+  { name: "built-in", framework: "freehold" },
+  { name: "vercel-ai", framework: "vercel-ai", drivers: [vercelAiDriver] },
+];

@@ -9,7 +9,13 @@ import type { Tracer } from "@opentelemetry/api";
 import { startScriptedModelServer, type ModelScriptInput, type ScriptedModelServer } from "@freehold/models";
 import type { RedisClient } from "@freehold/handoff";
 import { scriptedConfig } from "../../../test/fixtures/scripted-config.ts";
-import { createRuntime, createRuntimeWorker, type Runtime, type RuntimeWorker } from "../src/index.ts";
+import {
+  createRuntime,
+  createRuntimeWorker,
+  type LoopDriver,
+  type Runtime,
+  type RuntimeWorker,
+} from "../src/index.ts";
 
 export interface ScriptedWorld {
   readonly namespace: string;
@@ -43,6 +49,8 @@ export async function startScriptedWorld(options: {
   readonly quotas?: Quotas;
   /** Where the worker's spans go (default: the global tracer). */
   readonly tracer?: Tracer;
+  /** The worker's drivers besides the built-in loop (framework adapters). */
+  readonly drivers?: readonly LoopDriver[];
 }): Promise<ScriptedWorld> {
   const { namespace } = options;
   const model = await startScriptedModelServer({ script: options.script });
@@ -64,6 +72,7 @@ export async function startScriptedWorld(options: {
     sweepIntervalMs: 200,
     ...(options.quotas === undefined ? {} : { quotas: options.quotas }),
     ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
+    ...(options.drivers === undefined ? {} : { drivers: options.drivers }),
   });
   await worker.ready();
   return {

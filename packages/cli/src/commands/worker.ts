@@ -11,6 +11,7 @@ import { connectRedis, createRunStore } from "@freehold/handoff";
 import { disposeLocalModels } from "@freehold/models";
 import { createMetricsRegistry, createRuntime, createRuntimeWorker } from "@freehold/runtime";
 import { parse } from "yaml";
+import { adapterDrivers } from "../adapters.ts";
 import { startHealthServer } from "../health-server.ts";
 import type { Output } from "../output.ts";
 
@@ -101,6 +102,7 @@ export async function workerCommand(
     ...(options.maxStalls === undefined ? {} : { maxStalls: options.maxStalls }),
     log,
     ...(metrics === undefined ? {} : { metrics }),
+    drivers: await adapterDrivers(runtime.agents),
   });
   let ready = false;
   const health =

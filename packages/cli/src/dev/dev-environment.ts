@@ -22,6 +22,7 @@ import { disposeLocalModels } from "@freehold/models";
 import { createRuntime, createRuntimeWorker, type Runtime, type RuntimeWorker } from "@freehold/runtime";
 import { delimiter, resolve } from "node:path";
 import { binFolders, loadResources, runtimeConfigs } from "./load-folder.ts";
+import { adapterDrivers } from "../adapters.ts";
 
 /** Options of {@link startDevEnvironment}. */
 export interface DevEnvironmentOptions {
@@ -126,6 +127,7 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
         store,
         agents: runtime.agents,
         log: options.log,
+        drivers: await adapterDrivers(runtime.agents),
       });
       cleanups.push(() => worker.close());
       await worker.ready();

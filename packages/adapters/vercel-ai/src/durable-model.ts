@@ -1,0 +1,127 @@
+/**
+ * A run's model as the AI SDK's language model (specification v4): each call the SDK's loop makes is
+ * a durable Freehold model call (`ModelTurn.callModel`), so Freehold's provider, fallbacks, retries,
+ * usage, limits and checkpoints hold. The conversation sent is the run's durable one: what the SDK
+ * passes as its prompt is the same conversation, rebuilt from the run's messages, and a resumed run
+ * continues from what was checkpointed, not from the SDK's memory. When the turn is over (the answer
+ * ended the run, a limit, calls the SDK does not run) the call throws {@link TurnOver} and the SDK's
+ * loop stops.
+ *
+ * @module
+ */
+import type {
+  LanguageModelV4,
+  LanguageModelV4CallOptions,
+  LanguageModelV4Content,
+  LanguageModelV4FinishReason,
+  LanguageModelV4GenerateResult,
+  LanguageModelV4StreamPart,
+} from "@ai-sdk/provider";
+import type { FinishReason, GenerateResult } from "@freehold/models";
+import type { ModelTurn } from "@freehold/runtime";
+
+/** Thrown through the SDK's loop when the run's turn is over; the driver catches it. */
+export class TurnOver extends Error {
+  constructor() {
+    super("the run's model turn is over");
+    this.name = "TurnOver";
+  }
+}
+
+/** True for a TurnOver, also when the SDK wrapped it. */
+export function isTurnOver(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; depth += 1) {
+    if (cause instanceof TurnOver) return true;
+    cause = cause.cause;
+  }
+  return false;
+}
+
+const finishReasons: Record<FinishReason, LanguageModelV4FinishReason["unified"]> = {
+  stop: "stop",
+  "tool-calls": "tool-calls",
+  length: "length",
+  "content-filter": "content-filter",
+  other: "other",
+};
+
+/** A Freehold answer as the SDK's generate result. */
+export function toGenerateResult(result: GenerateResult): LanguageModelV4GenerateResult {
+  const content: LanguageModelV4Content[] = [];
+  if (result.message.content !== "") content.push({ type: "text", text: result.message.content });
+  for (const call of result.message.toolCalls ?? []) {
+    content.push({ type: "tool-call", toolCallId: call.id, toolName: call.name, input: call.arguments });
+  }
+  return {
+    content,
+    finishReason: { unified: finishReasons[result.finishReason], raw: result.finishReason },
+    usage: {
+      inputTokens: {
+        total: result.usage.inputTokens,
+        noCache: undefined,
+        cacheRead: undefined,
+        cacheWrite: undefined,
+      },
+      outputTokens: { total: result.usage.outputTokens, text: undefined, reasoning: undefined },
+    },
+    response: { modelId: result.model },
+    warnings: [],
+  };
+}
+
+/** The same answer (its text and tool calls) as the parts of a stream, for loops that stream (`streamText`). */
+function toStreamParts(result: LanguageModelV4GenerateResult): LanguageModelV4StreamPart[] {
+  const parts: LanguageModelV4StreamPart[] = [{ type: "stream-start", warnings: [] }];
+  for (const [index, part] of result.content.entries()) {
+    if (part.type === "text") {
+      const id = `text-${index}`;
+      parts.push(
+        { type: "text-start", id },
+        { type: "text-delta", id, delta: part.text },
+        { type: "text-end", id },
+      );
+    } else if (part.type === "tool-call") {
+      parts.push(part);
+    }
+  }
+  parts.push({ type: "finish", usage: result.usage, finishReason: result.finishReason });
+  return parts;
+}
+
+/**
+ * The model of `turn` for the AI SDK. `provider` and `modelId` name the Model resource's.
+ *
+ * @example
+ * ```ts
+ * const result = await generateText({ model: durableModel(turn, agent.model), messages, tools });
+ * ```
+ */
+export function durableModel(
+  turn: ModelTurn,
+  model: { readonly provider: string; readonly modelId: string },
+): LanguageModelV4 {
+  const generate = async (options: LanguageModelV4CallOptions): Promise<LanguageModelV4GenerateResult> => {
+    options.abortSignal?.throwIfAborted();
+    const result = await turn.callModel();
+    if (result === undefined) throw new TurnOver();
+    return toGenerateResult(result);
+  };
+  return {
+    specificationVersion: "v4",
+    provider: `freehold.${model.provider}`,
+    modelId: model.modelId,
+    supportedUrls: {},
+    doGenerate: generate,
+    async doStream(options) {
+      const parts = toStreamParts(await generate(options));
+      return {
+        stream: new ReadableStream<LanguageModelV4StreamPart>({
+          start(controller) {
+            for (const part of parts) controller.enqueue(part);
+            controller.close();
+          },
+        }),
+      };
+    },
+  };
+}

@@ -62,27 +62,24 @@ export function toModelMessages(messages: readonly ChatMessage[]): ModelMessage[
 
 /** The agent's tools for the SDK: MCP tools run durably; the others stop the SDK's loop. */
 function toolsOf(turn: ModelTurn, tools: readonly RuntimeTool[]): ToolSet {
-  return Object.fromEntries(
-    tools.map((runtimeTool) => {
-      const { definition } = runtimeTool;
-      const inputSchema = jsonSchema(definition.inputSchema);
-      if (runtimeTool.special !== undefined || runtimeTool.requireApproval) {
-        return [definition.name, tool({ description: definition.description, inputSchema })];
-      }
-      return [
-        definition.name,
-        tool({
-          description: definition.description,
-          inputSchema,
-          execute: async (_input: unknown, { toolCallId }: { toolCallId: string }) => {
-            const outcome = await turn.callTool(toolCallId);
-            if (outcome === undefined) throw new TurnOver();
-            return outcome.content;
-          },
-        }),
-      ];
-    }),
-  );
+  const set: ToolSet = {};
+  for (const runtimeTool of tools) {
+    const { definition } = runtimeTool;
+    const inputSchema = jsonSchema(definition.inputSchema);
+    set[definition.name] =
+      runtimeTool.special !== undefined || runtimeTool.requireApproval
+        ? tool({ description: definition.description, inputSchema })
+        : tool({
+            description: definition.description,
+            inputSchema,
+            execute: async (_input: unknown, { toolCallId }: { toolCallId: string }) => {
+              const outcome = await turn.callTool(toolCallId);
+              if (outcome === undefined) throw new TurnOver();
+              return outcome.content;
+            },
+          });
+  }
+  return set;
 }
 
 /** One model turn: the AI SDK's loop, until it answers, stops at a special call, or the turn is over. */
@@ -91,7 +88,7 @@ export async function aiSdkTurn(agent: ResolvedAgent, turn: ModelTurn): Promise<
   try {
     await generateText({
       model: durableModel(turn, agent.model),
-      system: agent.spec.instructions,
+      instructions: agent.spec.instructions,
       messages: toModelMessages(turn.state.messages),
       tools: toolsOf(turn, toolset.tools),
       // Limits are the runtime's (checked before every model call); this only bounds one turn.

@@ -195,7 +195,7 @@ describe.each(drivers)("driver $name", (driver) => {
               ...driver.spec,
             },
           },
-          mcpServers: { counter: counter.url },
+          mcpServers: { counter: server.url },
         },
       );
       const fleet = createWorkerFleet({
@@ -231,7 +231,7 @@ describe.each(drivers)("driver $name", (driver) => {
           store,
           namespace,
           runIds: ids,
-          counter,
+          counter: server,
           tools: ["charge", "slow"],
         });
         console.log(

@@ -1,0 +1,210 @@
+/**
+ * adapters: per framework, what Freehold's durability costs a team that brings its framework. The
+ * same conversation as loop-overhead (10 tool-calling steps, then an answer) against the scripted
+ * model server on loopback and the counter MCP server in this process (over streamable HTTP):
+ *
+ * - bare (the baseline): the framework used as its documentation shows, with its own runner and its
+ *   own OpenAI-compatible provider, and the MCP SDK's `Client.callTool` as the tool;
+ * - Freehold: the same agent (`spec.framework` set to the framework) on the path real workers take:
+ *   `startRun` queues the run and a runtime worker with the framework's driver picks it from BullMQ,
+ *   runs the framework's loop with a durable checkpoint at every model call and tool call in a real
+ *   `redis-server`; the clock stops when the worker logs the run's end.
+ *
+ * Interleaved, `BENCH_ROUNDS` (30) rounds after 5 warm-up rounds; medians of ms per step (model
+ * call). Goal: each ratio <= 1.25. Prints progress, then one JSON line
+ * `{framework: {bareMsPerStep, freeholdMsPerStep, ratio}}`.
+ */
+import { randomUUID } from "node:crypto";
+import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
+import { vercelAiDriver } from "@freehold/adapter-vercel-ai";
+import { createAgentQueues, createRunStore, startRedisServer, startRun } from "@freehold/handoff";
+import { startScriptedModelServer } from "@freehold/models";
+import { createRuntime, createRuntimeWorker, type LoopDriver } from "@freehold/runtime";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { generateText, jsonSchema, stepCountIs, tool } from "ai";
+import { Redis } from "ioredis";
+import { startCounterServer } from "../test/fixtures/mcp/counter-server.ts";
+import { benchConfig, median } from "./worker-process.ts";
+
+const steps = 10;
+const rounds = Number(process.env.BENCH_ROUNDS ?? 30);
+const goalRatio = 1.25;
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+const model = await startScriptedModelServer({
+  script: {
+    turns: [
+      ...Array.from({ length: steps }, (_, index) => ({
+        toolCalls: [{ name: "add", arguments: { a: index, b: 1 } }],
+      })),
+      { text: "done" },
+    ],
+  },
+});
+const counter = await startCounterServer({ transport: "http" });
+const redis = await startRedisServer();
+const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+const store = createRunStore(connection);
+const queues = createAgentQueues(connection);
+
+// The bare tool: the MCP SDK's client on the counter server's `add`.
+const client = new Client({ name: "bare", version: "1.0.0" });
+await client.connect(new StreamableHTTPClientTransport(new URL(counter.url)));
+const addTool = (await client.listTools()).tools.find((candidate) => candidate.name === "add");
+if (addTool === undefined) throw new Error("the counter server has no add tool");
+const callAdd = async (input: Record<string, unknown>): Promise<string> => {
+  const output = await client.callTool({ name: "add", arguments: input });
+  return (output.content as { text?: string }[]).map((block) => block.text ?? "").join("");
+};
+
+/** One framework: its bare loop (returns the model calls it made) and its Freehold driver. */
+interface Framework {
+  readonly name: "vercel-ai";
+  readonly bare: () => Promise<number>;
+  readonly driver: LoopDriver;
+}
+
+const openaiCompatible = createOpenAICompatible({ name: "scripted", baseURL: model.baseUrl });
+const frameworks: Framework[] = [
+  {
+    name: "vercel-ai",
+    driver: vercelAiDriver,
+    bare: async () => {
+      const result = await generateText({
+        model: openaiCompatible.chatModel("scripted-model"),
+        instructions: "Add.",
+        prompt: "Count to ten.",
+        tools: {
+          add: tool({
+            description: addTool.description ?? "",
+            inputSchema: jsonSchema(addTool.inputSchema as Parameters<typeof jsonSchema>[0]),
+            execute: (input) => callAdd(input as Record<string, unknown>),
+          }),
+        },
+        stopWhen: stepCountIs(steps + 5),
+        maxRetries: 0,
+      });
+      return result.steps.length;
+    },
+  },
+];
+
+/** Freehold's side of each framework: a runtime and a worker in namespace `bench-<framework>`. */
+const ended = new Map<string, (line: string) => void>();
+const workerConnection = new Redis(redis.url, { maxRetriesPerRequest: null });
+const closers: (() => Promise<void>)[] = [];
+const durable = new Map<string, () => Promise<number>>();
+for (const framework of frameworks) {
+  const config = benchConfig(model.baseUrl, counter.url, { maxSteps: steps + 5 });
+  const namespace = `bench-${framework.name}`;
+  const runtime = await createRuntime(
+    {
+      ...config,
+      namespace,
+      agents: config.agents.map((agent) => ({
+        ...agent,
+        metadata: { ...agent.metadata, namespace },
+        spec: { ...agent.spec, framework: framework.name },
+      })),
+      models: config.models.map((resource) => ({
+        ...resource,
+        metadata: { ...resource.metadata, namespace },
+      })),
+      mcpServers: config.mcpServers.map((resource) => ({
+        ...resource,
+        metadata: { ...resource.metadata, namespace },
+      })),
+      humanQueues: config.humanQueues.map((resource) => ({
+        ...resource,
+        metadata: { ...resource.metadata, namespace },
+      })),
+    },
+    { resolveSecret: () => Promise.reject(new Error("the bench uses no Secret")) },
+  );
+  const worker = createRuntimeWorker({
+    connection: workerConnection,
+    store: createRunStore(workerConnection),
+    agents: runtime.agents,
+    drivers: [framework.driver],
+    log: (line) => {
+      const match = /^run (\S+): (\w+) after \d+ steps$/.exec(line);
+      if (match?.[1] !== undefined) ended.get(match[1])?.(line);
+    },
+  });
+  await worker.ready();
+  closers.push(async () => {
+    await worker.close();
+    await runtime.close();
+  });
+  durable.set(framework.name, async () => {
+    const id = randomUUID();
+    const done = new Promise<string>((resolve) => ended.set(id, resolve));
+    await startRun(
+      { redis: connection, store, queues },
+      { runId: id, namespace, agent: "adder", input: "Count to ten." },
+    );
+    const line = await done;
+    ended.delete(id);
+    const state = await store.require(namespace, id);
+    if (state.status !== "completed") throw new Error(`run ended ${state.status}: ${line}`);
+    return state.steps;
+  });
+}
+
+async function msPerStep(loop: () => Promise<number>): Promise<number> {
+  const started = process.hrtime.bigint();
+  const modelCalls = await loop();
+  if (modelCalls !== steps + 1)
+    throw new Error(`expected ${steps + 1} model calls, the loop made ${modelCalls}`);
+  return Number(process.hrtime.bigint() - started) / 1e6 / modelCalls;
+}
+
+log(
+  `adapters: ${frameworks.map((framework) => framework.name).join(", ")}; ${rounds} rounds after 5 warm-up rounds`,
+);
+const samples = new Map(
+  frameworks.map((framework) => [framework.name, { bare: [] as number[], freehold: [] as number[] }]),
+);
+for (let round = -5; round < rounds; round += 1) {
+  for (const framework of frameworks) {
+    const bareMs = await msPerStep(framework.bare);
+    const freeholdMs = await msPerStep(durable.get(framework.name) ?? framework.bare);
+    if (round < 0) continue;
+    samples.get(framework.name)?.bare.push(bareMs);
+    samples.get(framework.name)?.freehold.push(freeholdMs);
+  }
+  if ((round + 1) % 10 === 0 && round >= 0) log(`  ${round + 1}/${rounds} rounds`);
+}
+
+const round3 = (value: number): number => Math.round(value * 1000) / 1000;
+const results: Record<
+  string,
+  { bareMsPerStep: number; freeholdMsPerStep: number; ratio: number; goalMet: boolean }
+> = {};
+for (const [name, { bare, freehold }] of samples) {
+  const bareMs = median(bare);
+  const freeholdMs = median(freehold);
+  const ratio = freeholdMs / bareMs;
+  results[name] = {
+    bareMsPerStep: round3(bareMs),
+    freeholdMsPerStep: round3(freeholdMs),
+    ratio: round3(ratio),
+    goalMet: ratio <= goalRatio,
+  };
+  log(
+    `${name}: bare ${round3(bareMs)} ms/step, Freehold durable ${round3(freeholdMs)} ms/step, ratio ${round3(ratio)} (goal <= ${goalRatio})`,
+  );
+}
+
+for (const close of closers) await close();
+await client.close();
+await queues.close();
+workerConnection.disconnect();
+connection.disconnect();
+await redis.stop();
+await counter.close();
+await model.close();
+console.log(JSON.stringify(results));

@@ -1,0 +1,77 @@
+/**
+ * The framework adapters' examples (examples/adapters/<framework>), as their READMEs run them:
+ * `freehold run --dev <folder>` against the scripted model server of the example's script, the
+ * published filesystem MCP server over stdio. Each example's agent reads a note through its MCP tool
+ * and hands the conversation to a human queue: the run must reach the queue, through the framework's
+ * loop (an agent whose framework has no adapter in the worker fails instead). The example folder is
+ * copied and its Model pointed at a server on a free port.
+ */
+import { spawn } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { RunEvent } from "@freehold/api";
+import { startScriptedModelServer } from "@freehold/models";
+import { describe, expect, it } from "vitest";
+
+const root = join(import.meta.dirname, "..", "..");
+const examples = [{ framework: "vercel-ai", agent: "support", queue: "billing-desk" }];
+
+describe.each(examples)("examples/adapters/$framework", ({ framework, agent, queue }) => {
+  it("hands the conversation to people through the framework's loop", { timeout: 120_000 }, async () => {
+    const source = join(root, "examples", "adapters", framework);
+    const script: unknown = JSON.parse(readFileSync(join(source, "model-script.json"), "utf8"));
+    const model = await startScriptedModelServer({ script: script as never });
+    const folder = mkdtempSync(join(tmpdir(), `freehold-example-${framework}-`));
+    try {
+      cpSync(source, folder, { recursive: true });
+      const resources = join(folder, "resources.yaml");
+      const text = readFileSync(resources, "utf8");
+      expect(text).toContain(`framework: ${framework}`);
+      writeFileSync(
+        resources,
+        text.replace(/baseUrl: http:\/\/127\.0\.0\.1:\d+\/v1/, `baseUrl: ${model.baseUrl}`),
+      );
+      const child = spawn(
+        process.execPath,
+        [
+          join(root, "packages", "cli", "src", "bin.ts"),
+          "run",
+          "--dev",
+          folder,
+          "--json",
+          agent,
+          "I was charged twice for INV-7",
+        ],
+        { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let stdout = "";
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const handedOver = new Promise<RunEvent[]>((resolve, reject) => {
+        child.stdout.on("data", (chunk: Buffer) => {
+          stdout += chunk.toString();
+          const events = stdout
+            .split("\n")
+            .filter((line) => line.startsWith("{"))
+            .map((line) => RunEvent.parse(JSON.parse(line)));
+          if (events.some((event) => event.type === "human-handoff")) resolve(events);
+        });
+        child.once("exit", (code) => {
+          reject(new Error(`freehold run exited with ${code} before the handoff:\n${stdout}\n${stderr}`));
+        });
+      });
+      const events = await handedOver;
+      child.kill("SIGINT");
+      const toolEnd = events.find((event) => event.type === "tool-call-end");
+      expect(toolEnd).toMatchObject({ name: "read_text_file", isError: false });
+      expect(events.find((event) => event.type === "human-handoff")).toMatchObject({
+        queue,
+        priority: "high",
+      });
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+      await model.close();
+    }
+  });
+});

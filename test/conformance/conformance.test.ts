@@ -5,21 +5,8 @@
  * them, killed mid-run. A driver passes only if it passes every row; the table of results prints at
  * the end (also when a row fails).
  */
-import type { RunEvent, RunState } from "@freehold/api";
-import {
-  cancelRun,
-  connectRedis,
-  createAgentQueues,
-  createApprovals,
-  createInbox,
-  createRunStore,
-  startRedisServer,
-  startRun,
-  type AgentQueues,
-  type RedisClient,
-  type RedisServer,
-  type RunStore,
-} from "@freehold/handoff";
+import type { RunEvent } from "@freehold/api";
+import { cancelRun, createApprovals, createInbox, startRun } from "@freehold/handoff";
 import { startScriptedModelServer, type ModelScriptInput } from "@freehold/models";
 import {
   BasicTracerProvider,
@@ -31,10 +18,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startScriptedWorld, type ScriptedWorld } from "../../packages/runtime/test/scripted-world.ts";
-import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
+import { startCounterServer } from "../fixtures/mcp/counter-server.ts";
+import { startRunServices, waitForStatus, type RunServices } from "../fixtures/run-services.ts";
 import { writeScriptedConfig } from "../fixtures/scripted-config.ts";
 import { countToolCalls, describeToolCalls } from "../integration/tool-call-accounting.ts";
-import { createWorkerFleet, startRuns, waitForRunsToEnd } from "../integration/worker-fleet.ts";
+import { createWorkerFleet, runThroughKills, startRuns } from "../integration/worker-fleet.ts";
 import { drivers, type DriverUnderTest } from "./drivers.ts";
 import { scenarios, type ConformanceContext } from "./scenarios.ts";
 
@@ -76,38 +64,28 @@ function table(): string {
   return [header, "-".repeat(header.length), ...lines].join("\n");
 }
 
-let redis: RedisServer;
-let connection: RedisClient;
-let store: RunStore;
-let queues: AgentQueues;
-let counter: CounterServer;
+let services: RunServices;
 const exporter = new InMemorySpanExporter();
 const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer(
   "conformance",
 );
 
 beforeAll(async () => {
-  redis = await startRedisServer();
-  connection = connectRedis(redis.url, { maxRetriesPerRequest: null });
-  store = createRunStore(connection);
-  queues = createAgentQueues(connection);
-  counter = await startCounterServer({ transport: "http" });
+  services = await startRunServices();
 });
 
 afterAll(async () => {
   console.log(`conformance table:\n${table()}`);
-  await queues.close();
-  await counter.close();
-  connection.disconnect();
-  await redis.stop();
+  await services.stop();
 });
 
 describe.each(drivers)("driver $name", (driver) => {
   const worlds: ScriptedWorld[] = [];
   let callsBefore = 0;
+  const parts = () => ({ redis: services.connection, store: services.store, queues: services.queues });
 
   beforeEach(() => {
-    callsBefore = counter.calls().length;
+    callsBefore = services.counter.calls().length;
     exporter.reset();
   });
   afterEach(async () => {
@@ -117,10 +95,10 @@ describe.each(drivers)("driver $name", (driver) => {
   const context: ConformanceContext = {
     async world(script: ModelScriptInput, agents, humanQueues = {}) {
       const world = await startScriptedWorld({
-        connection,
-        store,
+        connection: services.connection,
+        store: services.store,
         namespace: `c${Math.random().toString(36).slice(2, 10)}`,
-        counterUrl: counter.url,
+        counterUrl: services.counter.url,
         script,
         agents: Object.fromEntries(
           Object.entries(agents).map(([name, spec]) => [
@@ -135,31 +113,20 @@ describe.each(drivers)("driver $name", (driver) => {
       worlds.push(world);
       return world;
     },
-    start: (namespace, agent, input) =>
-      startRun({ redis: connection, store, queues }, { namespace, agent, input }),
-    async waitFor(namespace, runId, status) {
-      let state: RunState | undefined;
-      await expect
-        .poll(async () => (state = await store.require(namespace, runId)).status, {
-          timeout: 20_000,
-          interval: 25,
-        })
-        .toBe(status);
-      if (state === undefined) throw new Error(`run ${runId} was never read`);
-      return state;
-    },
+    start: (namespace, agent, input) => startRun(parts(), { namespace, agent, input }),
+    waitFor: (namespace, runId, status) => waitForStatus(services.store, namespace, runId, status),
     async events(namespace, runId): Promise<RunEvent[]> {
-      return (await store.readEvents(namespace, runId)).map(({ event }) => event);
+      return (await services.store.readEvents(namespace, runId)).map(({ event }) => event);
     },
-    serverCalls: () => counter.calls().slice(callsBefore),
+    serverCalls: () => services.counter.calls().slice(callsBefore),
     async cancel(namespace, runId) {
-      await cancelRun(store, namespace, runId);
+      await cancelRun(services.store, namespace, runId);
     },
     get inbox() {
-      return createInbox({ redis: connection, store, queues });
+      return createInbox(parts());
     },
     get approvals() {
-      return createApprovals({ redis: connection, store, queues });
+      return createApprovals(parts());
     },
     spans: () => exporter.getFinishedSpans(),
   };
@@ -200,35 +167,35 @@ describe.each(drivers)("driver $name", (driver) => {
       );
       const fleet = createWorkerFleet({
         configFile,
-        redisUrl: redis.url,
+        redisUrl: services.redis.url,
         concurrency: 3,
         lockDurationSeconds: 2,
       });
       try {
         fleet.start();
         fleet.start();
-        const ids = await startRuns(
-          { redis: connection, store, queues },
-          { namespace, agent: "recorder", count: runs, input: (index) => `run ${index}` },
-        );
-        let kills = 0;
-        await waitForRunsToEnd({
-          store,
+        const ids = await startRuns(parts(), {
+          namespace,
+          agent: "recorder",
+          count: runs,
+          input: (index) => `run ${index}`,
+        });
+        const kills = await runThroughKills({
+          store: services.store,
           namespace,
           ids,
           fleet,
           timeoutMs: 150_000,
-          async between() {
-            await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 500));
-            if (kills < 12 && fleet.killOne()) kills += 1;
-          },
+          maxKills: 12,
+          pauseMs: 300,
+          spreadMs: 500,
         });
-        const states = await Promise.all(ids.map((id) => store.require(namespace, id)));
+        const states = await Promise.all(ids.map((id) => services.store.require(namespace, id)));
         expect(
           states.filter((state) => state.status !== "completed").map((state) => [state.id, state.status]),
         ).toEqual([]);
         const count = await countToolCalls({
-          store,
+          store: services.store,
           namespace,
           runIds: ids,
           counter: server,

@@ -28,7 +28,7 @@ import { oneRedis, redisCluster, type TestRedis } from "../fixtures/redis-backen
 import { writeScriptedConfig } from "../fixtures/scripted-config.ts";
 import { cliBundle } from "../../packages/cli/scripts/build.ts";
 import { countToolCalls, describeToolCalls } from "./tool-call-accounting.ts";
-import { createWorkerFleet, startRuns, waitForRunsToEnd, type WorkerFleet } from "./worker-fleet.ts";
+import { createWorkerFleet, runThroughKills, startRuns, type WorkerFleet } from "./worker-fleet.ts";
 
 const workerCount = 3;
 const namespace = "crash";
@@ -93,17 +93,15 @@ describe.each(backends)("workers killed mid-run on $name", (backend) => {
 
     // Every 300-900 ms, kill a random worker that is working on a run and
     // start a fresh one, until every run has ended.
-    let kills = 0;
-    await waitForRunsToEnd({
+    const kills = await runThroughKills({
       store,
       namespace,
       ids,
       fleet,
       timeoutMs: 180_000,
-      async between() {
-        await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 600));
-        if (kills < 40 && fleet.killOne()) kills += 1;
-      },
+      maxKills: 40,
+      pauseMs: 300,
+      spreadMs: 600,
     });
     await queues.close();
 

@@ -168,6 +168,32 @@ export async function waitForRunsToEnd(options: {
   }
 }
 
+/**
+ * Waits for the runs to end while killing, every `pauseMs` plus up to `spreadMs` (random), a random
+ * worker that is working on a run (and starting a fresh one), at most `maxKills` times. Returns how
+ * many workers it killed.
+ */
+export async function runThroughKills(options: {
+  readonly store: RunStore;
+  readonly namespace: string;
+  readonly ids: readonly string[];
+  readonly fleet: WorkerFleet;
+  readonly timeoutMs: number;
+  readonly maxKills: number;
+  readonly pauseMs: number;
+  readonly spreadMs: number;
+}): Promise<number> {
+  let kills = 0;
+  await waitForRunsToEnd({
+    ...options,
+    async between() {
+      await new Promise((resolve) => setTimeout(resolve, options.pauseMs + Math.random() * options.spreadMs));
+      if (kills < options.maxKills && options.fleet.killOne()) kills += 1;
+    },
+  });
+  return kills;
+}
+
 /** Retries an action through a Redis restart or crash (not a FreeholdError: that is an answer), up to ~10 s. */
 export async function retrying<T>(action: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt += 1) {

@@ -3,57 +3,19 @@
  * server): the SDK's own loop runs the model calls and the MCP tool calls of a turn, each one durable;
  * the conformance suite (test/conformance) holds the driver to every other scenario.
  */
-import type { RunState } from "@freehold/api";
-import {
-  connectRedis,
-  createAgentQueues,
-  createRunStore,
-  startRedisServer,
-  startRun,
-  type AgentQueues,
-  type RedisClient,
-  type RedisServer,
-  type RunStore,
-} from "@freehold/handoff";
+import { startRun } from "@freehold/handoff";
 import { runLoop, type LoopDriver } from "@freehold/runtime";
 import { generateText } from "ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startScriptedWorld } from "../../../runtime/test/scripted-world.ts";
-import { startCounterServer, type CounterServer } from "../../../../test/fixtures/mcp/counter-server.ts";
+import { startRunServices, waitForStatus, type RunServices } from "../../../../test/fixtures/run-services.ts";
 import { aiSdkTurn, durableModel, toModelMessages, vercelAiDriver } from "../src/index.ts";
 
-let redis: RedisServer;
-let connection: RedisClient;
-let store: RunStore;
-let queues: AgentQueues;
-let counter: CounterServer;
-
+let services: RunServices;
 beforeAll(async () => {
-  redis = await startRedisServer();
-  connection = connectRedis(redis.url, { maxRetriesPerRequest: null });
-  store = createRunStore(connection);
-  queues = createAgentQueues(connection);
-  counter = await startCounterServer({ transport: "http" });
+  services = await startRunServices();
 });
-
-afterAll(async () => {
-  await queues.close();
-  await counter.close();
-  connection.disconnect();
-  await redis.stop();
-});
-
-async function completed(namespace: string, runId: string): Promise<RunState> {
-  let state: RunState | undefined;
-  await expect
-    .poll(async () => (state = await store.require(namespace, runId)).status, {
-      timeout: 20_000,
-      interval: 25,
-    })
-    .toBe("completed");
-  if (state === undefined) throw new Error("never read");
-  return state;
-}
+afterAll(() => services.stop());
 
 describe("the vercel-ai driver", () => {
   it("runs model calls and MCP tool calls in the SDK's loop, one turn, each checkpointed", async () => {
@@ -71,6 +33,7 @@ describe("the vercel-ai driver", () => {
           },
         }),
     };
+    const { connection, store, queues, counter } = services;
     const world = await startScriptedWorld({
       connection,
       store,
@@ -89,7 +52,7 @@ describe("the vercel-ai driver", () => {
         { redis: connection, store, queues },
         { namespace: world.namespace, agent: "front", input: "1+2, then 3+4" },
       );
-      const done = await completed(world.namespace, run.id);
+      const done = await waitForStatus(store, world.namespace, run.id, "completed");
       expect(done.output).toBe("3 and 7.");
       expect(turns).toEqual([0]);
       const events = (await store.readEvents(world.namespace, run.id)).map(({ event }) => event.type);

@@ -36,11 +36,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { KubeConfig } from "@kubernetes/client-node";
+import { useInterpretedParsing } from "@freehold/api";
 import { connectRedis, isClusterUrl, parseClusterUrl, parseRetentionSeconds } from "@freehold/handoff";
 import { startHealthServer } from "./health-server.ts";
 import { createOperator } from "./operator.ts";
 import { redactUrls } from "./redis-url.ts";
 import { parseConfiguredNamespaces } from "./served-namespaces.ts";
+
+useInterpretedParsing();
 
 const environment = process.env;
 const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";

@@ -27,6 +27,7 @@ export {
   manifestJsonSchema,
 } from "./crds.ts";
 export { FreeholdError, isFreeholdError, type FreeholdErrorOptions, type SerializedError } from "./errors.ts";
+export { useInterpretedParsing } from "./parsing.ts";
 export { HumanQueue, HumanQueueSpec, Subject } from "./human-queue.ts";
 export { redactUrls } from "./redact.ts";
 export { formatPath, parseManifest, parseManifests, type ManifestIssue, type Resource } from "./manifests.ts";

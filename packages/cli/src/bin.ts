@@ -13,7 +13,8 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 
 enableCompileCache();
-const { isFreeholdError } = await import("@freehold/api");
+const { isFreeholdError, useInterpretedParsing } = await import("@freehold/api");
+useInterpretedParsing();
 const { CommanderError } = await import("commander");
 const { processOutput } = await import("./output.ts");
 const { createProgram } = await import("./program.ts");

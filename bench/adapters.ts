@@ -14,6 +14,7 @@
  * call). Goal: each ratio <= 1.25. Prints progress, then one JSON line
  * `{framework: {bareMsPerStep, freeholdMsPerStep, ratio}}`.
  */
+import { useInterpretedParsing } from "@freehold/api";
 import { randomUUID } from "node:crypto";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { vercelAiDriver } from "@freehold/adapter-vercel-ai";
@@ -26,6 +27,9 @@ import { generateText, jsonSchema, stepCountIs, tool } from "ai";
 import { Redis } from "ioredis";
 import { startCounterServer } from "../test/fixtures/mcp/counter-server.ts";
 import { benchConfig, median } from "./worker-process.ts";
+
+// As the `freehold worker` process parses (see useInterpretedParsing).
+useInterpretedParsing();
 
 const steps = 10;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 30);

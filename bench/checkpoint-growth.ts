@@ -21,7 +21,7 @@
  * Prints progress, then one JSON line.
  */
 import { randomUUID } from "node:crypto";
-import { AgentSpec, type RunEvent, type RunState } from "@freehold/api";
+import { useInterpretedParsing, AgentSpec, type RunEvent, type RunState } from "@freehold/api";
 import { createRunStore, newRun, startRedisServer } from "@freehold/handoff";
 import { createMcpPool, createToolBroker } from "@freehold/mcp";
 import type { GenerateResult, LanguageModel, StreamPart } from "@freehold/models";
@@ -29,6 +29,9 @@ import { runLoop, type Checkpoint } from "@freehold/runtime";
 import { Redis } from "ioredis";
 import { startCounterServer } from "../test/fixtures/mcp/counter-server.ts";
 import { median } from "./worker-process.ts";
+
+// As the `freehold worker` process parses (see useInterpretedParsing).
+useInterpretedParsing();
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);

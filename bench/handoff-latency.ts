@@ -12,7 +12,7 @@
  *
  * Prints progress, then one JSON line with p50/p99 of both and their ratios.
  */
-import { AgentSpec } from "@freehold/api";
+import { useInterpretedParsing, AgentSpec } from "@freehold/api";
 import { createAgentQueues, createRunStore, startRedisServer, startRun } from "@freehold/handoff";
 import { createMcpPool, createToolBroker } from "@freehold/mcp";
 import type { LanguageModel } from "@freehold/models";
@@ -20,6 +20,9 @@ import { createRuntimeWorker, specialTools, type ResolvedAgent } from "@freehold
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { instantModel } from "./instant-model.ts";
+
+// As the `freehold worker` process parses (see useInterpretedParsing).
+useInterpretedParsing();
 // Not exported by @freehold/runtime (yet); createRuntime makes an agent's transfer tools with it.
 
 const wantedSamples = Number(process.env.BENCH_SAMPLES ?? 1000);

@@ -17,7 +17,7 @@
  * progress, then one JSON line with the medians per step and the ratios.
  */
 import { randomUUID } from "node:crypto";
-import type { RunState } from "@freehold/api";
+import { useInterpretedParsing, type RunState } from "@freehold/api";
 import { createAgentQueues, createRunStore, newRun, startRedisServer, startRun } from "@freehold/handoff";
 import { startScriptedModelServer } from "@freehold/models";
 import { createRuntime, createRuntimeWorker, runLoop } from "@freehold/runtime";
@@ -29,6 +29,9 @@ import type { ChatCompletionMessageParam, ChatCompletionTool } from "openai/reso
 import { startCounterServer } from "../test/fixtures/mcp/counter-server.ts";
 import { benchConfig } from "./worker-process.ts";
 import { median } from "./worker-process.ts";
+
+// As the `freehold worker` process parses (see useInterpretedParsing).
+useInterpretedParsing();
 
 const steps = 10;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 40);

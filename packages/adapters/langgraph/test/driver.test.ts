@@ -117,6 +117,46 @@ describe("the langgraph driver", () => {
     }
   });
 
+  it("ends the graph at a call that needs approval; the runtime asks for it", async () => {
+    const turns: number[] = [];
+    const world = await startScriptedWorld({
+      connection,
+      store,
+      namespace: `l${Math.random().toString(36).slice(2, 10)}`,
+      counterUrl: counter.url,
+      script: [
+        { toolCalls: [{ name: "add", arguments: { a: 1, b: 2 } }] },
+        { toolCalls: [{ name: "echo", arguments: { text: "3" } }] },
+        { text: "Said 3." },
+      ],
+      agents: {
+        front: {
+          framework: "langgraph",
+          tools: [{ mcpServer: "counter", allow: ["add", "echo"], requireApproval: ["echo"] }],
+        },
+      },
+      drivers: [countingDriver(turns)],
+    });
+    try {
+      const run = await startRun(
+        { redis: connection, store, queues },
+        { namespace: world.namespace, agent: "front", input: "1+2, then say it" },
+      );
+      await expect
+        .poll(async () => (await store.require(world.namespace, run.id)).status, { timeout: 20_000 })
+        .toBe("waiting_for_approval");
+      // One turn: the graph ran `add`, then ended at `echo` without running it.
+      expect(turns).toEqual([0]);
+      const events = (await store.readEvents(world.namespace, run.id)).map(({ event }) => event);
+      expect(events.filter((event) => event.type === "model-call-end")).toHaveLength(2);
+      expect(events.flatMap((event) => (event.type === "tool-call-end" ? [event.name] : []))).toEqual([
+        "add",
+      ]);
+    } finally {
+      await world.close();
+    }
+  });
+
   it("sends nothing to LangSmith when the environment turns tracing on", async () => {
     // A LangSmith endpoint of our own that records what reaches it.
     const received: string[] = [];

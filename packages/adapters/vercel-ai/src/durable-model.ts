@@ -104,7 +104,10 @@ export function durableModel(
     options.abortSignal?.throwIfAborted();
     const result = await turn.callModel();
     if (result === undefined) throw new TurnOver();
-    return toGenerateResult(result);
+    // The answer as the run recorded it: tool call ids the model left empty or repeated are renamed
+    // there, and the SDK must execute the calls under the ids the run knows.
+    const recorded = turn.state.messages.at(-1);
+    return toGenerateResult(recorded?.role === "assistant" ? { ...result, message: recorded } : result);
   };
   return {
     specificationVersion: "v4",

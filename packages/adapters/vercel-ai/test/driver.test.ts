@@ -3,7 +3,7 @@
  * server): the SDK's own loop runs the model calls and the MCP tool calls of a turn, each one durable;
  * the conformance suite (test/conformance) holds the driver to every other scenario.
  */
-import { startRun } from "@freehold/handoff";
+import { newRun, startRun } from "@freehold/handoff";
 import { runLoop, type LoopDriver } from "@freehold/runtime";
 import { generateText } from "ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -73,6 +73,62 @@ describe("the vercel-ai driver", () => {
     }
   });
 
+  it("runs calls whose ids the model repeated under the ids the run gave them, in the same turn", async () => {
+    const { connection, store, queues, counter } = services;
+    const turns: number[] = [];
+    const counting: LoopDriver = {
+      framework: "vercel-ai",
+      run: (state, options) =>
+        runLoop(state, {
+          ...options,
+          modelTurn: async (turn) => {
+            turns.push(turn.state.steps);
+            await aiSdkTurn(options.agent, turn);
+          },
+        }),
+    };
+    const world = await startScriptedWorld({
+      connection,
+      store,
+      namespace: `v${Math.random().toString(36).slice(2, 10)}`,
+      counterUrl: counter.url,
+      script: [
+        {
+          toolCalls: [
+            { name: "add", arguments: { a: 1, b: 1 }, id: "same" },
+            { name: "add", arguments: { a: 2, b: 2 }, id: "same" },
+          ],
+        },
+        { text: "2 and 4." },
+      ],
+      agents: { front: { framework: "vercel-ai", tools: [{ mcpServer: "counter", allow: ["add"] }] } },
+      drivers: [counting],
+    });
+    try {
+      const callsBefore = counter.calls().length;
+      const run = await startRun(
+        { redis: connection, store, queues },
+        { namespace: world.namespace, agent: "front", input: "1+1 and 2+2" },
+      );
+      const done = await waitForStatus(store, world.namespace, run.id, "completed");
+      expect(done.output).toBe("2 and 4.");
+      expect(turns).toEqual([0]);
+      expect(
+        counter
+          .calls()
+          .slice(callsBefore)
+          .map((call) => call.arguments),
+      ).toEqual(
+        expect.arrayContaining([
+          { a: 1, b: 1 },
+          { a: 2, b: 2 },
+        ]),
+      );
+    } finally {
+      await world.close();
+    }
+  });
+
   it("is the driver of spec.framework vercel-ai", () => {
     expect(vercelAiDriver.framework).toBe("vercel-ai");
   });
@@ -84,7 +140,7 @@ describe("toModelMessages", () => {
     const result = await generateText({
       model: durableModel(
         {
-          state: undefined as never,
+          state: newRun({ id: "r", namespace: "n", agent: "a", input: "Add." }),
           toolset: () => Promise.reject(new Error("unused")),
           callModel: () =>
             Promise.resolve({

@@ -4,7 +4,9 @@
  * model server on loopback and the counter MCP server in this process (over streamable HTTP):
  *
  * - bare (the baseline): the framework used as its documentation shows, with its own runner and its
- *   own OpenAI-compatible provider, and the MCP SDK's `Client.callTool` as the tool;
+ *   own OpenAI-compatible provider, and the MCP SDK's `Client.callTool` as the tool: AI SDK's
+ *   `generateText` on `@ai-sdk/openai-compatible`; LangGraph's ReAct graph (`StateGraph`, a
+ *   `ChatOpenAI` model node, a `ToolNode`);
  * - Freehold: the same agent (`spec.framework` set to the framework) on the path real workers take:
  *   `startRun` queues the run and a runtime worker with the framework's driver picks it from BullMQ,
  *   runs the framework's loop with a durable checkpoint at every model call and tool call in a real
@@ -17,6 +19,7 @@
 import { useInterpretedParsing } from "@freehold/api";
 import { randomUUID } from "node:crypto";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
+import { langGraphDriver } from "@freehold/adapter-langgraph";
 import { vercelAiDriver } from "@freehold/adapter-vercel-ai";
 import { createAgentQueues, createRunStore, startRedisServer, startRun } from "@freehold/handoff";
 import { startScriptedModelServer } from "@freehold/models";
@@ -24,6 +27,11 @@ import { createRuntime, createRuntimeWorker, type LoopDriver } from "@freehold/r
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { generateText, jsonSchema, stepCountIs, tool } from "ai";
+import { AIMessage, type BaseMessage } from "@langchain/core/messages";
+import { tool as langChainTool } from "@langchain/core/tools";
+import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
+import { ToolNode } from "@langchain/langgraph/prebuilt";
+import { ChatOpenAI } from "@langchain/openai";
 import { Redis } from "ioredis";
 import { startCounterServer } from "../test/fixtures/mcp/counter-server.ts";
 import { benchConfig, median } from "./worker-process.ts";
@@ -66,7 +74,7 @@ const callAdd = async (input: Record<string, unknown>): Promise<string> => {
 
 /** One framework: its bare loop (returns the model calls it made) and its Freehold driver. */
 interface Framework {
-  readonly name: "vercel-ai";
+  readonly name: "vercel-ai" | "langgraph";
   readonly bare: () => Promise<number>;
   readonly driver: LoopDriver;
 }
@@ -95,6 +103,45 @@ const frameworks: Framework[] = [
     },
   },
 ];
+
+// LangGraph's ReAct graph as its documentation builds it: a ChatOpenAI model node and a ToolNode.
+const langChainAdd = langChainTool((input: Record<string, unknown>) => callAdd(input), {
+  name: "add",
+  description: addTool.description ?? "",
+  schema: addTool.inputSchema as Record<string, unknown>,
+});
+const chat = new ChatOpenAI({
+  model: "scripted-model",
+  apiKey: "unused",
+  maxRetries: 0,
+  configuration: { baseURL: model.baseUrl },
+}).bindTools([langChainAdd]);
+const reactGraph = new StateGraph(MessagesAnnotation)
+  .addNode("model", async (state) => ({ messages: [await chat.invoke(state.messages)] }))
+  .addNode("tools", new ToolNode([langChainAdd]))
+  .addEdge(START, "model")
+  .addConditionalEdges("model", (state) => {
+    const last = state.messages.at(-1);
+    return last instanceof AIMessage && (last.tool_calls?.length ?? 0) > 0 ? "tools" : END;
+  })
+  .addEdge("tools", "model")
+  .compile();
+frameworks.push({
+  name: "langgraph",
+  driver: langGraphDriver,
+  bare: async () => {
+    const { messages } = await reactGraph.invoke(
+      {
+        messages: [
+          { role: "system", content: "Add." },
+          { role: "user", content: "Count to ten." },
+        ],
+      },
+      { recursionLimit: 4 * steps },
+    );
+    return messages.filter((message: BaseMessage) => message instanceof AIMessage).length;
+  },
+});
 
 /** Freehold's side of each framework: a runtime and a worker in namespace `bench-<framework>`. */
 const ended = new Map<string, (line: string) => void>();

@@ -108,7 +108,7 @@ const frameworks: Framework[] = [
 const langChainAdd = langChainTool((input: Record<string, unknown>) => callAdd(input), {
   name: "add",
   description: addTool.description ?? "",
-  schema: addTool.inputSchema as Record<string, unknown>,
+  schema: addTool.inputSchema,
 });
 const chat = new ChatOpenAI({
   model: "scripted-model",

@@ -14,7 +14,7 @@ import { runLoop, type LoopDriver, type ModelTurn, type ResolvedAgent } from "@f
 import { createTurnGraph } from "./graph.ts";
 import { toBaseMessages } from "./messages.ts";
 import { isTurnOver } from "./turn-over.ts";
-import { localTracer } from "./local-tracer.ts";
+import { langSmithRequested, localTracer } from "./local-tracer.ts";
 
 /** One model turn: the graph runs until the answer ends the run, calls a special tool, or the turn is over. */
 export async function langGraphTurn(agent: ResolvedAgent, turn: ModelTurn): Promise<void> {
@@ -31,7 +31,7 @@ export async function langGraphTurn(agent: ResolvedAgent, turn: ModelTurn): Prom
         // a model node and a tools node per step.
         recursionLimit: 2 * (agent.spec.limits.maxSteps + 2),
         // LangSmith never gets the run, whatever the environment says (local-tracer.ts).
-        callbacks: [localTracer()],
+        callbacks: langSmithRequested() ? [localTracer()] : [],
       },
     );
   } catch (error) {

@@ -29,3 +29,16 @@ export function localTracer(): LangChainTracer {
     client: new Client({ tracingSamplingRate: 0, autoBatchTracing: false, fetchImplementation: refuse }),
   });
 }
+
+/**
+ * Whether the environment asks LangChain to trace to LangSmith; only then does a graph need
+ * {@link localTracer} in the LangSmith tracer's place (a tracer builds a record of every node it sees,
+ * which costs time on every step).
+ */
+export function langSmithRequested(
+  environment: Readonly<Record<string, string | undefined>> = process.env,
+): boolean {
+  return ["LANGSMITH_TRACING", "LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING_V2", "LANGCHAIN_TRACING"].some(
+    (name) => environment[name]?.toLowerCase() === "true",
+  );
+}

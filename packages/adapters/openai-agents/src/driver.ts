@@ -23,6 +23,7 @@ import {
 import {
   Agent,
   MaxTurnsExceededError,
+  ModelBehaviorError,
   Runner,
   tool,
   type JsonSchemaDefinition,
@@ -101,16 +102,25 @@ export async function openAiAgentsTurn(agent: ResolvedAgent, turn: ModelTurn): P
     toolUseBehavior: (_context, results) =>
       stop.over || results.some((result) => specials.has(result.tool.name)) ? finalOutput : notFinalOutput,
   });
-  // No tracing: the SDK's exporter would send the run to OpenAI; Freehold traces the run itself.
-  const runner = new Runner({ modelProvider: { getModel: () => model }, tracingDisabled: true });
+  const runner = new Runner({
+    modelProvider: { getModel: () => model },
+    // No tracing: the SDK's exporter would send the run to OpenAI; Freehold traces the run itself.
+    tracingDisabled: true,
+    // A call of a tool the agent does not have (not allowed, made up) is the runtime's to refuse: the
+    // SDK goes on, its next model call finds the call pending and ends the turn.
+    toolNotFoundBehavior: "return_error_to_model",
+  });
   try {
     // Limits are the runtime's (checked before every model call); maxTurns only bounds one turn.
     await runner.run(sdkAgent, toInputItems(turn.state.messages), {
       maxTurns: agent.spec.limits.maxSteps + 1,
     });
   } catch (error) {
-    // The runtime's loop decides what comes next: it calls the next turn or applies a limit.
-    if (isTurnOver(error) || error instanceof MaxTurnsExceededError) return;
+    // The runtime's loop decides what comes next from the last checkpoint: the next turn, the calls
+    // the SDK did not run (an answer it could not use: ModelBehaviorError), a limit.
+    if (isTurnOver(error) || error instanceof ModelBehaviorError || error instanceof MaxTurnsExceededError) {
+      return;
+    }
     throw error;
   }
 }

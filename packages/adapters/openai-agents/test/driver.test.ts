@@ -110,6 +110,45 @@ describe("the openai-agents driver", () => {
     }
   });
 
+  it("leaves a call of a tool the agent does not have to the runtime, without failing the turn", async () => {
+    const failures: unknown[] = [];
+    const watching: LoopDriver = {
+      framework: "openai-agents",
+      run: (state, options) =>
+        runLoop(state, {
+          ...options,
+          modelTurn: (turn) =>
+            openAiAgentsTurn(options.agent, turn).catch((error: unknown) => {
+              failures.push(error);
+              throw error;
+            }),
+        }),
+    };
+    const world = await startScriptedWorld({
+      connection,
+      store,
+      namespace: `o${Math.random().toString(36).slice(2, 10)}`,
+      counterUrl: counter.url,
+      script: [{ toolCalls: [{ name: "echo", arguments: { text: "hi" } }] }, { text: "I may not." }],
+      agents: { front: { framework: "openai-agents", tools: [{ mcpServer: "counter", allow: ["add"] }] } },
+      drivers: [watching],
+    });
+    try {
+      const run = await startRun(
+        { redis: connection, store, queues },
+        { namespace: world.namespace, agent: "front", input: "Echo hi." },
+      );
+      const done = await completed(world.namespace, run.id);
+      expect(done.output).toBe("I may not.");
+      // The SDK did not stop on the unknown tool: the runtime refused the call, the turn never threw.
+      expect(failures).toEqual([]);
+      const tool = done.messages.find((message) => message.role === "tool");
+      expect(tool?.content).toMatch(/echo/);
+    } finally {
+      await world.close();
+    }
+  });
+
   it("is the driver of spec.framework openai-agents", () => {
     expect(openAiAgentsDriver.framework).toBe("openai-agents");
   });

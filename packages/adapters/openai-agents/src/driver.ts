@@ -26,6 +26,7 @@ import {
   ModelBehaviorError,
   Runner,
   tool,
+  ToolCallError,
   type JsonSchemaDefinition,
   type Tool,
   type ToolsToFinalOutputResult,
@@ -84,6 +85,17 @@ function toolsOf(turn: ModelTurn, tools: readonly RuntimeTool[], stop: TurnStop)
   });
 }
 
+/**
+ * The error a tool call threw, out of the SDK's `ToolCallError`: the worker branches on Freehold's own
+ * (`run.conflict`: the run was cancelled or taken over, released without a retry; a non-retryable
+ * error is not retried).
+ */
+function unwrapped(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 5 && current instanceof ToolCallError; depth += 1) current = current.error;
+  return current;
+}
+
 /** One model turn: the SDK's runner loop, until it answers, stops at a special call, or the turn is over. */
 export async function openAiAgentsTurn(agent: ResolvedAgent, turn: ModelTurn): Promise<void> {
   const toolset = await turn.toolset();
@@ -121,7 +133,7 @@ export async function openAiAgentsTurn(agent: ResolvedAgent, turn: ModelTurn): P
     if (isTurnOver(error) || error instanceof ModelBehaviorError || error instanceof MaxTurnsExceededError) {
       return;
     }
-    throw error;
+    throw unwrapped(error);
   }
 }
 

@@ -3,7 +3,7 @@
  * server): the SDK's own runner loop runs the model calls and the MCP tool calls of a turn, each one
  * durable; the conformance suite (test/conformance) holds the driver to every other scenario.
  */
-import type { RunState } from "@freehold/api";
+import { FreeholdError, type RunState } from "@freehold/api";
 import {
   connectRedis,
   createAgentQueues,
@@ -15,7 +15,13 @@ import {
   type RedisServer,
   type RunStore,
 } from "@freehold/handoff";
-import { runLoop, type LoopDriver, type ModelTurn } from "@freehold/runtime";
+import {
+  runLoop,
+  type LoopDriver,
+  type ModelTurn,
+  type ResolvedAgent,
+  type RuntimeTool,
+} from "@freehold/runtime";
 import { Agent, Runner } from "@openai/agents-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startScriptedWorld } from "../../../runtime/test/scripted-world.ts";
@@ -151,6 +157,70 @@ describe("the openai-agents driver", () => {
 
   it("is the driver of spec.framework openai-agents", () => {
     expect(openAiAgentsDriver.framework).toBe("openai-agents");
+  });
+});
+
+describe("openAiAgentsTurn", () => {
+  // Only what the turn reads of the agent: its name, instructions and step limit.
+  const agent = {
+    name: "front",
+    spec: { instructions: "Add.", limits: { maxSteps: 5 } },
+  } as unknown as ResolvedAgent;
+  const add: RuntimeTool = {
+    name: "add",
+    server: "counter",
+    toolName: "add",
+    definition: { name: "add", description: "Adds.", inputSchema: { type: "object", properties: {} } },
+    requireApproval: false,
+    onInterrupt: "retry",
+  };
+  const conflict = new FreeholdError("run.conflict", "run acme/r1 changed under this worker");
+  const turnWith = (callTool: ModelTurn["callTool"]): ModelTurn => ({
+    state: { messages: [{ role: "user", content: "1+2?" }] } as RunState,
+    toolset: () =>
+      Promise.resolve({
+        tools: [add],
+        definitions: [add.definition],
+        check: () => {
+          throw new Error("unused");
+        },
+      }),
+    callModel: () =>
+      Promise.resolve({
+        message: { role: "assistant", content: "", toolCalls: [{ id: "c1", name: "add", arguments: "{}" }] },
+        usage: { inputTokens: 1, outputTokens: 1 },
+        finishReason: "tool-calls",
+        model: "m",
+      }),
+    callTool,
+  });
+
+  it("gives the worker Freehold's own error from a tool call, not the SDK's wrapping of it", async () => {
+    // run.conflict (a cancelled run) must reach the worker as itself: it releases the run, no retry.
+    await expect(
+      openAiAgentsTurn(
+        agent,
+        turnWith(() => Promise.reject(conflict)),
+      ),
+    ).rejects.toBe(conflict);
+  });
+
+  it("gives the worker Freehold's own error from a model call", async () => {
+    const turn: ModelTurn = {
+      ...turnWith(() => Promise.resolve(undefined)),
+      callModel: () => Promise.reject(conflict),
+    };
+    await expect(openAiAgentsTurn(agent, turn)).rejects.toBe(conflict);
+  });
+
+  it("runs a call by the id the model gave it", async () => {
+    const called: string[] = [];
+    const turn = turnWith((id) => {
+      called.push(id);
+      return Promise.resolve(undefined);
+    });
+    await openAiAgentsTurn(agent, turn);
+    expect(called).toEqual(["c1"]);
   });
 });
 

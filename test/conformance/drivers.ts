@@ -4,6 +4,7 @@
  * that point at the team's own code), laid over every agent of a scenario.
  */
 import { langGraphDriver } from "@freehold/adapter-langgraph";
+import { openAiAgentsDriver } from "@freehold/adapter-openai-agents";
 import { vercelAiDriver } from "@freehold/adapter-vercel-ai";
 import type { Framework } from "@freehold/api";
 import type { LoopDriver } from "@freehold/runtime";
@@ -23,4 +24,5 @@ export const drivers: readonly DriverUnderTest[] = [
   { name: "built-in", framework: "freehold" },
   { name: "vercel-ai", framework: "vercel-ai", drivers: [vercelAiDriver] },
   { name: "langgraph", framework: "langgraph", drivers: [langGraphDriver] },
+  { name: "openai-agents", framework: "openai-agents", drivers: [openAiAgentsDriver] },
 ];

@@ -11,6 +11,7 @@ import type { LoopDriver, ResolvedAgent } from "@freehold/runtime";
 const adapters: Partial<Record<Framework, () => Promise<LoopDriver>>> = {
   "vercel-ai": async () => (await import("@freehold/adapter-vercel-ai")).vercelAiDriver,
   langgraph: async () => (await import("@freehold/adapter-langgraph")).langGraphDriver,
+  "openai-agents": async () => (await import("@freehold/adapter-openai-agents")).openAiAgentsDriver,
 };
 
 /** The drivers the agents need besides the built-in loop. */

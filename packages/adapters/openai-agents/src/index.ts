@@ -1,0 +1,9 @@
+/**
+ * `@freehold/adapter-openai-agents`: agents with `spec.framework: openai-agents` run through the
+ * OpenAI Agents SDK's own runner loop on Freehold's durable runtime.
+ *
+ * @module
+ */
+export { openAiAgentsDriver, openAiAgentsTurn } from "./driver.ts";
+export { durableModel, isTurnOver, toModelResponse, TurnOver } from "./durable-model.ts";
+export { toInputItems } from "./input-items.ts";

@@ -63,6 +63,7 @@ export {
   parseRetentionSeconds,
   type FollowOptions,
   type RunStore,
+  type RunPickup,
   type RunStoreOptions,
   type StoredEvent,
 } from "./run-store.ts";

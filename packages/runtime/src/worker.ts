@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { FreeholdError, isTerminal, redactUrls, RunJob, type RunState } from "@freehold/api";
+import { FreeholdError, isFreeholdError, isTerminal, redactUrls, RunJob, type RunState } from "@freehold/api";
 import {
   agentQueueName,
   agentQueuePrefix,
@@ -15,7 +15,6 @@ import {
   createDispatcher,
   createInbox,
   createQuotas,
-  evalScript,
   finish,
   namespacePrefix,
   runPickupsKey,
@@ -28,7 +27,7 @@ import type { RedisClient } from "@freehold/handoff";
 import type { Registry } from "prom-client";
 
 import { createRuntimeMetrics, type AgentMetrics } from "./metrics.ts";
-import { runLoop, type Checkpoint, type ResolvedAgent } from "./run-loop.ts";
+import { runLoop, type ResolvedAgent } from "./run-loop.ts";
 
 /** Options of {@link createRuntimeWorker}. */
 export interface RuntimeWorkerOptions {
@@ -67,20 +66,11 @@ export interface RuntimeWorkerOptions {
   readonly metrics?: Registry;
 }
 
-/**
- * Counts a pickup of a run (KEYS[1]: its pickups hash; ARGV: its progress now, the stalls that fail
- * it, the key's TTL): returns the stalls so far, that is pickups since the run last made progress
- * that were never cleared (their worker died). Below the limit, this pickup is recorded as one more.
- */
-const recordPickupScript = `
-local last = redis.call('HMGET', KEYS[1], 'progress', 'count')
-local stalls = 0
-if last[1] == ARGV[1] then stalls = tonumber(last[2] or '0') or 0 end
-if stalls >= tonumber(ARGV[2]) then return stalls end
-redis.call('HSET', KEYS[1], 'progress', ARGV[1], 'count', tostring(stalls + 1))
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return stalls
-`;
+/** A checkpoint of the run store (the loop's, and the one that starts a run's work on this worker). */
+type StoreCheckpoint = (...args: Parameters<RunStore["checkpoint"]>) => Promise<RunState>;
+
+/** How many runs handed between this worker's agents are remembered until their next job. */
+const maxHandedOver = 10_000;
 
 /** How many stalls without progress fail a run by default. */
 export const defaultMaxStalls = 3;
@@ -134,7 +124,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
           log,
         });
   /** Each agent's checkpoint: the store's, then what it wrote counted in the agent's metrics. */
-  const checkpointOf = (agentMetrics: AgentMetrics | undefined): Checkpoint =>
+  const checkpointOf = (agentMetrics: AgentMetrics | undefined): StoreCheckpoint =>
     agentMetrics === undefined
       ? (previous, next, events, extra) => options.store.checkpoint(previous, next, events, extra)
       : async (previous, next, events, extra) => {
@@ -143,50 +133,63 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
           return written;
         };
   const checkpoints = new Map(options.agents.map((agent) => [agent, checkpointOf(metrics?.forAgent(agent))]));
+  /**
+   * Runs this worker just moved to another agent it also serves, as it wrote them: the job that
+   * moves them on starts from here instead of reading them back. Only ever a starting point: the
+   * write that starts the work checks the revision, and a run changed since is read again.
+   */
+  const handedOver = new Map<string, RunState>();
+  const served = new Set(options.agents.map((agent) => `${agent.namespace}/${agent.name}`));
 
   const process = async (agent: ResolvedAgent, job: Job, token: string | undefined): Promise<string> => {
     const parsed = RunJob.safeParse(job.data);
     if (!parsed.success)
       throw new UnrecoverableError(`job ${job.id} is not a run job: ${parsed.error.message}`);
     const { runId, namespace } = parsed.data;
-    const state = await options.store.get(namespace, runId);
-    if (state === undefined) throw new UnrecoverableError(`run ${namespace}/${runId} does not exist`);
-    if (isTerminal(state.status)) return state.status;
-    if (state.agent !== agent.name) return `moved to ${state.agent}`;
-    if (state.status.startsWith("waiting_")) return state.status;
     const checkpoint = checkpoints.get(agent) ?? checkpointOf(undefined);
-    // A pickup not cleared below is one whose worker died on the run (its job stalled).
     const pickups = runPickupsKey(namespace, runId);
-    // Read the last pickup's progress and count this one in one round trip (a script, not MULTI: a
-    // tenant's Redis user may not run EXEC).
-    const stalls = Number(
-      await evalScript(
-        options.connection,
-        recordPickupScript,
-        1,
-        pickups,
-        progressOf(state),
-        maxStalls,
-        pickupsTtlSeconds,
-      ),
-    );
-    if (stalls >= maxStalls) {
-      log(`run ${runId}: its worker died ${stalls} times without progress; failing it`);
-      await failRun(checkpoint, state, {
-        code: "runtime.stalled",
-        message:
-          `the workers of agent ${agent.name} died ${stalls} times while working on this run without it making progress ` +
-          `(at step ${state.steps}); check the worker logs for a tool or model that crashes the worker (out of memory, a native crash) ` +
-          `and the pod's restarts, then start the run again`,
-      });
-      await options.connection.del(pickups);
-      if (state.parent !== undefined) await dispatcher.dispatch(namespace, state.parent.runId);
-      return "failed";
-    }
-    try {
-      return await work(agent, job, token, state, checkpoint, 0);
-    } finally {
-      await options.connection.del(pickups);
+    let remembered = handedOver.get(`${namespace}/${runId}`);
+    handedOver.delete(`${namespace}/${runId}`);
+    for (let attempt = 1; ; attempt += 1) {
+      const state = remembered ?? (await options.store.get(namespace, runId));
+      if (state === undefined) throw new UnrecoverableError(`run ${namespace}/${runId} does not exist`);
+      if (isTerminal(state.status)) return state.status;
+      if (state.agent !== agent.name) return `moved to ${state.agent}`;
+      if (state.status.startsWith("waiting_")) return state.status;
+      // The write that starts the work also counts this pickup; a pickup not cleared below is one
+      // whose worker died on the run (its job stalled).
+      let started: RunState;
+      try {
+        started = await checkpoint(state, { ...state, status: "running" }, [], {
+          pickup: { progress: progressOf(state), maxStalls, ttlSeconds: pickupsTtlSeconds },
+        });
+      } catch (error) {
+        // Changed since it was read (or remembered): read it again.
+        if (isFreeholdError(error, "run.conflict") && attempt < 3) {
+          remembered = undefined;
+          continue;
+        }
+        if (isFreeholdError(error, "run.conflict")) return "released";
+        if (!isFreeholdError(error, "run.stalled")) return retryOrFail(job, state, checkpoint, error);
+        const stalls = Number(error.details?.["stalls"] ?? maxStalls);
+        log(`run ${runId}: its worker died ${stalls} times without progress; failing it`);
+        await failRun(checkpoint, state, {
+          code: "runtime.stalled",
+          message:
+            `the workers of agent ${agent.name} died ${stalls} times while working on this run without it making progress ` +
+            `(at step ${state.steps}); check the worker logs for a tool or model that crashes the worker (out of memory, a native crash) ` +
+            `and the pod's restarts, then start the run again`,
+        });
+        await options.connection.del(pickups);
+        if (state.parent !== undefined) await dispatcher.dispatch(namespace, state.parent.runId);
+        return "failed";
+      }
+      log(`run ${runId}: ${state.revision === 0 ? "starting" : `resuming at step ${state.steps}`} on ${agent.name}`);
+      try {
+        return await work(agent, job, token, started, checkpoint, 0);
+      } finally {
+        await options.connection.del(pickups);
+      }
     }
   };
 
@@ -195,7 +198,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     job: Job,
     token: string | undefined,
     state: RunState,
-    checkpoint: Checkpoint,
+    checkpoint: StoreCheckpoint,
     /** How many times Redis lost this worker's writes to the run (see run.conflict below). */
     rewinds: number,
   ): Promise<string> => {
@@ -207,9 +210,6 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       });
       return "failed";
     }
-    log(
-      `run ${runId}: ${state.revision === 0 ? "starting" : `resuming at step ${state.steps}`} on ${agent.name}`,
-    );
     try {
       const outcome = await runLoop(state, {
         agent,
@@ -225,6 +225,10 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       }
       if (outcome.kind === "moved") {
         log(`run ${runId}: transferred to ${outcome.state.agent}`);
+        if (served.has(`${namespace}/${outcome.state.agent}`)) {
+          if (handedOver.size >= maxHandedOver) handedOver.delete(handedOver.keys().next().value ?? "");
+          handedOver.set(`${namespace}/${runId}`, outcome.state);
+        }
         await dispatcher.dispatchQueued(outcome.state);
         return `moved to ${outcome.state.agent}`;
       }
@@ -259,31 +263,41 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
           rewinds < 3
         ) {
           log(
-            `run ${runId}: RedisClient lost writes back to revision ${latest.revision}; resuming from there`,
+            `run ${runId}: RedisClient lost writes back to revision ${latest.revision}; resuming at step ${latest.steps} on ${agent.name}`,
           );
           return work(agent, job, token, latest, checkpoint, rewinds + 1);
         }
         return "released";
       }
-      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      const retryable = !(error instanceof FreeholdError) || error.retryable;
-      if (retryable && !lastAttempt) {
-        log(`run ${runId}: attempt ${job.attemptsMade + 1} failed (${(error as Error).message}); retrying`);
-        throw error;
-      }
-      const latest = await options.store.require(namespace, runId);
-      if (!isTerminal(latest.status)) {
-        await failRun(checkpoint, latest, {
-          code: error instanceof FreeholdError ? error.code : "runtime.internal",
-          message: error instanceof Error ? error.message : String(error),
-        });
-      }
-      throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
+      return retryOrFail(job, state, checkpoint, error);
     }
   };
 
+  /** An attempt failed: BullMQ retries it if it may, else the run fails with the error. */
+  const retryOrFail = async (
+    job: Job,
+    { id: runId, namespace }: RunState,
+    checkpoint: StoreCheckpoint,
+    error: unknown,
+  ): Promise<never> => {
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const retryable = !(error instanceof FreeholdError) || error.retryable;
+    if (retryable && !lastAttempt) {
+      log(`run ${runId}: attempt ${job.attemptsMade + 1} failed (${(error as Error).message}); retrying`);
+      throw error;
+    }
+    const latest = await options.store.require(namespace, runId);
+    if (!isTerminal(latest.status)) {
+      await failRun(checkpoint, latest, {
+        code: error instanceof FreeholdError ? error.code : "runtime.internal",
+        message: error instanceof Error ? error.message : String(error),
+      });
+    }
+    throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
+  };
+
   const failRun = async (
-    checkpoint: Checkpoint,
+    checkpoint: StoreCheckpoint,
     state: RunState,
     error: { code: string; message: string },
   ): Promise<void> => {

@@ -75,7 +75,8 @@ export interface RunStore {
    * in the same step, if `preconditions` hold (else `run.precondition-failed`). A run whose new status
    * is `queued` is marked for dispatch in the same step too (see Dispatcher). A Redis too full to
    * take the write gives `store.full` (retryable), with nothing written. With `pickup`, the write
-   * also counts a worker taking the run up (see {@link RunPickup}).
+   * also counts a worker taking the run up (see {@link RunPickup}); a write that leaves the run
+   * queued or waiting clears its pickups (its worker let go of it, alive).
    */
   checkpoint(
     previous: RunState,
@@ -103,8 +104,9 @@ export interface RunStore {
  * ARGV: 1 the revision read, 2 the compact state, 3 the new revision, 4 preconditions, 5 effects,
  * 6 retention (0: the run goes on), 7 events kept, 8 `append` or `snapshot`, 9 messages stored at the
  * revision read (append), 10 messages after, 11 messages sent, 12 blobs sent, 13 blobs referenced and
- * not sent, 14 the pickup's progress (empty: no pickup), 15 its stalls that fail the run, 16 its TTL;
- * then the messages, the blobs (hash, text), the hashes referenced, the events.
+ * not sent, 14 the pickup's progress (empty: no pickup), 15 its stalls that fail the run, 16 its TTL,
+ * 17 `1` when the run leaves its worker's hands (queued, waiting); then the messages, the blobs (hash,
+ * text), the hashes referenced, the events.
  */
 const checkpointScript = `${effectsLua}
 local revision = redis.call('HGET', KEYS[1], 'revision')
@@ -122,7 +124,7 @@ if failed then return redis.error_reply(failed) end
 if ARGV[8] == 'append' and redis.call('HGET', KEYS[1], 'messages') ~= ARGV[9] then
   return redis.error_reply('RELAYOUT messages stored differ')
 end
-local messages_at = 17
+local messages_at = 18
 local blobs_at = messages_at + tonumber(ARGV[11])
 local refs_at = blobs_at + 2 * tonumber(ARGV[12])
 local events_at = refs_at + tonumber(ARGV[13])
@@ -137,6 +139,9 @@ if ARGV[14] ~= '' then
   if stalls >= tonumber(ARGV[15]) then return redis.error_reply('STALLED ' .. stalls) end
   redis.call('HSET', KEYS[4], 'progress', ARGV[14], 'count', tostring(stalls + 1))
   redis.call('EXPIRE', KEYS[4], ARGV[16])
+elseif ARGV[17] == '1' then
+  -- Handed on: the worker that held the run did not die on it.
+  redis.call('DEL', KEYS[4])
 end
 if ARGV[8] == 'snapshot' then redis.call('DEL', KEYS[5]) end
 for i = messages_at, blobs_at - 1 do redis.call('RPUSH', KEYS[5], ARGV[i]) end
@@ -545,6 +550,7 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
           extra.pickup?.progress ?? "",
           String(extra.pickup?.maxStalls ?? 0),
           String(extra.pickup?.ttlSeconds ?? 0),
+          stored.status === "queued" || stored.status.startsWith("waiting_") ? "1" : "0",
           ...record.messages,
           ...[...record.blobs].flat(),
           ...referenced,

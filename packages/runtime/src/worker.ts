@@ -69,6 +69,12 @@ export interface RuntimeWorkerOptions {
 /** A checkpoint of the run store (the loop's, and the one that starts a run's work on this worker). */
 type StoreCheckpoint = (...args: Parameters<RunStore["checkpoint"]>) => Promise<RunState>;
 
+/** What working on a run came to: the job's result; handed on: queued for another agent or waiting. */
+interface WorkResult {
+  readonly result: string;
+  readonly handedOn?: boolean;
+}
+
 /** How many runs handed between this worker's agents are remembered until their next job. */
 const maxHandedOver = 10_000;
 
@@ -184,11 +190,17 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         if (state.parent !== undefined) await dispatcher.dispatch(namespace, state.parent.runId);
         return "failed";
       }
-      log(`run ${runId}: ${state.revision === 0 ? "starting" : `resuming at step ${state.steps}`} on ${agent.name}`);
+      log(
+        `run ${runId}: ${state.revision === 0 ? "starting" : `resuming at step ${state.steps}`} on ${agent.name}`,
+      );
+      let handedOn = false;
       try {
-        return await work(agent, job, token, started, checkpoint, 0);
+        const worked = await work(agent, job, token, started, checkpoint, 0);
+        handedOn = worked.handedOn === true;
+        return worked.result;
       } finally {
-        await options.connection.del(pickups);
+        // A run moved on or waiting had its pickups cleared by that write.
+        if (!handedOn) await options.connection.del(pickups);
       }
     }
   };
@@ -201,14 +213,14 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     checkpoint: StoreCheckpoint,
     /** How many times Redis lost this worker's writes to the run (see run.conflict below). */
     rewinds: number,
-  ): Promise<string> => {
+  ): Promise<WorkResult> => {
     const { id: runId, namespace } = state;
     if (agent.spec.framework !== "freehold") {
       await failRun(checkpoint, state, {
         code: "runtime.framework-unavailable",
         message: `agent ${agent.name} asks for framework ${agent.spec.framework}, which this worker cannot drive; set spec.framework to freehold`,
       });
-      return "failed";
+      return { result: "failed" };
     }
     try {
       const outcome = await runLoop(state, {
@@ -230,7 +242,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
           handedOver.set(`${namespace}/${runId}`, outcome.state);
         }
         await dispatcher.dispatchQueued(outcome.state);
-        return `moved to ${outcome.state.agent}`;
+        return { result: `moved to ${outcome.state.agent}`, handedOn: true };
       }
       if (outcome.kind === "suspended") {
         log(`run ${runId}: ${outcome.state.status}`);
@@ -238,13 +250,13 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         if (waiting?.kind === "agent") {
           for (const child of waiting.childRunIds) await dispatcher.dispatch(namespace, child);
         }
-        return outcome.state.status;
+        return { result: outcome.state.status, handedOn: true };
       }
       log(`run ${runId}: ${outcome.state.status} after ${outcome.state.steps} steps`);
       // A child run's answer goes to its waiting parent at once (the sweeper would, later).
       if (outcome.state.parent !== undefined)
         await dispatcher.dispatch(namespace, outcome.state.parent.runId);
-      return outcome.state.status;
+      return { result: outcome.state.status };
     } catch (error) {
       if (error instanceof DelayedError) throw error;
       if (error instanceof FreeholdError && error.code === "run.conflict") {
@@ -267,7 +279,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
           );
           return work(agent, job, token, latest, checkpoint, rewinds + 1);
         }
-        return "released";
+        return { result: "released" };
       }
       return retryOrFail(job, state, checkpoint, error);
     }

@@ -15,6 +15,7 @@ import {
   createDispatcher,
   createInbox,
   createQuotas,
+  clearMarksEffect,
   finish,
   namespacePrefix,
   runPickupsKey,
@@ -78,6 +79,12 @@ interface WorkResult {
 /** How many runs handed between this worker's agents are remembered until their next job. */
 const maxHandedOver = 10_000;
 
+/**
+ * How long, in ms, a run handed between this worker's agents is remembered (and its dispatch marks
+ * left for its pickup to clear): well below the sweeper's grace (2 s), which would dispatch it again.
+ */
+const handedOverMs = 500;
+
 /** How many stalls without progress fail a run by default. */
 export const defaultMaxStalls = 3;
 
@@ -140,24 +147,84 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         };
   const checkpoints = new Map(options.agents.map((agent) => [agent, checkpointOf(metrics?.forAgent(agent))]));
   /**
-   * Runs this worker just moved to another agent it also serves, as it wrote them: the job that
-   * moves them on starts from here instead of reading them back. Only ever a starting point: the
-   * write that starts the work checks the revision, and a run changed since is read again.
+   * Runs this worker just moved to another agent it also serves, as it wrote them, and when their
+   * dispatch marks were made by (see Dispatcher): the job that moves such a run on starts from here
+   * instead of reading it back, and clears the marks in the write that starts the work. Only ever a
+   * starting point for that write, which checks the revision: a run changed since is read again.
+   * Kept for {@link handedOverMs} at most; then the marks are cleared on their own.
    */
-  const handedOver = new Map<string, RunState>();
+  const handedOver = new Map<string, { readonly state: RunState; readonly markedBy: number }>();
   const served = new Set(options.agents.map((agent) => `${agent.namespace}/${agent.name}`));
+  /** Clears the marks of a run handed over, unless it was picked up since. */
+  const clearMarks = async (namespace: string, runId: string, markedBy: number): Promise<void> => {
+    try {
+      await dispatcher.clearMarks(namespace, runId, markedBy);
+    } catch (error) {
+      // The sweeper dispatches it again, once: its job id makes that a no-op.
+      log(
+        `run ${runId}: failed to clear its dispatch mark: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  };
+  /** Forgets the runs handed over before `before` (ms since the epoch), clearing their marks. */
+  const forgetHandedOver = async (before: number): Promise<void> => {
+    const due: { namespace: string; runId: string; markedBy: number }[] = [];
+    for (const [key, { state, markedBy }] of handedOver) {
+      if (markedBy >= before && handedOver.size <= maxHandedOver) break;
+      handedOver.delete(key);
+      due.push({ namespace: state.namespace, runId: state.id, markedBy });
+    }
+    await Promise.all(due.map(({ namespace, runId, markedBy }) => clearMarks(namespace, runId, markedBy)));
+  };
+  const forgetter = setInterval(() => {
+    void forgetHandedOver(Date.now() - handedOverMs);
+  }, handedOverMs / 2);
+  forgetter.unref();
 
   const process = async (agent: ResolvedAgent, job: Job, token: string | undefined): Promise<string> => {
     const parsed = RunJob.safeParse(job.data);
     if (!parsed.success)
       throw new UnrecoverableError(`job ${job.id} is not a run job: ${parsed.error.message}`);
     const { runId, namespace } = parsed.data;
+    const handed = handedOver.get(`${namespace}/${runId}`);
+    handedOver.delete(`${namespace}/${runId}`);
+    /** Marks left for this job's pickup to clear (made by the transfer that queued it, here). */
+    let markedBy = handed?.markedBy;
+    try {
+      // Remembered as queued for this agent, or read: no decision below rests on an unchecked state.
+      const remembered =
+        handed?.state.agent === agent.name && handed.state.status === "queued" ? handed.state : undefined;
+      return await pickUp(agent, job, token, { namespace, runId, remembered, markedBy }, () => {
+        markedBy = undefined;
+      });
+    } finally {
+      if (markedBy !== undefined) await clearMarks(namespace, runId, markedBy);
+    }
+  };
+
+  /**
+   * Reads the run (or starts from the state remembered), checks it is this agent's to work on, and
+   * starts the work: one write marks it running, counts the pickup and clears the marks made by
+   * `markedBy` (then `cleared()` is called); then the loop.
+   */
+  const pickUp = async (
+    agent: ResolvedAgent,
+    job: Job,
+    token: string | undefined,
+    run: {
+      readonly namespace: string;
+      readonly runId: string;
+      readonly remembered: RunState | undefined;
+      readonly markedBy: number | undefined;
+    },
+    cleared: () => void,
+  ): Promise<string> => {
+    const { namespace, runId, remembered, markedBy } = run;
     const checkpoint = checkpoints.get(agent) ?? checkpointOf(undefined);
     const pickups = runPickupsKey(namespace, runId);
-    let remembered = handedOver.get(`${namespace}/${runId}`);
-    handedOver.delete(`${namespace}/${runId}`);
+    let start = remembered;
     for (let attempt = 1; ; attempt += 1) {
-      const state = remembered ?? (await options.store.get(namespace, runId));
+      const state = start ?? (await options.store.get(namespace, runId));
       if (state === undefined) throw new UnrecoverableError(`run ${namespace}/${runId} does not exist`);
       if (isTerminal(state.status)) return state.status;
       if (state.agent !== agent.name) return `moved to ${state.agent}`;
@@ -168,11 +235,13 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       try {
         started = await checkpoint(state, { ...state, status: "running" }, [], {
           pickup: { progress: progressOf(state), maxStalls, ttlSeconds: pickupsTtlSeconds },
+          ...(markedBy === undefined ? {} : { effects: [clearMarksEffect(namespace, runId, markedBy)] }),
         });
+        cleared();
       } catch (error) {
         // Changed since it was read (or remembered): read it again.
         if (isFreeholdError(error, "run.conflict") && attempt < 3) {
-          remembered = undefined;
+          start = undefined;
           continue;
         }
         if (isFreeholdError(error, "run.conflict")) return "released";
@@ -238,10 +307,13 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       if (outcome.kind === "moved") {
         log(`run ${runId}: transferred to ${outcome.state.agent}`);
         if (served.has(`${namespace}/${outcome.state.agent}`)) {
-          if (handedOver.size >= maxHandedOver) handedOver.delete(handedOver.keys().next().value ?? "");
-          handedOver.set(`${namespace}/${runId}`, outcome.state);
+          // The marks stay until the job's pickup here clears them, or handedOverMs passes.
+          const markedBy = await dispatcher.dispatchQueued(outcome.state, { clearMarks: false });
+          handedOver.set(`${namespace}/${runId}`, { state: outcome.state, markedBy });
+          if (handedOver.size > maxHandedOver) void forgetHandedOver(0);
+        } else {
+          await dispatcher.dispatchQueued(outcome.state);
         }
-        await dispatcher.dispatchQueued(outcome.state);
         return { result: `moved to ${outcome.state.agent}`, handedOn: true };
       }
       if (outcome.kind === "suspended") {
@@ -384,6 +456,8 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       shutdown.abort();
       clearInterval(sweeper);
       await Promise.all(workers.map((worker) => worker.close()));
+      clearInterval(forgetter);
+      await forgetHandedOver(Number.POSITIVE_INFINITY);
       await queues.close();
     },
   };

@@ -28,6 +28,7 @@ import type { RedisClient } from "@freehold/handoff";
 import type { Registry } from "prom-client";
 
 import { createRuntimeMetrics, type AgentMetrics } from "./metrics.ts";
+import { createHandovers } from "./handovers.ts";
 import { runLoop, type ResolvedAgent } from "./run-loop.ts";
 
 /** Options of {@link createRuntimeWorker}. */
@@ -75,15 +76,6 @@ interface WorkResult {
   readonly result: string;
   readonly handedOn?: boolean;
 }
-
-/** How many runs handed between this worker's agents are remembered until their next job. */
-const maxHandedOver = 10_000;
-
-/**
- * How long, in ms, a run handed between this worker's agents is remembered (and its dispatch marks
- * left for its pickup to clear): well below the sweeper's grace (2 s), which would dispatch it again.
- */
-const handedOverMs = 500;
 
 /** How many stalls without progress fail a run by default. */
 export const defaultMaxStalls = 3;
@@ -146,48 +138,15 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
           return written;
         };
   const checkpoints = new Map(options.agents.map((agent) => [agent, checkpointOf(metrics?.forAgent(agent))]));
-  /**
-   * Runs this worker just moved to another agent it also serves, as it wrote them, and when their
-   * dispatch marks were made by (see Dispatcher): the job that moves such a run on starts from here
-   * instead of reading it back, and clears the marks in the write that starts the work. Only ever a
-   * starting point for that write, which checks the revision: a run changed since is read again.
-   * Kept for {@link handedOverMs} at most; then the marks are cleared on their own.
-   */
-  const handedOver = new Map<string, { readonly state: RunState; readonly markedBy: number }>();
+  const handovers = createHandovers(dispatcher, log);
   const served = new Set(options.agents.map((agent) => `${agent.namespace}/${agent.name}`));
-  /** Clears the marks of a run handed over, unless it was picked up since. */
-  const clearMarks = async (namespace: string, runId: string, markedBy: number): Promise<void> => {
-    try {
-      await dispatcher.clearMarks(namespace, runId, markedBy);
-    } catch (error) {
-      // The sweeper dispatches it again, once: its job id makes that a no-op.
-      log(
-        `run ${runId}: failed to clear its dispatch mark: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-  };
-  /** Forgets the runs handed over before `before` (ms since the epoch), clearing their marks. */
-  const forgetHandedOver = async (before: number): Promise<void> => {
-    const due: { namespace: string; runId: string; markedBy: number }[] = [];
-    for (const [key, { state, markedBy }] of handedOver) {
-      if (markedBy >= before && handedOver.size <= maxHandedOver) break;
-      handedOver.delete(key);
-      due.push({ namespace: state.namespace, runId: state.id, markedBy });
-    }
-    await Promise.all(due.map(({ namespace, runId, markedBy }) => clearMarks(namespace, runId, markedBy)));
-  };
-  const forgetter = setInterval(() => {
-    void forgetHandedOver(Date.now() - handedOverMs);
-  }, handedOverMs / 2);
-  forgetter.unref();
 
   const process = async (agent: ResolvedAgent, job: Job, token: string | undefined): Promise<string> => {
     const parsed = RunJob.safeParse(job.data);
     if (!parsed.success)
       throw new UnrecoverableError(`job ${job.id} is not a run job: ${parsed.error.message}`);
     const { runId, namespace } = parsed.data;
-    const handed = handedOver.get(`${namespace}/${runId}`);
-    handedOver.delete(`${namespace}/${runId}`);
+    const handed = handovers.take(namespace, runId);
     /** Marks left for this job's pickup to clear (made by the transfer that queued it, here). */
     let markedBy = handed?.markedBy;
     try {
@@ -198,7 +157,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         markedBy = undefined;
       });
     } finally {
-      if (markedBy !== undefined) await clearMarks(namespace, runId, markedBy);
+      if (markedBy !== undefined) await handovers.clearMarks(namespace, runId, markedBy);
     }
   };
 
@@ -307,10 +266,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       if (outcome.kind === "moved") {
         log(`run ${runId}: transferred to ${outcome.state.agent}`);
         if (served.has(`${namespace}/${outcome.state.agent}`)) {
-          // The marks stay until the job's pickup here clears them, or handedOverMs passes.
-          const markedBy = await dispatcher.dispatchQueued(outcome.state, { clearMarks: false });
-          handedOver.set(`${namespace}/${runId}`, { state: outcome.state, markedBy });
-          if (handedOver.size > maxHandedOver) void forgetHandedOver(0);
+          await handovers.dispatch(outcome.state);
         } else {
           await dispatcher.dispatchQueued(outcome.state);
         }
@@ -456,8 +412,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       shutdown.abort();
       clearInterval(sweeper);
       await Promise.all(workers.map((worker) => worker.close()));
-      clearInterval(forgetter);
-      await forgetHandedOver(Number.POSITIVE_INFINITY);
+      await handovers.close();
       await queues.close();
     },
   };

@@ -12,7 +12,7 @@ import { FreeholdError, isTerminal, type RunEvent, type RunState } from "@freeho
 import type { RedisClient } from "./redis-client.ts";
 import type { AgentQueues } from "./agent-queues.ts";
 import { dispatchKey, dispatchKeys } from "./keys.ts";
-import { evalScript } from "./redis-effects.ts";
+import { evalScript, type RedisEffect } from "./redis-effects.ts";
 import type { RunStore } from "./run-store.ts";
 import { applyToolResult } from "./run-transitions.ts";
 
@@ -21,9 +21,13 @@ export interface Dispatcher {
   dispatch(namespace: string, runId: string): Promise<void>;
   /**
    * The fast path for a worker that has just checkpointed `state` (queued): enqueue it without reading
-   * it back, and clear the marks made up to now (a later mark, from a later checkpoint, stays).
+   * it back, and clear the marks made up to now (a later mark, from a later checkpoint, stays). With
+   * `clearMarks: false` the marks stay for the caller to clear (with {@link Dispatcher.clearMarks} or
+   * {@link clearMarksEffect}); either way it returns the time that bounds them.
    */
-  dispatchQueued(state: RunState): Promise<void>;
+  dispatchQueued(state: RunState, options?: { readonly clearMarks?: boolean }): Promise<number>;
+  /** Clears the marks of a run made up to `markedBy` (ms since the epoch); a later mark stays. */
+  clearMarks(namespace: string, runId: string, markedBy: number): Promise<void>;
   /** Dispatches every run marked more than `graceMs` ago; returns how many. */
   sweep(namespace: string, graceMs?: number): Promise<number>;
 }
@@ -33,6 +37,18 @@ local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if score and tonumber(score) <= tonumber(ARGV[2]) then return redis.call('ZREM', KEYS[1], ARGV[1]) end
 return 0
 `;
+
+/**
+ * {@link Dispatcher.clearMarks} as an effect, to go with a write of the run (in its slot).
+ *
+ * @example
+ * ```ts
+ * await store.checkpoint(state, next, events, { effects: [clearMarksEffect(namespace, runId, markedBy)] });
+ * ```
+ */
+export function clearMarksEffect(namespace: string, runId: string, markedBy: number): RedisEffect {
+  return { op: "zrem", key: dispatchKey(namespace, runId), member: runId, maxScore: markedBy };
+}
 
 const removeIfScore = `
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('ZREM', KEYS[1], ARGV[1]) end
@@ -139,18 +155,15 @@ export function createDispatcher(parts: {
       }
       await evalScript(redis, removeIfScore, 1, key, runId, score);
     },
-    async dispatchQueued(state) {
-      if (state.status !== "queued") return;
+    async dispatchQueued(state, options = {}) {
       const markedBy = Date.now();
+      if (state.status !== "queued") return markedBy;
       await queues.enqueue(state.namespace, state.agent, state.id, { key: `r${state.revision}` });
-      await evalScript(
-        redis,
-        removeIfMarkedBefore,
-        1,
-        dispatchKey(state.namespace, state.id),
-        state.id,
-        markedBy,
-      );
+      if (options.clearMarks !== false) await dispatcher.clearMarks(state.namespace, state.id, markedBy);
+      return markedBy;
+    },
+    async clearMarks(namespace, runId, markedBy) {
+      await evalScript(redis, removeIfMarkedBefore, 1, dispatchKey(namespace, runId), runId, markedBy);
     },
     async sweep(namespace, graceMs = 2_000) {
       const marked = await Promise.all(

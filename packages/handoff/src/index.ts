@@ -63,6 +63,7 @@ export {
   parseRetentionSeconds,
   type FollowOptions,
   type RunStore,
+  type RunPickup,
   type RunStoreOptions,
   type StoredEvent,
 } from "./run-store.ts";
@@ -78,7 +79,7 @@ export {
 export { effectsLua, type RedisEffect, type RedisPrecondition } from "./redis-effects.ts";
 export { approvalItemKey, approvalsKey, dispatchKey, inboxItemKey, inboxQueueKey } from "./keys.ts";
 export { approvalItemEffects, createApprovals, type Approvals } from "./approvals.ts";
-export { createDispatcher, type Dispatcher } from "./dispatcher.ts";
+export { clearMarksEffect, createDispatcher, type Dispatcher } from "./dispatcher.ts";
 export { createInbox, inboxItemEffects, type Inbox } from "./inbox.ts";
 export { compareAndWrite, evalScript } from "./redis-effects.ts";
 export { limitsKey, runsUsageKey, tenancyKey, tokensUsageKey, usagePrefix } from "./keys.ts";

@@ -87,8 +87,9 @@ export function runStartedByKey(namespace: string, runId: string): string {
 }
 
 /**
- * How often workers picked a run up without it making progress (a hash: `revision`, `count`): a
- * worker that dies on the run each time (a tool or model that crashes it) makes it fail.
+ * How often workers picked a run up without it making progress (a hash: `progress`, `count`): a
+ * worker that dies on the run each time (a tool or model that crashes it) makes it fail. Counted and
+ * cleared by checkpoints (see RunPickup in run-store.ts) and by the worker.
  */
 export function runPickupsKey(namespace: string, runId: string): string {
   return `${runKey(namespace, runId)}:pickups`;

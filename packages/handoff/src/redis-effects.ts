@@ -16,7 +16,13 @@ export type RedisEffect =
   | { readonly op: "del"; readonly key: string }
   | { readonly op: "hset"; readonly key: string; readonly fields: Readonly<Record<string, string>> }
   | { readonly op: "zadd"; readonly key: string; readonly score: number; readonly member: string }
-  | { readonly op: "zrem"; readonly key: string; readonly member: string }
+  | {
+      readonly op: "zrem";
+      readonly key: string;
+      readonly member: string;
+      /** Only if its score is at most this (a mark made before then; a later one stays). */
+      readonly maxScore?: number;
+    }
   | { readonly op: "xadd"; readonly key: string; readonly field: string; readonly value: string }
   | { readonly op: "rpush"; readonly key: string; readonly values: readonly string[] };
 
@@ -66,7 +72,11 @@ local function apply_effects(json)
     elseif effect.op == 'hset' then
       for field, value in pairs(effect.fields) do redis.call('HSET', effect.key, field, value) end
     elseif effect.op == 'zadd' then redis.call('ZADD', effect.key, effect.score, effect.member)
-    elseif effect.op == 'zrem' then redis.call('ZREM', effect.key, effect.member)
+    elseif effect.op == 'zrem' then
+      local score = effect.maxScore and redis.call('ZSCORE', effect.key, effect.member)
+      if not effect.maxScore or (score and tonumber(score) <= effect.maxScore) then
+        redis.call('ZREM', effect.key, effect.member)
+      end
     elseif effect.op == 'xadd' then redis.call('XADD', effect.key, '*', effect.field, effect.value)
     elseif effect.op == 'rpush' then
       for _, value in ipairs(effect.values) do redis.call('RPUSH', effect.key, value) end

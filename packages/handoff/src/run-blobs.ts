@@ -109,11 +109,15 @@ function walk(value: unknown, visit: (text: string) => string): unknown {
     }
     return copy ?? value;
   }
+  // A hot path (every checkpoint walks the state it writes): no arrays of entries.
+  const record = value as Record<string, unknown>;
   let copy: Record<string, unknown> | undefined;
-  for (const [key, item] of Object.entries(value)) {
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) continue;
+    const item = record[key];
     const next = walk(item, visit);
     if (next !== item) {
-      copy ??= { ...(value as Record<string, unknown>) };
+      copy ??= { ...record };
       copy[key] = next;
     }
   }

@@ -49,6 +49,19 @@ export interface FollowOptions {
   readonly blockMs?: number;
 }
 
+/**
+ * A worker taking a run up, counted in the checkpoint that starts its work there (KEYS: the run's
+ * pickups hash). `progress` says how far the run has come (model calls, tool results): a pickup at
+ * the progress of the last one not cleared is a stall, its worker having died on the run. After
+ * `maxStalls` stalls in a row the checkpoint writes nothing and fails with `run.stalled` (details:
+ * `stalls`); below that, it records this pickup as one more, the key expiring after `ttlSeconds`.
+ */
+export interface RunPickup {
+  readonly progress: string;
+  readonly maxStalls: number;
+  readonly ttlSeconds: number;
+}
+
 export interface RunStore {
   /** Stores a new run and its first events (a queued run is marked for dispatch); fails with `run.exists` if the id is taken. */
   create(state: RunState, events: readonly RunEvent[]): Promise<void>;
@@ -61,7 +74,9 @@ export interface RunStore {
    * revision is still `previous.revision`; otherwise fails with `run.conflict`. `effects` are written
    * in the same step, if `preconditions` hold (else `run.precondition-failed`). A run whose new status
    * is `queued` is marked for dispatch in the same step too (see Dispatcher). A Redis too full to
-   * take the write gives `store.full` (retryable), with nothing written.
+   * take the write gives `store.full` (retryable), with nothing written. With `pickup`, the write
+   * also counts a worker taking the run up (see {@link RunPickup}); a write that leaves the run
+   * queued or waiting clears its pickups (its worker let go of it, alive).
    */
   checkpoint(
     previous: RunState,
@@ -70,6 +85,7 @@ export interface RunStore {
     extra?: {
       readonly effects?: readonly RedisEffect[];
       readonly preconditions?: readonly RedisPrecondition[];
+      readonly pickup?: RunPickup;
     },
   ): Promise<RunState>;
   /** Events after `after` (exclusive), oldest first. */
@@ -88,7 +104,9 @@ export interface RunStore {
  * ARGV: 1 the revision read, 2 the compact state, 3 the new revision, 4 preconditions, 5 effects,
  * 6 retention (0: the run goes on), 7 events kept, 8 `append` or `snapshot`, 9 messages stored at the
  * revision read (append), 10 messages after, 11 messages sent, 12 blobs sent, 13 blobs referenced and
- * not sent; then the messages, the blobs (hash, text), the hashes referenced, the events.
+ * not sent, 14 the pickup's progress (empty: no pickup), 15 its stalls that fail the run, 16 its TTL,
+ * 17 `1` when the run leaves its worker's hands (queued, waiting); then the messages, the blobs (hash,
+ * text), the hashes referenced, the events.
  */
 const checkpointScript = `${effectsLua}
 local revision = redis.call('HGET', KEYS[1], 'revision')
@@ -106,12 +124,24 @@ if failed then return redis.error_reply(failed) end
 if ARGV[8] == 'append' and redis.call('HGET', KEYS[1], 'messages') ~= ARGV[9] then
   return redis.error_reply('RELAYOUT messages stored differ')
 end
-local messages_at = 14
+local messages_at = 18
 local blobs_at = messages_at + tonumber(ARGV[11])
 local refs_at = blobs_at + 2 * tonumber(ARGV[12])
 local events_at = refs_at + tonumber(ARGV[13])
 for i = refs_at, events_at - 1 do
   if redis.call('HEXISTS', KEYS[6], ARGV[i]) == 0 then return redis.error_reply('BLOBMISSING ' .. ARGV[i]) end
+end
+-- A pickup (last of the checks: a write refused above is sent again, and must not count it twice).
+if ARGV[14] ~= '' then
+  local last = redis.call('HMGET', KEYS[4], 'progress', 'count')
+  local stalls = 0
+  if last[1] == ARGV[14] then stalls = tonumber(last[2] or '0') or 0 end
+  if stalls >= tonumber(ARGV[15]) then return redis.error_reply('STALLED ' .. stalls) end
+  redis.call('HSET', KEYS[4], 'progress', ARGV[14], 'count', tostring(stalls + 1))
+  redis.call('EXPIRE', KEYS[4], ARGV[16])
+elseif ARGV[17] == '1' then
+  -- Handed on: the worker that held the run did not die on it.
+  redis.call('DEL', KEYS[4])
 end
 if ARGV[8] == 'snapshot' then redis.call('DEL', KEYS[5]) end
 for i = messages_at, blobs_at - 1 do redis.call('RPUSH', KEYS[5], ARGV[i]) end
@@ -517,6 +547,10 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
           String(record.messages.length),
           String(record.blobs.size),
           String(referenced.length),
+          extra.pickup?.progress ?? "",
+          String(extra.pickup?.maxStalls ?? 0),
+          String(extra.pickup?.ttlSeconds ?? 0),
+          stored.status === "queued" || stored.status.startsWith("waiting_") ? "1" : "0",
           ...record.messages,
           ...[...record.blobs].flat(),
           ...referenced,
@@ -538,6 +572,14 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
             "run.precondition-failed",
             `run ${stored.namespace}/${stored.id}: ${error.message.slice("PRECONDITION ".length)} in the meantime; read it again and retry`,
             { details: { namespace: stored.namespace, runId: stored.id } },
+          );
+        }
+        if (error instanceof Error && error.message.startsWith("STALLED")) {
+          const stalls = Number(error.message.slice("STALLED ".length));
+          throw new FreeholdError(
+            "run.stalled",
+            `run ${stored.namespace}/${stored.id} was picked up ${stalls} times in a row without making progress; its workers died on it`,
+            { details: { namespace: stored.namespace, runId: stored.id, stalls } },
           );
         }
         if (error instanceof Error && /^(CONFLICT|NOTFOUND)/.test(error.message)) {

@@ -3,7 +3,9 @@
  * does not grow with the conversation), long texts are stored once apart and come back in place
  * (state, messages, events, live followers), a forged reference comes back as written, a rewritten
  * conversation is stored whole, and a run stored in the earlier layout (messages inside the state)
- * is read and moved to the new one by its next checkpoint.
+ * is read and moved to the new one by its next checkpoint. A checkpoint counts a worker's pickup
+ * (refusing the one past the stalls allowed), clears the pickups when the run leaves its worker, and
+ * clears dispatch marks up to a time.
  */
 import { randomUUID } from "node:crypto";
 import type { ChatMessage, RunEvent, RunState } from "@freehold/api";
@@ -11,13 +13,16 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   blobThreshold,
+  clearMarksEffect,
   createEventFanout,
   createRunStore,
+  dispatchKey,
   newRun,
   runBlobsKey,
   runEventsKey,
   runKey,
   runMessagesKey,
+  runPickupsKey,
   startRedisServer,
   type RedisServer,
   type RunStore,
@@ -246,5 +251,52 @@ describe("run store layout", () => {
     );
     expect(await redis.llen(runMessagesKey(namespace, old.id))).toBe(5);
     expect(await store.require(namespace, old.id)).toEqual(next);
+  });
+});
+
+describe("run store pickups and marks", () => {
+  const pickup = { progress: "0/1/0", maxStalls: 2, ttlSeconds: 60 };
+
+  it("counts pickups in the checkpoint that starts the work, and refuses the one past maxStalls", async () => {
+    const created = await createdRun();
+    const first = await store.checkpoint(created, { ...created, status: "running" }, [], { pickup });
+    const second = await store.checkpoint(first, first, [], { pickup });
+    expect(await redis.hgetall(runPickupsKey(namespace, created.id))).toEqual({
+      progress: "0/1/0",
+      count: "2",
+    });
+    await expect(store.checkpoint(second, second, [], { pickup })).rejects.toMatchObject({
+      code: "run.stalled",
+      details: { stalls: 2 },
+    });
+    // Refused: nothing written.
+    expect((await store.require(namespace, created.id)).revision).toBe(second.revision);
+    // Progress since the last pickup: not a stall.
+    const moved = await store.checkpoint(second, second, [], { pickup: { ...pickup, progress: "1/3/0" } });
+    expect(moved.revision).toBe(second.revision + 1);
+    expect(await redis.hget(runPickupsKey(namespace, created.id), "count")).toBe("1");
+  });
+
+  it("clears the pickups when a checkpoint leaves the run queued, not while it runs", async () => {
+    const created = await createdRun();
+    const running = await store.checkpoint(created, { ...created, status: "running" }, [], { pickup });
+    const still = await store.checkpoint(running, { ...running, steps: 1 }, []);
+    expect(await redis.exists(runPickupsKey(namespace, created.id))).toBe(1);
+    await store.checkpoint(still, { ...still, status: "queued", agent: "support" }, []);
+    expect(await redis.exists(runPickupsKey(namespace, created.id))).toBe(0);
+  });
+
+  it("clears the dispatch marks made by a time with a pickup, and keeps a later one", async () => {
+    const created = await createdRun();
+    const key = dispatchKey(namespace, created.id);
+    await redis.zadd(key, 1000, created.id);
+    const running = await store.checkpoint(created, { ...created, status: "running" }, [], {
+      effects: [clearMarksEffect(namespace, created.id, 999)],
+    });
+    expect(await redis.zscore(key, created.id)).toBe("1000");
+    await store.checkpoint(running, running, [], {
+      effects: [clearMarksEffect(namespace, created.id, 1000)],
+    });
+    expect(await redis.zscore(key, created.id)).toBeNull();
   });
 });

@@ -12,6 +12,7 @@ import {
   isTerminal,
   type AgentSpec,
   type ChatMessage,
+  type RunEvent,
   type RunState,
   type ToolCallRecord,
 } from "@freehold/api";
@@ -98,6 +99,9 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
   const tracer = options.tracer ?? runtimeTracer();
   const now = options.now ?? (() => new Date());
   let state = initial;
+  /** The state as last written; `state` is ahead of it by the steps deferred since, with `deferred`. */
+  let written = initial;
+  let deferred: readonly RunEvent[] = [];
   let writes = Promise.resolve();
   /**
    * Calls this loop recorded as started in the write of the model's answer (one write per step, not
@@ -105,14 +109,28 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
    */
   let markedNotSent = new Set<string>();
 
-  /** Applies a transition to the latest state and checkpoints it, one write at a time. */
+  /**
+   * Applies a transition to the latest state and checkpoints it, one write at a time. A transition
+   * that says `defer` is written with the next one instead: only for a step after which nothing
+   * leaves the worker before the next write.
+   */
   const commit = (
-    transition: (current: RunState) => Transition & { readonly effects?: readonly RedisEffect[] },
+    transition: (
+      current: RunState,
+    ) => Transition & { readonly effects?: readonly RedisEffect[]; readonly defer?: boolean },
   ): Promise<void> => {
     const write = writes.then(async () => {
-      const { state: next, events, effects } = transition(state);
-      if (next === state && events.length === 0) return;
-      state = await checkpoint(state, next, events, effects === undefined ? undefined : { effects });
+      const { state: next, events, effects, defer } = transition(state);
+      if (defer === true && effects === undefined) {
+        state = next;
+        deferred = [...deferred, ...events];
+        return;
+      }
+      if (next === written && events.length === 0) return;
+      const all = deferred.length === 0 ? events : [...deferred, ...events];
+      state = await checkpoint(written, next, all, effects === undefined ? undefined : { effects });
+      written = state;
+      deferred = [];
     });
     writes = write.catch(() => undefined);
     return write;
@@ -142,11 +160,13 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
           return { kind: "ended", state };
         }
         if (options.signal?.aborted === true) {
-          if (markedNotSent.size > 0) {
-            const unmark = markedNotSent;
-            markedNotSent = new Set();
-            await commit((current) => ({ state: withStarted(current, unmark, undefined), events: [] }));
-          }
+          const unmark = markedNotSent;
+          markedNotSent = new Set();
+          // Writes what was deferred, too.
+          await commit((current) => ({
+            state: unmark.size > 0 ? withStarted(current, unmark, undefined) : current,
+            events: [],
+          }));
           return { kind: "interrupted", state };
         }
         const step = nextStep(state, agent.spec.limits);
@@ -329,6 +349,14 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
           ? undefined
           : nextStep(advanced.state, agent.spec.limits);
         const toSend = next?.kind === "call-tools" ? ordinaryCalls(next.calls) : [];
+        // A turn of transfers only: its answer is written with the transfer, the next step, as
+        // nothing leaves the worker in between (a worker that dies there calls the model again).
+        if (
+          next?.kind === "call-tools" &&
+          next.calls.every((call) => call.special?.kind === "transfer" && call.approval !== "required")
+        ) {
+          return { ...advanced, defer: true };
+        }
         if (toSend.length === 0 || options.signal?.aborted === true) return advanced;
         markedNotSent = new Set(toSend.map((call) => call.toolCall.id));
         return {

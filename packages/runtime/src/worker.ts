@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { FreeholdError, isTerminal, redactUrls, RunJob, type RunState } from "@freehold/api";
+import { FreeholdError, isFreeholdError, isTerminal, redactUrls, RunJob, type RunState } from "@freehold/api";
 import {
   agentQueueName,
   agentQueuePrefix,
@@ -15,7 +15,7 @@ import {
   createDispatcher,
   createInbox,
   createQuotas,
-  evalScript,
+  clearMarksEffect,
   finish,
   namespacePrefix,
   runPickupsKey,
@@ -28,7 +28,8 @@ import type { RedisClient } from "@freehold/handoff";
 import type { Registry } from "prom-client";
 
 import { createRuntimeMetrics, type AgentMetrics } from "./metrics.ts";
-import type { Checkpoint, LoopDriver, ResolvedAgent } from "./loop-driver.ts";
+import { createHandovers } from "./handovers.ts";
+import type { LoopDriver, ResolvedAgent } from "./loop-driver.ts";
 import { builtInDriver } from "./run-loop.ts";
 
 /** Options of {@link createRuntimeWorker}. */
@@ -74,20 +75,14 @@ export interface RuntimeWorkerOptions {
   readonly drivers?: readonly LoopDriver[];
 }
 
-/**
- * Counts a pickup of a run (KEYS[1]: its pickups hash; ARGV: its progress now, the stalls that fail
- * it, the key's TTL): returns the stalls so far, that is pickups since the run last made progress
- * that were never cleared (their worker died). Below the limit, this pickup is recorded as one more.
- */
-const recordPickupScript = `
-local last = redis.call('HMGET', KEYS[1], 'progress', 'count')
-local stalls = 0
-if last[1] == ARGV[1] then stalls = tonumber(last[2] or '0') or 0 end
-if stalls >= tonumber(ARGV[2]) then return stalls end
-redis.call('HSET', KEYS[1], 'progress', ARGV[1], 'count', tostring(stalls + 1))
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return stalls
-`;
+/** A checkpoint of the run store (the loop's, and the one that starts a run's work on this worker). */
+type StoreCheckpoint = (...args: Parameters<RunStore["checkpoint"]>) => Promise<RunState>;
+
+/** What working on a run came to: the job's result; handed on: queued for another agent or waiting. */
+interface WorkResult {
+  readonly result: string;
+  readonly handedOn?: boolean;
+}
 
 /** How many stalls without progress fail a run by default. */
 export const defaultMaxStalls = 3;
@@ -144,7 +139,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
           log,
         });
   /** Each agent's checkpoint: the store's, then what it wrote counted in the agent's metrics. */
-  const checkpointOf = (agentMetrics: AgentMetrics | undefined): Checkpoint =>
+  const checkpointOf = (agentMetrics: AgentMetrics | undefined): StoreCheckpoint =>
     agentMetrics === undefined
       ? (previous, next, events, extra) => options.store.checkpoint(previous, next, events, extra)
       : async (previous, next, events, extra) => {
@@ -153,50 +148,98 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
           return written;
         };
   const checkpoints = new Map(options.agents.map((agent) => [agent, checkpointOf(metrics?.forAgent(agent))]));
+  const handovers = createHandovers(dispatcher, log);
+  const served = new Set(options.agents.map((agent) => `${agent.namespace}/${agent.name}`));
 
   const process = async (agent: ResolvedAgent, job: Job, token: string | undefined): Promise<string> => {
     const parsed = RunJob.safeParse(job.data);
     if (!parsed.success)
       throw new UnrecoverableError(`job ${job.id} is not a run job: ${parsed.error.message}`);
     const { runId, namespace } = parsed.data;
-    const state = await options.store.get(namespace, runId);
-    if (state === undefined) throw new UnrecoverableError(`run ${namespace}/${runId} does not exist`);
-    if (isTerminal(state.status)) return state.status;
-    if (state.agent !== agent.name) return `moved to ${state.agent}`;
-    if (state.status.startsWith("waiting_")) return state.status;
-    const checkpoint = checkpoints.get(agent) ?? checkpointOf(undefined);
-    // A pickup not cleared below is one whose worker died on the run (its job stalled).
-    const pickups = runPickupsKey(namespace, runId);
-    // Read the last pickup's progress and count this one in one round trip (a script, not MULTI: a
-    // tenant's Redis user may not run EXEC).
-    const stalls = Number(
-      await evalScript(
-        options.connection,
-        recordPickupScript,
-        1,
-        pickups,
-        progressOf(state),
-        maxStalls,
-        pickupsTtlSeconds,
-      ),
-    );
-    if (stalls >= maxStalls) {
-      log(`run ${runId}: its worker died ${stalls} times without progress; failing it`);
-      await failRun(checkpoint, state, {
-        code: "runtime.stalled",
-        message:
-          `the workers of agent ${agent.name} died ${stalls} times while working on this run without it making progress ` +
-          `(at step ${state.steps}); check the worker logs for a tool or model that crashes the worker (out of memory, a native crash) ` +
-          `and the pod's restarts, then start the run again`,
-      });
-      await options.connection.del(pickups);
-      if (state.parent !== undefined) await dispatcher.dispatch(namespace, state.parent.runId);
-      return "failed";
-    }
+    const handed = handovers.take(namespace, runId);
+    /** Marks left for this job's pickup to clear (made by the transfer that queued it, here). */
+    let markedBy = handed?.markedBy;
     try {
-      return await work(agent, job, token, state, checkpoint, 0);
+      // Remembered as queued for this agent, or read: no decision below rests on an unchecked state.
+      const remembered =
+        handed?.state.agent === agent.name && handed.state.status === "queued" ? handed.state : undefined;
+      return await pickUp(agent, job, token, { namespace, runId, remembered, markedBy }, () => {
+        markedBy = undefined;
+      });
     } finally {
-      await options.connection.del(pickups);
+      if (markedBy !== undefined) await handovers.clearMarks(namespace, runId, markedBy);
+    }
+  };
+
+  /**
+   * Reads the run (or starts from the state remembered), checks it is this agent's to work on, and
+   * starts the work: one write marks it running, counts the pickup and clears the marks made by
+   * `markedBy` (then `cleared()` is called); then the loop.
+   */
+  const pickUp = async (
+    agent: ResolvedAgent,
+    job: Job,
+    token: string | undefined,
+    run: {
+      readonly namespace: string;
+      readonly runId: string;
+      readonly remembered: RunState | undefined;
+      readonly markedBy: number | undefined;
+    },
+    cleared: () => void,
+  ): Promise<string> => {
+    const { namespace, runId, remembered, markedBy } = run;
+    const checkpoint = checkpoints.get(agent) ?? checkpointOf(undefined);
+    const pickups = runPickupsKey(namespace, runId);
+    let start = remembered;
+    for (let attempt = 1; ; attempt += 1) {
+      const state = start ?? (await options.store.get(namespace, runId));
+      if (state === undefined) throw new UnrecoverableError(`run ${namespace}/${runId} does not exist`);
+      if (isTerminal(state.status)) return state.status;
+      if (state.agent !== agent.name) return `moved to ${state.agent}`;
+      if (state.status.startsWith("waiting_")) return state.status;
+      // The write that starts the work also counts this pickup; a pickup not cleared below is one
+      // whose worker died on the run (its job stalled).
+      let started: RunState;
+      try {
+        started = await checkpoint(state, { ...state, status: "running" }, [], {
+          pickup: { progress: progressOf(state), maxStalls, ttlSeconds: pickupsTtlSeconds },
+          ...(markedBy === undefined ? {} : { effects: [clearMarksEffect(namespace, runId, markedBy)] }),
+        });
+        cleared();
+      } catch (error) {
+        // Changed since it was read (or remembered): read it again.
+        if (isFreeholdError(error, "run.conflict") && attempt < 3) {
+          start = undefined;
+          continue;
+        }
+        if (isFreeholdError(error, "run.conflict")) return "released";
+        if (!isFreeholdError(error, "run.stalled")) return retryOrFail(job, state, checkpoint, error);
+        const stalls = Number(error.details?.["stalls"] ?? maxStalls);
+        log(`run ${runId}: its worker died ${stalls} times without progress; failing it`);
+        await failRun(checkpoint, state, {
+          code: "runtime.stalled",
+          message:
+            `the workers of agent ${agent.name} died ${stalls} times while working on this run without it making progress ` +
+            `(at step ${state.steps}); check the worker logs for a tool or model that crashes the worker (out of memory, a native crash) ` +
+            `and the pod's restarts, then start the run again`,
+        });
+        await options.connection.del(pickups);
+        if (state.parent !== undefined) await dispatcher.dispatch(namespace, state.parent.runId);
+        return "failed";
+      }
+      log(
+        `run ${runId}: ${state.revision === 0 ? "starting" : `resuming at step ${state.steps}`} on ${agent.name}`,
+      );
+      let handedOn = false;
+      try {
+        const worked = await work(agent, job, token, started, checkpoint, 0);
+        handedOn = worked.handedOn === true;
+        return worked.result;
+      } finally {
+        // A run moved on or waiting had its pickups cleared by that write.
+        if (!handedOn) await options.connection.del(pickups);
+      }
     }
   };
 
@@ -205,10 +248,10 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     job: Job,
     token: string | undefined,
     state: RunState,
-    checkpoint: Checkpoint,
+    checkpoint: StoreCheckpoint,
     /** How many times Redis lost this worker's writes to the run (see run.conflict below). */
     rewinds: number,
-  ): Promise<string> => {
+  ): Promise<WorkResult> => {
     const { id: runId, namespace } = state;
     const driver = drivers.get(agent.spec.framework);
     if (driver === undefined) {
@@ -216,11 +259,8 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         code: "runtime.framework-unavailable",
         message: `agent ${agent.name} asks for framework ${agent.spec.framework}, which this worker cannot drive (it drives ${[...drivers.keys()].join(", ")}); install the framework's adapter in the worker's image, or set spec.framework to freehold`,
       });
-      return "failed";
+      return { result: "failed" };
     }
-    log(
-      `run ${runId}: ${state.revision === 0 ? "starting" : `resuming at step ${state.steps}`} on ${agent.name}`,
-    );
     try {
       const outcome = await driver.run(state, {
         agent,
@@ -236,8 +276,12 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       }
       if (outcome.kind === "moved") {
         log(`run ${runId}: transferred to ${outcome.state.agent}`);
-        await dispatcher.dispatchQueued(outcome.state);
-        return `moved to ${outcome.state.agent}`;
+        if (served.has(`${namespace}/${outcome.state.agent}`)) {
+          await handovers.dispatch(outcome.state);
+        } else {
+          await dispatcher.dispatchQueued(outcome.state);
+        }
+        return { result: `moved to ${outcome.state.agent}`, handedOn: true };
       }
       if (outcome.kind === "suspended") {
         log(`run ${runId}: ${outcome.state.status}`);
@@ -245,13 +289,13 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         if (waiting?.kind === "agent") {
           for (const child of waiting.childRunIds) await dispatcher.dispatch(namespace, child);
         }
-        return outcome.state.status;
+        return { result: outcome.state.status, handedOn: true };
       }
       log(`run ${runId}: ${outcome.state.status} after ${outcome.state.steps} steps`);
       // A child run's answer goes to its waiting parent at once (the sweeper would, later).
       if (outcome.state.parent !== undefined)
         await dispatcher.dispatch(namespace, outcome.state.parent.runId);
-      return outcome.state.status;
+      return { result: outcome.state.status };
     } catch (error) {
       if (error instanceof DelayedError) throw error;
       if (error instanceof FreeholdError && error.code === "run.conflict") {
@@ -270,31 +314,41 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
           rewinds < 3
         ) {
           log(
-            `run ${runId}: RedisClient lost writes back to revision ${latest.revision}; resuming from there`,
+            `run ${runId}: RedisClient lost writes back to revision ${latest.revision}; resuming at step ${latest.steps} on ${agent.name}`,
           );
           return work(agent, job, token, latest, checkpoint, rewinds + 1);
         }
-        return "released";
+        return { result: "released" };
       }
-      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      const retryable = !(error instanceof FreeholdError) || error.retryable;
-      if (retryable && !lastAttempt) {
-        log(`run ${runId}: attempt ${job.attemptsMade + 1} failed (${(error as Error).message}); retrying`);
-        throw error;
-      }
-      const latest = await options.store.require(namespace, runId);
-      if (!isTerminal(latest.status)) {
-        await failRun(checkpoint, latest, {
-          code: error instanceof FreeholdError ? error.code : "runtime.internal",
-          message: error instanceof Error ? error.message : String(error),
-        });
-      }
-      throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
+      return retryOrFail(job, state, checkpoint, error);
     }
   };
 
+  /** An attempt failed: BullMQ retries it if it may, else the run fails with the error. */
+  const retryOrFail = async (
+    job: Job,
+    { id: runId, namespace }: RunState,
+    checkpoint: StoreCheckpoint,
+    error: unknown,
+  ): Promise<never> => {
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const retryable = !(error instanceof FreeholdError) || error.retryable;
+    if (retryable && !lastAttempt) {
+      log(`run ${runId}: attempt ${job.attemptsMade + 1} failed (${(error as Error).message}); retrying`);
+      throw error;
+    }
+    const latest = await options.store.require(namespace, runId);
+    if (!isTerminal(latest.status)) {
+      await failRun(checkpoint, latest, {
+        code: error instanceof FreeholdError ? error.code : "runtime.internal",
+        message: error instanceof Error ? error.message : String(error),
+      });
+    }
+    throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
+  };
+
   const failRun = async (
-    checkpoint: Checkpoint,
+    checkpoint: StoreCheckpoint,
     state: RunState,
     error: { code: string; message: string },
   ): Promise<void> => {
@@ -369,6 +423,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       shutdown.abort();
       clearInterval(sweeper);
       await Promise.all(workers.map((worker) => worker.close()));
+      await handovers.close();
       await queues.close();
     },
   };

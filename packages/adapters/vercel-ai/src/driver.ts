@@ -60,8 +60,13 @@ export function toModelMessages(messages: readonly ChatMessage[]): ModelMessage[
   });
 }
 
-/** The agent's tools for the SDK: MCP tools run durably; the others stop the SDK's loop. */
-function toolsOf(turn: ModelTurn, tools: readonly RuntimeTool[]): ToolSet {
+/**
+ * The agent's tools for the SDK: MCP tools run durably; the others stop the SDK's loop. The SDK turns
+ * an error thrown by `execute` into a result for the model and goes on; a failure of the run's own
+ * (its store refused the write: cancelled, taken over) must end the turn instead, so it is kept in
+ * `failures` for the turn to throw.
+ */
+function toolsOf(turn: ModelTurn, tools: readonly RuntimeTool[], failures: unknown[]): ToolSet {
   const set: ToolSet = {};
   for (const runtimeTool of tools) {
     const { definition } = runtimeTool;
@@ -73,7 +78,13 @@ function toolsOf(turn: ModelTurn, tools: readonly RuntimeTool[]): ToolSet {
             description: definition.description,
             inputSchema,
             execute: async (_input: unknown, { toolCallId }: { toolCallId: string }) => {
-              const outcome = await turn.callTool(toolCallId);
+              let outcome;
+              try {
+                outcome = await turn.callTool(toolCallId);
+              } catch (error) {
+                failures.push(error);
+                throw error;
+              }
               if (outcome === undefined) throw new TurnOver();
               return outcome.content;
             },
@@ -85,12 +96,23 @@ function toolsOf(turn: ModelTurn, tools: readonly RuntimeTool[]): ToolSet {
 /** One model turn: the AI SDK's loop, until it answers, stops at a special call, or the turn is over. */
 export async function aiSdkTurn(agent: ResolvedAgent, turn: ModelTurn): Promise<void> {
   const toolset = await turn.toolset();
+  const failures: unknown[] = [];
+  // After a tool call failed the run's own way, the SDK's next model call ends the turn instead.
+  const guarded: ModelTurn = {
+    get state() {
+      return turn.state;
+    },
+    toolset: () => turn.toolset(),
+    callModel: () => (failures.length > 0 ? Promise.resolve(undefined) : turn.callModel()),
+    callTool: (toolCallId) => turn.callTool(toolCallId),
+    ...(turn.signal === undefined ? {} : { signal: turn.signal }),
+  };
   try {
     await generateText({
-      model: durableModel(turn, agent.model),
+      model: durableModel(guarded, agent.model),
       instructions: agent.spec.instructions,
       messages: toModelMessages(turn.state.messages),
-      tools: toolsOf(turn, toolset.tools),
+      tools: toolsOf(turn, toolset.tools, failures),
       // Limits are the runtime's (checked before every model call); this only bounds one turn.
       stopWhen: stepCountIs(agent.spec.limits.maxSteps + 1),
       // Retries and fallbacks are the Model resource's.
@@ -98,9 +120,10 @@ export async function aiSdkTurn(agent: ResolvedAgent, turn: ModelTurn): Promise<
       ...(turn.signal === undefined ? {} : { abortSignal: turn.signal }),
     });
   } catch (error) {
-    if (isTurnOver(error) || turn.signal?.aborted === true) return;
-    throw error;
+    if (failures.length === 0 && (isTurnOver(error) || turn.signal?.aborted === true)) return;
+    throw failures[0] ?? error;
   }
+  if (failures.length > 0) throw failures[0];
 }
 
 /**

@@ -3,6 +3,7 @@
  * user selects it: by the Agent's `spec.framework` (and, for a framework's native mode, the fields
  * that point at the team's own code), laid over every agent of a scenario.
  */
+import { mastraDriver } from "@freehold/adapter-mastra";
 import { vercelAiDriver } from "@freehold/adapter-vercel-ai";
 import type { Framework } from "@freehold/api";
 import type { LoopDriver } from "@freehold/runtime";
@@ -21,4 +22,5 @@ export interface DriverUnderTest {
 export const drivers: readonly DriverUnderTest[] = [
   { name: "built-in", framework: "freehold" },
   { name: "vercel-ai", framework: "vercel-ai", drivers: [vercelAiDriver] },
+  { name: "mastra", framework: "mastra", drivers: [mastraDriver] },
 ];

@@ -10,6 +10,7 @@ import type { LoopDriver, ResolvedAgent } from "@freehold/runtime";
 
 const adapters: Partial<Record<Framework, () => Promise<LoopDriver>>> = {
   "vercel-ai": async () => (await import("@freehold/adapter-vercel-ai")).vercelAiDriver,
+  mastra: async () => (await import("@freehold/adapter-mastra")).mastraDriver,
 };
 
 /** The drivers the agents need besides the built-in loop. */

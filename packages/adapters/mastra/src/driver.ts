@@ -56,7 +56,10 @@ const logger = new ConsoleLogger({
  * `interrupted`; `durableModel` never returns it (it maps Freehold's five finish reasons), so the
  * model is the same object under Mastra's type.
  */
-export function mastraModel(turn: ModelTurn, model: ResolvedAgent["model"]): MastraModelConfig {
+export function mastraModel(
+  turn: ModelTurn,
+  model: { readonly provider: string; readonly modelId: string },
+): MastraModelConfig {
   return durableModel(turn, model) as unknown as MastraModelConfig;
 }
 

@@ -15,11 +15,13 @@ import {
   type RedisServer,
   type RunStore,
 } from "@freehold/handoff";
-import { runLoop, type LoopDriver } from "@freehold/runtime";
+import { toModelMessages } from "@freehold/adapter-vercel-ai";
+import { runLoop, type LoopDriver, type ModelTurn } from "@freehold/runtime";
+import { Agent } from "@mastra/core/agent";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startScriptedWorld } from "../../../runtime/test/scripted-world.ts";
 import { startCounterServer, type CounterServer } from "../../../../test/fixtures/mcp/counter-server.ts";
-import { mastraDriver, mastraTurn } from "../src/index.ts";
+import { mastraDriver, mastraModel, mastraTurn } from "../src/index.ts";
 
 let redis: RedisServer;
 let connection: RedisClient;
@@ -111,5 +113,48 @@ describe("the mastra driver", () => {
 
   it("is the driver of spec.framework mastra", () => {
     expect(mastraDriver.framework).toBe("mastra");
+  });
+});
+
+describe("the conversation Mastra is given", () => {
+  it("is one Mastra accepts: tool calls, results and errors", async () => {
+    // Mastra turns the messages into its own before the first model call; a model that answers at
+    // once lets the loop run to its end.
+    const turn: ModelTurn = {
+      state: undefined as never,
+      toolset: () => Promise.reject(new Error("unused")),
+      callModel: () =>
+        Promise.resolve({
+          message: { role: "assistant", content: "Done." },
+          usage: { inputTokens: 1, outputTokens: 1 },
+          finishReason: "stop",
+          model: "m",
+        }),
+      callTool: () => Promise.resolve(undefined),
+    };
+    const agent = new Agent({
+      id: "front",
+      name: "front",
+      instructions: "Add.",
+      model: mastraModel(turn, { provider: "openai-compatible", modelId: "m" }),
+      maxRetries: 0,
+    });
+    const result = await agent.generate(
+      toModelMessages([
+        { role: "user", content: "Add." },
+        {
+          role: "assistant",
+          content: "",
+          toolCalls: [
+            { id: "c1", name: "add", arguments: '{"a":1,"b":2}' },
+            { id: "c2", name: "echo", arguments: "not json" },
+          ],
+        },
+        { role: "tool", toolCallId: "c1", name: "add", content: "3" },
+        { role: "tool", toolCallId: "c2", name: "echo", content: "bad arguments", isError: true },
+      ]),
+    );
+    expect(result.error).toBeUndefined();
+    expect(result.text).toBe("Done.");
   });
 });

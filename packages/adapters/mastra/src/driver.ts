@@ -79,6 +79,8 @@ export function toolsOf(turn: ModelTurn, tools: readonly RuntimeTool[]): MastraT
         : createTool({
             ...common,
             execute: async (_input: unknown, context: ToolExecutionContext) => {
+              // Mastra gives a tool run by an agent the model's call id. Without one, the call is left
+              // to the runtime: the turn ends at the next model call and the runtime runs it.
               const toolCallId = context.agent?.toolCallId;
               if (toolCallId === undefined || toolCallId === "") throw new TurnOver();
               const outcome = await turn.callTool(toolCallId);

@@ -1,8 +1,10 @@
 /**
  * Checks that workspace dependencies point one way, as the root README draws them:
  *   api  <-  models, mcp, handoff  <-  runtime  <-  adapters, gateway, sdk, cli, operator
- * A package may depend only on packages of a lower layer; every `@freehold/*` import in a package's
- * sources must be declared in its package.json; and there is no cycle.
+ * A package may depend only on packages of a lower layer, with one exception: an adapter of a
+ * framework that takes AI SDK language models (Mastra) builds on the Vercel AI SDK adapter, whose
+ * `durableModel` is the run's model as one. Every `@freehold/*` import in a package's sources must be
+ * declared in its package.json; and there is no cycle.
  */
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -20,6 +22,15 @@ function layerOf(name: string): number | undefined {
   if (name === "@freehold/operator") return 4;
   if (["@freehold/test", "@freehold/bench"].includes(name)) return 5;
   return undefined;
+}
+
+/** The one edge inside a layer: another adapter on the Vercel AI SDK adapter's model (see above). */
+function buildsOnAiSdkModel(name: string, dependency: string): boolean {
+  return (
+    name.startsWith("@freehold/adapter-") &&
+    name !== "@freehold/adapter-vercel-ai" &&
+    dependency === "@freehold/adapter-vercel-ai"
+  );
 }
 
 interface WorkspacePackage {
@@ -74,7 +85,7 @@ for (const workspacePackage of packages) {
   }
   for (const dependency of workspacePackage.dependencies) {
     const dependencyLayer = layerOf(dependency) ?? Infinity;
-    if (dependencyLayer >= layer) {
+    if (dependencyLayer >= layer && !buildsOnAiSdkModel(workspacePackage.name, dependency)) {
       problems.push(
         `${workspacePackage.name} (layer ${layer}) must not depend on ${dependency} (layer ${dependencyLayer})`,
       );

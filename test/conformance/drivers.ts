@@ -5,6 +5,7 @@
  */
 import { langGraphDriver } from "@freehold/adapter-langgraph";
 import { openAiAgentsDriver } from "@freehold/adapter-openai-agents";
+import { mastraDriver } from "@freehold/adapter-mastra";
 import { vercelAiDriver } from "@freehold/adapter-vercel-ai";
 import type { Framework } from "@freehold/api";
 import type { LoopDriver } from "@freehold/runtime";
@@ -25,4 +26,5 @@ export const drivers: readonly DriverUnderTest[] = [
   { name: "vercel-ai", framework: "vercel-ai", drivers: [vercelAiDriver] },
   { name: "langgraph", framework: "langgraph", drivers: [langGraphDriver] },
   { name: "openai-agents", framework: "openai-agents", drivers: [openAiAgentsDriver] },
+  { name: "mastra", framework: "mastra", drivers: [mastraDriver] },
 ];

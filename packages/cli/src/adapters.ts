@@ -12,6 +12,7 @@ const adapters: Partial<Record<Framework, () => Promise<LoopDriver>>> = {
   "vercel-ai": async () => (await import("@freehold/adapter-vercel-ai")).vercelAiDriver,
   langgraph: async () => (await import("@freehold/adapter-langgraph")).langGraphDriver,
   "openai-agents": async () => (await import("@freehold/adapter-openai-agents")).openAiAgentsDriver,
+  mastra: async () => (await import("@freehold/adapter-mastra")).mastraDriver,
 };
 
 /** The drivers the agents need besides the built-in loop. */

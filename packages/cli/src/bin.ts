@@ -7,6 +7,10 @@
  * NODE_DISABLE_COMPILE_CACHE=1 turns it off): the modules imported after it are stripped of their
  * types and compiled once, not on every start. The runtime image ships the cache warmed (see
  * images/runtime.Dockerfile), so a worker starts without loading the type stripper at all.
+ *
+ * Mastra's usage telemetry (PostHog, in `@mastra/core`) is switched off for the whole process, before
+ * any adapter loads: `MASTRA_TELEMETRY_DISABLED` is its only switch. The Mastra adapter's path never
+ * reaches it (it runs an `Agent` outside a `Mastra` instance); this keeps it so.
  */
 import { enableCompileCache } from "node:module";
 import { homedir } from "node:os";
@@ -21,6 +25,7 @@ const { createProgram } = await import("./program.ts");
 
 const output = processOutput();
 const environment = process.env;
+environment.MASTRA_TELEMETRY_DISABLED = "1";
 const cacheDirectory = environment.FREEHOLD_CACHE_DIR ?? join(homedir(), ".cache", "freehold");
 const stopped = (): Promise<void> =>
   new Promise((resolve) => {

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { FreeholdError } from "@freehold/api";
 import { Redis } from "ioredis";
-import { freePort, startRedisServer, type RedisServer } from "./redis-server.ts";
+import { freePort, isAddressInUse, startRedisServer, type RedisServer } from "./redis-server.ts";
 
 /** An ACL user made on every node before the cluster is handed out. */
 export interface RedisClusterUser {
@@ -96,24 +96,33 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   try {
     for (let index = 0; index < slotRanges.length; index += 1) {
       const dataDirectory = join(folder, `node-${index}`);
-      // The bus port is the node's port + 10000 by default: past 65535 for a high free port.
-      const busPort = await freePort();
-      busPorts.push(busPort);
-      servers.push(
-        await startRedisServer({
-          dataDirectory,
-          ...(options.binary === undefined ? {} : { binary: options.binary }),
-          ...(options.password === undefined ? {} : { password: options.password }),
-          extraArguments: [
-            "--cluster-enabled",
-            "yes",
-            "--cluster-config-file",
-            join(dataDirectory, "nodes.conf"),
-            "--cluster-port",
-            String(busPort),
-          ],
-        }),
-      );
+      // The bus port is the node's port + 10000 by default: past 65535 for a high free port. A bus
+      // port taken between the check and the bind is chosen again.
+      for (let attempt = 1; ; attempt += 1) {
+        const busPort = await freePort();
+        try {
+          servers.push(
+            await startRedisServer({
+              dataDirectory,
+              ...(options.binary === undefined ? {} : { binary: options.binary }),
+              ...(options.password === undefined ? {} : { password: options.password }),
+              extraArguments: [
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                join(dataDirectory, "nodes.conf"),
+                "--cluster-port",
+                String(busPort),
+              ],
+            }),
+          );
+          busPorts.push(busPort);
+          break;
+        } catch (error) {
+          if (attempt >= 5 || !isAddressInUse(error)) throw error;
+          rmSync(join(dataDirectory, "nodes.conf"), { force: true });
+        }
+      }
     }
     for (const server of servers) {
       const connection = new Redis({

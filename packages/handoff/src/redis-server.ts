@@ -82,6 +82,27 @@ export async function freePort(): Promise<number> {
  * ```
  */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  // A free port can be taken by another process between the check and redis-server's bind: a port
+  // of our choosing is chosen again.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startRedisServerOnce(options);
+    } catch (error) {
+      if (options.port !== undefined || attempt >= 5 || !isAddressInUse(error)) throw error;
+    }
+  }
+}
+
+/** A redis-server that exited at start because a port it was given is taken. */
+export function isAddressInUse(error: unknown): boolean {
+  return (
+    error instanceof FreeholdError &&
+    error.code === "redis.start-failed" &&
+    error.message.includes("Address already in use")
+  );
+}
+
+async function startRedisServerOnce(options: RedisServerOptions): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
   const temporary = options.dataDirectory === undefined;
   const dataDirectory = options.dataDirectory ?? mkdtempSync(join(tmpdir(), "freehold-redis-"));

@@ -90,7 +90,9 @@ export function createWorkerFleet(options: {
   return {
     start,
     killOne(anyUpForMs) {
+      // A worker signalled already whose exit has not come yet is not killed again.
       const alive = [...workers]
+        .filter(([child]) => !child.killed)
         .filter(([, worker]) =>
           anyUpForMs === undefined ? worker.runs.size > 0 : Date.now() - worker.since > anyUpForMs,
         )

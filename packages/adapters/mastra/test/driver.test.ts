@@ -6,6 +6,7 @@
 import type { RunState } from "@freehold/api";
 import {
   connectRedis,
+  newRun,
   createAgentQueues,
   createRunStore,
   startRedisServer,
@@ -121,7 +122,7 @@ describe("the conversation Mastra is given", () => {
     // Mastra turns the messages into its own before the first model call; a model that answers at
     // once lets the loop run to its end.
     const turn: ModelTurn = {
-      state: undefined as never,
+      state: newRun({ id: "r", namespace: "n", agent: "a", input: "Add." }),
       toolset: () => Promise.reject(new Error("unused")),
       callModel: () =>
         Promise.resolve({

@@ -284,6 +284,8 @@ export const scenarios: readonly Scenario[] = [
       expect(after.revision).toBe(cancelled.revision);
       expect(world.model.requests.length).toBe(modelCalls);
       expect(after.output).toBeUndefined();
+      // The call in flight when the run was cancelled is not sent again, by any part of the worker.
+      expect(c.serverCalls()).toHaveLength(1);
     },
   },
   {

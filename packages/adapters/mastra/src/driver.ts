@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { durableModel, isTurnOver, toModelMessages, TurnOver } from "@freehold/adapter-vercel-ai";
+import { durableModel, isTurnOver, toModelMessages, TurnGuard, TurnOver } from "@freehold/adapter-vercel-ai";
 import {
   runLoop,
   type LoopDriver,
@@ -64,7 +64,7 @@ export function mastraModel(
 }
 
 /** The agent's tools for Mastra: MCP tools run durably; the others stop Mastra's loop. */
-export function toolsOf(turn: ModelTurn, tools: readonly RuntimeTool[]): MastraTools {
+export function toolsOf(guard: TurnGuard, tools: readonly RuntimeTool[]): MastraTools {
   const set: MastraTools = {};
   for (const runtimeTool of tools) {
     const { definition } = runtimeTool;
@@ -83,7 +83,8 @@ export function toolsOf(turn: ModelTurn, tools: readonly RuntimeTool[]): MastraT
               // to the runtime: the turn ends at the next model call and the runtime runs it.
               const toolCallId = context.agent?.toolCallId;
               if (toolCallId === undefined || toolCallId === "") throw new TurnOver();
-              const outcome = await turn.callTool(toolCallId);
+              // A failure of the run's own is kept by the guard: Mastra would give it to the model.
+              const outcome = await guard.callTool(toolCallId);
               if (outcome === undefined) throw new TurnOver();
               return outcome.content;
             },
@@ -95,12 +96,13 @@ export function toolsOf(turn: ModelTurn, tools: readonly RuntimeTool[]): MastraT
 /** One model turn: Mastra's agent loop, until it answers, stops at a special call, or the turn is over. */
 export async function mastraTurn(agent: ResolvedAgent, turn: ModelTurn): Promise<void> {
   const toolset = await turn.toolset();
+  const guard = new TurnGuard(turn);
   const mastraAgent = new Agent({
     id: agent.name,
     name: agent.name,
     instructions: agent.spec.instructions,
-    model: mastraModel(turn, agent.model),
-    tools: toolsOf(turn, toolset.tools),
+    model: mastraModel(guard.turn, agent.model),
+    tools: toolsOf(guard, toolset.tools),
     // Retries and fallbacks are the Model resource's.
     maxRetries: 0,
   });
@@ -114,10 +116,12 @@ export async function mastraTurn(agent: ResolvedAgent, turn: ModelTurn): Promise
       modelSettings: { maxRetries: 0 },
       ...(turn.signal === undefined ? {} : { abortSignal: turn.signal }),
     });
+    guard.rethrow();
     if (result.error !== undefined && !isTurnOver(result.error) && turn.signal?.aborted !== true) {
       throw result.error;
     }
   } catch (error) {
+    guard.rethrow();
     if (isTurnOver(error) || turn.signal?.aborted === true) return;
     throw error;
   }

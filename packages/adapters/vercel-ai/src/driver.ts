@@ -21,7 +21,7 @@ import {
   type RuntimeTool,
 } from "@freehold/runtime";
 import { generateText, jsonSchema, stepCountIs, tool, type ModelMessage, type ToolSet } from "ai";
-import { durableModel, isTurnOver, TurnOver } from "./durable-model.ts";
+import { durableModel, isTurnOver, TurnGuard, TurnOver } from "./durable-model.ts";
 
 /** The run's conversation as the AI SDK's messages (the instructions go as `system`). */
 export function toModelMessages(messages: readonly ChatMessage[]): ModelMessage[] {
@@ -61,12 +61,10 @@ export function toModelMessages(messages: readonly ChatMessage[]): ModelMessage[
 }
 
 /**
- * The agent's tools for the SDK: MCP tools run durably; the others stop the SDK's loop. The SDK turns
- * an error thrown by `execute` into a result for the model and goes on; a failure of the run's own
- * (its store refused the write: cancelled, taken over) must end the turn instead, so it is kept in
- * `failures` for the turn to throw.
+ * The agent's tools for the SDK: MCP tools run durably (a failure of the run's own is kept by the
+ * guard, see TurnGuard); the others stop the SDK's loop.
  */
-function toolsOf(turn: ModelTurn, tools: readonly RuntimeTool[], failures: unknown[]): ToolSet {
+function toolsOf(guard: TurnGuard, tools: readonly RuntimeTool[]): ToolSet {
   const set: ToolSet = {};
   for (const runtimeTool of tools) {
     const { definition } = runtimeTool;
@@ -78,13 +76,7 @@ function toolsOf(turn: ModelTurn, tools: readonly RuntimeTool[], failures: unkno
             description: definition.description,
             inputSchema,
             execute: async (_input: unknown, { toolCallId }: { toolCallId: string }) => {
-              let outcome;
-              try {
-                outcome = await turn.callTool(toolCallId);
-              } catch (error) {
-                failures.push(error);
-                throw error;
-              }
+              const outcome = await guard.callTool(toolCallId);
               if (outcome === undefined) throw new TurnOver();
               return outcome.content;
             },
@@ -96,23 +88,13 @@ function toolsOf(turn: ModelTurn, tools: readonly RuntimeTool[], failures: unkno
 /** One model turn: the AI SDK's loop, until it answers, stops at a special call, or the turn is over. */
 export async function aiSdkTurn(agent: ResolvedAgent, turn: ModelTurn): Promise<void> {
   const toolset = await turn.toolset();
-  const failures: unknown[] = [];
-  // After a tool call failed the run's own way, the SDK's next model call ends the turn instead.
-  const guarded: ModelTurn = {
-    get state() {
-      return turn.state;
-    },
-    toolset: () => turn.toolset(),
-    callModel: () => (failures.length > 0 ? Promise.resolve(undefined) : turn.callModel()),
-    callTool: (toolCallId) => turn.callTool(toolCallId),
-    ...(turn.signal === undefined ? {} : { signal: turn.signal }),
-  };
+  const guard = new TurnGuard(turn);
   try {
     await generateText({
-      model: durableModel(guarded, agent.model),
+      model: durableModel(guard.turn, agent.model),
       instructions: agent.spec.instructions,
       messages: toModelMessages(turn.state.messages),
-      tools: toolsOf(turn, toolset.tools, failures),
+      tools: toolsOf(guard, toolset.tools),
       // Limits are the runtime's (checked before every model call); this only bounds one turn.
       stopWhen: stepCountIs(agent.spec.limits.maxSteps + 1),
       // Retries and fallbacks are the Model resource's.
@@ -120,10 +102,11 @@ export async function aiSdkTurn(agent: ResolvedAgent, turn: ModelTurn): Promise<
       ...(turn.signal === undefined ? {} : { abortSignal: turn.signal }),
     });
   } catch (error) {
-    if (failures.length === 0 && (isTurnOver(error) || turn.signal?.aborted === true)) return;
-    throw failures[0] ?? error;
+    guard.rethrow();
+    if (isTurnOver(error) || turn.signal?.aborted === true) return;
+    throw error;
   }
-  if (failures.length > 0) throw failures[0];
+  guard.rethrow();
 }
 
 /**

@@ -18,6 +18,7 @@ import type {
   LanguageModelV4StreamPart,
 } from "@ai-sdk/provider";
 import type { FinishReason, GenerateResult } from "@freehold/models";
+import type { ToolOutcome } from "@freehold/handoff";
 import type { ModelTurn } from "@freehold/runtime";
 
 /** Thrown through the SDK's loop when the run's turn is over; the driver catches it. */
@@ -25,6 +26,58 @@ export class TurnOver extends Error {
   constructor() {
     super("the run's model turn is over");
     this.name = "TurnOver";
+  }
+}
+
+/**
+ * A framework whose loop turns an error thrown by a tool's `execute` into a result for the model, and
+ * goes on, must not do so with a failure of the run's own (its store refused the write: the run was
+ * cancelled or taken over): the call would be run again by the runtime's loop. A guard keeps such
+ * failures: its `turn` ends the framework's loop at the next model call, and `rethrow` gives the
+ * first one to the runtime once the framework's loop has stopped.
+ *
+ * @example
+ * ```ts
+ * const guard = new TurnGuard(turn);
+ * const execute = (id: string) => guard.callTool(id);  // in the framework's tools
+ * await frameworkLoop(durableModel(guard.turn, model));
+ * guard.rethrow();
+ * ```
+ */
+export class TurnGuard {
+  readonly #failures: unknown[] = [];
+  readonly turn: ModelTurn;
+
+  constructor(turn: ModelTurn) {
+    const failures = this.#failures;
+    this.turn = {
+      get state() {
+        return turn.state;
+      },
+      toolset: () => turn.toolset(),
+      callModel: () => (failures.length > 0 ? Promise.resolve(undefined) : turn.callModel()),
+      callTool: (toolCallId) => turn.callTool(toolCallId),
+      ...(turn.signal === undefined ? {} : { signal: turn.signal }),
+    };
+  }
+
+  /** The turn's `callTool`, keeping a failure before it goes to the framework. */
+  async callTool(toolCallId: string): Promise<ToolOutcome | undefined> {
+    try {
+      return await this.turn.callTool(toolCallId);
+    } catch (error) {
+      this.#failures.push(error);
+      throw error;
+    }
+  }
+
+  get failed(): boolean {
+    return this.#failures.length > 0;
+  }
+
+  /** Throws the first failure kept, if any. */
+  rethrow(): void {
+    if (this.#failures.length > 0) throw this.#failures[0];
   }
 }
 

@@ -6,7 +6,9 @@
  * - bare (the baseline): the framework used as its documentation shows, with its own runner and its
  *   own OpenAI-compatible provider, and the MCP SDK's `Client.callTool` as the tool: AI SDK's
  *   `generateText` on `@ai-sdk/openai-compatible`; LangGraph's ReAct graph (`StateGraph`, a
- *   `ChatOpenAI` model node, a `ToolNode`);
+ *   `ChatOpenAI` model node, a `ToolNode`); the OpenAI Agents SDK's `Runner` with its
+ *   `OpenAIChatCompletionsModel` on the official client; a Mastra `Agent` on the AI SDK's
+ *   OpenAI-compatible provider;
  * - Freehold: the same agent (`spec.framework` set to the framework) on the path real workers take:
  *   `startRun` queues the run and a runtime worker with the framework's driver picks it from BullMQ,
  *   runs the framework's loop with a durable checkpoint at every model call and tool call in a real
@@ -20,6 +22,8 @@ import { useInterpretedParsing } from "@freehold/api";
 import { randomUUID } from "node:crypto";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { langGraphDriver } from "@freehold/adapter-langgraph";
+import { mastraDriver } from "@freehold/adapter-mastra";
+import { openAiAgentsDriver } from "@freehold/adapter-openai-agents";
 import { vercelAiDriver } from "@freehold/adapter-vercel-ai";
 import { createAgentQueues, createRunStore, startRedisServer, startRun } from "@freehold/handoff";
 import { startScriptedModelServer } from "@freehold/models";
@@ -32,6 +36,17 @@ import { tool as langChainTool } from "@langchain/core/tools";
 import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
 import { ToolNode } from "@langchain/langgraph/prebuilt";
 import { ChatOpenAI } from "@langchain/openai";
+import { Agent as MastraAgent } from "@mastra/core/agent";
+import type { MastraModelConfig } from "@mastra/core/llm";
+import { createTool } from "@mastra/core/tools";
+import {
+  Agent as OpenAiAgent,
+  Runner,
+  tool as openAiTool,
+  type JsonSchemaDefinition,
+} from "@openai/agents-core";
+import { OpenAIChatCompletionsModel } from "@openai/agents-openai";
+import OpenAI from "openai";
 import { Redis } from "ioredis";
 import { startCounterServer } from "../test/fixtures/mcp/counter-server.ts";
 import { benchConfig, median } from "./worker-process.ts";
@@ -74,7 +89,7 @@ const callAdd = async (input: Record<string, unknown>): Promise<string> => {
 
 /** One framework: its bare loop (returns the model calls it made) and its Freehold driver. */
 interface Framework {
-  readonly name: "vercel-ai" | "langgraph";
+  readonly name: "vercel-ai" | "langgraph" | "openai-agents" | "mastra";
   readonly bare: () => Promise<number>;
   readonly driver: LoopDriver;
 }
@@ -140,6 +155,63 @@ frameworks.push({
       { recursionLimit: 4 * steps },
     );
     return messages.filter((message: BaseMessage) => message instanceof AIMessage).length;
+  },
+});
+
+// The OpenAI Agents SDK's runner with its Chat Completions model on the official client.
+const openAiAgent = new OpenAiAgent({
+  name: "adder",
+  instructions: "Add.",
+  model: new OpenAIChatCompletionsModel(
+    new OpenAI({ baseURL: model.baseUrl, apiKey: "unused", maxRetries: 0 }),
+    "scripted-model",
+  ),
+  tools: [
+    openAiTool({
+      name: "add",
+      description: addTool.description ?? "",
+      parameters: addTool.inputSchema as Extract<
+        JsonSchemaDefinition["schema"],
+        { additionalProperties: true }
+      >,
+      strict: false,
+      execute: (input) => callAdd(input as Record<string, unknown>),
+    }),
+  ],
+});
+const openAiRunner = new Runner({ tracingDisabled: true });
+frameworks.push({
+  name: "openai-agents",
+  driver: openAiAgentsDriver,
+  bare: async () => {
+    const result = await openAiRunner.run(openAiAgent, "Count to ten.", { maxTurns: steps + 5 });
+    return result.rawResponses.length;
+  },
+});
+
+// A Mastra agent on the AI SDK's OpenAI-compatible provider.
+const mastraAgent = new MastraAgent({
+  id: "adder",
+  name: "adder",
+  instructions: "Add.",
+  // Mastra carries an older copy of the provider types (see the Mastra adapter's mastraModel).
+  model: openaiCompatible.chatModel("scripted-model") as unknown as MastraModelConfig,
+  tools: {
+    add: createTool({
+      id: "add",
+      description: addTool.description ?? "",
+      inputSchema: addTool.inputSchema as NonNullable<Parameters<typeof createTool>[0]["inputSchema"]>,
+      execute: (input: unknown) => callAdd(input as Record<string, unknown>),
+    }),
+  },
+  maxRetries: 0,
+});
+frameworks.push({
+  name: "mastra",
+  driver: mastraDriver,
+  bare: async () => {
+    const result = await mastraAgent.generate("Count to ten.", { maxSteps: steps + 5 });
+    return result.steps.length;
   },
 });
 

@@ -17,6 +17,7 @@ export { handToPeople, requestApprovals, transfer, type EffectfulTransition } fr
 export { admitDelegations, startChildRuns, type Admission } from "./delegations.ts";
 export { interruptedReason, recoverInterrupted } from "./interrupted-calls.ts";
 export { executeToolCall } from "./tool-execution.ts";
+export { isTurnOver, TurnOver } from "./turn-over.ts";
 export { specialTools, type Directory, type SpecialKind, type SpecialTool } from "./special-tools.ts";
 export { applyModelResult, nextStep, type NextStep } from "./steps.ts";
 export { toolResultText, type ToolResultLike } from "./tool-result-text.ts";

@@ -10,10 +10,9 @@
  *
  * @module
  */
-import { runLoop, type LoopDriver, type ModelTurn, type ResolvedAgent } from "@freehold/runtime";
+import { isTurnOver, runLoop, type LoopDriver, type ModelTurn, type ResolvedAgent } from "@freehold/runtime";
 import { createTurnGraph } from "./graph.ts";
 import { toBaseMessages } from "./messages.ts";
-import { isTurnOver } from "./turn-over.ts";
 import { langSmithRequested, localTracer } from "./local-tracer.ts";
 
 /** One model turn: the graph runs until the answer ends the run, calls a special tool, or the turn is over. */

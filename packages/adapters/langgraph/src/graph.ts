@@ -15,11 +15,10 @@
  * @module
  */
 import type { RunState } from "@freehold/api";
-import type { ModelTurn } from "@freehold/runtime";
+import { TurnOver, type ModelTurn } from "@freehold/runtime";
 import type { BaseMessage } from "@langchain/core/messages";
 import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
 import { toAIMessage, toToolMessage } from "./messages.ts";
-import { TurnOver } from "./turn-over.ts";
 
 /** The calls of the last answer that wait for something other than an MCP server. */
 function waitsForOthers(state: RunState): boolean {

@@ -8,4 +8,3 @@ export { langGraphDriver, langGraphTurn } from "./driver.ts";
 export { afterModel, createTurnGraph } from "./graph.ts";
 export { toAIMessage, toBaseMessages, toToolMessage } from "./messages.ts";
 export { localTracer } from "./local-tracer.ts";
-export { isTurnOver, TurnOver } from "./turn-over.ts";

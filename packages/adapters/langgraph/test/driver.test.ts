@@ -6,58 +6,29 @@
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { RunState } from "@freehold/api";
-import {
-  connectRedis,
-  createAgentQueues,
-  createRunStore,
-  startRedisServer,
-  startRun,
-  type AgentQueues,
-  type RedisClient,
-  type RedisServer,
-  type RunStore,
-} from "@freehold/handoff";
+import { startRun, type AgentQueues, type RedisClient, type RunStore } from "@freehold/handoff";
 import { runLoop, type LoopDriver } from "@freehold/runtime";
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
 import { RunnableLambda } from "@langchain/core/runnables";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startScriptedWorld } from "../../../runtime/test/scripted-world.ts";
-import { startCounterServer, type CounterServer } from "../../../../test/fixtures/mcp/counter-server.ts";
+import type { CounterServer } from "../../../../test/fixtures/mcp/counter-server.ts";
+import { expectTwoToolStepsInOneTurn } from "../../../../test/fixtures/adapter-turns.ts";
+import { startRunServices, waitForStatus, type RunServices } from "../../../../test/fixtures/run-services.ts";
 import { langGraphDriver, langGraphTurn } from "../src/index.ts";
 
-let redis: RedisServer;
+let services: RunServices;
 let connection: RedisClient;
 let store: RunStore;
 let queues: AgentQueues;
 let counter: CounterServer;
 
 beforeAll(async () => {
-  redis = await startRedisServer();
-  connection = connectRedis(redis.url, { maxRetriesPerRequest: null });
-  store = createRunStore(connection);
-  queues = createAgentQueues(connection);
-  counter = await startCounterServer({ transport: "http" });
+  services = await startRunServices();
+  ({ connection, store, queues, counter } = services);
 });
 
-afterAll(async () => {
-  await queues.close();
-  await counter.close();
-  connection.disconnect();
-  await redis.stop();
-});
-
-async function completed(namespace: string, runId: string): Promise<RunState> {
-  let state: RunState | undefined;
-  await expect
-    .poll(async () => (state = await store.require(namespace, runId)).status, {
-      timeout: 20_000,
-      interval: 25,
-    })
-    .toBe("completed");
-  if (state === undefined) throw new Error("never read");
-  return state;
-}
+afterAll(() => services.stop());
 
 /** A driver that counts the turns the runtime hands to the graph (the step each starts at). */
 function countingDriver(turns: number[]): LoopDriver {
@@ -75,47 +46,8 @@ function countingDriver(turns: number[]): LoopDriver {
 }
 
 describe("the langgraph driver", () => {
-  it("runs model calls and MCP tool calls in the graph, one turn, each checkpointed", async () => {
-    // The graph, not the runtime's loop, goes from the first tool call to the answer.
-    const turns: number[] = [];
-    const world = await startScriptedWorld({
-      connection,
-      store,
-      namespace: `l${Math.random().toString(36).slice(2, 10)}`,
-      counterUrl: counter.url,
-      script: [
-        { toolCalls: [{ name: "add", arguments: { a: 1, b: 2 } }] },
-        { toolCalls: [{ name: "add", arguments: { a: 3, b: 4 } }] },
-        { text: "3 and 7." },
-      ],
-      agents: { front: { framework: "langgraph", tools: [{ mcpServer: "counter", allow: ["add"] }] } },
-      drivers: [countingDriver(turns)],
-    });
-    try {
-      const run = await startRun(
-        { redis: connection, store, queues },
-        { namespace: world.namespace, agent: "front", input: "1+2, then 3+4" },
-      );
-      const done = await completed(world.namespace, run.id);
-      expect(done.output).toBe("3 and 7.");
-      expect(turns).toEqual([0]);
-      const events = (await store.readEvents(world.namespace, run.id)).map(({ event }) => event.type);
-      expect(events.filter((type) => type === "model-call-end")).toHaveLength(3);
-      expect(events.filter((type) => type === "tool-call-end")).toHaveLength(2);
-      // The model saw the run's durable conversation: the system prompt and every tool result.
-      const last = world.model.requests.at(-1) as { messages: { role: string; content: unknown }[] };
-      expect(last.messages.map((message) => message.role)).toEqual([
-        "system",
-        "user",
-        "assistant",
-        "tool",
-        "assistant",
-        "tool",
-      ]);
-    } finally {
-      await world.close();
-    }
-  });
+  it("runs model calls and MCP tool calls in the graph, one turn, each checkpointed", () =>
+    expectTwoToolStepsInOneTurn(services, "langgraph", langGraphTurn));
 
   it("ends the graph at a call that needs approval; the runtime asks for it", async () => {
     const turns: number[] = [];
@@ -190,7 +122,7 @@ describe("the langgraph driver", () => {
         { redis: connection, store, queues },
         { namespace: world.namespace, agent: "front", input: "1+2" },
       );
-      expect((await completed(world.namespace, run.id)).output).toBe("3.");
+      expect((await waitForStatus(store, world.namespace, run.id, "completed")).output).toBe("3.");
       expect(turns).toEqual([0]);
       await awaitAllCallbacks();
       await new Promise((resolve) => setTimeout(resolve, 1_000));

@@ -13,9 +13,11 @@
  *
  * @module
  */
-import { durableModel, isTurnOver, toModelMessages, TurnGuard, TurnOver } from "@freehold/adapter-vercel-ai";
+import { durableModel, toModelMessages, TurnGuard } from "@freehold/adapter-vercel-ai";
 import {
+  isTurnOver,
   runLoop,
+  TurnOver,
   type LoopDriver,
   type ModelTurn,
   type ResolvedAgent,

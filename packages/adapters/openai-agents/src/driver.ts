@@ -14,6 +14,7 @@
  * @module
  */
 import {
+  isTurnOver,
   runLoop,
   type LoopDriver,
   type ModelTurn,
@@ -31,7 +32,7 @@ import {
   type Tool,
   type ToolsToFinalOutputResult,
 } from "@openai/agents-core";
-import { durableModel, isTurnOver } from "./durable-model.ts";
+import { durableModel } from "./durable-model.ts";
 import { toInputItems } from "./input-items.ts";
 
 /** Why the SDK's run of this turn stops after its tools: set by the tools themselves. */

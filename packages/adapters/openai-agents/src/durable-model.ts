@@ -10,7 +10,7 @@
  * @module
  */
 import type { GenerateResult } from "@freehold/models";
-import type { ModelTurn } from "@freehold/runtime";
+import { TurnOver, type ModelTurn } from "@freehold/runtime";
 import {
   Usage,
   type AssistantMessageItem,
@@ -20,23 +20,6 @@ import {
   type ModelResponse,
   type StreamEvent,
 } from "@openai/agents-core";
-
-/** Thrown through the SDK's loop when the run's turn is over; the driver catches it. */
-export class TurnOver extends Error {
-  constructor() {
-    super("the run's model turn is over");
-    this.name = "TurnOver";
-  }
-}
-
-/** True for a TurnOver, also when the SDK wrapped it. */
-export function isTurnOver(error: unknown): boolean {
-  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; depth += 1) {
-    if (cause instanceof TurnOver) return true;
-    cause = cause.cause;
-  }
-  return false;
-}
 
 /** A Freehold answer as the SDK's output items: its text as a message, its tool calls as function calls. */
 function outputItems(result: GenerateResult): (AssistantMessageItem | FunctionCallItem)[] {

@@ -5,5 +5,5 @@
  * @module
  */
 export { openAiAgentsDriver, openAiAgentsTurn } from "./driver.ts";
-export { durableModel, isTurnOver, toModelResponse, TurnOver } from "./durable-model.ts";
+export { durableModel, toModelResponse } from "./durable-model.ts";
 export { toInputItems } from "./input-items.ts";

@@ -4,17 +4,7 @@
  * durable; the conformance suite (test/conformance) holds the driver to every other scenario.
  */
 import { FreeholdError, type RunState } from "@freehold/api";
-import {
-  connectRedis,
-  createAgentQueues,
-  createRunStore,
-  startRedisServer,
-  startRun,
-  type AgentQueues,
-  type RedisClient,
-  type RedisServer,
-  type RunStore,
-} from "@freehold/handoff";
+import { startRun, type AgentQueues, type RedisClient, type RunStore } from "@freehold/handoff";
 import {
   runLoop,
   type LoopDriver,
@@ -25,96 +15,27 @@ import {
 import { Agent, Runner } from "@openai/agents-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startScriptedWorld } from "../../../runtime/test/scripted-world.ts";
-import { startCounterServer, type CounterServer } from "../../../../test/fixtures/mcp/counter-server.ts";
+import type { CounterServer } from "../../../../test/fixtures/mcp/counter-server.ts";
+import { expectTwoToolStepsInOneTurn } from "../../../../test/fixtures/adapter-turns.ts";
+import { startRunServices, waitForStatus, type RunServices } from "../../../../test/fixtures/run-services.ts";
 import { durableModel, openAiAgentsDriver, openAiAgentsTurn, toInputItems } from "../src/index.ts";
 
-let redis: RedisServer;
+let services: RunServices;
 let connection: RedisClient;
 let store: RunStore;
 let queues: AgentQueues;
 let counter: CounterServer;
 
 beforeAll(async () => {
-  redis = await startRedisServer();
-  connection = connectRedis(redis.url, { maxRetriesPerRequest: null });
-  store = createRunStore(connection);
-  queues = createAgentQueues(connection);
-  counter = await startCounterServer({ transport: "http" });
+  services = await startRunServices();
+  ({ connection, store, queues, counter } = services);
 });
 
-afterAll(async () => {
-  await queues.close();
-  await counter.close();
-  connection.disconnect();
-  await redis.stop();
-});
-
-async function completed(namespace: string, runId: string): Promise<RunState> {
-  let state: RunState | undefined;
-  await expect
-    .poll(async () => (state = await store.require(namespace, runId)).status, {
-      timeout: 20_000,
-      interval: 25,
-    })
-    .toBe("completed");
-  if (state === undefined) throw new Error("never read");
-  return state;
-}
+afterAll(() => services.stop());
 
 describe("the openai-agents driver", () => {
-  it("runs model calls and MCP tool calls in the SDK's runner loop, one turn, each checkpointed", async () => {
-    // Counts the turns the runtime hands to the SDK: the SDK's loop, not the runtime's, goes from the
-    // first tool call to the answer.
-    const turns: number[] = [];
-    const counting: LoopDriver = {
-      framework: "openai-agents",
-      run: (state, options) =>
-        runLoop(state, {
-          ...options,
-          modelTurn: async (turn) => {
-            turns.push(turn.state.steps);
-            await openAiAgentsTurn(options.agent, turn);
-          },
-        }),
-    };
-    const world = await startScriptedWorld({
-      connection,
-      store,
-      namespace: `o${Math.random().toString(36).slice(2, 10)}`,
-      counterUrl: counter.url,
-      script: [
-        { toolCalls: [{ name: "add", arguments: { a: 1, b: 2 } }] },
-        { toolCalls: [{ name: "add", arguments: { a: 3, b: 4 } }] },
-        { text: "3 and 7." },
-      ],
-      agents: { front: { framework: "openai-agents", tools: [{ mcpServer: "counter", allow: ["add"] }] } },
-      drivers: [counting],
-    });
-    try {
-      const run = await startRun(
-        { redis: connection, store, queues },
-        { namespace: world.namespace, agent: "front", input: "1+2, then 3+4" },
-      );
-      const done = await completed(world.namespace, run.id);
-      expect(done.output).toBe("3 and 7.");
-      expect(turns).toEqual([0]);
-      const events = (await store.readEvents(world.namespace, run.id)).map(({ event }) => event.type);
-      expect(events.filter((type) => type === "model-call-end")).toHaveLength(3);
-      expect(events.filter((type) => type === "tool-call-end")).toHaveLength(2);
-      // The model saw the SDK-independent conversation: the system prompt and every tool result.
-      const last = world.model.requests.at(-1) as { messages: { role: string; content: unknown }[] };
-      expect(last.messages.map((message) => message.role)).toEqual([
-        "system",
-        "user",
-        "assistant",
-        "tool",
-        "assistant",
-        "tool",
-      ]);
-    } finally {
-      await world.close();
-    }
-  });
+  it("runs model calls and MCP tool calls in the SDK's runner loop, one turn, each checkpointed", () =>
+    expectTwoToolStepsInOneTurn(services, "openai-agents", openAiAgentsTurn));
 
   it("leaves a call of a tool the agent does not have to the runtime, without failing the turn", async () => {
     const failures: unknown[] = [];
@@ -144,7 +65,7 @@ describe("the openai-agents driver", () => {
         { redis: connection, store, queues },
         { namespace: world.namespace, agent: "front", input: "Echo hi." },
       );
-      const done = await completed(world.namespace, run.id);
+      const done = await waitForStatus(store, world.namespace, run.id, "completed");
       expect(done.output).toBe("I may not.");
       // The SDK did not stop on the unknown tool: the runtime refused the call, the turn never threw.
       expect(failures).toEqual([]);

@@ -13,15 +13,17 @@
  */
 import type { ChatMessage } from "@freehold/api";
 import {
+  isTurnOver,
   parseArguments,
   runLoop,
+  TurnOver,
   type LoopDriver,
   type ModelTurn,
   type ResolvedAgent,
   type RuntimeTool,
 } from "@freehold/runtime";
 import { generateText, jsonSchema, stepCountIs, tool, type ModelMessage, type ToolSet } from "ai";
-import { durableModel, isTurnOver, TurnGuard, TurnOver } from "./durable-model.ts";
+import { durableModel, TurnGuard } from "./durable-model.ts";
 
 /** The run's conversation as the AI SDK's messages (the instructions go as `system`). */
 export function toModelMessages(messages: readonly ChatMessage[]): ModelMessage[] {

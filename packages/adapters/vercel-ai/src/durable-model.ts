@@ -4,7 +4,7 @@
  * usage, limits and checkpoints hold. The conversation sent is the run's durable one: what the SDK
  * passes as its prompt is the same conversation, rebuilt from the run's messages, and a resumed run
  * continues from what was checkpointed, not from the SDK's memory. When the turn is over (the answer
- * ended the run, a limit, calls the SDK does not run) the call throws {@link TurnOver} and the SDK's
+ * ended the run, a limit, calls the SDK does not run) the call throws `TurnOver` and the SDK's
  * loop stops.
  *
  * @module
@@ -19,15 +19,7 @@ import type {
 } from "@ai-sdk/provider";
 import type { FinishReason, GenerateResult } from "@freehold/models";
 import type { ToolOutcome } from "@freehold/handoff";
-import type { ModelTurn } from "@freehold/runtime";
-
-/** Thrown through the SDK's loop when the run's turn is over; the driver catches it. */
-export class TurnOver extends Error {
-  constructor() {
-    super("the run's model turn is over");
-    this.name = "TurnOver";
-  }
-}
+import { TurnOver, type ModelTurn } from "@freehold/runtime";
 
 /**
  * A framework whose loop turns an error thrown by a tool's `execute` into a result for the model, and
@@ -79,15 +71,6 @@ export class TurnGuard {
   rethrow(): void {
     if (this.#failures.length > 0) throw this.#failures[0];
   }
-}
-
-/** True for a TurnOver, also when the SDK wrapped it. */
-export function isTurnOver(error: unknown): boolean {
-  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; depth += 1) {
-    if (cause instanceof TurnOver) return true;
-    cause = cause.cause;
-  }
-  return false;
 }
 
 const finishReasons: Record<FinishReason, LanguageModelV4FinishReason["unified"]> = {

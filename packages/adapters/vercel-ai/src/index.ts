@@ -5,4 +5,4 @@
  * @module
  */
 export { aiSdkTurn, toModelMessages, vercelAiDriver } from "./driver.ts";
-export { durableModel, isTurnOver, toGenerateResult, TurnGuard, TurnOver } from "./durable-model.ts";
+export { durableModel, toGenerateResult, TurnGuard } from "./durable-model.ts";

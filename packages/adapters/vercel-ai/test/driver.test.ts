@@ -8,6 +8,7 @@ import { runLoop, type LoopDriver } from "@freehold/runtime";
 import { generateText } from "ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startScriptedWorld } from "../../../runtime/test/scripted-world.ts";
+import { expectTwoToolStepsInOneTurn } from "../../../../test/fixtures/adapter-turns.ts";
 import { startRunServices, waitForStatus, type RunServices } from "../../../../test/fixtures/run-services.ts";
 import { aiSdkTurn, durableModel, toModelMessages, vercelAiDriver } from "../src/index.ts";
 
@@ -18,60 +19,8 @@ beforeAll(async () => {
 afterAll(() => services.stop());
 
 describe("the vercel-ai driver", () => {
-  it("runs model calls and MCP tool calls in the SDK's loop, one turn, each checkpointed", async () => {
-    // Counts the turns the runtime hands to the SDK: the SDK's loop, not the runtime's, goes from the
-    // first tool call to the answer.
-    const turns: number[] = [];
-    const counting: LoopDriver = {
-      framework: "vercel-ai",
-      run: (state, options) =>
-        runLoop(state, {
-          ...options,
-          modelTurn: async (turn) => {
-            turns.push(turn.state.steps);
-            await aiSdkTurn(options.agent, turn);
-          },
-        }),
-    };
-    const { connection, store, queues, counter } = services;
-    const world = await startScriptedWorld({
-      connection,
-      store,
-      namespace: `v${Math.random().toString(36).slice(2, 10)}`,
-      counterUrl: counter.url,
-      script: [
-        { toolCalls: [{ name: "add", arguments: { a: 1, b: 2 } }] },
-        { toolCalls: [{ name: "add", arguments: { a: 3, b: 4 } }] },
-        { text: "3 and 7." },
-      ],
-      agents: { front: { framework: "vercel-ai", tools: [{ mcpServer: "counter", allow: ["add"] }] } },
-      drivers: [counting],
-    });
-    try {
-      const run = await startRun(
-        { redis: connection, store, queues },
-        { namespace: world.namespace, agent: "front", input: "1+2, then 3+4" },
-      );
-      const done = await waitForStatus(store, world.namespace, run.id, "completed");
-      expect(done.output).toBe("3 and 7.");
-      expect(turns).toEqual([0]);
-      const events = (await store.readEvents(world.namespace, run.id)).map(({ event }) => event.type);
-      expect(events.filter((type) => type === "model-call-end")).toHaveLength(3);
-      expect(events.filter((type) => type === "tool-call-end")).toHaveLength(2);
-      // The model saw the SDK-independent conversation: the system prompt and every tool result.
-      const last = world.model.requests.at(-1) as { messages: { role: string; content: unknown }[] };
-      expect(last.messages.map((message) => message.role)).toEqual([
-        "system",
-        "user",
-        "assistant",
-        "tool",
-        "assistant",
-        "tool",
-      ]);
-    } finally {
-      await world.close();
-    }
-  });
+  it("runs model calls and MCP tool calls in the SDK's loop, one turn, each checkpointed", () =>
+    expectTwoToolStepsInOneTurn(services, "vercel-ai", aiSdkTurn));
 
   it("runs calls whose ids the model repeated under the ids the run gave them, in the same turn", async () => {
     const { connection, store, queues, counter } = services;

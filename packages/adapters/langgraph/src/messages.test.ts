@@ -1,23 +1,11 @@
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
+import { toolConversation } from "../../../../test/fixtures/tool-conversation.ts";
 import { describe, expect, it } from "vitest";
 import { toBaseMessages } from "./messages.ts";
 
 describe("toBaseMessages", () => {
   it("keeps the run's tool call ids, parses arguments, and marks error results", () => {
-    const messages = toBaseMessages([
-      { role: "system", content: "Be brief." },
-      { role: "user", content: "Add." },
-      {
-        role: "assistant",
-        content: "",
-        toolCalls: [
-          { id: "c1", name: "add", arguments: '{"a":1,"b":2}' },
-          { id: "c2", name: "echo", arguments: "not json" },
-        ],
-      },
-      { role: "tool", toolCallId: "c1", name: "add", content: "3" },
-      { role: "tool", toolCallId: "c2", name: "echo", content: "bad arguments", isError: true },
-    ]);
+    const messages = toBaseMessages([{ role: "system", content: "Be brief." }, ...toolConversation]);
     expect(messages[0]).toBeInstanceOf(SystemMessage);
     expect(messages[1]).toBeInstanceOf(HumanMessage);
     const answer = messages[2];

@@ -9,6 +9,7 @@ import type { ModelTurn } from "@freehold/runtime";
 import { Agent } from "@mastra/core/agent";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectTwoToolStepsInOneTurn } from "../../../../test/fixtures/adapter-turns.ts";
+import { toolConversation } from "../../../../test/fixtures/tool-conversation.ts";
 import { startRunServices, type RunServices } from "../../../../test/fixtures/run-services.ts";
 import { mastraDriver, mastraModel, mastraTurn } from "../src/index.ts";
 
@@ -52,21 +53,7 @@ describe("the conversation Mastra is given", () => {
       model: mastraModel(turn, { provider: "openai-compatible", modelId: "m" }),
       maxRetries: 0,
     });
-    const result = await agent.generate(
-      toModelMessages([
-        { role: "user", content: "Add." },
-        {
-          role: "assistant",
-          content: "",
-          toolCalls: [
-            { id: "c1", name: "add", arguments: '{"a":1,"b":2}' },
-            { id: "c2", name: "echo", arguments: "not json" },
-          ],
-        },
-        { role: "tool", toolCallId: "c1", name: "add", content: "3" },
-        { role: "tool", toolCallId: "c2", name: "echo", content: "bad arguments", isError: true },
-      ]),
-    );
+    const result = await agent.generate(toModelMessages([...toolConversation]));
     expect(result.error).toBeUndefined();
     expect(result.text).toBe("Done.");
   });

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startScriptedWorld } from "../../../runtime/test/scripted-world.ts";
 import type { CounterServer } from "../../../../test/fixtures/mcp/counter-server.ts";
 import { expectTwoToolStepsInOneTurn } from "../../../../test/fixtures/adapter-turns.ts";
+import { toolConversation } from "../../../../test/fixtures/tool-conversation.ts";
 import { startRunServices, waitForStatus, type RunServices } from "../../../../test/fixtures/run-services.ts";
 import { durableModel, openAiAgentsDriver, openAiAgentsTurn, toInputItems } from "../src/index.ts";
 
@@ -163,19 +164,7 @@ describe("toInputItems", () => {
     const runner = new Runner({ modelProvider: { getModel: () => model }, tracingDisabled: true });
     const result = await runner.run(
       new Agent({ name: "front", instructions: "Add.", model }),
-      toInputItems([
-        { role: "user", content: "Add." },
-        {
-          role: "assistant",
-          content: "",
-          toolCalls: [
-            { id: "c1", name: "add", arguments: '{"a":1,"b":2}' },
-            { id: "c2", name: "echo", arguments: "not json" },
-          ],
-        },
-        { role: "tool", toolCallId: "c1", name: "add", content: "3" },
-        { role: "tool", toolCallId: "c2", name: "echo", content: "bad arguments", isError: true },
-      ]),
+      toInputItems([...toolConversation]),
     );
     expect(result.finalOutput).toBe("Done.");
   });

@@ -9,6 +9,7 @@ import { generateText } from "ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startScriptedWorld } from "../../../runtime/test/scripted-world.ts";
 import { expectTwoToolStepsInOneTurn } from "../../../../test/fixtures/adapter-turns.ts";
+import { toolConversation } from "../../../../test/fixtures/tool-conversation.ts";
 import { startRunServices, waitForStatus, type RunServices } from "../../../../test/fixtures/run-services.ts";
 import { aiSdkTurn, durableModel, toModelMessages, vercelAiDriver } from "../src/index.ts";
 
@@ -102,19 +103,7 @@ describe("toModelMessages", () => {
         },
         { provider: "openai-compatible", modelId: "m" },
       ),
-      messages: toModelMessages([
-        { role: "user", content: "Add." },
-        {
-          role: "assistant",
-          content: "",
-          toolCalls: [
-            { id: "c1", name: "add", arguments: '{"a":1,"b":2}' },
-            { id: "c2", name: "echo", arguments: "not json" },
-          ],
-        },
-        { role: "tool", toolCallId: "c1", name: "add", content: "3" },
-        { role: "tool", toolCallId: "c2", name: "echo", content: "bad arguments", isError: true },
-      ]),
+      messages: toModelMessages([...toolConversation]),
       maxRetries: 0,
     });
     expect(result.text).toBe("Done.");

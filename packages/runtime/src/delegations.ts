@@ -86,7 +86,7 @@ export function startChildRuns(
   const effects: RedisEffect[] = [];
   const events: RunEvent[] = [];
   const childRunIds: string[] = [];
-  let pendingToolCalls = current.pendingToolCalls.map((call) =>
+  const pendingToolCalls = current.pendingToolCalls.map((call) =>
     call.special?.kind === "delegate" && call.status === "pending" ? { ...call, startedAt: time } : call,
   );
   let next: RunState = { ...current, pendingToolCalls };
@@ -95,7 +95,6 @@ export function startChildRuns(
     next = answered.state;
     events.push(...answered.events);
   }
-  pendingToolCalls = next.pendingToolCalls;
   if (admission.asked.length === 0) return { state: next, events };
   for (const call of admission.asked) {
     if (call.special?.kind !== "delegate") continue;
@@ -133,7 +132,6 @@ export function startChildRuns(
   return {
     state: {
       ...next,
-      pendingToolCalls,
       childRuns: (current.childRuns ?? 0) + childRunIds.length,
       status: "waiting_for_agent",
       waiting: { kind: "agent", childRunIds },

@@ -173,7 +173,8 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
         if (step.kind === "stop") {
           await commit((current) => finish(current, "limit_exceeded", now(), { limit: step.limit }));
         } else if (step.kind === "call-model") {
-          if (options.modelTurn === undefined) await callModel(runContext);
+          // The step was just decided: the built-in turn does not decide it again.
+          if (options.modelTurn === undefined) await callModel(runContext, true);
           else await options.modelTurn(turnOf(runContext));
         } else {
           const ordinary = ordinaryCalls(step.calls);
@@ -248,7 +249,7 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
         return state;
       },
       toolset: currentToolset,
-      callModel: () => callModel(runContext),
+      callModel: () => callModel(runContext, false),
       async callTool(toolCallId) {
         const record = state.pendingToolCalls.find((call) => call.toolCall.id === toolCallId);
         if (record?.status !== "pending" || record.special !== undefined || record.approval === "required") {
@@ -273,12 +274,12 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
   }
 
   /**
-   * One durable model call. Undefined when the run does not go on with an answer: it cannot call the
-   * model now (calls pending, a limit or the tenant's tokens: recorded), the call failed (recorded),
-   * or the answer ended the run.
+   * One durable model call (`decided`: the loop found just now that the next step is one). Undefined
+   * when the run does not go on with an answer: it cannot call the model now (calls pending, a limit
+   * or the tenant's tokens: recorded), the call failed (recorded), or the answer ended the run.
    */
-  async function callModel(runContext: Context): Promise<GenerateResult | undefined> {
-    if (nextStep(state, agent.spec.limits).kind !== "call-model") return undefined;
+  async function callModel(runContext: Context, decided: boolean): Promise<GenerateResult | undefined> {
+    if (!decided && nextStep(state, agent.spec.limits).kind !== "call-model") return undefined;
     if (quotas !== undefined && (await quotas.tokensExhausted(agent.namespace))) {
       await commit((current) => finish(current, "limit_exceeded", now(), { limit: "tokensPerDay" }));
       return undefined;

@@ -325,6 +325,48 @@ export const AgentRuntime = withRules(
 );
 export type AgentRuntime = z.infer<typeof AgentRuntime>;
 
+/**
+ * The team's own framework code that is the agent (native mode of a framework adapter): a module
+ * file and the export in it, e.g. an OpenAI Agents `Agent`, a compiled LangGraph graph.
+ */
+export const AgentCode = withRules(
+  z
+    .strictObject({
+      module: z
+        .string()
+        .min(1)
+        .max(512)
+        .regex(
+          /^[A-Za-z0-9_@+-][A-Za-z0-9._@+/-]*\.(?:[cm]?js|[cm]?ts)$/,
+          "a relative path to a .js, .mjs, .cjs, .ts, .mts or .cts file inside the code root",
+        )
+        .describe(
+          "The module file, relative to the worker's code root: the folder under freehold dev, the worker's " +
+            "--code-root (default: its working directory) in a cluster. A .js, .mjs, .ts or .mts file.",
+        ),
+      export: z
+        .string()
+        .min(1)
+        .max(128)
+        .regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/, "a JavaScript identifier")
+        .default("default")
+        .describe("The module's export that is the agent; default: its default export."),
+    })
+    .describe(
+      "The agent as the team's own framework code (native mode): the adapter of spec.framework loads " +
+        "the export and supplies the model, tools, handoffs and approvals where the code asks for them.",
+    ),
+  [
+    {
+      rule: "!self.module.contains('/./') && !self.module.contains('/../')",
+      message: "module is a path inside the code root: no . or .. segments",
+      fieldPath: ".module",
+      check: (code) => !code.module.includes("/./") && !code.module.includes("/../"),
+    },
+  ],
+);
+export type AgentCode = z.infer<typeof AgentCode>;
+
 /** Whether and how the agent is reachable over A2A (agent card and JSON-RPC on the gateway). */
 export const AgentA2A = z
   .strictObject({
@@ -372,6 +414,7 @@ export const AgentSpec = withRules(
       framework: Framework.default("freehold").describe(
         "The framework that drives the loop: freehold, vercel-ai, openai-agents, langgraph or mastra.",
       ),
+      code: AgentCode.optional(),
       limits: AgentLimits.prefault({}),
       runtime: AgentRuntime.prefault({}),
       a2a: AgentA2A.optional(),
@@ -390,6 +433,13 @@ export const AgentSpec = withRules(
       fieldPath: ".handoffs",
       check: (spec) =>
         unique(spec.handoffs?.map((handoff) => `${handoff.agent ?? ""}|${handoff.humanQueue ?? ""}`) ?? []),
+    },
+    {
+      rule: "!has(self.code) || self.framework != 'freehold'",
+      message:
+        "code is the agent in a framework's own code: set framework to vercel-ai, openai-agents, langgraph or mastra",
+      fieldPath: ".code",
+      check: (spec) => spec.code === undefined || spec.framework !== "freehold",
     },
   ],
 );

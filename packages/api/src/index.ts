@@ -9,6 +9,7 @@ export {
   AgentHandoff,
   AgentLimits,
   AgentA2A,
+  AgentCode,
   AgentRuntime,
   AgentSpec,
   AgentTool,

@@ -64,6 +64,36 @@ describe("parseManifests", () => {
     ]);
   });
 
+  it("takes framework code as a relative module path and an export, and refuses paths that leave the root", () => {
+    const native = agentYaml.replace(
+      "  model: {ref: default}",
+      "  framework: openai-agents\n  code: {module: agents/support.ts}\n  model: {ref: default}",
+    );
+    const [agent] = parseManifests(native);
+    expect(agent?.kind === "Agent" && agent.spec.code).toEqual({
+      module: "agents/support.ts",
+      export: "default",
+    });
+    for (const module of [
+      "../support.ts",
+      "/app/support.ts",
+      "agents/../../etc/x.ts",
+      "./support.ts",
+      "support.json",
+    ]) {
+      const error = errorOf(() => parseManifests(native.replace("agents/support.ts", module)));
+      expect(error.details?.issues, module).toEqual([
+        { path: "spec.code.module", message: expect.any(String) as string },
+      ]);
+    }
+    const builtIn = errorOf(() =>
+      parseManifests(native.replace("framework: openai-agents", "framework: freehold")),
+    );
+    expect(builtIn.details?.issues).toEqual([
+      { path: "spec.code", message: expect.stringContaining("set framework to vercel-ai") as string },
+    ]);
+  });
+
   it("refuses unknown fields like the API server's strict field validation", () => {
     const error = errorOf(() =>
       parseManifests(agentYaml.replace("model: {ref: default}", "model: {ref: default, name: x}")),

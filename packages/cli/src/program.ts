@@ -188,9 +188,15 @@ export function createProgram(context: ProgramContext): Command {
       "how many times workers may die on a run without it making progress before it fails (runtime.stalled)",
       "3",
     )
+    .option(
+      "--code-root <folder>",
+      "where agents' own framework code is (spec.code.module is relative to it); default: the working directory",
+      context.environment.FREEHOLD_CODE_ROOT,
+    )
     .action(
       async (options: {
         config: string;
+        codeRoot?: string;
         redisUrl?: string;
         concurrency: string;
         lockDuration: string;
@@ -213,6 +219,7 @@ export function createProgram(context: ProgramContext): Command {
             ...(options.healthPort === undefined ? {} : { healthPort: port(options.healthPort) }),
             environment: context.environment,
             ...(context.modelsDirectory === undefined ? {} : { modelsDirectory: context.modelsDirectory }),
+            ...(options.codeRoot === undefined ? {} : { codeRoot: options.codeRoot }),
           },
           output,
           context.stopped(),

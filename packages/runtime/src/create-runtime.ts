@@ -6,7 +6,13 @@
  *
  * @module
  */
-import { agentToolCycle, FreeholdError, type RuntimeConfig, type SecretKeySelector } from "@freehold/api";
+import {
+  agentToolCycle,
+  FreeholdError,
+  type AgentCode,
+  type RuntimeConfig,
+  type SecretKeySelector,
+} from "@freehold/api";
 import {
   connectionFromSpec,
   createMcpPool,
@@ -16,6 +22,7 @@ import {
   type McpPoolOptions,
 } from "@freehold/mcp";
 import { createLanguageModel, withFallbacks, type LanguageModel } from "@freehold/models";
+import { loadAgentCode } from "./agent-code.ts";
 import type { ResolvedAgent } from "./loop-driver.ts";
 import { specialTools, type Directory } from "./special-tools.ts";
 
@@ -28,6 +35,11 @@ export interface CreateRuntimeOptions {
   /** Options of the MCP pool (stderr of stdio servers, status changes). */
   readonly mcp?: McpPoolOptions;
   readonly fetch?: typeof fetch;
+  /**
+   * Where agents' own framework code is (`spec.code.module` is relative to it): the folder under
+   * `freehold dev`; default: the working directory.
+   */
+  readonly codeRoot?: string;
 }
 
 /** The resolved agents and what they share. */
@@ -39,6 +51,19 @@ export interface Runtime extends AsyncDisposable {
   agent(name: string): ResolvedAgent;
   /** Closes every MCP connection (stdio servers are stopped). */
   close(): Promise<void>;
+}
+
+/** The export of an agent's code, imported once, when a run first needs it. */
+function agentCode(code: AgentCode, root: string): () => Promise<unknown> {
+  let loaded: Promise<unknown> | undefined;
+  return () => {
+    loaded ??= loadAgentCode(code, root);
+    // A failed import is tried again by the next run (the file may be fixed in a dev folder).
+    loaded.catch(() => {
+      loaded = undefined;
+    });
+    return loaded;
+  };
 }
 
 function missing(code: string, message: string, details: Record<string, unknown>): FreeholdError {
@@ -180,6 +205,9 @@ export async function createRuntime(config: RuntimeConfig, options: CreateRuntim
     model: modelWithFallbacks(agent.spec.model.ref),
     specials: specialTools(agent.spec, directory),
     humanQueues,
+    ...(agent.spec.code === undefined
+      ? {}
+      : { code: agentCode(agent.spec.code, options.codeRoot ?? process.cwd()) }),
     broker: createToolBroker(
       pool,
       (agent.spec.tools ?? []).flatMap((tool) =>

@@ -23,6 +23,7 @@ export { applyModelResult, nextStep, type NextStep } from "./steps.ts";
 export { toolResultText, type ToolResultLike } from "./tool-result-text.ts";
 export { createToolset, type CheckedCall, type RuntimeTool, type Toolset } from "./toolset.ts";
 export { contextFromTraceparent, runtimeTracer, traceparentOf } from "./tracing.ts";
+export { loadAgentCode } from "./agent-code.ts";
 export { createRuntime, type CreateRuntimeOptions, type Runtime } from "./create-runtime.ts";
 export {
   createMetricsRegistry,

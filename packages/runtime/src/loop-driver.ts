@@ -27,6 +27,11 @@ export interface ResolvedAgent {
   readonly specials: readonly SpecialTool[];
   /** The namespace's human queues, for the handoff items' leases. */
   readonly humanQueues: ReadonlyMap<string, HumanQueueSpec>;
+  /**
+   * The export `spec.code` names (native mode), imported from the worker's code root on the first
+   * call; undefined for an agent without `spec.code`.
+   */
+  readonly code?: () => Promise<unknown>;
 }
 
 /** Writes a new state and its events if the stored state is still `previous` (see RunStore.checkpoint). */
@@ -76,6 +81,11 @@ export type LoopOutcome = {
  */
 export interface LoopDriver {
   readonly framework: Framework;
+  /**
+   * Whether the driver runs agents that are the team's own framework code (`spec.code`, native
+   * mode); a worker refuses runs of such agents on a driver without it (`runtime.native-unsupported`).
+   */
+  readonly runsCode?: boolean;
   run(state: RunState, options: LoopOptions): Promise<LoopOutcome>;
 }
 

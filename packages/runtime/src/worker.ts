@@ -261,6 +261,13 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       });
       return { result: "failed" };
     }
+    if (agent.spec.code !== undefined && driver.runsCode !== true) {
+      await failRun(checkpoint, state, {
+        code: "runtime.native-unsupported",
+        message: `agent ${agent.name} is framework code (spec.code), which this worker's ${agent.spec.framework} adapter cannot run; update the adapter in the worker's image, or remove spec.code to run the agent declaratively`,
+      });
+      return { result: "failed" };
+    }
     try {
       const outcome = await driver.run(state, {
         agent,

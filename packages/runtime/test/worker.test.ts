@@ -146,6 +146,21 @@ describe("the runtime worker", () => {
     expect(model.requests).toHaveLength(0);
   });
 
+  it("fails the runs of framework code (spec.code) on a driver that cannot run code, saying what to do", async () => {
+    const driver: LoopDriver = { framework: "mastra", run: (state, options) => runLoop(state, options) };
+    const { run, model } = await harness(
+      [{ text: "never" }],
+      { framework: "mastra", code: { module: "agent.ts", export: "default" } },
+      {},
+      [driver],
+    );
+    const { state } = await run("Hello?");
+    expect(state.status).toBe("failed");
+    expect(state.error?.code).toBe("runtime.native-unsupported");
+    expect(state.error?.message).toContain("remove spec.code");
+    expect(model.requests).toHaveLength(0);
+  });
+
   it("loops model → tools → model until the answer, checkpointing and tracing every step", async () => {
     exporter.reset();
     const { run, model } = await harness([

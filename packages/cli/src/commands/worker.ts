@@ -29,6 +29,8 @@ export interface WorkerOptions {
   readonly maxStalls?: number;
   readonly environment: Readonly<Record<string, string | undefined>>;
   readonly modelsDirectory?: string;
+  /** Where agents' own framework code is (`spec.code.module` is relative to it); default: the working directory. */
+  readonly codeRoot?: string;
 }
 
 /**
@@ -86,6 +88,7 @@ export async function workerCommand(
         : Promise.resolve(value);
     },
     ...(options.modelsDirectory === undefined ? {} : { modelsDirectory: options.modelsDirectory }),
+    ...(options.codeRoot === undefined ? {} : { codeRoot: options.codeRoot }),
   });
   const connection = connectRedis(options.redisUrl, { maxRetriesPerRequest: null });
   // Metrics are kept when someone can read them: on the health port.

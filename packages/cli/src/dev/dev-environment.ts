@@ -118,6 +118,7 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
       const runtime = await createRuntime(config, {
         resolveSecret,
         mcp: { baseEnvironment },
+        codeRoot: resolve(options.cwd, options.directory),
         ...(options.modelsDirectory === undefined ? {} : { modelsDirectory: options.modelsDirectory }),
       });
       cleanups.push(() => runtime.close());

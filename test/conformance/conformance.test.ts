@@ -109,6 +109,7 @@ describe.each(drivers)("driver $name", (driver) => {
         humanQueues,
         tracer,
         ...(driver.drivers === undefined ? {} : { drivers: driver.drivers }),
+        ...(driver.codeRoot === undefined ? {} : { codeRoot: driver.codeRoot }),
       });
       worlds.push(world);
       return world;
@@ -170,6 +171,7 @@ describe.each(drivers)("driver $name", (driver) => {
         redisUrl: services.redis.url,
         concurrency: 3,
         lockDurationSeconds: 2,
+        ...(driver.codeRoot === undefined ? {} : { codeRoot: driver.codeRoot }),
       });
       try {
         fleet.start();

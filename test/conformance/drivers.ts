@@ -16,6 +16,8 @@ export interface DriverUnderTest {
   readonly framework: Framework;
   /** More Agent spec fields the driver needs (e.g. the native mode's code reference). */
   readonly spec?: Readonly<Record<string, unknown>>;
+  /** Where the native mode's code is (`spec.code.module` is relative to it): test/conformance/native. */
+  readonly codeRoot?: string;
   /** The worker's drivers besides the built-in loop: the framework's adapter. */
   readonly drivers?: readonly LoopDriver[];
 }

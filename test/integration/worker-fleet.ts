@@ -43,6 +43,8 @@ export function createWorkerFleet(options: {
    * a run failed as stalled would count as lost; the stall suite passes 3, the workers' default.
    */
   readonly maxStalls?: number;
+  /** The workers' `--code-root`: where agents' framework code (`spec.code`) is. */
+  readonly codeRoot?: string;
 }): WorkerFleet {
   /** Each worker, with the runs it is working on and the part of a log line not ended yet. */
   const workers = new Map<ChildProcess, { runs: Set<string>; partial: string; since: number }>();
@@ -64,6 +66,7 @@ export function createWorkerFleet(options: {
         String(options.lockDurationSeconds),
         "--max-stalls",
         String(options.maxStalls ?? 1_000),
+        ...(options.codeRoot === undefined ? [] : ["--code-root", options.codeRoot]),
       ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );

@@ -51,6 +51,8 @@ export async function startScriptedWorld(options: {
   readonly tracer?: Tracer;
   /** The worker's drivers besides the built-in loop (framework adapters). */
   readonly drivers?: readonly LoopDriver[];
+  /** Where agents' framework code (`spec.code`) is. */
+  readonly codeRoot?: string;
 }): Promise<ScriptedWorld> {
   const { namespace } = options;
   const model = await startScriptedModelServer({ script: options.script });
@@ -64,6 +66,7 @@ export async function startScriptedWorld(options: {
   });
   const runtime = await createRuntime(config, {
     resolveSecret: () => Promise.reject(new Error("no secrets")),
+    ...(options.codeRoot === undefined ? {} : { codeRoot: options.codeRoot }),
   });
   const worker = createRuntimeWorker({
     connection: options.connection,

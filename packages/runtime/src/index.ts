@@ -24,6 +24,7 @@ export { toolResultText, type ToolResultLike } from "./tool-result-text.ts";
 export { createToolset, type CheckedCall, type RuntimeTool, type Toolset } from "./toolset.ts";
 export { contextFromTraceparent, runtimeTracer, traceparentOf } from "./tracing.ts";
 export { loadAgentCode } from "./agent-code.ts";
+export { codeToolServer, withCodeTools, type CodeTool } from "./code-tools.ts";
 export { createRuntime, type CreateRuntimeOptions, type Runtime } from "./create-runtime.ts";
 export {
   createMetricsRegistry,

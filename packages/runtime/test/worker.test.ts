@@ -29,7 +29,9 @@ import {
   createRuntime,
   createRuntimeWorker,
   runLoop,
+  withCodeTools,
   type LoopDriver,
+  type ResolvedAgent,
   type Runtime,
   type RuntimeWorker,
 } from "../src/index.ts";
@@ -159,6 +161,69 @@ describe("the runtime worker", () => {
     expect(state.error?.code).toBe("runtime.native-unsupported");
     expect(state.error?.message).toContain("remove spec.code");
     expect(model.requests).toHaveLength(0);
+  });
+
+  it("runs the tools of an agent's own code as durable tool calls beside its MCP tools", async () => {
+    const calls: Record<string, unknown>[] = [];
+    const driver: LoopDriver = {
+      framework: "mastra",
+      runsCode: true,
+      run: (state, options) =>
+        runLoop(state, {
+          ...options,
+          agent: withCodeTools(options.agent, [
+            {
+              name: "lookup",
+              description: "Looks an invoice up.",
+              inputSchema: { type: "object", properties: { id: { type: "string" } }, required: ["id"] },
+              execute: (args) => {
+                calls.push(args);
+                return Promise.resolve({ id: args["id"], amount: 42 });
+              },
+            },
+            {
+              name: "explode",
+              inputSchema: { type: "object" },
+              execute: () => Promise.reject(new Error("the ledger is locked")),
+            },
+          ]),
+        }),
+    };
+    const { run, model } = await harness(
+      [
+        {
+          toolCalls: [
+            { name: "lookup", arguments: { id: "INV-7" } },
+            { name: "add", arguments: { a: 1, b: 2 } },
+            { name: "explode", arguments: {} },
+          ],
+        },
+        { text: "INV-7 is 42.", match: { role: "tool" } },
+      ],
+      { framework: "mastra" },
+      {},
+      [driver],
+    );
+    const { state, events } = await run("How much is INV-7?");
+    expect(state).toMatchObject({ status: "completed", output: "INV-7 is 42." });
+    expect(calls).toEqual([{ id: "INV-7" }]);
+    expect(state.messages.filter((message) => message.role === "tool")).toEqual([
+      expect.objectContaining({ name: "lookup", content: '{"id":"INV-7","amount":42}' }),
+      expect.objectContaining({ name: "add", content: "3" }),
+      expect.objectContaining({ name: "explode", content: "the ledger is locked" }),
+    ]);
+    expect(events.filter((event) => event.type === "tool-call-start")).toHaveLength(3);
+    const offered = (model.requests[0] as unknown as { tools: { function: { name: string } }[] }).tools;
+    expect(offered.map((tool) => tool.function.name)).toEqual(
+      expect.arrayContaining(["lookup", "explode", "add"]),
+    );
+  });
+
+  it("refuses two tools of one name in an agent's code", () => {
+    const tool = { name: "lookup", inputSchema: { type: "object" }, execute: () => Promise.resolve("") };
+    expect(() => withCodeTools({ name: "billing" } as ResolvedAgent, [tool, tool])).toThrow(
+      expect.objectContaining({ code: "agent.code-tools-invalid" }),
+    );
   });
 
   it("loops model → tools → model until the answer, checkpointing and tracing every step", async () => {

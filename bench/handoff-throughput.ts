@@ -15,6 +15,8 @@
  * are kept: the machines are shared. Besides the rates, it prints the CPU time per handoff (or job)
  * in this process and in Redis (INFO cpu), steadier than the rates on a busy machine.
  *
+ * BENCH_COMMANDS=1 prints each phase's Redis commands per handoff (or job) too.
+ *
  * Prints progress, then one JSON line with both figures per N and their ratio.
  */
 import { AgentSpec } from "@freehold/api";
@@ -33,6 +35,8 @@ const concurrency = 100;
 /** Each N is measured this many times (Freehold and bare interleaved); the medians are printed. */
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const goal = 5000;
+/** BENCH_COMMANDS=1: print each phase's Redis commands per handoff (INFO commandstats). */
+const showCommands = process.env.BENCH_COMMANDS === "1";
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
@@ -105,6 +109,7 @@ interface Phase {
 
 /** Times `work` and the CPU it takes; `count()` (after) says how many handoffs or jobs it did. */
 async function measure(work: () => Promise<void>, count: () => Promise<number>): Promise<Phase> {
+  if (showCommands) await caller.config("RESETSTAT");
   const redisBefore = await redisCpuMicros();
   const nodeBefore = process.cpuUsage();
   const started = performance.now();
@@ -113,6 +118,15 @@ async function measure(work: () => Promise<void>, count: () => Promise<number>):
   const node = process.cpuUsage(nodeBefore);
   const redisAfter = await redisCpuMicros();
   const done = await count();
+  if (showCommands) {
+    const stats = [...(await caller.info("commandstats")).matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)]
+      .map(([, name, calls]) => [name, Number(calls) / done] as const)
+      .filter(([, perOne]) => perOne >= 0.05)
+      .sort((a, b) => b[1] - a[1]);
+    log(
+      `    Redis commands per handoff (or job): ${stats.map(([name, perOne]) => `${name} ${perOne.toFixed(2)}`).join(", ")}`,
+    );
+  }
   return {
     perSecond: done / seconds,
     nodeCpuMicros: (node.user + node.system) / done,

@@ -99,10 +99,17 @@ export async function buildCli(options: { out?: string; force?: boolean } = {}):
     platform: "node",
     external: (id) => external.test(id),
     logLevel: "warn",
+    // A dependency's direct eval (gray-matter, under Mastra) only keeps its scope's names unminified.
+    onLog: (level, log, handler) => {
+      if (log.code === "EVAL" && log.id?.includes("/node_modules/") === true) return;
+      handler(level, log);
+    },
     output: {
       dir: directory,
       format: "esm",
       minify: true,
+      // Non-ASCII characters escaped: V8 then keeps each chunk's source one byte a character, not two.
+      charset: "ascii",
       sourcemap: true,
     },
   });

@@ -7,7 +7,7 @@
 #
 # The worker runs the bundled `freehold` (packages/cli/scripts/build.ts): a few files instead of
 # hundreds of modules, no type stripping at start. The production install stays beside it for the
-# modules the bundle loads at run time (the in-process model runtime, prom-client).
+# modules the bundle loads at run time (the in-process model runtime, prom-client, the frameworks).
 ARG NODE_IMAGE=node:24-slim
 
 FROM ${NODE_IMAGE} AS install
@@ -40,6 +40,13 @@ COPY --from=install /app /app
 COPY --from=build /app/packages/cli/dist /app/packages/cli/dist
 # The operator's Deployments run `freehold worker ...`: the command is on PATH.
 RUN ln -s /app/packages/cli/dist/bin.js /usr/local/bin/freehold
+# The frameworks the adapters drive, resolvable from agents' own code under /app (spec.code, whose
+# code root is the working directory): the code and the adapter share one copy of the framework,
+# whose runner checks the code's objects with instanceof.
+RUN mkdir -p /app/node_modules/@openai /app/node_modules/@langchain /app/node_modules/@mastra && \
+    for framework in ai @openai/agents-core @langchain/core @langchain/langgraph @mastra/core; do \
+      ln -sfn "/app/packages/cli/node_modules/$framework" "/app/node_modules/$framework"; \
+    done
 # Node's compile cache, warmed here: the bundle's code is compiled once, at build time, not on every
 # start. Node keys the cache by user, so it is warmed as the worker's user (a start that fails at
 # once on a missing configuration still loads the worker's code), then handed back to root: the

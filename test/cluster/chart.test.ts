@@ -17,6 +17,7 @@ import { randomUUID } from "node:crypto";
 import {
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -1794,6 +1795,31 @@ describe("the images' install steps", () => {
         expect(readFileSync(join(context, bundle), "utf8")).toMatch(/^#!\/usr\/bin\/env node\n/);
       } else {
         expect(existsSync(join(context, entry[1] ?? "")), `${entry[1] ?? ""} is in the image`).toBe(true);
+      }
+      if (file === "runtime.Dockerfile") {
+        // Agents' own code under /app (spec.code) imports the very copy of a framework the bundle loads.
+        const linkLine = /^RUN (mkdir -p \/app\/node_modules\/@openai [\s\S]+?done)$/m.exec(dockerfile)?.[1];
+        expect(linkLine, "the image links the frameworks into /app/node_modules").toBeDefined();
+        const linked = await run("sh", ["-c", (linkLine ?? "").replaceAll("/app/", `${context}/`)], {
+          cwd: context,
+        });
+        expect(linked.code, linked.stderr).toBe(0);
+        const frameworks = [
+          "ai",
+          "@openai/agents-core",
+          "@langchain/core/messages",
+          "@langchain/langgraph",
+          "@mastra/core/agent",
+        ];
+        const probe = `for (const name of ${JSON.stringify(frameworks)}) console.log(import.meta.resolve(name));`;
+        mkdirSync(join(context, "agents"));
+        writeFileSync(join(context, "agents", "probe.mjs"), probe);
+        writeFileSync(join(context, "packages", "cli", "dist", "probe.mjs"), probe);
+        const fromCode = await run(process.execPath, ["agents/probe.mjs"], { cwd: context });
+        const fromBundle = await run(process.execPath, ["packages/cli/dist/probe.mjs"], { cwd: context });
+        expect(fromCode.code, fromCode.stderr).toBe(0);
+        expect(fromCode.stdout.trim().split("\n")).toHaveLength(frameworks.length);
+        expect(fromCode.stdout).toBe(fromBundle.stdout);
       }
       const started = await run(process.execPath, check, { cwd: context });
       expect(started.stderr).toBe("");

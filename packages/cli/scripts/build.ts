@@ -10,9 +10,12 @@
  *
  * The setup runs it; a second run with nothing changed takes a fraction of a second (a fingerprint
  * of the inputs is kept in `dist/.fingerprint`). Left out of the bundle, loaded from node_modules at
- * run time: the in-process model runtime (native binaries, loaded only when a Model uses it) and
- * prom-client (loaded only when metrics are served). The `freehold` package depends on both, so
- * they resolve from the bundle's folder.
+ * run time: the in-process model runtime (native binaries, loaded only when a Model uses it),
+ * prom-client (loaded only when metrics are served) and the frameworks the adapters drive (loaded
+ * only for agents that ask for them). A framework must be one copy in the process: an agent that is
+ * the team's own framework code (`spec.code`) builds its objects with the framework its module
+ * resolves, and the adapter's runner checks them with `instanceof`. The `freehold` package depends
+ * on all of them, so they resolve from the bundle's folder.
  *
  * @module
  */
@@ -31,7 +34,7 @@ export const cliDist = join(packagesDirectory, "cli", "dist");
 export const cliBundle = join(cliDist, "bin.js");
 
 /** Modules the bundle imports at run time instead of containing them (see the module comment). */
-const external = /^(node-llama-cpp|prom-client)(\/|$)/;
+const external = /^(node-llama-cpp|prom-client|ai|@openai\/agents-core|@langchain\/[^/]+|langsmith|@mastra\/core)(\/|$)/;
 
 /** Every file the bundle is made from, relative to the root, sorted. */
 function inputs(): string[] {

@@ -7,6 +7,7 @@ import { langGraphDriver } from "@freehold/adapter-langgraph";
 import { openAiAgentsDriver } from "@freehold/adapter-openai-agents";
 import { mastraDriver } from "@freehold/adapter-mastra";
 import { vercelAiDriver } from "@freehold/adapter-vercel-ai";
+import { fileURLToPath } from "node:url";
 import type { Framework } from "@freehold/api";
 import type { LoopDriver } from "@freehold/runtime";
 
@@ -26,6 +27,13 @@ export interface DriverUnderTest {
 export const drivers: readonly DriverUnderTest[] = [
   { name: "built-in", framework: "freehold" },
   { name: "vercel-ai", framework: "vercel-ai", drivers: [vercelAiDriver] },
+  {
+    name: "vercel-ai-native",
+    framework: "vercel-ai",
+    spec: { code: { module: "vercel-ai.ts", export: "conformanceAgent" } },
+    codeRoot: fileURLToPath(new URL("native", import.meta.url)),
+    drivers: [vercelAiDriver],
+  },
   { name: "langgraph", framework: "langgraph", drivers: [langGraphDriver] },
   { name: "openai-agents", framework: "openai-agents", drivers: [openAiAgentsDriver] },
   { name: "mastra", framework: "mastra", drivers: [mastraDriver] },

@@ -211,30 +211,37 @@ export async function nativeAgentOf(
   const approvals = new Map<string, Set<string>>();
   const add = (map: Map<string, Set<string>>, server: string, name: string) =>
     map.set(server, (map.get(server) ?? new Set()).add(name));
-  for (const [name, own] of Object.entries(settings.tools ?? {})) {
-    const mark = (own as { [suppliedMark]?: SuppliedMark })[suppliedMark];
-    const approval = approvalOf(name, own, settings);
+  const own = settings.tools ?? {};
+  const entries = Object.entries(own);
+  // An instance or a settings object could not be given the MCP tools: they are added, under the
+  // names the model sees (a tool of the code's own of the same name wins). A factory chose among them.
+  if (typeof exported !== "function") {
+    entries.push(...Object.entries(supplied.tools).filter(([name]) => !(name in own)));
+  }
+  for (const [name, candidate] of entries) {
+    const mark = (candidate as { [suppliedMark]?: SuppliedMark })[suppliedMark];
+    const approval = approvalOf(name, candidate, settings);
     if (mark !== undefined) {
       if (approval !== "denied") add(kept, mark.server, mark.name);
       if (approval === "required") add(approvals, mark.server, mark.name);
       continue;
     }
-    if (own.type === "provider") {
+    if (candidate.type === "provider") {
       throw invalid(
         agent,
         `an agent with the provider tool ${name}, which runs at the model's provider, not in the worker; remove it`,
       );
     }
-    if (typeof own.execute !== "function") {
+    if (typeof candidate.execute !== "function") {
       throw invalid(
         agent,
         `an agent with the tool ${name} without execute (a client-side tool); give it an execute, or hand the decision to people with a humanQueue in spec.handoffs`,
       );
     }
-    if (approval !== "denied") codeTools.push(await codeToolOf(name, own, settings, approval === "required"));
+    if (approval !== "denied")
+      codeTools.push(await codeToolOf(name, candidate, settings, approval === "required"));
   }
-  // A factory saw the MCP tools and chose among them; an instance or a settings object could not.
-  const broker = typeof exported === "function" ? narrowBroker(agent.broker, kept) : agent.broker;
+  const broker = narrowBroker(agent.broker, kept);
   const grants = (agent.spec.tools ?? []).map((grant): AgentTool => {
     const asked = grant.mcpServer === undefined ? undefined : approvals.get(grant.mcpServer);
     if (asked === undefined) return grant;
@@ -252,7 +259,7 @@ export async function nativeAgentOf(
   return { settings, agent: withCode };
 }
 
-/** The broker without the MCP tools a factory left out of its agent. */
+/** The broker without the MCP tools the code left out of its agent (or denied). */
 function narrowBroker(
   broker: ResolvedAgent["broker"],
   kept: ReadonlyMap<string, ReadonlySet<string>>,

@@ -192,6 +192,37 @@ describe("vercel-ai native mode", () => {
     expect(callsSince(before)).toHaveLength(2);
   });
 
+  it("applies the code's toolApproval to the MCP tools an instance or settings object is given", async () => {
+    const target = await world([{ toolCalls: [{ name: "add", arguments: { a: 1, b: 1 } }] }], {
+      front: { ...code("gatekeeper"), tools: [{ mcpServer: "counter", allow: ["add", "echo"] }] },
+    });
+    const run = await start(target.namespace, "1 + 1.");
+    await waitForStatus(services.store, target.namespace, run.id, "waiting_for_approval");
+    expect(offered(target)).toEqual(["add", "lookup_invoice"]);
+    expect(await createApprovals(parts()).list(target.namespace)).toMatchObject([{ tool: "add" }]);
+  });
+
+  it("makes an approval function for every tool an approval item for every call of every tool", async () => {
+    const target = await world(
+      [
+        {
+          toolCalls: [
+            { name: "lookup_invoice", arguments: { invoice: "INV-4" } },
+            { name: "add", arguments: { a: 4, b: 4 } },
+          ],
+        },
+      ],
+      { front: { ...code("askEveryTime"), tools: [{ mcpServer: "counter", allow: ["add"] }] } },
+    );
+    const before = codeCalls.length;
+    const run = await start(target.namespace, "INV-4?");
+    await waitForStatus(services.store, target.namespace, run.id, "waiting_for_approval");
+    expect(offered(target)).toEqual(["add", "lookup_invoice"]);
+    const items = await createApprovals(parts()).list(target.namespace);
+    expect(items.map((item) => item.tool).sort()).toEqual(["add", "lookup_invoice"]);
+    expect(callsSince(before)).toEqual([]);
+  });
+
   it("fails the run of a wrong export with adapter.vercel-ai.code-invalid, saying what was found", async () => {
     const cases = {
       notAnAgent: "is a string",

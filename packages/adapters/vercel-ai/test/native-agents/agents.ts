@@ -77,6 +77,19 @@ export const settings = {
   toolApproval: { lookup_invoice: "user-approval", refund: "denied", credit: "approved" },
 };
 
+/** Approval settings of a settings object for the manifest's MCP tools: add waits, echo is denied. */
+export const gatekeeper = {
+  tools: { lookup_invoice: lookupInvoice },
+  toolApproval: { add: "user-approval", echo: "denied" },
+};
+
+/** An approval function for every tool: it would approve, but cannot be asked per call. */
+export const askEveryTime = new ToolLoopAgent({
+  model: codeModel,
+  tools: { lookup_invoice: lookupInvoice },
+  toolApproval: () => "approved",
+});
+
 /** A client-side tool (no execute): refused. */
 export const clientSide = new ToolLoopAgent({
   model: codeModel,

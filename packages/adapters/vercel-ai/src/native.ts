@@ -69,13 +69,12 @@ function invalid(agent: ResolvedAgent, found: string): FreeholdError {
 }
 
 function describe(value: unknown): string {
-  if (value === null) return "null";
+  if (value === null || value === undefined) return String(value);
   if (typeof value !== "object") return `a ${typeof value}`;
+  if (Array.isArray(value)) return "an array";
   const name = (Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)?.constructor
     ?.name;
-  return Array.isArray(value)
-    ? "an array"
-    : `an object${name === undefined || name === "Object" ? "" : ` (${name})`}`;
+  return `an object${name === undefined || name === "Object" ? "" : ` (${name})`}`;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

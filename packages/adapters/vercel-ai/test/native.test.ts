@@ -226,7 +226,7 @@ describe("vercel-ai native mode", () => {
   it("fails the run of a wrong export with adapter.vercel-ai.code-invalid, saying what was found", async () => {
     const cases = {
       notAnAgent: "is a string",
-      returnsNothing: "a function that returned a undefined",
+      returnsNothing: "a function that returned undefined",
       customAgent: "not a ToolLoopAgent",
       clientSide: "the tool confirm without execute",
     };

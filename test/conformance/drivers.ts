@@ -7,7 +7,6 @@ import { langGraphDriver } from "@freehold/adapter-langgraph";
 import { openAiAgentsDriver } from "@freehold/adapter-openai-agents";
 import { mastraDriver } from "@freehold/adapter-mastra";
 import { vercelAiDriver } from "@freehold/adapter-vercel-ai";
-import { fileURLToPath } from "node:url";
 import type { Framework } from "@freehold/api";
 import type { LoopDriver } from "@freehold/runtime";
 
@@ -31,7 +30,7 @@ export const drivers: readonly DriverUnderTest[] = [
     name: "vercel-ai-native",
     framework: "vercel-ai",
     spec: { code: { module: "vercel-ai.ts", export: "conformanceAgent" } },
-    codeRoot: fileURLToPath(new URL("native", import.meta.url)),
+    codeRoot: `${import.meta.dirname}/native`,
     drivers: [vercelAiDriver],
   },
   { name: "langgraph", framework: "langgraph", drivers: [langGraphDriver] },

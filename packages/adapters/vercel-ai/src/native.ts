@@ -165,9 +165,11 @@ async function codeToolOf(
   const schema = asSchema(own.inputSchema);
   const execute = own.execute as NonNullable<Tool["execute"]>;
   const context: unknown = (settings as { toolsContext?: Record<string, unknown> }).toolsContext?.[name];
+  // A description that depends on the tool's context is written once, for the context the code gave.
+  const description = typeof own.description === "function" ? own.description({ context }) : own.description;
   return {
     name,
-    ...(typeof own.description === "string" ? { description: own.description } : {}),
+    ...(typeof description === "string" ? { description } : {}),
     inputSchema: (await schema.jsonSchema) as Record<string, unknown>,
     requireApproval,
     async execute(args, { signal, idempotencyKey }) {

@@ -70,7 +70,7 @@ function toolResults(state: RunState): string[] {
 const callsSince = (before: number) => codeCalls.slice(before);
 
 describe("vercel-ai native mode", () => {
-  it("runs a ToolLoopAgent: its instructions are the system prompt, its tool durable, its own model unused, its stopWhen not the run's end", async () => {
+  it("runs a ToolLoopAgent: its instructions are the system prompt, its tool durable, its own model (and its hooks' models) unused, its stopWhen not the run's end", async () => {
     const before = codeCalls.length;
     const target = await world(
       [

@@ -53,12 +53,13 @@ const credit = tool({
   },
 });
 
-/** A module-level agent with its own model, a stop condition and a hook that picks a model. */
+/** A module-level agent with its own model, a stop condition and hooks that pick a model. */
 export const billing = new ToolLoopAgent({
   model: codeModel,
   instructions: "You are the code's billing agent.",
   tools: { lookup_invoice: lookupInvoice },
   stopWhen: stepCountIs(1),
+  prepareCall: (options) => ({ ...options, model: codeModel }),
   prepareStep: () => ({ model: codeModel }),
 });
 

@@ -26,6 +26,13 @@ export interface DriverUnderTest {
 export const drivers: readonly DriverUnderTest[] = [
   { name: "built-in", framework: "freehold" },
   { name: "vercel-ai", framework: "vercel-ai", drivers: [vercelAiDriver] },
+  {
+    name: "vercel-ai-native",
+    framework: "vercel-ai",
+    spec: { code: { module: "vercel-ai.ts", export: "conformanceAgent" } },
+    codeRoot: `${import.meta.dirname}/native`,
+    drivers: [vercelAiDriver],
+  },
   { name: "langgraph", framework: "langgraph", drivers: [langGraphDriver] },
   { name: "openai-agents", framework: "openai-agents", drivers: [openAiAgentsDriver] },
   { name: "mastra", framework: "mastra", drivers: [mastraDriver] },

@@ -15,9 +15,12 @@ import { startScriptedModelServer } from "@freehold/models";
 import { describe, expect, it } from "vitest";
 
 const root = join(import.meta.dirname, "..", "..");
-const examples = [{ framework: "vercel-ai", agent: "support", queue: "billing-desk" }];
+const examples = [
+  { framework: "vercel-ai", agent: "support", queue: "billing-desk" },
+  { framework: "vercel-ai", agent: "support-code", queue: "billing-desk" },
+];
 
-describe.each(examples)("examples/adapters/$framework", ({ framework, agent, queue }) => {
+describe.each(examples)("examples/adapters/$framework, agent $agent", ({ framework, agent, queue }) => {
   it("hands the conversation to people through the framework's loop", { timeout: 120_000 }, async () => {
     const source = join(root, "examples", "adapters", framework);
     const script: unknown = JSON.parse(readFileSync(join(source, "model-script.json"), "utf8"));

@@ -7,108 +7,31 @@
  * SDK's loop stops at them and the runtime's shared transitions take over (transfer, human queue,
  * child runs, approval items), as they do after limits and when the run resumes after a crash.
  *
- * Checkpoints: every model call and every tool call, as in the built-in loop.
+ * Checkpoints: every model call and every tool call, as in the built-in loop. An agent with
+ * `spec.code` is run in native mode (native.ts).
  *
  * @module
  */
-import type { ChatMessage } from "@freehold/api";
-import {
-  isTurnOver,
-  parseArguments,
-  runLoop,
-  TurnOver,
-  type LoopDriver,
-  type ModelTurn,
-  type ResolvedAgent,
-  type RuntimeTool,
-} from "@freehold/runtime";
-import { generateText, jsonSchema, stepCountIs, tool, type ModelMessage, type ToolSet } from "ai";
-import { durableModel, TurnGuard } from "./durable-model.ts";
-
-/** The run's conversation as the AI SDK's messages (the instructions go as `system`). */
-export function toModelMessages(messages: readonly ChatMessage[]): ModelMessage[] {
-  return messages.map((message): ModelMessage => {
-    switch (message.role) {
-      case "system":
-        return { role: "system", content: message.content };
-      case "user":
-        return { role: "user", content: message.content };
-      case "assistant":
-        return {
-          role: "assistant",
-          content: [
-            ...(message.content === "" ? [] : [{ type: "text" as const, text: message.content }]),
-            ...(message.toolCalls ?? []).map((call) => ({
-              type: "tool-call" as const,
-              toolCallId: call.id,
-              toolName: call.name,
-              input: parseArguments(call.arguments),
-            })),
-          ],
-        };
-      case "tool":
-        return {
-          role: "tool",
-          content: [
-            {
-              type: "tool-result",
-              toolCallId: message.toolCallId,
-              toolName: message.name,
-              output: { type: message.isError === true ? "error-text" : "text", value: message.content },
-            },
-          ],
-        };
-    }
-  });
-}
-
-/**
- * The agent's tools for the SDK: MCP tools run durably (a failure of the run's own is kept by the
- * guard, see TurnGuard); the others stop the SDK's loop.
- */
-function toolsOf(guard: TurnGuard, tools: readonly RuntimeTool[]): ToolSet {
-  const set: ToolSet = {};
-  for (const runtimeTool of tools) {
-    const { definition } = runtimeTool;
-    const inputSchema = jsonSchema(definition.inputSchema);
-    set[definition.name] =
-      runtimeTool.special !== undefined || runtimeTool.requireApproval
-        ? tool({ description: definition.description, inputSchema })
-        : tool({
-            description: definition.description,
-            inputSchema,
-            execute: async (_input: unknown, { toolCallId }: { toolCallId: string }) => {
-              const outcome = await guard.callTool(toolCallId);
-              if (outcome === undefined) throw new TurnOver();
-              return outcome.content;
-            },
-          });
-  }
-  return set;
-}
+import { runLoop, type LoopDriver, type ModelTurn, type ResolvedAgent } from "@freehold/runtime";
+import { generateText, stepCountIs } from "ai";
+import { runNative } from "./native.ts";
+import { sdkTurn, toModelMessages } from "./sdk-turn.ts";
 
 /** One model turn: the AI SDK's loop, until it answers, stops at a special call, or the turn is over. */
-export async function aiSdkTurn(agent: ResolvedAgent, turn: ModelTurn): Promise<void> {
-  const toolset = await turn.toolset();
-  const guard = new TurnGuard(turn);
-  try {
-    await generateText({
-      model: durableModel(guard.turn, agent.model),
+export function aiSdkTurn(agent: ResolvedAgent, turn: ModelTurn): Promise<void> {
+  return sdkTurn(agent, turn, ({ model, tools }) =>
+    generateText({
+      model,
       instructions: agent.spec.instructions,
       messages: toModelMessages(turn.state.messages),
-      tools: toolsOf(guard, toolset.tools),
+      tools,
       // Limits are the runtime's (checked before every model call); this only bounds one turn.
       stopWhen: stepCountIs(agent.spec.limits.maxSteps + 1),
       // Retries and fallbacks are the Model resource's.
       maxRetries: 0,
       ...(turn.signal === undefined ? {} : { abortSignal: turn.signal }),
-    });
-  } catch (error) {
-    guard.rethrow();
-    if (isTurnOver(error) || turn.signal?.aborted === true) return;
-    throw error;
-  }
-  guard.rethrow();
+    }),
+  );
 }
 
 /**
@@ -121,6 +44,9 @@ export async function aiSdkTurn(agent: ResolvedAgent, turn: ModelTurn): Promise<
  */
 export const vercelAiDriver: LoopDriver = {
   framework: "vercel-ai",
+  runsCode: true,
   run: (state, options) =>
-    runLoop(state, { ...options, modelTurn: (turn) => aiSdkTurn(options.agent, turn) }),
+    options.agent.code === undefined
+      ? runLoop(state, { ...options, modelTurn: (turn) => aiSdkTurn(options.agent, turn) })
+      : runNative(state, options),
 };

@@ -34,6 +34,7 @@ import {
 } from "@openai/agents-core";
 import { durableModel } from "./durable-model.ts";
 import { toInputItems } from "./input-items.ts";
+import { inTurn, nativeAgent } from "./native-agent.ts";
 
 /** Why the SDK's run of this turn stops after its tools: set by the tools themselves. */
 interface TurnStop {
@@ -139,7 +140,8 @@ export async function openAiAgentsTurn(agent: ResolvedAgent, turn: ModelTurn): P
 }
 
 /**
- * The driver for `spec.framework: openai-agents`. Give it to the worker:
+ * The driver for `spec.framework: openai-agents`, both modes: an agent with `spec.code` is the team's
+ * own SDK `Agent` (native mode, see native-agent.ts), run the same way. Give it to the worker:
  *
  * @example
  * ```ts
@@ -148,6 +150,13 @@ export async function openAiAgentsTurn(agent: ResolvedAgent, turn: ModelTurn): P
  */
 export const openAiAgentsDriver: LoopDriver = {
   framework: "openai-agents",
-  run: (state, options) =>
-    runLoop(state, { ...options, modelTurn: (turn) => openAiAgentsTurn(options.agent, turn) }),
+  runsCode: true,
+  run: async (state, options) => {
+    const agent = await nativeAgent(options.agent);
+    return runLoop(state, {
+      ...options,
+      agent,
+      modelTurn: (turn) => inTurn(turn, () => openAiAgentsTurn(agent, turn)),
+    });
+  },
 };

@@ -7,3 +7,4 @@
 export { openAiAgentsDriver, openAiAgentsTurn } from "./driver.ts";
 export { durableModel, toModelResponse } from "./durable-model.ts";
 export { toInputItems } from "./input-items.ts";
+export { nativeAgent, type OpenAiAgentsCode, type OpenAiAgentsSupply } from "./native-agent.ts";

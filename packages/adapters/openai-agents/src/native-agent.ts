@@ -35,7 +35,6 @@ import {
   type Model,
   type Tool,
 } from "@openai/agents-core";
-import { hasDynamicFunctionToolApprovalPolicy } from "@openai/agents-core/utils/internal";
 import { durableModel } from "./durable-model.ts";
 
 /** What Freehold gives an export that is a function, in the SDK's own types. */
@@ -136,15 +135,45 @@ function refuse(agent: ResolvedAgent, found: string, expected: string): Freehold
 }
 
 const expectedExport =
-  "export an Agent of @openai/agents-core (the one this worker's adapter uses), or a function ({ model, tools }) => Agent";
+  "export an Agent of @openai/agents-core (or @openai/agents), or a function ({ model, tools }) => Agent";
+
+/**
+ * Whether `value` is an SDK Agent: of this adapter's copy of the SDK, or of the code's own copy (a
+ * worker started from the bundle has its own; the code imports the one beside it). Only the Agent's
+ * data and its own methods are used, never a check of identity, so both work.
+ */
+function isSdkAgent(value: unknown): value is SdkAgent {
+  if (value instanceof Agent) return true;
+  if (typeof value !== "object" || value === null) return false;
+  const candidate = value as Partial<Record<keyof SdkAgent, unknown>>;
+  return (
+    typeof candidate.name === "string" &&
+    Array.isArray(candidate.tools) &&
+    Array.isArray(candidate.handoffs) &&
+    typeof candidate.getSystemPrompt === "function"
+  );
+}
+
+/** The target and tool of an entry of `handoffs`: a `handoff()` (of any copy of the SDK) or an Agent. */
+function handoffOf(entry: unknown): { agentName: string; toolName: string; toolDescription: string } {
+  const candidate = entry as { agentName?: unknown; toolName?: unknown; toolDescription?: unknown };
+  if (typeof candidate.agentName === "string" && typeof candidate.toolName === "string") {
+    return {
+      agentName: candidate.agentName,
+      toolName: candidate.toolName,
+      toolDescription: typeof candidate.toolDescription === "string" ? candidate.toolDescription : "",
+    };
+  }
+  return getHandoff(entry as SdkAgent);
+}
 
 /** The code's function tool as a durable tool of the agent. */
 async function codeToolOf(functionTool: FunctionTool<unknown, never>): Promise<CodeTool> {
-  // needsApproval: a boolean is a fixed policy; a function cannot be asked per call before the call
-  // is recorded, so every call of such a tool waits for a person (the function is not called).
-  const requireApproval =
-    hasDynamicFunctionToolApprovalPolicy(functionTool) ||
-    (await functionTool.needsApproval(new RunContext({}), {} as never, ""));
+  // needsApproval: a boolean (or a function of no arguments) is a fixed policy, asked once here; a
+  // function of the call cannot be asked per call before the call is recorded, so every call of
+  // such a tool waits for a person (the function is not called).
+  const policy = functionTool.needsApproval;
+  const requireApproval = policy.length > 0 || (await policy(new RunContext({}), {} as never, ""));
   return {
     name: functionTool.name,
     description: functionTool.description,
@@ -200,7 +229,7 @@ async function check(
   const listed = new Set((agent.spec.handoffs ?? []).flatMap((entry) => entry.agent ?? []));
   const handoffs = new Map<string, { toolName: string; toolDescription: string }>();
   for (const entry of sdkAgent.handoffs) {
-    const sdkHandoff = getHandoff(entry);
+    const sdkHandoff = handoffOf(entry);
     if (!listed.has(sdkHandoff.agentName)) {
       throw new FreeholdError(
         "adapter.openai-agents.handoff-not-listed",
@@ -218,7 +247,7 @@ async function check(
 
 async function load(agent: ResolvedAgent, code: () => Promise<unknown>): Promise<LoadedAgent> {
   const exported = await code();
-  if (exported instanceof Agent) return check(agent, exported as SdkAgent, new Set());
+  if (isSdkAgent(exported)) return check(agent, exported, new Set());
   if (typeof exported !== "function") throw refuse(agent, describe(exported), expectedExport);
   const mcpTools = createToolset(await agent.broker.listTools(), agent.spec.tools ?? []).tools;
   const tools = mcpTools.map(suppliedTool);
@@ -228,10 +257,8 @@ async function load(agent: ResolvedAgent, code: () => Promise<unknown>): Promise
     model: suppliedModel,
     tools,
   });
-  if (!(made instanceof Agent)) {
-    throw refuse(agent, `a function that returned ${describe(made)}`, expectedExport);
-  }
-  return check(agent, made as SdkAgent, new Set<Tool>(tools));
+  if (!isSdkAgent(made)) throw refuse(agent, `a function that returned ${describe(made)}`, expectedExport);
+  return check(agent, made, new Set<Tool>(tools));
 }
 
 const loaded = new WeakMap<ResolvedAgent, Promise<LoadedAgent>>();

@@ -240,9 +240,10 @@ describe("native mode: the manifest is the boundary", () => {
   });
 
   it.each([
-    ["notAnAgent", "a plain object"],
-    ["brokenFactory", "a function that returned a string"],
-  ])("fails the run of a wrong export (%s) with what was found and what to export", async (name, found) => {
+    ["notAnAgent", "a plain object", "export an Agent"],
+    ["brokenFactory", "a function that returned a string", "export an Agent"],
+    ["guarded", "an Agent with inputGuardrails", "remove them from the Agent"],
+  ])("fails the run of a wrong export (%s) with what was found and what to do", async (name, found, todo) => {
     const world = await nativeWorld([{ text: "never" }], {
       wrong: triage({ code: { module: "agents.ts", export: name } }),
       billing: {},
@@ -251,7 +252,7 @@ describe("native mode: the manifest is the boundary", () => {
     const failed = await world.waitFor(run.id, "failed");
     expect(failed.error?.code).toBe("adapter.openai-agents.code-invalid");
     expect(failed.error?.message).toContain(found);
-    expect(failed.error?.message).toContain("export an Agent");
+    expect(failed.error?.message).toContain(todo);
     expect(world.model.requests).toEqual([]);
   });
 });

@@ -84,3 +84,15 @@ export const notAnAgent = { name: "triage", instructions: "I only look like an a
 
 /** A factory that returns no Agent. */
 export const brokenFactory = (): string => "triage";
+
+/** An Agent with what native mode does not run durably (a guardrail). */
+export const guarded = new Agent({
+  name: "guarded",
+  instructions: "Check first.",
+  inputGuardrails: [
+    {
+      name: "polite",
+      execute: () => Promise.resolve({ tripwireTriggered: false, outputInfo: null }),
+    },
+  ],
+});

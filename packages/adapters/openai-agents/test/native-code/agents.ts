@@ -2,6 +2,7 @@
  * The team's own OpenAI Agents SDK code that test/native.test.ts runs as Freehold agents (`spec.code`
  * with this folder as the code root): one export per case.
  */
+import { appendFileSync } from "node:fs";
 import { Agent, handoff, tool, type Tool } from "@openai/agents-core";
 import type { OpenAiAgentsSupply } from "../../src/index.ts";
 
@@ -96,3 +97,28 @@ export const guarded = new Agent({
     },
   ],
 });
+
+/**
+ * Notes each call it runs in a file (one line: the call's id, the idempotency key Freehold gives it),
+ * so a test can count the runs of each call across worker processes.
+ */
+const note = tool({
+  name: "note",
+  description: "Notes the call in a file.",
+  parameters: {
+    type: "object",
+    properties: { file: { type: "string" } },
+    required: ["file"],
+    additionalProperties: true,
+  },
+  strict: false,
+  execute: async (input, _context, details) => {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    appendFileSync((input as { file: string }).file, `${details?.toolCall?.callId ?? "?"}\n`);
+    return "noted";
+  },
+});
+
+/** A generic agent of what Freehold supplies, with the code's own `note` tool. */
+export const recorder = ({ name, instructions, model, tools }: OpenAiAgentsSupply): Agent =>
+  new Agent({ name, instructions, model, tools: [...tools, note] });

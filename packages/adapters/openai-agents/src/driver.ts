@@ -1,5 +1,6 @@
 /**
- * The loop driver of agents with `spec.framework: openai-agents` (declarative mode): each model turn
+ * The loop driver of agents with `spec.framework: openai-agents` (declarative mode, and native mode
+ * once native-agent.ts has made the agent from its code): each model turn
  * of the run is the OpenAI Agents SDK's own runner loop (`Runner.run`), on the run's model (see
  * durable-model.ts) and the agent's tools as the SDK's function tools. An MCP tool's `execute` is the
  * runtime's durable tool call (through the broker's allow-list, recorded as started before it leaves

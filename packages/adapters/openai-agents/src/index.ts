@@ -1,6 +1,7 @@
 /**
  * `@freehold/adapter-openai-agents`: agents with `spec.framework: openai-agents` run through the
- * OpenAI Agents SDK's own runner loop on Freehold's durable runtime.
+ * OpenAI Agents SDK's own runner loop on Freehold's durable runtime: declared by the manifest, or the
+ * team's own SDK `Agent` (`spec.code`, native mode).
  *
  * @module
  */

@@ -10,7 +10,9 @@
  * - its `handoffs` become Freehold transfers: each target's name is a Freehold agent that
  *   `spec.handoffs` must list; the model sees the SDK handoff's tool name and description.
  *
- * What the SDK cannot hand over durably is refused, not ignored (`adapter.openai-agents.code-invalid`).
+ * What would run outside Freehold's durable loop (guardrails, structured output, the Agent's own MCP
+ * servers, tools that are not function tools) is refused (`adapter.openai-agents.code-invalid`); what
+ * the README lists as not used (model settings, hooks, the SDK's run state) is left aside.
  *
  * @module
  */

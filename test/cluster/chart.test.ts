@@ -1806,6 +1806,7 @@ describe("the images' install steps", () => {
         expect(linked.code, linked.stderr).toBe(0);
         const frameworks = [
           "ai",
+          "@openai/agents",
           "@openai/agents-core",
           "@langchain/core/messages",
           "@langchain/langgraph",

@@ -9,6 +9,7 @@ import { mastraDriver } from "@freehold/adapter-mastra";
 import { vercelAiDriver } from "@freehold/adapter-vercel-ai";
 import type { Framework } from "@freehold/api";
 import type { LoopDriver } from "@freehold/runtime";
+import { fileURLToPath } from "node:url";
 
 export interface DriverUnderTest {
   /** The column's name in the printed table. */
@@ -36,4 +37,11 @@ export const drivers: readonly DriverUnderTest[] = [
   { name: "langgraph", framework: "langgraph", drivers: [langGraphDriver] },
   { name: "openai-agents", framework: "openai-agents", drivers: [openAiAgentsDriver] },
   { name: "mastra", framework: "mastra", drivers: [mastraDriver] },
+  {
+    name: "openai-agents-native",
+    framework: "openai-agents",
+    spec: { code: { module: "openai-agents.ts", export: "agent" } },
+    codeRoot: fileURLToPath(new URL("./native", import.meta.url)),
+    drivers: [openAiAgentsDriver],
+  },
 ];

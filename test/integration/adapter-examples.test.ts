@@ -7,9 +7,9 @@
  * copied and its Model pointed at a server on a free port.
  */
 import { spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import { RunEvent } from "@freehold/api";
 import { startScriptedModelServer } from "@freehold/models";
 import { describe, expect, it } from "vitest";
@@ -18,6 +18,7 @@ const root = join(import.meta.dirname, "..", "..");
 const examples = [
   { framework: "vercel-ai", agent: "support", queue: "billing-desk" },
   { framework: "vercel-ai", agent: "support-code", queue: "billing-desk" },
+  { framework: "openai-agents", agent: "support", queue: "billing-desk" },
 ];
 
 describe.each(examples)("examples/adapters/$framework, agent $agent", ({ framework, agent, queue }) => {
@@ -27,7 +28,14 @@ describe.each(examples)("examples/adapters/$framework, agent $agent", ({ framewo
     const model = await startScriptedModelServer({ script: script as never });
     const folder = mkdtempSync(join(tmpdir(), `freehold-example-${framework}-`));
     try {
-      cpSync(source, folder, { recursive: true });
+      cpSync(source, folder, {
+        recursive: true,
+        filter: (path) => !relative(source, path).split(sep).includes("node_modules"),
+      });
+      // A native example's code imports its framework: the example's packages resolve from the copy.
+      if (existsSync(join(source, "node_modules"))) {
+        symlinkSync(join(source, "node_modules"), join(folder, "node_modules"), "dir");
+      }
       const resources = join(folder, "resources.yaml");
       const text = readFileSync(resources, "utf8");
       expect(text).toContain(`framework: ${framework}`);

@@ -34,7 +34,8 @@ export const cliDist = join(packagesDirectory, "cli", "dist");
 export const cliBundle = join(cliDist, "bin.js");
 
 /** Modules the bundle imports at run time instead of containing them (see the module comment). */
-const external = /^(node-llama-cpp|prom-client|ai|@openai\/agents-core|@langchain\/[^/]+|langsmith|@mastra\/core)(\/|$)/;
+const external =
+  /^(node-llama-cpp|prom-client|ai|@openai\/agents(-core)?|@langchain\/[^/]+|langsmith|@mastra\/core)(\/|$)/;
 
 /** Every file the bundle is made from, relative to the root, sorted. */
 function inputs(): string[] {

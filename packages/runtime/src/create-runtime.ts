@@ -53,7 +53,7 @@ export interface Runtime extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** The export of an agent's code, imported once, when a run first needs it. */
+/** The export of an agent's code, imported once (see createRuntime), again after a failure. */
 function agentCode(code: AgentCode, root: string): () => Promise<unknown> {
   let loaded: Promise<unknown> | undefined;
   return () => {
@@ -217,6 +217,11 @@ export async function createRuntime(config: RuntimeConfig, options: CreateRuntim
       ),
     ),
   }));
+  // Agents' code is imported before the worker takes runs (a framework takes a while to import): a
+  // failure is the run's to report (agent.code-*), tried again when a run needs the code.
+  await Promise.all(
+    agents.flatMap((agent) => (agent.code === undefined ? [] : [agent.code().catch(() => undefined)])),
+  );
   const close = (): Promise<void> => pool.close();
   return {
     namespace,

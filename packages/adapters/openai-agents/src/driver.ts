@@ -1,5 +1,6 @@
 /**
- * The loop driver of agents with `spec.framework: openai-agents` (declarative mode): each model turn
+ * The loop driver of agents with `spec.framework: openai-agents` (declarative mode, and native mode
+ * once native-agent.ts has made the agent from its code): each model turn
  * of the run is the OpenAI Agents SDK's own runner loop (`Runner.run`), on the run's model (see
  * durable-model.ts) and the agent's tools as the SDK's function tools. An MCP tool's `execute` is the
  * runtime's durable tool call (through the broker's allow-list, recorded as started before it leaves
@@ -34,6 +35,7 @@ import {
 } from "@openai/agents-core";
 import { durableModel } from "./durable-model.ts";
 import { toInputItems } from "./input-items.ts";
+import { inTurn, nativeAgent } from "./native-agent.ts";
 
 /** Why the SDK's run of this turn stops after its tools: set by the tools themselves. */
 interface TurnStop {
@@ -139,7 +141,8 @@ export async function openAiAgentsTurn(agent: ResolvedAgent, turn: ModelTurn): P
 }
 
 /**
- * The driver for `spec.framework: openai-agents`. Give it to the worker:
+ * The driver for `spec.framework: openai-agents`, both modes: an agent with `spec.code` is the team's
+ * own SDK `Agent` (native mode, see native-agent.ts), run the same way. Give it to the worker:
  *
  * @example
  * ```ts
@@ -148,6 +151,13 @@ export async function openAiAgentsTurn(agent: ResolvedAgent, turn: ModelTurn): P
  */
 export const openAiAgentsDriver: LoopDriver = {
   framework: "openai-agents",
-  run: (state, options) =>
-    runLoop(state, { ...options, modelTurn: (turn) => openAiAgentsTurn(options.agent, turn) }),
+  runsCode: true,
+  run: async (state, options) => {
+    const agent = await nativeAgent(options.agent);
+    return runLoop(state, {
+      ...options,
+      agent,
+      modelTurn: (turn) => inTurn(turn, () => openAiAgentsTurn(agent, turn)),
+    });
+  },
 };

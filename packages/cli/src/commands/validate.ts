@@ -5,11 +5,11 @@
  * @module
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join, relative, sep } from "node:path";
 import { FreeholdError, isFreeholdError, parseManifests, type Resource } from "@freehold/api";
 import type { Output } from "../output.ts";
 
-/** Every .yaml/.yml file under the given paths, sorted. */
+/** Every .yaml/.yml file under the given paths (not in node_modules: a native agent's packages), sorted. */
 export function manifestFiles(paths: readonly string[]): string[] {
   return paths.flatMap((path) => {
     let stats;
@@ -21,6 +21,7 @@ export function manifestFiles(paths: readonly string[]): string[] {
     if (!stats.isDirectory()) return [path];
     return readdirSync(path, { recursive: true, withFileTypes: true })
       .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name))
+      .filter((entry) => !relative(path, entry.parentPath).split(sep).includes("node_modules"))
       .map((entry) => join(entry.parentPath, entry.name))
       .sort();
   });

@@ -9,6 +9,7 @@ import { mastraDriver } from "@freehold/adapter-mastra";
 import { vercelAiDriver } from "@freehold/adapter-vercel-ai";
 import type { Framework } from "@freehold/api";
 import type { LoopDriver } from "@freehold/runtime";
+import { fileURLToPath } from "node:url";
 
 export interface DriverUnderTest {
   /** The column's name in the printed table. */
@@ -29,4 +30,11 @@ export const drivers: readonly DriverUnderTest[] = [
   { name: "langgraph", framework: "langgraph", drivers: [langGraphDriver] },
   { name: "openai-agents", framework: "openai-agents", drivers: [openAiAgentsDriver] },
   { name: "mastra", framework: "mastra", drivers: [mastraDriver] },
+  {
+    name: "mastra-native",
+    framework: "mastra",
+    spec: { code: { module: "mastra.ts", export: "conformance" } },
+    codeRoot: fileURLToPath(new URL("native", import.meta.url)),
+    drivers: [mastraDriver],
+  },
 ];

@@ -290,7 +290,9 @@ export async function nativeAgent(
   const defaults = (await mastraAgent.getDefaultOptions({ requestContext })) as {
     requireToolApproval?: unknown;
   };
-  const approveAll = defaults.requireToolApproval === true;
+  // A function decides per call in Mastra; Freehold asks per tool: every call waits.
+  const approveAll =
+    defaults.requireToolApproval === true || typeof defaults.requireToolApproval === "function";
   const given = new Set<unknown>(Object.values(supplied.tools));
   const tools: CodeTool[] = [];
   for (const [name, tool] of Object.entries(await mastraAgent.listTools({ requestContext }))) {

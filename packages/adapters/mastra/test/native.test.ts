@@ -115,15 +115,35 @@ describe("a Mastra Agent as the agent's code", () => {
     });
   });
 
-  it("reads instructions and tools given as functions of the request context", async () => {
+  it("reads instructions and tools given as functions of the request context, AI SDK tools too", async () => {
     const target = await world(
-      [{ toolCalls: [{ name: "lookup_order", arguments: { order: "B2" } }] }, { text: "Found." }],
+      [
+        {
+          toolCalls: [
+            { name: "lookup_order", arguments: { order: "B2" } },
+            { name: "local_time", arguments: { zone: "Europe/Paris" } },
+          ],
+        },
+        { text: "Found." },
+      ],
       { front: code("dynamic") },
     );
     const done = await run(target, "front", "B2?", "completed");
     expect(systemPrompt(target)).toEqual({ role: "system", content: "You are resolved at run start." });
-    expect(record().executions).toEqual(["lookup_order:B2"]);
+    expect(record().executions.sort()).toEqual(["local_time:Europe/Paris", "lookup_order:B2"]);
+    expect(toolMessages(done)[1]).toBe("noon in Europe/Paris");
     expect(done.output).toBe("Found.");
+  });
+
+  it("asks for approval of every tool call when the Agent's defaultOptions require it", async () => {
+    const target = await world(
+      [{ toolCalls: [{ name: "lookup_order", arguments: { order: "D4" } }] }, { text: "Done." }],
+      { front: code("cautious") },
+    );
+    const waiting = await run(target, "front", "D4?", "waiting_for_approval");
+    expect(record().executions).toEqual([]);
+    const [item] = await createApprovals(parts()).list(target.namespace);
+    expect(item).toMatchObject({ runId: waiting.id, tool: "lookup_order" });
   });
 
   it.each(["approved", "rejected"] as const)(

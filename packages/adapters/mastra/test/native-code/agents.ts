@@ -4,9 +4,10 @@
  * imported by the worker's loader, not by the test.
  */
 import type { MastraSupplied } from "@freehold/adapter-mastra";
-import { Agent } from "@mastra/core/agent";
+import { Agent, type ToolsInput } from "@mastra/core/agent";
 import { createTool } from "@mastra/core/tools";
 import { createStep, createWorkflow } from "@mastra/core/workflows";
+import { tool } from "ai";
 import { z } from "zod";
 
 /** What the code did, for the tests. */
@@ -60,13 +61,34 @@ export const support = new Agent({
   tools: { lookup_order: lookupOrder, refund, charge },
 });
 
-/** Instructions and tools as functions of the request context. */
+/** An AI SDK tool, which Mastra agents take too. */
+const localTime = tool({
+  description: "The time in a zone.",
+  inputSchema: z.object({ zone: z.string() }),
+  execute: async ({ zone }) => {
+    record.executions.push(`local_time:${zone}`);
+    return Promise.resolve(`noon in ${zone}`);
+  },
+});
+
+/** Instructions and tools as functions of the request context; an AI SDK tool among them. */
 export const dynamic = new Agent({
   id: "dynamic",
   name: "Dynamic",
   instructions: () => [{ role: "system" as const, content: "You are resolved at run start." }],
   model: "openai/gpt-4o",
-  tools: () => ({ lookup_order: lookupOrder }),
+  // Mastra 1.71's types predate the AI SDK 7's tool type; it takes the tool as it is.
+  tools: () => ({ lookup_order: lookupOrder, local_time: localTime }) as unknown as ToolsInput,
+});
+
+/** Every tool call waits for approval (the Agent's default options). */
+export const cautious = new Agent({
+  id: "cautious",
+  name: "Cautious",
+  instructions: "You ask before you act.",
+  model: "openai/gpt-4o",
+  tools: { lookup_order: lookupOrder },
+  defaultOptions: { requireToolApproval: true },
 });
 
 /** A factory: the run's model, the manifest's MCP tools, and a tool of its own. */

@@ -373,9 +373,25 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         stalledInterval: options.stalledIntervalMs ?? lockDuration,
         // A run resumes safely from its checkpoint, however often its worker died.
         maxStalledCount: 1_000,
-        autorun: true,
+        // An agent that is framework code (spec.code) imports it before it takes runs: its runs' first
+        // steps do not wait for the import (a failed import is the run's error, when a run needs it).
+        autorun: agent.code === undefined,
       }),
   );
+  options.agents.forEach((agent, index) => {
+    const worker = workers[index];
+    if (agent.code === undefined || worker === undefined) return;
+    void agent
+      .code()
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => (worker.closing === undefined ? worker.run() : undefined))
+      .catch((error: unknown) => {
+        log(`worker error: ${error instanceof Error ? error.message : String(error)}`);
+      });
+  });
   for (const worker of workers) {
     worker.on("failed", (job, error) => {
       log(`run job ${job?.id ?? "?"} failed: ${error.message}`);

@@ -5,11 +5,4 @@
  * @module
  */
 export { mastraDriver, mastraModel, mastraTurn, toolsOf } from "./driver.ts";
-export {
-  instructionsText,
-  nativeAgent,
-  TurnSession,
-  type MastraAgentFactory,
-  type MastraSupplied,
-  type MastraTools,
-} from "./native.ts";
+export type { MastraAgentFactory, MastraSupplied, MastraTools } from "./native.ts";

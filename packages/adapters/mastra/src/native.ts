@@ -116,7 +116,8 @@ function invalid(agent: ResolvedAgent, found: string): FreeholdError {
   );
 }
 
-function describe(value: unknown): string {
+/** What a value is, for the error that refuses it. */
+function kindOf(value: unknown): string {
   if (value === null) return "null";
   if (typeof value !== "object") return `a ${typeof value}`;
   const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
@@ -139,14 +140,14 @@ function isMastraAgent(value: unknown): value is Agent {
 /** The code's agent: the export itself, or what the factory export returns for `supplied`. */
 async function codeAgent(agent: ResolvedAgent, exported: unknown, supplied: MastraSupplied): Promise<Agent> {
   if (isMastraAgent(exported)) return exported;
-  if (typeof exported !== "function") throw invalid(agent, describe(exported));
+  if (typeof exported !== "function") throw invalid(agent, kindOf(exported));
   const made: unknown = await (exported as (supplied: MastraSupplied) => unknown)(supplied);
-  if (!isMastraAgent(made)) throw invalid(agent, `a function that returned ${describe(made)}`);
+  if (!isMastraAgent(made)) throw invalid(agent, `a function that returned ${kindOf(made)}`);
   return made;
 }
 
 /** Mastra's instructions (a string, a system message, or a list of them) as one system prompt. */
-export function instructionsText(instructions: unknown): string {
+function instructionsText(instructions: unknown): string {
   if (typeof instructions === "string") return instructions;
   if (Array.isArray(instructions)) return instructions.map(instructionsText).filter(Boolean).join("\n\n");
   if (typeof instructions === "object" && instructions !== null && "content" in instructions) {

@@ -44,7 +44,7 @@ RUN ln -s /app/packages/cli/dist/bin.js /usr/local/bin/freehold
 # code root is the working directory): the code and the adapter share one copy of the framework,
 # whose runner checks the code's objects with instanceof.
 RUN mkdir -p /app/node_modules/@openai /app/node_modules/@langchain /app/node_modules/@mastra && \
-    for framework in ai @openai/agents @openai/agents-core @langchain/core @langchain/langgraph @mastra/core; do \
+    for framework in ai @openai/agents @openai/agents-core @langchain/core @langchain/langgraph @mastra/core zod; do \
       ln -sfn "/app/packages/cli/node_modules/$framework" "/app/node_modules/$framework"; \
     done
 # Node's compile cache, warmed here: the bundle's code is compiled once, at build time, not on every

@@ -1811,6 +1811,7 @@ describe("the images' install steps", () => {
           "@langchain/core/messages",
           "@langchain/langgraph",
           "@mastra/core/agent",
+          "zod",
         ];
         const probe = `for (const name of ${JSON.stringify(frameworks)}) console.log(import.meta.resolve(name));`;
         mkdirSync(join(context, "agents"));

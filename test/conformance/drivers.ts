@@ -3,13 +3,13 @@
  * user selects it: by the Agent's `spec.framework` (and, for a framework's native mode, the fields
  * that point at the team's own code), laid over every agent of a scenario.
  */
+import { join } from "node:path";
 import { langGraphDriver } from "@freehold/adapter-langgraph";
 import { openAiAgentsDriver } from "@freehold/adapter-openai-agents";
 import { mastraDriver } from "@freehold/adapter-mastra";
 import { vercelAiDriver } from "@freehold/adapter-vercel-ai";
 import type { Framework } from "@freehold/api";
 import type { LoopDriver } from "@freehold/runtime";
-import { fileURLToPath } from "node:url";
 
 export interface DriverUnderTest {
   /** The column's name in the printed table. */
@@ -23,6 +23,9 @@ export interface DriverUnderTest {
   readonly drivers?: readonly LoopDriver[];
 }
 
+/** The native columns' code (test/conformance/native), each column's module in it. */
+const nativeCodeRoot = join(import.meta.dirname, "native");
+
 /** Every driver a worker of this checkout can run. */
 export const drivers: readonly DriverUnderTest[] = [
   { name: "built-in", framework: "freehold" },
@@ -31,7 +34,7 @@ export const drivers: readonly DriverUnderTest[] = [
     name: "vercel-ai-native",
     framework: "vercel-ai",
     spec: { code: { module: "vercel-ai.ts", export: "conformanceAgent" } },
-    codeRoot: `${import.meta.dirname}/native`,
+    codeRoot: nativeCodeRoot,
     drivers: [vercelAiDriver],
   },
   { name: "langgraph", framework: "langgraph", drivers: [langGraphDriver] },
@@ -41,7 +44,14 @@ export const drivers: readonly DriverUnderTest[] = [
     name: "openai-agents-native",
     framework: "openai-agents",
     spec: { code: { module: "openai-agents.ts", export: "agent" } },
-    codeRoot: fileURLToPath(new URL("./native", import.meta.url)),
+    codeRoot: nativeCodeRoot,
     drivers: [openAiAgentsDriver],
+  },
+  {
+    name: "mastra-native",
+    framework: "mastra",
+    spec: { code: { module: "mastra.ts", export: "conformance" } },
+    codeRoot: nativeCodeRoot,
+    drivers: [mastraDriver],
   },
 ];

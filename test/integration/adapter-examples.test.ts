@@ -9,80 +9,86 @@
 import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative, sep } from "node:path";
+import { basename, join } from "node:path";
 import { RunEvent } from "@freehold/api";
 import { startScriptedModelServer } from "@freehold/models";
 import { describe, expect, it } from "vitest";
 
 const root = join(import.meta.dirname, "..", "..");
-const examples = [
+/** `codeTool`: a native example's own tool (not an MCP tool), which must run on the way. */
+const examples: { framework: string; agent: string; queue: string; codeTool?: string }[] = [
   { framework: "vercel-ai", agent: "support", queue: "billing-desk" },
   { framework: "vercel-ai", agent: "support-code", queue: "billing-desk" },
   { framework: "openai-agents", agent: "support", queue: "billing-desk" },
+  { framework: "mastra", agent: "support", queue: "billing-desk", codeTool: "list_charges" },
 ];
 
-describe.each(examples)("examples/adapters/$framework, agent $agent", ({ framework, agent, queue }) => {
-  it("hands the conversation to people through the framework's loop", { timeout: 120_000 }, async () => {
-    const source = join(root, "examples", "adapters", framework);
-    const script: unknown = JSON.parse(readFileSync(join(source, "model-script.json"), "utf8"));
-    const model = await startScriptedModelServer({ script: script as never });
-    const folder = mkdtempSync(join(tmpdir(), `freehold-example-${framework}-`));
-    try {
-      cpSync(source, folder, {
-        recursive: true,
-        filter: (path) => !relative(source, path).split(sep).includes("node_modules"),
-      });
-      // A native example's code imports its framework: the example's packages resolve from the copy.
-      if (existsSync(join(source, "node_modules"))) {
-        symlinkSync(join(source, "node_modules"), join(folder, "node_modules"), "dir");
+describe.each(examples)(
+  "examples/adapters/$framework, agent $agent",
+  ({ framework, agent, queue, codeTool }) => {
+    it("hands the conversation to people through the framework's loop", { timeout: 120_000 }, async () => {
+      const source = join(root, "examples", "adapters", framework);
+      const script: unknown = JSON.parse(readFileSync(join(source, "model-script.json"), "utf8"));
+      const model = await startScriptedModelServer({ script: script as never });
+      const folder = mkdtempSync(join(tmpdir(), `freehold-example-${framework}-`));
+      try {
+        // A native example's code imports its framework: the copy resolves it from the example's own.
+        cpSync(source, folder, { recursive: true, filter: (path) => basename(path) !== "node_modules" });
+        if (existsSync(join(source, "node_modules"))) {
+          symlinkSync(join(source, "node_modules"), join(folder, "node_modules"), "dir");
+        }
+        const resources = join(folder, "resources.yaml");
+        const text = readFileSync(resources, "utf8");
+        expect(text).toContain(`framework: ${framework}`);
+        writeFileSync(
+          resources,
+          text.replace(/baseUrl: http:\/\/127\.0\.0\.1:\d+\/v1/, `baseUrl: ${model.baseUrl}`),
+        );
+        const child = spawn(
+          process.execPath,
+          [
+            join(root, "packages", "cli", "src", "bin.ts"),
+            "run",
+            "--dev",
+            folder,
+            "--json",
+            agent,
+            "I was charged twice for INV-7",
+          ],
+          { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
+        );
+        let stdout = "";
+        let stderr = "";
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        const handedOver = new Promise<RunEvent[]>((resolve, reject) => {
+          child.stdout.on("data", (chunk: Buffer) => {
+            stdout += chunk.toString();
+            const events = stdout
+              .split("\n")
+              .filter((line) => line.startsWith("{"))
+              .map((line) => RunEvent.parse(JSON.parse(line)));
+            if (events.some((event) => event.type === "human-handoff")) resolve(events);
+          });
+          child.once("exit", (code) => {
+            reject(new Error(`freehold run exited with ${code} before the handoff:\n${stdout}\n${stderr}`));
+          });
+        });
+        const events = await handedOver;
+        child.kill("SIGINT");
+        const toolEnd = events.find((event) => event.type === "tool-call-end");
+        expect(toolEnd).toMatchObject({ name: "read_text_file", isError: false });
+        if (codeTool !== undefined) {
+          const ends = events.filter((event) => event.type === "tool-call-end");
+          expect(ends).toContainEqual(expect.objectContaining({ name: codeTool, isError: false }));
+        }
+        expect(events.find((event) => event.type === "human-handoff")).toMatchObject({
+          queue,
+          priority: "high",
+        });
+      } finally {
+        rmSync(folder, { recursive: true, force: true });
+        await model.close();
       }
-      const resources = join(folder, "resources.yaml");
-      const text = readFileSync(resources, "utf8");
-      expect(text).toContain(`framework: ${framework}`);
-      writeFileSync(
-        resources,
-        text.replace(/baseUrl: http:\/\/127\.0\.0\.1:\d+\/v1/, `baseUrl: ${model.baseUrl}`),
-      );
-      const child = spawn(
-        process.execPath,
-        [
-          join(root, "packages", "cli", "src", "bin.ts"),
-          "run",
-          "--dev",
-          folder,
-          "--json",
-          agent,
-          "I was charged twice for INV-7",
-        ],
-        { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
-      );
-      let stdout = "";
-      let stderr = "";
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-      const handedOver = new Promise<RunEvent[]>((resolve, reject) => {
-        child.stdout.on("data", (chunk: Buffer) => {
-          stdout += chunk.toString();
-          const events = stdout
-            .split("\n")
-            .filter((line) => line.startsWith("{"))
-            .map((line) => RunEvent.parse(JSON.parse(line)));
-          if (events.some((event) => event.type === "human-handoff")) resolve(events);
-        });
-        child.once("exit", (code) => {
-          reject(new Error(`freehold run exited with ${code} before the handoff:\n${stdout}\n${stderr}`));
-        });
-      });
-      const events = await handedOver;
-      child.kill("SIGINT");
-      const toolEnd = events.find((event) => event.type === "tool-call-end");
-      expect(toolEnd).toMatchObject({ name: "read_text_file", isError: false });
-      expect(events.find((event) => event.type === "human-handoff")).toMatchObject({
-        queue,
-        priority: "high",
-      });
-    } finally {
-      rmSync(folder, { recursive: true, force: true });
-      await model.close();
-    }
-  });
-});
+    });
+  },
+);

@@ -11,6 +11,8 @@
  *
  * Checkpoints: every model call and every tool call, as in the built-in loop.
  *
+ * Native mode (`spec.code`, see native.ts): the same turns, on the agent as the team's code makes it.
+ *
  * @module
  */
 import { durableModel, toModelMessages, TurnGuard } from "@freehold/adapter-vercel-ai";
@@ -27,9 +29,8 @@ import { Agent } from "@mastra/core/agent";
 import type { MastraModelConfig } from "@mastra/core/llm";
 import { ConsoleLogger } from "@mastra/core/logger";
 import { createTool, type ToolExecutionContext } from "@mastra/core/tools";
+import { nativeAgent, TurnSession, type MastraTools } from "./native.ts";
 
-/** Mastra's tools: what `new Agent({ tools })` takes. */
-type MastraTools = Record<string, ReturnType<typeof createTool>>;
 /** The schemas `createTool` takes: zod, Standard Schema, or JSON Schema (an MCP tool's). */
 type InputSchema = NonNullable<Parameters<typeof createTool>[0]["inputSchema"]>;
 
@@ -95,10 +96,18 @@ export function toolsOf(guard: TurnGuard, tools: readonly RuntimeTool[]): Mastra
   return set;
 }
 
-/** One model turn: Mastra's agent loop, until it answers, stops at a special call, or the turn is over. */
-export async function mastraTurn(agent: ResolvedAgent, turn: ModelTurn): Promise<void> {
+/**
+ * One model turn: Mastra's agent loop, until it answers, stops at a special call, or the turn is over.
+ * `session` (native mode) is the turn the pieces given to the code's factory work on meanwhile.
+ */
+export async function mastraTurn(
+  agent: ResolvedAgent,
+  turn: ModelTurn,
+  session?: TurnSession,
+): Promise<void> {
   const toolset = await turn.toolset();
   const guard = new TurnGuard(turn);
+  session?.enter(guard);
   const mastraAgent = new Agent({
     id: agent.name,
     name: agent.name,
@@ -126,6 +135,8 @@ export async function mastraTurn(agent: ResolvedAgent, turn: ModelTurn): Promise
     guard.rethrow();
     if (isTurnOver(error) || turn.signal?.aborted === true) return;
     throw error;
+  } finally {
+    session?.leave();
   }
 }
 
@@ -139,6 +150,13 @@ export async function mastraTurn(agent: ResolvedAgent, turn: ModelTurn): Promise
  */
 export const mastraDriver: LoopDriver = {
   framework: "mastra",
-  run: (state, options) =>
-    runLoop(state, { ...options, modelTurn: (turn) => mastraTurn(options.agent, turn) }),
+  runsCode: true,
+  async run(state, options) {
+    if (options.agent.code === undefined) {
+      return runLoop(state, { ...options, modelTurn: (turn) => mastraTurn(options.agent, turn) });
+    }
+    const session = new TurnSession();
+    const agent = await nativeAgent(options.agent, await options.agent.code(), session);
+    return runLoop(state, { ...options, agent, modelTurn: (turn) => mastraTurn(agent, turn, session) });
+  },
 };

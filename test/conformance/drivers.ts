@@ -8,6 +8,7 @@ import { openAiAgentsDriver } from "@freehold/adapter-openai-agents";
 import { mastraDriver } from "@freehold/adapter-mastra";
 import { vercelAiDriver } from "@freehold/adapter-vercel-ai";
 import type { Framework } from "@freehold/api";
+import { fileURLToPath } from "node:url";
 import type { LoopDriver } from "@freehold/runtime";
 
 export interface DriverUnderTest {
@@ -29,4 +30,11 @@ export const drivers: readonly DriverUnderTest[] = [
   { name: "langgraph", framework: "langgraph", drivers: [langGraphDriver] },
   { name: "openai-agents", framework: "openai-agents", drivers: [openAiAgentsDriver] },
   { name: "mastra", framework: "mastra", drivers: [mastraDriver] },
+  {
+    name: "langgraph-native",
+    framework: "langgraph",
+    spec: { code: { module: "langgraph.ts", export: "conformance" } },
+    codeRoot: fileURLToPath(new URL("native", import.meta.url)),
+    drivers: [langGraphDriver],
+  },
 ];

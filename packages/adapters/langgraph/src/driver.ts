@@ -14,6 +14,7 @@ import { isTurnOver, runLoop, type LoopDriver, type ModelTurn, type ResolvedAgen
 import { createTurnGraph } from "./graph.ts";
 import { toBaseMessages } from "./messages.ts";
 import { langSmithRequested, localTracer } from "./local-tracer.ts";
+import { runNative } from "./native.ts";
 
 /** One model turn: the graph runs until the answer ends the run, calls a special tool, or the turn is over. */
 export async function langGraphTurn(agent: ResolvedAgent, turn: ModelTurn): Promise<void> {
@@ -49,6 +50,9 @@ export async function langGraphTurn(agent: ResolvedAgent, turn: ModelTurn): Prom
  */
 export const langGraphDriver: LoopDriver = {
   framework: "langgraph",
+  runsCode: true,
   run: (state, options) =>
-    runLoop(state, { ...options, modelTurn: (turn) => langGraphTurn(options.agent, turn) }),
+    options.agent.code === undefined
+      ? runLoop(state, { ...options, modelTurn: (turn) => langGraphTurn(options.agent, turn) })
+      : runNative(state, options),
 };

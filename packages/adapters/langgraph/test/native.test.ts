@@ -170,6 +170,31 @@ describe("langgraph native mode", () => {
     expect(parents).toContain(latest?.config.configurable?.checkpoint_id);
   });
 
+  it("gives a model answer recorded inside a node that did not finish again, without a new model call", async () => {
+    const since = services.counter.calls().length;
+    const namespace = `n${Math.random().toString(36).slice(2, 10)}`;
+    const script: ModelScriptInput = [
+      { toolCalls: [{ name: "add", arguments: { a: 2, b: 2 } }] },
+      { match: { anyMessageContains: "4" }, text: "It is 4." },
+    ];
+    const first = await world(script, "stopsInModel", {}, namespace);
+    let closing: Promise<void> | undefined;
+    probe.stopAfterAnswer = true;
+    probe.onGate = () => {
+      closing = first.worker.close();
+    };
+    const run = await startRun(parts(), { namespace, agent: "front", input: "2+2?" });
+    await expect.poll(() => closing !== undefined, { timeout: 20_000 }).toBe(true);
+    await closing;
+    // The run has the answer; the graph's last checkpoint is from before the node.
+    expect((await store.require(namespace, run.id)).steps).toBe(1);
+    const second = await world(script, "stopsInModel", {}, namespace);
+    expect((await waitForStatus(store, namespace, run.id, "completed")).output).toBe("It is 4.");
+    expect(first.model.requests).toHaveLength(1);
+    expect(second.model.requests).toHaveLength(1);
+    expect(calls("add", since)).toHaveLength(1);
+  });
+
   it("turns interrupt() into an inbox item; the person's hand-back resumes the graph", async () => {
     const { namespace, model } = await world(
       [{ match: { anyMessageContains: "Yes, refund 30." }, text: "Refunded 30." }],

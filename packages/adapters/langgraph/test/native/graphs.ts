@@ -6,7 +6,15 @@
 import type { FreeholdGraphPieces } from "@freehold/adapter-langgraph";
 import { HumanMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
-import { END, interrupt, MemorySaver, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
+import {
+  END,
+  GraphDrained,
+  interrupt,
+  MemorySaver,
+  MessagesAnnotation,
+  START,
+  StateGraph,
+} from "@langchain/langgraph";
 import { ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt";
 
 /** Counts of the code's own tool runs, and what the `gate` tool does when it runs. */
@@ -14,6 +22,8 @@ export interface Probe {
   multiply: number;
   gate: number;
   onGate?: () => void;
+  /** The next answer of the `stopsInModel` graph's model node is lost with its worker. */
+  stopAfterAnswer?: boolean;
 }
 
 export const probe: Probe = ((globalThis as Record<symbol, Probe | undefined>)[
@@ -54,6 +64,26 @@ function react({ model, tools }: FreeholdGraphPieces) {
     .addConditionalEdges("agent", toolsCondition, ["tools", END])
     .addEdge("tools", "agent");
 }
+
+/**
+ * A ReAct graph whose model node can stop after the model answered, before the node ends (as a
+ * worker that dies there): the answer is recorded by the run, the super-step is not checkpointed.
+ */
+export const stopsInModel = ({ model, tools }: FreeholdGraphPieces) =>
+  new StateGraph(MessagesAnnotation)
+    .addNode("agent", async (state) => {
+      const answer = await model.invoke(state.messages);
+      if (probe.stopAfterAnswer === true) {
+        probe.stopAfterAnswer = false;
+        probe.onGate?.();
+        throw new GraphDrained("the worker stopped inside the node");
+      }
+      return { messages: [answer] };
+    })
+    .addNode("tools", new ToolNode(tools))
+    .addEdge(START, "agent")
+    .addConditionalEdges("agent", toolsCondition, ["tools", END])
+    .addEdge("tools", "agent");
 
 /** Compiled with a checkpointer of its own, which Freehold replaces by the run's. */
 export const compiled = (pieces: FreeholdGraphPieces) =>

@@ -7,24 +7,32 @@
  * copied and its Model pointed at a server on a free port.
  */
 import { spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { RunEvent } from "@freehold/api";
 import { startScriptedModelServer } from "@freehold/models";
 import { describe, expect, it } from "vitest";
 
 const root = join(import.meta.dirname, "..", "..");
-const examples = [{ framework: "vercel-ai", agent: "support", queue: "billing-desk" }];
+/** `codeTool`: a native example's own tool (not an MCP tool), which must run on the way. */
+const examples: { framework: string; agent: string; queue: string; codeTool?: string }[] = [
+  { framework: "vercel-ai", agent: "support", queue: "billing-desk" },
+  { framework: "langgraph", agent: "support", queue: "billing-desk" },
+];
 
-describe.each(examples)("examples/adapters/$framework", ({ framework, agent, queue }) => {
+describe.each(examples)("examples/adapters/$framework", ({ framework, agent, queue, codeTool }) => {
   it("hands the conversation to people through the framework's loop", { timeout: 120_000 }, async () => {
     const source = join(root, "examples", "adapters", framework);
     const script: unknown = JSON.parse(readFileSync(join(source, "model-script.json"), "utf8"));
     const model = await startScriptedModelServer({ script: script as never });
     const folder = mkdtempSync(join(tmpdir(), `freehold-example-${framework}-`));
     try {
-      cpSync(source, folder, { recursive: true });
+      // A native example's code imports its framework: the copy resolves it from the example's own.
+      cpSync(source, folder, { recursive: true, filter: (path) => basename(path) !== "node_modules" });
+      if (existsSync(join(source, "node_modules"))) {
+        symlinkSync(join(source, "node_modules"), join(folder, "node_modules"), "dir");
+      }
       const resources = join(folder, "resources.yaml");
       const text = readFileSync(resources, "utf8");
       expect(text).toContain(`framework: ${framework}`);
@@ -65,6 +73,10 @@ describe.each(examples)("examples/adapters/$framework", ({ framework, agent, que
       child.kill("SIGINT");
       const toolEnd = events.find((event) => event.type === "tool-call-end");
       expect(toolEnd).toMatchObject({ name: "read_text_file", isError: false });
+      if (codeTool !== undefined) {
+        const ends = events.filter((event) => event.type === "tool-call-end");
+        expect(ends).toContainEqual(expect.objectContaining({ name: codeTool, isError: false }));
+      }
       expect(events.find((event) => event.type === "human-handoff")).toMatchObject({
         queue,
         priority: "high",

@@ -178,6 +178,8 @@ export interface PeopleRequest {
   /** What the person is asked, shown as the inbox item's summary. */
   readonly summary: string;
   readonly reason?: string;
+  /** How urgent it is (default `normal`). */
+  readonly priority?: Priority;
   /** The code's own id of the request, kept in the call's arguments (`ref`) to match the answer to it. */
   readonly ref?: string;
 }
@@ -202,6 +204,7 @@ export function recordPeopleRequest(current: RunState, request: PeopleRequest, n
     arguments: JSON.stringify({
       summary: request.summary,
       reason: request.reason ?? request.summary,
+      ...(request.priority === undefined ? {} : { priority: request.priority }),
       ...(request.ref === undefined ? {} : { ref: request.ref }),
     }),
   };

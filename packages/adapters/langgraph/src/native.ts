@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { FreeholdError, isTerminal, type ChatMessage, type RunState } from "@freehold/api";
+import { FreeholdError, isTerminal, priorities, type ChatMessage, type RunState } from "@freehold/api";
 import {
   createToolset,
   isTurnOver,
@@ -132,7 +132,14 @@ export function peopleRequest(agent: ResolvedAgent, value: unknown, ref: string)
   const text = [fields.summary, fields.question, fields.message].find((entry) => typeof entry === "string");
   const summary = typeof value === "string" ? value : typeof text === "string" ? text : JSON.stringify(value);
   const reason = typeof fields.reason === "string" ? fields.reason : undefined;
-  return { queue, summary, ref, ...(reason === undefined ? {} : { reason }) };
+  const priority = priorities.find((entry) => entry === fields.priority);
+  return {
+    queue,
+    summary,
+    ref,
+    ...(reason === undefined ? {} : { reason }),
+    ...(priority === undefined ? {} : { priority }),
+  };
 }
 
 /** The answer of a person to the request with `ref`, once the run has it. */

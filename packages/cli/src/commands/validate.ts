@@ -9,7 +9,19 @@ import { join, relative } from "node:path";
 import { FreeholdError, isFreeholdError, parseManifests, type Resource } from "@freehold/api";
 import type { Output } from "../output.ts";
 
-/** Every .yaml/.yml file under the given paths, sorted. */
+/** The .yaml/.yml files under `folder`, outside `node_modules` (a code folder's packages carry YAML of their own). */
+function yamlFilesUnder(folder: string): string[] {
+  return readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(folder, entry.name);
+    const isFolder =
+      entry.isDirectory() ||
+      (entry.isSymbolicLink() && statSync(path, { throwIfNoEntry: false })?.isDirectory() === true);
+    if (isFolder) return entry.name === "node_modules" ? [] : yamlFilesUnder(path);
+    return entry.isFile() && /\.ya?ml$/.test(entry.name) ? [path] : [];
+  });
+}
+
+/** Every .yaml/.yml file under the given paths (not in `node_modules`), sorted. */
 export function manifestFiles(paths: readonly string[]): string[] {
   return paths.flatMap((path) => {
     let stats;
@@ -19,10 +31,7 @@ export function manifestFiles(paths: readonly string[]): string[] {
       throw new FreeholdError("cli.path-not-found", `${path}: no such file or folder`);
     }
     if (!stats.isDirectory()) return [path];
-    return readdirSync(path, { recursive: true, withFileTypes: true })
-      .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name))
-      .map((entry) => join(entry.parentPath, entry.name))
-      .sort();
+    return yamlFilesUnder(path).sort();
   });
 }
 

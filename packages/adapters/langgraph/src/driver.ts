@@ -1,5 +1,6 @@
 /**
- * The loop driver of agents with `spec.framework: langgraph` (declarative mode): each model turn of
+ * The loop driver of agents with `spec.framework: langgraph`. An agent with `spec.code` is the team's
+ * own graph (native mode, native.ts). Declarative mode, below: each model turn of
  * the run is one invocation of a LangGraph ReAct graph (graph.ts) on the run's model and the agent's
  * MCP tools, each node a durable step. Handoff, delegation and approval tools are not run by the
  * graph: it ends at them and the runtime's shared transitions take over (transfer, human queue, child

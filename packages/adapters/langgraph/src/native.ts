@@ -13,6 +13,7 @@ import { FreeholdError, isTerminal, priorities, type ChatMessage, type RunState 
 import {
   createToolset,
   isTurnOver,
+  parseArguments,
   runLoop,
   withCodeTools,
   type LoopOptions,
@@ -144,14 +145,9 @@ export function peopleRequest(agent: ResolvedAgent, value: unknown, ref: string)
 
 /** The answer of a person to the request with `ref`, once the run has it. */
 function answerTo(messages: readonly ChatMessage[], ref: string): string | undefined {
-  const asked = messages.findLast(
-    (message) =>
-      message.role === "assistant" &&
-      (message.toolCalls ?? []).some(
-        (call) => call.id.startsWith("interrupt_") && call.arguments.includes(ref),
-      ),
-  );
-  const id = asked?.role === "assistant" ? asked.toolCalls?.[0]?.id : undefined;
+  const id = messages
+    .flatMap((message) => (message.role === "assistant" ? (message.toolCalls ?? []) : []))
+    .findLast((call) => call.id.startsWith("interrupt_") && parseArguments(call.arguments).ref === ref)?.id;
   const answer = messages.find((message) => message.role === "tool" && message.toolCallId === id);
   return answer?.role === "tool" ? answer.content : undefined;
 }

@@ -39,6 +39,15 @@ function recorded(turn: ModelTurn, id: string): ToolMessage | undefined {
   return message?.role === "tool" ? toToolMessage(message) : undefined;
 }
 
+/** Whether the run knows call `id`: made by a model answer of the run (pending, or with a result). */
+function isRunCall(turn: ModelTurn, id: string | undefined): boolean {
+  return (
+    id !== undefined &&
+    (turn.state.pendingToolCalls.some((call) => call.toolCall.id === id) ||
+      turn.state.messages.some((message) => message.role === "tool" && message.toolCallId === id))
+  );
+}
+
 /** Runs call `id` of the run's last answer durably (unless it has a result) and gives its result. */
 async function durableResult(turn: ModelTurn, config: ToolRunnableConfig): Promise<ToolMessage> {
   const id = config.toolCall?.id;
@@ -79,7 +88,7 @@ export function freeholdTools(session: NativeSession, toolset: Toolset): Structu
 
 /** Tools already made durable (Freehold's own, or a ToolNode's already wrapped). */
 const durable = new WeakSet<object>();
-/** The code tools found in a graph's tool nodes, per graph (a graph exported once serves every run). */
+/** The code tools of each tool node (a graph exported once serves every run, each through a copy). */
 const codeToolsOf = new WeakMap<object, CodeTool[]>();
 
 /** Marks Freehold's tools, which a graph's ToolNode then holds as they are. */
@@ -108,15 +117,15 @@ function isToolNode(value: unknown): value is Pick<ToolNode, "tools"> {
 /**
  * Makes the tools of `graph`'s `ToolNode`s (its top-level nodes) durable: each becomes a code tool
  * the runtime runs (returned, for `withCodeTools`), and the node gets a tool of the same name that
- * asks the runtime for the call's result. Done once per graph.
+ * asks the runtime for the call's result. Done once per tool node.
  */
 export function durableToolNodes(graph: { readonly nodes: Record<string, { bound?: unknown }> }): CodeTool[] {
-  const known = codeToolsOf.get(graph);
-  if (known !== undefined) return known;
-  const found: CodeTool[] = [];
-  for (const node of Object.values(graph.nodes)) {
+  return Object.values(graph.nodes).flatMap((node) => {
     const bound = node.bound;
-    if (!isToolNode(bound)) continue;
+    if (!isToolNode(bound)) return [];
+    const known = codeToolsOf.get(bound);
+    if (known !== undefined) return known;
+    const found: CodeTool[] = [];
     bound.tools = bound.tools.map((entry) => {
       if (durable.has(entry) || !("schema" in entry)) return entry;
       const original = entry as StructuredToolInterface;
@@ -130,13 +139,21 @@ export function durableToolNodes(graph: { readonly nodes: Record<string, { bound
         },
       });
       const wrapped = tool(
-        async (_args: unknown, config: ToolRunnableConfig) => durableResult(sessionOf(config).turn, config),
+        async (args: unknown, config: ToolRunnableConfig) => {
+          const turn = sessionOf(config).turn;
+          // A call the run's model did not make (the code's own model, the code itself): plain code.
+          if (!isRunCall(turn, config.toolCall?.id)) {
+            const output: unknown = await original.invoke(args as Record<string, unknown>);
+            return output;
+          }
+          return durableResult(turn, config);
+        },
         { name: original.name, description: original.description, schema: original.schema },
       );
       durable.add(wrapped);
       return wrapped;
     });
-  }
-  codeToolsOf.set(graph, found);
-  return found;
+    codeToolsOf.set(bound, found);
+    return found;
+  });
 }

@@ -106,6 +106,18 @@ describe("langgraph native mode", () => {
     await expect.poll(() => connection.ttl(key)).toBeGreaterThan(0);
   });
 
+  it("runs a graph exported as it is, for run after run: tools its own code calls are plain code", async () => {
+    const multiplied = probe.multiply;
+    const { namespace, model } = await world([{ text: "unused" }], "plain");
+    for (const input of ["first", "second"]) {
+      const run = await startRun(parts(), { namespace, agent: "front", input });
+      // No model answer ended it: the graph's last message is the output.
+      expect((await waitForStatus(store, namespace, run.id, "completed")).output).toBe("42");
+    }
+    expect(probe.multiply - multiplied).toBe(2);
+    expect(model.requests).toEqual([]);
+  });
+
   it("keeps the allow-list: a tool the manifest does not allow is refused and never sent", async () => {
     const since = services.counter.calls().length;
     const { namespace } = await world(

@@ -4,7 +4,7 @@
  * `globalThis` (the worker imports this module on its own).
  */
 import type { FreeholdGraphPieces } from "@freehold/adapter-langgraph";
-import { HumanMessage } from "@langchain/core/messages";
+import { AIMessage, HumanMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import {
   END,
@@ -100,6 +100,22 @@ export const asks = ({ model }: FreeholdGraphPieces) =>
     .addEdge(START, "ask")
     .addEdge("ask", "agent")
     .addEdge("agent", END);
+
+/**
+ * A compiled graph exported as it is, without Freehold's model: its own node makes the tool call, which
+ * its ToolNode runs as plain code (the run's model did not make it); its last message is the output.
+ */
+export const plain = new StateGraph(MessagesAnnotation)
+  .addNode("plan", () => ({
+    messages: [
+      new AIMessage({ content: "", tool_calls: [{ id: "own_1", name: "multiply", args: { a: 6, b: 7 } }] }),
+    ],
+  }))
+  .addNode("tools", new ToolNode([multiply]))
+  .addEdge(START, "plan")
+  .addEdge("plan", "tools")
+  .addEdge("tools", END)
+  .compile();
 
 /** Not a graph. */
 export const notAGraph = { answer: 42 };

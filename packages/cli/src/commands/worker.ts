@@ -93,6 +93,13 @@ export async function workerCommand(
   const connection = connectRedis(options.redisUrl, { maxRetriesPerRequest: null });
   // Metrics are kept when someone can read them: on the health port.
   const metrics = options.healthPort === undefined ? undefined : createMetricsRegistry();
+  // Agents' own framework code is imported before the worker takes runs, not by its first run. An
+  // import that fails fails that agent's runs, with the error (agent.code-*).
+  await Promise.all(
+    runtime.agents.flatMap((agent) =>
+      agent.code === undefined ? [] : [agent.code().catch(() => undefined)],
+    ),
+  );
   const worker = createRuntimeWorker({
     connection,
     store: createRunStore(

@@ -54,4 +54,11 @@ export const drivers: readonly DriverUnderTest[] = [
     codeRoot: nativeCodeRoot,
     drivers: [mastraDriver],
   },
+  {
+    name: "langgraph-native",
+    framework: "langgraph",
+    spec: { code: { module: "langgraph.ts", export: "conformance" } },
+    codeRoot: nativeCodeRoot,
+    drivers: [langGraphDriver],
+  },
 ];

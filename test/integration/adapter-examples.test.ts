@@ -21,6 +21,7 @@ const examples: { framework: string; agent: string; queue: string; codeTool?: st
   { framework: "vercel-ai", agent: "support-code", queue: "billing-desk" },
   { framework: "openai-agents", agent: "support", queue: "billing-desk" },
   { framework: "mastra", agent: "support", queue: "billing-desk", codeTool: "list_charges" },
+  { framework: "langgraph", agent: "support", queue: "billing-desk" },
 ];
 
 describe.each(examples)(

@@ -7,7 +7,15 @@
  *
  * @module
  */
-import { priorities, type Priority, type RunEvent, type RunState, type ToolCallRecord } from "@freehold/api";
+import {
+  FreeholdError,
+  priorities,
+  type Priority,
+  type RunEvent,
+  type RunState,
+  type ToolCall,
+  type ToolCallRecord,
+} from "@freehold/api";
 import {
   applyToolResult,
   approvalItemEffects,
@@ -160,5 +168,59 @@ export function handToPeople(
       escalations: 0,
       leaseSeconds: agent.humanQueues.get(queue)?.leaseSeconds ?? 900,
     }),
+  };
+}
+
+/** What a framework's code asks of people (native mode: an interrupt). */
+export interface PeopleRequest {
+  /** The human queue (one of the agent's `spec.handoffs`). */
+  readonly queue: string;
+  /** What the person is asked, shown as the inbox item's summary. */
+  readonly summary: string;
+  readonly reason?: string;
+  /** How urgent it is (default `normal`). */
+  readonly priority?: Priority;
+  /** The code's own id of the request, kept in the call's arguments (`ref`) to match the answer to it. */
+  readonly ref?: string;
+}
+
+/**
+ * Records a request of the agent's code for a person as a pending handoff call to `queue`
+ * (`transfer_to_human_<queue>`, in an assistant message of its own), which the loop then turns into
+ * an inbox item with {@link handToPeople}; the person's answer becomes the call's result. Throws
+ * `runtime.calls-pending` while calls of the last answer wait for their results.
+ */
+export function recordPeopleRequest(current: RunState, request: PeopleRequest, now: Date): Transition {
+  if (current.pendingToolCalls.some((call) => call.status === "pending")) {
+    throw new FreeholdError(
+      "runtime.calls-pending",
+      `run ${current.id} cannot ask ${request.queue} while tool calls of its last answer wait for results; ask from a node that runs after them`,
+    );
+  }
+  const index = current.messages.length;
+  const toolCall: ToolCall = {
+    id: `interrupt_${index}`,
+    name: `transfer_to_human_${request.queue}`,
+    arguments: JSON.stringify({
+      summary: request.summary,
+      reason: request.reason ?? request.summary,
+      ...(request.priority === undefined ? {} : { priority: request.priority }),
+      ...(request.ref === undefined ? {} : { ref: request.ref }),
+    }),
+  };
+  const record: ToolCallRecord = {
+    toolCall,
+    // Item ids carry the run's id and two numbers (its shard: keys.ts).
+    idempotencyKey: `${current.id}-${current.steps}-${index}`,
+    status: "pending",
+    special: { kind: "human", queue: request.queue },
+  };
+  return {
+    state: {
+      ...current,
+      messages: [...current.messages, { role: "assistant", content: "", toolCalls: [toolCall] }],
+      pendingToolCalls: [record],
+    },
+    events: [{ type: "tool-call-start", runId: current.id, time: now.toISOString(), toolCall }],
   };
 }

@@ -13,7 +13,14 @@ export {
   type LoopOutcome,
   type ResolvedAgent,
 } from "./loop-driver.ts";
-export { handToPeople, requestApprovals, transfer, type EffectfulTransition } from "./handoff-transitions.ts";
+export {
+  handToPeople,
+  recordPeopleRequest,
+  requestApprovals,
+  transfer,
+  type EffectfulTransition,
+  type PeopleRequest,
+} from "./handoff-transitions.ts";
 export { admitDelegations, startChildRuns, type Admission } from "./delegations.ts";
 export { interruptedReason, recoverInterrupted } from "./interrupted-calls.ts";
 export { executeToolCall } from "./tool-execution.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 import type { AgentSpec, Framework, HumanQueueSpec, RunEvent, RunState } from "@freehold/api";
-import type { Quotas, RedisEffect } from "@freehold/handoff";
+import type { Quotas, RedisClient, RedisEffect } from "@freehold/handoff";
 import type { ToolBroker } from "@freehold/mcp";
 import type { LanguageModel } from "@freehold/models";
 import type { Tracer } from "@opentelemetry/api";
@@ -53,6 +53,11 @@ export interface LoopOptions {
   readonly now?: () => Date;
   /** The tenant's quotas (tokens per day, child runs per minute); default: none enforced. */
   readonly quotas?: Quotas;
+  /**
+   * The run store's Redis, for a framework's own durable state kept under the run's keys (native
+   * LangGraph's checkpoints); absent where the driver is run without a worker.
+   */
+  readonly redis?: RedisClient;
 }
 
 /**

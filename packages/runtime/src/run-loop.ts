@@ -26,7 +26,13 @@ import {
   type Transition,
 } from "@freehold/handoff";
 import { admitDelegations, startChildRuns } from "./delegations.ts";
-import { handToPeople, requestApprovals, transfer } from "./handoff-transitions.ts";
+import {
+  handToPeople,
+  recordPeopleRequest,
+  requestApprovals,
+  transfer,
+  type PeopleRequest,
+} from "./handoff-transitions.ts";
 import { recoverInterrupted } from "./interrupted-calls.ts";
 import { parseArguments, type LoopDriver, type LoopOptions, type LoopOutcome } from "./loop-driver.ts";
 import { applyModelResult, nextStep } from "./steps.ts";
@@ -68,8 +74,22 @@ export interface ModelTurn {
    * the answer checkpointed with the MCP tool calls it makes recorded as started. Undefined when the
    * turn is over: the run cannot call the model now (calls pending that are not the framework's to
    * run, a limit, the tokens: recorded), the call failed (recorded), or the answer ended the run.
+   * `messages` (native mode) is the conversation the framework's code sends instead of the run's;
+   * the answer is recorded in the run all the same.
    */
-  callModel(): Promise<GenerateResult | undefined>;
+  callModel(messages?: readonly ChatMessage[]): Promise<GenerateResult | undefined>;
+  /**
+   * The framework's code asks a person (native mode: an interrupt). The request is recorded as a
+   * pending handoff call to human queue `queue` (`transfer_to_human_<queue>`, whose result is the
+   * person's answer); once the turn returns, the loop hands the run to people (an inbox item).
+   * Always set by {@link runLoop}.
+   */
+  askPeople?(request: PeopleRequest): Promise<void>;
+  /**
+   * The framework's code ended without a final answer of the model: the run completes with
+   * `output`. Always set by {@link runLoop}.
+   */
+  complete?(output: string): Promise<void>;
   /**
    * Runs one pending MCP tool call (recorded as started first, if it was not) and checkpoints its
    * result. Undefined for a call that is not one to run now: a handoff, a delegation, one awaiting
@@ -249,7 +269,14 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
         return state;
       },
       toolset: currentToolset,
-      callModel: () => callModel(runContext, false),
+      callModel: (messages) => callModel(runContext, false, messages),
+      askPeople: (request) => commit((current) => recordPeopleRequest(current, request, now())),
+      complete: (output) =>
+        commit((current) =>
+          isTerminal(current.status)
+            ? { state: current, events: [] }
+            : finish(current, "completed", now(), { output }),
+        ),
       async callTool(toolCallId) {
         const record = state.pendingToolCalls.find((call) => call.toolCall.id === toolCallId);
         if (record?.status !== "pending" || record.special !== undefined || record.approval === "required") {
@@ -278,7 +305,11 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
    * when the run does not go on with an answer: it cannot call the model now (calls pending, a limit
    * or the tenant's tokens: recorded), the call failed (recorded), or the answer ended the run.
    */
-  async function callModel(runContext: Context, decided: boolean): Promise<GenerateResult | undefined> {
+  async function callModel(
+    runContext: Context,
+    decided: boolean,
+    messages?: readonly ChatMessage[],
+  ): Promise<GenerateResult | undefined> {
     if (!decided && nextStep(state, agent.spec.limits).kind !== "call-model") return undefined;
     if (quotas !== undefined && (await quotas.tokensExhausted(agent.namespace))) {
       await commit((current) => finish(current, "limit_exceeded", now(), { limit: "tokensPerDay" }));
@@ -301,7 +332,7 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
         },
         async (span) => {
           const generated = await agent.model.generate({
-            messages: modelMessages(agent.spec, state),
+            messages: messages ?? modelMessages(agent.spec, state),
             tools: toolset.definitions,
             signal: AbortSignal.timeout(Math.max(1, remainingMs)),
           });

@@ -315,6 +315,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         checkpoint,
         signal: shutdown.signal,
         quotas,
+        redis: options.connection,
         ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
       });
       if (outcome.kind === "interrupted") {

@@ -1,5 +1,6 @@
 /**
- * The loop driver of agents with `spec.framework: langgraph` (declarative mode): each model turn of
+ * The loop driver of agents with `spec.framework: langgraph`. An agent with `spec.code` is the team's
+ * own graph (native mode, native.ts). Declarative mode, below: each model turn of
  * the run is one invocation of a LangGraph ReAct graph (graph.ts) on the run's model and the agent's
  * MCP tools, each node a durable step. Handoff, delegation and approval tools are not run by the
  * graph: it ends at them and the runtime's shared transitions take over (transfer, human queue, child
@@ -14,6 +15,7 @@ import { isTurnOver, runLoop, type LoopDriver, type ModelTurn, type ResolvedAgen
 import { createTurnGraph } from "./graph.ts";
 import { toBaseMessages } from "./messages.ts";
 import { langSmithRequested, localTracer } from "./local-tracer.ts";
+import { runNative } from "./native.ts";
 
 /** One model turn: the graph runs until the answer ends the run, calls a special tool, or the turn is over. */
 export async function langGraphTurn(agent: ResolvedAgent, turn: ModelTurn): Promise<void> {
@@ -49,6 +51,9 @@ export async function langGraphTurn(agent: ResolvedAgent, turn: ModelTurn): Prom
  */
 export const langGraphDriver: LoopDriver = {
   framework: "langgraph",
+  runsCode: true,
   run: (state, options) =>
-    runLoop(state, { ...options, modelTurn: (turn) => langGraphTurn(options.agent, turn) }),
+    options.agent.code === undefined
+      ? runLoop(state, { ...options, modelTurn: (turn) => langGraphTurn(options.agent, turn) })
+      : runNative(state, options),
 };

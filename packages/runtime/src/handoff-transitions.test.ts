@@ -1,0 +1,80 @@
+import type { RunState } from "@freehold/api";
+import { describe, expect, it } from "vitest";
+import { handToPeople, recordPeopleRequest } from "./handoff-transitions.ts";
+
+const now = new Date("2026-01-01T00:00:00.000Z");
+
+function run(overrides: Partial<RunState> = {}): RunState {
+  return {
+    schemaVersion: 1,
+    id: "run-1",
+    namespace: "acme",
+    agent: "support",
+    status: "running",
+    input: "Refund my 30.",
+    messages: [{ role: "user", content: "Refund my 30." }],
+    pendingToolCalls: [],
+    steps: 2,
+    usage: { inputTokens: 0, outputTokens: 0 },
+    activeMs: 0,
+    invalidTurns: 0,
+    hops: 0,
+    revision: 3,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    ...overrides,
+  };
+}
+
+describe("recordPeopleRequest", () => {
+  it("records the code's request as a pending handoff call that handToPeople turns into an inbox item", () => {
+    const { state, events } = recordPeopleRequest(
+      run(),
+      { queue: "desk", summary: "May I refund 30?", priority: "high", ref: "interrupt-a" },
+      now,
+    );
+    const toolCall = {
+      id: "interrupt_1",
+      name: "transfer_to_human_desk",
+      arguments: JSON.stringify({
+        summary: "May I refund 30?",
+        reason: "May I refund 30?",
+        priority: "high",
+        ref: "interrupt-a",
+      }),
+    };
+    expect(state.messages.at(-1)).toEqual({ role: "assistant", content: "", toolCalls: [toolCall] });
+    expect(state.pendingToolCalls).toEqual([
+      { toolCall, idempotencyKey: "run-1-2-1", status: "pending", special: { kind: "human", queue: "desk" } },
+    ]);
+    expect(events).toEqual([{ type: "tool-call-start", runId: "run-1", time: now.toISOString(), toolCall }]);
+    const [record] = state.pendingToolCalls;
+    if (record === undefined) throw new Error("no call recorded");
+    const handed = handToPeople(state, record, {
+      agent: { namespace: "acme", name: "support", humanQueues: new Map() },
+      queue: "desk",
+      time: now.toISOString(),
+    });
+    expect(handed.state.waiting).toEqual({ kind: "human", queue: "desk", itemId: "run-1-2-1" });
+    expect(handed.events[0]).toMatchObject({
+      type: "human-handoff",
+      summary: "May I refund 30?",
+      priority: "high",
+    });
+  });
+
+  it("refuses while calls of the last answer wait for results", () => {
+    const pending = run({
+      pendingToolCalls: [
+        {
+          toolCall: { id: "call_1", name: "add", arguments: "{}" },
+          idempotencyKey: "run-1-2-0",
+          status: "pending",
+        },
+      ],
+    });
+    expect(() => recordPeopleRequest(pending, { queue: "desk", summary: "?" }, now)).toThrow(
+      expect.objectContaining({ code: "runtime.calls-pending" }),
+    );
+  });
+});

@@ -22,7 +22,7 @@ import { startCounterServer } from "../fixtures/mcp/counter-server.ts";
 import { startRunServices, waitForStatus, type RunServices } from "../fixtures/run-services.ts";
 import { writeScriptedConfig } from "../fixtures/scripted-config.ts";
 import { countToolCalls, describeToolCalls } from "../integration/tool-call-accounting.ts";
-import { createWorkerFleet, runThroughKills, startRuns } from "../integration/worker-fleet.ts";
+import { crashRuns, type CrashedRuns } from "../integration/worker-fleet.ts";
 import { drivers, type DriverUnderTest } from "./drivers.ts";
 import { scenarios, type ConformanceContext } from "./scenarios.ts";
 
@@ -166,33 +166,19 @@ describe.each(drivers)("driver $name", (driver) => {
           mcpServers: { counter: server.url },
         },
       );
-      const fleet = createWorkerFleet({
-        configFile,
-        redisUrl: services.redis.url,
-        concurrency: 3,
-        lockDurationSeconds: 2,
-        ...(driver.codeRoot === undefined ? {} : { codeRoot: driver.codeRoot }),
-      });
+      let crashed: CrashedRuns | undefined;
       try {
-        fleet.start();
-        fleet.start();
-        const ids = await startRuns(parts(), {
+        crashed = await crashRuns({
+          redisUrl: services.redis.url,
+          parts: parts(),
+          configFile,
+          ...(driver.codeRoot === undefined ? {} : { codeRoot: driver.codeRoot }),
           namespace,
           agent: "recorder",
           count: runs,
-          input: (index) => `run ${index}`,
-        });
-        const kills = await runThroughKills({
-          store: services.store,
-          namespace,
-          ids,
-          fleet,
-          timeoutMs: 150_000,
           maxKills: 12,
-          pauseMs: 300,
-          spreadMs: 500,
         });
-        const states = await Promise.all(ids.map((id) => services.store.require(namespace, id)));
+        const { fleet, ids, kills, states } = crashed;
         expect(
           states.filter((state) => state.status !== "completed").map((state) => [state.id, state.status]),
         ).toEqual([]);
@@ -212,7 +198,7 @@ describe.each(drivers)("driver $name", (driver) => {
         expect(kills).toBeGreaterThan(0);
         expect(fleet.resumed()).toBeGreaterThan(0);
       } finally {
-        fleet.killAll();
+        crashed?.fleet.killAll();
         await model.close();
         await server.close();
       }

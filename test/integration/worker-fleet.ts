@@ -6,7 +6,7 @@
  * two halves of a crash suite around its chaos: {@link startRuns} and {@link waitForRunsToEnd}.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { FreeholdError, isTerminal } from "@freehold/api";
+import { FreeholdError, isTerminal, type RunState } from "@freehold/api";
 import { startRun, type AgentQueues, type RunStore } from "@freehold/handoff";
 import type { RedisClient } from "@freehold/handoff";
 import { cliBundle } from "../../packages/cli/scripts/build.ts";
@@ -208,5 +208,63 @@ export async function retrying<T>(action: () => Promise<T>): Promise<T> {
       if (error instanceof FreeholdError || attempt > 50) throw error;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+  }
+}
+
+/** What {@link crashRuns} did: the fleet (to kill in `finally`), the runs, the kills, the runs' states. */
+export interface CrashedRuns {
+  readonly fleet: WorkerFleet;
+  readonly ids: readonly string[];
+  readonly kills: number;
+  readonly states: readonly RunState[];
+}
+
+/**
+ * The crash suites' shape: two worker processes (concurrency 3, 2 s locks) on `configFile`, `count`
+ * runs of `agent` started, a random working worker SIGKILLed every 300-800 ms (at most `maxKills`,
+ * each replaced) until every run ended; then the runs' states. The caller kills the fleet when done.
+ */
+export async function crashRuns(options: {
+  readonly redisUrl: string;
+  readonly parts: { readonly redis: RedisClient; readonly store: RunStore; readonly queues: AgentQueues };
+  readonly configFile: string;
+  readonly codeRoot?: string;
+  readonly namespace: string;
+  readonly agent: string;
+  readonly count: number;
+  readonly maxKills: number;
+}): Promise<CrashedRuns> {
+  const { parts, namespace } = options;
+  const fleet = createWorkerFleet({
+    configFile: options.configFile,
+    redisUrl: options.redisUrl,
+    concurrency: 3,
+    lockDurationSeconds: 2,
+    ...(options.codeRoot === undefined ? {} : { codeRoot: options.codeRoot }),
+  });
+  try {
+    fleet.start();
+    fleet.start();
+    const ids = await startRuns(parts, {
+      namespace,
+      agent: options.agent,
+      count: options.count,
+      input: (index) => `run ${index}`,
+    });
+    const kills = await runThroughKills({
+      store: parts.store,
+      namespace,
+      ids,
+      fleet,
+      timeoutMs: 150_000,
+      maxKills: options.maxKills,
+      pauseMs: 300,
+      spreadMs: 500,
+    });
+    const states = await Promise.all(ids.map((id) => parts.store.require(namespace, id)));
+    return { fleet, ids, kills, states };
+  } catch (error) {
+    fleet.killAll();
+    throw error;
   }
 }

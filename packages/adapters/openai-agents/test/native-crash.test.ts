@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { startCounterServer } from "../../../../test/fixtures/mcp/counter-server.ts";
 import { startRunServices, type RunServices } from "../../../../test/fixtures/run-services.ts";
 import { writeScriptedConfig } from "../../../../test/fixtures/scripted-config.ts";
-import { createWorkerFleet, runThroughKills, startRuns } from "../../../../test/integration/worker-fleet.ts";
+import { crashRuns, type CrashedRuns } from "../../../../test/integration/worker-fleet.ts";
 
 const codeRoot = fileURLToPath(new URL("./native-code", import.meta.url));
 
@@ -52,32 +52,20 @@ it(
       },
       mcpServers: { counter: server.url },
     });
-    const fleet = createWorkerFleet({
-      configFile,
-      redisUrl: services.redis.url,
-      concurrency: 3,
-      lockDurationSeconds: 2,
-      codeRoot,
-    });
     const { connection: redis, store, queues } = services;
+    let crashed: CrashedRuns | undefined;
     try {
-      fleet.start();
-      fleet.start();
-      const ids = await startRuns(
-        { redis, store, queues },
-        { namespace, agent: "recorder", count: runs, input: (index) => `run ${index}` },
-      );
-      const kills = await runThroughKills({
-        store,
+      crashed = await crashRuns({
+        redisUrl: services.redis.url,
+        parts: { redis, store, queues },
+        configFile,
+        codeRoot,
         namespace,
-        ids,
-        fleet,
-        timeoutMs: 150_000,
+        agent: "recorder",
+        count: runs,
         maxKills: 12,
-        pauseMs: 300,
-        spreadMs: 500,
       });
-      const states = await Promise.all(ids.map((id) => store.require(namespace, id)));
+      const { fleet, kills, states } = crashed;
       expect(states.map((state) => state.status)).toEqual(states.map(() => "completed"));
       const lines = existsSync(file)
         ? readFileSync(file, "utf8")
@@ -100,7 +88,7 @@ it(
         `native crash: ${runs} runs, ${kills} workers killed, ${fleet.resumed()} resumed; note ran ${lines.length} times, ${noted} results`,
       );
     } finally {
-      fleet.killAll();
+      crashed?.fleet.killAll();
       await model.close();
       await server.close();
     }

@@ -13,7 +13,7 @@ import { startScriptedModelServer } from "@freehold/models";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { writeScriptedConfig } from "../../../../test/fixtures/scripted-config.ts";
 import { startRunServices, type RunServices } from "../../../../test/fixtures/run-services.ts";
-import { createWorkerFleet, runThroughKills, startRuns } from "../../../../test/integration/worker-fleet.ts";
+import { crashRuns, type CrashedRuns } from "../../../../test/integration/worker-fleet.ts";
 
 let services: RunServices;
 beforeAll(async () => {
@@ -47,34 +47,19 @@ it(
         },
       },
     });
-    const fleet = createWorkerFleet({
-      configFile,
-      redisUrl: services.redis.url,
-      concurrency: 3,
-      lockDurationSeconds: 2,
-      codeRoot: fileURLToPath(new URL("native-agents", import.meta.url)),
-    });
+    let crashed: CrashedRuns | undefined;
     try {
-      fleet.start();
-      fleet.start();
-      const parts = { redis: services.connection, store: services.store, queues: services.queues };
-      const ids = await startRuns(parts, {
+      crashed = await crashRuns({
+        redisUrl: services.redis.url,
+        parts: { redis: services.connection, store: services.store, queues: services.queues },
+        configFile,
+        codeRoot: fileURLToPath(new URL("native-agents", import.meta.url)),
         namespace,
         agent: "recorder",
         count: 6,
-        input: (index) => `run ${index}`,
-      });
-      const kills = await runThroughKills({
-        store: services.store,
-        namespace,
-        ids,
-        fleet,
-        timeoutMs: 150_000,
         maxKills: 10,
-        pauseMs: 300,
-        spreadMs: 500,
       });
-      const states = await Promise.all(ids.map((id) => services.store.require(namespace, id)));
+      const { fleet, kills, states } = crashed;
       expect(states.filter((state) => state.status !== "completed").map((state) => state.id)).toEqual([]);
       const lines = readFileSync(ledger, "utf8").split("\n").filter(Boolean);
       const starts = new Map<string, number>();
@@ -100,7 +85,7 @@ it(
       );
       expect(kills).toBeGreaterThan(0);
     } finally {
-      fleet.killAll();
+      crashed?.fleet.killAll();
       await model.close();
     }
   },

@@ -1,29 +1,14 @@
 import type { RunState } from "@freehold/api";
+import { newRun } from "@freehold/handoff";
 import { describe, expect, it } from "vitest";
 import { handToPeople, recordPeopleRequest } from "./handoff-transitions.ts";
 
 const now = new Date("2026-01-01T00:00:00.000Z");
 
+/** A run of `support` at its second step, as a worker has it. */
 function run(overrides: Partial<RunState> = {}): RunState {
-  return {
-    schemaVersion: 1,
-    id: "run-1",
-    namespace: "acme",
-    agent: "support",
-    status: "running",
-    input: "Refund my 30.",
-    messages: [{ role: "user", content: "Refund my 30." }],
-    pendingToolCalls: [],
-    steps: 2,
-    usage: { inputTokens: 0, outputTokens: 0 },
-    activeMs: 0,
-    invalidTurns: 0,
-    hops: 0,
-    revision: 3,
-    createdAt: now.toISOString(),
-    updatedAt: now.toISOString(),
-    ...overrides,
-  };
+  const queued = newRun({ id: "run-1", namespace: "acme", agent: "support", input: "Refund my 30.", now });
+  return { ...queued, status: "running", steps: 2, revision: 3, ...overrides };
 }
 
 describe("recordPeopleRequest", () => {

@@ -97,11 +97,22 @@ export async function buildCli(options: { out?: string; force?: boolean } = {}):
   }
   rmSync(directory, { recursive: true, force: true });
   mkdirSync(directory, { recursive: true });
+  /** The packages the bundle imports at run time: each must be a dependency of the CLI to resolve. */
+  const imported = new Set<string>();
   await build({
     input: { bin: join(packagesDirectory, "cli", "src", "bin.ts") },
     cwd: join(packagesDirectory, "cli"),
     platform: "node",
-    external: (id) => external.test(id),
+    external: (id) => {
+      if (!external.test(id)) return false;
+      imported.add(
+        id
+          .split("/")
+          .slice(0, id.startsWith("@") ? 2 : 1)
+          .join("/"),
+      );
+      return true;
+    },
     logLevel: "warn",
     // A dependency's direct eval (gray-matter, under Mastra) only keeps its scope's names unminified.
     onLog: (level, log, handler) => {
@@ -117,6 +128,19 @@ export async function buildCli(options: { out?: string; force?: boolean } = {}):
       sourcemap: true,
     },
   });
+  const { dependencies = {} } = JSON.parse(
+    readFileSync(join(packagesDirectory, "cli", "package.json"), "utf8"),
+  ) as {
+    dependencies?: Record<string, string>;
+  };
+  const unresolvable = [...imported].filter((name) => !(name in dependencies)).sort();
+  if (unresolvable.length > 0) {
+    rmSync(directory, { recursive: true, force: true });
+    throw new Error(
+      `the bundle imports ${unresolvable.join(", ")} at run time, which packages/cli/package.json does not depend on: ` +
+        "add each to its dependencies (catalog:), or bundle it (the external pattern in packages/cli/scripts/build.ts)",
+    );
+  }
   // An executable (its first line is `#!/usr/bin/env node`): the images link it as `freehold`.
   chmodSync(join(directory, "bin.js"), 0o755);
   // Written last: a build that stopped half-way is never taken for a current one.

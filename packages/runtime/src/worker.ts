@@ -160,9 +160,14 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     /** Marks left for this job's pickup to clear (made by the transfer that queued it, here). */
     let markedBy = handed?.markedBy;
     try {
-      // Remembered as queued for this agent, or read: no decision below rests on an unchecked state.
+      // Remembered as queued for this agent by the write this job was queued after (its id carries the
+      // revision), or read: no decision below rests on an unchecked or older state.
       const remembered =
-        handed?.state.agent === agent.name && handed.state.status === "queued" ? handed.state : undefined;
+        handed?.state.agent === agent.name &&
+        handed.state.status === "queued" &&
+        job.id === `${runId}.r${handed.state.revision}`
+          ? handed.state
+          : undefined;
       return await pickUp(agent, job, token, { namespace, runId, remembered, markedBy }, () => {
         markedBy = undefined;
       });
@@ -198,21 +203,6 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       if (isTerminal(state.status)) return state.status;
       if (state.agent !== agent.name) return `moved to ${state.agent}`;
       if (state.status.startsWith("waiting_")) return state.status;
-      if (state === remembered) {
-        // Handed over inside this worker: its state is known as written, so the start goes with the
-        // loop's first write (one script fewer per transfer). Until then the run reads as queued; a
-        // death before that write is not counted as a stall (the next pickup reads it and is).
-        const first = deferredStart(checkpoint, state, markedBy, cleared);
-        log(`run ${runId}: resuming at step ${state.steps} on ${agent.name}`);
-        let handedOn = false;
-        try {
-          const worked = await work(agent, job, token, { ...state, status: "running" }, first, 0);
-          handedOn = worked.handedOn === true;
-          return worked.result;
-        } finally {
-          if (!handedOn) await options.connection.del(pickups);
-        }
-      }
       // The write that starts the work also counts this pickup; a pickup not cleared below is one
       // whose worker died on the run (its job stalled).
       let started: RunState;
@@ -256,32 +246,6 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         if (!handedOn) await options.connection.del(pickups);
       }
     }
-  };
-
-  /**
-   * `checkpoint` whose first write also starts the work: counts the pickup and clears the marks
-   * made by `markedBy` (then calls `cleared`).
-   */
-  const deferredStart = (
-    checkpoint: StoreCheckpoint,
-    state: RunState,
-    markedBy: number | undefined,
-    cleared: () => void,
-  ): StoreCheckpoint => {
-    let first = true;
-    return async (previous, next, events, extra = {}) => {
-      if (!first) return checkpoint(previous, next, events, extra);
-      first = false;
-      const written = await checkpoint(previous, next, events, {
-        ...extra,
-        pickup: { progress: progressOf(state), maxStalls, ttlSeconds: pickupsTtlSeconds },
-        ...(markedBy === undefined
-          ? {}
-          : { effects: [...(extra.effects ?? []), clearMarksEffect(state.namespace, state.id, markedBy)] }),
-      });
-      cleared();
-      return written;
-    };
   };
 
   const work = async (

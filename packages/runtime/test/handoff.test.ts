@@ -374,6 +374,50 @@ describe.each(redisBackends)("on $name", (backend) => {
       ).toHaveLength(3);
     });
 
+    it("moves many runs between two agents served by two workers of one process, none left behind", async () => {
+      const pingPong: ModelScriptInput = {
+        turns: [
+          {
+            match: { anyMessageContains: "ping" },
+            toolCalls: [{ name: "transfer_to_pong", arguments: { note: "to pong" } }],
+          },
+          {
+            match: { anyMessageContains: "ping" },
+            toolCalls: [{ name: "transfer_to_ping", arguments: { note: "to ping" } }],
+          },
+        ],
+        loop: true,
+      };
+      const agents = {
+        ping: { handoffs: [{ agent: "pong" }], limits: { maxHandoffs: 8 } },
+        pong: { handoffs: [{ agent: "ping" }], limits: { maxHandoffs: 8 } },
+      };
+      const { namespace } = await world(pingPong, agents);
+      // A second worker of the same agents, on a connection of its own: a run moves between the two,
+      // so a worker often picks up a run it handed over two transfers before (its memory of it stale).
+      const second = connectRedis(redis.url, { maxRetriesPerRequest: null });
+      const other = await startScriptedWorld({
+        connection: second,
+        store: createRunStore(second),
+        namespace,
+        counterUrl: counter.url,
+        script: pingPong,
+        agents,
+      });
+      cleanups.push(async () => {
+        await other.close();
+        second.disconnect();
+      });
+      const runs = await Promise.all(
+        Array.from({ length: 30 }, () =>
+          startRun({ redis: connection, store, queues }, { namespace, agent: "ping", input: "ping" }),
+        ),
+      );
+      for (const run of runs) {
+        expect(await waitFor(namespace, run.id, "limit_exceeded")).toMatchObject({ hops: 8 });
+      }
+    });
+
     it("refuses to load an agent whose handoff target does not exist", async () => {
       await expect(world([{ text: "x" }], { front: { handoffs: [{ agent: "nobody" }] } })).rejects.toThrow(
         "agent front hands off to agent nobody, which is not defined",

@@ -51,6 +51,25 @@ describe.each(redisBackends)("on $name", (backend) => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
+  /** Agents ping and pong transfer every run to each other, until `limits.maxHandoffs`. */
+  const pingPong: ModelScriptInput = {
+    turns: [
+      {
+        match: { anyMessageContains: "ping" },
+        toolCalls: [{ name: "transfer_to_pong", arguments: { note: "to pong" } }],
+      },
+      {
+        match: { anyMessageContains: "ping" },
+        toolCalls: [{ name: "transfer_to_ping", arguments: { note: "to ping" } }],
+      },
+    ],
+    loop: true,
+  };
+  const pingPongAgents = (maxHandoffs: number): Record<string, Record<string, unknown>> => ({
+    ping: { handoffs: [{ agent: "pong" }], limits: { maxHandoffs } },
+    pong: { handoffs: [{ agent: "ping" }], limits: { maxHandoffs } },
+  });
+
   /** A namespace with the given agents (model `scripted`, the counter server) and human queues. */
   async function world(
     script: ModelScriptInput,
@@ -344,25 +363,7 @@ describe.each(redisBackends)("on $name", (backend) => {
     });
 
     it("stops ping-pong transfers at maxHandoffs", async () => {
-      const { namespace } = await world(
-        {
-          turns: [
-            {
-              match: { anyMessageContains: "ping" },
-              toolCalls: [{ name: "transfer_to_pong", arguments: { note: "to pong" } }],
-            },
-            {
-              match: { anyMessageContains: "ping" },
-              toolCalls: [{ name: "transfer_to_ping", arguments: { note: "to ping" } }],
-            },
-          ],
-          loop: true,
-        },
-        {
-          ping: { handoffs: [{ agent: "pong" }], limits: { maxHandoffs: 3 } },
-          pong: { handoffs: [{ agent: "ping" }], limits: { maxHandoffs: 3 } },
-        },
-      );
+      const { namespace } = await world(pingPong, pingPongAgents(3));
       const run = await startRun(
         { redis: connection, store, queues },
         { namespace, agent: "ping", input: "ping" },
@@ -375,23 +376,7 @@ describe.each(redisBackends)("on $name", (backend) => {
     });
 
     it("moves many runs between two agents served by two workers of one process, none left behind", async () => {
-      const pingPong: ModelScriptInput = {
-        turns: [
-          {
-            match: { anyMessageContains: "ping" },
-            toolCalls: [{ name: "transfer_to_pong", arguments: { note: "to pong" } }],
-          },
-          {
-            match: { anyMessageContains: "ping" },
-            toolCalls: [{ name: "transfer_to_ping", arguments: { note: "to ping" } }],
-          },
-        ],
-        loop: true,
-      };
-      const agents = {
-        ping: { handoffs: [{ agent: "pong" }], limits: { maxHandoffs: 8 } },
-        pong: { handoffs: [{ agent: "ping" }], limits: { maxHandoffs: 8 } },
-      };
+      const agents = pingPongAgents(8);
       const { namespace } = await world(pingPong, agents);
       // A second worker of the same agents, on a connection of its own: a run moves between the two,
       // so a worker often picks up a run it handed over two transfers before (its memory of it stale).

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { FreeholdError, parseManifest, parseManifests, type ManifestIssue } from "@freehold/api";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { manifestFiles } from "freehold";
 import { badManifests } from "../fixtures/bad-manifests.ts";
 import { createKubectl } from "./kubectl.ts";
 
@@ -18,11 +19,9 @@ const cluster = inject("cluster");
 const kubectl = createKubectl(cluster.kubectl, cluster.kubeconfig);
 const badNamespace = "freehold-bad";
 
-function exampleFiles(directory = join(root, "examples")): string[] {
-  return readdirSync(directory, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name))
-    .map((entry) => join(entry.parentPath, entry.name).slice(root.length + 1))
-    .sort();
+/** The examples' manifests, as `freehold validate examples` reads them (not the YAML of their packages). */
+function exampleFiles(): string[] {
+  return manifestFiles([join(root, "examples")]).map((file) => file.slice(root.length + 1));
 }
 
 function zodIssues(manifest: unknown): ManifestIssue[] {

@@ -21,8 +21,21 @@ export function loadResources(directory: string, cwd: string): Resource[] {
       `${directory} holds no .yaml manifests; point freehold dev at a folder of manifests`,
     );
   }
+  const seen = new Map<string, string>();
   return files.flatMap((file) =>
     parseManifests(readFileSync(file, "utf8"), relative(cwd, file) || file).map((resource) => {
+      // Two definitions of one resource: the cluster keeps the last applied, freehold dev would run both.
+      const key = `${resource.kind} ${resource.metadata.namespace ?? "default"}/${resource.metadata.name}`;
+      const where = relative(cwd, file) || file;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        throw new FreeholdError(
+          "dev.duplicate-resource",
+          `${key} is defined in ${first} and again in ${where}; keep one definition per resource in the folder (move manifests for another place, such as a cluster, out of it)`,
+          { details: { resource: key, files: [first, where] } },
+        );
+      }
+      seen.set(key, where);
       const stdio = resource.kind === "MCPServer" ? resource.spec.stdio : undefined;
       if (resource.kind !== "MCPServer" || stdio?.workingDir === undefined || isAbsolute(stdio.workingDir)) {
         return resource;

@@ -105,7 +105,7 @@ export interface RunStore {
  * 6 retention (0: the run goes on), 7 events kept, 8 `append` or `snapshot`, 9 messages stored at the
  * revision read (append), 10 messages after, 11 messages sent, 12 blobs sent, 13 blobs referenced and
  * not sent, 14 the pickup's progress (empty: no pickup), 15 its stalls that fail the run, 16 its TTL,
- * 17 `1` when the run leaves its worker's hands (queued, waiting); then the messages, the blobs (hash,
+ * 17 `1` when the run leaves its worker's hands (queued, waiting, ended); then the messages, the blobs (hash,
  * text), the hashes referenced, the events.
  */
 const checkpointScript = `${effectsLua}
@@ -132,21 +132,24 @@ for i = refs_at, events_at - 1 do
   if redis.call('HEXISTS', KEYS[6], ARGV[i]) == 0 then return redis.error_reply('BLOBMISSING ' .. ARGV[i]) end
 end
 -- A pickup (last of the checks: a write refused above is sent again, and must not count it twice).
+local stalls = 0
 if ARGV[14] ~= '' then
   local last = redis.call('HMGET', KEYS[4], 'progress', 'count')
-  local stalls = 0
   if last[1] == ARGV[14] then stalls = tonumber(last[2] or '0') or 0 end
   if stalls >= tonumber(ARGV[15]) then return redis.error_reply('STALLED ' .. stalls) end
+end
+-- The first write is one Redis refuses when it is full (a script may not stop once it has written).
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'revision', ARGV[3], 'messages', ARGV[10])
+if ARGV[14] ~= '' then
   redis.call('HSET', KEYS[4], 'progress', ARGV[14], 'count', tostring(stalls + 1))
   redis.call('EXPIRE', KEYS[4], ARGV[16])
 elseif ARGV[17] == '1' then
-  -- Handed on: the worker that held the run did not die on it.
+  -- Handed on or ended: the worker that held the run did not die on it.
   redis.call('DEL', KEYS[4])
 end
 if ARGV[8] == 'snapshot' then redis.call('DEL', KEYS[5]) end
 for i = messages_at, blobs_at - 1 do redis.call('RPUSH', KEYS[5], ARGV[i]) end
 for i = blobs_at, refs_at - 1, 2 do redis.call('HSETNX', KEYS[6], ARGV[i], ARGV[i + 1]) end
-redis.call('HSET', KEYS[1], 'state', ARGV[2], 'revision', ARGV[3], 'messages', ARGV[10])
 apply_effects(ARGV[5])
 for i = events_at, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'event', ARGV[i]) end
 -- A run that ended: its keys expire after the retention period.
@@ -550,7 +553,9 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
           extra.pickup?.progress ?? "",
           String(extra.pickup?.maxStalls ?? 0),
           String(extra.pickup?.ttlSeconds ?? 0),
-          stored.status === "queued" || stored.status.startsWith("waiting_") ? "1" : "0",
+          stored.status === "queued" || stored.status.startsWith("waiting_") || isTerminal(stored.status)
+            ? "1"
+            : "0",
           ...record.messages,
           ...[...record.blobs].flat(),
           ...referenced,

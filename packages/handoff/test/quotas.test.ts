@@ -12,12 +12,14 @@ import {
   createQuotas,
   createRunStore,
   dispatchKey,
+  finish,
   newRun,
   readTenantUsage,
   releaseNamespaces,
   removeTenancy,
   runEventsKey,
   runKey,
+  runPickupsKey,
   runsUsageKey,
   startRedisServer,
   startRun,
@@ -299,5 +301,22 @@ describe("a full Redis", () => {
     expect(error).toMatchObject({ code: "store.full", retryable: true });
     expect(await fullStore.require("full", run.id)).toMatchObject({ status: "queued", revision: 0 });
     expect(await fullStore.readEvents("full", run.id)).toEqual([]);
+  });
+
+  it("refuses the checkpoint that ends a run as a whole: its pickups stay, as the run does", async () => {
+    // The write that ends a run also clears its pickups; a script may not stop once it has
+    // written, so nothing of it may run before Redis refuses it.
+    await connection.flushall();
+    const run = newRun({ id: "r-ending", namespace: "full", agent: "billing", input: "Hi" });
+    await fullStore.create(run, []);
+    const running = await fullStore.checkpoint(run, { ...run, status: "running" }, [], {
+      pickup: { progress: "0", maxStalls: 3, ttlSeconds: 60 },
+    });
+    await fill(0);
+    const { state, events } = finish(running, "completed", new Date(), { output: "Done." });
+    const error = await caught(fullStore.checkpoint(running, state, events));
+    expect(error).toMatchObject({ code: "store.full", retryable: true });
+    expect(await fullStore.require("full", run.id)).toMatchObject({ status: "running", revision: 1 });
+    expect(await connection.hget(runPickupsKey("full", run.id), "count")).toBe("1");
   });
 });

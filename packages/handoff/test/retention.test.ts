@@ -91,7 +91,6 @@ describe("retention", () => {
       runKey(namespace, running.id),
       runEventsKey(namespace, running.id),
       runStartedByKey(namespace, running.id),
-      runPickupsKey(namespace, running.id),
       runMessagesKey(namespace, running.id),
       runBlobsKey(namespace, running.id),
     ]) {
@@ -99,6 +98,8 @@ describe("retention", () => {
       expect(ttl, key).toBeGreaterThan(defaultRunRetentionSeconds - 60);
       expect(ttl, key).toBeLessThanOrEqual(defaultRunRetentionSeconds);
     }
+    // Its pickups are gone with the write that ended it: no worker died on it.
+    expect(await redis.exists(runPickupsKey(namespace, running.id))).toBe(0);
     // A run that has not ended keeps its keys.
     const other = await runningRun(store);
     expect(await redis.ttl(runKey(namespace, other.id))).toBe(-1);

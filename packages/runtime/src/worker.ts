@@ -81,7 +81,8 @@ type StoreCheckpoint = (...args: Parameters<RunStore["checkpoint"]>) => Promise<
 /** What working on a run came to: the job's result; handed on: queued for another agent or waiting. */
 interface WorkResult {
   readonly result: string;
-  readonly handedOn?: boolean;
+  /** The run's last write cleared its pickups: it moved on, waits, or ended. */
+  readonly pickupsCleared?: boolean;
 }
 
 /** How many stalls without progress fail a run by default. */
@@ -236,14 +237,14 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       log(
         `run ${runId}: ${state.revision === 0 ? "starting" : `resuming at step ${state.steps}`} on ${agent.name}`,
       );
-      let handedOn = false;
+      let pickupsCleared = false;
       try {
         const worked = await work(agent, job, token, started, checkpoint, 0);
-        handedOn = worked.handedOn === true;
+        pickupsCleared = worked.pickupsCleared === true;
         return worked.result;
       } finally {
         // A run moved on or waiting had its pickups cleared by that write.
-        if (!handedOn) await options.connection.del(pickups);
+        if (!pickupsCleared) await options.connection.del(pickups);
       }
     }
   };
@@ -294,7 +295,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         } else {
           await dispatcher.dispatchQueued(outcome.state);
         }
-        return { result: `moved to ${outcome.state.agent}`, handedOn: true };
+        return { result: `moved to ${outcome.state.agent}`, pickupsCleared: true };
       }
       if (outcome.kind === "suspended") {
         log(`run ${runId}: ${outcome.state.status}`);
@@ -302,13 +303,13 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         if (waiting?.kind === "agent") {
           for (const child of waiting.childRunIds) await dispatcher.dispatch(namespace, child);
         }
-        return { result: outcome.state.status, handedOn: true };
+        return { result: outcome.state.status, pickupsCleared: true };
       }
       log(`run ${runId}: ${outcome.state.status} after ${outcome.state.steps} steps`);
       // A child run's answer goes to its waiting parent at once (the sweeper would, later).
       if (outcome.state.parent !== undefined)
         await dispatcher.dispatch(namespace, outcome.state.parent.runId);
-      return { result: outcome.state.status };
+      return { result: outcome.state.status, pickupsCleared: true };
     } catch (error) {
       if (error instanceof DelayedError) throw error;
       if (error instanceof FreeholdError && error.code === "run.conflict") {

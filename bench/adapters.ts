@@ -15,7 +15,7 @@
  *   `redis-server`; the clock stops when the worker logs the run's end.
  *
  * Interleaved, `BENCH_ROUNDS` (30) rounds after 5 warm-up rounds; medians of ms per step (model
- * call). Goal: each ratio <= 1.25. Prints progress, then one JSON line
+ * call). `BENCH_FRAMEWORKS` (comma-separated) measures only those frameworks. Goal: each ratio <= 1.25. Prints progress, then one JSON line
  * `{framework: {bareMsPerStep, freeholdMsPerStep, ratio}}`.
  */
 import { useInterpretedParsing } from "@freehold/api";
@@ -214,6 +214,18 @@ frameworks.push({
     return result.steps.length;
   },
 });
+
+// BENCH_FRAMEWORKS=mastra,langgraph: only these (default: all four).
+const only = process.env.BENCH_FRAMEWORKS?.split(",").map((name) => name.trim());
+if (only !== undefined) {
+  const unknown = only.filter((name) => !frameworks.some((framework) => framework.name === name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `BENCH_FRAMEWORKS names ${unknown.join(", ")}; use ${frameworks.map((framework) => framework.name).join(", ")}`,
+    );
+  }
+  frameworks.splice(0, frameworks.length, ...frameworks.filter((framework) => only.includes(framework.name)));
+}
 
 /** Freehold's side of each framework: a runtime and a worker in namespace `bench-<framework>`. */
 const ended = new Map<string, (line: string) => void>();

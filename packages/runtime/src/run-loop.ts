@@ -92,17 +92,10 @@ export interface ModelTurn {
   complete?(output: string): Promise<void>;
   /**
    * Runs one pending MCP tool call (recorded as started first, if it was not) and checkpoints its
-   * result: applied to {@link ModelTurn.state} at once, written behind (before the next model
-   * answer, tool call or handoff is; see {@link ModelTurn.settled}). Undefined for a call that is
-   * not one to run now: a handoff, a delegation, one awaiting approval, one with a result.
+   * result. Undefined for a call that is not one to run now: a handoff, a delegation, one awaiting
+   * approval, one with a result.
    */
   callTool(toolCallId: string): Promise<ToolOutcome | undefined>;
-  /**
-   * Resolves when every step of the run so far is written (rejects with the write that failed): for
-   * a framework that stores something of its own that must not get ahead of the run. Always set by
-   * {@link runLoop}.
-   */
-  settled?(): Promise<void>;
   readonly signal?: AbortSignal;
 }
 
@@ -125,86 +118,43 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
   const { agent, checkpoint, quotas } = options;
   const tracer = options.tracer ?? runtimeTracer();
   const now = options.now ?? (() => new Date());
-  /**
-   * The run with every step applied. Steps apply at once, in the order they are committed; their
-   * writes follow one at a time, each writing the latest state (so steps committed while a write is
-   * in flight go out together in the next).
-   */
   let state = initial;
-  /** The state as last written. */
+  /** The state as last written; `state` is ahead of it by the steps deferred since, with `deferred`. */
   let written = initial;
-  /** Events and effects of steps applied and not written yet. */
-  let events: RunEvent[] = [];
-  let effects: RedisEffect[] = [];
+  let deferred: readonly RunEvent[] = [];
   let writes = Promise.resolve();
-  /** A write that failed: every later commit fails with it (the run resumes from what was written). */
-  let failure: Error | undefined;
   /**
    * Calls this loop recorded as started in the write of the model's answer (one write per step, not
    * two) and has not sent yet: a shutdown before they leave the worker takes the mark back.
    */
   let markedNotSent = new Set<string>();
 
-  /** Writes the steps applied so far, after the writes before it; see {@link commit}. */
-  const flush = (): Promise<void> => {
-    const write = writes.then(async () => {
-      if (failure !== undefined) throw failure;
-      if (state === written && events.length === 0 && effects.length === 0) return;
-      const target = state;
-      const batch = { events, effects };
-      events = [];
-      effects = [];
-      try {
-        const stored = await checkpoint(
-          written,
-          target,
-          batch.events,
-          batch.effects.length === 0 ? undefined : { effects: batch.effects },
-        );
-        written = stored;
-        // Steps applied while this write was out keep the state ahead; their write follows.
-        if (state === target) state = stored;
-      } catch (error) {
-        failure ??= error instanceof Error ? error : new Error(String(error));
-        throw error;
-      }
-    });
-    writes = write.catch(() => undefined);
-    return write;
-  };
-
   /**
-   * Applies a transition to the latest state and checkpoints it, one write at a time; resolves once
-   * it is written. A transition that says `defer` is written with the next one instead: only for a
-   * step after which nothing leaves the worker before the next write.
+   * Applies a transition to the latest state and checkpoints it, one write at a time. A transition
+   * that says `defer` is written with the next one instead: only for a step after which nothing
+   * leaves the worker before the next write.
    */
   const commit = (
     transition: (
       current: RunState,
     ) => Transition & { readonly effects?: readonly RedisEffect[]; readonly defer?: boolean },
   ): Promise<void> => {
-    if (failure !== undefined) return Promise.reject(failure);
-    const applied = transition(state);
-    state = applied.state;
-    events.push(...applied.events);
-    if (applied.effects !== undefined) effects.push(...applied.effects);
-    if (applied.defer === true && applied.effects === undefined) return Promise.resolve();
-    return flush();
+    const write = writes.then(async () => {
+      const { state: next, events, effects, defer } = transition(state);
+      if (defer === true && effects === undefined) {
+        state = next;
+        deferred = [...deferred, ...events];
+        return;
+      }
+      if (next === written && events.length === 0) return;
+      const all = deferred.length === 0 ? events : [...deferred, ...events];
+      state = await checkpoint(written, next, all, effects === undefined ? undefined : { effects });
+      written = state;
+      deferred = [];
+    });
+    writes = write.catch(() => undefined);
+    return write;
   };
-
-  /**
-   * A tool call's result: applied now, written behind. The next model request may leave while the
-   * write is out (a model call is no side effect: a worker that dies before the write lands finds
-   * the call started and not finished, as if it died during the call, and follows the call's
-   * interruption policy); anything that is a side effect (the next tool call's start, a handoff, the
-   * model's answer) is a later commit, written after it. A failed write fails the next commit.
-   */
-  const commitBehind = (transition: (current: RunState) => Transition): void => {
-    commit(transition).catch(() => undefined);
-  };
-
-  /** Resolves when every step applied so far is written; rejects with a failed write. */
-  const settled = (): Promise<void> => flush();
 
   const parent = contextFromTraceparent(state.traceparent);
   return inSpan(
@@ -324,7 +274,6 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
         return state;
       },
       toolset: currentToolset,
-      settled,
       callModel: (messages) => callModel(runContext, false, messages),
       askPeople: (request) => commit((current) => recordPeopleRequest(current, request, now())),
       complete: (output) =>
@@ -367,8 +316,6 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
     messages?: readonly ChatMessage[],
   ): Promise<GenerateResult | undefined> {
     if (!decided && nextStep(state, agent.spec.limits).kind !== "call-model") return undefined;
-    // A result written behind failed: the run resumes from what was written; no request now.
-    if (failure !== undefined) throw failure;
     if (quotas !== undefined && (await quotas.tokensExhausted(agent.namespace))) {
       await commit((current) => finish(current, "limit_exceeded", now(), { limit: "tokensPerDay" }));
       return undefined;
@@ -466,7 +413,7 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
     const startedAt = record.startedAt === undefined ? now() : new Date(record.startedAt);
     const outcome = await executeToolCall(agent, record, { tracer, context: runContext });
     if (outcome === undefined) return undefined;
-    commitBehind((current) => applyToolResult(current, toolCallId, outcome, { now: now(), startedAt }));
+    await commit((current) => applyToolResult(current, toolCallId, outcome, { now: now(), startedAt }));
     return outcome;
   }
 }

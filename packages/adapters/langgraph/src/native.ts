@@ -200,8 +200,7 @@ async function nativeTurn(
     control,
     callbacks: langSmithRequested() ? [localTracer()] : [],
   };
-  // Any step of the run makes a new state (steps apply at once; their writes may follow).
-  const atStart = turn.state;
+  const revision = turn.state.revision;
   session.turn = turn;
   try {
     const before = await graph.getState(config);
@@ -242,7 +241,7 @@ async function nativeTurn(
     session.turn = undefined;
     turn.signal?.removeEventListener("abort", drain);
   }
-  if (turn.state === atStart && turn.signal?.aborted !== true) {
+  if (turn.state.revision === revision && turn.signal?.aborted !== true) {
     throw new FreeholdError(
       "adapter.langgraph.stalled",
       `agent ${agent.name}'s graph stopped without a step of the run (no model call, tool call, interrupt or end); check that its nodes call the model Freehold supplies`,
@@ -268,7 +267,6 @@ export async function runNative(state: RunState, options: LoopOptions): Promise<
     namespace: agent.namespace,
     runId: state.id,
     steps: () => session.turn?.state.steps ?? session.delivered,
-    settled: () => session.turn?.settled?.() ?? Promise.resolve(),
   });
   const session: NativeSession = {
     runId: state.id,

@@ -54,11 +54,6 @@ export interface RunCheckpointerOptions {
   readonly runId: string;
   /** The run's model answers so far, recorded with each checkpoint (see {@link RunCheckpointer.stepsAtLatest}). */
   readonly steps: () => number;
-  /**
-   * Resolves when the run's own steps so far are written (the run loop writes tool results behind):
-   * a graph checkpoint never gets ahead of the run. Default: nothing to wait for.
-   */
-  readonly settled?: () => Promise<void>;
 }
 
 /** Copies the run's remaining TTL (its retention, set when it ended) to its LangGraph hash. */
@@ -75,7 +70,6 @@ export class RunCheckpointer extends BaseCheckpointSaver {
   readonly #runKey: string;
   readonly #key: string;
   readonly #steps: () => number;
-  readonly #settled: () => Promise<void>;
 
   constructor(options: RunCheckpointerOptions) {
     super();
@@ -84,7 +78,6 @@ export class RunCheckpointer extends BaseCheckpointSaver {
     this.#runKey = runKey(options.namespace, options.runId);
     this.#key = `${this.#runKey}:langgraph`;
     this.#steps = options.steps;
-    this.#settled = options.settled ?? (() => Promise.resolve());
   }
 
   /** The hash that holds the run's checkpoints. */
@@ -234,7 +227,6 @@ export class RunCheckpointer extends BaseCheckpointSaver {
       ...(parent === undefined ? {} : { parent }),
       steps: this.#steps(),
     };
-    await this.#settled();
     // One HSET: the checkpoint and the latest pointer change together.
     await this.#redis.hset(this.#key, {
       [`c|${checkpoint.id}|${checkpointNs}`]: JSON.stringify(stored),
@@ -259,7 +251,6 @@ export class RunCheckpointer extends BaseCheckpointSaver {
       const stored: StoredWrite = { task: taskId, channel, value: await this.#dump(value), path: taskPath };
       fields[`w|${checkpointId}|${checkpointNs}|${taskId}|${position}`] = JSON.stringify(stored);
     }
-    await this.#settled();
     await this.#redis.hset(this.#key, fields);
   }
 

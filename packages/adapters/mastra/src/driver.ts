@@ -28,6 +28,7 @@ import {
 import { Agent } from "@mastra/core/agent";
 import type { MastraModelConfig } from "@mastra/core/llm";
 import { ConsoleLogger } from "@mastra/core/logger";
+import { toStandardSchema } from "@mastra/core/schema";
 import { createTool, type ToolExecutionContext } from "@mastra/core/tools";
 import { nativeAgent, TurnSession, type MastraTools } from "./native.ts";
 
@@ -66,6 +67,21 @@ export function mastraModel(
   return durableModel(turn, model) as unknown as MastraModelConfig;
 }
 
+/**
+ * A tool's JSON Schema as the Standard Schema Mastra validates with, made once per schema (the
+ * tools' schemas are the same objects from turn to turn): Mastra compiles a validator for each
+ * wrapper it is given, which would otherwise happen at every turn.
+ */
+const standardSchemas = new WeakMap<object, InputSchema>();
+function inputSchemaOf(schema: Record<string, unknown>): InputSchema {
+  let standard = standardSchemas.get(schema);
+  if (standard === undefined) {
+    standard = toStandardSchema(schema as InputSchema) as InputSchema;
+    standardSchemas.set(schema, standard);
+  }
+  return standard;
+}
+
 /** The agent's tools for Mastra: MCP tools run durably; the others stop Mastra's loop. */
 export function toolsOf(guard: TurnGuard, tools: readonly RuntimeTool[]): MastraTools {
   const set: MastraTools = {};
@@ -74,7 +90,7 @@ export function toolsOf(guard: TurnGuard, tools: readonly RuntimeTool[]): Mastra
     const common = {
       id: definition.name,
       description: definition.description ?? "",
-      inputSchema: definition.inputSchema as InputSchema,
+      inputSchema: inputSchemaOf(definition.inputSchema),
     };
     set[definition.name] =
       runtimeTool.special !== undefined || runtimeTool.requireApproval

@@ -1,8 +1,10 @@
 /**
  * worker-memory: resident memory of a `freehold worker` (started as the runtime image starts it,
- * with Node's compile cache warmed) idle, and with 100 runs waiting for a person: each run's model
- * hands the conversation to the human queue `support` at once, and the bench fails unless every run's
- * status in Redis is `waiting_for_human` before it measures. Baseline in the same run: an idle bare
+ * with Node's compile cache warmed) idle, then with 100 and with 1,100 runs waiting for a person: each
+ * run's model hands the conversation to the human queue `support` at once, and the bench fails unless
+ * every run's status in Redis is `waiting_for_human` before it measures. Per waiting run (headline):
+ * what the next 1,000 add, on a worker that has worked; the first 100's figure over idle, which also
+ * holds the worker's first work (code compiled, connections opened), is printed beside it. Baseline in the same run: an idle bare
  * Node process. RSS is read from /proc; each figure is the median of 10 readings 100 ms apart,
  * taken after 10 s of quiet (V8's memory reducer collects after a few idle seconds: the steady state
  * of a worker whose runs wait for hours, not the garbage of their last steps).
@@ -25,6 +27,8 @@ import {
 } from "./worker-process.ts";
 
 const concurrent = 100;
+/** The second batch: large, so that what each run adds stands above RSS's own movement (MiBs). */
+const more = 1000;
 const goalIdleMb = 80;
 const goalPerRunKb = 50;
 const log = (line: string): void => {
@@ -85,13 +89,6 @@ log(
 );
 
 const ids: string[] = [];
-for (let index = 0; index < concurrent; index += 1) {
-  const run = await startRun(
-    { redis: connection, store, queues },
-    { namespace: "bench", agent: "adder", input: `run ${index}` },
-  );
-  ids.push(run.id);
-}
 const statuses = async (): Promise<Map<string, number>> => {
   const counts = new Map<string, number>();
   for (const id of ids) {
@@ -100,22 +97,43 @@ const statuses = async (): Promise<Map<string, number>> => {
   }
   return counts;
 };
-const deadline = Date.now() + 60_000;
-let counts = await statuses();
-while (counts.get("waiting_for_human") !== concurrent && Date.now() < deadline) {
-  await settle(50);
-  counts = await statuses();
+
+/** Starts `count` more runs, waits until every run is waiting_for_human, then reads RSS. */
+async function waitingBatch(batch: number, count: number): Promise<number> {
+  for (let index = 0; index < count; index += 1) {
+    const run = await startRun(
+      { redis: connection, store, queues },
+      { namespace: "bench", agent: "adder", input: `batch ${batch} run ${index}` },
+    );
+    ids.push(run.id);
+  }
+  const deadline = Date.now() + 60_000;
+  let counts = await statuses();
+  while (counts.get("waiting_for_human") !== ids.length && Date.now() < deadline) {
+    await settle(50);
+    counts = await statuses();
+  }
+  if (counts.get("waiting_for_human") !== ids.length) {
+    throw new Error(
+      `expected ${ids.length} runs waiting_for_human, got ${JSON.stringify(Object.fromEntries(counts))}`,
+    );
+  }
+  await settle(10_000);
+  return steadyMb(pid);
 }
-if (counts.get("waiting_for_human") !== concurrent) {
-  throw new Error(
-    `expected ${concurrent} runs waiting_for_human, got ${JSON.stringify(Object.fromEntries(counts))}`,
-  );
-}
-await settle(10_000);
-const waitingMb = await steadyMb(pid);
-const perRunKb = ((waitingMb - idleMb) * 1024) / concurrent;
+
+// The first batch also pays for the worker's first work (code compiled, connections opened to the
+// model and MCP servers); the second batch, on a worker that has worked, is what each waiting run
+// adds: the headline per-run figure.
+const firstMb = await waitingBatch(1, concurrent);
+const firstPerRunKb = ((firstMb - idleMb) * 1024) / concurrent;
 log(
-  `  ${concurrent} runs waiting_for_human (checked in Redis): ${round1(waitingMb)} MiB, ${Math.round(perRunKb)} KiB per run`,
+  `  ${ids.length} runs waiting_for_human (checked in Redis): ${round1(firstMb)} MiB, ${Math.round(firstPerRunKb)} KiB per run over idle (with the worker's first work)`,
+);
+const waitingMb = await waitingBatch(2, more);
+const perRunKb = ((waitingMb - firstMb) * 1024) / more;
+log(
+  `  ${ids.length} runs waiting_for_human (checked in Redis): ${round1(waitingMb)} MiB, ${Math.round(perRunKb)} KiB per run for the next ${more}`,
 );
 
 child.kill("SIGKILL");
@@ -130,9 +148,11 @@ console.log(
   JSON.stringify({
     bench: "worker-memory",
     idleMb: round1(idleMb),
-    waitingRuns: concurrent,
+    waitingRuns: ids.length,
     waitingMb: round1(waitingMb),
     perRunKb: Math.round(perRunKb),
+    firstWaitingMb: round1(firstMb),
+    firstPerRunKb: Math.round(firstPerRunKb),
     bareNodeMb: round1(baselineMb),
     idleRatio: round1(idleMb / baselineMb),
     goalIdleMb,

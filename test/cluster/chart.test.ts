@@ -1684,7 +1684,9 @@ describe("the chart's CRDs", () => {
  */
 describe("the images' install steps", () => {
   const ignored = (path: string): boolean =>
-    /(^|\/)(node_modules|dist|coverage|test)(\/|$)|\.test\.ts$|\.log$/.test(path);
+    /(^|\/)(node_modules|dist|coverage|test)(\/|$)|^packages\/cli\/bundle(\/|$)|\.test\.ts$|\.log$/.test(
+      path,
+    );
   const bundle = "packages/cli/bundle/bin.js";
 
   // Each image: its entry point, and arguments to node that show it starts in the installed folder.
@@ -1816,7 +1818,7 @@ describe("the images' install steps", () => {
         const probe = `for (const name of ${JSON.stringify(frameworks)}) console.log(import.meta.resolve(name));`;
         mkdirSync(join(context, "agents"));
         writeFileSync(join(context, "agents", "probe.mjs"), probe);
-        writeFileSync(join(context, "packages", "cli", "dist", "probe.mjs"), probe);
+        writeFileSync(join(context, "packages", "cli", "bundle", "probe.mjs"), probe);
         const fromCode = await run(process.execPath, ["agents/probe.mjs"], { cwd: context });
         const fromBundle = await run(process.execPath, ["packages/cli/bundle/probe.mjs"], { cwd: context });
         expect(fromCode.code, fromCode.stderr).toBe(0);

@@ -65,6 +65,46 @@ export function publicPackages(): PublicPackage[] {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** The parts of a manifest that decide what its tarball holds and runs. */
+export interface PublishedFields {
+  readonly files: readonly string[];
+  readonly publishConfig: {
+    readonly exports: Record<string, unknown>;
+    readonly bin?: Record<string, string>;
+  };
+}
+
+/**
+ * The `files` and `publishConfig` a public package's manifest must carry: its `exports` and `bin`
+ * with each `./src/X.ts` turned into the compiled `./dist/X.js` (and `./dist/X.d.ts` for types), and
+ * the files its tarball holds (`dist/`, and `src/` without tests, which the declaration maps point at).
+ */
+export function publishedFields(manifest: {
+  readonly exports?: Record<string, unknown>;
+  readonly bin?: Record<string, string>;
+}): PublishedFields {
+  const compiled = (path: string): string => path.replace(/^\.\/src\/(.*)\.ts$/, "./dist/$1.js");
+  const exportsEntry = (target: unknown): unknown =>
+    typeof target === "string" && /^\.\/src\/.*\.ts$/.test(target)
+      ? { types: compiled(target).replace(/\.js$/, ".d.ts"), default: compiled(target) }
+      : target;
+  return {
+    files: ["dist", "!dist/.fingerprint", "src", "!src/**/*.test.ts", "!src/**/testdata"],
+    publishConfig: {
+      exports: Object.fromEntries(
+        Object.entries(manifest.exports ?? {}).map(([subpath, target]) => [subpath, exportsEntry(target)]),
+      ),
+      ...(manifest.bin === undefined
+        ? {}
+        : {
+            bin: Object.fromEntries(
+              Object.entries(manifest.bin).map(([name, path]) => [name, compiled(path)]),
+            ),
+          }),
+    },
+  };
+}
+
 /** Files under `directory`, relative to the root, sorted (no node_modules, dist or tests). */
 function sourceFiles(directory: string): string[] {
   if (!existsSync(directory)) return [];

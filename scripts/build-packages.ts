@@ -11,7 +11,10 @@
  * A package is current when `dist/.fingerprint` matches a digest of its sources and manifest, those
  * of the workspace packages it depends on (their types can reach its declarations), the lockfile,
  * the root tsconfig and this script: a second run with nothing changed takes a fraction of a second.
- * A new package that keeps the layout (`src/`, `exports` into it) is built without any change here.
+ * A new package that keeps the layout (`src/`, `exports` into it) is built without any change here;
+ * its manifest needs the `files` and `publishConfig` that `publishedFields` derives from its
+ * `exports` and `bin` (scripts/build-packages.test.ts checks every public package's, and prints them).
+ * The build only emits (`noCheck`): `tsc -p tsconfig.json` type-checks the workspace.
  *
  * @module
  */
@@ -24,7 +27,7 @@ import { parseArgs } from "node:util";
 
 const root = join(import.meta.dirname, "..");
 
-/** A workspace package that is published: its name, folder and manifest. */
+/** A workspace package that is published: its name, version, folder and workspace dependencies. */
 export interface PublicPackage {
   readonly name: string;
   readonly version: string;

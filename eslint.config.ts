@@ -7,7 +7,9 @@ import prettier from "eslint-config-prettier";
 import tseslint from "typescript-eslint";
 
 export default defineConfig(
-  { ignores: ["**/node_modules/", "**/dist/", ".toolchain/", "test/cluster/**/*.go"] },
+  {
+    ignores: ["**/node_modules/", "**/dist/", "packages/cli/bundle/", ".toolchain/", "test/cluster/**/*.go"],
+  },
   js.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {

@@ -1,7 +1,7 @@
 /**
  * Shared by the worker benchmarks: a runtime configuration for one agent on the scripted model and
  * the counter MCP server, and a `freehold worker` child process to measure, started from the bundle
- * (`packages/cli/dist`, built by packages/cli/scripts/build.ts) as the runtime image starts it.
+ * (`packages/cli/bundle`, built by packages/cli/scripts/build.ts) as the runtime image starts it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";

@@ -35,8 +35,8 @@ RUN groupadd --gid 65532 freehold && \
     useradd --uid 65532 --gid 65532 --create-home --shell /usr/sbin/nologin freehold
 WORKDIR /app
 COPY --from=install /app /app
-COPY --from=build /app/packages/cli/dist /app/packages/cli/dist
-RUN ln -s /app/packages/cli/dist/bin.js /usr/local/bin/freehold
+COPY --from=build /app/packages/cli/bundle /app/packages/cli/bundle
+RUN ln -s /app/packages/cli/bundle/bin.js /usr/local/bin/freehold
 USER 65532:65532
 ENTRYPOINT ["freehold"]
 EXPOSE 8080

@@ -37,9 +37,9 @@ RUN groupadd --gid 65532 freehold && \
     useradd --uid 65532 --gid 65532 --create-home --shell /usr/sbin/nologin freehold
 WORKDIR /app
 COPY --from=install /app /app
-COPY --from=build /app/packages/cli/dist /app/packages/cli/dist
+COPY --from=build /app/packages/cli/bundle /app/packages/cli/bundle
 # The operator's Deployments run `freehold worker ...`: the command is on PATH.
-RUN ln -s /app/packages/cli/dist/bin.js /usr/local/bin/freehold
+RUN ln -s /app/packages/cli/bundle/bin.js /usr/local/bin/freehold
 # The frameworks the adapters drive, resolvable from agents' own code under /app (spec.code, whose
 # code root is the working directory): the code and the adapter share one copy of the framework,
 # whose runner checks the code's objects with instanceof.

@@ -4,7 +4,8 @@
 #   2. pnpm into .toolchain/
 #   3. Debian packages the tests and the demo need (redis-server), when missing
 #   4. the workspace's dependencies (pnpm install --frozen-lockfile), when the lockfile changed
-#   5. the bundled `freehold` the images run (packages/cli/dist), when its sources changed
+#   5. the public packages compiled to JavaScript (each one's dist/, what its tarball runs) and the
+#      bundled `freehold` the images run (packages/cli/bundle), each when its sources changed
 #   6. with --test: the test cluster's binaries (test/cluster/build.sh), cached outside the clone
 #   7. with --test: schemathesis (PyPI, pinned) in a Python venv in .toolchain/schemathesis, for the
 #      gateway's fuzzing suite
@@ -97,8 +98,11 @@ else
   echo "$fingerprint" >"$stamp"
 fi
 
-# 5. The bundle the images run and the benchmarks measure; the build checks its own fingerprint.
-step "build: packages/cli/dist (the bundled freehold command)"
+# 5. The packages' dist/ (their tarballs run it) and the bundle the images run and the benchmarks
+#    measure; each build checks its own fingerprints and prints what it builds.
+step "build: the public packages' dist/ (scripts/build-packages.ts)"
+node "$root/scripts/build-packages.ts"
+step "build: packages/cli/bundle (the bundled freehold command)"
 node "$root/packages/cli/scripts/build.ts"
 
 # 6. The test cluster.

@@ -1,6 +1,6 @@
 /**
  * vitest global setup of the `integration` and `cluster` projects: builds the bundled `freehold`
- * (packages/cli/dist) when its sources changed, so that suites which start workers as the images
+ * (packages/cli/bundle) when its sources changed, so that suites which start workers as the images
  * start them (crash suites, the operator's Deployments run as the kubelet would) run the current
  * code. A second call with nothing changed only compares a fingerprint.
  */

@@ -1684,8 +1684,10 @@ describe("the chart's CRDs", () => {
  */
 describe("the images' install steps", () => {
   const ignored = (path: string): boolean =>
-    /(^|\/)(node_modules|dist|coverage|test)(\/|$)|\.test\.ts$|\.log$/.test(path);
-  const bundle = "packages/cli/dist/bin.js";
+    /(^|\/)(node_modules|dist|coverage|test)(\/|$)|^packages\/cli\/bundle(\/|$)|\.test\.ts$|\.log$/.test(
+      path,
+    );
+  const bundle = "packages/cli/bundle/bin.js";
 
   // Each image: its entry point, and arguments to node that show it starts in the installed folder.
   const images: { file: string; entry: string[]; check: string[]; prints: string; built: boolean }[] = [
@@ -1749,7 +1751,7 @@ describe("the images' install steps", () => {
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-slim$/m);
     if (built) {
       // The operator's Deployments and the chart run `freehold ...`: the bundle is on PATH.
-      expect(dockerfile).toContain(`COPY --from=build /app/packages/cli/dist /app/packages/cli/dist`);
+      expect(dockerfile).toContain(`COPY --from=build /app/packages/cli/bundle /app/packages/cli/bundle`);
       expect(dockerfile).toMatch(new RegExp(`^RUN ln -s /app/${bundle} /usr/local/bin/freehold$`, "m"));
       expect(installs[1]).toMatch(/^pnpm install --offline --frozen-lockfile --filter/);
     }
@@ -1787,7 +1789,7 @@ describe("the images' install steps", () => {
           cwd: buildContext,
         });
         expect(builtBundle.code, builtBundle.stdout + builtBundle.stderr).toBe(0);
-        cpSync(join(buildContext, "packages/cli/dist"), join(context, "packages/cli/dist"), {
+        cpSync(join(buildContext, "packages/cli/bundle"), join(context, "packages/cli/bundle"), {
           recursive: true,
         });
         // Executable, as the PATH link needs it.
@@ -1816,9 +1818,9 @@ describe("the images' install steps", () => {
         const probe = `for (const name of ${JSON.stringify(frameworks)}) console.log(import.meta.resolve(name));`;
         mkdirSync(join(context, "agents"));
         writeFileSync(join(context, "agents", "probe.mjs"), probe);
-        writeFileSync(join(context, "packages", "cli", "dist", "probe.mjs"), probe);
+        writeFileSync(join(context, "packages", "cli", "bundle", "probe.mjs"), probe);
         const fromCode = await run(process.execPath, ["agents/probe.mjs"], { cwd: context });
-        const fromBundle = await run(process.execPath, ["packages/cli/dist/probe.mjs"], { cwd: context });
+        const fromBundle = await run(process.execPath, ["packages/cli/bundle/probe.mjs"], { cwd: context });
         expect(fromCode.code, fromCode.stderr).toBe(0);
         expect(fromCode.stdout.trim().split("\n")).toHaveLength(frameworks.length);
         expect(fromCode.stdout).toBe(fromBundle.stdout);

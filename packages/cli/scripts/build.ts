@@ -1,5 +1,5 @@
 /**
- * Builds what the images run: the `freehold` command bundled into `packages/cli/dist/` (ESM, split
+ * Builds what the images run: the `freehold` command bundled into `packages/cli/bundle/` (ESM, split
  * by command, minified, source maps beside it). A worker started from the bundle loads a few files
  * instead of hundreds of modules, and never loads Node's type stripper: it reaches its first model
  * call in about half the time and idles in less memory than from the TypeScript sources.
@@ -9,7 +9,7 @@
  *   node packages/cli/scripts/build.ts --out DIR  build into DIR
  *
  * The setup runs it; a second run with nothing changed takes a fraction of a second (a fingerprint
- * of the inputs is kept in `dist/.fingerprint`). Left out of the bundle, loaded from node_modules at
+ * of the inputs is kept in `bundle/.fingerprint`). Left out of the bundle, loaded from node_modules at
  * run time: the in-process model runtime (native binaries, loaded only when a Model uses it),
  * prom-client (loaded only when metrics are served) and the frameworks the adapters drive (loaded
  * only for agents that ask for them). A framework must be one copy in the process: an agent that is
@@ -28,10 +28,13 @@ import { build } from "rolldown";
 const root = join(import.meta.dirname, "..", "..", "..");
 const packagesDirectory = join(root, "packages");
 
-/** The bundle's folder, beside the CLI's sources: `dist/` and `src/` are at the same depth. */
-export const cliDist = join(packagesDirectory, "cli", "dist");
+/**
+ * The bundle's folder, beside the CLI's sources: `bundle/` and `src/` are at the same depth. (`dist/`
+ * holds the CLI compiled file by file, which its package runs when installed: scripts/build-packages.ts.)
+ */
+export const cliBundleDirectory = join(packagesDirectory, "cli", "bundle");
 /** The bundled `freehold` executable. */
-export const cliBundle = join(cliDist, "bin.js");
+export const cliBundle = join(cliBundleDirectory, "bin.js");
 
 /** Modules the bundle imports at run time instead of containing them (see the module comment). */
 const external =
@@ -44,7 +47,7 @@ function inputs(): string[] {
     for (const entry of readdirSync(directory, { withFileTypes: true })) {
       const path = join(directory, entry.name);
       if (entry.isDirectory()) {
-        if (entry.name !== "node_modules" && entry.name !== "dist" && entry.name !== "test") walk(path);
+        if (!["node_modules", "dist", "bundle", "test"].includes(entry.name)) walk(path);
       } else if (
         (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) ||
         entry.name === "package.json"
@@ -78,13 +81,13 @@ export interface BuildResult {
 }
 
 /**
- * Bundles the CLI into `out` (default `packages/cli/dist`) unless the bundle there was built from the
- * same inputs. `out` must sit two levels below the root, as `packages/cli/dist` does: the CLI finds
+ * Bundles the CLI into `out` (default `packages/cli/bundle`) unless the bundle there was built from
+ * the same inputs. `out` must sit two levels below the root, as `packages/cli/bundle` does: the CLI finds
  * the bundled examples relative to itself.
  */
 export async function buildCli(options: { out?: string; force?: boolean } = {}): Promise<BuildResult> {
   const started = performance.now();
-  const directory = options.out ?? cliDist;
+  const directory = options.out ?? cliBundleDirectory;
   const stampFile = join(directory, ".fingerprint");
   const current = fingerprint();
   if (

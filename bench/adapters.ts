@@ -49,7 +49,7 @@ import { OpenAIChatCompletionsModel } from "@openai/agents-openai";
 import OpenAI from "openai";
 import { Redis } from "ioredis";
 import { startCounterServer } from "../test/fixtures/mcp/counter-server.ts";
-import { benchConfig, median } from "./worker-process.ts";
+import { benchConfig, median, runEnds, timePerStep, type Timed } from "./worker-process.ts";
 
 // As the `freehold worker` process parses (see useInterpretedParsing).
 useInterpretedParsing();
@@ -228,10 +228,10 @@ if (only !== undefined) {
 }
 
 /** Freehold's side of each framework: a runtime and a worker in namespace `bench-<framework>`. */
-const ended = new Map<string, (line: string) => void>();
+const ends = runEnds();
 const workerConnection = new Redis(redis.url, { maxRetriesPerRequest: null });
 const closers: (() => Promise<void>)[] = [];
-const durable = new Map<string, () => Promise<number>>();
+const durable = new Map<string, () => Promise<Timed>>();
 for (const framework of frameworks) {
   const config = benchConfig(model.baseUrl, counter.url, { maxSteps: steps + 5 });
   const namespace = `bench-${framework.name}`;
@@ -264,10 +264,7 @@ for (const framework of frameworks) {
     store: createRunStore(workerConnection),
     agents: runtime.agents,
     drivers: [framework.driver],
-    log: (line) => {
-      const match = /^run (\S+): (\w+) after \d+ steps$/.exec(line);
-      if (match?.[1] !== undefined) ended.get(match[1])?.(line);
-    },
+    log: ends.log,
   });
   await worker.ready();
   closers.push(async () => {
@@ -276,25 +273,28 @@ for (const framework of frameworks) {
   });
   durable.set(framework.name, async () => {
     const id = randomUUID();
-    const done = new Promise<string>((resolve) => ended.set(id, resolve));
+    const done = ends.end(id);
     await startRun(
       { redis: connection, store, queues },
       { runId: id, namespace, agent: "adder", input: "Count to ten." },
     );
-    const line = await done;
-    ended.delete(id);
+    // The clock stops when the worker logs the run's end; the check after it is not timed.
+    const { line, at } = await done;
     const state = await store.require(namespace, id);
     if (state.status !== "completed") throw new Error(`run ended ${state.status}: ${line}`);
-    return state.steps;
+    return { modelCalls: state.steps, endedAt: at };
   });
 }
 
-async function msPerStep(loop: () => Promise<number>): Promise<number> {
-  const started = process.hrtime.bigint();
-  const modelCalls = await loop();
-  if (modelCalls !== steps + 1)
-    throw new Error(`expected ${steps + 1} model calls, the loop made ${modelCalls}`);
-  return Number(process.hrtime.bigint() - started) / 1e6 / modelCalls;
+/** {@link timePerStep}, after checking the loop made the conversation's model calls. */
+function msPerStep(loop: () => Promise<Timed>): Promise<number> {
+  return timePerStep(async () => {
+    const timed = await loop();
+    const modelCalls = typeof timed === "number" ? timed : timed.modelCalls;
+    if (modelCalls !== steps + 1)
+      throw new Error(`expected ${steps + 1} model calls, the loop made ${modelCalls}`);
+    return timed;
+  });
 }
 
 log(

@@ -27,8 +27,7 @@ import { Redis } from "ioredis";
 import OpenAI from "openai";
 import type { ChatCompletionMessageParam, ChatCompletionTool } from "openai/resources/chat/completions";
 import { startCounterServer } from "../test/fixtures/mcp/counter-server.ts";
-import { benchConfig } from "./worker-process.ts";
-import { median } from "./worker-process.ts";
+import { benchConfig, median, runEnds, timePerStep, type Timed } from "./worker-process.ts";
 
 // As the `freehold worker` process parses (see useInterpretedParsing).
 useInterpretedParsing();
@@ -59,16 +58,13 @@ const runtime = await createRuntime(config, {
   resolveSecret: () => Promise.reject(new Error("the bench uses no Secret")),
 });
 const agent = runtime.agent("adder");
-const ended = new Map<string, (line: string) => void>();
+const ends = runEnds();
 const workerConnection = new Redis(redis.url, { maxRetriesPerRequest: null });
 const worker = createRuntimeWorker({
   connection: workerConnection,
   store: createRunStore(workerConnection),
   agents: runtime.agents,
-  log: (line) => {
-    const match = /^run (\S+): (\w+) after \d+ steps$/.exec(line);
-    if (match?.[1] !== undefined) ended.get(match[1])?.(line);
-  },
+  log: ends.log,
 });
 await worker.ready();
 
@@ -116,19 +112,18 @@ async function bare(): Promise<number> {
   }
 }
 
-/** The worker path: start the run as the gateway does, wait for the worker to log its end. */
-async function durable(): Promise<number> {
+/** The worker path: start the run as the gateway does; the clock stops when the worker logs its end. */
+async function durable(): Promise<Timed> {
   const id = randomUUID();
-  const done = new Promise<string>((resolve) => ended.set(id, resolve));
+  const done = ends.end(id);
   await startRun(
     { redis: connection, store, queues },
     { runId: id, namespace: "bench", agent: "adder", input: "Count to ten." },
   );
-  const line = await done;
-  ended.delete(id);
+  const { line, at } = await done;
   const state = await store.require("bench", id);
   if (state.status !== "completed") throw new Error(`run ended ${state.status}: ${line}`);
-  return state.steps;
+  return { modelCalls: state.steps, endedAt: at };
 }
 
 function freshRun(): RunState {
@@ -156,12 +151,6 @@ async function loopRedis(): Promise<number> {
   });
   if (outcome.state.status !== "completed") throw new Error(`run ended ${outcome.state.status}`);
   return outcome.state.steps;
-}
-
-async function timePerStep(loop: () => Promise<number>): Promise<number> {
-  const started = process.hrtime.bigint();
-  const modelCalls = await loop();
-  return Number(process.hrtime.bigint() - started) / 1e6 / modelCalls;
 }
 
 log(`loop-overhead: ${rounds} rounds of ${steps} tool-calling steps + 1 answer, interleaved; warming up`);

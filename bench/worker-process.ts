@@ -138,3 +138,37 @@ export function median(values: readonly number[]): number {
 }
 
 export const round1 = (value: number): number => Math.round(value * 10) / 10;
+
+/** A loop's model calls, and when its clock stopped (`process.hrtime.bigint()`); default: when it returned. */
+export type Timed = number | { readonly modelCalls: number; readonly endedAt: bigint };
+
+/** Milliseconds per model call of one loop: from the call until its clock stops. */
+export async function timePerStep(loop: () => Promise<Timed>): Promise<number> {
+  const started = process.hrtime.bigint();
+  const timed = await loop();
+  const endedAt = typeof timed === "number" ? process.hrtime.bigint() : timed.endedAt;
+  const modelCalls = typeof timed === "number" ? timed : timed.modelCalls;
+  return Number(endedAt - started) / 1e6 / modelCalls;
+}
+
+/**
+ * Reads a worker's log for the ends of runs: `log` is the worker's, `end(runId)` resolves with the
+ * line and the moment it was logged (the clock of the worker path stops there; what a bench checks
+ * afterwards is not timed).
+ */
+export function runEnds(): {
+  readonly log: (line: string) => void;
+  readonly end: (runId: string) => Promise<{ readonly line: string; readonly at: bigint }>;
+} {
+  const waiting = new Map<string, (ended: { line: string; at: bigint }) => void>();
+  return {
+    log: (line) => {
+      const at = process.hrtime.bigint();
+      const match = /^run (\S+): (\w+) after \d+ steps$/.exec(line);
+      if (match?.[1] === undefined) return;
+      waiting.get(match[1])?.({ line, at });
+      waiting.delete(match[1]);
+    },
+    end: (runId) => new Promise((resolve) => waiting.set(runId, resolve)),
+  };
+}

@@ -1,0 +1,26 @@
+/**
+ * `@freehold/sdk`: Freehold in TypeScript. Agents, models, human queues and MCP servers defined in
+ * code and checked by the same schemas as the CRDs; tools written as functions and served to every
+ * agent over MCP.
+ *
+ * @module
+ */
+export {
+  defineAgent,
+  defineHumanQueue,
+  defineMCPServer,
+  defineModel,
+  type AgentDefinition,
+  type AgentDefinitionInput,
+  type Definition,
+  type DefinitionKind,
+  type DefinitionMetadata,
+  type HumanQueueDefinition,
+  type HumanQueueDefinitionInput,
+  type Manifest,
+  type McpServerDefinition,
+  type McpServerDefinitionInput,
+  type ModelDefinition,
+  type ModelDefinitionInput,
+} from "./definitions.ts";
+export { toManifest, toYaml } from "./to-manifest.ts";

@@ -24,3 +24,19 @@ export {
   type ModelDefinitionInput,
 } from "./definitions.ts";
 export { toManifest, toYaml } from "./to-manifest.ts";
+export { connectInMemory } from "./connect-in-memory.ts";
+export {
+  defineTool,
+  type Tool,
+  type ToolAnnotations,
+  type ToolContext,
+  type ToolOptions,
+  type ToolResult,
+} from "./define-tool.ts";
+export {
+  minimumToolServerTokenLength,
+  serveTools,
+  type ServeToolsOptions,
+  type ToolServer,
+} from "./serve-tools.ts";
+export { createToolMcpServer, type ToolServerInfo } from "./tool-mcp-server.ts";

@@ -1,0 +1,97 @@
+/**
+ * The README's snippets, run as they are: each ```ts block that starts with `// <file>.ts` is written
+ * to a folder inside the package (so `@freehold/sdk` resolves to it) and run with Node.
+ */
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { parseManifests } from "@freehold/api";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const packageRoot = join(import.meta.dirname, "..");
+const run = promisify(execFile);
+let folder: string;
+
+beforeAll(() => {
+  const readme = readFileSync(join(packageRoot, "README.md"), "utf8");
+  folder = mkdtempSync(join(packageRoot, ".readme-"));
+  const files = [...readme.matchAll(/```ts\n\/\/ ([\w-]+\.ts)\n([\s\S]*?)```/g)];
+  expect(files.map(([, name]) => name)).toEqual(["agents.ts", "tools.ts", "serve.ts", "check.ts"]);
+  for (const [, name, text] of files) writeFileSync(join(folder, name ?? ""), text ?? "");
+});
+
+afterAll(() => {
+  rmSync(folder, { recursive: true, force: true });
+});
+
+describe("the README", () => {
+  it("Define agents: prints manifests the manifest parser reads, and the error of a bad definition", async () => {
+    const { stdout, stderr } = await run(process.execPath, [join(folder, "agents.ts")]);
+    expect(stderr).toContain(
+      'defineAgent: Agent "broken" is invalid:\n  spec.instructions: Too small: expected string to have >=1 characters',
+    );
+    const resources = parseManifests(stdout, "agents.ts output");
+    expect(resources.map((resource) => `${resource.kind}/${resource.metadata.name}`)).toEqual([
+      "Model/default",
+      "MCPServer/billing-tools",
+      "HumanQueue/billing-team",
+      "Agent/billing",
+      "Agent/triage",
+    ]);
+  });
+
+  it("Tools in TypeScript: the in-memory check prints what its comments say", async () => {
+    const { stdout } = await run(process.execPath, [join(folder, "check.ts")]);
+    const lines = stdout.trim().split("\n");
+    expect(lines.slice(0, 3)).toEqual([
+      'get_invoice {"readOnlyHint":true}',
+      'refund {"destructiveHint":true,"idempotentHint":true}',
+      '{"number":"INV-7","total":120,"paid":false}',
+    ]);
+    expect(lines[3]).toMatch(/^true \[\{"type":"text","text":".*must look like INV-7 at number"\}\]$/);
+  });
+
+  it("Tools in TypeScript: serve.ts serves the tools behind its token until SIGTERM", async () => {
+    const token = "readme-token-0123456789abcdef";
+    const child = spawn(process.execPath, [join(folder, "serve.ts")], {
+      env: { ...process.env, PORT: "0", TOOLS_TOKEN: token },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let output = "";
+        child.stdout.setEncoding("utf8");
+        child.stdout.on("data", (chunk: string) => {
+          output += chunk;
+          const match = /serving (\S+)/.exec(output);
+          if (match?.[1] !== undefined) resolve(match[1]);
+        });
+        child.once("exit", (code) => {
+          reject(new Error(`serve.ts exited with ${code}: ${output}`));
+        });
+      });
+      const client = new Client({ name: "readme", version: "1.0.0" });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(url), {
+          requestInit: { headers: { Authorization: `Bearer ${token}` } },
+        }),
+      );
+      const refund = await client.callTool({
+        name: "refund",
+        arguments: { number: "INV-7", amount: 20 },
+        _meta: { "freehold.dev/idempotency-key": "run-1/call-1" },
+      });
+      expect(refund.content).toEqual([{ type: "text", text: "refunded 20 EUR on INV-7" }]);
+      await client.close();
+      const anonymous = await fetch(url, { method: "POST", body: "{}" });
+      expect(anonymous.status).toBe(401);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
+  });
+});

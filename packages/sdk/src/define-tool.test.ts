@@ -174,6 +174,27 @@ describe("defineTool", () => {
     );
   });
 
+  it("bounds the size of one call's arguments", async () => {
+    const sum = defineTool({
+      name: "sum",
+      description: "Adds numbers.",
+      input: z.object({ numbers: z.array(z.number()) }),
+      run: ({ numbers }) => numbers.reduce((total, number) => total + number, 0),
+    });
+    const client = new Client({ name: "test", version: "1.0.0" });
+    clients.push(client);
+    await client.connect(await connectInMemory([sum], { maxInputElements: 10 }));
+    expect((await client.callTool({ name: "sum", arguments: { numbers: [1, 2, 3] } })).content).toEqual([
+      { type: "text", text: "6" },
+    ]);
+    const tooMany = await client.callTool({
+      name: "sum",
+      arguments: { numbers: Array.from({ length: 20 }, () => 1) },
+    });
+    expect(tooMany.isError).toBe(true);
+    expect(JSON.stringify(tooMany.content)).toContain("more than the maximum of 10 elements");
+  });
+
   it("refuses no tools and two tools of one name", async () => {
     await expect(connectInMemory([])).rejects.toThrow("no tools to serve");
     await expect(connectInMemory([getInvoice, getInvoice])).rejects.toThrow(

@@ -135,7 +135,7 @@ export async function serveTools(
       return;
     }
     if (url.pathname === "/readyz") {
-      const ready = !closing && (await Promise.resolve(options.ready?.() ?? true).catch(() => false));
+      const ready = !closing && (await isReady(options.ready));
       response
         .writeHead(ready ? 200 : 503, { "content-type": "text/plain" })
         .end(ready ? "ok\n" : "not ready\n");
@@ -244,6 +244,15 @@ export async function serveTools(
       await Promise.all([...calls, stopped]);
     },
   };
+}
+
+/** Whether the `ready` check passes; one that throws or rejects does not. */
+async function isReady(check: (() => boolean | Promise<boolean>) | undefined): Promise<boolean> {
+  try {
+    return (await check?.()) ?? true;
+  } catch {
+    return false;
+  }
 }
 
 function sendError(response: ServerResponse, status: number, code: number, message: string): void {

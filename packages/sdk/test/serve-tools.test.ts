@@ -7,7 +7,7 @@ import { request as httpRequest } from "node:http";
 import { connectionFromSpec, createMcpPool, createToolBroker, type McpPool } from "@freehold/mcp";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { defineMCPServer, defineTool, serveTools, type ToolServer } from "../src/index.ts";
 
@@ -73,10 +73,13 @@ const mcpHeaders = { "content-type": "application/json", accept: "application/js
 
 describe("serveTools", () => {
   let server: ToolServer;
-  let ready = true;
+  let ready: boolean | (() => boolean) = true;
 
   beforeAll(async () => {
-    server = await serveTools([getInvoice, refund, broken], { token, ready: () => ready });
+    server = await serveTools([getInvoice, refund, broken], {
+      token,
+      ready: () => (typeof ready === "function" ? ready() : ready),
+    });
   });
   afterAll(async () => {
     await server.close();
@@ -183,6 +186,10 @@ describe("serveTools", () => {
     expect(await raw(`${base}/readyz`)).toMatchObject({ status: 200, body: "ok\n" });
     ready = false;
     expect(await raw(`${base}/readyz`)).toMatchObject({ status: 503 });
+    ready = () => {
+      throw new Error("the database is down");
+    };
+    expect(await raw(`${base}/readyz`)).toMatchObject({ status: 503, body: "not ready\n" });
     ready = true;
 
     const anonymous = await raw(server.url, { method: "POST", headers: mcpHeaders, body: initialize });
@@ -256,6 +263,7 @@ describe("serveTools", () => {
 
   it("close ends a call in flight and stops listening", async () => {
     let started: () => void = () => undefined;
+    let aborted = false;
     const running = new Promise<void>((resolve) => (started = resolve));
     const slow = defineTool({
       name: "slow",
@@ -266,6 +274,7 @@ describe("serveTools", () => {
         await new Promise((resolve) => {
           context.signal.addEventListener("abort", resolve);
         });
+        aborted = true;
         return "cancelled";
       },
     });
@@ -276,6 +285,10 @@ describe("serveTools", () => {
     await running;
     await own.close();
     await expect(call).rejects.toThrow();
+    // The tool's signal is aborted: its work does not outlive the server.
+    await vi.waitFor(() => {
+      expect(aborted).toBe(true);
+    });
     await expect(raw(own.url.replace(/\/mcp$/, "/healthz"))).rejects.toThrow(/ECONNREFUSED/);
     await client.close();
   });

@@ -1,7 +1,7 @@
 import { FreeholdError, parseManifests } from "@freehold/api";
 import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
-import { defineAgent, defineHumanQueue, defineMCPServer, defineModel } from "./definitions.ts";
+import { defineAgent, defineHumanQueue, defineMCPServer, defineModel, isDefinition } from "./definitions.ts";
 import { toManifest, toYaml } from "./to-manifest.ts";
 
 function errorOf(action: () => unknown): FreeholdError {
@@ -125,6 +125,9 @@ describe("definitions", () => {
     manifest.spec.instructions = "Changed.";
     expect(billing.manifest.spec.instructions).not.toBe("Changed.");
     expect(Object.isFrozen(billing)).toBe(true);
+    expect(isDefinition(billing)).toBe(true);
+    expect(isDefinition({ ...billing })).toBe(false);
+    expect(isDefinition(billing.manifest)).toBe(false);
   });
 });
 

@@ -130,6 +130,20 @@ export function defineMCPServer(definition: McpServerDefinitionInput): McpServer
   return define("MCPServer", "defineMCPServer", definition) as McpServerDefinition;
 }
 
+/**
+ * The mark every definition carries (a registered symbol, so it is the same in every copy of this
+ * package): how `freehold build` finds definitions among an entry module's exports.
+ */
+export const definitionMark = Symbol.for("freehold.dev/definition");
+
+/**
+ * True when `value` is a definition made by `defineAgent`, `defineModel`, `defineHumanQueue` or
+ * `defineMCPServer` (of any copy of this package).
+ */
+export function isDefinition(value: unknown): value is Definition {
+  return typeof value === "object" && value !== null && definitionMark in value;
+}
+
 const metadataKeys = ["name", "namespace", "labels", "annotations"] as const;
 
 function define(kind: DefinitionKind, caller: string, definition: unknown): Definition {
@@ -149,13 +163,15 @@ function define(kind: DefinitionKind, caller: string, definition: unknown): Defi
   }
   const manifest = withoutUndefined({ apiVersion, kind, metadata, spec }) as Manifest;
   const resource = parseManifest(manifest, caller);
-  return Object.freeze({
+  const checked = {
     kind,
     name: resource.metadata.name,
     namespace: resource.metadata.namespace,
     spec: resource.spec,
     manifest,
-  });
+  };
+  Object.defineProperty(checked, definitionMark, { value: true });
+  return Object.freeze(checked);
 }
 
 /** A deep copy without `undefined` members, as JSON and YAML would carry it. */

@@ -10,6 +10,8 @@ export {
   defineHumanQueue,
   defineMCPServer,
   defineModel,
+  definitionMark,
+  isDefinition,
   type AgentDefinition,
   type AgentDefinitionInput,
   type Definition,

@@ -1,10 +1,12 @@
 /**
  * The README's snippets, run as they are: each ```ts block that starts with `// <file>.ts` is written
- * to a folder inside the package (so `@freehold/sdk` resolves to it) and run with Node.
+ * to a project folder of its own, whose node_modules link `@freehold/sdk` (this package), `zod` and
+ * `@modelcontextprotocol/sdk`, and run with Node.
  */
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { parseManifests } from "@freehold/api";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -17,7 +19,18 @@ let folder: string;
 
 beforeAll(() => {
   const readme = readFileSync(join(packageRoot, "README.md"), "utf8");
-  folder = mkdtempSync(join(packageRoot, ".readme-"));
+  folder = mkdtempSync(join(tmpdir(), "freehold-sdk-readme-"));
+  const links = {
+    "@freehold/sdk": packageRoot,
+    zod: join(packageRoot, "node_modules", "zod"),
+    "@modelcontextprotocol/sdk": join(packageRoot, "node_modules", "@modelcontextprotocol", "sdk"),
+  };
+  writeFileSync(join(folder, "package.json"), JSON.stringify({ type: "module", private: true }));
+  for (const [name, target] of Object.entries(links)) {
+    const link = join(folder, "node_modules", name);
+    mkdirSync(dirname(link), { recursive: true });
+    symlinkSync(target, link);
+  }
   const files = [...readme.matchAll(/```ts\n\/\/ ([\w-]+\.ts)\n([\s\S]*?)```/g)];
   expect(files.map(([, name]) => name)).toEqual(["agents.ts", "tools.ts", "serve.ts", "check.ts"]);
   for (const [, name, text] of files) writeFileSync(join(folder, name ?? ""), text ?? "");

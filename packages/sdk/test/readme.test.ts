@@ -14,6 +14,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const packageRoot = join(import.meta.dirname, "..");
+const workspaceRoot = join(packageRoot, "..", "..");
 const run = promisify(execFile);
 let folder: string;
 
@@ -24,6 +25,7 @@ beforeAll(() => {
     "@freehold/sdk": packageRoot,
     zod: join(packageRoot, "node_modules", "zod"),
     "@modelcontextprotocol/sdk": join(packageRoot, "node_modules", "@modelcontextprotocol", "sdk"),
+    "@types/node": join(workspaceRoot, "node_modules", "@types", "node"),
   };
   writeFileSync(join(folder, "package.json"), JSON.stringify({ type: "module", private: true }));
   for (const [name, target] of Object.entries(links)) {
@@ -41,6 +43,40 @@ afterAll(() => {
 });
 
 describe("the README", () => {
+  // Two runs of the TypeScript compiler over the snippets and the SDK's sources: seconds each.
+  it("type-checks as a project of its own, and a misspelt field in a definition is a type error", async () => {
+    const options = {
+      target: "es2024",
+      module: "nodenext",
+      moduleResolution: "nodenext",
+      strict: true,
+      noEmit: true,
+      allowImportingTsExtensions: true,
+      skipLibCheck: true,
+      types: ["node"],
+    };
+    writeFileSync(
+      join(folder, "tsconfig.json"),
+      JSON.stringify({ compilerOptions: options, include: ["*.ts"] }),
+    );
+    const tsc = join(workspaceRoot, "node_modules", "typescript", "bin", "tsc");
+    await run(process.execPath, [tsc, "-p", folder]);
+    const agents = readFileSync(join(folder, "agents.ts"), "utf8");
+    writeFileSync(
+      join(folder, "agents.ts"),
+      agents.replace('instructions: "Send each', 'instructionz: "Send each'),
+    );
+    try {
+      const failed = await run(process.execPath, [tsc, "-p", folder]).then(
+        () => "",
+        (error: unknown) => String((error as { stdout?: unknown }).stdout),
+      );
+      expect(failed).toContain("'instructionz' does not exist in type 'AgentDefinitionInput'");
+    } finally {
+      writeFileSync(join(folder, "agents.ts"), agents);
+    }
+  }, 120_000);
+
   it("Define agents: prints manifests the manifest parser reads, and the error of a bad definition", async () => {
     const { stdout, stderr } = await run(process.execPath, [join(folder, "agents.ts")]);
     expect(stderr).toContain(

@@ -105,6 +105,21 @@ export function createProgram(context: ProgramContext): Command {
     });
 
   program
+    .command("build")
+    .description(
+      "write the manifests of the definitions a TypeScript entry module exports (@freehold/sdk), as YAML",
+    )
+    .argument("<entry>", "the module, e.g. src/agents.ts")
+    .option("-o, --output <file>", "write the YAML to this file instead of standard output")
+    .action(async (entry: string, options: { output?: string }) => {
+      const { buildCommand } = await import("./commands/build.ts");
+      await buildCommand(
+        { entry, cwd: context.cwd, ...(options.output === undefined ? {} : { outputFile: options.output }) },
+        output,
+      );
+    });
+
+  program
     .command("run")
     .description("start a run and stream its events until it ends")
     .argument("<agent>", "the agent's name")

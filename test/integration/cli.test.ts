@@ -82,6 +82,30 @@ describe("freehold run --dev", () => {
     expect(result.stdout).toMatch(/✔ completed \(2 steps, \d+ tokens\)\n\n2 \+ 3 = 5/);
   });
 
+  it("runs the agents an entry module defines with @freehold/sdk, as it runs a folder", async () => {
+    const sdk = join(import.meta.dirname, "..", "..", "packages", "sdk", "src", "index.ts");
+    const directory = folder({
+      "agents.ts":
+        `import { defineAgent, defineMCPServer, defineModel } from ${JSON.stringify(sdk)};\n` +
+        `export const model = defineModel({ name: "scripted", provider: "openai-compatible", model: "scripted-model", baseUrl: ${JSON.stringify(model.baseUrl)}, maxRetries: 0 });\n` +
+        `export const counter = defineMCPServer({ name: "counter", http: { url: ${JSON.stringify(counter.url)} } });\n` +
+        `export const calculator = defineAgent({ name: "calculator", model: { ref: "scripted" }, instructions: "Add with the add tool.", tools: [{ mcpServer: "counter", allow: ["add"] }] });\n`,
+    });
+    const result = await freehold(["run", "--dev", "agents.ts", "calculator", "What is 2 + 3?"], directory);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/step 1: scripted-model calls add \{"a":2,"b":3\}/);
+    expect(result.stdout).toMatch(/✔ completed \(2 steps, \d+ tokens\)\n\n2 \+ 3 = 5/);
+    // A definition the manifest parser refuses stops the run before anything starts, naming the field.
+    writeFileSync(
+      join(directory, "bad.ts"),
+      `import { defineModel } from ${JSON.stringify(sdk)};\nexport const model = defineModel({ name: "scripted", provider: "openai-compatible", model: "" });\n`,
+    );
+    const bad = await freehold(["run", "--dev", "bad.ts", "calculator", "hi"], directory);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/spec\.model/);
+    expect(bad.stderr).not.toContain("redis-server started");
+  });
+
   it("prints events as JSON lines with --json", async () => {
     const directory = folder(manifests(model.baseUrl, counter.url));
     const result = await freehold(["run", "--dev", ".", "--json", "calculator", "What is 2 + 3?"], directory);

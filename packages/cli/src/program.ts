@@ -125,7 +125,10 @@ export function createProgram(context: ProgramContext): Command {
     .argument("<agent>", "the agent's name")
     .argument("<input>", "what to ask")
     .option("-n, --namespace <namespace>", "the agent's namespace")
-    .option("--dev <folder>", "run this folder's agents in this process for the run (own Redis, no cluster)")
+    .option(
+      "--dev <folder>",
+      "run this folder's agents (or an entry module's definitions) in this process for the run (own Redis, no cluster)",
+    )
     .option(
       "--redis-url <url>",
       "the Redis of a running `freehold dev` or cluster",
@@ -160,7 +163,10 @@ export function createProgram(context: ProgramContext): Command {
   program
     .command("dev")
     .description("run a folder's agents without Kubernetes, until Ctrl-C")
-    .argument("<folder>", "a folder of Agent, Model and MCPServer manifests")
+    .argument(
+      "<folder>",
+      "a folder of Agent, Model and MCPServer manifests, or a TypeScript entry module exporting @freehold/sdk definitions",
+    )
     .option("--redis-url <url>", "use this Redis instead of starting one")
     .option(
       "--data-dir <folder>",

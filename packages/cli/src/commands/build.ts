@@ -31,25 +31,23 @@ export interface BuildOptions {
   readonly outputFile?: string;
 }
 
-interface Found {
+/** A definition an entry module exports, and where. */
+export interface Found {
   readonly where: string;
   readonly definition: object;
   readonly resource: Resource;
 }
 
 /**
- * Builds the manifests of an entry module's exported definitions and returns the resources.
+ * The definitions an entry module exports, each parsed as its manifest; one resource defined twice
+ * is refused.
  *
  * @throws FreeholdError `cli.path-not-found`, `build.entry-failed` (the module threw while loading),
  *   `manifest.invalid`, `build.no-definitions` or `build.duplicate-resource`.
- * @example
- * ```ts
- * await buildCommand({ entry: "src/agents.ts", cwd: process.cwd() }, processOutput());
- * ```
  */
-export async function buildCommand(options: BuildOptions, output: Output): Promise<Resource[]> {
-  const path = resolve(options.cwd, options.entry);
-  const entry = relative(options.cwd, path) || path;
+export async function loadDefinitions(entryPath: string, cwd: string): Promise<Found[]> {
+  const path = resolve(cwd, entryPath);
+  const entry = relative(cwd, path) || path;
   if (!existsSync(path)) throw new FreeholdError("cli.path-not-found", `${entry}: no such file`);
   let exports: Record<string, unknown>;
   try {
@@ -99,7 +97,34 @@ export async function buildCommand(options: BuildOptions, output: Output): Promi
     }
     seen.set(key, where);
   }
+  return found;
+}
 
+/**
+ * Builds the manifests of an entry module's exported definitions and returns the resources.
+ *
+ * @throws FreeholdError as {@link loadDefinitions} does.
+ * @example
+ * ```ts
+ * await buildCommand({ entry: "src/agents.ts", cwd: process.cwd() }, processOutput());
+ * ```
+ */
+export async function buildCommand(options: BuildOptions, output: Output): Promise<Resource[]> {
+  const path = resolve(options.cwd, options.entry);
+  const entry = relative(options.cwd, path) || path;
+  const found = await loadDefinitions(options.entry, options.cwd);
+  const { yaml, resources } = manifestsOf(found);
+  if (options.outputFile === undefined) output.stdout(yaml);
+  else writeFileSync(resolve(options.cwd, options.outputFile), yaml);
+  output.stderr(`built ${resources.length} manifests from ${entry}\n`);
+  return resources;
+}
+
+/**
+ * The definitions' manifests as one YAML stream, in a fixed order (models, MCP servers, human queues,
+ * agents; each kind by namespace and name), and their resources in that order.
+ */
+export function manifestsOf(found: readonly Found[]): { yaml: string; resources: Resource[] } {
   const sorted = found.toSorted(
     (a, b) =>
       kindOrder.indexOf(a.resource.kind) - kindOrder.indexOf(b.resource.kind) ||
@@ -109,10 +134,7 @@ export async function buildCommand(options: BuildOptions, output: Output): Promi
   const yaml = sorted
     .map(({ definition }) => stringify((definition as { manifest: unknown }).manifest, { lineWidth: 0 }))
     .join("---\n");
-  if (options.outputFile === undefined) output.stdout(yaml);
-  else writeFileSync(resolve(options.cwd, options.outputFile), yaml);
-  output.stderr(`built ${sorted.length} manifests from ${entry}\n`);
-  return sorted.map(({ resource }) => resource);
+  return { yaml, resources: sorted.map(({ resource }) => resource) };
 }
 
 /** Code-unit order: the same on every machine, whatever its locale. */

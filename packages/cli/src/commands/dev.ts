@@ -1,11 +1,13 @@
 /**
- * `freehold dev <folder>`: runs a folder's agents without Kubernetes until stopped, writes the local
+ * `freehold dev <folder | entry.ts>`: runs a folder's agents (or those an entry module defines with
+ * `@freehold/sdk`) without Kubernetes until stopped, writes the local
  * credentials of the gateway (a token file and a policy that makes you admin of the folder's
  * namespaces, mode 0600), and prints how to start the gateway and runs (the Redis URL without its
  * password).
  *
  * @module
  */
+import { mkdirSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { redactUrls } from "@freehold/api";
@@ -45,6 +47,13 @@ export async function devCommand(options: DevOptions, output: Output, stopped: P
     options.environment.USER ?? userInfo().username,
     [...new Set(agents.map((agent) => agent.namespace))],
   );
+  // The gateway reads manifests: an entry module's are written beside the dev tokens.
+  let manifests = options.directory;
+  if (environment.manifests !== undefined) {
+    manifests = join(auth.directory, "manifests");
+    mkdirSync(manifests, { recursive: true });
+    writeFileSync(join(manifests, "resources.yaml"), environment.manifests);
+  }
   // The Redis URL is printed without its password: put yours back in when you copy the line.
   const redisUrl = redactUrls(environment.redisUrl);
   output.stdout(
@@ -53,7 +62,7 @@ export async function devCommand(options: DevOptions, output: Output, stopped: P
       (redisUrl === environment.redisUrl
         ? ""
         : `    (the Redis URL's credentials are hidden as ***: put your own in)\n`) +
-      `  freehold gateway --token-file ${auth.tokenFile} --policy-file ${auth.policyFile} --manifests ${options.directory}\n` +
+      `  freehold gateway --token-file ${auth.tokenFile} --policy-file ${auth.policyFile} --manifests ${manifests}\n` +
       `    (you are ${auth.user}, admin of ${[...new Set(agents.map((agent) => agent.namespace))].join(", ")}; add people to the token file and the policy)\n` +
       `  freehold run ${first?.name ?? "<agent>"}${first?.namespace === "default" ? "" : ` -n ${first?.namespace ?? ""}`} "your question"\n` +
       `Ctrl-C stops (runs in progress go back on their queue).\n`,

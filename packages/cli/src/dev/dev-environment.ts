@@ -20,13 +20,13 @@ import {
 } from "@freehold/handoff";
 import { disposeLocalModels } from "@freehold/models";
 import { createRuntime, createRuntimeWorker, type Runtime, type RuntimeWorker } from "@freehold/runtime";
-import { delimiter, resolve } from "node:path";
-import { binFolders, loadResources, runtimeConfigs } from "./load-folder.ts";
+import { delimiter } from "node:path";
+import { binFolders, loadDevResources, runtimeConfigs } from "./load-folder.ts";
 import { adapterDrivers } from "../adapters.ts";
 
 /** Options of {@link startDevEnvironment}. */
 export interface DevEnvironmentOptions {
-  /** The folder of manifests. */
+  /** The folder of manifests, or an entry module exporting `@freehold/sdk` definitions. */
   readonly directory: string;
   readonly cwd: string;
   /** Use this Redis instead of starting one. */
@@ -46,6 +46,8 @@ export interface DevEnvironment extends AsyncDisposable {
   readonly queues: AgentQueues;
   readonly registry: AgentRegistry;
   readonly runtimes: readonly Runtime[];
+  /** Run from an entry module: its definitions' manifests (YAML), for what reads manifests (the gateway). */
+  readonly manifests?: string;
   close(): Promise<void>;
 }
 
@@ -56,7 +58,8 @@ export interface DevEnvironment extends AsyncDisposable {
  * ```
  */
 export async function startDevEnvironment(options: DevEnvironmentOptions): Promise<DevEnvironment> {
-  const configs = runtimeConfigs(loadResources(options.directory, options.cwd));
+  const { resources, root, yaml } = await loadDevResources(options.directory, options.cwd);
+  const configs = runtimeConfigs(resources);
   const resolveSecret = (reference: SecretKeySelector): Promise<string> => {
     const name = secretEnvName(reference);
     const value = options.environment[name];
@@ -78,10 +81,7 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
     const value = options.environment[name];
     if (value !== undefined) baseEnvironment[name] = value;
   }
-  baseEnvironment.PATH = [
-    ...binFolders(resolve(options.cwd, options.directory)),
-    options.environment.PATH ?? "",
-  ]
+  baseEnvironment.PATH = [...binFolders(root), options.environment.PATH ?? ""]
     .filter((entry) => entry !== "")
     .join(delimiter);
 
@@ -118,7 +118,7 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
       const runtime = await createRuntime(config, {
         resolveSecret,
         mcp: { baseEnvironment },
-        codeRoot: resolve(options.cwd, options.directory),
+        codeRoot: root,
         ...(options.modelsDirectory === undefined ? {} : { modelsDirectory: options.modelsDirectory }),
       });
       cleanups.push(() => runtime.close());
@@ -146,6 +146,7 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
       queues,
       registry: createAgentRegistry(connection),
       runtimes,
+      ...(yaml === undefined ? {} : { manifests: yaml }),
       close,
       [Symbol.asyncDispose]: close,
     };

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { FreeholdError, parseManifests, RuntimeConfig, type Resource } from "@freehold/api";
+import { loadDefinitions, manifestsOf } from "../commands/build.ts";
 import { manifestFiles } from "../commands/validate.ts";
 
 /**
@@ -36,14 +37,40 @@ export function loadResources(directory: string, cwd: string): Resource[] {
         );
       }
       seen.set(key, where);
-      const stdio = resource.kind === "MCPServer" ? resource.spec.stdio : undefined;
-      if (resource.kind !== "MCPServer" || stdio?.workingDir === undefined || isAbsolute(stdio.workingDir)) {
-        return resource;
-      }
-      const workingDir = resolve(dirname(file), stdio.workingDir);
-      return { ...resource, spec: { ...resource.spec, stdio: { ...stdio, workingDir } } };
+      return withWorkingDirFrom(resource, dirname(file));
     }),
   );
+}
+
+/** A stdio MCPServer's relative `workingDir` taken relative to `folder`; other resources as they are. */
+function withWorkingDirFrom(resource: Resource, folder: string): Resource {
+  const stdio = resource.kind === "MCPServer" ? resource.spec.stdio : undefined;
+  if (resource.kind !== "MCPServer" || stdio?.workingDir === undefined || isAbsolute(stdio.workingDir)) {
+    return resource;
+  }
+  const workingDir = resolve(folder, stdio.workingDir);
+  return { ...resource, spec: { ...resource.spec, stdio: { ...stdio, workingDir } } };
+}
+
+/** Whether `path` names a module (`.ts`, `.mts`, `.js`, `.mjs`) rather than a folder of manifests. */
+export function isEntryModule(path: string): boolean {
+  return /\.(ts|mts|js|mjs)$/.test(path);
+}
+
+/**
+ * What `freehold dev` runs: a folder of manifests, or a TypeScript (or JavaScript) entry module whose
+ * exported `@freehold/sdk` definitions it loads (as `freehold build` does). `root` is the folder
+ * relative paths start from: the folder, or the entry's own folder (code of `spec.code`, stdio
+ * servers' working folders, their npm binaries).
+ */
+export async function loadDevResources(
+  path: string,
+  cwd: string,
+): Promise<{ readonly resources: Resource[]; readonly root: string; readonly yaml?: string }> {
+  if (!isEntryModule(path)) return { resources: loadResources(path, cwd), root: resolve(cwd, path) };
+  const root = dirname(resolve(cwd, path));
+  const { yaml, resources } = manifestsOf(await loadDefinitions(path, cwd));
+  return { resources: resources.map((resource) => withWorkingDirFrom(resource, root)), root, yaml };
 }
 
 /**

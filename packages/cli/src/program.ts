@@ -143,6 +143,36 @@ export function createProgram(context: ProgramContext): Command {
     );
 
   program
+    .command("chat")
+    .description("talk with an agent at the terminal: each line a run that continues the conversation")
+    .argument("<agent>", "the agent's name")
+    .option("-n, --namespace <namespace>", "the agent's namespace")
+    .option("--dev <folder>", "run this folder's agents in this process for the chat (own Redis, no cluster)")
+    .option(
+      "--redis-url <url>",
+      "the Redis of a running `freehold dev` or cluster",
+      context.environment.FREEHOLD_REDIS_URL,
+    )
+    .action(async (agent: string, options: { namespace?: string; dev?: string; redisUrl?: string }) => {
+      const { chatCommand } = await import("./commands/chat.ts");
+      const summary = await chatCommand(
+        {
+          agent,
+          input: process.stdin,
+          terminal: process.stdout,
+          cwd: context.cwd,
+          environment: context.environment,
+          ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+          ...(options.dev === undefined ? {} : { dev: options.dev }),
+          ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+          ...(context.modelsDirectory === undefined ? {} : { modelsDirectory: context.modelsDirectory }),
+        },
+        output,
+      );
+      if (summary.failed > 0 && !process.stdin.isTTY) process.exitCode = 1;
+    });
+
+  program
     .command("dev")
     .description("run a folder's agents without Kubernetes, until Ctrl-C")
     .argument("<folder>", "a folder of Agent, Model and MCPServer manifests")

@@ -173,6 +173,49 @@ export function createProgram(context: ProgramContext): Command {
     });
 
   program
+    .command("doctor")
+    .description("check Redis, cluster access, CRDs, models and MCP servers, and say what to fix")
+    .option(
+      "--redis-url <url>",
+      "the Redis of the cluster or a running `freehold dev`",
+      context.environment.FREEHOLD_REDIS_URL,
+    )
+    .option("--kubeconfig <file>", "the kubeconfig (default: KUBECONFIG, else ~/.kube/config)")
+    .option("--in-cluster", "use the Pod's service account instead of a kubeconfig", false)
+    .option("-n, --namespace <namespace>", "check the Models and MCPServers of this namespace (default: all)")
+    .option(
+      "--dev <folder>",
+      "check this folder's resources (as freehold dev runs them) instead of a cluster",
+    )
+    .option("--json", "print the checks as JSON", false)
+    .action(
+      async (options: {
+        redisUrl?: string;
+        kubeconfig?: string;
+        inCluster: boolean;
+        namespace?: string;
+        dev?: string;
+        json: boolean;
+      }) => {
+        const { doctorCommand } = await import("./commands/doctor.ts");
+        const ok = await doctorCommand(
+          {
+            json: options.json,
+            inCluster: options.inCluster,
+            cwd: context.cwd,
+            environment: context.environment,
+            ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+            ...(options.kubeconfig === undefined ? {} : { kubeconfig: options.kubeconfig }),
+            ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+            ...(options.dev === undefined ? {} : { dev: options.dev }),
+          },
+          output,
+        );
+        if (!ok) process.exitCode = 1;
+      },
+    );
+
+  program
     .command("dev")
     .description("run a folder's agents without Kubernetes, until Ctrl-C")
     .argument("<folder>", "a folder of Agent, Model and MCPServer manifests")

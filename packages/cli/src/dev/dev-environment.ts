@@ -50,16 +50,19 @@ export interface DevEnvironment extends AsyncDisposable {
 }
 
 /**
+ * Secret values as `freehold dev` reads them: `FREEHOLD_SECRET_<NAME>_<KEY>` variables.
+ *
  * @example
  * ```ts
- * await using environment = await startDevEnvironment({ directory: "examples/quickstart", cwd, environment: process.env, log });
+ * const key = await environmentSecrets(process.env)({ name: "openai", key: "apiKey" });
  * ```
  */
-export async function startDevEnvironment(options: DevEnvironmentOptions): Promise<DevEnvironment> {
-  const configs = runtimeConfigs(loadResources(options.directory, options.cwd));
-  const resolveSecret = (reference: SecretKeySelector): Promise<string> => {
+export function environmentSecrets(
+  environment: Readonly<Record<string, string | undefined>>,
+): (reference: SecretKeySelector) => Promise<string> {
+  return (reference) => {
     const name = secretEnvName(reference);
-    const value = options.environment[name];
+    const value = environment[name];
     if (value === undefined) {
       return Promise.reject(
         new FreeholdError(
@@ -71,6 +74,17 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
     }
     return Promise.resolve(value);
   };
+}
+
+/**
+ * @example
+ * ```ts
+ * await using environment = await startDevEnvironment({ directory: "examples/quickstart", cwd, environment: process.env, log });
+ * ```
+ */
+export async function startDevEnvironment(options: DevEnvironmentOptions): Promise<DevEnvironment> {
+  const configs = runtimeConfigs(loadResources(options.directory, options.cwd));
+  const resolveSecret = environmentSecrets(options.environment);
 
   // stdio servers get the usual minimal environment, with the folder's npm binaries on PATH.
   const baseEnvironment: Record<string, string> = {};

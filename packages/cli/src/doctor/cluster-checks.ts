@@ -5,13 +5,7 @@
  *
  * @module
  */
-import {
-  ApiextensionsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  VersionApi,
-} from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, KubeConfig, VersionApi } from "@kubernetes/client-node";
 import {
   customResourceDefinition,
   FreeholdError,
@@ -149,14 +143,20 @@ export async function checkCluster(
     );
     return { checks };
   }
-  const extensions = kubeConfig.makeApiClient(ApiextensionsV1Api);
+  const objects = kubeConfig.makeApiClient(CustomObjectsApi);
   let installed = true;
   for (const kind of resourceKinds) {
     const wanted = customResourceDefinition(kind);
     const name = wanted.metadata.name;
     const apply = `freehold crds | kubectl apply --server-side -f -`;
     try {
-      const found = await extensions.readCustomResourceDefinition({ name });
+      // Read as plain JSON: the typed client renames the schema's x-kubernetes-* fields.
+      const found = (await objects.getClusterCustomObject({
+        group: "apiextensions.k8s.io",
+        version: "v1",
+        plural: "customresourcedefinitions",
+        name,
+      })) as { spec?: unknown };
       if (comparable(found.spec) === comparable(JSON.parse(JSON.stringify(wanted.spec)))) {
         checks.push(result(`crd ${name}`, "ok", "installed and current"));
       } else {
@@ -185,7 +185,6 @@ export async function checkCluster(
   }
   if (!installed) return { checks };
 
-  const objects = kubeConfig.makeApiClient(CustomObjectsApi);
   const list = async (plural: string): Promise<unknown[]> => {
     const answer = (await (namespace === undefined
       ? objects.listClusterCustomObject({ group, version, plural })

@@ -40,6 +40,14 @@ spec:
   model: {ref: scripted}
   instructions: Add with the add tool.
   tools: [{mcpServer: counter, allow: [add]}]
+---
+apiVersion: freehold.dev/v1alpha1
+kind: Agent
+metadata: {name: careful}
+spec:
+  model: {ref: scripted}
+  instructions: Add with the add tool, once someone approves.
+  tools: [{mcpServer: counter, allow: [add], requireApproval: [add]}]
 `,
   );
   return directory;
@@ -107,6 +115,7 @@ beforeAll(async () => {
       // flight finish before it stops, so leaving the chat waits for this answer.
       { text: "One, two, three.", delayMs: 15_000, match: { contains: "slowly" } },
       { text: "Still here.", match: { contains: "still there", anyMessageContains: "What did I ask" } },
+      { toolCalls: [{ name: "add", arguments: { a: 1, b: 1 } }], match: { contains: "with approval" } },
     ],
   });
   counter = await startCounterServer({ transport: "http" });
@@ -176,6 +185,36 @@ describe("freehold chat", () => {
     },
   );
 
+  it("says what to do when a run waits for approval, and Ctrl-C cancels the waiting run", async () => {
+    const screen = terminal([process.execPath, bin, "chat", "careful", "--dev", "."], folder());
+    const redisUrl = (await screen.waitFor(/redis-server started at (redis:\/\/\S+)/))[1] ?? "";
+    await screen.waitFor(/you › $/m);
+    screen.type("Add 1 and 1 with approval");
+    screen.keys("Enter");
+    const itemId = (await screen.waitFor(/\? add waits for approval item (\S+)/))[1] ?? "";
+    await screen.waitFor(
+      new RegExp(
+        `The run waits for someone to approve add\\. In another terminal: freehold approvals list, then freehold approvals approve ${itemId} \\(or reject\\)`,
+      ),
+    );
+    await screen.waitFor(/Waiting for the decision; Ctrl-C cancels the run\./);
+    screen.keys("C-c");
+    const runId = (await screen.waitFor(/\^C cancelling run (\S+)…/))[1] ?? "";
+    await screen.waitFor(
+      /✘ run \S+ cancelled\. The conversation goes on from before that message\.\nyou › $/m,
+    );
+    const redis = connectRedis(redisUrl);
+    try {
+      const run = await createRunStore(redis).require("default", runId);
+      expect(run.status).toBe("cancelled");
+      expect(run.waiting).toBeUndefined();
+    } finally {
+      redis.disconnect();
+    }
+    screen.keys("C-d");
+    await screen.waitFor(/\[exited 0\]/);
+  });
+
   it("leaves on Ctrl-C at an empty prompt, and clears a typed line on Ctrl-C", async () => {
     const screen = terminal([process.execPath, bin, "chat", "calculator", "--dev", "."], folder());
     await screen.waitFor(/you › $/m);
@@ -191,7 +230,7 @@ describe("freehold chat", () => {
     const screen = terminal([process.execPath, bin, "chat", "billing", "--dev", "."], folder());
     await screen.waitFor(/\[exited 1\]/);
     expect(screen.screen()).toContain(
-      "error: agent billing not found in namespace default; agents: calculator (agent.not-found)",
+      "error: agent billing not found in namespace default; agents: calculator, careful (agent.not-found)",
     );
   });
 

@@ -4,12 +4,12 @@
  * scripted turn, so Ctrl-C lands while the model works. Keys go in
  * with `tmux send-keys`; the screen is read with `tmux capture-pane`, polled until the text appears.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connectRedis, createRunStore } from "@freehold/handoff";
+import { connectRedis, createRunStore, freePort } from "@freehold/handoff";
 import { startScriptedModelServer, type ScriptedModelServer } from "@freehold/models";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startCounterServer, type CounterServer } from "../../../test/fixtures/mcp/counter-server.ts";
@@ -248,5 +248,33 @@ describe("freehold chat", () => {
     expect(text).toContain("calculator › 2 + 3 = 5");
     expect(text).toContain("calculator › You asked me what 2 + 3 is.");
     expect(text).not.toContain("you ›");
+  });
+
+  it("refuses a Redis that does not answer, and a line past the bound, with clear errors", async () => {
+    const chat = (args: readonly string[], input: string): Promise<{ code: number; stderr: string }> =>
+      new Promise((resolve) => {
+        const child = execFile(
+          process.execPath,
+          [bin, "chat", ...args],
+          { cwd: folder(), timeout: 60_000, maxBuffer: 1_048_576 },
+          (error, _stdout, stderr) => {
+            resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stderr });
+          },
+        );
+        child.stdin?.end(input);
+      });
+    const port = await freePort();
+    const down = await chat(["calculator", "--redis-url", `redis://:secret@127.0.0.1:${port}`], "hi\n");
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain(
+      `error: Redis at redis://***@127.0.0.1:${port} does not answer (connect ECONNREFUSED 127.0.0.1:${port})`,
+    );
+    expect(down.stderr).toContain("(cli.redis-unreachable)");
+
+    const long = await chat(["calculator", "--dev", "."], `${"a".repeat(20_000)}\n`);
+    expect(long.code).toBe(1);
+    expect(long.stderr).toContain(
+      "error: a line of input is longer than 16384 bytes; send less at once (chat.line-too-long)",
+    );
   });
 });

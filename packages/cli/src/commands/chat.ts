@@ -53,18 +53,23 @@ function boundedLines(maxBytes: number): Transform {
   let sinceNewline = 0;
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      const last = chunk.lastIndexOf(0x0a);
-      sinceNewline = last < 0 ? sinceNewline + chunk.length : chunk.length - last - 1;
-      if (sinceNewline > maxBytes) {
-        callback(
-          new FreeholdError(
-            "chat.line-too-long",
-            `a line of input is longer than ${maxBytes} bytes; send less at once`,
-          ),
-        );
-      } else {
-        callback(null, chunk);
+      for (let start = 0; ;) {
+        const newline = chunk.indexOf(0x0a, start);
+        sinceNewline += (newline < 0 ? chunk.length : newline) - start;
+        if (sinceNewline > maxBytes) {
+          callback(
+            new FreeholdError(
+              "chat.line-too-long",
+              `a line of input is longer than ${maxBytes} bytes; send less at once`,
+            ),
+          );
+          return;
+        }
+        if (newline < 0) break;
+        sinceNewline = 0;
+        start = newline + 1;
       }
+      callback(null, chunk);
     },
   });
 }
@@ -97,7 +102,8 @@ function lineSource(options: ChatOptions, prompt: string): LineSource {
     ended = true;
     wake();
   });
-  input.on("error", (error: Error) => {
+  // readline passes its input's errors on (a line past the bound).
+  reader.on("error", (error: Error) => {
     failure = error;
     ended = true;
     wake();

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { userInfo } from "node:os";
-import { FreeholdError, type ChatMessage, type RunState } from "@freehold/api";
+import { FreeholdError, redactUrls, type ChatMessage, type RunState } from "@freehold/api";
 import { createRunStarters, localIdentity } from "@freehold/gateway";
 import {
   connectRedis,
@@ -53,6 +53,44 @@ export interface LocalRuns {
   close(): Promise<void>;
 }
 
+/** How long the first answer of a given Redis may take before the command gives up. */
+const redisAnswerMs = 5_000;
+
+/**
+ * A connection to a Redis that answers: one that does not (down, wrong URL or password) fails with
+ * `cli.redis-unreachable` at once, instead of the client retrying for ever.
+ */
+async function connectReachable(url: string): Promise<RedisClient> {
+  const connection = connectRedis(url, { maxRetriesPerRequest: null });
+  let lastError: unknown;
+  const onError = (error: unknown): void => {
+    lastError = error;
+  };
+  connection.on("error", onError);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      connection.ping(),
+      new Promise((_resolve, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error(lastError instanceof Error ? lastError.message : "no answer"));
+        }, redisAnswerMs);
+      }),
+    ]);
+    return connection;
+  } catch (error) {
+    connection.disconnect();
+    throw new FreeholdError(
+      "cli.redis-unreachable",
+      `Redis at ${redactUrls(url)} does not answer (${redactUrls(error instanceof Error ? error.message : String(error))}); start it (or \`freehold dev\`), or pass the right --redis-url / FREEHOLD_REDIS_URL (freehold doctor checks it)`,
+      { cause: error },
+    );
+  } finally {
+    clearTimeout(timer);
+    connection.off("error", onError);
+  }
+}
+
 /**
  * Connects (starting the `--dev` folder's agents first), or fails with `cli.no-redis`.
  *
@@ -83,7 +121,7 @@ export async function openLocalRuns(
       "no Redis to run on: pass --dev <folder> to run a folder's agents here, or --redis-url (or FREEHOLD_REDIS_URL) of a running `freehold dev`",
     );
   }
-  const connection = dev?.connection ?? connectRedis(redisUrl, { maxRetriesPerRequest: null });
+  const connection = dev?.connection ?? (await connectReachable(redisUrl));
   const queues = dev?.queues ?? createAgentQueues(connection);
   const store = createRunStore(connection);
   const registry = createAgentRegistry(connection);

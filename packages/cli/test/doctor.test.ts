@@ -179,4 +179,41 @@ spec: {provider: openai, model: gpt-4o-mini, baseUrl: "${model.baseUrl}", apiKey
       message: expect.stringContaining("FREEHOLD_SECRET_OPENAI_APIKEY") as unknown,
     });
   });
+
+  it("starts a stdio MCP server to list its tools, and names one whose command is missing", async () => {
+    const counterScript = join(
+      import.meta.dirname,
+      "..",
+      "..",
+      "..",
+      "test",
+      "fixtures",
+      "mcp",
+      "counter-server.ts",
+    );
+    writeFileSync(
+      join(directory, "stdio.yaml"),
+      `apiVersion: freehold.dev/v1alpha1
+kind: MCPServer
+metadata: {name: local-counter}
+spec: {stdio: {command: "${process.execPath}", args: ["${counterScript}", "--stdio"]}}
+---
+apiVersion: freehold.dev/v1alpha1
+kind: MCPServer
+metadata: {name: missing}
+spec: {stdio: {command: freehold-no-such-server}}
+`,
+    );
+    const json = await doctorJson();
+    expect(statusOf(json.checks, "mcp default/local-counter")).toMatchObject({
+      status: "ok",
+      message: expect.stringMatching(/^\d+ tools at stdio: .*: add, /) as unknown,
+    });
+    expect(statusOf(json.checks, "mcp default/missing")).toMatchObject({
+      status: "fail",
+      message: expect.stringContaining("could not start freehold-no-such-server") as unknown,
+      fix: "check the command, its arguments and env",
+    });
+    expect(json.code).toBe(1);
+  });
 });

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { environmentSecrets } from "../dev/dev-environment.ts";
+import { environmentSecrets, stdioEnvironment } from "../dev/dev-environment.ts";
 import { loadResources } from "../dev/load-folder.ts";
 import type { Output } from "../output.ts";
 import { colourStyle, plainStyle } from "../render-events.ts";
@@ -47,7 +47,8 @@ export async function doctorChecks(options: DoctorOptions): Promise<CheckResult[
         if (resource.kind === "Model") {
           probes.push({ run: () => checkModel(name, resource.spec, resolveSecret) });
         } else if (resource.kind === "MCPServer") {
-          probes.push({ run: () => checkMcpServer(name, resource.spec, resolveSecret) });
+          const baseEnvironment = stdioEnvironment({ ...options, directory: options.dev });
+          probes.push({ run: () => checkMcpServer(name, resource.spec, resolveSecret, { baseEnvironment }) });
         }
       }
     } catch (error) {

@@ -77,16 +77,17 @@ export function environmentSecrets(
 }
 
 /**
+ * What a folder's stdio MCP servers start with: the usual minimal environment, with the folder's npm
+ * binaries on PATH.
+ *
  * @example
  * ```ts
- * await using environment = await startDevEnvironment({ directory: "examples/quickstart", cwd, environment: process.env, log });
+ * createMcpPool(servers, { baseEnvironment: stdioEnvironment({ directory: "examples/quickstart", cwd, environment: process.env }) });
  * ```
  */
-export async function startDevEnvironment(options: DevEnvironmentOptions): Promise<DevEnvironment> {
-  const configs = runtimeConfigs(loadResources(options.directory, options.cwd));
-  const resolveSecret = environmentSecrets(options.environment);
-
-  // stdio servers get the usual minimal environment, with the folder's npm binaries on PATH.
+export function stdioEnvironment(
+  options: Pick<DevEnvironmentOptions, "directory" | "cwd" | "environment">,
+): Record<string, string> {
   const baseEnvironment: Record<string, string> = {};
   for (const name of ["HOME", "LOGNAME", "SHELL", "TERM", "USER"]) {
     const value = options.environment[name];
@@ -98,6 +99,20 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
   ]
     .filter((entry) => entry !== "")
     .join(delimiter);
+  return baseEnvironment;
+}
+
+/**
+ * @example
+ * ```ts
+ * await using environment = await startDevEnvironment({ directory: "examples/quickstart", cwd, environment: process.env, log });
+ * ```
+ */
+export async function startDevEnvironment(options: DevEnvironmentOptions): Promise<DevEnvironment> {
+  const configs = runtimeConfigs(loadResources(options.directory, options.cwd));
+  const resolveSecret = environmentSecrets(options.environment);
+
+  const baseEnvironment = stdioEnvironment(options);
 
   const cleanups: (() => Promise<unknown>)[] = [];
   // The in-process model (if any agent uses one) holds native memory until released.

@@ -20,7 +20,12 @@ export async function checkMcpServer(
   name: string,
   spec: McpServerSpec,
   resolveSecret: (reference: SecretKeySelector) => Promise<string>,
-  options: { readonly statusUrl?: string; readonly timeoutMs?: number } = {},
+  options: {
+    readonly statusUrl?: string;
+    readonly timeoutMs?: number;
+    /** What a stdio server starts with (default: the MCP SDK's minimal environment). */
+    readonly baseEnvironment?: Readonly<Record<string, string>>;
+  } = {},
 ): Promise<CheckResult> {
   const check = `mcp ${name}`;
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -32,7 +37,14 @@ export async function checkMcpServer(
   let pool: ReturnType<typeof createMcpPool> | undefined;
   try {
     const connection = await connectionFromSpec(reached, resolveSecret);
-    pool = createMcpPool({ [name]: connection }, { connectTimeoutMs: timeoutMs, pingIntervalMs: 0 });
+    pool = createMcpPool(
+      { [name]: connection },
+      {
+        connectTimeoutMs: timeoutMs,
+        pingIntervalMs: 0,
+        ...(options.baseEnvironment === undefined ? {} : { baseEnvironment: options.baseEnvironment }),
+      },
+    );
     const tools = await pool.listTools(name);
     const names = tools.map((tool) => tool.name);
     const shown = names.slice(0, 8).join(", ") + (names.length > 8 ? `, … (${names.length})` : "");

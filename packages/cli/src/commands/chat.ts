@@ -10,7 +10,14 @@
  */
 import { createInterface, type Interface } from "node:readline";
 import { Transform, type Readable } from "node:stream";
-import { FreeholdError, isFreeholdError, redactUrls, type ChatMessage, type RunEvent } from "@freehold/api";
+import {
+  FreeholdError,
+  isFreeholdError,
+  redactUrls,
+  type ChatMessage,
+  type RunEvent,
+  type RunState,
+} from "@freehold/api";
 import { cancelRun } from "@freehold/handoff";
 import type { Output } from "../output.ts";
 import { colourStyle, plainStyle, renderEvent, type Style } from "../render-events.ts";
@@ -220,7 +227,16 @@ export async function chatCommand(options: ChatOptions, output: Output): Promise
           `this chat has had ${maxChatTurns} turns, the most one chat holds; start a new freehold chat`,
         );
       }
-      const run = await runs.start({ namespace, agent, input: text, history });
+      let run: RunState;
+      try {
+        run = await runs.start({ namespace, agent, input: text, history });
+      } catch (error) {
+        // A refused start (the tenant's runs this minute, a full Redis, the agent gone) is said, and the chat goes on.
+        if (!isFreeholdError(error)) throw error;
+        failed += 1;
+        output.stderr(`${style.red("✘")} the run did not start: ${error.message} (${error.code})\n`);
+        continue;
+      }
       let cancelling = false;
       lines.onInterrupt(() => {
         if (cancelling) return;

@@ -2,7 +2,8 @@
 # Sets up everything the project needs, idempotently, and prints each step:
 #   1. Node 24 LTS from the npm registry into .toolchain/ when the machine's Node is older than 22
 #   2. pnpm into .toolchain/
-#   3. Debian packages the tests and the demo need (redis-server), when missing
+#   3. Debian packages the tests and the demo need (redis-server; tmux, the terminal the chat test
+#      types into), when missing
 #   4. the workspace's dependencies (pnpm install --frozen-lockfile), when the lockfile changed
 #   5. the public packages compiled to JavaScript (each one's dist/, what its tarball runs) and the
 #      bundled `freehold` the images run (packages/cli/bundle), each when its sources changed
@@ -71,6 +72,7 @@ chmod +x "$toolchain/bin/pnpm"
 # 3. Debian packages.
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v tmux >/dev/null || missing+=(tmux)
 if [ ${#missing[@]} -gt 0 ]; then
   command -v apt-get >/dev/null || fail "missing ${missing[*]} and there is no apt-get; install them by hand"
   sudo=""
@@ -81,7 +83,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   # The package starts a system-wide Redis; the project starts its own on free ports.
   (command -v systemctl >/dev/null && $sudo systemctl disable --now redis-server >/dev/null 2>&1) || true
 else
-  step "apt: redis-server present"
+  step "apt: redis-server and tmux present"
 fi
 
 # 4. Workspace dependencies, reinstalled only when the lockfile or a manifest changed.

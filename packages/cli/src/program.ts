@@ -161,6 +161,79 @@ export function createProgram(context: ProgramContext): Command {
     );
 
   program
+    .command("chat")
+    .description("talk with an agent at the terminal: each line a run that continues the conversation")
+    .argument("<agent>", "the agent's name")
+    .option("-n, --namespace <namespace>", "the agent's namespace")
+    .option("--dev <folder>", "run this folder's agents in this process for the chat (own Redis, no cluster)")
+    .option(
+      "--redis-url <url>",
+      "the Redis of a running `freehold dev` or cluster",
+      context.environment.FREEHOLD_REDIS_URL,
+    )
+    .action(async (agent: string, options: { namespace?: string; dev?: string; redisUrl?: string }) => {
+      const { chatCommand } = await import("./commands/chat.ts");
+      const summary = await chatCommand(
+        {
+          agent,
+          input: process.stdin,
+          terminal: process.stdout,
+          cwd: context.cwd,
+          environment: context.environment,
+          ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+          ...(options.dev === undefined ? {} : { dev: options.dev }),
+          ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+          ...(context.modelsDirectory === undefined ? {} : { modelsDirectory: context.modelsDirectory }),
+        },
+        output,
+      );
+      if (summary.failed > 0 && !process.stdin.isTTY) process.exitCode = 1;
+    });
+
+  program
+    .command("doctor")
+    .description("check Redis, cluster access, CRDs, models and MCP servers, and say what to fix")
+    .option(
+      "--redis-url <url>",
+      "the Redis of the cluster or a running `freehold dev`",
+      context.environment.FREEHOLD_REDIS_URL,
+    )
+    .option("--kubeconfig <file>", "the kubeconfig (default: KUBECONFIG, else ~/.kube/config)")
+    .option("--in-cluster", "use the Pod's service account instead of a kubeconfig", false)
+    .option("-n, --namespace <namespace>", "check the Models and MCPServers of this namespace (default: all)")
+    .option(
+      "--dev <folder>",
+      "check this folder's resources (as freehold dev runs them) instead of a cluster",
+    )
+    .option("--json", "print the checks as JSON", false)
+    .action(
+      async (options: {
+        redisUrl?: string;
+        kubeconfig?: string;
+        inCluster: boolean;
+        namespace?: string;
+        dev?: string;
+        json: boolean;
+      }) => {
+        const { doctorCommand } = await import("./commands/doctor.ts");
+        const ok = await doctorCommand(
+          {
+            json: options.json,
+            inCluster: options.inCluster,
+            cwd: context.cwd,
+            environment: context.environment,
+            ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+            ...(options.kubeconfig === undefined ? {} : { kubeconfig: options.kubeconfig }),
+            ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+            ...(options.dev === undefined ? {} : { dev: options.dev }),
+          },
+          output,
+        );
+        if (!ok) process.exitCode = 1;
+      },
+    );
+
+  program
     .command("dev")
     .description("run a folder's agents without Kubernetes, until Ctrl-C")
     .argument(

@@ -4,7 +4,7 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import { FreeholdError, isTerminal, type RunEvent, type RunState } from "@freehold/api";
+import { FreeholdError, isTerminal, type ChatMessage, type RunEvent, type RunState } from "@freehold/api";
 import type { RedisClient } from "./redis-client.ts";
 import type { AgentQueues } from "./agent-queues.ts";
 import { createDispatcher } from "./dispatcher.ts";
@@ -20,6 +20,8 @@ export interface NewRun {
   readonly namespace: string;
   readonly agent: string;
   readonly input: string;
+  /** An earlier conversation the run continues: its messages come before the input. */
+  readonly history?: readonly ChatMessage[];
   /** For a child run: the run and tool call waiting for it. */
   readonly parent?: RunState["parent"];
   /** The trace the run joins. */
@@ -28,7 +30,8 @@ export interface NewRun {
 }
 
 /**
- * A run's first state: queued, the input as the conversation's first message, nothing spent.
+ * A run's first state: queued, the input as the conversation's first message (after the earlier
+ * conversation it continues, if any), nothing spent.
  *
  * @example
  * ```ts
@@ -44,7 +47,7 @@ export function newRun(start: NewRun): RunState {
     agent: start.agent,
     status: "queued",
     input: start.input,
-    messages: [{ role: "user", content: start.input }],
+    messages: [...(start.history ?? []), { role: "user", content: start.input }],
     pendingToolCalls: [],
     steps: 0,
     usage: { inputTokens: 0, outputTokens: 0 },
@@ -64,6 +67,8 @@ export interface StartRunRequest {
   readonly namespace: string;
   readonly agent: string;
   readonly input: string;
+  /** An earlier conversation the run continues (a chat's previous turns); default: none. */
+  readonly history?: readonly ChatMessage[];
   /** Default: a random UUID. */
   readonly runId?: string;
 }
@@ -94,6 +99,7 @@ export async function startRun(
     namespace: request.namespace,
     agent: request.agent,
     input: request.input,
+    ...(request.history === undefined ? {} : { history: request.history }),
   });
   const now = state.createdAt;
   const started: RunEvent = {

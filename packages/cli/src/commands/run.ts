@@ -8,21 +8,11 @@
  *
  * @module
  */
-import { randomUUID } from "node:crypto";
-import { userInfo } from "node:os";
-import { FreeholdError, isTerminal, type RunEvent, type RunState } from "@freehold/api";
-import { createRunStarters, localIdentity } from "@freehold/gateway";
-import {
-  connectRedis,
-  createAgentQueues,
-  createAgentRegistry,
-  createRunStore,
-  startRun,
-} from "@freehold/handoff";
-import { startDevEnvironment } from "../dev/dev-environment.ts";
+import { FreeholdError, isTerminal, type RunEvent } from "@freehold/api";
 import type { Output } from "../output.ts";
 import { colourStyle, plainStyle, renderEvent } from "../render-events.ts";
 import { createSpinner } from "../spinner.ts";
+import { openLocalRuns } from "./local-runs.ts";
 
 export interface RunOptions {
   readonly agent: string;
@@ -47,47 +37,11 @@ export async function runCommand(
     if (!options.json) output.stderr(`${style.dim(line)}\n`);
   };
   const spinner = createSpinner(output);
-  const environment =
-    options.dev === undefined
-      ? undefined
-      : await startDevEnvironment({
-          directory: options.dev,
-          cwd: options.cwd,
-          environment: options.environment,
-          log: progress,
-          ...(options.modelsDirectory === undefined ? {} : { modelsDirectory: options.modelsDirectory }),
-        });
-  const redisUrl = environment?.redisUrl ?? options.redisUrl;
-  if (redisUrl === undefined) {
-    throw new FreeholdError(
-      "cli.no-redis",
-      "no Redis to run on: pass --dev <folder> to run a folder's agents here, or --redis-url (or FREEHOLD_REDIS_URL) of a running `freehold dev`",
-    );
-  }
-  const connection = environment?.connection ?? connectRedis(redisUrl, { maxRetriesPerRequest: null });
-  const queues = environment?.queues ?? createAgentQueues(connection);
+  const runs = await openLocalRuns(options, progress);
   try {
-    const store = createRunStore(connection);
-    const namespace =
-      options.namespace ??
-      environment?.runtimes.find((runtime) => runtime.agents.some((agent) => agent.name === options.agent))
-        ?.namespace ??
-      "default";
-    await createAgentRegistry(connection).require(namespace, options.agent);
-    // Who starts it is recorded first, so no approval of the run can come before the record.
-    const runId = randomUUID();
-    const starters = createRunStarters(connection, store);
-    await starters.record(namespace, runId, localIdentity(options.environment.USER ?? userInfo().username));
-    let run: RunState;
-    try {
-      run = await startRun(
-        { redis: connection, store, queues },
-        { namespace, agent: options.agent, input: options.input, runId },
-      );
-    } catch (error) {
-      await starters.forget(namespace, runId);
-      throw error;
-    }
+    const { store } = runs;
+    const namespace = runs.namespaceOf(options.agent, options.namespace);
+    const run = await runs.start({ namespace, agent: options.agent, input: options.input });
     let end: (RunEvent & { type: "run-end" }) | undefined;
     spinner.start("thinking");
     for await (const { id, event } of store.followEvents(namespace, run.id)) {
@@ -108,11 +62,6 @@ export async function runCommand(
     return end;
   } finally {
     spinner.clear();
-    if (environment === undefined) {
-      await queues.close();
-      connection.disconnect();
-    } else {
-      await environment.close();
-    }
+    await runs.close();
   }
 }

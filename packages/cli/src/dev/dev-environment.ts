@@ -21,7 +21,7 @@ import {
 import { disposeLocalModels } from "@freehold/models";
 import { createRuntime, createRuntimeWorker, type Runtime, type RuntimeWorker } from "@freehold/runtime";
 import { delimiter } from "node:path";
-import { binFolders, loadDevResources, runtimeConfigs } from "./load-folder.ts";
+import { binFolders, devRoot, loadDevResources, runtimeConfigs } from "./load-folder.ts";
 import { adapterDrivers } from "../adapters.ts";
 
 /** Options of {@link startDevEnvironment}. */
@@ -52,17 +52,19 @@ export interface DevEnvironment extends AsyncDisposable {
 }
 
 /**
+ * Secret values as `freehold dev` reads them: `FREEHOLD_SECRET_<NAME>_<KEY>` variables.
+ *
  * @example
  * ```ts
- * await using environment = await startDevEnvironment({ directory: "examples/quickstart", cwd, environment: process.env, log });
+ * const key = await environmentSecrets(process.env)({ name: "openai", key: "apiKey" });
  * ```
  */
-export async function startDevEnvironment(options: DevEnvironmentOptions): Promise<DevEnvironment> {
-  const { resources, root, yaml } = await loadDevResources(options.directory, options.cwd);
-  const configs = runtimeConfigs(resources);
-  const resolveSecret = (reference: SecretKeySelector): Promise<string> => {
+export function environmentSecrets(
+  environment: Readonly<Record<string, string | undefined>>,
+): (reference: SecretKeySelector) => Promise<string> {
+  return (reference) => {
     const name = secretEnvName(reference);
-    const value = options.environment[name];
+    const value = environment[name];
     if (value === undefined) {
       return Promise.reject(
         new FreeholdError(
@@ -74,16 +76,46 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
     }
     return Promise.resolve(value);
   };
+}
 
-  // stdio servers get the usual minimal environment, with the folder's npm binaries on PATH.
+/**
+ * What a folder's stdio MCP servers start with: the usual minimal environment, with the folder's npm
+ * binaries on PATH.
+ *
+ * @example
+ * ```ts
+ * createMcpPool(servers, { baseEnvironment: stdioEnvironment({ directory: "examples/quickstart", cwd, environment: process.env }) });
+ * ```
+ */
+export function stdioEnvironment(
+  options: Pick<DevEnvironmentOptions, "directory" | "cwd" | "environment">,
+): Record<string, string> {
   const baseEnvironment: Record<string, string> = {};
   for (const name of ["HOME", "LOGNAME", "SHELL", "TERM", "USER"]) {
     const value = options.environment[name];
     if (value !== undefined) baseEnvironment[name] = value;
   }
-  baseEnvironment.PATH = [...binFolders(root), options.environment.PATH ?? ""]
+  baseEnvironment.PATH = [
+    ...binFolders(devRoot(options.directory, options.cwd)),
+    options.environment.PATH ?? "",
+  ]
     .filter((entry) => entry !== "")
     .join(delimiter);
+  return baseEnvironment;
+}
+
+/**
+ * @example
+ * ```ts
+ * await using environment = await startDevEnvironment({ directory: "examples/quickstart", cwd, environment: process.env, log });
+ * ```
+ */
+export async function startDevEnvironment(options: DevEnvironmentOptions): Promise<DevEnvironment> {
+  const { resources, root, yaml } = await loadDevResources(options.directory, options.cwd);
+  const configs = runtimeConfigs(resources);
+  const resolveSecret = environmentSecrets(options.environment);
+
+  const baseEnvironment = stdioEnvironment(options);
 
   const cleanups: (() => Promise<unknown>)[] = [];
   // The in-process model (if any agent uses one) holds native memory until released.

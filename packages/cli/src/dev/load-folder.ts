@@ -57,6 +57,11 @@ export function isEntryModule(path: string): boolean {
   return /\.(ts|mts|js|mjs)$/.test(path);
 }
 
+/** The folder relative paths of `freehold dev <path>` start from: the folder, or the entry module's. */
+export function devRoot(path: string, cwd: string): string {
+  return isEntryModule(path) ? dirname(resolve(cwd, path)) : resolve(cwd, path);
+}
+
 /**
  * What `freehold dev` runs: a folder of manifests, or a TypeScript (or JavaScript) entry module whose
  * exported `@freehold/sdk` definitions it loads (as `freehold build` does). `root` is the folder
@@ -67,8 +72,8 @@ export async function loadDevResources(
   path: string,
   cwd: string,
 ): Promise<{ readonly resources: Resource[]; readonly root: string; readonly yaml?: string }> {
-  if (!isEntryModule(path)) return { resources: loadResources(path, cwd), root: resolve(cwd, path) };
-  const root = dirname(resolve(cwd, path));
+  const root = devRoot(path, cwd);
+  if (!isEntryModule(path)) return { resources: loadResources(path, cwd), root };
   const { yaml, resources } = manifestsOf(await loadDefinitions(path, cwd));
   return { resources: resources.map((resource) => withWorkingDirFrom(resource, root)), root, yaml };
 }

@@ -4,7 +4,7 @@
  * agent, a malformed manifest, a model server that is down, an MCP server that is down at start.
  */
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RunEvent } from "@freehold/api";
@@ -104,6 +104,29 @@ describe("freehold run --dev", () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/spec\.model/);
     expect(bad.stderr).not.toContain("redis-server started");
+  });
+
+  it("runs tools an entry module writes with defineTool in this process", async () => {
+    const sdk = join(import.meta.dirname, "..", "..", "packages", "sdk", "src", "index.ts");
+    const directory = folder({
+      "agents.ts":
+        `import { z } from "zod";\n` +
+        `import { defineAgent, defineModel, defineTool, defineToolServer } from ${JSON.stringify(sdk)};\n` +
+        `export const model = defineModel({ name: "scripted", provider: "openai-compatible", model: "scripted-model", baseUrl: ${JSON.stringify(model.baseUrl)}, maxRetries: 0 });\n` +
+        `const add = defineTool({ name: "add", description: "Adds.", input: z.object({ a: z.number(), b: z.number() }), run: ({ a, b }) => String(a + b) });\n` +
+        // No server listens at the definition's URL: the tools are reached in this process.
+        `export const counter = defineToolServer({ name: "counter", tools: [add] });\n` +
+        `export const calculator = defineAgent({ name: "calculator", model: { ref: "scripted" }, instructions: "Add with the add tool.", tools: [{ mcpServer: "counter", allow: ["add"] }] });\n`,
+    });
+    // The entry imports zod as a user's project would: from its own node_modules.
+    symlinkSync(
+      join(import.meta.dirname, "..", "..", "packages", "sdk", "node_modules"),
+      join(directory, "node_modules"),
+    );
+    const result = await freehold(["run", "--dev", "agents.ts", "calculator", "What is 2 + 3?"], directory);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain("← add: 5");
+    expect(result.stdout).toMatch(/✔ completed \(2 steps, \d+ tokens\)\n\n2 \+ 3 = 5/);
   });
 
   it("prints events as JSON lines with --json", async () => {

@@ -1,6 +1,6 @@
 /**
- * Builds the SDK transport of one connection: streamable HTTP, legacy SSE, or a stdio child in its
- * own process group.
+ * Builds the SDK transport of one connection: streamable HTTP, legacy SSE, a stdio child in its
+ * own process group, or what an in-process server gives.
  *
  * @module
  */
@@ -19,7 +19,10 @@ export interface TransportContext {
 }
 
 /** A new, unstarted transport for `connection`. */
-export function createTransport(connection: McpConnection, context: TransportContext): Transport {
+export function createTransport(
+  connection: McpConnection,
+  context: TransportContext,
+): Transport | Promise<Transport> {
   switch (connection.transport) {
     case "http":
       return new StreamableHTTPClientTransport(new URL(connection.url), {
@@ -38,6 +41,8 @@ export function createTransport(connection: McpConnection, context: TransportCon
       return new SSEClientTransport(new URL(connection.url), {
         requestInit: { headers: { ...connection.headers } },
       });
+    case "in-process":
+      return connection.connect();
     case "stdio":
       return new StdioProcessTransport({
         command: connection.command,

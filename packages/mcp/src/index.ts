@@ -11,6 +11,7 @@ export { connectionFromSpec } from "./connection-from-spec.ts";
 export {
   describeConnection,
   type HttpMcpConnection,
+  type InProcessMcpConnection,
   type McpConnection,
   type SseMcpConnection,
   type StdioMcpConnection,

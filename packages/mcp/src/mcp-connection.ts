@@ -1,9 +1,11 @@
 /**
- * How the pool reaches one MCP server: streamable HTTP, legacy HTTP+SSE, or a stdio command it
- * spawns itself. Built by hand or from an `MCPServer` spec with `connectionFromSpec`.
+ * How the pool reaches one MCP server: streamable HTTP, legacy HTTP+SSE, a stdio command it
+ * spawns itself, or a server in the same process. Built by hand or from an `MCPServer` spec with
+ * `connectionFromSpec`.
  *
  * @module
  */
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 
 /**
  * A server reached over streamable HTTP (MCP 2025-03-26 and later).
@@ -53,8 +55,28 @@ export interface StdioMcpConnection {
   readonly timeoutMs?: number;
 }
 
+/**
+ * A server in this very process (tools written in TypeScript, under `freehold dev` and in tests):
+ * `connect` gives a new client transport to it for each session, e.g. one end of the MCP SDK's
+ * in-memory pair.
+ *
+ * @example
+ * ```ts
+ * const tools: McpConnection = { transport: "in-process", name: "billing-tools", connect: () => connectInMemory([getInvoice]) };
+ * ```
+ */
+export interface InProcessMcpConnection {
+  readonly transport: "in-process";
+  /** Names the server in messages. */
+  readonly name: string;
+  readonly connect: () => Transport | Promise<Transport>;
+  /** The default timeout of one tool call on this server, in milliseconds. */
+  readonly timeoutMs?: number;
+}
+
 /** How to reach one MCP server. */
-export type McpConnection = HttpMcpConnection | SseMcpConnection | StdioMcpConnection;
+export type McpConnection =
+  HttpMcpConnection | SseMcpConnection | StdioMcpConnection | InProcessMcpConnection;
 
 /**
  * Names a connection for people: the URL, or the command line. Headers and environment values are
@@ -66,6 +88,7 @@ export type McpConnection = HttpMcpConnection | SseMcpConnection | StdioMcpConne
  * ```
  */
 export function describeConnection(connection: McpConnection): string {
+  if (connection.transport === "in-process") return `${connection.name} (in this process)`;
   if (connection.transport !== "stdio") return connection.url;
   return [connection.command, ...(connection.args ?? [])]
     .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : JSON.stringify(part)))

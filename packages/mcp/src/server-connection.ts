@@ -268,10 +268,23 @@ export class ServerConnection {
   async #open(): Promise<Session> {
     const generation = ++this.#generation;
     this.#setState("connecting");
-    const transport = createTransport(this.#connection, {
-      baseEnvironment: this.#settings.baseEnvironment,
-      ...(this.#settings.onStderr === undefined ? {} : { onStderr: this.#settings.onStderr }),
-    });
+    let transport: Transport;
+    try {
+      transport = await createTransport(this.#connection, {
+        baseEnvironment: this.#settings.baseEnvironment,
+        ...(this.#settings.onStderr === undefined ? {} : { onStderr: this.#settings.onStderr }),
+      });
+    } catch (error) {
+      // An in-process server that could not start: down, as one that does not answer.
+      const reason = describeError(error);
+      if (!this.#closed && generation === this.#generation) {
+        this.#failures++;
+        this.#error = reason;
+        this.#setState("down");
+        this.#scheduleRetry();
+      }
+      throw unavailableError(this.#name, this.#connection, reason, error);
+    }
     const client = new Client(this.#settings.clientInfo, { capabilities: {} });
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       if (this.#session?.generation !== generation) return;

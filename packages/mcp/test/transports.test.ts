@@ -1,12 +1,15 @@
 /**
- * The pool against the counter fixture over each transport (streamable HTTP, legacy SSE, stdio):
- * one suite, three connection factories.
+ * The pool against the counter fixture over each transport (streamable HTTP, legacy SSE, stdio, a
+ * server in this process): one suite, four connection factories.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import {
+  createCounterMcpServer,
+  createCounterState,
   echoInputSchema,
   pixelPng,
   startCounterServer,
@@ -52,6 +55,22 @@ const factories: Record<string, (ledger: string) => Promise<Fixture>> = {
       counter,
       close: () => counter.close(),
     };
+  },
+  "in-process": async (ledger) => {
+    // The counter's MCP server in this process, a new one per session, over the SDK's in-memory pair.
+    const state = createCounterState();
+    return await Promise.resolve({
+      connection: {
+        transport: "in-process",
+        name: "counter",
+        connect: async () => {
+          const [client, server] = InMemoryTransport.createLinkedPair();
+          await createCounterMcpServer(state, { ledger, manyTools: true }).connect(server);
+          return client;
+        },
+      },
+      close: () => Promise.resolve(),
+    });
   },
   stdio: async (ledger) =>
     await Promise.resolve({
@@ -250,5 +269,33 @@ describe.each(Object.keys(factories))("the pool over %s", (transport) => {
       (await pool.listTools("counter")).some((tool) => tool.name === "extra_1"),
     );
     expect(pool.status("counter").tools).toBe(131);
+  });
+});
+
+describe("a server in this process that cannot start", () => {
+  it("is unavailable with the reason, and the pool tries again", async () => {
+    let attempts = 0;
+    const pool = createMcpPool(
+      {
+        tools: {
+          transport: "in-process",
+          name: "tools",
+          connect: () => {
+            attempts += 1;
+            return Promise.reject(new Error("two tools are named lookup"));
+          },
+        },
+      },
+      { reconnect: { initialDelayMs: 20, maxDelayMs: 50 } },
+    );
+    try {
+      const error = await rejection(pool.listTools("tools"));
+      expect(error.code).toBe("mcp.unavailable");
+      expect(error.message).toContain('MCP server "tools" (tools (in this process)) is unavailable');
+      expect(error.message).toContain("two tools are named lookup");
+      await waitFor("a second attempt to start it", () => attempts >= 2);
+    } finally {
+      await pool.close();
+    }
   });
 });

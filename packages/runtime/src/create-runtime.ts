@@ -17,6 +17,7 @@ import {
   connectionFromSpec,
   createMcpPool,
   createToolBroker,
+  type InProcessMcpConnection,
   type McpConnection,
   type McpPool,
   type McpPoolOptions,
@@ -40,6 +41,12 @@ export interface CreateRuntimeOptions {
    * `freehold dev`; default: the working directory.
    */
   readonly codeRoot?: string;
+  /**
+   * MCP servers of this namespace served in this process (tools written in TypeScript, under
+   * `freehold dev`), by MCPServer name: reached through the transport `connect` gives, not the
+   * spec's URL.
+   */
+  readonly inProcessServers?: Readonly<Record<string, InProcessMcpConnection["connect"]>>;
 }
 
 /** The resolved agents and what they share. */
@@ -194,7 +201,17 @@ export async function createRuntime(config: RuntimeConfig, options: CreateRuntim
 
   const connections: Record<string, McpConnection> = {};
   for (const server of config.mcpServers) {
-    connections[server.metadata.name] = await connectionFromSpec(server.spec, options.resolveSecret);
+    const name = server.metadata.name;
+    const inProcess = options.inProcessServers?.[name];
+    connections[name] =
+      inProcess === undefined
+        ? await connectionFromSpec(server.spec, options.resolveSecret)
+        : {
+            transport: "in-process",
+            name,
+            connect: inProcess,
+            timeoutMs: server.spec.timeoutSeconds * 1000,
+          };
   }
   const pool = createMcpPool(connections, options.mcp);
 

@@ -28,6 +28,12 @@ export {
 export { toManifest, toYaml } from "./to-manifest.ts";
 export { connectInMemory } from "./connect-in-memory.ts";
 export {
+  defaultToolServerPort,
+  defineToolServer,
+  type ToolServerDefinition,
+  type ToolServerDefinitionInput,
+} from "./tool-server-definition.ts";
+export {
   defineTool,
   type Tool,
   type ToolAnnotations,

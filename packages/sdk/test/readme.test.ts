@@ -34,7 +34,13 @@ beforeAll(() => {
     symlinkSync(target, link);
   }
   const files = [...readme.matchAll(/```ts\n\/\/ ([\w-]+\.ts)\n([\s\S]*?)```/g)];
-  expect(files.map(([, name]) => name)).toEqual(["agents.ts", "tools.ts", "serve.ts", "check.ts"]);
+  expect(files.map(([, name]) => name)).toEqual([
+    "agents.ts",
+    "tools.ts",
+    "serve.ts",
+    "tool-server.ts",
+    "check.ts",
+  ]);
   for (const [, name, text] of files) writeFileSync(join(folder, name ?? ""), text ?? "");
 });
 
@@ -90,6 +96,26 @@ describe("the README", () => {
       "Agent/billing",
       "Agent/triage",
     ]);
+  });
+
+  it("Tools in TypeScript: the tool server is the MCPServer agents.ts names, with the tools in this process", async () => {
+    const script = join(folder, "tool-server-check.ts");
+    writeFileSync(
+      script,
+      [
+        'import { Client } from "@modelcontextprotocol/sdk/client/index.js";',
+        'import { billingTools } from "./agents.ts";',
+        'import { billingToolServer } from "./tool-server.ts";',
+        "console.log(JSON.stringify(billingToolServer.manifest.spec.http) === JSON.stringify(billingTools.manifest.spec.http));",
+        'const client = new Client({ name: "check", version: "1.0.0" });',
+        "await client.connect(await billingToolServer.connectInProcess());",
+        'console.log((await client.listTools()).tools.map((tool) => tool.name).join(","));',
+        "await client.close();",
+      ].join("\n"),
+    );
+    const { stdout } = await run(process.execPath, [script]);
+    // agents.ts prints its manifests when imported; the check's two lines come last.
+    expect(stdout.split("\n").slice(-3)).toEqual(["true", "get_invoice,refund", ""]);
   });
 
   it("Tools in TypeScript: the in-memory check prints what its comments say", async () => {

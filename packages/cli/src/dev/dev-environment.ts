@@ -111,7 +111,7 @@ export function stdioEnvironment(
  * ```
  */
 export async function startDevEnvironment(options: DevEnvironmentOptions): Promise<DevEnvironment> {
-  const { resources, root, yaml } = await loadDevResources(options.directory, options.cwd);
+  const { resources, root, yaml, inProcessServers } = await loadDevResources(options.directory, options.cwd);
   const configs = runtimeConfigs(resources);
   const resolveSecret = environmentSecrets(options.environment);
 
@@ -151,6 +151,7 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
         resolveSecret,
         mcp: { baseEnvironment },
         codeRoot: root,
+        inProcessServers: inProcessServers.get(config.namespace) ?? {},
         ...(options.modelsDirectory === undefined ? {} : { modelsDirectory: options.modelsDirectory }),
       });
       cleanups.push(() => runtime.close());

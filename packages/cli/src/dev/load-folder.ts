@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { FreeholdError, parseManifests, RuntimeConfig, type Resource } from "@freehold/api";
+import type { InProcessMcpConnection } from "@freehold/mcp";
 import { loadDefinitions, manifestsOf } from "../commands/build.ts";
 import { manifestFiles } from "../commands/validate.ts";
 
@@ -68,14 +69,40 @@ export function devRoot(path: string, cwd: string): string {
  * relative paths start from: the folder, or the entry's own folder (code of `spec.code`, stdio
  * servers' working folders, their npm binaries).
  */
-export async function loadDevResources(
-  path: string,
-  cwd: string,
-): Promise<{ readonly resources: Resource[]; readonly root: string; readonly yaml?: string }> {
+export async function loadDevResources(path: string, cwd: string): Promise<DevResources> {
   const root = devRoot(path, cwd);
-  if (!isEntryModule(path)) return { resources: loadResources(path, cwd), root };
-  const { yaml, resources } = manifestsOf(await loadDefinitions(path, cwd));
-  return { resources: resources.map((resource) => withWorkingDirFrom(resource, root)), root, yaml };
+  if (!isEntryModule(path)) return { resources: loadResources(path, cwd), root, inProcessServers: new Map() };
+  const found = await loadDefinitions(path, cwd);
+  const { yaml, resources } = manifestsOf(found);
+  // Tool servers (`defineToolServer`): their tools run here, reached in memory, not at their URL.
+  const inProcessServers = new Map<string, Record<string, InProcessConnect>>();
+  for (const { definition, resource } of found) {
+    const connect = (definition as { connectInProcess?: unknown }).connectInProcess;
+    if (resource.kind !== "MCPServer" || typeof connect !== "function") continue;
+    const namespace = resource.metadata.namespace ?? "default";
+    const servers = inProcessServers.get(namespace) ?? {};
+    servers[resource.metadata.name] = () => (connect as InProcessConnect).call(definition);
+    inProcessServers.set(namespace, servers);
+  }
+  return {
+    resources: resources.map((resource) => withWorkingDirFrom(resource, root)),
+    root,
+    yaml,
+    inProcessServers,
+  };
+}
+
+/** Starts a session with a server of this process (see `defineToolServer` of `@freehold/sdk`). */
+type InProcessConnect = InProcessMcpConnection["connect"];
+
+/** What {@link loadDevResources} found. */
+export interface DevResources {
+  readonly resources: Resource[];
+  readonly root: string;
+  /** From an entry module: its definitions' manifests, as YAML. */
+  readonly yaml?: string;
+  /** By namespace, then MCPServer name: the tool servers that run in this process. */
+  readonly inProcessServers: ReadonlyMap<string, Readonly<Record<string, InProcessConnect>>>;
 }
 
 /**

@@ -82,3 +82,16 @@ export {
   priorities,
 } from "./inbox.ts";
 export { RunParent, RunWaiting } from "./run.ts";
+export {
+  AgentList,
+  AgentSummary,
+  ApprovalItemList,
+  ErrorBody,
+  InboxItemList,
+  pageFields,
+  RunDetails,
+  RunEventList,
+  RunId,
+  StartRunBody,
+  StoredRunEvent,
+} from "./gateway-api.ts";

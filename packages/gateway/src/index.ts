@@ -31,7 +31,6 @@ export {
   TaskArtifactUpdateEvent,
 } from "./a2a/a2a-schemas.ts";
 export { runTask, taskState } from "./a2a/a2a-task.ts";
-export { createGatewayClient, type GatewayClient, type GatewayClientOptions } from "./gateway-client.ts";
 export {
   bearerToken,
   createAuthenticatorChain,

@@ -34,12 +34,7 @@ export const pageQuery = {
 };
 
 /** What a page adds to a list's body. */
-export const pageFields = {
-  nextCursor: z
-    .string()
-    .optional()
-    .describe("Absent on the last page; otherwise pass it as cursor to get the next page."),
-};
+export { pageFields } from "@freehold/api";
 
 const Cursor = z.strictObject({ v: z.literal(1), after: z.string(), position: z.int().min(0) });
 

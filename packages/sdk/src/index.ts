@@ -48,3 +48,4 @@ export {
   type ToolServer,
 } from "./serve-tools.ts";
 export { createToolMcpServer, type ToolServerInfo } from "./tool-mcp-server.ts";
+export * from "./client/index.ts";

@@ -40,6 +40,7 @@ beforeAll(() => {
     "serve.ts",
     "tool-server.ts",
     "check.ts",
+    "client.ts",
   ]);
   for (const [, name, text] of files) writeFileSync(join(folder, name ?? ""), text ?? "");
 });

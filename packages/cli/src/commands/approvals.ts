@@ -6,7 +6,7 @@
  * @module
  */
 import type { ApprovalItem, RunState } from "@freehold/api";
-import type { GatewayClient } from "@freehold/gateway";
+import type { FreeholdClient } from "@freehold/sdk/client";
 import type { Command } from "commander";
 import type { Output } from "../output.ts";
 import {
@@ -21,7 +21,7 @@ import {
 
 /** What every approvals command gets. */
 export interface ApprovalCommandOptions {
-  readonly client: GatewayClient;
+  readonly client: FreeholdClient;
   readonly namespace: string;
 }
 

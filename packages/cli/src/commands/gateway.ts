@@ -11,7 +11,7 @@
 import { FreeholdError, redactUrls } from "@freehold/api";
 import { connectRedis, parseRetentionSeconds } from "@freehold/handoff";
 // The gateway's code (and hono, jose) is imported when a command needs it, not by every command.
-import type { GatewayClient } from "@freehold/gateway";
+import type { FreeholdClient } from "@freehold/sdk/client";
 import type { Command } from "commander";
 import type { Output } from "../output.ts";
 import type { GatewayAuth } from "./gateway-auth.ts";
@@ -136,7 +136,7 @@ export function withGatewayOptions(
 export async function gatewayClient(
   flags: GatewayClientFlags,
   environment: Readonly<Record<string, string | undefined>>,
-): Promise<GatewayClient> {
+): Promise<FreeholdClient> {
   if (flags.gatewayUrl === undefined || flags.gatewayUrl === "") {
     throw new FreeholdError(
       "cli.no-gateway",
@@ -151,8 +151,8 @@ export async function gatewayClient(
       "no token to send to the gateway: set FREEHOLD_TOKEN, pass --token-file, or start `freehold dev` (it writes yours)",
     );
   }
-  const { createGatewayClient } = await import("@freehold/gateway");
-  return createGatewayClient({ url: flags.gatewayUrl, token });
+  const { createClient } = await import("@freehold/sdk/client");
+  return createClient({ url: flags.gatewayUrl, token });
 }
 
 /** Text cut to `width` characters, on one line. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { FreeholdError, type ChatMessage, type InboxItem } from "@freehold/api";
-import type { GatewayClient } from "@freehold/gateway";
+import type { FreeholdClient } from "@freehold/sdk/client";
 import type { Command } from "commander";
 import type { Output } from "../output.ts";
 import {
@@ -21,7 +21,7 @@ import {
 
 /** What every inbox command gets. */
 export interface InboxCommandOptions {
-  readonly client: GatewayClient;
+  readonly client: FreeholdClient;
   readonly namespace: string;
 }
 

@@ -115,7 +115,7 @@ export function writeDevAuth(files: DevAuthFiles, user: string, namespaces: read
  *
  * @example
  * ```ts
- * createGatewayClient({ url, token: readClientToken(process.env) });
+ * createClient({ url, token: readClientToken(process.env) });
  * ```
  */
 export function readClientToken(

@@ -1,34 +1,34 @@
 /**
- * A typed client of the gateway's HTTP API, for the CLI and for programs: every response is parsed
- * with the same zod schema the gateway answers with, and every error comes back as the
+ * The typed client of the gateway's HTTP API, for Node and browsers (fetch only): runs (start, get,
+ * follow their events, cancel), agents, human inboxes and approvals. Every answer is parsed with the
+ * same zod schema the gateway answers with (`@freehold/api`), and every error comes back as the
  * {@link FreeholdError} the gateway sent (its code, message and details).
  *
  * @module
  */
 import {
+  AgentList,
   ApprovalItem,
+  ApprovalItemList,
+  ErrorBody,
   FreeholdError,
   InboxItem,
+  InboxItemList,
+  RunDetails,
+  RunEventList,
   RunState,
   type AnswerRequest,
   type ClaimRequest,
   type DecisionRequest,
   type HandBackRequest,
-} from "@freehold/api";
-import type { z } from "zod";
-import {
-  AgentList,
-  ApprovalItemList,
-  ErrorBody,
-  InboxItemList,
-  RunDetails,
-  RunEventList,
   type StartRunBody,
   type StoredRunEvent,
-} from "./schemas.ts";
+} from "@freehold/api";
+import type { z } from "zod";
+import { followEvents, type FollowOptions } from "./follow.ts";
 
-/** Options of {@link createGatewayClient}. */
-export interface GatewayClientOptions {
+/** Options of {@link createClient}. */
+export interface ClientOptions {
   /** The gateway's base URL, e.g. `http://127.0.0.1:8080`. */
   readonly url: string;
   /** The bearer token of the person acting (every route but health needs one). */
@@ -37,7 +37,7 @@ export interface GatewayClientOptions {
   readonly fetch?: typeof fetch;
 }
 
-export interface GatewayClient {
+export interface FreeholdClient {
   listAgents(namespace: string): Promise<AgentList["agents"]>;
   startRun(namespace: string, agent: string, request: StartRunBody): Promise<RunState>;
   getRun(namespace: string, runId: string): Promise<RunDetails>;
@@ -47,6 +47,12 @@ export interface GatewayClient {
     runId: string,
     options?: { readonly after?: string },
   ): Promise<StoredRunEvent[]>;
+  /**
+   * Follows a run's events as they happen, from the start (or after `after`) to its end: Server-Sent
+   * Events, reconnecting after a dropped connection with `Last-Event-ID`, so no event is missed or
+   * given twice. Ends after the run's `run-end` event; stops early when `signal` aborts.
+   */
+  follow(namespace: string, runId: string, options?: FollowOptions): AsyncIterable<StoredRunEvent>;
   cancelRun(namespace: string, runId: string): Promise<RunState>;
   listInbox(namespace: string, queue: string): Promise<InboxItem[]>;
   /** An inbox item by id, whichever queue it is in. */
@@ -68,13 +74,13 @@ function segment(value: string): string {
 /**
  * @example
  * ```ts
- * const client = createGatewayClient({ url: "http://127.0.0.1:8080", token: process.env.FREEHOLD_TOKEN });
+ * const client = createClient({ url: "http://127.0.0.1:8080", token: process.env.FREEHOLD_TOKEN });
  * const [item] = await client.listInbox("acme", "billing-desk");
  * await client.claim("acme", item.id);
  * await client.answer("acme", item.id, { message: "Your refund is on its way." });
  * ```
  */
-export function createGatewayClient(options: GatewayClientOptions): GatewayClient {
+export function createClient(options: ClientOptions): FreeholdClient {
   const base = options.url.replace(/\/+$/, "");
   const fetchFunction = options.fetch ?? fetch;
 
@@ -99,7 +105,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       throw new FreeholdError(
         "gateway.unreachable",
         `cannot reach the gateway at ${base}: ${cause instanceof Error ? cause.message : String(cause)}; ` +
-          "start one with `freehold gateway` or pass --gateway-url (FREEHOLD_GATEWAY_URL)",
+          "check the URL and that the gateway is running (`freehold gateway`, or the chart's gateway Service)",
         { retryable: true, cause: error },
       );
     }
@@ -137,7 +143,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     return `${namespacePath(namespace)}/humanqueues/${segment(item.queue)}/items/${segment(itemId)}`;
   };
 
-  const client: GatewayClient = {
+  const client: FreeholdClient = {
     async listAgents(namespace) {
       return (await call(AgentList, "GET", `${namespacePath(namespace)}/agents`)).agents;
     },
@@ -151,6 +157,20 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       const path = `${namespacePath(namespace)}/runs/${segment(runId)}/events?${query.toString()}`;
       return (await call(RunEventList, "GET", path)).events;
     },
+    follow: (namespace, runId, followOptions = {}) =>
+      followEvents(
+        {
+          fetch: fetchFunction,
+          url: (after) => {
+            const query = after === undefined ? "" : `?after=${segment(after)}`;
+            return `${base}${namespacePath(namespace)}/runs/${segment(runId)}/events${query}`;
+          },
+          headers: (): Record<string, string> =>
+            options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
+          where: `run ${namespace}/${runId}`,
+        },
+        followOptions,
+      ),
     cancelRun: (namespace, runId) =>
       call(RunState, "POST", `${namespacePath(namespace)}/runs/${segment(runId)}/cancel`, {}),
     async listInbox(namespace, queue) {

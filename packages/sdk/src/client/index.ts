@@ -1,0 +1,7 @@
+/**
+ * `@freehold/sdk/client`: the typed client of the gateway, for Node and browsers (fetch only).
+ *
+ * @module
+ */
+export { createClient, type ClientOptions, type FreeholdClient } from "./client.ts";
+export type { FollowOptions } from "./follow.ts";

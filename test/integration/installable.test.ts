@@ -4,8 +4,9 @@
  * there, under `node_modules`, on the Node the setup installs:
  * - each package points at JavaScript and declarations it contains, with real versions for its
  *   dependencies, and imports nothing it does not declare;
- * - an app (test/fixtures/installable-app) runs an agent on the scripted model through the installed
- *   `freehold` command;
+ * - an app (test/fixtures/installable-app) defines an agent and a tool with `@freehold/sdk` and runs
+ *   them on the scripted model through the installed `freehold` command (`freehold run --dev
+ *   agents.ts`, the tool in that process);
  * - the app, and every entry point of every package, type-check against the installed declarations.
  * npm's cache is kept in `${FREEHOLD_CACHE_DIR:-~/.cache/freehold}/npm`, so a second run installs the
  * third-party packages from it. The install's time and size are printed.
@@ -163,6 +164,11 @@ beforeAll(async () => {
     const { filename } = JSON.parse(packed.stdout) as { filename: string };
     dependencies[workspacePackage.name] = `file:${filename}`;
   }
+  // The app's own dependency besides the packages: zod, for its tool's input (the version they use).
+  const zod = JSON.parse(
+    readFileSync(join(root, "packages", "sdk", "node_modules", "zod", "package.json"), "utf8"),
+  ) as { version: string };
+  dependencies.zod = zod.version;
   const typesNode = JSON.parse(
     readFileSync(join(root, "node_modules", "@types", "node", "package.json"), "utf8"),
   ) as { version: string };
@@ -212,7 +218,11 @@ describe("the packages installed from their tarballs with npm", () => {
     const answer = "Hello from the installed packages.";
     const result = await run(process.execPath, ["main.ts", "Say hello.", answer], project);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain("events: run-start, model-call-end, run-end\n");
+    expect(result.stdout).toContain(
+      "events: run-start, model-call-end, tool-call-start, tool-call-end, model-call-end, run-end\n",
+    );
+    // The tool written with defineTool ran in the freehold process, from the installed packages.
+    expect(result.stdout).toContain("tool: Hello, Ada!\n");
     expect(result.stdout).toContain(`answer: ${answer}\n`);
     report(
       `the first run completed ${((performance.now() - installStarted) / 1000).toFixed(1)} s after npm install started`,

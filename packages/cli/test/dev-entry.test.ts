@@ -6,10 +6,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startRedisServer } from "@freehold/handoff";
-import { describe, expect, it, vi } from "vitest";
-import { devCommand } from "../src/commands/dev.ts";
+import { describe, expect, it } from "vitest";
 import { loadResources } from "../src/dev/load-folder.ts";
-import { captureOutput } from "../src/output.ts";
+import { devOnce } from "./dev-once.ts";
 
 const sdk = join(import.meta.dirname, "..", "..", "sdk", "src", "index.ts");
 
@@ -27,30 +26,12 @@ describe("freehold dev <entry.ts>", () => {
         "",
       ].join("\n"),
     );
-    const output = captureOutput();
-    let stop = (): void => undefined;
-    const stopped = new Promise<void>((resolve) => {
-      stop = resolve;
+    const { out: printed } = await devOnce({
+      directory: "agents.ts",
+      redisUrl: redis.url,
+      cwd: folder,
+      environment: { HOME: folder, USER: "ann", PATH: process.env.PATH },
     });
-    const done = devCommand(
-      {
-        directory: "agents.ts",
-        redisUrl: redis.url,
-        cwd: folder,
-        environment: { HOME: folder, USER: "ann", PATH: process.env.PATH },
-      },
-      output,
-      stopped,
-    );
-    await vi.waitFor(
-      () => {
-        if (!output.out.join("").startsWith("ready.")) throw new Error("freehold dev is not ready yet");
-      },
-      { timeout: 30_000, interval: 50 },
-    );
-    stop();
-    await done;
-    const printed = output.out.join("");
     const manifests = join(folder, ".freehold", "dev", "manifests");
     expect(printed).toContain(`--manifests ${manifests}\n`);
     expect(printed).toContain("freehold run assistant -n acme");

@@ -8,9 +8,8 @@ import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, startRedisServer } from "@freehold/handoff";
-import { describe, expect, it, vi } from "vitest";
-import { devCommand } from "../src/commands/dev.ts";
-import { captureOutput } from "../src/output.ts";
+import { describe, expect, it } from "vitest";
+import { devOnce } from "./dev-once.ts";
 
 const bin = join(import.meta.dirname, "..", "src", "bin.ts");
 
@@ -68,30 +67,13 @@ describe("freehold dev", () => {
         "",
       ].join("\n"),
     );
-    const output = captureOutput();
-    let stop = (): void => undefined;
-    const stopped = new Promise<void>((resolve) => {
-      stop = resolve;
+    const { out, err } = await devOnce({
+      directory: folder,
+      redisUrl: redis.url,
+      cwd: folder,
+      environment: { HOME: folder, USER: "ann", PATH: process.env.PATH },
     });
-    const done = devCommand(
-      {
-        directory: folder,
-        redisUrl: redis.url,
-        cwd: folder,
-        environment: { HOME: folder, USER: "ann", PATH: process.env.PATH },
-      },
-      output,
-      stopped,
-    );
-    await vi.waitFor(
-      () => {
-        if (!output.out.join("").startsWith("ready.")) throw new Error("freehold dev is not ready yet");
-      },
-      { timeout: 30_000, interval: 50 },
-    );
-    stop();
-    await done;
-    const printed = output.out.join("") + output.err.join("");
+    const printed = out + err;
     expect(redis.url).toContain("s3cret-pass");
     expect(printed).toContain(`export FREEHOLD_REDIS_URL=redis://***@127.0.0.1:${redis.port} `);
     expect(printed).toContain("credentials are hidden");

@@ -111,10 +111,22 @@ export function createProgram(context: ProgramContext): Command {
     )
     .argument("<entry>", "the module, e.g. src/agents.ts")
     .option("-o, --output <file>", "write the YAML to this file instead of standard output")
-    .action(async (entry: string, options: { output?: string }) => {
+    .option(
+      "--tool-image <image>",
+      "write tool servers (defineToolServer) as MCPServers the operator runs from this image (built FROM the runtime image, the project in --tool-workdir)",
+    )
+    .option("--tool-workdir <dir>", "the project's folder in --tool-image", "/app")
+    .action(async (entry: string, options: { output?: string; toolImage?: string; toolWorkdir: string }) => {
       const { buildCommand } = await import("./commands/build.ts");
       await buildCommand(
-        { entry, cwd: context.cwd, ...(options.output === undefined ? {} : { outputFile: options.output }) },
+        {
+          entry,
+          cwd: context.cwd,
+          ...(options.output === undefined ? {} : { outputFile: options.output }),
+          ...(options.toolImage === undefined
+            ? {}
+            : { toolImage: { image: options.toolImage, workingDir: options.toolWorkdir } }),
+        },
         output,
       );
     });
@@ -371,6 +383,27 @@ export function createProgram(context: ProgramContext): Command {
         );
       },
     );
+
+  program
+    .command("tools")
+    .description("tool servers written with @freehold/sdk")
+    .command("serve")
+    .description(
+      "serve the tools of a tool server an entry module defines (defineToolServer) over stdin and stdout, as a stdio MCP server",
+    )
+    .argument("<entry>", "the module that exports it, e.g. src/resources.ts")
+    .option(
+      "--server <name>",
+      "the tool server, as name or namespace/name; needed when the entry defines several",
+    )
+    .action(async (entry: string, options: { server?: string }) => {
+      const { toolsServeCommand } = await import("./commands/tools.ts");
+      await toolsServeCommand({
+        entry,
+        cwd: context.cwd,
+        ...(options.server === undefined ? {} : { server: options.server }),
+      });
+    });
 
   registerGatewayCommand(program, context);
   registerInboxCommands(program, context);

@@ -29,7 +29,9 @@ export { toManifest, toYaml } from "./to-manifest.ts";
 export { connectInMemory } from "./connect-in-memory.ts";
 export {
   defaultToolServerPort,
+  defaultToolWorkingDir,
   defineToolServer,
+  type DeployableOptions,
   type ToolServerDefinition,
   type ToolServerDefinitionInput,
 } from "./tool-server-definition.ts";

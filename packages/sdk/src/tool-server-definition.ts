@@ -1,8 +1,11 @@
 /**
  * An MCP server made of tools written in TypeScript: one definition that agents name like any
  * MCPServer (`tools: [{ mcpServer: "billing-tools", allow: [...] }]`). Under `freehold dev` its tools
- * run in the same process, over an in-memory MCP transport; in a cluster they are served by
- * `serveTools` (behind a Service) at the definition's `http.url`, which `freehold build` writes.
+ * run in the same process, over an in-memory MCP transport. In a cluster, either the operator runs
+ * them (`freehold build --tool-image <image>` writes the server as a stdio MCPServer whose command,
+ * `freehold tools serve <entry> --server <name>`, serves the tools of this definition from that
+ * image; see {@link ToolServerDefinition.deployable}), or you serve them yourself with `serveTools`
+ * behind a Service at the definition's `http.url`, which plain `freehold build` writes.
  *
  * @module
  */
@@ -28,7 +31,23 @@ export type ToolServerDefinitionInput = DefinitionMetadata &
      * in the agents' namespace.
      */
     readonly http?: NonNullable<z.input<typeof McpServerSpec>["http"]>;
+    /**
+     * The tools' environment when the operator runs them (`freehold build --tool-image`): literal
+     * values or Secret keys (a database URL, an API key). Only these are passed. Under `freehold dev`
+     * the tools see the dev process's own environment.
+     */
+    readonly env?: NonNullable<NonNullable<z.input<typeof McpServerSpec>["stdio"]>["env"]>;
   };
+
+/** Where the operator runs a tool server: see {@link ToolServerDefinition.deployable}. */
+export interface DeployableOptions {
+  /** The container image with the project in it: built `FROM` Freehold's runtime image, which has `freehold` and Node 24. */
+  readonly image: string;
+  /** The entry module that exports the definition, relative to `workingDir` (e.g. `src/resources.ts`). */
+  readonly entry: string;
+  /** The project's folder in the image. Default: `/app`. */
+  readonly workingDir?: string;
+}
 
 /** An MCPServer definition that carries its tools. */
 export interface ToolServerDefinition extends McpServerDefinition {
@@ -38,6 +57,27 @@ export interface ToolServerDefinition extends McpServerDefinition {
    * `freehold dev` reaches the server through instead of its URL.
    */
   connectInProcess(): Promise<Transport>;
+  /**
+   * The same server as a stdio MCPServer the operator deploys: its bridge Deployment runs
+   * `freehold tools serve <entry> --server <name>` in `image`, which serves this definition's tools,
+   * and the operator adds the Service, the bearer token, and the NetworkPolicy that lets only the
+   * agents using the server reach it. What `freehold build --tool-image` writes.
+   *
+   * @throws FreeholdError `manifest.invalid` (an image or entry the MCPServer schema refuses).
+   */
+  deployable(options: DeployableOptions): McpServerDefinition;
+}
+
+/** The default project folder of {@link ToolServerDefinition.deployable}. */
+export const defaultToolWorkingDir = "/app";
+
+/** The arguments of `freehold` that serve a tool server's tools over stdio. */
+function toolServeArgs(
+  entry: string,
+  server: { name: string; namespace?: string | undefined },
+): string[] {
+  const name = server.namespace === undefined ? server.name : `${server.namespace}/${server.name}`;
+  return ["tools", "serve", entry, "--server", name];
 }
 
 /**
@@ -56,12 +96,25 @@ export interface ToolServerDefinition extends McpServerDefinition {
  * ```
  */
 export function defineToolServer(definition: ToolServerDefinitionInput): ToolServerDefinition {
-  const { tools, http, ...rest } = definition;
+  const { tools, http, env, ...rest } = definition;
   checkTools(tools);
   const server = defineMCPServer({
     ...rest,
     http: http ?? { url: `http://${definition.name}:${defaultToolServerPort}/mcp` },
   });
+  const deployable = (options: DeployableOptions): McpServerDefinition =>
+    defineMCPServer({
+      ...rest,
+      stdio: {
+        image: options.image,
+        command: "freehold",
+        args: toolServeArgs(options.entry, definition),
+        workingDir: options.workingDir ?? defaultToolWorkingDir,
+        ...(env === undefined ? {} : { env: [...env] }),
+      },
+    });
+  // The environment is checked now, as the rest is: a mistake there should not wait for a build.
+  if (env !== undefined) deployable({ image: "check", entry: "check.ts" });
   const withTools = Object.create(
     Object.getPrototypeOf(server) as object,
     Object.getOwnPropertyDescriptors(server),
@@ -72,6 +125,7 @@ export function defineToolServer(definition: ToolServerDefinitionInput): ToolSer
       value: () => connectInMemory(tools, { name: definition.name }),
       enumerable: false,
     },
+    deployable: { value: deployable, enumerable: false },
   });
   return Object.freeze(withTools) as unknown as ToolServerDefinition;
 }

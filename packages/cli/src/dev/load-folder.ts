@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { FreeholdError, parseManifests, RuntimeConfig, type Resource } from "@freehold/api";
 import type { InProcessMcpConnection } from "@freehold/mcp";
-import { loadDefinitions, manifestsOf } from "../commands/build.ts";
+import { loadDefinitions, manifestsOf, toolServersOf } from "../commands/build.ts";
 import { manifestFiles } from "../commands/validate.ts";
 
 /**
@@ -76,12 +76,10 @@ export async function loadDevResources(path: string, cwd: string): Promise<DevRe
   const { yaml, resources } = manifestsOf(found);
   // Tool servers (`defineToolServer`): their tools run here, reached in memory, not at their URL.
   const inProcessServers = new Map<string, Record<string, InProcessConnect>>();
-  for (const { definition, resource } of found) {
-    const connect = (definition as { connectInProcess?: unknown }).connectInProcess;
-    if (resource.kind !== "MCPServer" || typeof connect !== "function") continue;
+  for (const { resource, connectInProcess } of toolServersOf(found)) {
     const namespace = resource.metadata.namespace ?? "default";
     const servers = inProcessServers.get(namespace) ?? {};
-    servers[resource.metadata.name] = () => (connect as InProcessConnect).call(definition);
+    servers[resource.metadata.name] = connectInProcess;
     inProcessServers.set(namespace, servers);
   }
   return {

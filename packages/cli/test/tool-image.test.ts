@@ -19,7 +19,8 @@ import { createProgram } from "../src/program.ts";
 
 const root = join(import.meta.dirname, "..", "..", "..");
 const sdk = join(root, "packages", "sdk", "src", "index.ts");
-const bin = join(root, "packages", "cli", "src", "bin.ts");
+/** The bundled `freehold`, as the runtime image has it (the project's global setup builds it). */
+const bin = join(root, "packages", "cli", "bundle", "bin.js");
 
 async function freehold(cwd: string, ...args: string[]) {
   const output = captureOutput();

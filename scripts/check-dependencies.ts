@@ -20,6 +20,8 @@ function layerOf(name: string): number | undefined {
   if (["@freehold/gateway", "@freehold/sdk"].includes(name)) return 3;
   if (name === "freehold") return 4;
   if (name === "@freehold/operator") return 4;
+  // The web console: a page on the SDK's client; the gateway serves its built files, not its code.
+  if (name === "@freehold/console") return 4;
   if (["@freehold/test", "@freehold/bench"].includes(name)) return 5;
   return undefined;
 }

@@ -6,7 +6,8 @@
 #      types into), when missing
 #   4. the workspace's dependencies (pnpm install --frozen-lockfile), when the lockfile changed
 #   5. the public packages compiled to JavaScript (each one's dist/, what its tarball runs) and the
-#      bundled `freehold` the images run (packages/cli/bundle), each when its sources changed
+#      bundled `freehold` the images run (packages/cli/bundle) and the web console (packages/console/dist),
+#      each when its sources changed
 #   6. with --test: the test cluster's binaries (test/cluster/build.sh), cached outside the clone
 #   7. with --test: schemathesis (PyPI, pinned) in a Python venv in .toolchain/schemathesis, for the
 #      gateway's fuzzing suite
@@ -106,6 +107,8 @@ step "build: the public packages' dist/ (scripts/build-packages.ts)"
 node "$root/scripts/build-packages.ts"
 step "build: packages/cli/bundle (the bundled freehold command)"
 node "$root/packages/cli/scripts/build.ts"
+step "build: packages/console/dist (the web console the gateway serves)"
+node "$root/packages/console/scripts/build.ts"
 
 # 6. The test cluster.
 if [ $with_test -eq 1 ]; then

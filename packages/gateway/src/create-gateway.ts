@@ -30,6 +30,7 @@ import type { Authorizer } from "./auth/authorizer.ts";
 import type { Authenticator, AuthVariables } from "./auth/identity.ts";
 import { createManifestDirectory, type ResourceDirectory } from "./auth/resource-directory.ts";
 import { createRunStarters } from "./auth/run-starters.ts";
+import { consoleFiles, readConsole, type ConsoleOptions } from "./console.ts";
 import { createEdge, type EdgeOptions } from "./edge/edge.ts";
 import type { ListenAddress } from "./edge/loopback-host.ts";
 import { errorResponse, statusOfCode, toResponseError } from "./error-status.ts";
@@ -71,6 +72,8 @@ export interface GatewayOptions {
   readonly directory?: ResourceDirectory;
   /** Prometheus metrics of the requests, served apart (see metrics.ts); default: none kept. */
   readonly metrics?: GatewayMetrics;
+  /** Serve the web console at `/` from these built files. Absent: no console. */
+  readonly console?: ConsoleOptions;
 }
 
 /** A running gateway. */
@@ -164,6 +167,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     keepAliveMs: settings.keepAliveMs,
   };
 
+  const consoleAssets = settings.console === undefined ? undefined : readConsole(settings.console);
   const app = new Hono<{ Variables: AuthVariables }>();
   const edge = createEdge(settings.edge ?? {}, {
     listening: () => listening,
@@ -173,6 +177,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   if (settings.metrics !== undefined) app.use(settings.metrics.middleware);
   // Cheap refusals first: no token check, no Redis call for a request refused on its face.
   for (const middleware of edge.refusals) app.use(middleware);
+  // The console's page and assets are public, as a sign-in page is; what it shows comes from the API.
+  if (consoleAssets !== undefined) app.use(consoleFiles(consoleAssets));
   app.use(
     authentication({
       authenticator: settings.authenticator,

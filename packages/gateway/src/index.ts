@@ -69,3 +69,4 @@ export {
   type ManifestDirectory,
   type ResourceDirectory,
 } from "./auth/resource-directory.ts";
+export { consoleContentSecurityPolicy, type ConsoleOptions } from "./console.ts";

@@ -72,7 +72,13 @@ export interface HarnessOptions {
   /** More gateway options: the edge's limits, the public URL, A2A's timeout. */
   readonly gateway?: Pick<
     GatewayOptions,
-    "edge" | "publicUrl" | "a2aSendTimeoutMs" | "maxBufferedEvents" | "metrics" | "runRetentionSeconds"
+    | "edge"
+    | "publicUrl"
+    | "a2aSendTimeoutMs"
+    | "maxBufferedEvents"
+    | "metrics"
+    | "runRetentionSeconds"
+    | "console"
   >;
 }
 

@@ -64,6 +64,7 @@ export async function devCommand(options: DevOptions, output: Output, stopped: P
         : `    (the Redis URL's credentials are hidden as ***: put your own in)\n`) +
       `  freehold gateway --token-file ${auth.tokenFile} --policy-file ${auth.policyFile} --manifests ${manifests}\n` +
       `    (you are ${auth.user}, admin of ${[...new Set(agents.map((agent) => agent.namespace))].join(", ")}; add people to the token file and the policy)\n` +
+      `  then open the console, signed in: http://127.0.0.1:8080/#token=${auth.token}\n` +
       `  freehold run ${first?.name ?? "<agent>"}${first?.namespace === "default" ? "" : ` -n ${first?.namespace ?? ""}`} "your question"\n` +
       `Ctrl-C stops (runs in progress go back on their queue).\n`,
   );

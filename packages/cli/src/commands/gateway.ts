@@ -8,6 +8,8 @@
  *
  * @module
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { FreeholdError, redactUrls } from "@freehold/api";
 import { connectRedis, parseRetentionSeconds } from "@freehold/handoff";
 // The gateway's code (and hono, jose) is imported when a command needs it, not by every command.
@@ -36,6 +38,8 @@ export interface GatewayServeOptions {
   readonly host: string;
   /** The URL callers reach the gateway at, for A2A agent cards. */
   readonly publicUrl?: string;
+  /** The console's built folder; absent: no console. */
+  readonly consoleDirectory?: string;
   /** How long the runs it cancels are kept, in seconds (0: forever); default 7 days. */
   readonly runRetentionSeconds?: number;
   /** Who may do what (see `gatewayAuth`). */
@@ -92,10 +96,12 @@ export async function gatewayCommand(
       : { runRetentionSeconds: options.runRetentionSeconds }),
     ...(options.edge === undefined ? {} : { edge: options.edge }),
     ...(metrics === undefined ? {} : { metrics }),
+    ...(options.consoleDirectory === undefined ? {} : { console: { directory: options.consoleDirectory } }),
   });
   try {
     const { url } = await gateway.listen(options.port, options.host);
     output.stdout(`gateway at ${url} (OpenAPI: ${url}/openapi.json)\n`);
+    if (options.consoleDirectory !== undefined) output.stdout(`console at ${url}/\n`);
     if (metrics !== undefined && options.metricsPort !== undefined) {
       const served = await metrics.listen(options.metricsPort, options.host);
       output.stdout(`metrics at ${served.url}\n`);
@@ -209,6 +215,24 @@ interface GatewayFlags extends GatewayEdgeFlags {
   readonly tokenReviewAudiences?: string[];
   readonly manifests?: string;
   readonly runRetention: string;
+  readonly consoleDir?: string;
+  /** False with --no-console. */
+  readonly console: boolean;
+}
+
+/**
+ * The console's folder: --console-dir (or FREEHOLD_CONSOLE_DIR), else the workspace's built console
+ * when there is one; none with --no-console.
+ */
+function consoleOption(options: GatewayFlags): { consoleDirectory?: string } {
+  if (!options.console) return {};
+  if (options.consoleDir !== undefined) return { consoleDirectory: options.consoleDir };
+  // From src/commands/ or bundle/ of the CLI, the workspace's packages/ is two or three folders up.
+  for (const up of ["../..", "../../.."]) {
+    const directory = join(import.meta.dirname, up, "console", "dist");
+    if (existsSync(join(directory, "index.html"))) return { consoleDirectory: directory };
+  }
+  return {};
 }
 
 /** The entries whose value is not undefined (for exactOptionalPropertyTypes). */
@@ -302,7 +326,13 @@ export function registerGatewayCommand(program: Command, context: GatewayCommand
       "--run-retention <period>",
       "how long the runs the gateway cancels are kept: seconds, or 30m, 12h, 7d; 0 keeps them (FREEHOLD_RUN_RETENTION)",
       environment.FREEHOLD_RUN_RETENTION ?? "7d",
-    );
+    )
+    .option(
+      "--console-dir <folder>",
+      "serve the web console at / from this built folder (FREEHOLD_CONSOLE_DIR; default: the workspace's packages/console/dist when built)",
+      environment.FREEHOLD_CONSOLE_DIR,
+    )
+    .option("--no-console", "serve no web console");
   withEdgeOptions(command, environment).action(async (options: GatewayFlags) => {
     if (options.redisUrl === undefined) {
       throw new FreeholdError("cli.no-redis", "freehold gateway needs --redis-url or FREEHOLD_REDIS_URL");
@@ -342,6 +372,7 @@ export function registerGatewayCommand(program: Command, context: GatewayCommand
         edge,
         ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
         runRetentionSeconds: parseRetentionSeconds(options.runRetention, "--run-retention"),
+        ...consoleOption(options),
       },
       context.output,
       context.stopped(),

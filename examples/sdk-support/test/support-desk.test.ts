@@ -119,8 +119,8 @@ describe("the support desk under freehold dev", () => {
     // Nothing is refunded before the approval.
     expect(readRefunds(refundsFile)).toEqual([]);
 
-    const [approval, ...others] = await ann.listApprovals(namespace, { agent: "billing" });
-    expect(others).toEqual([]);
+    await expect.poll(() => ann.listApprovals(namespace, { agent: "billing" })).toHaveLength(1);
+    const [approval] = await ann.listApprovals(namespace, { agent: "billing" });
     expect(approval).toMatchObject({
       runId: started.id,
       server: "billing-tools",
@@ -157,8 +157,10 @@ describe("the support desk under freehold dev", () => {
       expect.objectContaining({ type: "human-handoff", queue: "billing-team", priority: "high" }),
     );
 
-    const inbox = await ann.listInbox(namespace, "billing-team");
-    const item = inbox.find((entry) => entry.runId === started.id);
+    const inbox = async () =>
+      (await ann.listInbox(namespace, "billing-team")).filter((entry) => entry.runId === started.id);
+    await expect.poll(inbox).toHaveLength(1);
+    const [item] = await inbox();
     expect(item).toMatchObject({
       queue: "billing-team",
       agent: "billing",

@@ -4,7 +4,7 @@
  *
  * Settings, read here only:
  * - `MODEL_BASE_URL`, `MODEL_NAME`: the OpenAI-compatible model (default: the scripted model of
- *   model-script.yaml, as `pnpm model` serves it);
+ *   model-script.json, as `pnpm model` serves it);
  * - `REFUNDS_FILE`: the refunds ledger the tools write (default: .data/refunds.jsonl).
  *
  * @module

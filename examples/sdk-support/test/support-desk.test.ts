@@ -1,5 +1,5 @@
 /**
- * The support desk end to end, as the README runs it: `freehold model serve` on model-script.yaml,
+ * The support desk end to end, as the README runs it: `freehold model serve` on model-script.json,
  * `freehold dev src/resources.ts` (a Redis of its own, the agents' workers and the tools in that
  * process) and the gateway command it prints, with ann of the billing team added to its token file
  * and policy. Through the gateway, with the SDK's client:
@@ -33,7 +33,7 @@ beforeAll(async () => {
   refundsFile = join(folder, "refunds.jsonl");
 
   const model = await startFreehold(
-    ["model", "serve", "--script", "model-script.yaml", "--port", "0"],
+    ["model", "serve", "--script", "model-script.json", "--port", "0"],
     /at (http:\/\/\S+)\n/,
   );
   servers.push(model);

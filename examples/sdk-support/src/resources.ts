@@ -24,8 +24,10 @@ export const model = defineModel({
 });
 
 /**
- * The tools as an MCPServer: in-process under `freehold dev`; in a cluster, served by src/serve.ts
- * behind a Service named billing-tools, which agents call with the token of Secret billing-tools.
+ * The tools as an MCPServer: in-process under `freehold dev`. In a cluster, either served by
+ * src/serve.ts behind a Service named billing-tools, which agents call with the token of Secret
+ * billing-tools (this manifest), or, built with `freehold build --tool-image <image>`, a stdio server
+ * the operator runs from that image (`freehold tools serve src/resources.ts --server billing-tools`).
  */
 export const billingTools = defineToolServer({
   name: billingToolsName,

@@ -8,7 +8,8 @@ import { join } from "node:path";
 
 /** The project's folder. */
 export const project = join(import.meta.dirname, "..");
-const freehold = join(project, "node_modules", ".bin", "freehold");
+/** The `freehold` command the project installs (`node_modules/.bin`). */
+export const freehold = join(project, "node_modules", ".bin", "freehold");
 
 /** The environment of the commands: this process's, without the project's settings (see src/resources.ts). */
 export function baseEnvironment(): NodeJS.ProcessEnv {

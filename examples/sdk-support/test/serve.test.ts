@@ -1,15 +1,45 @@
 /**
- * src/serve.ts, the process of the tools in a cluster, as the README starts it: MCP over streamable
- * HTTP, answering only callers that send its token, and the same tools as under `freehold dev`.
+ * The tools served as in a cluster, both ways the README gives: `freehold tools serve` (the command of
+ * the MCPServer `freehold build --tool-image` writes, stdio behind the operator's bridge), and
+ * src/serve.ts (MCP over streamable HTTP, answering only callers that send its token).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { describe, expect, it } from "vitest";
-import { baseEnvironment, project } from "./freehold-cli.ts";
+import { baseEnvironment, freehold, project } from "./freehold-cli.ts";
+
+describe("freehold tools serve src/resources.ts --server billing-tools", () => {
+  it("serves the tools over stdin and stdout", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "sdk-support-stdio-"));
+    const client = new Client({ name: "stdio-test", version: "1.0.0" });
+    try {
+      await client.connect(
+        new StdioClientTransport({
+          command: freehold,
+          args: ["tools", "serve", "src/resources.ts", "--server", "billing-tools"],
+          cwd: project,
+          env: {
+            ...(baseEnvironment() as Record<string, string>),
+            REFUNDS_FILE: join(folder, "refunds.jsonl"),
+          },
+          stderr: "inherit",
+        }),
+      );
+      const { tools } = await client.listTools();
+      expect(tools.map((tool) => tool.name)).toEqual(["lookup_order", "get_invoice", "issue_refund"]);
+      const invoice = await client.callTool({ name: "get_invoice", arguments: { invoice: "INV-1002" } });
+      expect(invoice.structuredContent).toMatchObject({ invoice: "INV-1002", refunded: 0 });
+    } finally {
+      await client.close();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("src/serve.ts", () => {
   it("serves the tools over HTTP to callers with the token", async () => {

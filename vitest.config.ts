@@ -1,8 +1,9 @@
 /**
  * Test projects:
  * - `unit`: tests beside the code (`src/**\/*.test.ts`), no services.
- * - `integration`: suites under `test/` and `packages/*\/test/` that start real services themselves
- *   (Redis, MCP servers, model servers) on free loopback ports.
+ * - `integration`: suites under `test/`, `packages/*\/test/` and `examples/*\/test/` that start real
+ *   services themselves (Redis, MCP servers, model servers) on free loopback ports. An example's
+ *   tests also run on their own from its folder (`pnpm test` there, with its vitest.config.ts).
  * Both service projects first build the bundled `freehold` when its sources changed
  * (test/build-setup.ts): worker processes start from it, as in the images.
  * - `cluster`: suites that need the real kube-apiserver; one is started for the whole project.
@@ -28,6 +29,7 @@ export default defineConfig({
             "packages/**/test/**/*.test.ts",
             "test/integration/**/*.test.ts",
             "test/conformance/**/*.test.ts",
+            "examples/*/test/**/*.test.ts",
           ],
           globalSetup: ["test/build-setup.ts"],
         },

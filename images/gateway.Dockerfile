@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# The gateway: the HTTP API (runs, SSE events, inbox, approvals, A2A, OpenAPI) over Redis, from
-# `freehold gateway`. Redis comes from FREEHOLD_REDIS_URL (the chart sets it); it listens on 8080.
+# The gateway: the HTTP API (runs, SSE events, inbox, approvals, A2A, OpenAPI) and the web console
+# at / over Redis, from `freehold gateway` (which finds the console beside its bundle). Redis comes from FREEHOLD_REDIS_URL (the chart sets it); it listens on 8080.
 #
 #   docker build -f images/gateway.Dockerfile -t freehold-gateway .
 #
@@ -26,6 +26,10 @@ RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store pnpm f
 RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
     pnpm install --offline --frozen-lockfile --filter "freehold..."
 RUN node packages/cli/scripts/build.ts
+# The web console the gateway serves at / (its built files only).
+RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
+    pnpm install --offline --frozen-lockfile --filter "@freehold/console..."
+RUN node packages/console/scripts/build.ts
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
@@ -36,6 +40,7 @@ RUN groupadd --gid 65532 freehold && \
 WORKDIR /app
 COPY --from=install /app /app
 COPY --from=build /app/packages/cli/bundle /app/packages/cli/bundle
+COPY --from=build /app/packages/console/dist /app/packages/console/dist
 RUN ln -s /app/packages/cli/bundle/bin.js /usr/local/bin/freehold
 USER 65532:65532
 ENTRYPOINT ["freehold"]

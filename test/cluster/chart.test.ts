@@ -706,6 +706,13 @@ describe("helm template", () => {
     });
   });
 
+  it("serves the web console from the gateway unless turned off", async () => {
+    const argumentsOf = async (values: readonly string[]) =>
+      podSpec(find(await render(values), "Deployment", "fh-freehold-gateway")).containers[0]?.args ?? [];
+    expect(await argumentsOf([])).not.toContain("--no-console");
+    expect(await argumentsOf(["gateway.console.enabled=false"])).toContain("--no-console");
+  });
+
   it("serves the gateway's metrics on a port of their own, never on its Service, with scrape annotations", async () => {
     const objects = await render();
     const gateway = find(objects, "Deployment", "fh-freehold-gateway");

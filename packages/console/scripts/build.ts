@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -53,6 +54,29 @@ function fingerprint(): string {
 }
 
 /**
+ * `vite build` in a process of its own, for production whatever the caller's NODE_ENV (a test
+ * runner's `test` would give React's development build).
+ */
+function viteBuild(): Promise<void> {
+  const vite = join(packageDirectory, "node_modules", "vite", "bin", "vite.js");
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [vite, "build", "--logLevel", "warn"], {
+      cwd: packageDirectory,
+      env: { ...process.env, NODE_ENV: "production" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`vite build exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+/**
  * Builds the console unless `dist/` is current.
  *
  * @returns whether it built, and how long it took.
@@ -67,12 +91,7 @@ export async function buildConsole(
     return { built: false, milliseconds: performance.now() - started };
   }
   rmSync(consoleDirectory, { recursive: true, force: true });
-  const { build } = await import("vite");
-  await build({
-    root: packageDirectory,
-    configFile: join(packageDirectory, "vite.config.ts"),
-    logLevel: "warn",
-  });
+  await viteBuild();
   // Written last: a build that stopped half-way is never taken for a current one.
   writeFileSync(stamp, current);
   return { built: true, milliseconds: performance.now() - started };

@@ -1,0 +1,204 @@
+/**
+ * The web console in a real browser (Debian's Chromium), served by a real gateway, on real Redis and
+ * real workers on the scripted model: a desk member signs in with the link `freehold dev` prints,
+ * opens the item a run handed over, claims it, and a second member's claim is refused in plain
+ * words; the item is answered and the run completes. An approver approves and rejects; the person
+ * who started a run is told why they cannot approve it; someone of no role in the namespace sees
+ * none of it. axe-core finds no serious or critical violation on any screen.
+ */
+import { buildConsole, consoleDirectory } from "@freehold/console";
+import { createClient, type FreeholdClient } from "@freehold/sdk/client";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startHarness, waitForStatus, world, type Harness } from "../../packages/gateway/test/harness.ts";
+import { axeViolations, launchChromium } from "../fixtures/browser.ts";
+import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
+
+let harness: Harness;
+let counter: CounterServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  await buildConsole();
+  harness = await startHarness({
+    people: { eve: ["outsiders"] },
+    gateway: { console: { directory: consoleDirectory } },
+  });
+  counter = await startCounterServer({ transport: "http" });
+  browser = await launchChromium();
+}, 180_000);
+
+afterAll(async () => {
+  await browser.close();
+  await harness.close();
+  await counter.close();
+});
+
+function clientOf(user: string): FreeholdClient {
+  return createClient({ url: harness.url, token: harness.tokens.get(user) ?? "" });
+}
+
+/** A page of its own (its own storage) signed in as `user` through the link with the token. */
+async function signedIn(user: string, namespace: string, screen: string): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  page.on("console", (message) => {
+    if (message.type() === "error" && !message.text().includes("Failed to load resource"))
+      problems.push(message.text());
+  });
+  await page.goto(`${harness.url}/#token=${harness.tokens.get(user) ?? ""}`);
+  // The token left the address bar as soon as the page read it.
+  await expect.poll(() => page.url()).not.toContain("token=");
+  const field = page.getByLabel("Namespace");
+  await field.fill(namespace);
+  await field.blur();
+  await page.goto(`${harness.url}/#/${screen}`);
+  expect(problems).toEqual([]);
+  return page;
+}
+
+async function expectAccessible(page: Page, screen: string): Promise<void> {
+  const violations = await axeViolations(page);
+  const serious = violations.filter(
+    (violation) => violation.impact === "serious" || violation.impact === "critical",
+  );
+  console.info(
+    `axe on ${screen}: ${violations.length} violations (${serious.length} serious or critical)${violations.map((violation) => `\n  ${violation.impact ?? "?"} ${violation.id}: ${violation.help}`).join("")}`,
+  );
+  expect(serious).toEqual([]);
+}
+
+const desk = [
+  {
+    match: { contains: "refund" },
+    toolCalls: [
+      {
+        name: "transfer_to_human_desk",
+        arguments: { summary: "Wants a refund.", reason: "Refunds need a person.", priority: "high" },
+      },
+    ],
+  },
+  {
+    match: { role: "user" as const, contains: "Add" },
+    toolCalls: [{ name: "add", arguments: { a: 2, b: 3 } }],
+  },
+  { match: { toolName: "add" }, text: "Done adding." },
+];
+
+async function deskWorld(): Promise<string> {
+  return world(
+    harness,
+    desk,
+    {
+      front: {
+        handoffs: [{ humanQueue: "desk" }],
+        tools: [{ mcpServer: "counter", allow: ["add"], requireApproval: ["add"] }],
+      },
+    },
+    {
+      mcpServers: { counter: counter.url },
+      humanQueues: { desk: { description: "People.", members: [{ group: "testers" }] } },
+    },
+  );
+}
+
+describe("the console", () => {
+  it("asks for a token, and takes one pasted", async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${harness.url}/`);
+    await expect.poll(() => page.getByRole("button", { name: "Sign in" }).isVisible()).toBe(true);
+    await expectAccessible(page, "sign-in");
+    await page.getByLabel("Access token").fill(harness.tokens.get("ann") ?? "");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.getByRole("link", { name: "Approvals" }).isVisible()).toBe(true);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await expect.poll(() => page.getByLabel("Access token").isVisible()).toBe(true);
+  });
+
+  it("lets a desk member claim and answer an item; a second member's claim is refused plainly", async () => {
+    const namespace = await deskWorld();
+    const run = await clientOf("tester").startRun(namespace, "front", { input: "I want a refund." });
+    await waitForStatus(harness, namespace, run.id, "waiting_for_human");
+
+    const ann = await signedIn("ann", namespace, "inbox");
+    const queue = ann.getByLabel("Human queue");
+    await queue.fill("desk");
+    await queue.blur();
+    const item = ann.getByRole("button", { name: "Wants a refund." });
+    await expect.poll(() => item.isVisible(), { timeout: 10_000 }).toBe(true);
+    await expectAccessible(ann, "inbox");
+    await item.click();
+    await expect.poll(() => ann.getByRole("article").innerText()).toContain("Why: Refunds need a person.");
+    await expect
+      .poll(() => ann.getByRole("list", { name: "Conversation" }).innerText())
+      .toContain("I want a refund.");
+    await expectAccessible(ann, "inbox item");
+    await ann.getByRole("button", { name: "Claim" }).click();
+    await expect.poll(() => ann.getByRole("cell", { name: "claimed by ann" }).isVisible()).toBe(true);
+    await expect.poll(() => ann.getByRole("article").innerText()).toMatch(/Claimed by ann until /);
+
+    const bob = await signedIn("bob", namespace, "inbox");
+    await bob.getByLabel("Human queue").fill("desk");
+    await bob.getByRole("button", { name: "Wants a refund." }).click();
+    await bob.getByRole("button", { name: "Claim" }).click();
+    await expect.poll(() => bob.getByRole("alert").innerText()).toContain(`is already claimed by ann`);
+
+    await ann.getByLabel("Answer or note").fill("Your refund is on its way.");
+    await ann.getByRole("button", { name: "Answer and end" }).click();
+    const done = await waitForStatus(harness, namespace, run.id, "completed");
+    expect(done.output).toBe("Your refund is on its way.");
+    await expect.poll(() => ann.getByText("Nothing waits in desk.").isVisible()).toBe(true);
+  });
+
+  it("lets an approver approve and reject; the requester is told why they cannot", async () => {
+    const namespace = await deskWorld();
+    const tester = clientOf("tester");
+    const approved = await tester.startRun(namespace, "front", { input: "Add 2 and 3." });
+    await waitForStatus(harness, namespace, approved.id, "waiting_for_approval");
+
+    // The person who started the run sees it, and the gateway's reason when they try.
+    const own = await signedIn("tester", namespace, "approvals");
+    const card = own.getByRole("listitem", { name: "front wants to call add" });
+    await expect.poll(() => card.isVisible(), { timeout: 10_000 }).toBe(true);
+    await expectAccessible(own, "approvals");
+    await card.getByRole("button", { name: "Approve" }).click();
+    await expect
+      .poll(() => card.getByRole("alert").innerText())
+      .toContain("may not approve its own call of add");
+
+    const ann = await signedIn("ann", namespace, "approvals");
+    const annCard = ann.getByRole("listitem", { name: "front wants to call add" });
+    await expect.poll(() => annCard.innerText(), { timeout: 10_000 }).toContain("counter/add");
+    expect(await annCard.innerText()).toMatch(/a\s*2/);
+    await annCard.getByRole("button", { name: "Approve" }).click();
+    expect((await waitForStatus(harness, namespace, approved.id, "completed")).output).toBe("Done adding.");
+
+    const rejected = await tester.startRun(namespace, "front", { input: "Add 2 and 3, again." });
+    await waitForStatus(harness, namespace, rejected.id, "waiting_for_approval");
+    await ann.reload();
+    const second = ann.getByRole("listitem", { name: "front wants to call add" });
+    await expect.poll(() => second.isVisible(), { timeout: 10_000 }).toBe(true);
+    await second.getByLabel(/Reason/).fill("Not today.");
+    await second.getByRole("button", { name: "Reject" }).click();
+    await expect
+      .poll(async () => (await harness.store.require(namespace, rejected.id)).status, { timeout: 20_000 })
+      .not.toBe("waiting_for_approval");
+    const state = await harness.store.require(namespace, rejected.id);
+    expect(JSON.stringify(state.messages)).toContain("Not today.");
+  });
+
+  it("shows someone of no role in the namespace none of it", async () => {
+    const namespace = await deskWorld();
+    const run = await clientOf("tester").startRun(namespace, "front", { input: "Add 2 and 3." });
+    await waitForStatus(harness, namespace, run.id, "waiting_for_approval");
+    const eve = await signedIn("eve", namespace, "approvals");
+    await expect.poll(() => eve.getByRole("alert").isVisible(), { timeout: 10_000 }).toBe(true);
+    expect(await eve.getByRole("listitem").count()).toBe(0);
+    expect(await eve.content()).not.toContain("counter/add");
+    await eve.goto(`${harness.url}/#/agents`);
+    await expect.poll(() => eve.getByRole("alert").isVisible()).toBe(true);
+    await expectAccessible(eve, "agents (refused)");
+  });
+});

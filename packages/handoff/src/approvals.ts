@@ -149,7 +149,7 @@ export function createApprovals(parts: {
             run,
             record.toolCall.id,
             {
-              content: `A person (${user}) rejected this call${decision.reason === undefined ? "" : `: ${decision.reason}`}. Do not call it again unless the user asks.`,
+              content: `${sentence(`A person (${user}) rejected this call${decision.reason === undefined ? "" : `: ${decision.reason.trim()}`}`)} Do not call it again unless the user asks.`,
               isError: true,
             },
             { now, startedAt: new Date(item.createdAt) },
@@ -181,4 +181,9 @@ export function createApprovals(parts: {
     },
   };
   return approvals;
+}
+
+/** Text ending as a sentence does: a full stop added unless it ends with one (or ? or !) already. */
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }

@@ -38,7 +38,18 @@ export async function devCommand(options: DevOptions, output: Output, stopped: P
     ...(options.modelsDirectory === undefined ? {} : { modelsDirectory: options.modelsDirectory }),
   });
   const agents = environment.runtimes.flatMap((runtime) => runtime.agents);
-  const [first] = agents;
+  // The agent to try first: one no other agent hands to or calls (the front door), else the first.
+  const reached = new Set(
+    agents.flatMap((agent) => [
+      ...(agent.spec.handoffs ?? []).flatMap((handoff) =>
+        handoff.agent === undefined ? [] : [handoff.agent],
+      ),
+      ...(agent.spec.tools ?? []).flatMap((tool) =>
+        "agent" in tool && typeof tool.agent === "string" ? [tool.agent] : [],
+      ),
+    ]),
+  );
+  const first = agents.find((agent) => !reached.has(agent.name)) ?? agents[0];
   const auth = writeDevAuth(
     devAuthFiles(
       options.environment,

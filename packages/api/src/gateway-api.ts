@@ -65,6 +65,23 @@ export const pageFields = {
 export const InboxItemList = z.object({ items: z.array(InboxItem), ...pageFields });
 export type InboxItemList = z.infer<typeof InboxItemList>;
 
+/** A human queue the caller works, with its numbers now. */
+export const HumanQueueSummary = z.object({
+  name: z.string(),
+  description: z.string().optional(),
+  waiting: z.int().min(0).describe("Items waiting for someone to claim them."),
+  claimed: z.int().min(0).describe("Items someone holds a claim on."),
+  oldestWaitingSince: z.iso
+    .datetime()
+    .optional()
+    .describe("When the item that has waited longest entered the queue; absent when none waits."),
+});
+export type HumanQueueSummary = z.infer<typeof HumanQueueSummary>;
+
+/** The human queues of a namespace whose items the caller works (its members' and open ones). */
+export const HumanQueueList = z.object({ queues: z.array(HumanQueueSummary) });
+export type HumanQueueList = z.infer<typeof HumanQueueList>;
+
 /** Tool calls waiting for a decision. */
 export const ApprovalItemList = z.object({ items: z.array(ApprovalItem), ...pageFields });
 export type ApprovalItemList = z.infer<typeof ApprovalItemList>;

@@ -87,6 +87,8 @@ export {
   AgentSummary,
   ApprovalItemList,
   ErrorBody,
+  HumanQueueList,
+  HumanQueueSummary,
   InboxItemList,
   pageFields,
   RunDetails,

@@ -21,7 +21,15 @@ import type { GatewayParts } from "./gateway-parts.ts";
 import { page, pageQuery } from "./pagination.ts";
 import { defineRoute, json, linksTo, type Route } from "./route.ts";
 import { runLinks } from "./run-routes.ts";
-import { ErrorBody, InboxItemList, ItemParameter, NamespaceParameter, QueueParameter } from "./schemas.ts";
+import { humanQueueCounts } from "@freehold/handoff";
+import {
+  ErrorBody,
+  HumanQueueList,
+  InboxItemList,
+  ItemParameter,
+  NamespaceParameter,
+  QueueParameter,
+} from "./schemas.ts";
 
 const queueParams = z.object({ namespace: NamespaceParameter, queue: QueueParameter });
 const itemParams = z.object({ namespace: NamespaceParameter, queue: QueueParameter, itemId: ItemParameter });
@@ -83,6 +91,43 @@ async function itemInQueue(
   }
   return item;
 }
+
+export const listHumanQueuesRoute = defineRoute({
+  method: "get",
+  path: "/v1/namespaces/{namespace}/humanqueues",
+  operationId: "listHumanQueues",
+  summary: "The human queues whose items you work (its members' and open ones), with their numbers",
+  tag: "inbox",
+  params: z.object({ namespace: NamespaceParameter }),
+  access: ({ namespace }) => ({ verb: "list", resource: "humanqueues", namespace }),
+  responses: {
+    200: {
+      description: "The queues, by name, each with its waiting and claimed items and its oldest wait.",
+      schema: HumanQueueList,
+    },
+    400: responses[400],
+    403: { description: "You may not list the namespace's human queues.", schema: ErrorBody },
+    404: { description: "A namespace you cannot read.", schema: ErrorBody },
+  },
+  handle: async (parts, { params, identity }) => {
+    const queues = await parts.access.memberQueues(identity, params.namespace);
+    const counted = await Promise.all(
+      queues.map(async (queue) => {
+        const counts = await humanQueueCounts(parts.redis, params.namespace, queue.name);
+        return {
+          name: queue.name,
+          ...(queue.description === undefined ? {} : { description: queue.description }),
+          waiting: counts.waiting,
+          claimed: counts.claimed,
+          ...(counts.oldestQueuedAt === undefined
+            ? {}
+            : { oldestWaitingSince: new Date(counts.oldestQueuedAt).toISOString() }),
+        };
+      }),
+    );
+    return json(HumanQueueList, { queues: counted });
+  },
+});
 
 export const listInboxRoute = defineRoute({
   method: "get",
@@ -238,6 +283,7 @@ export const handBackInboxItemRoute = defineRoute({
 
 /** The inbox routes. */
 export const inboxRoutes: readonly Route[] = [
+  listHumanQueuesRoute,
   listInboxRoute,
   getInboxItemRoute,
   findInboxItemRoute,

@@ -14,6 +14,7 @@ export {
   AgentSummary,
   ApprovalItemList,
   ErrorBody,
+  HumanQueueList,
   InboxItemList,
   RunDetails,
   RunEventList,

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { FreeholdError, type ApprovalItem } from "@freehold/api";
+import { FreeholdError, type ApprovalItem, type Subject } from "@freehold/api";
 import { resourcePath, type AccessRequest, type Authorizer } from "./authorizer.ts";
 import type { Identity } from "./identity.ts";
-import type { ResourceDirectory } from "./resource-directory.ts";
+import type { DirectoryQueue, ResourceDirectory } from "./resource-directory.ts";
 import { isStarter, type RunStarters } from "./run-starters.ts";
 
 /** The checks route handlers call. */
@@ -20,6 +20,8 @@ export interface Access {
   require(identity: Identity, request: AccessRequest, notFound?: () => FreeholdError): Promise<void>;
   /** `auth.forbidden` unless the queue sets no members or the identity is one (by user or group). */
   requireQueueMember(identity: Identity, namespace: string, queue: string): Promise<void>;
+  /** The namespace's HumanQueues whose items the identity works: members' queues and open ones. */
+  memberQueues(identity: Identity, namespace: string): Promise<readonly DirectoryQueue[]>;
   /**
    * `auth.forbidden` when the identity started the approval's run (or the run it descends from)
    * and the agent's tool entry does not say `allowSelfApproval: true`.
@@ -90,15 +92,11 @@ export function createAccess(options: AccessOptions): Access {
         { details: { verb: request.verb, resource: resourcePath(request), namespace: request.namespace } },
       );
     },
+    async memberQueues(identity, namespace) {
+      return (await directory.humanQueues(namespace)).filter((queue) => isMember(identity, queue.members));
+    },
     async requireQueueMember(identity, namespace, queue) {
-      const members = await directory.queueMembers(namespace, queue);
-      if (members === undefined) return;
-      const member = members.some((subject) =>
-        subject.user !== undefined
-          ? subject.user === identity.user
-          : identity.groups.includes(subject.group ?? ""),
-      );
-      if (member) return;
+      if (isMember(identity, await directory.queueMembers(namespace, queue))) return;
       throw new FreeholdError(
         "auth.forbidden",
         `${identity.user} is not a member of human queue ${queue} in namespace ${namespace}: ` +
@@ -121,4 +119,14 @@ export function createAccess(options: AccessOptions): Access {
       );
     },
   };
+}
+
+/** Whether the identity is one of a queue's members (by user or group); a queue without members is open. */
+function isMember(identity: Identity, members: readonly Subject[] | undefined): boolean {
+  if (members === undefined) return true;
+  return members.some((subject) =>
+    subject.user !== undefined
+      ? subject.user === identity.user
+      : identity.groups.includes(subject.group ?? ""),
+  );
 }

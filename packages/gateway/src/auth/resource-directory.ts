@@ -14,9 +14,22 @@ import type { KubernetesClient } from "./kubernetes-client.ts";
 export interface ResourceDirectory {
   /** The queue's `spec.members`; `undefined` when the queue sets none (or is unknown). */
   queueMembers(namespace: string, queue: string): Promise<readonly Subject[] | undefined>;
+  /** The namespace's HumanQueues, by name (at most {@link maxListedQueues}). */
+  humanQueues(namespace: string): Promise<readonly DirectoryQueue[]>;
   /** The agent's tool entries; `[]` when the agent is unknown. */
   agentTools(namespace: string, agent: string): Promise<readonly AgentTool[]>;
 }
+
+/** A HumanQueue as the directory knows it. */
+export interface DirectoryQueue {
+  readonly name: string;
+  readonly description?: string | undefined;
+  /** Absent: the queue sets no members (anyone with the role works it). */
+  readonly members?: readonly Subject[] | undefined;
+}
+
+/** The most HumanQueues a namespace lists (one page of the API server's list). */
+export const maxListedQueues = 500;
 
 /** A resource as the directory takes it: a parsed manifest. */
 export interface DirectoryResource {
@@ -56,16 +69,40 @@ export function createManifestDirectory(): ManifestDirectory {
       }
     },
     queueMembers: (namespace, queue) => Promise.resolve(queues.get(key(namespace, queue))?.members),
+    humanQueues: (namespace) =>
+      Promise.resolve(
+        [...queues]
+          .filter(([where]) => where.startsWith(`${namespace}/`))
+          .map(([where, spec]) => ({
+            name: where.slice(namespace.length + 1),
+            description: spec.description,
+            members: spec.members,
+          }))
+          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+          .slice(0, maxListedQueues),
+      ),
     agentTools: (namespace, agent) => Promise.resolve(agents.get(key(namespace, agent))?.tools ?? []),
   };
 }
 
 const Members = z.object({ spec: z.object({ members: z.array(z.custom<Subject>()).optional() }).optional() });
+const QueueList = z.object({
+  items: z
+    .array(
+      z.object({
+        metadata: z.object({ name: z.string() }),
+        spec: z
+          .object({ description: z.string().optional(), members: z.array(z.custom<Subject>()).optional() })
+          .optional(),
+      }),
+    )
+    .optional(),
+});
 const Tools = z.object({ spec: z.object({ tools: z.array(z.custom<AgentTool>()).optional() }).optional() });
 
 /**
  * The directory of a cluster: HumanQueues and Agents read with the gateway's ServiceAccount
- * (`get` on `humanqueues` and `agents`), each remembered for `cacheMs`.
+ * (`get` on `humanqueues` and `agents`, `list` on `humanqueues`), each remembered for `cacheMs`.
  *
  * @example
  * ```ts
@@ -78,8 +115,11 @@ export function createKubernetesDirectory(options: {
 }): ResourceDirectory {
   const cacheMs = options.cacheMs ?? 5000;
   const cache = new Map<string, { readonly value: unknown; readonly until: number }>();
-  const read = async (namespace: string, plural: string, name: string): Promise<unknown> => {
-    const path = `/apis/freehold.dev/v1alpha1/namespaces/${encodeURIComponent(namespace)}/${plural}/${encodeURIComponent(name)}`;
+  /** One resource, or (without `name`) one page of the namespace's list. */
+  const read = async (namespace: string, plural: string, name: string | undefined): Promise<unknown> => {
+    const path =
+      `/apis/freehold.dev/v1alpha1/namespaces/${encodeURIComponent(namespace)}/${plural}` +
+      (name === undefined ? `?limit=${maxListedQueues}` : `/${encodeURIComponent(name)}`);
     const cached = cache.get(path);
     if (cached !== undefined && cached.until > Date.now()) return cached.value;
     const value = (await options.client.call("GET", path)) ?? {};
@@ -90,6 +130,16 @@ export function createKubernetesDirectory(options: {
   return {
     async queueMembers(namespace, queue) {
       return Members.parse(await read(namespace, "humanqueues", queue)).spec?.members;
+    },
+    async humanQueues(namespace) {
+      const list = QueueList.parse(await read(namespace, "humanqueues", undefined));
+      return (list.items ?? [])
+        .map((queue) => ({
+          name: queue.metadata.name,
+          description: queue.spec?.description,
+          members: queue.spec?.members,
+        }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     },
     async agentTools(namespace, agent) {
       return Tools.parse(await read(namespace, "agents", agent)).spec?.tools ?? [];

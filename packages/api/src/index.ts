@@ -92,6 +92,8 @@ export {
   RunDetails,
   RunEventList,
   RunId,
+  RunList,
+  RunSummary,
   StartRunBody,
   StoredRunEvent,
 } from "./gateway-api.ts";

@@ -18,6 +18,8 @@ export {
   RunDetails,
   RunEventList,
   RunId,
+  RunList,
+  RunSummary,
   StartRunBody,
   StoredRunEvent,
 } from "@freehold/api";

@@ -1,16 +1,23 @@
 /**
  * The typed client (`createClient` of `@freehold/sdk/client`) against a real gateway, real Redis and
- * real workers on the scripted model: runs started, read, followed (through a dropped connection,
- * resumed with Last-Event-ID, with no event missed or given twice) and cancelled; a person's inbox
- * and approvals; the gateway's refusals as its FreeholdErrors. And the client's entry, bundled for
+ * real workers on the scripted model: runs started, listed page by page, read, followed (through a
+ * dropped connection, resumed with Last-Event-ID, with no event missed or given twice) and
+ * cancelled; a person's inbox and approvals; the gateway's refusals as its FreeholdErrors. And the client's entry, bundled for
  * a browser, imports nothing of Node's.
  */
 import { join } from "node:path";
-import { isFreeholdError, type StoredRunEvent } from "@freehold/api";
-import { createClient, type FreeholdClient } from "@freehold/sdk/client";
+import { isFreeholdError, type RunState, type RunSummary, type StoredRunEvent } from "@freehold/api";
+import { createAgentRegistry } from "@freehold/handoff";
+import { createClient, type FreeholdClient, type ListRunsOptions } from "@freehold/sdk/client";
 import { build } from "rolldown";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHarness, waitForStatus, world, type Harness } from "../../packages/gateway/test/harness.ts";
+import {
+  idleAgent,
+  startHarness,
+  waitForStatus,
+  world,
+  type Harness,
+} from "../../packages/gateway/test/harness.ts";
 import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
 
 let harness: Harness;
@@ -146,6 +153,60 @@ describe("the client", () => {
     const nowhere = createClient({ url: "http://127.0.0.1:9", token: "x" });
     const unreachable = await caught(nowhere.listAgents(namespace));
     expect(isFreeholdError(unreachable, "gateway.unreachable")).toBe(true);
+  });
+
+  it("lists a namespace's runs page by page, newest first, filtered by agent and status", async () => {
+    const namespace = await idleAgent(harness, "billing");
+    await createAgentRegistry(harness.connection).register(namespace, {
+      name: "support",
+      description: "Never works either.",
+      a2a: false,
+    });
+    const client = clientOf("tester");
+    const started: RunState[] = [];
+    for (let index = 0; index < 7; index += 1) {
+      started.push(
+        await client.startRun(namespace, index < 5 ? "billing" : "support", { input: `Run ${index}` }),
+      );
+    }
+    await client.cancelRun(namespace, started[1]?.id ?? "");
+    const newestFirst = (runs: readonly RunState[]): string[] =>
+      [...runs]
+        .sort(
+          (left, right) =>
+            Date.parse(right.createdAt) - Date.parse(left.createdAt) ||
+            Buffer.compare(Buffer.from(right.id), Buffer.from(left.id)),
+        )
+        .map((run) => run.id);
+    const walk = async (options: Omit<ListRunsOptions, "cursor">): Promise<RunSummary[]> => {
+      const runs: RunSummary[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listRuns(namespace, {
+          ...options,
+          ...(cursor === undefined ? {} : { cursor }),
+        });
+        expect(page.items.length).toBeLessThanOrEqual(options.limit ?? 100);
+        runs.push(...page.items);
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+      return runs;
+    };
+    expect((await walk({ limit: 3 })).map((run) => run.id)).toEqual(newestFirst(started));
+    expect((await walk({ agent: "support", limit: 1 })).map((run) => run.id)).toEqual(
+      newestFirst(started.slice(5)),
+    );
+    expect(await walk({ status: "cancelled" })).toMatchObject([{ id: started[1]?.id, status: "cancelled" }]);
+    expect((await walk({ status: ["queued", "cancelled"] })).length).toBe(7);
+    const [first] = (await client.listRuns(namespace, { limit: 1 })).items;
+    expect(first).not.toHaveProperty("messages");
+    const refused = await caught(client.listRuns(namespace, { limit: 0 }));
+    expect(refused).toMatchObject({
+      code: "request.invalid",
+      message: "invalid query parameter: limit: must be at least 1",
+    });
+    const made = await caught(client.listRuns(namespace, { cursor: "made-up" }));
+    expect(isFreeholdError(made, "request.invalid")).toBe(true);
   });
 
   it("works a human queue and decides approvals, as the people the gateway knows", async () => {

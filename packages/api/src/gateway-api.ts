@@ -1,6 +1,6 @@
 /**
  * The gateway's wire shapes: request and response bodies that wrap the resource schemas (a run with
- * its history, lists, the error body). The gateway parses and documents its bodies with them, and
+ * its history, a run's summary, lists, the error body). The gateway parses and documents its bodies with them, and
  * the typed client (`@freehold/sdk/client`) parses its answers with the same ones: one source.
  *
  * @module
@@ -85,6 +85,34 @@ export type HumanQueueList = z.infer<typeof HumanQueueList>;
 /** Tool calls waiting for a decision. */
 export const ApprovalItemList = z.object({ items: z.array(ApprovalItem), ...pageFields });
 export type ApprovalItemList = z.infer<typeof ApprovalItemList>;
+
+/**
+ * A run as a list shows it: where it stands, what it spent, what it waits for or why it ended;
+ * not its input, output or conversation (`GET .../runs/{runId}` has those).
+ */
+export const RunSummary = RunState.pick({
+  id: true,
+  namespace: true,
+  agent: true,
+  status: true,
+  steps: true,
+  usage: true,
+  waiting: true,
+  parent: true,
+  limit: true,
+  error: true,
+  createdAt: true,
+  updatedAt: true,
+  finishedAt: true,
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+/**
+ * A page of a namespace's runs, newest first. With filters, a page may hold fewer items than asked
+ * for (even none) and still have a `nextCursor`: each page reads a bounded stretch of the runs.
+ */
+export const RunList = z.object({ items: z.array(RunSummary), ...pageFields });
+export type RunList = z.infer<typeof RunList>;
 
 /** Every error: `{code, message, details}`. */
 export const ErrorBody = z.object({

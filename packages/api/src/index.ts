@@ -94,6 +94,8 @@ export {
   RunDetails,
   RunEventList,
   RunId,
+  RunList,
+  RunSummary,
   StartRunBody,
   StoredRunEvent,
 } from "./gateway-api.ts";

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { registerApprovalCommands } from "./commands/approvals.ts";
 import { registerGatewayCommand } from "./commands/gateway.ts";
 import { registerInboxCommands } from "./commands/inbox.ts";
+import { registerRunsCommand } from "./commands/runs.ts";
 import type { Output } from "./output.ts";
 
 // Each command's module is imported when the command runs: a worker never loads the gateway, the
@@ -408,6 +409,7 @@ export function createProgram(context: ProgramContext): Command {
   registerGatewayCommand(program, context);
   registerInboxCommands(program, context);
   registerApprovalCommands(program, context);
+  registerRunsCommand(program, context);
 
   program
     .command("demo")

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RunState } from "@freehold/api";
 import {
+  cancelRun,
   createAgentQueues,
   createAgentRegistry,
   createQuotas,
@@ -33,6 +34,7 @@ import { registerApprovalCommands } from "../src/commands/approvals.ts";
 import { gatewayAuth } from "../src/commands/gateway-auth.ts";
 import { gatewayCommand, registerGatewayCommand } from "../src/commands/gateway.ts";
 import { registerInboxCommands } from "../src/commands/inbox.ts";
+import { registerRunsCommand } from "../src/commands/runs.ts";
 import { runCommand } from "../src/commands/run.ts";
 import { devAuthFiles, writeDevAuth } from "../src/dev/dev-auth.ts";
 import { captureOutput } from "../src/output.ts";
@@ -179,6 +181,7 @@ async function freehold(user: string, ...args: string[]): Promise<{ stdout: stri
   };
   registerInboxCommands(program, context);
   registerApprovalCommands(program, context);
+  registerRunsCommand(program, context);
   registerGatewayCommand(program, context);
   await program.parseAsync([...args, "-n", namespace], { from: "user" });
   return { stdout: output.out.join(""), stderr: output.err.join("") };
@@ -408,6 +411,76 @@ describe("freehold approvals", () => {
     await expect(freehold("mallory", "inbox", "list", "billing-desk")).rejects.toMatchObject({
       code: "auth.unauthenticated",
     });
+  });
+});
+
+describe("freehold runs", () => {
+  it("lists the namespace's runs newest first, a page or all of them, as a table or JSON lines", async () => {
+    const refund = await startRun(
+      { redis: connection, store, queues },
+      { namespace, agent: "billing", input: "I want a refund" },
+    );
+    const adding = await startRun(
+      { redis: connection, store, queues },
+      { namespace, agent: "billing", input: "add 2 and 3" },
+    );
+    await waitFor(refund.id, "waiting_for_human");
+    await waitFor(adding.id, "waiting_for_approval");
+
+    const listed = await freehold("ann", "runs", "--status", "waiting_for_human,waiting_for_approval");
+    const [header, ...rows] = listed.stdout.trim().split("\n");
+    expect(header).toMatch(/^RUN\s+AGENT\s+STATUS\s+STEPS\s+TOKENS\s+CREATED\s+UPDATED\s+DETAIL$/);
+    expect(rows.findIndex((row) => row.startsWith(adding.id))).toBeLessThan(
+      rows.findIndex((row) => row.startsWith(refund.id)),
+    );
+    expect(rows.find((row) => row.startsWith(refund.id))).toMatch(
+      /\s+billing\s+waiting_for_human\s+1\s+\d+\s+\d+[smhd]\s+\d+[smhd]\s+waits for queue billing-desk$/,
+    );
+    expect(rows.find((row) => row.startsWith(adding.id))).toMatch(
+      /waiting_for_approval .*waits for 1 approval\(s\)$/,
+    );
+
+    // Every run, a page of one at a time, is what the store holds.
+    const all = (await freehold("bob", "runs", "--all", "--limit", "1", "--json")).stdout
+      .trim()
+      .split("\n")
+      .map((line) => (JSON.parse(line) as { id: string }).id);
+    const stored: string[] = [];
+    let page = await store.list(namespace);
+    stored.push(...page.runs.map((run) => run.id));
+    while (page.next !== undefined) {
+      page = await store.list(namespace, { after: page.next });
+      stored.push(...page.runs.map((run) => run.id));
+    }
+    expect(all).toEqual(stored);
+    expect(all.slice(0, 2)).toEqual([adding.id, refund.id]);
+
+    const first = await freehold("ann", "runs", "--limit", "1", "--json");
+    expect(JSON.parse(first.stdout)).toMatchObject({ id: adding.id, status: "waiting_for_approval" });
+    const cursor = /^more: add --cursor (\S+) \(or --all for every page\)$/m.exec(first.stderr)?.[1] ?? "";
+    const second = await freehold("ann", "runs", "--limit", "1", "--json", "--cursor", cursor);
+    expect(JSON.parse(second.stdout)).toMatchObject({ id: refund.id, status: "waiting_for_human" });
+
+    expect((await freehold("ann", "runs", "--agent", "nobody")).stderr).toBe(
+      `no runs (namespace ${namespace})\n`,
+    );
+    await expect(freehold("ann", "runs", "--status", "done")).rejects.toMatchObject({
+      code: "cli.invalid-option",
+      message: expect.stringContaining(
+        '--status: unknown status "done"; give one of queued, running,',
+      ) as unknown,
+    });
+    await expect(freehold("ann", "runs", "--limit", "0")).rejects.toMatchObject({
+      code: "cli.invalid-option",
+      message: '--limit must be a whole number from 1 to 500, not "0"',
+    });
+    await expect(freehold("ann", "runs", "--cursor", "made-up")).rejects.toMatchObject({
+      code: "request.invalid",
+    });
+    await expect(freehold("mallory", "runs")).rejects.toMatchObject({ code: "auth.unauthenticated" });
+    // Leave the desk and the approvals as they were.
+    await cancelRun(store, namespace, refund.id);
+    await cancelRun(store, namespace, adding.id);
   });
 });
 

@@ -19,6 +19,8 @@ export {
   InboxItemList,
   RunDetails,
   RunEventList,
+  RunList,
+  RunSummary,
   StartRunBody,
   StoredRunEvent,
 } from "./schemas.ts";

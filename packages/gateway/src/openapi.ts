@@ -27,6 +27,8 @@ import {
   InboxItemList,
   RunDetails,
   RunEventList,
+  RunList,
+  RunSummary,
   StartRunBody,
   StoredRunEvent,
 } from "./schemas.ts";
@@ -50,6 +52,8 @@ const namedSchemas: readonly (readonly [name: string, schema: z.ZodType, io: Io]
   ["RunEvent", RunEvent, "output"],
   ["StoredRunEvent", StoredRunEvent, "output"],
   ["RunEventList", RunEventList, "output"],
+  ["RunSummary", RunSummary, "output"],
+  ["RunList", RunList, "output"],
   ["AgentList", AgentList, "output"],
   ["InboxItem", InboxItem, "output"],
   ["InboxItemList", InboxItemList, "output"],

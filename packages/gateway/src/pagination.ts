@@ -1,9 +1,10 @@
 /**
- * Cursor pagination of the gateway's lists (inbox items, approvals): `limit` (default 100, at
+ * Cursor pagination of the gateway's lists (inbox items, approvals, runs): `limit` (default 100, at
  * most 500; more is a 400 that names it) and an opaque `cursor` from the previous page's
  * `nextCursor`. The cursor names the last item served, so a walk over a list that does not change
  * meanwhile gives every item exactly once; an item that left the list in the meantime does not
- * make the walk repeat items (the position is the fallback).
+ * make the walk repeat items (the position is the fallback). Runs are read from their index a page
+ * at a time ({@link indexCursor}): their cursor names the last index entry the page examined.
  *
  * @module
  */
@@ -38,13 +39,16 @@ export { pageFields } from "@freehold/api";
 
 const Cursor = z.strictObject({ v: z.literal(1), after: z.string(), position: z.int().min(0) });
 
-function encode(cursor: z.infer<typeof Cursor>): string {
+/** The cursor of a list read page by page from an index (runs): the last entry the page examined. */
+const IndexCursor = z.strictObject({ v: z.literal(1), after: z.string().min(1), createdAt: z.int() });
+
+function encode(cursor: object): string {
   return Buffer.from(JSON.stringify(cursor)).toString("base64url");
 }
 
-function decode(text: string): z.infer<typeof Cursor> {
+function decode<Schema extends z.ZodType>(text: string, schema: Schema): z.output<Schema> {
   try {
-    return Cursor.parse(JSON.parse(Buffer.from(text, "base64url").toString("utf8")));
+    return schema.parse(JSON.parse(Buffer.from(text, "base64url").toString("utf8")));
   } catch {
     throw new FreeholdError(
       "request.invalid",
@@ -71,7 +75,7 @@ export function page<Item>(
   const limit = query.limit ?? defaultPageSize;
   let start = 0;
   if (query.cursor !== undefined) {
-    const cursor = decode(query.cursor);
+    const cursor = decode(query.cursor, Cursor);
     const index = items.findIndex((item) => idOf(item) === cursor.after);
     start = index === -1 ? Math.min(cursor.position, items.length) : index + 1;
   }
@@ -80,4 +84,29 @@ export function page<Item>(
   return start + limit < items.length && last !== undefined
     ? { items: slice, nextCursor: encode({ v: 1, after: idOf(last), position: start + limit }) }
     : { items: slice };
+}
+
+/** Where a list read from an index stands: the entry's score (creation time, ms) and id. */
+export interface IndexPosition {
+  readonly createdAt: number;
+  readonly id: string;
+}
+
+/**
+ * The `nextCursor` of a page read from an index: the position to go on after, opaque to callers.
+ *
+ * @example
+ * ```ts
+ * const page = await parts.store.list(namespace, { limit, ...(cursor === undefined ? {} : { after: indexPosition(cursor) }) });
+ * const nextCursor = page.next === undefined ? undefined : indexCursor(page.next);
+ * ```
+ */
+export function indexCursor(position: IndexPosition): string {
+  return encode({ v: 1, after: position.id, createdAt: position.createdAt });
+}
+
+/** The position a cursor of {@link indexCursor} names; a cursor this gateway did not give is a 400. */
+export function indexPosition(cursor: string): IndexPosition {
+  const { after, createdAt } = decode(cursor, IndexCursor);
+  return { id: after, createdAt };
 }

@@ -1,14 +1,18 @@
 /**
- * Runs: start one on an agent, read it with its history, stream its events (SSE, resumable with
- * `Last-Event-ID`), cancel it; and list the agents a namespace has. Each declares its RBAC action:
- * `agents/runs` create, `runs` get/watch/delete, `agents` list.
+ * Runs: start one on an agent, list a namespace's runs, read one with its history, stream its
+ * events (SSE, resumable with `Last-Event-ID`), cancel it; and list the agents a namespace has.
+ * Each declares its RBAC action: `agents/runs` create, `runs` get/watch/delete, `agents` list;
+ * listing runs asks in its handler: `runs` list shows them all, `agents/runs` create alone the
+ * caller's own.
  *
  * @module
  */
 import { randomUUID } from "node:crypto";
-import { FreeholdError, RunEvent, RunState } from "@freehold/api";
+import { DnsLabel, FreeholdError, RunEvent, RunState, runStatuses, type RunStatus } from "@freehold/api";
 import { cancelRun, startRun } from "@freehold/handoff";
 import { z } from "zod";
+import { isStarter } from "./auth/run-starters.ts";
+import { defaultPageSize, indexCursor, indexPosition, pageQuery } from "./pagination.ts";
 import { defineRoute, json, linksTo, type Route, type RouteLink } from "./route.ts";
 import {
   AgentList,
@@ -17,6 +21,7 @@ import {
   NamespaceParameter,
   RunDetails,
   RunEventList,
+  RunList,
   RunParameter,
   StartRunBody,
 } from "./schemas.ts";
@@ -67,6 +72,93 @@ export const listAgentsRoute = defineRoute({
   },
   handle: async (parts, { params }) =>
     json(AgentList, { agents: await parts.registry.list(params.namespace) }),
+});
+
+const statusAlternatives = runStatuses.join("|");
+
+/**
+ * `status`: one run status, or several joined by commas; an unknown one is a 400 that names it and
+ * lists the statuses there are.
+ */
+const StatusFilter = z
+  .string()
+  .max(200)
+  .transform((text, context): RunStatus[] => {
+    const statuses = text.split(",");
+    const unknown = statuses.filter((status) => !(runStatuses as readonly string[]).includes(status));
+    if (unknown.length > 0) {
+      context.addIssue({
+        code: "custom",
+        message:
+          `unknown status ${unknown.map((status) => JSON.stringify(status)).join(", ")}: ` +
+          `give one of ${runStatuses.join(", ")}, or several joined by commas`,
+      });
+      return z.NEVER;
+    }
+    return [...new Set(statuses as RunStatus[])];
+  })
+  .optional()
+  // What the document says: the text the filter takes.
+  .meta({ type: "string", maxLength: 200, pattern: `^(${statusAlternatives})(,(${statusAlternatives}))*$` })
+  .describe(
+    "Only runs with this status, or with one of several joined by commas (waiting_for_human,waiting_for_approval).",
+  );
+
+export const listRunsRoute = defineRoute({
+  method: "get",
+  path: "/v1/namespaces/{namespace}/runs",
+  operationId: "listRuns",
+  summary: "A namespace's runs, newest first, as summaries (no conversation)",
+  description:
+    "Who may list every run of the namespace (`list runs`) gets them all; who may only start runs " +
+    "there (`create agents/runs`) gets the runs they started, and their child runs. A page reads a " +
+    "bounded stretch of the runs, so with filters it may hold fewer than `limit` items, even none, " +
+    "and still have a `nextCursor`: go on until a page has none.",
+  tag: "runs",
+  params: namespaceParams,
+  query: z.object({
+    agent: DnsLabel.optional().describe("Only the runs this agent owns now."),
+    status: StatusFilter,
+    ...pageQuery,
+  }),
+  // No `access`: the handler asks which runs the caller may list (all, or the ones they started).
+  responses: {
+    200: {
+      description: "The runs, newest first.",
+      schema: RunList,
+      links: linksTo(["getRun", "runEvents", "cancelRun"], {
+        namespace: "$request.path.namespace",
+        runId: "$response.body#/items/0/id",
+      }),
+    },
+    400: errors[400],
+    403: {
+      description: "You may neither list runs nor start them here (auth.forbidden).",
+      schema: ErrorBody,
+    },
+    404: { description: "A namespace you cannot read.", schema: ErrorBody },
+  },
+  handle: async (parts, { params, query, identity }) => {
+    const runs = await parts.access.runsToList(identity, params.namespace);
+    const page = await parts.store.list(params.namespace, {
+      limit: query.limit ?? defaultPageSize,
+      ...(query.cursor === undefined ? {} : { after: indexPosition(query.cursor) }),
+      ...(query.agent === undefined ? {} : { agent: query.agent }),
+      ...(query.status === undefined ? {} : { statuses: query.status }),
+      ...(runs === "all"
+        ? {}
+        : {
+            where: async (summaries) =>
+              (await parts.access.starters.startersOf(params.namespace, summaries)).map((user) =>
+                isStarter(user, identity),
+              ),
+          }),
+    });
+    return json(RunList, {
+      items: page.runs,
+      ...(page.next === undefined ? {} : { nextCursor: indexCursor(page.next) }),
+    });
+  },
 });
 
 export const startRunRoute = defineRoute({
@@ -244,6 +336,7 @@ export const cancelRunRoute = defineRoute({
 /** The run routes. */
 export const runRoutes: readonly Route[] = [
   listAgentsRoute,
+  listRunsRoute,
   startRunRoute,
   getRunRoute,
   runEventsRoute,

@@ -19,6 +19,8 @@ export {
   RunDetails,
   RunEventList,
   RunId,
+  RunList,
+  RunSummary,
   StartRunBody,
   StoredRunEvent,
 } from "@freehold/api";

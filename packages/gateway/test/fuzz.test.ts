@@ -184,7 +184,7 @@ function configuration(seeded: Seeded): string {
     // gave from a made-up one of the same shape, which it refuses with a 400 (the right answer).
     // So a schema-valid request may get a 400 here; every other status is still held to the rule.
     "[[operations]]",
-    'include-operation-id = ["listInboxItems", "listApprovals"]',
+    'include-operation-id = ["listInboxItems", "listApprovals", "listRuns"]',
     'checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 413, 429]',
     "",
   ].join("\n");

@@ -31,6 +31,7 @@ import {
   createPolicyAuthorizer,
   createTokenFileAuthenticator,
   type Authenticator,
+  type Authorizer,
   type Gateway,
   type GatewayOptions,
   type ManifestDirectory,
@@ -67,6 +68,8 @@ export interface HarnessOptions {
   readonly people?: Readonly<Record<string, readonly string[]>>;
   /** The policy file's content (default: group `testers` is admin everywhere). */
   readonly policy?: Policy;
+  /** Decides instead of the policy (a role the policy file has no name for, as a cluster's RBAC could grant). */
+  readonly authorizer?: Authorizer;
   /** Authenticators asked after the token file (OIDC, TokenReview). */
   readonly authenticators?: readonly Authenticator[];
   /** More gateway options: the edge's limits, the public URL, A2A's timeout. */
@@ -108,7 +111,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ),
       ...(options.authenticators ?? []),
     ]),
-    authorizer: createPolicyAuthorizer(options.policy ?? defaultPolicy),
+    authorizer: options.authorizer ?? createPolicyAuthorizer(options.policy ?? defaultPolicy),
     directory,
     log: (line) => logged.push(line),
     keepAliveMs: 60_000,

@@ -19,9 +19,19 @@ export {
   runEventsKey,
   runKey,
   runMessagesKey,
+  runIndexKey,
+  runIndexKeys,
   runPickupsKey,
   runStartedByKey,
 } from "./keys.ts";
+export {
+  defaultMaxScanned,
+  listRuns,
+  runIndexGraceSeconds,
+  type ListRunsOptions,
+  type RunIndexPosition,
+  type RunPage,
+} from "./run-index.ts";
 export {
   connectRedis,
   duplicateClient,

@@ -7,9 +7,9 @@
  * Redis Cluster: a namespace's keys spread over {@link shardsPerNamespace} shards, each a hash tag
  * (`freehold:<ns>:{<ns>.<shard>}:...`), so one script's keys always share a slot while a namespace's
  * runs spread over many. A run's keys, its child runs' (delegation), its inbox and approval items and
- * the entries that index them (dispatch set, human queues, approvals) are all in the shard of the run
- * that started it: a child run's id and an item's id are the run's id with `-<step>-<index>` after
- * it, and the shard is taken from the id without those suffixes. An agent's BullMQ queue is named
+ * the entries that index them (dispatch set, run index, human queues, approvals) are all in the shard
+ * of the run that started it: a child run's id and an item's id are the run's id with
+ * `-<step>-<index>` after it, and the shard is taken from the id without those suffixes. An agent's BullMQ queue is named
  * `{<ns>.<agent>}`, a hash tag of its own.
  *
  * @module
@@ -120,6 +120,21 @@ export function dispatchKey(namespace: string, runId: string): string {
 /** The dispatch sets of every shard of a namespace. */
 export function dispatchKeys(namespace: string): string[] {
   return namespaceShards().map((shard) => `${shardPrefix(namespace, shard)}:dispatch`);
+}
+
+/**
+ * The runs of a shard, newest last: a sorted set of run ids scored by when each was created (ms), in
+ * the shard of `runId`; written by the step that stores the run, read (newest first) to list a
+ * namespace's runs. Entries of runs that expired are trimmed when a listing meets them and by age
+ * when a run is created (see run-index.ts).
+ */
+export function runIndexKey(namespace: string, runId: string): string {
+  return `${ofRun(namespace, runId)}:runs`;
+}
+
+/** The run indexes of every shard of a namespace. */
+export function runIndexKeys(namespace: string): string[] {
+  return namespaceShards().map((shard) => `${shardPrefix(namespace, shard)}:runs`);
 }
 
 /** An inbox item (JSON). */

@@ -7,6 +7,8 @@
  * events, in one atomic script, and only if the stored revision is the one the writer read: a worker
  * that lost its run to another (after a stall) cannot overwrite newer state. The checkpoint that ends a run sets its keys to expire after
  * the retention period (default 7 days), and every stream is capped (about 10,000 events a run).
+ * Creating a run also writes its entry in the namespace's run index, for listing (see run-index.ts);
+ * checkpoints leave the index alone.
  *
  * @module
  */
@@ -20,10 +22,18 @@ import {
   runKey,
   runMessagesKey,
   runPickupsKey,
+  runIndexKey,
   runStartedByKey,
   tenancyKey,
 } from "./keys.ts";
 import { externalize, mayHoldBlobs, resolveBlobs } from "./run-blobs.ts";
+import {
+  listRuns,
+  runIndexEffect,
+  runIndexGraceSeconds,
+  type ListRunsOptions,
+  type RunPage,
+} from "./run-index.ts";
 import {
   assertOneSlot,
   effectsLua,
@@ -63,12 +73,20 @@ export interface RunPickup {
 }
 
 export interface RunStore {
-  /** Stores a new run and its first events (a queued run is marked for dispatch); fails with `run.exists` if the id is taken. */
+  /**
+   * Stores a new run, its first events and its entry in the run index (a queued run is marked for
+   * dispatch) in one step; fails with `run.exists` if the id is taken.
+   */
   create(state: RunState, events: readonly RunEvent[]): Promise<void>;
   /** The run, or undefined. */
   get(namespace: string, runId: string): Promise<RunState | undefined>;
   /** The run, or a `run.not-found` error. */
   require(namespace: string, runId: string): Promise<RunState>;
+  /**
+   * One page of the namespace's runs, newest first, as summaries (no conversation); filtered by
+   * agent, status and `where`, reading a bounded stretch of the run index (see run-index.ts).
+   */
+  list(namespace: string, options?: ListRunsOptions): Promise<RunPage>;
   /**
    * Replaces `previous` by `next` (its revision bumped) and appends `events`, atomically, if the stored
    * revision is still `previous.revision`; otherwise fails with `run.conflict`. `effects` are written
@@ -160,9 +178,10 @@ return 1
 `;
 
 /**
- * KEYS: the run hash, its events, the dispatch set, its messages, its blobs. ARGV: 1 the compact
- * state, 2 its revision, 3 its status, 4 now, 5 its id, 6 events kept, 7 message count, 8 blobs sent;
- * then the messages, the blobs (hash, text), the events.
+ * KEYS: the run hash, its events, the dispatch set, its messages, its blobs, the run index. ARGV: 1
+ * the compact state, 2 its revision, 3 its status, 4 now, 5 its id, 6 events kept, 7 message count,
+ * 8 blobs sent, 9 when it was created (ms, its index entry's score), 10 index entries created before
+ * this are trimmed (empty: none); then the messages, the blobs (hash, text), the events.
  */
 const createScript = `
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -170,13 +189,15 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   if redis.call('HGET', KEYS[1], 'state') == ARGV[1] then return 2 end
   return redis.error_reply('EXISTS run already exists')
 end
-local blobs_at = 9 + tonumber(ARGV[7])
+local blobs_at = 11 + tonumber(ARGV[7])
 local events_at = blobs_at + 2 * tonumber(ARGV[8])
 redis.call('DEL', KEYS[4])
-for i = 9, blobs_at - 1 do redis.call('RPUSH', KEYS[4], ARGV[i]) end
+for i = 11, blobs_at - 1 do redis.call('RPUSH', KEYS[4], ARGV[i]) end
 for i = blobs_at, events_at - 1, 2 do redis.call('HSETNX', KEYS[5], ARGV[i], ARGV[i + 1]) end
 redis.call('HSET', KEYS[1], 'state', ARGV[1], 'revision', ARGV[2], 'messages', ARGV[7])
 if ARGV[3] == 'queued' then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5]) end
+redis.call('ZADD', KEYS[6], ARGV[9], ARGV[5])
+if ARGV[10] ~= '' then redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', '(' .. ARGV[10]) end
 for i = events_at, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'event', ARGV[i]) end
 return 1
 `;
@@ -207,8 +228,9 @@ function onlyAppends(previous: readonly ChatMessage[], next: readonly ChatMessag
 }
 
 /**
- * The writes that store a new run (state, messages, texts apart, first events), as effects of another
- * checkpoint: how a run stores the child runs it delegates to in the step that starts them.
+ * The writes that store a new run (state, messages, texts apart, first events, its index entry), as
+ * effects of another checkpoint: how a run stores the child runs it delegates to in the step that
+ * starts them.
  */
 export function newRunEffects(state: RunState, events: readonly RunEvent[]): RedisEffect[] {
   const record = toRecord(state, state.messages);
@@ -244,6 +266,7 @@ export function newRunEffects(state: RunState, events: readonly RunEvent[]): Red
       field: "event",
       value,
     })),
+    runIndexEffect(state.namespace, state.id, state.createdAt),
   ];
 }
 
@@ -405,16 +428,22 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
       const eventTexts = events.map((event) =>
         JSON.stringify(externalize(RunEvent.parse(event), record.blobs)),
       );
+      const createdAt = Date.parse(parsed.createdAt);
+      // Index entries older than any run still kept go (see run-index.ts); none while runs are kept forever.
+      const retentionSeconds = Number(await retentionOf(parsed.namespace));
+      const trimBefore =
+        retentionSeconds === 0 ? "" : String(Date.now() - (retentionSeconds + runIndexGraceSeconds) * 1000);
       try {
         await evalScript(
           redis,
           createScript,
-          5,
+          6,
           runKey(parsed.namespace, parsed.id),
           runEventsKey(parsed.namespace, parsed.id),
           dispatchKey(parsed.namespace, parsed.id),
           runMessagesKey(parsed.namespace, parsed.id),
           runBlobsKey(parsed.namespace, parsed.id),
+          runIndexKey(parsed.namespace, parsed.id),
           record.state,
           String(parsed.revision),
           parsed.status,
@@ -423,6 +452,8 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
           maxEvents,
           String(record.messages.length),
           String(record.blobs.size),
+          String(createdAt),
+          trimBefore,
           ...record.messages,
           ...[...record.blobs].flat(),
           ...eventTexts,
@@ -464,6 +495,8 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
       if (!result.success) throw corrupt(namespace, runId, result.error.message);
       return result.data;
     },
+
+    list: (namespace, listOptions) => listRuns(redis, namespace, listOptions),
 
     async require(namespace, runId) {
       const state = await store.get(namespace, runId);

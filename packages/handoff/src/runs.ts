@@ -8,7 +8,14 @@ import { FreeholdError, isTerminal, type ChatMessage, type RunEvent, type RunSta
 import type { RedisClient } from "./redis-client.ts";
 import type { AgentQueues } from "./agent-queues.ts";
 import { createDispatcher } from "./dispatcher.ts";
-import { approvalItemKey, approvalsKey, dispatchKey, inboxItemKey, inboxQueueKey } from "./keys.ts";
+import {
+  approvalItemKey,
+  approvalsKey,
+  dispatchKey,
+  inboxItemKey,
+  inboxQueueKey,
+  runIndexKey,
+} from "./keys.ts";
 import { createQuotas, type Quotas } from "./quotas.ts";
 import type { RedisEffect } from "./redis-effects.ts";
 import { runKeys, type RunStore } from "./run-store.ts";
@@ -120,6 +127,7 @@ export async function startRun(
       .pipeline()
       .del(...runKeys(state.namespace, state.id))
       .zrem(dispatchKey(state.namespace, state.id), state.id)
+      .zrem(runIndexKey(state.namespace, state.id), state.id)
       .exec();
     throw error;
   }

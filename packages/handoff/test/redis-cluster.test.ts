@@ -13,7 +13,10 @@ import {
   dispatchKey,
   inboxItemKey,
   inboxQueueKey,
+  createRunStore,
+  newRun,
   runEventsKey,
+  runIndexKey,
   runKey,
   shardsPerNamespace,
   startRedisCluster,
@@ -87,12 +90,45 @@ describe("startRedisCluster", () => {
           approvalItemKey("acme", `${runId}-4-0`),
           approvalsKey("acme", `${runId}-4-0`),
           runKey("acme", `${runId}-3-0-1-0`),
+          runIndexKey("acme", runId),
+          runIndexKey("acme", `${runId}-3-0`),
         ]) {
           expect(await slotOf(key), key).toBe(slot);
         }
       }
       expect(slots.size).toBe(shardsPerNamespace);
       expect([...nodes].sort()).toEqual([0, 1, 2]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it("stores runs and lists them across the primaries, newest first, a page at a time", async () => {
+    await using cluster = await startRedisCluster();
+    const redis = connectRedis(cluster.url, { maxRetriesPerRequest: null });
+    try {
+      const store = createRunStore(redis);
+      const base = Date.now();
+      const ids: string[] = [];
+      for (let index = 0; index < 40; index += 1) {
+        const state = newRun({
+          id: randomUUID(),
+          namespace: "acme",
+          agent: "billing",
+          input: "Hi",
+          now: new Date(base + index),
+        });
+        await store.create(state, []);
+        ids.unshift(state.id);
+      }
+      const listed: string[] = [];
+      let page = await store.list("acme", { limit: 7 });
+      listed.push(...page.runs.map((run) => run.id));
+      while (page.next !== undefined) {
+        page = await store.list("acme", { limit: 7, after: page.next });
+        listed.push(...page.runs.map((run) => run.id));
+      }
+      expect(listed).toEqual(ids);
     } finally {
       redis.disconnect();
     }

@@ -1,7 +1,7 @@
 /**
  * The gate every route passes: the RBAC check of its action, answered so that a namespace the
  * caller cannot read looks empty (404, never a 403 that confirms what exists there); the
- * HumanQueue's members; and separation of duties on approvals.
+ * HumanQueue's members; separation of duties on approvals; and which runs a caller may list.
  *
  * @module
  */
@@ -27,6 +27,13 @@ export interface Access {
    * and the agent's tool entry does not say `allowSelfApproval: true`.
    */
   requireNotSelfApproval(identity: Identity, approval: ApprovalItem): Promise<void>;
+  /**
+   * Which of a namespace's runs the identity may list: `all` when it may `list runs` there; else
+   * `started` (those it started, or that descend from one it started) when it may start runs
+   * there (`create agents/runs`, on every agent); else it is refused as {@link Access.require}
+   * refuses `list runs`.
+   */
+  runsToList(identity: Identity, namespace: string): Promise<"all" | "started">;
   /** Who started which run. */
   readonly starters: RunStarters;
 }
@@ -75,8 +82,25 @@ function notFoundOf(request: AccessRequest): FreeholdError {
  */
 export function createAccess(options: AccessOptions): Access {
   const { authorizer, directory, starters } = options;
-  return {
+  const access: Access = {
     starters,
+    async runsToList(identity, namespace) {
+      const listAll = { verb: "list", resource: "runs", namespace } as const;
+      if (await authorizer.allowed(identity, listAll)) return "all";
+      const start = { verb: "create", resource: "agents", subresource: "runs", namespace } as const;
+      if (await authorizer.allowed(identity, start)) return "started";
+      await access.require(
+        identity,
+        listAll,
+        () =>
+          new FreeholdError(
+            "run.not-found",
+            `no runs to list in namespace ${namespace}: check its name, or ask its admins for a role there`,
+            { details: { namespace } },
+          ),
+      );
+      return "all";
+    },
     async require(identity, request, notFound) {
       if (await authorizer.allowed(identity, request)) return;
       const readable = await authorizer.allowed(identity, {
@@ -119,6 +143,7 @@ export function createAccess(options: AccessOptions): Access {
       );
     },
   };
+  return access;
 }
 
 /** Whether the identity is one of a queue's members (by user or group); a queue without members is open. */

@@ -1,6 +1,6 @@
 /**
- * Who started each run, for separation of duties: the person who started a run may not approve its
- * tool calls (nor those of its child runs). Kept in the namespace's keys in Redis
+ * Who started each run, for separation of duties (the person who started a run may not approve its
+ * tool calls, nor those of its child runs) and for listing a person's own runs. Kept in the namespace's keys in Redis
  * (`runStartedByKey`, beside the run's keys), for 90 days. The gateway records the caller's
  * verified user; `freehold run` straight on Redis (no gateway) records `local:<os user>`
  * ({@link localIdentity}), which counts as the gateway user of the same name ({@link isStarter}).
@@ -27,6 +27,14 @@ export interface RunStarters {
   forget(namespace: string, runId: string): Promise<void>;
   /** The user who started the run or the run it descends from; `undefined` when none is recorded. */
   startedBy(namespace: string, runId: string): Promise<string | undefined>;
+  /**
+   * {@link RunStarters.startedBy} of each run of a list, in its order: one read per run (sent
+   * together), more only for a child run, from its parent.
+   */
+  startersOf(
+    namespace: string,
+    runs: readonly { readonly id: string; readonly parent?: { readonly runId: string } | undefined }[],
+  ): Promise<(string | undefined)[]>;
 }
 
 /** The prefix of a starter recorded by the CLI on Redis, without a gateway. */
@@ -77,6 +85,15 @@ const starterKey = runStartedByKey;
  * ```
  */
 export function createRunStarters(redis: RedisClient, store: RunStore): RunStarters {
+  const startedBy = async (namespace: string, runId: string): Promise<string | undefined> => {
+    let current: string | undefined = runId;
+    for (let depth = 0; current !== undefined && depth < maxDepth; depth += 1) {
+      const user = await redis.get(starterKey(namespace, current));
+      if (user !== null) return user;
+      current = (await store.get(namespace, current))?.parent?.runId;
+    }
+    return undefined;
+  };
   return {
     async record(namespace, runId, identity) {
       try {
@@ -92,14 +109,16 @@ export function createRunStarters(redis: RedisClient, store: RunStore): RunStart
     async forget(namespace, runId) {
       await redis.del(starterKey(namespace, runId));
     },
-    async startedBy(namespace, runId) {
-      let current: string | undefined = runId;
-      for (let depth = 0; current !== undefined && depth < maxDepth; depth += 1) {
-        const user = await redis.get(starterKey(namespace, current));
-        if (user !== null) return user;
-        current = (await store.get(namespace, current))?.parent?.runId;
-      }
-      return undefined;
+    startedBy,
+    async startersOf(namespace, runs) {
+      const recorded = await Promise.all(runs.map((run) => redis.get(starterKey(namespace, run.id))));
+      return Promise.all(
+        runs.map(async (run, index) => {
+          const user = recorded[index];
+          if (user !== null && user !== undefined) return user;
+          return run.parent === undefined ? undefined : startedBy(namespace, run.parent.runId);
+        }),
+      );
     },
   };
 }

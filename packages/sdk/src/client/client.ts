@@ -1,6 +1,6 @@
 /**
- * The typed client of the gateway's HTTP API, for Node and browsers (fetch only): runs (start, get,
- * follow their events, cancel), agents, human inboxes and approvals. Every answer is parsed with the
+ * The typed client of the gateway's HTTP API, for Node and browsers (fetch only): runs (start, list,
+ * get, follow their events, cancel), agents, human inboxes and approvals. Every answer is parsed with the
  * same zod schema the gateway answers with (`@freehold/api`), and every error comes back as the
  * {@link FreeholdError} the gateway sent (its code, message and details).
  *
@@ -16,11 +16,13 @@ import {
   InboxItemList,
   RunDetails,
   RunEventList,
+  RunList,
   RunState,
   type AnswerRequest,
   type ClaimRequest,
   type DecisionRequest,
   type HandBackRequest,
+  type RunStatus,
   type StartRunBody,
   type StoredRunEvent,
 } from "@freehold/api";
@@ -37,9 +39,27 @@ export interface ClientOptions {
   readonly fetch?: typeof fetch;
 }
 
+/** Options of {@link FreeholdClient.listRuns}. */
+export interface ListRunsOptions {
+  /** Only the runs this agent owns now. */
+  readonly agent?: string;
+  /** Only runs with this status, or with one of these. */
+  readonly status?: RunStatus | readonly RunStatus[];
+  /** Runs per page: 1 to 500; the gateway's default is 100. */
+  readonly limit?: number;
+  /** The `nextCursor` of the previous page, as it was given. */
+  readonly cursor?: string;
+}
+
 export interface FreeholdClient {
   listAgents(namespace: string): Promise<AgentList["agents"]>;
   startRun(namespace: string, agent: string, request: StartRunBody): Promise<RunState>;
+  /**
+   * One page of the namespace's runs, newest first, as summaries (no conversation): all of them if
+   * you may list runs there, else the ones you started. Go on with `cursor: page.nextCursor` until
+   * a page has none; with filters a page may hold fewer runs than `limit`, even none.
+   */
+  listRuns(namespace: string, options?: ListRunsOptions): Promise<RunList>;
   getRun(namespace: string, runId: string): Promise<RunDetails>;
   /** The run's stored events (not followed), optionally after an event id. */
   runEvents(
@@ -149,6 +169,20 @@ export function createClient(options: ClientOptions): FreeholdClient {
     },
     startRun: (namespace, agent, request) =>
       call(RunState, "POST", `${namespacePath(namespace)}/agents/${segment(agent)}/runs`, request),
+    listRuns(namespace, listOptions = {}) {
+      const query = new URLSearchParams();
+      if (listOptions.agent !== undefined) query.set("agent", listOptions.agent);
+      if (listOptions.status !== undefined) {
+        query.set(
+          "status",
+          typeof listOptions.status === "string" ? listOptions.status : listOptions.status.join(","),
+        );
+      }
+      if (listOptions.limit !== undefined) query.set("limit", String(listOptions.limit));
+      if (listOptions.cursor !== undefined) query.set("cursor", listOptions.cursor);
+      const search = query.toString();
+      return call(RunList, "GET", `${namespacePath(namespace)}/runs${search === "" ? "" : `?${search}`}`);
+    },
     getRun: (namespace, runId) =>
       call(RunDetails, "GET", `${namespacePath(namespace)}/runs/${segment(runId)}`),
     async runEvents(namespace, runId, eventOptions = {}) {

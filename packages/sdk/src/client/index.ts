@@ -3,5 +3,5 @@
  *
  * @module
  */
-export { createClient, type ClientOptions, type FreeholdClient } from "./client.ts";
+export { createClient, type ClientOptions, type FreeholdClient, type ListRunsOptions } from "./client.ts";
 export type { FollowOptions } from "./follow.ts";

@@ -1295,6 +1295,8 @@ describe("helm install", () => {
       ["gateway", "create", "subjectaccessreviews.authorization.k8s.io", "", true],
       ["gateway", "get", "humanqueues.freehold.dev", tenantNamespace, true],
       ["gateway", "get", "agents.freehold.dev", tenantNamespace, true],
+      ["gateway", "list", "humanqueues.freehold.dev", tenantNamespace, true],
+      ["gateway", "update", "humanqueues.freehold.dev", tenantNamespace, false],
       ["gateway", "update", "agents.freehold.dev", tenantNamespace, false],
       ["member", "list", "agents.freehold.dev", tenantNamespace, true],
       ["member", "create", "agents.freehold.dev/runs", tenantNamespace, true],

@@ -177,6 +177,27 @@ beforeAll(async () => {
     binding("", gatewayRole, { name: "gateway", namespace: acme }),
   );
   await must(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
+  // HumanQueues, read by the gateway's directory with its own ServiceAccount.
+  const humanQueueCrd = join(root, "packages", "api", "generated", "crds", "freehold.dev_humanqueues.yaml");
+  await must(["apply", "--server-side", "--field-manager=freehold-test", "-f", humanQueueCrd]);
+  await must(["wait", "--for=condition=Established", "--timeout=60s", "crd/humanqueues.freehold.dev"]);
+  const queue = (name: string, members: unknown[]) => ({
+    apiVersion: "freehold.dev/v1alpha1",
+    kind: "HumanQueue",
+    metadata: { name, namespace: acme },
+    spec: { description: `The ${name}.`, members },
+  });
+  await must(
+    ["apply", "-f", "-"],
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "List",
+      items: [
+        queue("desk", [{ user: `system:serviceaccount:${acme}:ann` }]),
+        queue("vault", [{ user: "nobody" }]),
+      ],
+    }),
+  );
   for (const [name, namespace] of [
     ["ann", acme],
     ["alice", acme],
@@ -259,6 +280,16 @@ describe("the gateway on TokenReview and SubjectAccessReview", () => {
     );
     await refused(() => call("GET", `/v1/namespaces/${acme}/approvals`, tokens.get("gina")), 404);
     await refused(() => call("POST", `/v1/namespaces/${acme}/runs/${runId}/cancel`, tokens.get("gina")), 404);
+  });
+
+  it("lists a member the human queues they work, read from the cluster with the gateway's own ServiceAccount", async () => {
+    const listed = await call("GET", `/v1/namespaces/${acme}/humanqueues`, tokens.get("ann"));
+    expect(listed).toMatchObject({
+      status: 200,
+      body: { queues: [{ name: "desk", description: "The desk.", waiting: 0, claimed: 0 }] },
+    });
+    expect((listed.body as { queues: unknown[] }).queues).toHaveLength(1);
+    await refused(() => call("GET", `/v1/namespaces/${acme}/humanqueues`, tokens.get("gina")), 404);
   });
 
   it("refuses a member what the member ClusterRole does not grant (delete runs: 403); the admin may", async () => {

@@ -17,7 +17,9 @@ const bobGroups = ["testers", ...Array.from({ length: 70 }, (_, index) => `team-
 
 beforeAll(async () => {
   // Records show the acting person's groups with the user: ann's two, bob's first 64.
-  harness = await startHarness({ people: { ann: ["testers", "billing-desk"], bob: bobGroups } });
+  harness = await startHarness({
+    people: { ann: ["testers", "billing-desk"], bob: bobGroups, olga: ["outsiders"] },
+  });
   counter = await startCounterServer({ transport: "http" });
 });
 
@@ -246,6 +248,83 @@ describe("the inbox", () => {
         ],
       },
     });
+  });
+});
+
+describe("human queues", () => {
+  it("lists the queues a person works, with their numbers, and no one else's", async () => {
+    const namespace = await world(
+      harness,
+      [
+        {
+          match: { role: "user" },
+          toolCalls: [
+            {
+              name: "transfer_to_human_billing-desk",
+              arguments: { summary: "Wants a refund.", reason: "Refunds need a person.", priority: "normal" },
+            },
+          ],
+        },
+      ],
+      { billing: { handoffs: [{ humanQueue: "billing-desk" }] } },
+      {
+        humanQueues: {
+          "billing-desk": { description: "The billing team.", members: [{ group: "billing-desk" }] },
+          "front-desk": { description: "Anyone of the namespace." },
+          legal: { description: "Counsel.", members: [{ user: "bob" }] },
+        },
+      },
+    );
+    const runs: RunState[] = [];
+    for (const input of ["First refund.", "Second refund."]) {
+      const started = await request(harness, "POST", `/v1/namespaces/${namespace}/agents/billing/runs`, {
+        body: { input },
+      });
+      runs.push(started.body as RunState);
+      await waitForStatus(harness, namespace, (started.body as RunState).id, "waiting_for_human");
+    }
+    const items = (
+      (
+        await request(harness, "GET", `/v1/namespaces/${namespace}/humanqueues/billing-desk/items`, {
+          user: "ann",
+        })
+      ).body as { items: InboxItem[] }
+    ).items;
+    const [first, second] = runs.map((run) => items.find((item) => item.runId === run.id));
+    await request(
+      harness,
+      "POST",
+      `/v1/namespaces/${namespace}/humanqueues/billing-desk/items/${second?.id ?? ""}/claim`,
+      {
+        user: "ann",
+      },
+    );
+
+    const path = `/v1/namespaces/${namespace}/humanqueues`;
+    expect(await request(harness, "GET", path, { user: "ann" })).toMatchObject({
+      status: 200,
+      body: {
+        queues: [
+          {
+            name: "billing-desk",
+            description: "The billing team.",
+            waiting: 1,
+            claimed: 1,
+            oldestWaitingSince: first?.queuedAt,
+          },
+          { name: "front-desk", description: "Anyone of the namespace.", waiting: 0, claimed: 0 },
+        ],
+      },
+    });
+    const bobs = await request(harness, "GET", path, { user: "bob" });
+    expect((bobs.body as { queues: { name: string }[] }).queues.map((queue) => queue.name)).toEqual([
+      "front-desk",
+      "legal",
+    ]);
+    expect((bobs.body as { queues: object[] }).queues[0]).not.toHaveProperty("oldestWaitingSince");
+    // No role in the namespace: it looks empty; no token: who are you.
+    expect(await request(harness, "GET", path, { user: "olga" })).toMatchObject({ status: 404 });
+    expect(await request(harness, "GET", path, { user: null })).toMatchObject({ status: 401 });
   });
 });
 

@@ -12,6 +12,7 @@ import {
   ApprovalItemList,
   ErrorBody,
   FreeholdError,
+  HumanQueueList,
   InboxItem,
   InboxItemList,
   RunDetails,
@@ -74,6 +75,9 @@ export interface FreeholdClient {
    */
   follow(namespace: string, runId: string, options?: FollowOptions): AsyncIterable<StoredRunEvent>;
   cancelRun(namespace: string, runId: string): Promise<RunState>;
+  /** The human queues whose items you work (members' and open ones), with waiting and claimed counts. */
+  listHumanQueues(namespace: string): Promise<HumanQueueList["queues"]>;
+  /** A queue's items, every page of them: waiting ones by priority then age, then claimed ones. */
   listInbox(namespace: string, queue: string): Promise<InboxItem[]>;
   /** An inbox item by id, whichever queue it is in. */
   getInboxItem(namespace: string, itemId: string): Promise<InboxItem>;
@@ -158,6 +162,25 @@ export function createClient(options: ClientOptions): FreeholdClient {
   };
 
   const namespacePath = (namespace: string): string => `/v1/namespaces/${segment(namespace)}`;
+  /** Every item of a paged list, page after page (at most the largest page size, 500, at a time). */
+  const allPages = async <Item>(
+    schema: z.ZodType<{ items: Item[]; nextCursor?: string | undefined }>,
+    path: string,
+  ): Promise<Item[]> => {
+    const items: Item[] = [];
+    const separator = path.includes("?") ? "&" : "?";
+    let cursor: string | undefined;
+    do {
+      const page = await call(
+        schema,
+        "GET",
+        `${path}${separator}limit=500${cursor === undefined ? "" : `&cursor=${encodeURIComponent(cursor)}`}`,
+      );
+      items.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    return items;
+  };
   const itemPath = async (namespace: string, itemId: string): Promise<string> => {
     const item = await client.getInboxItem(namespace, itemId);
     return `${namespacePath(namespace)}/humanqueues/${segment(item.queue)}/items/${segment(itemId)}`;
@@ -207,10 +230,11 @@ export function createClient(options: ClientOptions): FreeholdClient {
       ),
     cancelRun: (namespace, runId) =>
       call(RunState, "POST", `${namespacePath(namespace)}/runs/${segment(runId)}/cancel`, {}),
-    async listInbox(namespace, queue) {
-      const path = `${namespacePath(namespace)}/humanqueues/${segment(queue)}/items`;
-      return (await call(InboxItemList, "GET", path)).items;
+    async listHumanQueues(namespace) {
+      return (await call(HumanQueueList, "GET", `${namespacePath(namespace)}/humanqueues`)).queues;
     },
+    listInbox: (namespace, queue) =>
+      allPages(InboxItemList, `${namespacePath(namespace)}/humanqueues/${segment(queue)}/items`),
     getInboxItem: (namespace, itemId) =>
       call(InboxItem, "GET", `${namespacePath(namespace)}/inbox/items/${segment(itemId)}`),
     claim: async (namespace, itemId, request = {}) =>
@@ -221,10 +245,11 @@ export function createClient(options: ClientOptions): FreeholdClient {
       call(RunState, "POST", `${await itemPath(namespace, itemId)}/answer`, request),
     handBack: async (namespace, itemId, request) =>
       call(RunState, "POST", `${await itemPath(namespace, itemId)}/hand-back`, request),
-    async listApprovals(namespace, listOptions = {}) {
-      const query = listOptions.agent === undefined ? "" : `?agent=${segment(listOptions.agent)}`;
-      return (await call(ApprovalItemList, "GET", `${namespacePath(namespace)}/approvals${query}`)).items;
-    },
+    listApprovals: (namespace, listOptions = {}) =>
+      allPages(
+        ApprovalItemList,
+        `${namespacePath(namespace)}/approvals${listOptions.agent === undefined ? "" : `?agent=${segment(listOptions.agent)}`}`,
+      ),
     getApproval: (namespace, itemId) =>
       call(ApprovalItem, "GET", `${namespacePath(namespace)}/approvals/${segment(itemId)}`),
     decide: (namespace, itemId, decision) =>

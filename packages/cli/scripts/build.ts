@@ -40,6 +40,16 @@ export const cliBundle = join(cliBundleDirectory, "bin.js");
 const external =
   /^(node-llama-cpp|prom-client|ai|@openai\/agents(-core)?|@langchain\/[^/]+|langsmith|@mastra\/core)(\/|$)/;
 
+/**
+ * Packages bundled from their ES module build (`module` in their package.json) instead of the
+ * CommonJS one Node resolves (`main`): only an ES module build can be tree-shaken, and bullmq's
+ * CommonJS build carries everything it exports (its PostgreSQL backend's SQL, the flow producer, the
+ * sandboxed processors) into the chunk every worker parses and keeps in memory at start. Their
+ * modules are declared free of side effects at import, as bullmq's are (its package.json does not
+ * say so): a module none of whose exports is used is left out, whatever its classes extend.
+ */
+const bundledAsModules = new Set(["bullmq"]);
+
 /** Every file the bundle is made from, relative to the root, sorted. */
 function inputs(): string[] {
   const found: string[] = [];
@@ -59,6 +69,14 @@ function inputs(): string[] {
   walk(packagesDirectory);
   found.push("pnpm-lock.yaml", "package.json", relative(root, import.meta.filename));
   return found.sort();
+}
+
+/** The folder of package `name` that the resolved file `file` is in. */
+function packageRoot(file: string, name: string): string {
+  const marker = `/node_modules/${name}/`;
+  const at = file.lastIndexOf(marker);
+  if (at < 0) throw new Error(`${file} is not in a node_modules/${name} folder`);
+  return file.slice(0, at + marker.length - 1);
 }
 
 /** A digest of the inputs' names and contents: the build is current when it matches. */
@@ -115,6 +133,26 @@ export async function buildCli(options: { out?: string; force?: boolean } = {}):
           .join("/"),
       );
       return true;
+    },
+    plugins: [
+      {
+        name: "module-builds",
+        async resolveId(source, importer, extra) {
+          if (!bundledAsModules.has(source)) return null;
+          const resolved = await this.resolve(source, importer, { ...extra, skipSelf: true });
+          if (resolved === null) return null;
+          const manifest = JSON.parse(
+            readFileSync(join(packageRoot(resolved.id, source), "package.json"), "utf8"),
+          ) as {
+            module?: string;
+          };
+          if (manifest.module === undefined) throw new Error(`${source} has no ES module build ("module")`);
+          return join(packageRoot(resolved.id, source), manifest.module);
+        },
+      },
+    ],
+    treeshake: {
+      moduleSideEffects: (id) => ![...bundledAsModules].some((name) => id.includes(`/node_modules/${name}/`)),
     },
     logLevel: "warn",
     // A dependency's direct eval (gray-matter, under Mastra) only keeps its scope's names unminified.

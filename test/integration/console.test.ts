@@ -45,8 +45,7 @@ async function signedIn(user: string, namespace: string, screen: string): Promis
   const problems: string[] = [];
   page.on("pageerror", (error) => problems.push(error.message));
   page.on("console", (message) => {
-    if (message.type() === "error" && !message.text().includes("Failed to load resource"))
-      problems.push(message.text());
+    if (message.type() === "error") problems.push(message.text());
   });
   await page.goto(`${harness.url}/#token=${harness.tokens.get(user) ?? ""}`);
   // The token left the address bar as soon as the page read it.
@@ -123,9 +122,7 @@ describe("the console", () => {
     await waitForStatus(harness, namespace, run.id, "waiting_for_human");
 
     const ann = await signedIn("ann", namespace, "inbox");
-    const queue = ann.getByLabel("Human queue");
-    await queue.fill("desk");
-    await queue.blur();
+    await ann.getByRole("button", { name: /^desk 1 waiting/ }).click();
     const item = ann.getByRole("button", { name: "Wants a refund." });
     await expect.poll(() => item.isVisible(), { timeout: 10_000 }).toBe(true);
     await expectAccessible(ann, "inbox");
@@ -140,7 +137,7 @@ describe("the console", () => {
     await expect.poll(() => ann.getByRole("article").innerText()).toMatch(/Claimed by ann until /);
 
     const bob = await signedIn("bob", namespace, "inbox");
-    await bob.getByLabel("Human queue").fill("desk");
+    await bob.getByRole("button", { name: /^desk/ }).click();
     await bob.getByRole("button", { name: "Wants a refund." }).click();
     await bob.getByRole("button", { name: "Claim" }).click();
     await expect.poll(() => bob.getByRole("alert").innerText()).toContain(`is already claimed by ann`);
@@ -189,6 +186,42 @@ describe("the console", () => {
     expect(JSON.stringify(state.messages)).toContain("Not today.");
   });
 
+  it("lists runs and shows a run's timeline, live, with the tool call, the approval and the end", async () => {
+    const namespace = await deskWorld();
+    const tester = clientOf("tester");
+    const run = await tester.startRun(namespace, "front", { input: "Add 2 and 3." });
+    await waitForStatus(harness, namespace, run.id, "waiting_for_approval");
+
+    const ann = await signedIn("ann", namespace, "runs");
+    const row = ann.getByRole("row", { name: new RegExp(run.id.slice(0, 8)) });
+    await expect.poll(() => row.innerText(), { timeout: 10_000 }).toContain("waiting for approval");
+    await expectAccessible(ann, "runs");
+    await row.getByRole("link").click();
+    const timeline = ann.getByRole("list", { name: "Timeline" });
+    await expect.poll(() => timeline.innerText(), { timeout: 10_000 }).toContain("asked for counter/add");
+    expect(await timeline.innerText()).toContain("front took: Add 2 and 3.");
+    await expectAccessible(ann, "run timeline");
+
+    // Decided elsewhere: the open timeline follows the run to its end without a reload.
+    const [approval] = await clientOf("ann").listApprovals(namespace);
+    await clientOf("ann").decide(namespace, approval?.id ?? "", { approve: true });
+    await expect.poll(() => timeline.innerText(), { timeout: 15_000 }).toContain("completed: Done adding.");
+    const text = await timeline.innerText();
+    expect(text).toContain("ann approved");
+    expect(text).toMatch(/tool result\s+add, \d+ ms: /);
+    expect(text).toMatch(/scripted-model, step \d+: \d+ in \/ \d+ out/);
+    await expect.poll(() => ann.getByRole("heading", { level: 1 }).innerText()).toContain("completed");
+
+    // Filtered by status: the completed run, not the others.
+    await ann.goto(`${harness.url}/#/runs`);
+    await ann.getByLabel("Status").selectOption("completed");
+    await expect
+      .poll(() => ann.getByRole("table", { name: "Runs" }).innerText())
+      .toContain(run.id.slice(0, 8));
+    await ann.getByLabel("Status").selectOption("failed");
+    await expect.poll(() => ann.getByText("No runs match.").isVisible()).toBe(true);
+  });
+
   it("shows someone of no role in the namespace none of it", async () => {
     const namespace = await deskWorld();
     const run = await clientOf("tester").startRun(namespace, "front", { input: "Add 2 and 3." });
@@ -198,7 +231,8 @@ describe("the console", () => {
     expect(await eve.getByRole("listitem").count()).toBe(0);
     expect(await eve.content()).not.toContain("counter/add");
     await eve.goto(`${harness.url}/#/agents`);
-    await expect.poll(() => eve.getByRole("alert").isVisible()).toBe(true);
+    await expect.poll(() => eve.getByRole("alert").count()).toBe(2);
+    expect(await eve.getByRole("table").count()).toBe(0);
     await expectAccessible(eve, "agents (refused)");
   });
 });

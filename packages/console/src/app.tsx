@@ -1,6 +1,6 @@
 /**
- * The console's frame: sign-in, the namespace, and the screens (Inbox, Approvals, Agents), chosen by
- * the URL's fragment (`#/approvals`) so that the gateway serves one page at `/`.
+ * The console's frame: sign-in, the namespace, and the screens (Inbox, Approvals, Runs, Agents),
+ * chosen by the URL's fragment (`#/approvals`, `#/runs/<id>`) so that the gateway serves one page at `/`.
  *
  * @module
  */
@@ -9,21 +9,31 @@ import { useEffect, useMemo, useState, type SyntheticEvent } from "react";
 import { AgentsScreen } from "./screens/agents.tsx";
 import { ApprovalsScreen } from "./screens/approvals.tsx";
 import { InboxScreen } from "./screens/inbox.tsx";
+import { RunScreen, RunsScreen } from "./screens/runs.tsx";
 import { currentToken, saveNamespace, savedNamespace, signIn, signOut } from "./session.ts";
 
 const screens = [
   { path: "inbox", title: "Inbox" },
   { path: "approvals", title: "Approvals" },
+  { path: "runs", title: "Runs" },
   { path: "agents", title: "Agents" },
 ] as const;
 type ScreenPath = (typeof screens)[number]["path"];
 
-function screenOf(hash: string): ScreenPath {
-  const path = /^#\/([a-z]+)/.exec(hash)?.[1];
-  return screens.find((screen) => screen.path === path)?.path ?? "inbox";
+/** The screen a fragment names (`#/runs`), and the item after it (`#/runs/<id>`). */
+interface Screen {
+  readonly path: ScreenPath;
+  readonly id?: string;
 }
 
-function useScreen(): ScreenPath {
+function screenOf(hash: string): Screen {
+  const match = /^#\/([a-z]+)(?:\/([^/?#]+))?/.exec(hash);
+  const path = screens.find((screen) => screen.path === match?.[1])?.path ?? "inbox";
+  const id = match?.[2] === undefined ? undefined : decodeURIComponent(match[2]);
+  return id === undefined ? { path } : { path, id };
+}
+
+function useScreen(): Screen {
   const [screen, setScreen] = useState(() => screenOf(window.location.hash));
   useEffect(() => {
     const changed = (): void => {
@@ -102,7 +112,7 @@ function Signed({ token, onSignOut }: { readonly token: string; readonly onSignO
             <a
               key={entry.path}
               href={`#/${entry.path}`}
-              aria-current={entry.path === screen ? "page" : undefined}
+              aria-current={entry.path === screen.path ? "page" : undefined}
             >
               {entry.title}
             </a>
@@ -126,9 +136,15 @@ function Signed({ token, onSignOut }: { readonly token: string; readonly onSignO
         </button>
       </header>
       <main>
-        {screen === "inbox" && <InboxScreen client={client} namespace={namespace} />}
-        {screen === "approvals" && <ApprovalsScreen client={client} namespace={namespace} />}
-        {screen === "agents" && <AgentsScreen client={client} namespace={namespace} />}
+        {screen.path === "inbox" && <InboxScreen client={client} namespace={namespace} />}
+        {screen.path === "approvals" && <ApprovalsScreen client={client} namespace={namespace} />}
+        {screen.path === "runs" && screen.id === undefined && (
+          <RunsScreen client={client} namespace={namespace} />
+        )}
+        {screen.path === "runs" && screen.id !== undefined && (
+          <RunScreen key={screen.id} client={client} namespace={namespace} runId={screen.id} />
+        )}
+        {screen.path === "agents" && <AgentsScreen client={client} namespace={namespace} />}
       </main>
     </>
   );

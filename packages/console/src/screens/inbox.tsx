@@ -7,7 +7,7 @@
  * @module
  */
 import type { FreeholdClient } from "@freehold/sdk/client";
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { savedQueue, saveQueue } from "../session.ts";
 import { describeError, useLoad } from "../use-load.ts";
 import { age, Loaded, Time } from "./common.tsx";
@@ -21,84 +21,151 @@ export function InboxScreen({
   readonly client: FreeholdClient;
   readonly namespace: string;
 }) {
-  const [queue, setQueue] = useState(savedQueue);
+  const [queues, reloadQueues] = useLoad(() => client.listHumanQueues(namespace), namespace);
+  const [chosen, setChosen] = useState(savedQueue);
+  const worked = queues.state === "ready" ? queues.value : [];
+  // The queue last worked, if it is still one of this person's; else their first.
+  const queue = worked.some((entry) => entry.name === chosen) ? chosen : (worked[0]?.name ?? "");
   const [openId, setOpenId] = useState<string>();
-  const [items, reload] = useLoad(
+  const [items, reloadItems] = useLoad(
     () => (queue === "" ? Promise.resolve([]) : client.listInbox(namespace, queue)),
     `${namespace}/${queue}`,
   );
-  const open = items.state === "ready" ? items.value.find((item) => item.id === openId) : undefined;
+  const reload = (): void => {
+    reloadQueues();
+    reloadItems();
+  };
+  const list = items.state === "ready" ? items.value : [];
+  const open = list.find((item) => item.id === openId);
+  useShortcuts({
+    j: () => {
+      setOpenId(neighbour(list, openId, 1));
+    },
+    k: () => {
+      setOpenId(neighbour(list, openId, -1));
+    },
+    Escape: () => {
+      setOpenId(undefined);
+    },
+  });
   return (
     <section aria-labelledby="inbox-title" className="inbox">
       <h1 id="inbox-title">Inbox</h1>
-      <label className="queue">
-        Human queue
-        <input
-          value={queue}
-          spellCheck={false}
-          onChange={(event) => {
-            setQueue(event.target.value);
-          }}
-          onBlur={() => {
-            saveQueue(queue);
-          }}
-        />
-      </label>
-      <button type="button" onClick={reload}>
-        Refresh
-      </button>
+      <Loaded
+        load={queues}
+        empty={(value) =>
+          value.length === 0
+            ? `You work no human queue in ${namespace}: ask its owners to add you to one.`
+            : undefined
+        }
+      >
+        {(value) => (
+          <nav aria-label="Your human queues" className="queues">
+            {value.map((entry) => (
+              <button
+                key={entry.name}
+                type="button"
+                aria-pressed={entry.name === queue}
+                onClick={() => {
+                  setChosen(entry.name);
+                  saveQueue(entry.name);
+                  setOpenId(undefined);
+                }}
+              >
+                {entry.name} <span className="count">{entry.waiting} waiting</span>
+                {entry.oldestWaitingSince === undefined ? null : (
+                  <span className="meta"> oldest {age(entry.oldestWaitingSince)}</span>
+                )}
+              </button>
+            ))}
+            <button type="button" className="secondary" onClick={reload}>
+              Refresh
+            </button>
+          </nav>
+        )}
+      </Loaded>
+      <p className="hint">Keys: j and k move between items, Esc closes the item.</p>
       <div className="split">
-        <Loaded
-          load={items}
-          empty={(list) =>
-            queue === ""
-              ? "Name a human queue."
-              : list.length === 0
-                ? `Nothing waits in ${queue}.`
-                : undefined
-          }
-        >
-          {(list) => (
-            <table aria-label={`Items of ${queue}`}>
-              <thead>
-                <tr>
-                  <th scope="col">Priority</th>
-                  <th scope="col">From</th>
-                  <th scope="col">Summary</th>
-                  <th scope="col">Waiting</th>
-                  <th scope="col">Status</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((item) => (
-                  <tr key={item.id} aria-selected={item.id === openId}>
-                    <td>{item.priority}</td>
-                    <td>{item.agent}</td>
-                    <td>
-                      <button
-                        type="button"
-                        className="link"
-                        onClick={() => {
-                          setOpenId(item.id);
-                        }}
-                      >
-                        {item.summary}
-                      </button>
-                    </td>
-                    <td>{age(item.queuedAt)}</td>
-                    <td>
-                      {item.status === "claimed" ? `claimed by ${item.claimedBy ?? "someone"}` : "waiting"}
-                    </td>
+        {queue === "" ? null : (
+          <Loaded
+            load={items}
+            empty={(value) => (value.length === 0 ? `Nothing waits in ${queue}.` : undefined)}
+          >
+            {(value) => (
+              <table aria-label={`Items of ${queue}`}>
+                <thead>
+                  <tr>
+                    <th scope="col">Priority</th>
+                    <th scope="col">From</th>
+                    <th scope="col">Summary</th>
+                    <th scope="col">Waiting</th>
+                    <th scope="col">Status</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
-        </Loaded>
-        {open === undefined ? null : <ItemPanel client={client} item={open} onChanged={reload} />}
+                </thead>
+                <tbody>
+                  {value.map((item) => (
+                    <tr key={item.id} aria-selected={item.id === openId}>
+                      <td>{item.priority}</td>
+                      <td>{item.agent}</td>
+                      <td>
+                        <button
+                          type="button"
+                          className="link"
+                          onClick={() => {
+                            setOpenId(item.id);
+                          }}
+                        >
+                          {item.summary}
+                        </button>
+                      </td>
+                      <td>{age(item.queuedAt)}</td>
+                      <td>
+                        {item.status === "claimed" ? `claimed by ${item.claimedBy ?? "someone"}` : "waiting"}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </Loaded>
+        )}
+        {open === undefined ? null : (
+          <ItemPanel key={open.id} client={client} item={open} onChanged={reload} />
+        )}
       </div>
     </section>
   );
+}
+
+/** The id of the item `step` places after (or before) `current`, the first when none is open. */
+function neighbour(list: readonly Item[], current: string | undefined, step: 1 | -1): string | undefined {
+  if (list.length === 0) return undefined;
+  const index = list.findIndex((item) => item.id === current);
+  if (index === -1) return list[0]?.id;
+  return list[Math.min(list.length - 1, Math.max(0, index + step))]?.id;
+}
+
+/** Single keys that act while the focus is not in a field. */
+function useShortcuts(keys: Readonly<Record<string, () => void>>): void {
+  const latest = useRef(keys);
+  useEffect(() => {
+    latest.current = keys;
+  });
+  useEffect(() => {
+    const pressed = (event: KeyboardEvent): void => {
+      const target = event.target as HTMLElement | null;
+      if (event.altKey || event.ctrlKey || event.metaKey) return;
+      if (target !== null && ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName)) return;
+      const action = latest.current[event.key];
+      if (action === undefined) return;
+      event.preventDefault();
+      action();
+    };
+    document.addEventListener("keydown", pressed);
+    return () => {
+      document.removeEventListener("keydown", pressed);
+    };
+  }, []);
 }
 
 function ItemPanel({

@@ -106,7 +106,11 @@ function segment(value: string): string {
  */
 export function createClient(options: ClientOptions): FreeholdClient {
   const base = options.url.replace(/\/+$/, "");
-  const fetchFunction = options.fetch ?? fetch;
+  // Called through a wrapper, never as a method of another object: a browser's `fetch` called with any
+  // `this` but the window throws "Illegal invocation".
+  const given = options.fetch;
+  const fetchFunction: typeof fetch = (input, init) =>
+    given === undefined ? fetch(input, init) : given(input, init);
 
   const call = async <Schema extends z.ZodType>(
     schema: Schema,

@@ -6,6 +6,7 @@
  * who started a run is told why they cannot approve it; someone of no role in the namespace sees
  * none of it. axe-core finds no serious or critical violation on any screen.
  */
+import { join } from "node:path";
 import { buildConsole, consoleDirectory } from "@freehold/console";
 import { createClient, type FreeholdClient } from "@freehold/sdk/client";
 import type { Browser, Page } from "playwright-core";
@@ -40,7 +41,7 @@ function clientOf(user: string): FreeholdClient {
 
 /** A page of its own (its own storage) signed in as `user` through the link with the token. */
 async function signedIn(user: string, namespace: string, screen: string): Promise<Page> {
-  const context = await browser.newContext();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on("pageerror", (error) => problems.push(error.message));
@@ -57,6 +58,17 @@ async function signedIn(user: string, namespace: string, screen: string): Promis
   await page.goto(`${harness.url}/#/${screen}`);
   expect(problems).toEqual([]);
   return page;
+}
+
+/**
+ * With FREEHOLD_SCREENSHOTS=<folder>, the screens the README shows are saved there (as
+ * packages/console/screenshots/ holds them): `FREEHOLD_SCREENSHOTS=packages/console/screenshots
+ * pnpm exec vitest run test/integration/console.test.ts`.
+ */
+async function screenshot(page: Page, name: string): Promise<void> {
+  const folder = process.env.FREEHOLD_SCREENSHOTS;
+  if (folder === undefined || folder === "") return;
+  await page.screenshot({ path: join(folder, `${name}.png`), fullPage: false });
 }
 
 async function expectAccessible(page: Page, screen: string): Promise<void> {
@@ -133,6 +145,7 @@ describe("the console", () => {
       .poll(() => ann.getByRole("list", { name: "Conversation" }).innerText())
       .toContain("I want a refund.");
     await expectAccessible(ann, "inbox item");
+    await screenshot(ann, "inbox");
     await ann.getByRole("button", { name: "Claim" }).click();
     await expect.poll(() => ann.getByRole("cell", { name: "claimed by ann" }).isVisible()).toBe(true);
     await expect.poll(() => ann.getByRole("article").innerText()).toMatch(/Claimed by ann until /);
@@ -170,6 +183,7 @@ describe("the console", () => {
     const annCard = ann.getByRole("listitem", { name: "front wants to call add" });
     await expect.poll(() => annCard.innerText(), { timeout: 10_000 }).toContain("counter/add");
     expect(await annCard.innerText()).toMatch(/a\s*2/);
+    await screenshot(ann, "approvals");
     await annCard.getByRole("button", { name: "Approve" }).click();
     expect((await waitForStatus(harness, namespace, approved.id, "completed")).output).toBe("Done adding.");
 
@@ -212,6 +226,7 @@ describe("the console", () => {
     expect(text).toMatch(/tool result\s+add, \d+ ms: /);
     expect(text).toMatch(/scripted-model, step \d+: \d+ in \/ \d+ out/);
     await expect.poll(() => ann.getByRole("heading", { level: 1 }).innerText()).toContain("completed");
+    await screenshot(ann, "run-timeline");
 
     // Filtered by status: the completed run, not the others.
     await ann.goto(`${harness.url}/#/runs`);

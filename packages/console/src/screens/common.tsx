@@ -32,10 +32,19 @@ export function Loaded<T>({
 }
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+const timeOfDay = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
 
-/** A time as the viewer reads it (their time zone), with the exact instant in `dateTime`. */
-export function Time({ iso }: { readonly iso: string }) {
-  return <time dateTime={iso}>{dateTime.format(new Date(iso))}</time>;
+/**
+ * A time as the viewer reads it (their time zone), with the exact instant in `dateTime`; `clock`
+ * shows the time of day alone (a run's timeline, whose day its header gives).
+ */
+export function Time({ iso, clock = false }: { readonly iso: string; readonly clock?: boolean }) {
+  const date = new Date(iso);
+  return (
+    <time dateTime={iso} title={dateTime.format(date)}>
+      {(clock ? timeOfDay : dateTime).format(date)}
+    </time>
+  );
 }
 
 /** How long ago, in words: "3 min", "2 h". */

@@ -284,7 +284,7 @@ function TimelineEntry({ event }: { readonly event: RunEvent }) {
   if (body === undefined) return null;
   return (
     <li className={`event event-${event.type}`}>
-      <Time iso={event.time} />
+      <Time iso={event.time} clock />
       <span className="kind">{body.kind}</span>
       <span className="what">{body.what}</span>
     </li>

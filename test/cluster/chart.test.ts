@@ -711,6 +711,20 @@ describe("helm template", () => {
       podSpec(find(await render(values), "Deployment", "fh-freehold-gateway")).containers[0]?.args ?? [];
     expect(await argumentsOf([])).not.toContain("--no-console");
     expect(await argumentsOf(["gateway.console.enabled=false"])).toContain("--no-console");
+    const oidc = await argumentsOf([
+      "gateway.auth.oidc.issuer=https://login.acme.com",
+      "gateway.auth.oidc.audiences={freehold-console}",
+      "gateway.console.oidcClientId=freehold-console",
+      "gateway.console.oidcScopes={groups,profile}",
+    ]);
+    expect(oidc).toEqual(
+      expect.arrayContaining([
+        "--console-oidc-client-id=freehold-console",
+        "--console-oidc-scope=groups",
+        "--console-oidc-scope=profile",
+        "--oidc-audience=freehold-console",
+      ]),
+    );
   });
 
   it("serves the gateway's metrics on a port of their own, never on its Service, with scrape annotations", async () => {

@@ -10,6 +10,7 @@ import { AgentsScreen } from "./screens/agents.tsx";
 import { ApprovalsScreen } from "./screens/approvals.tsx";
 import { InboxScreen } from "./screens/inbox.tsx";
 import { RunScreen, RunsScreen } from "./screens/runs.tsx";
+import { finishSignIn, startSignIn, type OidcConfig } from "./oidc.ts";
 import { currentToken, saveNamespace, savedNamespace, signIn, signOut } from "./session.ts";
 
 const screens = [
@@ -47,11 +48,49 @@ function useScreen(): Screen {
   return screen;
 }
 
+/** What `/console-config.json` says: how people sign in. */
+interface ConsoleConfig {
+  readonly oidc?: OidcConfig;
+}
+
+async function loadConfig(): Promise<ConsoleConfig> {
+  const response = await fetch("/console-config.json");
+  if (!response.ok) return {};
+  return (await response.json()) as ConsoleConfig;
+}
+
 export function App() {
   const [token, setToken] = useState(currentToken);
+  const [config, setConfig] = useState<ConsoleConfig>();
+  const [problem, setProblem] = useState<string>();
+  useEffect(() => {
+    const unmounted = new AbortController();
+    const mounted = (): boolean => !unmounted.signal.aborted;
+    void (async () => {
+      const loaded = await loadConfig().catch((): ConsoleConfig => ({}));
+      if (!mounted()) return;
+      setConfig(loaded);
+      if (loaded.oidc === undefined) return;
+      try {
+        const signedIn = await finishSignIn(loaded.oidc);
+        if (signedIn !== undefined && mounted()) {
+          signIn(signedIn);
+          setToken(signedIn);
+        }
+      } catch (error) {
+        if (mounted()) setProblem(error instanceof Error ? error.message : String(error));
+      }
+    })();
+    return () => {
+      unmounted.abort();
+    };
+  }, []);
   if (token === undefined) {
+    if (config === undefined) return <p aria-busy="true">Loading…</p>;
     return (
       <SignIn
+        config={config}
+        problem={problem}
         onSignIn={(value) => {
           signIn(value);
           setToken(value);
@@ -62,23 +101,59 @@ export function App() {
   return (
     <Signed
       token={token}
-      onSignOut={() => {
+      onSignOut={(reason) => {
         signOut();
+        setProblem(reason);
         setToken(undefined);
       }}
     />
   );
 }
 
-function SignIn({ onSignIn }: { readonly onSignIn: (token: string) => void }) {
+function SignIn({
+  config,
+  problem,
+  onSignIn,
+}: {
+  readonly config: ConsoleConfig;
+  readonly problem: string | undefined;
+  readonly onSignIn: (token: string) => void;
+}) {
   const [value, setValue] = useState("");
+  const [starting, setStarting] = useState<string>();
   const submit = (event: SyntheticEvent): void => {
     event.preventDefault();
     if (value.trim() !== "") onSignIn(value.trim());
   };
+  const { oidc } = config;
   return (
     <main className="sign-in">
       <h1>Freehold</h1>
+      {problem === undefined ? null : (
+        <p role="alert" className="error">
+          {problem}
+        </p>
+      )}
+      {oidc === undefined ? null : (
+        <>
+          <button
+            type="button"
+            onClick={() => {
+              startSignIn(oidc).catch((error: unknown) => {
+                setStarting(error instanceof Error ? error.message : String(error));
+              });
+            }}
+          >
+            Sign in with {new URL(oidc.issuer).host}
+          </button>
+          {starting === undefined ? null : (
+            <p role="alert" className="error">
+              {starting}
+            </p>
+          )}
+          <p className="hint">Or use an access token:</p>
+        </>
+      )}
       <form onSubmit={submit}>
         <label htmlFor="token">Access token</label>
         <input
@@ -99,10 +174,29 @@ function SignIn({ onSignIn }: { readonly onSignIn: (token: string) => void }) {
   );
 }
 
-function Signed({ token, onSignOut }: { readonly token: string; readonly onSignOut: () => void }) {
+function Signed({
+  token,
+  onSignOut,
+}: {
+  readonly token: string;
+  readonly onSignOut: (reason?: string) => void;
+}) {
   const screen = useScreen();
   const [namespace, setNamespace] = useState(savedNamespace);
-  const client: FreeholdClient = useMemo(() => createClient({ url: window.location.origin, token }), [token]);
+  const client: FreeholdClient = useMemo(
+    () =>
+      createClient({
+        url: window.location.origin,
+        token,
+        // A token the gateway no longer takes (expired, revoked): back to signing in, saying why.
+        fetch: async (input, init) => {
+          const response = await fetch(input, init);
+          if (response.status === 401) onSignOut("Your sign-in has ended: sign in again.");
+          return response;
+        },
+      }),
+    [token, onSignOut],
+  );
   return (
     <>
       <header className="top">
@@ -131,7 +225,12 @@ function Signed({ token, onSignOut }: { readonly token: string; readonly onSignO
             }}
           />
         </label>
-        <button type="button" onClick={onSignOut}>
+        <button
+          type="button"
+          onClick={() => {
+            onSignOut();
+          }}
+        >
           Sign out
         </button>
       </header>

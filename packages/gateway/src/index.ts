@@ -71,4 +71,9 @@ export {
   type ManifestDirectory,
   type ResourceDirectory,
 } from "./auth/resource-directory.ts";
-export { consoleContentSecurityPolicy, type ConsoleOptions } from "./console.ts";
+export {
+  consoleContentSecurityPolicy,
+  type ConsoleConfig,
+  type ConsoleOidc,
+  type ConsoleOptions,
+} from "./console.ts";

@@ -36,14 +36,23 @@ describe("the console's files", () => {
       const response = await fetch(`${harness.url}${path}`);
       expect(response.status).toBe(200);
       expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
-      expect(response.headers.get("content-security-policy")).toBe(consoleContentSecurityPolicy);
-      expect(consoleContentSecurityPolicy).toContain("script-src 'self'");
-      expect(consoleContentSecurityPolicy).not.toContain("unsafe");
+      const policy = consoleContentSecurityPolicy();
+      expect(response.headers.get("content-security-policy")).toBe(policy);
+      expect(policy).toContain("script-src 'self'");
+      expect(policy).toContain("connect-src 'self';");
+      expect(policy).not.toContain("unsafe");
       expect(response.headers.get("x-frame-options")).toBe("DENY");
       expect(response.headers.get("x-content-type-options")).toBe("nosniff");
       expect(response.headers.get("cache-control")).toBe("no-cache");
       expect(await response.text()).toContain("/assets/app-1a2b.js");
     }
+  });
+
+  it("tells the page to take a pasted token when no OIDC client is set", async () => {
+    const config = await fetch(`${harness.url}/console-config.json`);
+    expect(config.status).toBe(200);
+    expect(config.headers.get("cache-control")).toBe("no-cache");
+    expect(await config.json()).toEqual({});
   });
 
   it("serves hashed assets cached for good, answers HEAD and If-None-Match", async () => {
@@ -92,6 +101,38 @@ describe("the console's files", () => {
       headers: { authorization: `Bearer ${harness.tokens.get("tester") ?? ""}` },
     });
     expect(signed.status).toBe(200);
+  });
+});
+
+describe("a console that signs people in with OIDC", () => {
+  it("names the issuer and the client, and lets the page reach the issuer's origin only", async () => {
+    const harness = await startHarness({
+      gateway: {
+        console: {
+          directory: builtConsole(),
+          oidc: {
+            issuer: "https://login.example.com/realms/acme",
+            clientId: "freehold-console",
+            scopes: ["groups"],
+          },
+        },
+      },
+    });
+    try {
+      expect(await (await fetch(`${harness.url}/console-config.json`)).json()).toEqual({
+        oidc: {
+          issuer: "https://login.example.com/realms/acme",
+          clientId: "freehold-console",
+          scopes: ["openid", "groups"],
+        },
+      });
+      const page = await fetch(`${harness.url}/`);
+      expect(page.headers.get("content-security-policy")).toContain(
+        "connect-src 'self' https://login.example.com;",
+      );
+    } finally {
+      await harness.close();
+    }
   });
 });
 

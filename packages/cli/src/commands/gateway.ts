@@ -40,6 +40,12 @@ export interface GatewayServeOptions {
   readonly publicUrl?: string;
   /** The console's built folder; absent: no console. */
   readonly consoleDirectory?: string;
+  /** How people sign in to the console with OIDC; absent: a pasted token. */
+  readonly consoleOidc?: {
+    readonly issuer: string;
+    readonly clientId: string;
+    readonly scopes?: readonly string[];
+  };
   /** How long the runs it cancels are kept, in seconds (0: forever); default 7 days. */
   readonly runRetentionSeconds?: number;
   /** Who may do what (see `gatewayAuth`). */
@@ -96,7 +102,14 @@ export async function gatewayCommand(
       : { runRetentionSeconds: options.runRetentionSeconds }),
     ...(options.edge === undefined ? {} : { edge: options.edge }),
     ...(metrics === undefined ? {} : { metrics }),
-    ...(options.consoleDirectory === undefined ? {} : { console: { directory: options.consoleDirectory } }),
+    ...(options.consoleDirectory === undefined
+      ? {}
+      : {
+          console: {
+            directory: options.consoleDirectory,
+            ...(options.consoleOidc === undefined ? {} : { oidc: options.consoleOidc }),
+          },
+        }),
   });
   try {
     const { url } = await gateway.listen(options.port, options.host);
@@ -218,21 +231,57 @@ interface GatewayFlags extends GatewayEdgeFlags {
   readonly consoleDir?: string;
   /** False with --no-console. */
   readonly console: boolean;
+  readonly consoleOidcClientId?: string;
+  readonly consoleOidcScope?: string[];
 }
 
 /**
  * The console's folder: --console-dir (or FREEHOLD_CONSOLE_DIR), else the workspace's built console
  * when there is one; none with --no-console.
  */
-function consoleOption(options: GatewayFlags): { consoleDirectory?: string } {
+function consoleOption(options: GatewayFlags): Pick<GatewayServeOptions, "consoleDirectory" | "consoleOidc"> {
+  const oidc = consoleOidcOption(options);
   if (!options.console) return {};
-  if (options.consoleDir !== undefined) return { consoleDirectory: options.consoleDir };
-  // From src/commands/ or bundle/ of the CLI, the workspace's packages/ is two or three folders up.
+  const directory = options.consoleDir ?? builtConsole();
+  if (directory === undefined) return {};
+  return { consoleDirectory: directory, ...(oidc === undefined ? {} : { consoleOidc: oidc }) };
+}
+
+/** The workspace's built console, from src/commands/ or bundle/ of the CLI (packages/ is two or three folders up). */
+function builtConsole(): string | undefined {
   for (const up of ["../..", "../../.."]) {
     const directory = join(import.meta.dirname, up, "console", "dist");
-    if (existsSync(join(directory, "index.html"))) return { consoleDirectory: directory };
+    if (existsSync(join(directory, "index.html"))) return directory;
   }
-  return {};
+  return undefined;
+}
+
+/**
+ * The console's OIDC client, checked against the gateway's OIDC settings: the ID tokens it sends
+ * are for its client id, so the gateway must trust that audience.
+ *
+ * @throws FreeholdError `cli.console-oidc-needs-issuer`, `cli.console-oidc-audience`.
+ */
+function consoleOidcOption(options: GatewayFlags): GatewayServeOptions["consoleOidc"] {
+  const clientId = options.consoleOidcClientId;
+  if (clientId === undefined) return undefined;
+  if (options.oidcIssuer === undefined) {
+    throw new FreeholdError(
+      "cli.console-oidc-needs-issuer",
+      "--console-oidc-client-id needs --oidc-issuer: the console signs people in at the issuer the gateway trusts",
+    );
+  }
+  if (!(options.oidcAudience ?? []).includes(clientId)) {
+    throw new FreeholdError(
+      "cli.console-oidc-audience",
+      `the console sends ID tokens for its client id ${clientId}, which --oidc-audience does not name: add --oidc-audience ${clientId}`,
+    );
+  }
+  return {
+    issuer: options.oidcIssuer,
+    clientId,
+    ...(options.consoleOidcScope === undefined ? {} : { scopes: options.consoleOidcScope }),
+  };
 }
 
 /** The entries whose value is not undefined (for exactOptionalPropertyTypes). */
@@ -332,7 +381,17 @@ export function registerGatewayCommand(program: Command, context: GatewayCommand
       "serve the web console at / from this built folder (FREEHOLD_CONSOLE_DIR; default: the workspace's packages/console/dist when built)",
       environment.FREEHOLD_CONSOLE_DIR,
     )
-    .option("--no-console", "serve no web console");
+    .option("--no-console", "serve no web console")
+    .option(
+      "--console-oidc-client-id <id>",
+      "sign people in to the console at --oidc-issuer as this public client (PKCE; redirect URI: the gateway's /); --oidc-audience must include it (FREEHOLD_CONSOLE_OIDC_CLIENT_ID)",
+      environment.FREEHOLD_CONSOLE_OIDC_CLIENT_ID,
+    )
+    .option(
+      "--console-oidc-scope <scope...>",
+      "scopes the console asks for besides openid, e.g. groups profile (FREEHOLD_CONSOLE_OIDC_SCOPES, space-separated)",
+      environment.FREEHOLD_CONSOLE_OIDC_SCOPES?.split(" ").filter((scope) => scope !== ""),
+    );
   withEdgeOptions(command, environment).action(async (options: GatewayFlags) => {
     if (options.redisUrl === undefined) {
       throw new FreeholdError("cli.no-redis", "freehold gateway needs --redis-url or FREEHOLD_REDIS_URL");

@@ -148,4 +148,24 @@ describe("freehold gateway's edge flags", () => {
       code: "cli.invalid-option",
     });
   });
+
+  it("refuses a console OIDC client the gateway would not take the tokens of", async () => {
+    await expect(gateway(["--console-oidc-client-id", "freehold-console"])).rejects.toMatchObject({
+      code: "cli.console-oidc-needs-issuer",
+    });
+    await expect(
+      gateway([
+        "--oidc-issuer",
+        "https://login.acme.com",
+        "--oidc-audience",
+        "freehold-api",
+        "--console-oidc-client-id",
+        "freehold-console",
+      ]),
+    ).rejects.toMatchObject({
+      code: "cli.console-oidc-audience",
+      message:
+        "the console sends ID tokens for its client id freehold-console, which --oidc-audience does not name: add --oidc-audience freehold-console",
+    });
+  });
 });

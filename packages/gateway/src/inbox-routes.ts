@@ -18,10 +18,10 @@ import { z } from "zod";
 import type { Verb } from "./auth/authorizer.ts";
 import type { Identity } from "./auth/identity.ts";
 import type { GatewayParts } from "./gateway-parts.ts";
-import { page, pageQuery } from "./pagination.ts";
+import { defaultPageSize, inboxCursor, inboxPosition, pageQuery } from "./pagination.ts";
 import { defineRoute, json, linksTo, type Route } from "./route.ts";
 import { runLinks } from "./run-routes.ts";
-import { humanQueueCounts } from "@freehold/handoff";
+import { humanQueueCounts, inboxPage } from "@freehold/handoff";
 import {
   ErrorBody,
   HumanQueueList,
@@ -154,11 +154,15 @@ export const listInboxRoute = defineRoute({
   },
   handle: async (parts, { params, query, identity }) => {
     await parts.access.requireQueueMember(identity, params.namespace, params.queue);
-    const items = await parts.inbox.list(params.namespace, params.queue);
-    return json(
-      InboxItemList,
-      page(items, (item) => item.id, query),
-    );
+    // One page read from the queue's sorted sets, not the whole queue.
+    const read = await inboxPage(parts.redis, params.namespace, params.queue, {
+      limit: query.limit ?? defaultPageSize,
+      ...(query.cursor === undefined ? {} : { after: inboxPosition(query.cursor) }),
+    });
+    return json(InboxItemList, {
+      items: read.items,
+      ...(read.next === undefined ? {} : { nextCursor: inboxCursor(read.next) }),
+    });
   },
 });
 

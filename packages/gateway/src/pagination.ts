@@ -39,6 +39,29 @@ export { pageFields } from "@freehold/api";
 
 const Cursor = z.strictObject({ v: z.literal(1), after: z.string(), position: z.int().min(0) });
 
+/** The cursor of a human queue's items: the state, score and id of the last item of the page. */
+const InboxCursor = z.strictObject({
+  v: z.literal(2),
+  state: z.enum(["waiting", "claimed"]),
+  score: z.number(),
+  after: z.string().min(1),
+});
+
+/** The `nextCursor` of a page of a queue's items (see `inboxPage` of @freehold/handoff). */
+export function inboxCursor(position: {
+  readonly state: "waiting" | "claimed";
+  readonly score: number;
+  readonly id: string;
+}): string {
+  return encode({ v: 2, state: position.state, score: position.score, after: position.id });
+}
+
+/** The position a cursor of {@link inboxCursor} names; a cursor this gateway did not give is a 400. */
+export function inboxPosition(cursor: string): { state: "waiting" | "claimed"; score: number; id: string } {
+  const { state, score, after } = decode(cursor, InboxCursor);
+  return { state, score, id: after };
+}
+
 /** The cursor of a list read page by page from an index (runs): the last entry the page examined. */
 const IndexCursor = z.strictObject({ v: z.literal(1), after: z.string().min(1), createdAt: z.int() });
 

@@ -91,6 +91,7 @@ export { approvalItemKey, approvalsKey, dispatchKey, inboxItemKey, inboxQueueKey
 export { approvalItemEffects, createApprovals, type Approvals } from "./approvals.ts";
 export { clearMarksEffect, createDispatcher, type Dispatcher } from "./dispatcher.ts";
 export { createInbox, inboxItemEffects, type Inbox } from "./inbox.ts";
+export { inboxPage, type InboxPage, type InboxPosition } from "./inbox-page.ts";
 export { compareAndWrite, evalScript } from "./redis-effects.ts";
 export { limitsKey, runsUsageKey, tenancyKey, tokensUsageKey, usagePrefix } from "./keys.ts";
 export {

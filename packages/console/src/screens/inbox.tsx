@@ -14,6 +14,11 @@ import { age, Loaded, Time } from "./common.tsx";
 
 type Item = Awaited<ReturnType<FreeholdClient["listInbox"]>>[number];
 
+type ItemPage = Awaited<ReturnType<FreeholdClient["listInboxPage"]>>;
+
+/** Items read at a time. */
+const pageSize = 100;
+
 export function InboxScreen({
   client,
   namespace,
@@ -27,15 +32,33 @@ export function InboxScreen({
   // The queue last worked, if it is still one of this person's; else their first.
   const queue = worked.some((entry) => entry.name === chosen) ? chosen : (worked[0]?.name ?? "");
   const [openId, setOpenId] = useState<string>();
+  // The first page of the queue; more on demand (a queue can hold thousands).
   const [items, reloadItems] = useLoad(
-    () => (queue === "" ? Promise.resolve([]) : client.listInbox(namespace, queue)),
+    () =>
+      queue === ""
+        ? Promise.resolve<ItemPage>({ items: [] })
+        : client.listInboxPage(namespace, queue, { limit: pageSize }),
     `${namespace}/${queue}`,
   );
+  const [further, setFurther] = useState<{ items: Item[]; next?: string | undefined }>({ items: [] });
+  const [problem, setProblem] = useState<string>();
+  useEffect(() => {
+    setFurther({ items: [], next: items.state === "ready" ? items.value.nextCursor : undefined });
+  }, [items]);
+  const more = async (): Promise<void> => {
+    if (further.next === undefined) return;
+    try {
+      const page = await client.listInboxPage(namespace, queue, { limit: pageSize, cursor: further.next });
+      setFurther((earlier) => ({ items: [...earlier.items, ...page.items], next: page.nextCursor }));
+    } catch (error) {
+      setProblem(describeError(error).message);
+    }
+  };
   const reload = (): void => {
     reloadQueues();
     reloadItems();
   };
-  const list = items.state === "ready" ? items.value : [];
+  const list = items.state === "ready" ? [...items.value.items, ...further.items] : [];
   const open = list.find((item) => item.id === openId);
   useShortcuts({
     j: () => {
@@ -89,43 +112,57 @@ export function InboxScreen({
         {queue === "" ? null : (
           <Loaded
             load={items}
-            empty={(value) => (value.length === 0 ? `Nothing waits in ${queue}.` : undefined)}
+            empty={(value) => (value.items.length === 0 ? `Nothing waits in ${queue}.` : undefined)}
           >
-            {(value) => (
-              <table aria-label={`Items of ${queue}`}>
-                <thead>
-                  <tr>
-                    <th scope="col">Priority</th>
-                    <th scope="col">From</th>
-                    <th scope="col">Summary</th>
-                    <th scope="col">Waiting</th>
-                    <th scope="col">Status</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {value.map((item) => (
-                    <tr key={item.id} aria-selected={item.id === openId}>
-                      <td>{item.priority}</td>
-                      <td>{item.agent}</td>
-                      <td>
-                        <button
-                          type="button"
-                          className="link"
-                          onClick={() => {
-                            setOpenId(item.id);
-                          }}
-                        >
-                          {item.summary}
-                        </button>
-                      </td>
-                      <td>{age(item.queuedAt)}</td>
-                      <td>
-                        {item.status === "claimed" ? `claimed by ${item.claimedBy ?? "someone"}` : "waiting"}
-                      </td>
+            {() => (
+              <div>
+                <table aria-label={`Items of ${queue}`}>
+                  <thead>
+                    <tr>
+                      <th scope="col">Priority</th>
+                      <th scope="col">From</th>
+                      <th scope="col">Summary</th>
+                      <th scope="col">Waiting</th>
+                      <th scope="col">Status</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
+                  </thead>
+                  <tbody>
+                    {list.map((item) => (
+                      <tr key={item.id} aria-selected={item.id === openId}>
+                        <td>{item.priority}</td>
+                        <td>{item.agent}</td>
+                        <td>
+                          <button
+                            type="button"
+                            className="link"
+                            onClick={() => {
+                              setOpenId(item.id);
+                            }}
+                          >
+                            {item.summary}
+                          </button>
+                        </td>
+                        <td>{age(item.queuedAt)}</td>
+                        <td>
+                          {item.status === "claimed"
+                            ? `claimed by ${item.claimedBy ?? "someone"}`
+                            : "waiting"}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+                {further.next === undefined ? null : (
+                  <button type="button" className="secondary" onClick={() => void more()}>
+                    More items
+                  </button>
+                )}
+                {problem === undefined ? null : (
+                  <p role="alert" className="error">
+                    {problem}
+                  </p>
+                )}
+              </div>
             )}
           </Loaded>
         )}

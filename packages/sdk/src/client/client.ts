@@ -79,6 +79,12 @@ export interface FreeholdClient {
   listHumanQueues(namespace: string): Promise<HumanQueueList["queues"]>;
   /** A queue's items, every page of them: waiting ones by priority then age, then claimed ones. */
   listInbox(namespace: string, queue: string): Promise<InboxItem[]>;
+  /** One page of a queue's items (`limit` 1 to 500, default 100), and the cursor of the next. */
+  listInboxPage(
+    namespace: string,
+    queue: string,
+    options?: { readonly limit?: number; readonly cursor?: string },
+  ): Promise<InboxItemList>;
   /** An inbox item by id, whichever queue it is in. */
   getInboxItem(namespace: string, itemId: string): Promise<InboxItem>;
   claim(namespace: string, itemId: string, request?: ClaimRequest): Promise<InboxItem>;
@@ -236,6 +242,17 @@ export function createClient(options: ClientOptions): FreeholdClient {
       call(RunState, "POST", `${namespacePath(namespace)}/runs/${segment(runId)}/cancel`, {}),
     async listHumanQueues(namespace) {
       return (await call(HumanQueueList, "GET", `${namespacePath(namespace)}/humanqueues`)).queues;
+    },
+    listInboxPage(namespace, queue, pageOptions = {}) {
+      const query = new URLSearchParams();
+      if (pageOptions.limit !== undefined) query.set("limit", String(pageOptions.limit));
+      if (pageOptions.cursor !== undefined) query.set("cursor", pageOptions.cursor);
+      const search = query.size === 0 ? "" : `?${query.toString()}`;
+      return call(
+        InboxItemList,
+        "GET",
+        `${namespacePath(namespace)}/humanqueues/${segment(queue)}/items${search}`,
+      );
     },
     listInbox: (namespace, queue) =>
       allPages(InboxItemList, `${namespacePath(namespace)}/humanqueues/${segment(queue)}/items`),

@@ -8,6 +8,7 @@
  */
 import { join } from "node:path";
 import { buildConsole, consoleDirectory } from "@freehold/console";
+import { inboxItemEffects } from "@freehold/handoff";
 import { createClient, type FreeholdClient } from "@freehold/sdk/client";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -236,6 +237,59 @@ describe("the console", () => {
       .toContain(run.id.slice(0, 8));
     await ann.getByLabel("Status").selectOption("failed");
     await expect.poll(() => ann.getByText("No runs match.").isVisible()).toBe(true);
+  });
+
+  it("opens a queue of 10,000 waiting items at its first page (time printed, not asserted)", async () => {
+    const namespace = `big${Math.random().toString(36).slice(2, 8)}`;
+    harness.directory.add([
+      {
+        kind: "HumanQueue",
+        metadata: { name: "desk", namespace },
+        spec: { description: "People.", members: [{ group: "testers" }] },
+      },
+    ]);
+    const base = Date.now() - 3_600_000;
+    const pipeline = harness.connection.pipeline();
+    for (let index = 0; index < 10_000; index += 1) {
+      const time = new Date(base + index).toISOString();
+      const id = `big-${String(index).padStart(5, "0")}-1-0`;
+      for (const effect of inboxItemEffects({
+        schemaVersion: 1,
+        id,
+        namespace,
+        queue: "desk",
+        runId: `big-${String(index).padStart(5, "0")}`,
+        agent: "front",
+        summary: `Customer ${index} wants a refund.`,
+        reason: "Refunds need a person.",
+        priority: index % 10 === 0 ? "high" : "normal",
+        conversation: [{ role: "user", content: `I want a refund for order ${index}.` }],
+        status: "waiting",
+        createdAt: time,
+        queuedAt: time,
+        escalations: 0,
+        leaseSeconds: 300,
+      })) {
+        if (effect.op === "set") pipeline.set(effect.key, effect.value);
+        else if (effect.op === "zadd") pipeline.zadd(effect.key, effect.score, effect.member);
+      }
+    }
+    await pipeline.exec();
+
+    const ann = await signedIn("ann", namespace, "agents");
+    const started = performance.now();
+    await ann.goto(`${harness.url}/#/inbox`);
+    const first = ann.getByRole("button", { name: "Customer 0 wants a refund." });
+    await first.waitFor({ state: "visible", timeout: 30_000 });
+    const interactive = performance.now() - started;
+    expect(await ann.getByRole("button", { name: /^desk 10000 waiting/ }).isVisible()).toBe(true);
+    // The first page: the oldest high-priority items first, a page of 100, more on demand.
+    expect(await ann.getByRole("table", { name: "Items of desk" }).getByRole("row").count()).toBe(101);
+    await first.click();
+    await expect.poll(() => ann.getByRole("article").innerText()).toContain("I want a refund for order 0.");
+    console.info(
+      `inbox of 10,000 waiting items: first page interactive ${Math.round(interactive)} ms after navigation`,
+    );
   });
 
   it("shows someone of no role in the namespace none of it", async () => {

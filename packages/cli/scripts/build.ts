@@ -19,11 +19,11 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { build } from "rolldown";
+import { digestFiles, filesUnder } from "./fingerprint.ts";
 
 const root = join(import.meta.dirname, "..", "..", "..");
 const packagesDirectory = join(root, "packages");
@@ -50,25 +50,18 @@ const external =
  */
 const bundledAsModules = new Set(["bullmq"]);
 
-/** Every file the bundle is made from, relative to the root, sorted. */
+/** Every file the bundle is made from, relative to the root. */
 function inputs(): string[] {
-  const found: string[] = [];
-  const walk = (directory: string): void => {
-    for (const entry of readdirSync(directory, { withFileTypes: true })) {
-      const path = join(directory, entry.name);
-      if (entry.isDirectory()) {
-        if (!["node_modules", "dist", "bundle", "test"].includes(entry.name)) walk(path);
-      } else if (
-        (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) ||
-        entry.name === "package.json"
-      ) {
-        found.push(relative(root, path));
-      }
-    }
-  };
-  walk(packagesDirectory);
-  found.push("pnpm-lock.yaml", "package.json", relative(root, import.meta.filename));
-  return found.sort();
+  return [
+    ...filesUnder(root, packagesDirectory, {
+      skipFolders: ["node_modules", "dist", "bundle", "test"],
+      keep: (name) => (name.endsWith(".ts") && !name.endsWith(".test.ts")) || name === "package.json",
+    }),
+    "pnpm-lock.yaml",
+    "package.json",
+    relative(root, import.meta.filename),
+    relative(root, join(import.meta.dirname, "fingerprint.ts")),
+  ];
 }
 
 /** The folder of package `name` that the resolved file `file` is in. */
@@ -81,15 +74,7 @@ function packageRoot(file: string, name: string): string {
 
 /** A digest of the inputs' names and contents: the build is current when it matches. */
 function fingerprint(): string {
-  const hash = createHash("sha256");
-  for (const file of inputs()) {
-    hash
-      .update(file)
-      .update("\0")
-      .update(readFileSync(join(root, file)))
-      .update("\0");
-  }
-  return hash.digest("hex");
+  return digestFiles(root, inputs());
 }
 
 export interface BuildResult {

@@ -11,10 +11,11 @@
  * @module
  */
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
+// The build scripts' one way to say what a build is made of (packages/ is in every image's context).
+import { digestFiles, filesUnder } from "../../cli/scripts/fingerprint.ts";
 
 const packageDirectory = join(import.meta.dirname, "..");
 const root = join(packageDirectory, "..", "..");
@@ -22,35 +23,17 @@ const root = join(packageDirectory, "..", "..");
 /** The built console: the folder the gateway serves. */
 export const consoleDirectory = join(packageDirectory, "dist");
 
-/** What the build is made of: the console's files, the client it uses, the lockfile. */
-function inputs(): string[] {
-  const found: string[] = [];
-  const walk = (directory: string): void => {
-    for (const entry of readdirSync(directory, { withFileTypes: true })) {
-      const path = join(directory, entry.name);
-      if (entry.isDirectory()) {
-        if (!["node_modules", "dist", "test"].includes(entry.name)) walk(path);
-      } else if (!entry.name.endsWith(".test.ts")) {
-        found.push(relative(root, path));
-      }
-    }
-  };
-  walk(packageDirectory);
-  walk(join(root, "packages", "sdk", "src", "client"));
-  walk(join(root, "packages", "api", "src"));
-  found.push("pnpm-lock.yaml");
-  return found.sort();
-}
-
+/** What the build is made of: the console's files, the client and schemas it uses, the lockfile. */
 function fingerprint(): string {
-  const hash = createHash("sha256");
-  for (const file of inputs())
-    hash
-      .update(file)
-      .update("\0")
-      .update(readFileSync(join(root, file)))
-      .update("\0");
-  return hash.digest("hex");
+  const skipFolders = ["node_modules", "dist", "test"];
+  const keep = (name: string): boolean => !name.endsWith(".test.ts");
+  return digestFiles(root, [
+    ...filesUnder(root, packageDirectory, { skipFolders, keep }),
+    ...filesUnder(root, join(root, "packages", "sdk", "src", "client"), { skipFolders, keep }),
+    ...filesUnder(root, join(root, "packages", "api", "src"), { skipFolders, keep }),
+    relative(root, join(root, "packages", "cli", "scripts", "fingerprint.ts")),
+    "pnpm-lock.yaml",
+  ]);
 }
 
 /**

@@ -9,6 +9,7 @@ import { useEffect, useMemo, useState, type SyntheticEvent } from "react";
 import { AgentsScreen } from "./screens/agents.tsx";
 import { ApprovalsScreen } from "./screens/approvals.tsx";
 import { InboxScreen } from "./screens/inbox.tsx";
+import { Problem } from "./screens/common.tsx";
 import { RunScreen, RunsScreen } from "./screens/runs.tsx";
 import { finishSignIn, startSignIn, type OidcConfig } from "./oidc.ts";
 import { currentToken, saveNamespace, savedNamespace, signIn, signOut } from "./session.ts";
@@ -129,11 +130,7 @@ function SignIn({
   return (
     <main className="sign-in">
       <h1>Freehold</h1>
-      {problem === undefined ? null : (
-        <p role="alert" className="error">
-          {problem}
-        </p>
-      )}
+      <Problem text={problem} />
       {oidc === undefined ? null : (
         <>
           <button
@@ -146,11 +143,7 @@ function SignIn({
           >
             Sign in with {new URL(oidc.issuer).host}
           </button>
-          {starting === undefined ? null : (
-            <p role="alert" className="error">
-              {starting}
-            </p>
-          )}
+          <Problem text={starting} />
           <p className="hint">Or use an access token:</p>
         </>
       )}

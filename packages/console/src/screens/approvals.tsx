@@ -7,8 +7,8 @@
  */
 import type { FreeholdClient } from "@freehold/sdk/client";
 import { useState } from "react";
-import { describeError, useLoad } from "../use-load.ts";
-import { Loaded, Time } from "./common.tsx";
+import { useLoad } from "../use-load.ts";
+import { Loaded, Problem, Time, useAction } from "./common.tsx";
 
 type Approval = Awaited<ReturnType<FreeholdClient["listApprovals"]>>[number];
 
@@ -49,22 +49,15 @@ function ApprovalCard({
   readonly onDecided: () => void;
 }) {
   const [reason, setReason] = useState("");
-  const [problem, setProblem] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, problem, run } = useAction();
   const decide = async (approve: boolean): Promise<void> => {
-    setBusy(true);
-    setProblem(undefined);
-    try {
-      await client.decide(approval.namespace, approval.id, {
+    const decided = await run(() =>
+      client.decide(approval.namespace, approval.id, {
         approve,
         ...(reason.trim() === "" ? {} : { reason: reason.trim() }),
-      });
-      onDecided();
-    } catch (error) {
-      setProblem(describeError(error).message);
-    } finally {
-      setBusy(false);
-    }
+      }),
+    );
+    if (decided) onDecided();
   };
   const reasonId = `reason-${approval.id}`;
   return (
@@ -102,11 +95,7 @@ function ApprovalCard({
           Reject
         </button>
       </div>
-      {problem === undefined ? null : (
-        <p role="alert" className="error">
-          {problem}
-        </p>
-      )}
+      <Problem text={problem} />
     </li>
   );
 }

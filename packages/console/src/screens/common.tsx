@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { ReactNode } from "react";
-import type { Load } from "../use-load.ts";
+import { useState, type ReactNode } from "react";
+import { describeError, type Load } from "../use-load.ts";
 
 /** The value when ready; otherwise a busy line or the gateway's error, said plainly. */
 export function Loaded<T>({
@@ -54,4 +54,42 @@ export function age(iso: string, now: number = Date.now()): string {
   if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
   if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h`;
   return `${Math.floor(seconds / 86_400)} d`;
+}
+
+/** A refusal or failure, said where the person acted; nothing when there is none. */
+export function Problem({ text }: { readonly text: string | undefined }) {
+  if (text === undefined) return null;
+  return (
+    <p role="alert" className="error">
+      {text}
+    </p>
+  );
+}
+
+/**
+ * An action on the gateway started from a button: `busy` while it runs (buttons wait), and the
+ * gateway's message when it fails. `then` runs after it, whether it worked or not (to read again).
+ */
+export function useAction(then?: () => void): {
+  readonly busy: boolean;
+  readonly problem: string | undefined;
+  readonly run: (action: () => Promise<unknown>) => Promise<boolean>;
+} {
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<string>();
+  const run = async (action: () => Promise<unknown>): Promise<boolean> => {
+    setBusy(true);
+    setProblem(undefined);
+    try {
+      await action();
+      return true;
+    } catch (error) {
+      setProblem(describeError(error).message);
+      return false;
+    } finally {
+      setBusy(false);
+      then?.();
+    }
+  };
+  return { busy, problem, run };
 }

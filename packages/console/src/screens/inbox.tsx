@@ -10,7 +10,7 @@ import type { FreeholdClient } from "@freehold/sdk/client";
 import { useEffect, useRef, useState } from "react";
 import { savedQueue, saveQueue } from "../session.ts";
 import { describeError, useLoad } from "../use-load.ts";
-import { age, Loaded, Time } from "./common.tsx";
+import { age, Loaded, Problem, Time, useAction } from "./common.tsx";
 
 type Item = Awaited<ReturnType<FreeholdClient["listInbox"]>>[number];
 
@@ -157,11 +157,7 @@ export function InboxScreen({
                     More items
                   </button>
                 )}
-                {problem === undefined ? null : (
-                  <p role="alert" className="error">
-                    {problem}
-                  </p>
-                )}
+                <Problem text={problem} />
               </div>
             )}
           </Loaded>
@@ -215,21 +211,9 @@ function ItemPanel({
   readonly onChanged: () => void;
 }) {
   const [text, setText] = useState("");
-  const [problem, setProblem] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, problem, run } = useAction(onChanged);
   const act = async (action: () => Promise<unknown>): Promise<void> => {
-    setBusy(true);
-    setProblem(undefined);
-    try {
-      await action();
-      setText("");
-      onChanged();
-    } catch (error) {
-      setProblem(describeError(error).message);
-      onChanged();
-    } finally {
-      setBusy(false);
-    }
+    if (await run(action)) setText("");
   };
   const note = text.trim();
   return (
@@ -317,11 +301,7 @@ function ItemPanel({
           Release
         </button>
       </div>
-      {problem === undefined ? null : (
-        <p role="alert" className="error">
-          {problem}
-        </p>
-      )}
+      <Problem text={problem} />
     </article>
   );
 }

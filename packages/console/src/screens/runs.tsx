@@ -9,7 +9,7 @@ import { isTerminal, runStatuses, type RunEvent, type RunStatus, type StoredRunE
 import type { FreeholdClient } from "@freehold/sdk/client";
 import { useEffect, useState, type ReactNode } from "react";
 import { describeError, useLoad } from "../use-load.ts";
-import { Loaded, Time } from "./common.tsx";
+import { Loaded, Problem, Time, useAction } from "./common.tsx";
 
 type RunList = Awaited<ReturnType<FreeholdClient["listRuns"]>>;
 type RunDetails = Awaited<ReturnType<FreeholdClient["getRun"]>>;
@@ -137,11 +137,7 @@ export function RunsScreen({
           More runs
         </button>
       )}
-      {problem === undefined ? null : (
-        <p role="alert" className="error">
-          {problem}
-        </p>
-      )}
+      <Problem text={problem} />
     </section>
   );
 }
@@ -192,15 +188,9 @@ export function RunScreen({
   readonly runId: string;
 }) {
   const { run, live, streamProblem, reload } = useRun(client, namespace, runId);
-  const [problem, setProblem] = useState<string>();
+  const { problem, run: act } = useAction(reload);
   const cancel = async (): Promise<void> => {
-    setProblem(undefined);
-    try {
-      await client.cancelRun(namespace, runId);
-      reload();
-    } catch (error) {
-      setProblem(describeError(error).message);
-    }
+    await act(() => client.cancelRun(namespace, runId));
   };
   return (
     <section aria-labelledby="run-title">
@@ -256,11 +246,7 @@ export function RunScreen({
                   Cancel run
                 </button>
               )}
-              {problem === undefined ? null : (
-                <p role="alert" className="error">
-                  {problem}
-                </p>
-              )}
+              <Problem text={problem} />
               {streamProblem === undefined ? null : (
                 <p role="alert" className="error">
                   Live updates stopped: {streamProblem}

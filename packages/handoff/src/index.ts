@@ -11,6 +11,8 @@ export {
   agentQueuePrefix,
   dispatchKeys,
   approvalsKeys,
+  inboxEventsKey,
+  inboxEventsKeys,
   inboxQueueKeys,
   shardOf,
   shardsPerNamespace,
@@ -59,6 +61,7 @@ export {
   type EventFanout,
   type EventFanoutOptions,
   type FanoutFollowOptions,
+  type InboxFollowOptions,
 } from "./event-fanout.ts";
 export { blobThreshold } from "./run-blobs.ts";
 export { startRedisSentinel, type RedisSentinel, type RedisSentinelOptions } from "./redis-sentinel.ts";
@@ -91,6 +94,14 @@ export { approvalItemKey, approvalsKey, dispatchKey, inboxItemKey, inboxQueueKey
 export { approvalItemEffects, createApprovals, type Approvals } from "./approvals.ts";
 export { clearMarksEffect, createDispatcher, type Dispatcher } from "./dispatcher.ts";
 export { createInbox, inboxItemEffects, type Inbox } from "./inbox.ts";
+export {
+  decodeInboxCursor,
+  encodeInboxCursor,
+  inboxEventEffect,
+  maxInboxEvents,
+  type InboxChange,
+  type InboxCursor,
+} from "./inbox-events.ts";
 export { compareAndWrite, evalScript } from "./redis-effects.ts";
 export { limitsKey, runsUsageKey, tenancyKey, tokensUsageKey, usagePrefix } from "./keys.ts";
 export {

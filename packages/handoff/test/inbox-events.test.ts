@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   cancelRun,
   compareAndWrite,
+  connectRedis,
   createAgentQueues,
   createEventFanout,
   createInbox,
@@ -34,6 +35,7 @@ import {
   newRun,
   shardOf,
   shardsPerNamespace,
+  startRedisCluster,
   startRedisServer,
   type AgentQueues,
   type RedisServer,
@@ -342,5 +344,58 @@ describe("following a queue", () => {
     expect((await after).event).toMatchObject({ type: "released", actor: "carol" });
     again.abort();
     await missed.return?.();
+  });
+});
+
+describe("following a queue on a Redis Cluster", () => {
+  it("reads every shard's stream in its own slot and gives each item's events in order", async () => {
+    await using cluster = await startRedisCluster();
+    const client = connectRedis(cluster.url, { maxRetriesPerRequest: null });
+    try {
+      const namespace = freshNamespace();
+      await using fanout = createEventFanout({ redis: client, store: createRunStore(client), blockMs: 200 });
+      const stop = new AbortController();
+      const following = fanout
+        .followInbox(namespace, "desk", { signal: stop.signal })
+        [Symbol.asyncIterator]();
+      expect((await next(following)).event).toMatchObject({ type: "reset", reason: "start" });
+      const items = Array.from({ length: 24 }, (_, index) => {
+        const runId = `c${index}-${randomUUID().slice(0, 8)}`;
+        return { namespace, queue: "desk", id: `${runId}-1-0`, runId };
+      });
+      expect(new Set(items.map((item) => shardOf(item.id))).size).toBeGreaterThan(4);
+      for (const item of items) {
+        await compareAndWrite(client, [], [inboxEventEffect(item, { type: "added", priority: "normal" })]);
+      }
+      for (const item of items) {
+        await compareAndWrite(
+          client,
+          [],
+          [
+            inboxEventEffect(item, {
+              type: "claimed",
+              actor: "ann",
+              leaseExpiresAt: new Date().toISOString(),
+            }),
+          ],
+        );
+      }
+      const seen: StoredInboxEvent[] = [];
+      while (seen.length < items.length * 2) seen.push(await next(following));
+      stop.abort();
+      await following.return?.();
+      for (const item of items) {
+        const types = seen
+          .filter(({ event }) => event.type !== "reset" && event.itemId === item.id)
+          .map(({ event }) => event.type);
+        expect(types, item.id).toEqual(["added", "claimed"]);
+      }
+      // The last position names every shard that had an event.
+      const last = decodeInboxCursor(seen.at(-1)?.id ?? "");
+      for (const item of items) expect(last[shardOf(item.id)], item.id).not.toBe("0-0");
+      expect(fanout.followers()).toBe(0);
+    } finally {
+      client.disconnect();
+    }
   });
 });

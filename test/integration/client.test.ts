@@ -2,11 +2,17 @@
  * The typed client (`createClient` of `@freehold/sdk/client`) against a real gateway, real Redis and
  * real workers on the scripted model: runs started, listed page by page, read, followed (through a
  * dropped connection, resumed with Last-Event-ID, with no event missed or given twice) and
- * cancelled; a person's inbox and approvals; the gateway's refusals as its FreeholdErrors. And the client's entry, bundled for
+ * cancelled; a person's inbox (and its live feed, through a dropped connection) and approvals; the gateway's refusals as its FreeholdErrors. And the client's entry, bundled for
  * a browser, imports nothing of Node's.
  */
 import { join } from "node:path";
-import { isFreeholdError, type RunState, type RunSummary, type StoredRunEvent } from "@freehold/api";
+import {
+  isFreeholdError,
+  type RunState,
+  type RunSummary,
+  type StoredInboxEvent,
+  type StoredRunEvent,
+} from "@freehold/api";
 import { createAgentRegistry } from "@freehold/handoff";
 import { createClient, type FreeholdClient, type ListRunsOptions } from "@freehold/sdk/client";
 import { build } from "rolldown";
@@ -135,6 +141,92 @@ describe("the client", () => {
     expect(followed.map((event) => event.id)).toContain(streams[1]);
     expect(followed.map((event) => event.id)).toEqual(stored.map((event) => event.id));
     expect(new Set(followed.map((event) => event.id)).size).toBe(followed.length);
+  });
+
+  it("follows a human queue's feed across a dropped connection: no change missed, none twice", async () => {
+    const namespace = await world(
+      harness,
+      [
+        {
+          match: { role: "user" },
+          toolCalls: [
+            {
+              name: "transfer_to_human_desk",
+              arguments: { summary: "Wants a refund.", reason: "Refunds need a person.", priority: "high" },
+            },
+          ],
+        },
+      ],
+      { front: { handoffs: [{ humanQueue: "desk" }] } },
+      { humanQueues: { desk: { description: "People.", members: [{ user: "ann" }] } } },
+    );
+    // The first feed is cut after its second message; the reconnect waits until the item was
+    // claimed and answered, so those changes happen while no connection is open.
+    const streams: (string | null)[] = [];
+    let reopen: () => void = () => undefined;
+    const reopened = new Promise<void>((resolve) => {
+      reopen = resolve;
+    });
+    const cutting: typeof fetch = async (input, init) => {
+      const headers = new Headers(init?.headers);
+      if (headers.get("accept") !== "text/event-stream") return fetch(input, init);
+      streams.push(headers.get("last-event-id"));
+      if (streams.length > 1) {
+        await reopened;
+        return fetch(input, init);
+      }
+      const response = await fetch(input, init);
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      let chunks = 0;
+      const cut = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { value, done } = await reader.read();
+          if (done) {
+            controller.close();
+            return;
+          }
+          controller.enqueue(value);
+          chunks += 1;
+          if (chunks === 2) {
+            await reader.cancel();
+            controller.error(new TypeError("terminated: the connection was reset"));
+          }
+        },
+      });
+      return new Response(cut, { status: response.status, headers: response.headers });
+    };
+    const ann = clientOf("ann", cutting);
+    const followed: StoredInboxEvent[] = [];
+    const following = (async () => {
+      for await (const stored of ann.followInbox(namespace, "desk")) {
+        followed.push(stored);
+        if (stored.event.type === "removed") break;
+      }
+    })();
+    await expect.poll(() => followed.map((stored) => stored.event.type)).toEqual(["reset"]);
+    const run = await clientOf("tester").startRun(namespace, "front", { input: "I want a refund." });
+    await expect.poll(() => followed.map((stored) => stored.event.type)).toEqual(["reset", "added"]);
+    const [item] = await ann.listInbox(namespace, "desk");
+    if (item === undefined) throw new Error("no item");
+    await ann.claim(namespace, item.id);
+    await ann.answer(namespace, item.id, { message: "Your refund is on its way." });
+    reopen();
+    await following;
+
+    expect(followed.map((stored) => stored.event)).toMatchObject([
+      { type: "reset", reason: "start", queue: "desk" },
+      { type: "added", itemId: item.id, runId: run.id, priority: "high" },
+      { type: "claimed", itemId: item.id, actor: "ann" },
+      { type: "removed", itemId: item.id, reason: "answered", actor: "ann" },
+    ]);
+    // One reconnect, after the last message the first connection gave.
+    expect(streams).toEqual([null, followed[1]?.id]);
+    expect(new Set(followed.map((stored) => stored.id)).size).toBe(followed.length);
+    // A person who is not a member is refused with the gateway's error.
+    const refused = await caught(
+      clientOf("bob").followInbox(namespace, "desk")[Symbol.asyncIterator]().next(),
+    );
+    expect(isFreeholdError(refused, "auth.forbidden")).toBe(true);
   });
 
   it("cancels a run, and gives the gateway's refusals as its FreeholdErrors", async () => {

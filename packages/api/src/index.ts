@@ -81,6 +81,7 @@ export {
   Priority,
   priorities,
 } from "./inbox.ts";
+export { InboxEvent, StoredInboxEvent, type InboxEventType } from "./inbox-event.ts";
 export { RunParent, RunWaiting } from "./run.ts";
 export {
   AgentList,

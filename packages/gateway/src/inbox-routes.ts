@@ -2,7 +2,8 @@
  * Human queues' inboxes: list a queue's items, read one, and act on it as the authenticated person:
  * claim (a lease), release, answer the user, hand back to an agent. Each action is a verb on
  * `humanqueues/items` (get, list, claim, update, answer) named by the queue, and only the queue's
- * `spec.members` (when it sets them) see and work its items.
+ * `spec.members` (when it sets them) see and work its items. A queue's changes are also a live feed
+ * (Server-Sent Events) for inboxes that stay up to date without listing again.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import {
   ClaimRequest,
   FreeholdError,
   HandBackRequest,
+  InboxEvent,
   InboxItem,
   RunState,
 } from "@freehold/api";
@@ -21,7 +23,8 @@ import type { GatewayParts } from "./gateway-parts.ts";
 import { defaultPageSize, inboxCursor, inboxPosition, pageQuery } from "./pagination.ts";
 import { defineRoute, json, linksTo, type Route } from "./route.ts";
 import { runLinks } from "./run-routes.ts";
-import { humanQueueCounts, inboxPage } from "@freehold/handoff";
+import { decodeInboxCursor, humanQueueCounts, inboxPage } from "@freehold/handoff";
+import { serverSentEvents } from "./server-sent-events.ts";
 import {
   ErrorBody,
   HumanQueueList,
@@ -166,6 +169,74 @@ export const listInboxRoute = defineRoute({
   },
 });
 
+/** A position in a queue's feed, as its SSE ids give it (checked in full by the handler). */
+const FeedPosition = z
+  .string()
+  .max(1000)
+  .regex(
+    /^(\d{1,2}:\d{1,20}-\d{1,20}(,\d{1,2}:\d{1,20}-\d{1,20})*)?$/,
+    "must be an id of this queue's feed as sent in the SSE id field, e.g. 3:1700000000000-0",
+  );
+
+export const inboxEventsRoute = defineRoute({
+  method: "get",
+  path: "/v1/namespaces/{namespace}/humanqueues/{queue}/events",
+  operationId: "inboxEvents",
+  summary: "A human queue's changes as they happen: Server-Sent Events of InboxEvent",
+  description:
+    "One message per change to the queue's items (added, claimed, released, lease-expired, " +
+    "escalated, removed), each with its feed position (`id:`). Without Last-Event-ID the feed starts " +
+    "now with a `reset` event (reason `start`): list the queue's items then, and apply the events " +
+    "that follow (re-read an item by id for more than an event says). Reconnect with Last-Event-ID " +
+    "(or `?after=`) to resume after the last event received; a position the feed no longer keeps " +
+    "starts with a `reset` (reason `missed`): list the queue again. The stream does not end on its " +
+    "own; comments keep idle connections open.",
+  tag: "inbox",
+  params: queueParams,
+  query: z.object({
+    after: FeedPosition.optional().describe(
+      "Resume after this feed position (Last-Event-ID takes precedence).",
+    ),
+  }),
+  access: onItems("list"),
+  headers: [
+    {
+      name: "Last-Event-ID",
+      description: "Resume after this feed position (sent by EventSource on reconnect); empty: from now.",
+      required: false,
+      schema: FeedPosition,
+    },
+  ],
+  responses: {
+    200: {
+      description: "The feed: an SSE stream.",
+      eventStream:
+        "One message per change: `id:` the feed position after it, `data:` the InboxEvent as JSON.",
+      eventData: InboxEvent,
+    },
+    400: responses[400],
+    403: responses[403],
+    404: { description: "A namespace you cannot read.", schema: ErrorBody },
+  },
+  handle: async (parts, { params, query, headers, identity, signal }) => {
+    await parts.access.requireQueueMember(identity, params.namespace, params.queue);
+    const header = headers.get("last-event-id");
+    const after = header !== null && header !== "" ? header : query.after;
+    // Checked before the stream starts, so a bad position is a 400, not an error event.
+    if (after !== undefined) decodeInboxCursor(after);
+    return serverSentEvents(
+      async function* (stop) {
+        const events = parts.events.followInbox(params.namespace, params.queue, {
+          signal: stop,
+          ...(after === undefined ? {} : { after }),
+        });
+        for await (const { id, event } of events) yield { id, data: event };
+      },
+      { signals: [signal, parts.closing], keepAliveMs: parts.keepAliveMs, log: parts.log },
+    );
+  },
+});
+
 export const getInboxItemRoute = defineRoute({
   method: "get",
   path: "/v1/namespaces/{namespace}/humanqueues/{queue}/items/{itemId}",
@@ -289,6 +360,7 @@ export const handBackInboxItemRoute = defineRoute({
 export const inboxRoutes: readonly Route[] = [
   listHumanQueuesRoute,
   listInboxRoute,
+  inboxEventsRoute,
   getInboxItemRoute,
   findInboxItemRoute,
   claimInboxItemRoute,

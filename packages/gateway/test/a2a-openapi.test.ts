@@ -295,7 +295,11 @@ describe("the OpenAPI document", () => {
         >;
         const success = Object.keys(responses).find((code) => code.startsWith("2"));
         expect(success, where).toBeDefined();
-        expect(responses[success ?? ""]?.content?.["application/json"]?.schema, where).toBeTypeOf("object");
+        // JSON, or only an event stream (a queue's feed has no end to answer with as JSON).
+        const content = responses[success ?? ""]?.content;
+        expect((content?.["application/json"] ?? content?.["text/event-stream"])?.schema, where).toBeTypeOf(
+          "object",
+        );
         if (method === "post" && !path.endsWith("/cancel") && !path.endsWith("/release")) {
           expect(operation.requestBody, where).toMatchObject({
             content: { "application/json": { schema: {} } },
@@ -328,6 +332,18 @@ describe("the OpenAPI document", () => {
     expect(events.parameters).toContainEqual(
       expect.objectContaining({ name: "Last-Event-ID", in: "header" }),
     );
+    const feed = document.paths["/v1/namespaces/{namespace}/humanqueues/{queue}/events"]?.get as {
+      operationId: string;
+      responses: Record<string, { content: Record<string, { schema: unknown }> }>;
+      parameters: { name: string; in: string }[];
+    };
+    expect(feed.operationId).toBe("inboxEvents");
+    expect(Object.keys(feed.responses["200"]?.content ?? {})).toEqual(["text/event-stream"]);
+    expect(feed.responses["200"]?.content["text/event-stream"]?.schema).toMatchObject({
+      properties: { data: { contentSchema: { anyOf: [{ $ref: "#/components/schemas/InboxEvent" }, {}] } } },
+    });
+    expect(feed.parameters).toContainEqual(expect.objectContaining({ name: "Last-Event-ID", in: "header" }));
+    expect(Object.keys(feed.responses)).toEqual(expect.arrayContaining(["200", "401", "403", "404", "429"]));
     const claim = document.paths["/v1/namespaces/{namespace}/humanqueues/{queue}/items/{itemId}/claim"]
       ?.post as {
       parameters: { name: string; in: string; required: boolean }[];

@@ -168,11 +168,11 @@ function configuration(seeded: Seeded): string {
     "[checks.negative_data_rejection]",
     "expected-statuses = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]",
     "",
-    // The event stream of a run that waits for a person never ends, and hypothesis, steering
-    // towards 2xx answers, asks for such streams again and again: the first two messages and at
-    // most 3 s of each stream are what gets read and checked.
+    // The event stream of a run that waits for a person never ends, nor does a queue's feed, and
+    // hypothesis, steering towards 2xx answers, asks for such streams again and again: the first
+    // two messages and at most 3 s of each stream are what gets read and checked.
     "[[operations]]",
-    'include-operation-id = ["runEvents", "agentJsonRpc"]',
+    'include-operation-id = ["runEvents", "inboxEvents", "agentJsonRpc"]',
     "max-stream-events = 2",
     "request-timeout = 3",
     "",
@@ -180,11 +180,11 @@ function configuration(seeded: Seeded): string {
     'include-operation-id = "agentJsonRpc"',
     "checks.negative_data_rejection.enabled = false",
     "",
-    // A cursor is opaque: any string is schema-valid, and only the gateway can tell a cursor it
-    // gave from a made-up one of the same shape, which it refuses with a 400 (the right answer).
+    // A cursor (or a feed position) is opaque: any string is schema-valid, and only the gateway can
+    // tell one it gave from a made-up one of the same shape, which it refuses with a 400 (right).
     // So a schema-valid request may get a 400 here; every other status is still held to the rule.
     "[[operations]]",
-    'include-operation-id = ["listInboxItems", "listApprovals", "listRuns"]',
+    'include-operation-id = ["listInboxItems", "listApprovals", "listRuns", "inboxEvents"]',
     'checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 413, 429]',
     "",
   ].join("\n");

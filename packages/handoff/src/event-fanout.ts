@@ -1,17 +1,20 @@
 /**
- * One blocking reader for many followers of run event streams: a single Redis connection issues
- * `XREAD BLOCK` over the set of streams that someone follows (re-issued as followers come and go)
- * and hands each event to the followers of its stream, each from its own cursor (`Last-Event-ID`).
- * A follower that does not keep up (`maxBufferedEvents` events waiting when more come) is dropped: its
- * iteration fails with `events.follower-dropped` and it resumes by following again after the last
- * event it got. Memory per follower is bounded; connections per process are one.
+ * One blocking reader for many followers of event streams (a run's events, a human queue's feed): a
+ * single Redis connection issues `XREAD BLOCK` over the set of streams that someone follows
+ * (re-issued as followers come and go), decodes each read once and hands its entries to the
+ * followers of its stream, each from its own cursor (`Last-Event-ID`). A follower may follow several
+ * streams (a queue's feed is one stream per shard) with one cursor in each. A follower that does not
+ * keep up (`maxBufferedEvents` events waiting when more come) is dropped: its iteration fails with
+ * `events.follower-dropped` and it resumes by following again after the last event it got. Memory
+ * per follower is bounded; connections per process are one (one per hash tag on a Redis Cluster).
  *
  * @module
  */
-import { FreeholdError, isTerminal } from "@freehold/api";
+import { FreeholdError, InboxEvent, isTerminal, type StoredInboxEvent } from "@freehold/api";
 import { Cluster, type Redis } from "ioredis";
 import { duplicateClient, type RedisClient } from "./redis-client.ts";
-import { runEventsKey } from "./keys.ts";
+import { inboxEventsKeys, runEventsKey } from "./keys.ts";
+import { encodeInboxCursor, decodeInboxCursor, maxInboxEvents } from "./inbox-events.ts";
 import { decodeEvents, type RunStore, type StoredEvent } from "./run-store.ts";
 
 /** The code of a follower dropped for falling behind; it resumes with its last event id. */
@@ -38,28 +41,63 @@ export interface FanoutFollowOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Followers of run event streams over one blocking reader. */
+/** Options of {@link EventFanout.followInbox}. */
+export interface InboxFollowOptions {
+  /**
+   * Start after this feed position (an event's `id` from an earlier follow); default: from now,
+   * with a first `reset` event (`reason: "start"`) that says to list the queue.
+   */
+  readonly after?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** Followers of event streams over one blocking reader. */
 export interface EventFanout extends AsyncDisposable {
   /** Every event from `after` on, live, until the run ends (`run-end`), the signal aborts or the follower is dropped. */
   follow(namespace: string, runId: string, options?: FanoutFollowOptions): AsyncIterable<StoredEvent>;
+  /**
+   * The changes to a human queue's items, live, until the signal aborts or the follower is dropped
+   * (it never ends on its own). Each event's `id` is the feed position after it. A position older
+   * than the streams keep (see `maxInboxEvents`) starts with a `reset` (`reason: "missed"`).
+   *
+   * @throws FreeholdError `request.invalid` when `after` is not a position of an inbox feed.
+   */
+  followInbox(
+    namespace: string,
+    queue: string,
+    options?: InboxFollowOptions,
+  ): AsyncIterable<StoredInboxEvent>;
   /** Followers attached now. */
   followers(): number;
   /** Ends every follower and disconnects the reader. */
   close(): Promise<void>;
 }
 
+/** An entry of a followed stream, decoded: a run's event, or an event of a queue's feed. */
+type Decoded =
+  | { readonly kind: "run"; readonly id: string; readonly stored: StoredEvent }
+  | { readonly kind: "inbox"; readonly id: string; readonly event: InboxEvent };
+
+/** Decodes one read's entries of a stream. */
+type Decoder = (entries: readonly [string, string[]][]) => Promise<Decoded[]>;
+
+/** One entry waiting for a follower, with the stream it came from. */
+interface Delivery {
+  readonly key: string;
+  readonly entry: Decoded;
+}
+
 interface Follower {
-  /** The id of the last event queued for it. */
-  cursor: string;
-  readonly queue: StoredEvent[];
+  /** The id of the last entry queued for it, per stream it follows. */
+  readonly cursors: Map<string, string>;
+  readonly queue: Delivery[];
   /** Set when it fell behind: it ends with `events.follower-dropped`. */
   dropped: boolean;
   wake: (() => void) | undefined;
 }
 
 interface FollowedStream {
-  readonly namespace: string;
-  readonly runId: string;
+  readonly decode: Decoder;
   /** Where the next read of this stream starts (exclusive). */
   cursor: string;
   readonly followers: Set<Follower>;
@@ -99,6 +137,7 @@ export function createEventFanout(options: EventFanoutOptions): EventFanout {
       console.error(message);
     });
   const streams = new Map<string, FollowedStream>();
+  const following = new Set<Follower>();
   let closed = false;
   // Read through a function: `closed` changes while a loop awaits.
   const isClosed = (): boolean => closed;
@@ -116,28 +155,31 @@ export function createEventFanout(options: EventFanoutOptions): EventFanout {
     close(): Promise<void>;
   }
 
-  const drop = (key: string, follower: Follower): void => {
+  const drop = (follower: Follower): void => {
     follower.dropped = true;
     follower.queue.length = 0;
-    detach(key, follower);
+    detach(follower);
     follower.wake?.();
   };
 
-  const deliver = (key: string, stream: FollowedStream, readFrom: string, events: StoredEvent[]): void => {
+  const deliver = (key: string, stream: FollowedStream, readFrom: string, entries: Decoded[]): void => {
     for (const follower of stream.followers) {
+      const cursor = follower.cursors.get(key) ?? "0-0";
       // A follower that joined behind where this read started gets these events from the re-read.
-      if (compareStreamIds(follower.cursor, readFrom) < 0) continue;
+      if (compareStreamIds(cursor, readFrom) < 0) continue;
       // Still holding the bound from earlier reads: it stopped reading. (A catch-up read may add
       // one read's worth at once, so a follower holds at most the bound plus one read.)
       if (follower.queue.length >= maxBuffered) {
-        drop(key, follower);
+        drop(follower);
         continue;
       }
-      for (const stored of events) {
-        if (compareStreamIds(stored.id, follower.cursor) <= 0) continue;
-        follower.queue.push(stored);
-        follower.cursor = stored.id;
+      let last = cursor;
+      for (const entry of entries) {
+        if (compareStreamIds(entry.id, last) <= 0) continue;
+        follower.queue.push({ key, entry });
+        last = entry.id;
       }
+      follower.cursors.set(key, last);
       follower.wake?.();
     }
   };
@@ -184,7 +226,7 @@ export function createEventFanout(options: EventFanoutOptions): EventFanout {
         if (stream === undefined || readFrom === undefined || last === undefined) continue;
         // Rewound by a follower that joined behind: keep the earlier cursor, so it is read again.
         if (stream.cursor === readFrom) stream.cursor = last[0];
-        deliver(key, stream, readFrom, await decodeEvents(redis, stream.namespace, stream.runId, entries));
+        deliver(key, stream, readFrom, await stream.decode(entries));
       }
     };
     const reader: GroupReader = {
@@ -244,80 +286,185 @@ export function createEventFanout(options: EventFanoutOptions): EventFanout {
     else if (streams.has(key)) readers.set(group, startReader(group));
   };
 
-  const attach = (namespace: string, runId: string, follower: Follower): string => {
-    const key = runEventsKey(namespace, runId);
-    const stream = streams.get(key);
-    if (stream === undefined) {
-      streams.set(key, { namespace, runId, cursor: follower.cursor, followers: new Set([follower]) });
-    } else {
-      stream.followers.add(follower);
-      if (compareStreamIds(follower.cursor, stream.cursor) < 0) stream.cursor = follower.cursor;
-    }
-    changed(key);
-    return key;
-  };
-
-  function detach(key: string, follower: Follower): void {
-    const stream = streams.get(key);
-    if (stream === undefined || !stream.followers.delete(follower)) return;
-    if (stream.followers.size === 0) {
-      streams.delete(key);
+  /** Starts `follower` on every stream of its cursors; `decode` reads them (the same for a key). */
+  const attach = (follower: Follower, decode: Decoder): void => {
+    following.add(follower);
+    for (const [key, cursor] of follower.cursors) {
+      const stream = streams.get(key);
+      if (stream === undefined) {
+        streams.set(key, { decode, cursor, followers: new Set([follower]) });
+      } else {
+        stream.followers.add(follower);
+        if (compareStreamIds(cursor, stream.cursor) < 0) stream.cursor = cursor;
+      }
       changed(key);
     }
+  };
+
+  function detach(follower: Follower): void {
+    if (!following.delete(follower)) return;
+    for (const key of follower.cursors.keys()) {
+      const stream = streams.get(key);
+      if (stream === undefined || !stream.followers.delete(follower)) continue;
+      if (stream.followers.size === 0) {
+        streams.delete(key);
+        changed(key);
+      }
+    }
   }
+
+  /**
+   * The entries `follower` gets, in the order they were read, until the signal aborts or the
+   * fan-out closes; fails with `events.follower-dropped` (naming `what`) when it fell behind.
+   */
+  async function* entriesOf(
+    follower: Follower,
+    signal: AbortSignal | undefined,
+    dropped: () => FreeholdError,
+  ): AsyncGenerator<Delivery> {
+    for (;;) {
+      const delivery = follower.queue.shift();
+      if (delivery !== undefined) {
+        yield delivery;
+        continue;
+      }
+      if (isDropped(follower)) throw dropped();
+      if (signal?.aborted === true || isClosed()) return;
+      await new Promise<void>((resolve) => {
+        follower.wake = resolve;
+      });
+      follower.wake = undefined;
+    }
+  }
+
+  const newFollower = (cursors: Map<string, string>): Follower => ({
+    cursors,
+    queue: [],
+    dropped: false,
+    wake: undefined,
+  });
+
+  const decodeInbox =
+    (namespace: string, queue: string): Decoder =>
+    (entries) =>
+      Promise.resolve(
+        entries.flatMap(([id, fields]): Decoded[] => {
+          const text = fields[fields.indexOf("event") + 1] ?? "null";
+          const event = InboxEvent.safeParse(JSON.parse(text));
+          if (event.success) return [{ kind: "inbox", id, event: event.data }];
+          log(
+            `event fan-out: skipped entry ${id} of queue ${namespace}/${queue}'s feed: ${event.error.message}`,
+          );
+          return [];
+        }),
+      );
+
+  /** The last entry of each stream (`0-0` for an empty one): the feed position "now". */
+  const lastIds = (keys: readonly string[]): Promise<string[]> =>
+    Promise.all(keys.map(async (key) => (await redis.xrevrange(key, "+", "-", "COUNT", 1))[0]?.[0] ?? "0-0"));
+
+  /**
+   * Whether events after `cursor` may be gone from `key` (trimmed by `MAXLEN ~`): the stream's
+   * first entry is past the cursor, and the cursor was an entry (trimmed since) or the stream is
+   * at its bound (so it has trimmed).
+   */
+  const trimmedPast = async (key: string, cursor: string): Promise<boolean> => {
+    const first = (await redis.xrange(key, "-", "+", "COUNT", 1))[0]?.[0];
+    if (first === undefined || compareStreamIds(cursor, first) >= 0) return false;
+    return cursor !== "0-0" || (await redis.xlen(key)) >= maxInboxEvents;
+  };
 
   const fanout: EventFanout = {
     async *follow(namespace, runId, followOptions = {}) {
       const { signal } = followOptions;
       if (closed) return;
-      const follower: Follower = {
-        cursor: followOptions.after ?? "0-0",
-        queue: [],
-        dropped: false,
-        wake: undefined,
-      };
-      const key = attach(namespace, runId, follower);
+      const key = runEventsKey(namespace, runId);
+      const after = followOptions.after ?? "0-0";
+      const follower = newFollower(new Map([[key, after]]));
+      attach(follower, async (entries) =>
+        (await decodeEvents(redis, namespace, runId, entries)).map((stored): Decoded => ({
+          kind: "run",
+          id: stored.id,
+          stored,
+        })),
+      );
       const onAbort = (): void => follower.wake?.();
       signal?.addEventListener("abort", onAbort, { once: true });
       try {
         // run-end is written with the terminal state in one script: a terminal run with nothing
         // after the cursor has nothing more to say (the caller started past its end).
-        const next = await redis.xrange(key, `(${follower.cursor}`, "+", "COUNT", 1);
+        const next = await redis.xrange(key, `(${after}`, "+", "COUNT", 1);
         if (next.length === 0) {
           const state = await store.get(namespace, runId);
           if (state === undefined || isTerminal(state.status)) return;
         }
-        for (;;) {
-          const stored = follower.queue.shift();
-          if (stored !== undefined) {
-            yield stored;
-            if (stored.event.type === "run-end") return;
-            continue;
-          }
-          if (isDropped(follower)) {
-            throw new FreeholdError(
-              followerDroppedCode,
-              `the events of run ${namespace}/${runId} came faster than they were read; follow again ` +
-                "after the last event received (Last-Event-ID)",
-              { retryable: true, details: { namespace, runId, maxBufferedEvents: maxBuffered } },
-            );
-          }
-          if (signal?.aborted === true || isClosed()) return;
-          await new Promise<void>((resolve) => {
-            follower.wake = resolve;
-          });
-          follower.wake = undefined;
+        const dropped = (): FreeholdError =>
+          new FreeholdError(
+            followerDroppedCode,
+            `the events of run ${namespace}/${runId} came faster than they were read; follow again ` +
+              "after the last event received (Last-Event-ID)",
+            { retryable: true, details: { namespace, runId, maxBufferedEvents: maxBuffered } },
+          );
+        for await (const { entry } of entriesOf(follower, signal, dropped)) {
+          if (entry.kind !== "run") continue;
+          yield entry.stored;
+          if (entry.stored.event.type === "run-end") return;
         }
       } finally {
         signal?.removeEventListener("abort", onAbort);
-        detach(key, follower);
+        detach(follower);
       }
     },
-    followers: () => [...streams.values()].reduce((total, stream) => total + stream.followers.size, 0),
+    async *followInbox(namespace, queue, followOptions = {}) {
+      const { signal } = followOptions;
+      if (closed) return;
+      const keys = inboxEventsKeys(namespace, queue);
+      let position = [...decodeInboxCursor(followOptions.after ?? "")];
+      let reset: "start" | "missed" | undefined;
+      if (followOptions.after === undefined) reset = "start";
+      else {
+        const trimmed = await Promise.all(
+          keys.map((key, shard) => trimmedPast(key, position[shard] ?? "0-0")),
+        );
+        if (trimmed.includes(true)) reset = "missed";
+      }
+      if (reset !== undefined) position = await lastIds(keys);
+      const shardOfKey = new Map(keys.map((key, shard) => [key, shard]));
+      const follower = newFollower(new Map(keys.map((key, shard) => [key, position[shard] ?? "0-0"])));
+      attach(follower, decodeInbox(namespace, queue));
+      const onAbort = (): void => follower.wake?.();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      try {
+        if (reset !== undefined) {
+          yield {
+            id: encodeInboxCursor(position),
+            event: { schemaVersion: 1, type: "reset", queue, at: new Date().toISOString(), reason: reset },
+          };
+        }
+        const dropped = (): FreeholdError =>
+          new FreeholdError(
+            followerDroppedCode,
+            `the changes of human queue ${namespace}/${queue} came faster than they were read; follow ` +
+              "again after the last event received (Last-Event-ID)",
+            { retryable: true, details: { namespace, queue, maxBufferedEvents: maxBuffered } },
+          );
+        for await (const { key, entry } of entriesOf(follower, signal, dropped)) {
+          const shard = shardOfKey.get(key);
+          if (entry.kind !== "inbox" || shard === undefined) continue;
+          position[shard] = entry.id;
+          yield { id: encodeInboxCursor(position), event: entry.event };
+        }
+      } finally {
+        signal?.removeEventListener("abort", onAbort);
+        detach(follower);
+      }
+    },
+    followers: () => following.size,
     async close() {
       if (closed) return;
       closed = true;
-      for (const stream of streams.values()) for (const follower of stream.followers) follower.wake?.();
+      for (const follower of following) follower.wake?.();
+      following.clear();
       streams.clear();
       await Promise.all([...readers.values()].map((reader) => reader.close()));
       readers.clear();

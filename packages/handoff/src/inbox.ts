@@ -2,7 +2,8 @@
  * Human queues' inboxes. An agent's handoff creates an item (in the same atomic step as the run's
  * checkpoint, see `inboxItemEffects`); people list, claim (a lease), release, answer the user, or
  * hand the conversation back to an agent. Every action is an event on the run's stream (who, with
- * their groups when the caller knows them, when, what). `sweep` returns abandoned claims to the queue and escalates items not claimed within the
+ * their groups when the caller knows them, when, what), and every change to a queue's items an event
+ * in the queue's feed (inbox-events.ts), each in the same atomic write as the change. `sweep` returns abandoned claims to the queue and escalates items not claimed within the
  * queue's SLA.
  *
  * @module
@@ -24,6 +25,7 @@ import type { RedisClient } from "./redis-client.ts";
 import { createAgentRegistry } from "./agent-registry.ts";
 import type { AgentQueues } from "./agent-queues.ts";
 import { createDispatcher } from "./dispatcher.ts";
+import { inboxEventEffect, type InboxChange } from "./inbox-events.ts";
 import { inboxItemKey, inboxQueueKey, inboxQueueKeys, runEventsKey } from "./keys.ts";
 import { compareAndWrite, type RedisEffect } from "./redis-effects.ts";
 import { priorityBandWidth, sortedAcrossShards } from "./shard-reads.ts";
@@ -37,7 +39,7 @@ function waitingScore(item: InboxItem): number {
   return priorityRank[item.priority] * priorityBandWidth + Date.parse(item.queuedAt);
 }
 
-/** The writes that put a new item in its queue. */
+/** The writes that put a new item in its queue, with its `added` event in the queue's feed. */
 export function inboxItemEffects(item: InboxItem): RedisEffect[] {
   return [
     { op: "set", key: inboxItemKey(item.namespace, item.id), value: JSON.stringify(InboxItem.parse(item)) },
@@ -47,15 +49,20 @@ export function inboxItemEffects(item: InboxItem): RedisEffect[] {
       score: waitingScore(item),
       member: item.id,
     },
+    inboxEventEffect(item, { type: "added", priority: item.priority }),
   ];
 }
 
-/** The writes that take an item out of its queue. */
-function removalEffects(item: InboxItem): RedisEffect[] {
+/** The writes that take an item out of its queue, with `change` (why) in the queue's feed. */
+function removalEffects(
+  item: InboxItem,
+  change: Extract<InboxChange, { type: "removed" | "escalated" }>,
+): RedisEffect[] {
   return [
     { op: "del", key: inboxItemKey(item.namespace, item.id) },
     { op: "zrem", key: inboxQueueKey(item.namespace, item.queue, "waiting", item.id), member: item.id },
     { op: "zrem", key: inboxQueueKey(item.namespace, item.queue, "claimed", item.id), member: item.id },
+    inboxEventEffect(item, change),
   ];
 }
 
@@ -189,8 +196,10 @@ export function createInbox(parts: {
     namespace: string,
     itemId: string,
     actor: string | Actor,
+    reason: "answered" | "handed-back",
     change: (run: RunState, item: InboxItem) => { state: RunState; events: RunEvent[] },
   ): Promise<RunState> => {
+    const { user } = recordedActor(actor);
     for (let attempt = 0; ; attempt += 1) {
       const current = await read(namespace, itemId);
       requireClaimedBy(current.item, actor);
@@ -199,7 +208,7 @@ export function createInbox(parts: {
         await compareAndWrite(
           redis,
           [{ key: inboxItemKey(namespace, itemId), equals: current.raw }],
-          removalEffects(current.item),
+          removalEffects(current.item, { type: "removed", reason: "run-ended" }),
         );
         throw new FreeholdError(
           "run.finished",
@@ -219,7 +228,7 @@ export function createInbox(parts: {
       try {
         const saved = await store.checkpoint(run, state, events, {
           preconditions: [{ key: inboxItemKey(namespace, itemId), equals: current.raw }],
-          effects: removalEffects(current.item),
+          effects: removalEffects(current.item, { type: "removed", reason, actor: user }),
         });
         if (saved.status === "queued") await dispatcher.dispatch(namespace, saved.id);
         return saved;
@@ -305,6 +314,11 @@ export function createInbox(parts: {
             member: itemId,
           },
           eventEffect(item, actionEvent(item, "claim", actor)),
+          inboxEventEffect(item, {
+            type: "claimed",
+            actor: user,
+            leaseExpiresAt: leaseExpiresAt.toISOString(),
+          }),
         ]);
         if (written) return claimed;
       }
@@ -331,13 +345,14 @@ export function createInbox(parts: {
             member: itemId,
           },
           eventEffect(released, actionEvent(released, "release", actor)),
+          inboxEventEffect(released, { type: "released", actor: recordedActor(actor).user }),
         ]);
         if (written) return released;
       }
     },
 
     async answer(namespace, itemId, actor, request) {
-      return resolve(namespace, itemId, actor, (run, item) => {
+      return resolve(namespace, itemId, actor, "answered", (run, item) => {
         const event = actionEvent(item, "answer", actor, { message: request.message });
         if (request.end) {
           const record = handoffCall(run, item);
@@ -372,7 +387,7 @@ export function createInbox(parts: {
       const { item } = await read(namespace, itemId);
       const agent = request.agent ?? item.agent;
       await registry.require(namespace, agent);
-      return resolve(namespace, itemId, actor, (run, current) =>
+      return resolve(namespace, itemId, actor, "handed-back", (run, current) =>
         resumeWith(
           run,
           current,
@@ -415,6 +430,7 @@ export function createInbox(parts: {
                 member: itemId,
               },
               eventEffect(waiting, actionEvent(waiting, "claim-expire", current.item.claimedBy ?? "lease")),
+              inboxEventEffect(waiting, { type: "lease-expired", actor: current.item.claimedBy ?? "lease" }),
             ])
           ) {
             moved += 1;
@@ -445,6 +461,13 @@ export function createInbox(parts: {
                   member: itemId,
                 },
                 eventEffect(item, actionEvent(item, "escalate", "sla", { toQueue: target.humanQueue })),
+                // Both feeds, in the item's shard: it leaves one queue and enters the other.
+                inboxEventEffect(item, { type: "escalated", actor: "sla", toQueue: escalated.queue }),
+                inboxEventEffect(escalated, {
+                  type: "added",
+                  priority: escalated.priority,
+                  escalatedFrom: name,
+                }),
               ])
             ) {
               moved += 1;
@@ -463,7 +486,7 @@ export function createInbox(parts: {
               );
               await store.checkpoint(run, state, events, {
                 preconditions: [{ key: inboxItemKey(namespace, itemId), equals: current.raw }],
-                effects: removalEffects(item),
+                effects: removalEffects(item, { type: "escalated", actor: "sla", toAgent: agent }),
               });
               await dispatcher.dispatch(namespace, run.id);
               moved += 1;

@@ -11,6 +11,8 @@ export {
   agentQueuePrefix,
   dispatchKeys,
   approvalsKeys,
+  inboxEventsKey,
+  inboxEventsKeys,
   inboxQueueKeys,
   shardOf,
   shardsPerNamespace,
@@ -59,6 +61,7 @@ export {
   type EventFanout,
   type EventFanoutOptions,
   type FanoutFollowOptions,
+  type InboxFollowOptions,
 } from "./event-fanout.ts";
 export { blobThreshold } from "./run-blobs.ts";
 export { startRedisSentinel, type RedisSentinel, type RedisSentinelOptions } from "./redis-sentinel.ts";
@@ -92,6 +95,14 @@ export { approvalItemEffects, createApprovals, type Approvals } from "./approval
 export { clearMarksEffect, createDispatcher, type Dispatcher } from "./dispatcher.ts";
 export { createInbox, inboxItemEffects, type Inbox } from "./inbox.ts";
 export { inboxPage, type InboxPage, type InboxPosition } from "./inbox-page.ts";
+export {
+  decodeInboxCursor,
+  encodeInboxCursor,
+  inboxEventEffect,
+  maxInboxEvents,
+  type InboxChange,
+  type InboxCursor,
+} from "./inbox-events.ts";
 export { compareAndWrite, evalScript } from "./redis-effects.ts";
 export { limitsKey, runsUsageKey, tenancyKey, tokensUsageKey, usagePrefix } from "./keys.ts";
 export {

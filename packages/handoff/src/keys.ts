@@ -160,6 +160,23 @@ export function inboxQueueKeys(namespace: string, queue: string, state: "waiting
   return namespaceShards().map((shard) => `${shardPrefix(namespace, shard)}:inbox:${queue}:${state}`);
 }
 
+/**
+ * The feed of a human queue's changes in the shard of `itemId` (a stream of inbox events, see
+ * inbox-events.ts). One stream per shard, not one per queue: the event is written by the script
+ * that changes the item, and in Redis Cluster a script only reaches keys of one slot, the item's
+ * shard. Every event of one item (and of both queues of an escalation) is in that shard, so an
+ * item's events keep their order; a follower of the queue reads its {@link shardsPerNamespace}
+ * streams.
+ */
+export function inboxEventsKey(namespace: string, queue: string, itemId: string): string {
+  return `${ofRun(namespace, itemId)}:inbox:${queue}:events`;
+}
+
+/** A human queue's feed streams in every shard, by shard. */
+export function inboxEventsKeys(namespace: string, queue: string): string[] {
+  return namespaceShards().map((shard) => `${shardPrefix(namespace, shard)}:inbox:${queue}:events`);
+}
+
 /** An approval item (JSON). */
 export function approvalItemKey(namespace: string, itemId: string): string {
   return `${ofRun(namespace, itemId)}:approval:${itemId}`;

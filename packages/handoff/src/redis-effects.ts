@@ -23,7 +23,14 @@ export type RedisEffect =
       /** Only if its score is at most this (a mark made before then; a later one stays). */
       readonly maxScore?: number;
     }
-  | { readonly op: "xadd"; readonly key: string; readonly field: string; readonly value: string }
+  | {
+      readonly op: "xadd";
+      readonly key: string;
+      readonly field: string;
+      readonly value: string;
+      /** Trim the stream to about this many entries (`MAXLEN ~`); default: no trimming. */
+      readonly maxLength?: number;
+    }
   | { readonly op: "rpush"; readonly key: string; readonly values: readonly string[] };
 
 /** A condition that must hold for the writes to happen: the key holds exactly this string (or nothing). */
@@ -77,7 +84,12 @@ local function apply_effects(json)
       if not effect.maxScore or (score and tonumber(score) <= effect.maxScore) then
         redis.call('ZREM', effect.key, effect.member)
       end
-    elseif effect.op == 'xadd' then redis.call('XADD', effect.key, '*', effect.field, effect.value)
+    elseif effect.op == 'xadd' then
+      if effect.maxLength then
+        redis.call('XADD', effect.key, 'MAXLEN', '~', effect.maxLength, '*', effect.field, effect.value)
+      else
+        redis.call('XADD', effect.key, '*', effect.field, effect.value)
+      end
     elseif effect.op == 'rpush' then
       for _, value in ipairs(effect.values) do redis.call('RPUSH', effect.key, value) end
     end

@@ -16,6 +16,7 @@ import {
   inboxQueueKey,
   runIndexKey,
 } from "./keys.ts";
+import { inboxEventEffect } from "./inbox-events.ts";
 import { createQuotas, type Quotas } from "./quotas.ts";
 import type { RedisEffect } from "./redis-effects.ts";
 import { runKeys, type RunStore } from "./run-store.ts";
@@ -140,22 +141,51 @@ const maxCancelDepth = 32;
 /** How many runs one {@link cancelRun} cancels at most, the run itself and its descendants. */
 const maxCancelledRuns = 1_000;
 
-/** The writes that take a suspended run's inbox or approval items away. */
-function waitingItemRemoval(state: RunState): RedisEffect[] {
+/**
+ * The human queue a run's inbox item is in now: the run's `waiting.queue` is where it was handed
+ * to, and an escalation (an event on the run's stream) may have moved it since.
+ */
+async function currentQueue(store: RunStore, state: RunState): Promise<string | undefined> {
+  const waiting = state.waiting;
+  if (waiting?.kind !== "human") return undefined;
+  let queue = waiting.queue;
+  for (const { event } of await store.readEvents(state.namespace, state.id)) {
+    if (
+      event.type === "human-action" &&
+      event.action === "escalate" &&
+      event.itemId === waiting.itemId &&
+      event.toQueue !== undefined
+    ) {
+      queue = event.toQueue;
+    }
+  }
+  return queue;
+}
+
+/**
+ * The writes that take a suspended run's inbox or approval items away (an inbox item from `queue`,
+ * where it is now, with a `removed` event in that queue's feed).
+ */
+function waitingItemRemoval(state: RunState, queue: string | undefined): RedisEffect[] {
   const waiting = state.waiting;
   if (waiting?.kind === "human") {
+    const itemQueue = queue ?? waiting.queue;
     return [
       { op: "del", key: inboxItemKey(state.namespace, waiting.itemId) },
       {
         op: "zrem",
-        key: inboxQueueKey(state.namespace, waiting.queue, "waiting", waiting.itemId),
+        key: inboxQueueKey(state.namespace, itemQueue, "waiting", waiting.itemId),
         member: waiting.itemId,
       },
       {
         op: "zrem",
-        key: inboxQueueKey(state.namespace, waiting.queue, "claimed", waiting.itemId),
+        key: inboxQueueKey(state.namespace, itemQueue, "claimed", waiting.itemId),
         member: waiting.itemId,
       },
+      inboxEventEffect(
+        { namespace: state.namespace, queue: itemQueue, id: waiting.itemId, runId: state.id },
+        { type: "removed", reason: "cancelled" },
+      ),
     ];
   }
   if (waiting?.kind === "approval") {
@@ -191,7 +221,7 @@ async function cancelOne(store: RunStore, namespace: string, runId: string): Pro
         state,
         { ...rest, status: "cancelled", finishedAt: now },
         [{ type: "run-end", runId, time: now, status: "cancelled", usage: state.usage, steps: state.steps }],
-        { effects: waitingItemRemoval(state) },
+        { effects: waitingItemRemoval(state, await currentQueue(store, state)) },
       );
       return state;
     } catch (error) {

@@ -1,6 +1,6 @@
 /**
  * The typed client of the gateway's HTTP API, for Node and browsers (fetch only): runs (start, list,
- * get, follow their events, cancel), agents, human inboxes and approvals. Every answer is parsed with the
+ * get, follow their events, cancel), agents, human inboxes (and their live feeds) and approvals. Every answer is parsed with the
  * same zod schema the gateway answers with (`@freehold/api`), and every error comes back as the
  * {@link FreeholdError} the gateway sent (its code, message and details).
  *
@@ -25,10 +25,11 @@ import {
   type HandBackRequest,
   type RunStatus,
   type StartRunBody,
+  type StoredInboxEvent,
   type StoredRunEvent,
 } from "@freehold/api";
 import type { z } from "zod";
-import { followEvents, type FollowOptions } from "./follow.ts";
+import { followEvents, followInboxEvents, type FollowOptions } from "./follow.ts";
 
 /** Options of {@link createClient}. */
 export interface ClientOptions {
@@ -85,6 +86,32 @@ export interface FreeholdClient {
     queue: string,
     options?: { readonly limit?: number; readonly cursor?: string },
   ): Promise<InboxItemList>;
+  /**
+   * Follows the changes to a human queue's items as they happen (`InboxEvent`: added, claimed,
+   * released, lease-expired, escalated, removed), reconnecting after a dropped connection with
+   * `Last-Event-ID`, so no change is missed or given twice. Without `after` the first event is a
+   * `reset` (`reason: "start"`): list the queue then ({@link listInbox}) and apply what follows; a
+   * `reset` with `reason: "missed"` (a position older than the gateway keeps) says to list again.
+   * Never ends on its own: stop it with `signal` (or by leaving the loop). Keep an event's `id` to
+   * resume later with `after`.
+   *
+   * @example
+   * ```ts
+   * const items = new Map<string, InboxItem>();
+   * for await (const { event } of client.followInbox("acme", "billing-desk", { signal })) {
+   *   if (event.type === "reset") {
+   *     items.clear();
+   *     for (const item of await client.listInbox("acme", "billing-desk")) items.set(item.id, item);
+   *   } else if (event.type === "removed" || event.type === "escalated") items.delete(event.itemId);
+   *   else {
+   *     // Gone already, or moved on: the events that say so follow.
+   *     const item = await client.getInboxItem("acme", event.itemId).catch(() => undefined);
+   *     if (item?.queue === "billing-desk") items.set(item.id, item);
+   *   }
+   * }
+   * ```
+   */
+  followInbox(namespace: string, queue: string, options?: FollowOptions): AsyncIterable<StoredInboxEvent>;
   /** An inbox item by id, whichever queue it is in. */
   getInboxItem(namespace: string, itemId: string): Promise<InboxItem>;
   claim(namespace: string, itemId: string, request?: ClaimRequest): Promise<InboxItem>;
@@ -256,6 +283,20 @@ export function createClient(options: ClientOptions): FreeholdClient {
     },
     listInbox: (namespace, queue) =>
       allPages(InboxItemList, `${namespacePath(namespace)}/humanqueues/${segment(queue)}/items`),
+    followInbox: (namespace, queue, followOptions = {}) =>
+      followInboxEvents(
+        {
+          fetch: fetchFunction,
+          url: (after) => {
+            const query = after === undefined ? "" : `?after=${segment(after)}`;
+            return `${base}${namespacePath(namespace)}/humanqueues/${segment(queue)}/events${query}`;
+          },
+          headers: (): Record<string, string> =>
+            options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
+          where: `human queue ${namespace}/${queue}`,
+        },
+        followOptions,
+      ),
     getInboxItem: (namespace, itemId) =>
       call(InboxItem, "GET", `${namespacePath(namespace)}/inbox/items/${segment(itemId)}`),
     claim: async (namespace, itemId, request = {}) =>

@@ -1,13 +1,26 @@
 /**
- * Following a run's events over Server-Sent Events with `fetch` (no EventSource: it cannot send the
+ * Following the gateway's Server-Sent Events with `fetch` (no EventSource: it cannot send the
  * bearer token): parses the stream, resumes after a dropped connection from the last event id
- * (`Last-Event-ID`), and ends at the run's end.
+ * (`Last-Event-ID`), and ends where the stream's kind says (a run's events at its end; a queue's
+ * feed only when stopped). One follower serves every stream: {@link followEvents} for a run,
+ * {@link followInboxEvents} for a human queue.
  *
  * @module
  */
-import { ErrorBody, FreeholdError, RunEvent, type StoredRunEvent } from "@freehold/api";
+import {
+  ErrorBody,
+  FreeholdError,
+  InboxEvent,
+  RunEvent,
+  type StoredInboxEvent,
+  type StoredRunEvent,
+} from "@freehold/api";
+import type { z } from "zod";
 
-/** Options of a client's `follow`. */
+/** The code of a stream the gateway dropped because its reader fell behind: resumed like a lost connection. */
+const followerDroppedCode = "events.follower-dropped";
+
+/** Options of a client's `follow` and `followInbox`. */
 export interface FollowOptions {
   /** Only events after this id (an event's `id`, as a previous follow gave it). */
   readonly after?: string;
@@ -20,14 +33,23 @@ export interface FollowOptions {
   readonly maxReconnects?: number;
 }
 
-/** How a client reaches the event stream of one run. */
+/** How a client reaches one event stream. */
 export interface EventSource {
   readonly fetch: typeof fetch;
   /** The stream's URL, after an event id or from the start. */
   url(after: string | undefined): string;
   headers(): Record<string, string>;
-  /** Names the run in messages. */
+  /** Names the stream in messages (`run acme/r1`). */
   readonly where: string;
+}
+
+/** What one kind of stream carries: the schema of its events, and the event that ends it. */
+interface StreamKind<Event> {
+  readonly schema: z.ZodType<Event>;
+  /** The schema's name, for messages. */
+  readonly name: string;
+  /** Whether the stream ends after `event`; absent: it ends only when stopped. */
+  readonly isLast?: (event: Event) => boolean;
 }
 
 /** The most one SSE message may hold: a bound on what a misbehaving server makes the client buffer. */
@@ -104,10 +126,34 @@ const pause = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
  * @throws FreeholdError the gateway's error (`run.not-found`, `auth.*`), `client.stream-lost` after
  *   `maxReconnects` failed attempts in a row.
  */
-export async function* followEvents(
+export function followEvents(source: EventSource, options: FollowOptions): AsyncGenerator<StoredRunEvent> {
+  return followStream(source, options, {
+    schema: RunEvent,
+    name: "RunEvent",
+    isLast: (event) => event.type === "run-end",
+  });
+}
+
+/**
+ * The changes to a human queue's items until `signal` aborts, reconnecting with the last id after a
+ * lost connection.
+ *
+ * @throws FreeholdError the gateway's error (`auth.*`, `request.invalid` for a bad `after`),
+ *   `client.stream-lost` after `maxReconnects` failed attempts in a row.
+ */
+export function followInboxEvents(
   source: EventSource,
   options: FollowOptions,
-): AsyncGenerator<StoredRunEvent> {
+): AsyncGenerator<StoredInboxEvent> {
+  return followStream(source, options, { schema: InboxEvent, name: "InboxEvent" });
+}
+
+/** The events of one stream, from `options.after`, reconnecting after a lost connection. */
+async function* followStream<Event>(
+  source: EventSource,
+  options: FollowOptions,
+  kind: StreamKind<Event>,
+): AsyncGenerator<{ id: string; event: Event }> {
   const maxReconnects = options.maxReconnects ?? 10;
   const stopped = (): boolean => options.signal?.aborted === true;
   let after = options.after;
@@ -142,27 +188,33 @@ export async function* followEvents(
       if (response.status < 500 && body.success) throw FreeholdError.fromJSON(body.data);
       lastProblem = `${response.status} ${text.slice(0, 200)}`;
     } else if (response?.body !== null && response?.body !== undefined) {
+      let ended = "the stream ended before it was done";
       try {
         for await (const message of messages(response.body)) {
           if (message.event === "error") {
             const body = ErrorBody.safeParse(JSON.parse(message.data));
+            // Dropped for falling behind: following again after the last event loses nothing.
+            if (body.success && body.data.code === followerDroppedCode) {
+              ended = body.data.message;
+              break;
+            }
             if (body.success) throw FreeholdError.fromJSON(body.data, { retryable: true });
             throw new FreeholdError("client.bad-stream", `${source.where}: an error event without a body`);
           }
           if (message.id === undefined) continue;
-          const event = RunEvent.safeParse(JSON.parse(message.data));
+          const event = kind.schema.safeParse(JSON.parse(message.data));
           if (!event.success) {
             throw new FreeholdError(
               "client.bad-stream",
-              `${source.where}: event ${message.id} does not match RunEvent: ${event.error.message}`,
+              `${source.where}: event ${message.id} does not match ${kind.name}: ${event.error.message}`,
             );
           }
           after = message.id;
           failures = 0;
           yield { id: message.id, event: event.data };
-          if (event.data.type === "run-end") return;
+          if (kind.isLast?.(event.data) === true) return;
         }
-        lastProblem = "the stream ended before the run did";
+        lastProblem = ended;
       } catch (error) {
         if (stopped()) return;
         if (error instanceof FreeholdError) throw error;

@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { buildConsole, consoleDirectory } from "@freehold/console";
-import { inboxItemEffects } from "@freehold/handoff";
+import { compareAndWrite, inboxItemEffects } from "@freehold/handoff";
 import { createClient, type FreeholdClient } from "@freehold/sdk/client";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -130,15 +130,26 @@ describe("the console", () => {
     await expect.poll(() => page.getByLabel("Access token").isVisible()).toBe(true);
   });
 
-  it("lets a desk member claim and answer an item; a second member's claim is refused plainly", async () => {
+  it("shows a desk member the item a run hands over as it arrives; they claim and answer it; a second member's claim is refused plainly", async () => {
     const namespace = await deskWorld();
+    const ann = await signedIn("ann", namespace, "inbox");
+    await ann.getByRole("button", { name: /^desk 0 waiting/ }).click();
+    await expect
+      .poll(() => ann.getByText("Nothing waits in desk.").isVisible(), { timeout: 10_000 })
+      .toBe(true);
+    await expect.poll(() => ann.getByText(/^Live: changes show as they happen\./).isVisible()).toBe(true);
+
+    // Handed over while ann watches: it shows without a reload or a click.
     const run = await clientOf("tester").startRun(namespace, "front", { input: "I want a refund." });
     await waitForStatus(harness, namespace, run.id, "waiting_for_human");
-
-    const ann = await signedIn("ann", namespace, "inbox");
-    await ann.getByRole("button", { name: /^desk 1 waiting/ }).click();
-    const item = ann.getByRole("button", { name: "Wants a refund." });
+    const item = ann
+      .getByRole("table", { name: "Items of desk" })
+      .getByRole("button", { name: "Wants a refund." });
     await expect.poll(() => item.isVisible(), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => ann.getByRole("button", { name: /^desk 1 waiting/ }).isVisible()).toBe(true);
+    await expect
+      .poll(() => ann.getByRole("region", { name: "Just arrived" }).innerText())
+      .toContain("Wants a refund.");
     await expectAccessible(ann, "inbox");
     await item.click();
     await expect.poll(() => ann.getByRole("article").innerText()).toContain("Why: Refunds need a person.");
@@ -153,7 +164,10 @@ describe("the console", () => {
 
     const bob = await signedIn("bob", namespace, "inbox");
     await bob.getByRole("button", { name: /^desk/ }).click();
-    await bob.getByRole("button", { name: "Wants a refund." }).click();
+    await bob
+      .getByRole("table", { name: "Items of desk" })
+      .getByRole("button", { name: "Wants a refund." })
+      .click();
     await bob.getByRole("button", { name: "Claim" }).click();
     await expect.poll(() => bob.getByRole("alert").innerText()).toContain(`is already claimed by ann`);
 
@@ -239,7 +253,7 @@ describe("the console", () => {
     await expect.poll(() => ann.getByText("No runs match.").isVisible()).toBe(true);
   });
 
-  it("opens a queue of 10,000 waiting items at its first page (time printed, not asserted)", async () => {
+  it("opens a queue of 10,000 waiting items at its first page, and shows a new one as it arrives (times printed, not asserted)", async () => {
     const namespace = `big${Math.random().toString(36).slice(2, 8)}`;
     harness.directory.add([
       {
@@ -249,11 +263,11 @@ describe("the console", () => {
       },
     ]);
     const base = Date.now() - 3_600_000;
-    const pipeline = harness.connection.pipeline();
+    const writes: Promise<boolean>[] = [];
     for (let index = 0; index < 10_000; index += 1) {
       const time = new Date(base + index).toISOString();
       const id = `big-${String(index).padStart(5, "0")}-1-0`;
-      for (const effect of inboxItemEffects({
+      const effects = inboxItemEffects({
         schemaVersion: 1,
         id,
         namespace,
@@ -269,12 +283,11 @@ describe("the console", () => {
         queuedAt: time,
         escalations: 0,
         leaseSeconds: 300,
-      })) {
-        if (effect.op === "set") pipeline.set(effect.key, effect.value);
-        else if (effect.op === "zadd") pipeline.zadd(effect.key, effect.score, effect.member);
-      }
+      });
+      // Each written as a handoff writes it: the item, its place in the queue, its event; sent together.
+      writes.push(compareAndWrite(harness.connection, [], effects));
     }
-    await pipeline.exec();
+    await Promise.all(writes);
 
     const ann = await signedIn("ann", namespace, "agents");
     const started = performance.now();
@@ -287,8 +300,40 @@ describe("the console", () => {
     expect(await ann.getByRole("table", { name: "Items of desk" }).getByRole("row").count()).toBe(101);
     await first.click();
     await expect.poll(() => ann.getByRole("article").innerText()).toContain("I want a refund for order 0.");
+    await expect.poll(() => ann.getByText(/^Live: changes show as they happen\./).isVisible()).toBe(true);
+
+    // One more arrives, written as a handoff writes it: how long until the page shows it.
+    const time = new Date().toISOString();
+    const arrived = performance.now();
+    await compareAndWrite(
+      harness.connection,
+      [],
+      inboxItemEffects({
+        schemaVersion: 1,
+        id: "big-new-1-0",
+        namespace,
+        queue: "desk",
+        runId: "big-new",
+        agent: "front",
+        summary: "A new customer needs a person.",
+        reason: "Refunds need a person.",
+        priority: "normal",
+        conversation: [{ role: "user", content: "Hello?" }],
+        status: "waiting",
+        createdAt: time,
+        queuedAt: time,
+        escalations: 0,
+        leaseSeconds: 300,
+      }),
+    );
+    await ann
+      .getByRole("region", { name: "Just arrived" })
+      .getByRole("button", { name: "A new customer needs a person." })
+      .waitFor({ state: "visible", timeout: 30_000 });
+    const shown = performance.now() - arrived;
+    await expect.poll(() => ann.getByRole("button", { name: /^desk 10001 waiting/ }).isVisible()).toBe(true);
     console.info(
-      `inbox of 10,000 waiting items: first page interactive ${Math.round(interactive)} ms after navigation`,
+      `inbox of 10,000 waiting items: first page interactive ${Math.round(interactive)} ms after navigation; a new item shown ${Math.round(shown)} ms after it was written`,
     );
   });
 

@@ -1,5 +1,6 @@
 /**
- * Inbox: the waiting and claimed items of a human queue, by priority then age; open one to read the
+ * Inbox: the waiting and claimed items of a human queue, by priority then age, kept current as they
+ * change (the gateway's feed of the queue); open one to read the
  * whole conversation, the agent's summary and reason; claim it, answer the user (ending the run or
  * letting the agent go on), hand it back to an agent with a note, or release it. Who holds a claim,
  * and until when, is shown; a claim someone else took first is said plainly.
@@ -59,7 +60,8 @@ export function InboxScreen({
     reloadItems();
   };
   const list = items.state === "ready" ? [...items.value.items, ...further.items] : [];
-  const open = list.find((item) => item.id === openId);
+  const { arrivals, live } = useLiveQueue(client, namespace, queue, reload);
+  const open = list.find((item) => item.id === openId) ?? arrivals.find((item) => item.id === openId);
   useShortcuts({
     j: () => {
       setOpenId(neighbour(list, openId, 1));
@@ -107,7 +109,40 @@ export function InboxScreen({
           </nav>
         )}
       </Loaded>
-      <p className="hint">Keys: j and k move between items, Esc closes the item.</p>
+      <p className="hint" aria-live="polite">
+        {live === "live"
+          ? "Live: changes show as they happen."
+          : live === "lost"
+            ? "Live updates stopped: use Refresh."
+            : queue === ""
+              ? ""
+              : "Connecting for live updates…"}{" "}
+        Keys: j and k move between items, Esc closes the item.
+      </p>
+      {arrivals.length === 0 ? null : (
+        <section aria-labelledby="arrivals-title" className="arrivals">
+          <h2 id="arrivals-title">Just arrived</h2>
+          <ul>
+            {arrivals.map((item) => (
+              <li key={item.id}>
+                <button
+                  type="button"
+                  className="link"
+                  onClick={() => {
+                    setOpenId(item.id);
+                  }}
+                >
+                  {item.summary}
+                </button>{" "}
+                <span className="meta">
+                  {item.priority}, from {item.agent}
+                  {item.status === "claimed" ? `, claimed by ${item.claimedBy ?? "someone"}` : ""}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
       <div className="split">
         {queue === "" ? null : (
           <Loaded
@@ -168,6 +203,77 @@ export function InboxScreen({
       </div>
     </section>
   );
+}
+
+/**
+ * A queue's changes as they happen (the gateway's feed, `followInbox`): the list and the counts are
+ * read again shortly after each change (one read for a burst), and the items that arrive are kept
+ * apart, newest first, so a new one shows even when it sorts far down a long queue.
+ */
+function useLiveQueue(
+  client: FreeholdClient,
+  namespace: string,
+  queue: string,
+  reload: () => void,
+): { arrivals: Item[]; live: "connecting" | "live" | "lost" } {
+  const [arrivals, setArrivals] = useState<Item[]>([]);
+  const [live, setLive] = useState<"connecting" | "live" | "lost">("connecting");
+  const latestReload = useRef(reload);
+  useEffect(() => {
+    latestReload.current = reload;
+  });
+  useEffect(() => {
+    setArrivals([]);
+    setLive("connecting");
+    if (queue === "") return;
+    const stop = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const readSoon = (): void => {
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        latestReload.current();
+      }, 100);
+    };
+    const refresh = async (itemId: string): Promise<void> => {
+      const item = await client.getInboxItem(namespace, itemId).catch(() => undefined);
+      setArrivals((earlier) =>
+        earlier.flatMap((known) =>
+          known.id !== itemId ? [known] : item === undefined || item.queue !== queue ? [] : [item],
+        ),
+      );
+    };
+    void (async () => {
+      try {
+        for await (const { event } of client.followInbox(namespace, queue, { signal: stop.signal })) {
+          setLive("live");
+          if (event.type === "reset") {
+            if (event.reason === "missed") readSoon();
+            continue;
+          }
+          readSoon();
+          if (event.type === "added") {
+            const item = await client.getInboxItem(namespace, event.itemId).catch(() => undefined);
+            if (item?.queue === queue) {
+              setArrivals((earlier) =>
+                [item, ...earlier.filter((known) => known.id !== item.id)].slice(0, 5),
+              );
+            }
+          } else if (event.type === "removed" || event.type === "escalated") {
+            setArrivals((earlier) => earlier.filter((known) => known.id !== event.itemId));
+          } else {
+            await refresh(event.itemId);
+          }
+        }
+      } catch {
+        if (!stop.signal.aborted) setLive("lost");
+      }
+    })();
+    return () => {
+      stop.abort();
+      if (timer !== undefined) clearTimeout(timer);
+    };
+  }, [client, namespace, queue]);
+  return { arrivals, live };
 }
 
 /** The id of the item `step` places after (or before) `current`, the first when none is open. */

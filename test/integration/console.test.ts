@@ -98,9 +98,10 @@ const desk = [
     toolCalls: [{ name: "add", arguments: { a: 2, b: 3 } }],
   },
   { match: { toolName: "add" }, text: "Done adding." },
+  { match: { anyMessageContains: "handed the conversation back" }, text: "Your refund is on its way." },
 ];
 
-async function deskWorld(): Promise<string> {
+async function deskWorld(sla?: { claimWithinSeconds: number }): Promise<string> {
   return world(
     harness,
     desk,
@@ -112,7 +113,13 @@ async function deskWorld(): Promise<string> {
     },
     {
       mcpServers: { counter: counter.url },
-      humanQueues: { desk: { description: "People.", members: [{ group: "testers" }] } },
+      humanQueues: {
+        desk: {
+          description: "People.",
+          members: [{ group: "testers" }],
+          ...(sla === undefined ? {} : { sla }),
+        },
+      },
     },
   );
 }
@@ -130,7 +137,7 @@ describe("the console", () => {
     await expect.poll(() => page.getByLabel("Access token").isVisible()).toBe(true);
   });
 
-  it("shows a desk member the item a run hands over as it arrives; they claim and answer it; a second member's claim is refused plainly", async () => {
+  it("shows a desk member the item a run hands over as it arrives; they claim it and hand it back with a note, and the run completes; a second member's claim is refused plainly", async () => {
     const namespace = await deskWorld();
     const ann = await signedIn("ann", namespace, "inbox");
     await ann.getByRole("button", { name: /^desk 0 waiting/ }).click();
@@ -171,11 +178,31 @@ describe("the console", () => {
     await bob.getByRole("button", { name: "Claim" }).click();
     await expect.poll(() => bob.getByRole("alert").innerText()).toContain(`is already claimed by ann`);
 
-    await ann.getByLabel("Answer or note").fill("Your refund is on its way.");
-    await ann.getByRole("button", { name: "Answer and end" }).click();
+    // Her claim is among the item's earlier actions; she hands it back with a note, and the run goes on to its end.
+    await expect
+      .poll(() => ann.getByRole("region", { name: "Earlier actions" }).innerText())
+      .toContain("ann claim in desk");
+    await ann.getByLabel("Answer or note").fill("Refund approved; tell the customer.");
+    await ann.getByRole("button", { name: "Hand back to front" }).click();
     const done = await waitForStatus(harness, namespace, run.id, "completed");
     expect(done.output).toBe("Your refund is on its way.");
     await expect.poll(() => ann.getByText("Nothing waits in desk.").isVisible()).toBe(true);
+    await ann.goto(`${harness.url}/#/runs/${run.id}`);
+    const timeline = ann.getByRole("list", { name: "Timeline" });
+    await expect
+      .poll(() => timeline.innerText(), { timeout: 10_000 })
+      .toContain("completed: Your refund is on its way.");
+    expect(await timeline.innerText()).toContain("ann hand-back: Refund approved; tell the customer.");
+  });
+
+  it("says what is left of the queue's SLA to claim an item", async () => {
+    const namespace = await deskWorld({ claimWithinSeconds: 3600 });
+    const run = await clientOf("tester").startRun(namespace, "front", { input: "I want a refund." });
+    await waitForStatus(harness, namespace, run.id, "waiting_for_human");
+    const ann = await signedIn("ann", namespace, "inbox");
+    await ann.getByRole("button", { name: /^desk 1 waiting/ }).click();
+    const row = ann.getByRole("row", { name: /Wants a refund\./ });
+    await expect.poll(() => row.innerText(), { timeout: 10_000 }).toMatch(/(59|60) min left to claim/);
   });
 
   it("lets an approver approve and reject; the requester is told why they cannot", async () => {

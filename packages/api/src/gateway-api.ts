@@ -75,6 +75,14 @@ export const HumanQueueSummary = z.object({
     .datetime()
     .optional()
     .describe("When the item that has waited longest entered the queue; absent when none waits."),
+  claimWithinSeconds: z
+    .int()
+    .optional()
+    .describe("The queue's SLA: how long an item may wait unclaimed before it escalates."),
+  resolveWithinSeconds: z
+    .int()
+    .optional()
+    .describe("The queue's SLA: how long a claimed item may stay open before it escalates."),
 });
 export type HumanQueueSummary = z.infer<typeof HumanQueueSummary>;
 

@@ -122,6 +122,10 @@ export const listHumanQueuesRoute = defineRoute({
           ...(queue.description === undefined ? {} : { description: queue.description }),
           waiting: counts.waiting,
           claimed: counts.claimed,
+          ...(queue.sla === undefined ? {} : { claimWithinSeconds: queue.sla.claimWithinSeconds }),
+          ...(queue.sla?.resolveWithinSeconds === undefined
+            ? {}
+            : { resolveWithinSeconds: queue.sla.resolveWithinSeconds }),
           ...(counts.oldestQueuedAt === undefined
             ? {}
             : { oldestWaitingSince: new Date(counts.oldestQueuedAt).toISOString() }),

@@ -66,7 +66,8 @@ function ApprovalCard({
         {approval.agent} → {approval.server}/{approval.tool}
       </h2>
       <p className="meta">
-        Run <code>{approval.runId}</code>, asked <Time iso={approval.createdAt} />
+        Run <a href={`#/runs/${encodeURIComponent(approval.runId)}`}>{approval.runId.slice(0, 8)}</a> (the run
+        so far), asked <Time iso={approval.createdAt} />
       </p>
       {approval.reason === "" ? null : <blockquote>{approval.reason}</blockquote>}
       <dl className="arguments">

@@ -47,13 +47,18 @@ export function Time({ iso, clock = false }: { readonly iso: string; readonly cl
   );
 }
 
-/** How long ago, in words: "3 min", "2 h". */
-export function age(iso: string, now: number = Date.now()): string {
-  const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+/** A length of time in words: "40 s", "3 min", "2 h", "5 d". */
+export function duration(milliseconds: number): string {
+  const seconds = Math.max(0, Math.round(milliseconds / 1000));
   if (seconds < 60) return `${seconds} s`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
   if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h`;
   return `${Math.floor(seconds / 86_400)} d`;
+}
+
+/** How long ago, in words: "3 min", "2 h". */
+export function age(iso: string, now: number = Date.now()): string {
+  return duration(now - Date.parse(iso));
 }
 
 /** A refusal or failure, said where the person acted; nothing when there is none. */

@@ -11,7 +11,7 @@ import type { FreeholdClient } from "@freehold/sdk/client";
 import { useEffect, useRef, useState } from "react";
 import { savedQueue, saveQueue } from "../session.ts";
 import { describeError, useLoad } from "../use-load.ts";
-import { age, Loaded, Problem, Time, useAction } from "./common.tsx";
+import { age, duration, Loaded, Problem, Time, useAction } from "./common.tsx";
 
 type Item = Awaited<ReturnType<FreeholdClient["listInbox"]>>[number];
 
@@ -158,6 +158,7 @@ export function InboxScreen({
                       <th scope="col">From</th>
                       <th scope="col">Summary</th>
                       <th scope="col">Waiting</th>
+                      <th scope="col">SLA</th>
                       <th scope="col">Status</th>
                     </tr>
                   </thead>
@@ -178,6 +179,12 @@ export function InboxScreen({
                           </button>
                         </td>
                         <td>{age(item.queuedAt)}</td>
+                        <td>
+                          {timeLeft(
+                            item,
+                            worked.find((entry) => entry.name === queue),
+                          )}
+                        </td>
                         <td>
                           {item.status === "claimed"
                             ? `claimed by ${item.claimedBy ?? "someone"}`
@@ -276,6 +283,24 @@ function useLiveQueue(
   return { arrivals, live };
 }
 
+/**
+ * What is left of the queue's SLA for an item: to be claimed (waiting) or resolved (claimed), from
+ * when it entered the queue or was claimed; empty when the queue sets none.
+ */
+function timeLeft(
+  item: Item,
+  queue: { readonly claimWithinSeconds?: number; readonly resolveWithinSeconds?: number } | undefined,
+  now: number = Date.now(),
+): string {
+  const claimed = item.status === "claimed";
+  const within = claimed ? queue?.resolveWithinSeconds : queue?.claimWithinSeconds;
+  const from = claimed ? item.claimedAt : item.queuedAt;
+  if (within === undefined || from === undefined) return "";
+  const left = Date.parse(from) + within * 1000 - now;
+  const verb = claimed ? "to resolve" : "to claim";
+  return left >= 0 ? `${duration(left)} left ${verb}` : `${duration(-left)} over, ${verb}`;
+}
+
 /** The id of the item `step` places after (or before) `current`, the first when none is open. */
 function neighbour(list: readonly Item[], current: string | undefined, step: 1 | -1): string | undefined {
   if (list.length === 0) return undefined;
@@ -326,7 +351,11 @@ function ItemPanel({
     <article className="item" aria-labelledby={`item-${item.id}`}>
       <h2 id={`item-${item.id}`}>{item.summary}</h2>
       <p className="meta">
-        From {item.agent}, run <code>{item.runId}</code>, in the queue since <Time iso={item.queuedAt} />
+        From {item.agent}, run{" "}
+        <a href={`#/runs/${encodeURIComponent(item.runId)}`}>
+          <code>{item.runId.slice(0, 8)}</code>
+        </a>
+        , in the queue since <Time iso={item.queuedAt} />
       </p>
       <p>
         <strong>Why:</strong> {item.reason}
@@ -342,6 +371,7 @@ function ItemPanel({
           )}
         </p>
       ) : null}
+      <EarlierActions client={client} item={item} />
       <ol className="conversation" aria-label="Conversation">
         {item.conversation.map((message, index) => (
           <li key={index} className={`message ${message.role}`}>
@@ -409,5 +439,32 @@ function ItemPanel({
       </div>
       <Problem text={problem} />
     </article>
+  );
+}
+
+/** What people did with the run's items before (claims, releases, answers, hand-backs, escalations). */
+function EarlierActions({ client, item }: { readonly client: FreeholdClient; readonly item: Item }) {
+  const [events] = useLoad(
+    () => client.runEvents(item.namespace, item.runId),
+    `${item.namespace}/${item.runId}/${item.status}/${item.claimedBy ?? ""}`,
+  );
+  if (events.state !== "ready") return null;
+  const actions = events.value.flatMap(({ id, event }) =>
+    event.type === "human-action" ? [{ id, event }] : [],
+  );
+  if (actions.length === 0) return null;
+  return (
+    <section aria-label="Earlier actions" className="earlier">
+      <h3>Earlier actions</h3>
+      <ul>
+        {actions.map(({ id, event }) => (
+          <li key={id}>
+            <Time iso={event.time} /> {event.actor} {event.action.replaceAll("-", " ")} in {event.queue}
+            {event.toQueue === undefined ? "" : ` to ${event.toQueue}`}
+            {event.message === undefined ? "" : `: ${event.message}`}
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }

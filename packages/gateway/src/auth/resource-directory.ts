@@ -26,6 +26,8 @@ export interface DirectoryQueue {
   readonly description?: string | undefined;
   /** Absent: the queue sets no members (anyone with the role works it). */
   readonly members?: readonly Subject[] | undefined;
+  /** How soon its items must be claimed and resolved. */
+  readonly sla?: HumanQueueSpec["sla"];
 }
 
 /** The most HumanQueues a namespace lists (one page of the API server's list). */
@@ -77,6 +79,7 @@ export function createManifestDirectory(): ManifestDirectory {
             name: where.slice(namespace.length + 1),
             description: spec.description,
             members: spec.members,
+            sla: spec.sla,
           }))
           .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
           .slice(0, maxListedQueues),
@@ -92,7 +95,13 @@ const QueueList = z.object({
       z.object({
         metadata: z.object({ name: z.string() }),
         spec: z
-          .object({ description: z.string().optional(), members: z.array(z.custom<Subject>()).optional() })
+          .object({
+            description: z.string().optional(),
+            members: z.array(z.custom<Subject>()).optional(),
+            sla: z
+              .object({ claimWithinSeconds: z.int(), resolveWithinSeconds: z.int().optional() })
+              .optional(),
+          })
           .optional(),
       }),
     )
@@ -138,6 +147,7 @@ export function createKubernetesDirectory(options: {
           name: queue.metadata.name,
           description: queue.spec?.description,
           members: queue.spec?.members,
+          sla: queue.spec?.sla,
         }))
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     },

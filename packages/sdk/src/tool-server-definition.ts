@@ -72,10 +72,7 @@ export interface ToolServerDefinition extends McpServerDefinition {
 export const defaultToolWorkingDir = "/app";
 
 /** The arguments of `freehold` that serve a tool server's tools over stdio. */
-function toolServeArgs(
-  entry: string,
-  server: { name: string; namespace?: string | undefined },
-): string[] {
+function toolServeArgs(entry: string, server: { name: string; namespace?: string | undefined }): string[] {
   const name = server.namespace === undefined ? server.name : `${server.namespace}/${server.name}`;
   return ["tools", "serve", entry, "--server", name];
 }

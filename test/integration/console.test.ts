@@ -6,9 +6,11 @@
  * who started a run is told why they cannot approve it; someone of no role in the namespace sees
  * none of it. axe-core finds no serious or critical violation on any screen.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildConsole, consoleDirectory } from "@freehold/console";
 import { compareAndWrite, inboxItemEffects } from "@freehold/handoff";
+import type { ModelScriptInput } from "@freehold/models";
 import { createClient, type FreeholdClient } from "@freehold/sdk/client";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -268,7 +270,6 @@ describe("the console", () => {
     expect(text).toMatch(/tool result\s+add, \d+ ms: /);
     expect(text).toMatch(/scripted-model, step \d+: \d+ in \/ \d+ out/);
     await expect.poll(() => ann.getByRole("heading", { level: 1 }).innerText()).toContain("completed");
-    await screenshot(ann, "run-timeline");
 
     // Filtered by status: the completed run, not the others.
     await ann.goto(`${harness.url}/#/runs`);
@@ -278,6 +279,76 @@ describe("the console", () => {
       .toContain(run.id.slice(0, 8));
     await ann.getByLabel("Status").selectOption("failed");
     await expect.poll(() => ann.getByText("No runs match.").isVisible()).toBe(true);
+  });
+
+  it("shows every step of the handoffs example on the run's timeline, the child run a link away", async () => {
+    const script = JSON.parse(
+      readFileSync(
+        join(import.meta.dirname, "..", "..", "examples", "handoffs", "model-script.json"),
+        "utf8",
+      ),
+    ) as ModelScriptInput;
+    const namespace = await world(
+      harness,
+      script,
+      {
+        triage: { handoffs: [{ agent: "billing" }] },
+        billing: { tools: [{ agent: "researcher" }], handoffs: [{ humanQueue: "billing-desk" }] },
+        researcher: {},
+      },
+      { humanQueues: { "billing-desk": { description: "Refunds.", members: [{ group: "testers" }] } } },
+    );
+    const tester = clientOf("tester");
+    const run = await tester.startRun(namespace, "triage", { input: "I was charged twice for INV-7" });
+    await waitForStatus(harness, namespace, run.id, "waiting_for_human");
+
+    const ann = await signedIn("ann", namespace, "inbox");
+    await ann.getByRole("button", { name: /^billing-desk 1 waiting/ }).click();
+    await ann
+      .getByRole("table", { name: "Items of billing-desk" })
+      .getByRole("button", { name: "Customer was charged twice for INV-7." })
+      .click();
+    await ann.getByRole("button", { name: "Claim" }).click();
+    await expect.poll(() => ann.getByRole("cell", { name: "claimed by ann" }).isVisible()).toBe(true);
+    await ann.getByLabel("Answer or note").fill("Refund approved; tell the customer.");
+    await ann.getByRole("button", { name: "Hand back to billing" }).click();
+    await waitForStatus(harness, namespace, run.id, "completed");
+
+    await ann.goto(`${harness.url}/#/runs/${run.id}`);
+    const timeline = ann.getByRole("list", { name: "Timeline" });
+    await expect.poll(() => timeline.innerText(), { timeout: 10_000 }).toContain("completed: Good news");
+    const steps = (await timeline.getByRole("listitem").allInnerTexts()).map((text) =>
+      text.replace(/\s+/g, " "),
+    );
+    const expected = [
+      /start triage took: I was charged twice for INV-7/,
+      /model scripted-model, step 1: .*transfer_to_billing/,
+      /transfer triage → billing: Charged twice for INV-7\./,
+      /model scripted-model, step 2: .*ask_researcher/,
+      /delegation to researcher: child run/,
+      /tool result ask_researcher, \d+ ms: INV-7 was paid twice/,
+      /delegation child run \w+ completed/,
+      /to people billing-desk \(high\): Customer was charged twice for INV-7\. — Refunds need approval\./,
+      /person ann claim/,
+      /person ann hand-back: Refund approved; tell the customer\./,
+      /end completed: Good news: the duplicate charge for INV-7 is refunded/,
+    ];
+    let at = 0;
+    for (const pattern of expected) {
+      const found = steps.findIndex((step, index) => index >= at && pattern.test(step));
+      expect(found, `${pattern} after step ${at} of:\n${steps.join("\n")}`).toBeGreaterThanOrEqual(0);
+      at = found + 1;
+    }
+    await screenshot(ann, "run-timeline");
+
+    // The child run, a link away: the researcher's own timeline, and the way back to its parent.
+    await timeline.getByRole("link").first().click();
+    const child = ann.getByRole("list", { name: "Timeline" });
+    await expect
+      .poll(() => child.innerText(), { timeout: 10_000 })
+      .toContain("researcher took: Payment history");
+    expect(await child.innerText()).toContain("completed: INV-7 was paid twice");
+    await expect.poll(() => ann.getByRole("link", { name: run.id.slice(0, 8) }).isVisible()).toBe(true);
   });
 
   it("opens a queue of 10,000 waiting items at its first page, and shows a new one as it arrives (times printed, not asserted)", async () => {

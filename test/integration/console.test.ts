@@ -327,7 +327,7 @@ describe("the console", () => {
       /model scripted-model, step 2: .*ask_researcher/,
       /delegation to researcher: child run/,
       /tool result ask_researcher, \d+ ms: INV-7 was paid twice/,
-      /delegation child run \w+ completed/,
+      /delegation child run \S+ completed/,
       /to people billing-desk \(high\): Customer was charged twice for INV-7\. — Refunds need approval\./,
       /person ann claim/,
       /person ann hand-back: Refund approved; tell the customer\./,

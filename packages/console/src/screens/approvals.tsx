@@ -8,7 +8,7 @@
 import type { FreeholdClient } from "@freehold/sdk/client";
 import { useState } from "react";
 import { useLoad } from "../use-load.ts";
-import { Loaded, Problem, Time, useAction } from "./common.tsx";
+import { Loaded, Problem, Time, useAction, shortId } from "./common.tsx";
 
 type Approval = Awaited<ReturnType<FreeholdClient["listApprovals"]>>[number];
 
@@ -66,8 +66,8 @@ function ApprovalCard({
         {approval.agent} → {approval.server}/{approval.tool}
       </h2>
       <p className="meta">
-        Run <a href={`#/runs/${encodeURIComponent(approval.runId)}`}>{approval.runId.slice(0, 8)}</a> (the run
-        so far), asked <Time iso={approval.createdAt} />
+        Run <a href={`#/runs/${encodeURIComponent(approval.runId)}`}>{shortId(approval.runId)}</a> (the run so
+        far), asked <Time iso={approval.createdAt} />
       </p>
       {approval.reason === "" ? null : <blockquote>{approval.reason}</blockquote>}
       <dl className="arguments">

@@ -98,3 +98,13 @@ export function useAction(then?: () => void): {
   };
   return { busy, problem, run };
 }
+
+/**
+ * A run or item id, short: its first 8 characters, and the part a child run or an item adds to its
+ * parent's id (`9ac6a655…-2-0`), so a parent and its children never read alike.
+ */
+export function shortId(id: string): string {
+  const match = /^([0-9a-f]{8})[0-9a-f]{0,24}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}((?:-\d+)+)?$/i.exec(id);
+  if (match === null) return id.length <= 12 ? id : `${id.slice(0, 8)}…`;
+  return match[2] === undefined ? (match[1] ?? id) : `${match[1] ?? ""}…${match[2]}`;
+}

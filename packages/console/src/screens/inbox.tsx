@@ -11,7 +11,7 @@ import type { FreeholdClient } from "@freehold/sdk/client";
 import { useEffect, useRef, useState } from "react";
 import { savedQueue, saveQueue } from "../session.ts";
 import { describeError, useLoad } from "../use-load.ts";
-import { age, duration, Loaded, Problem, Time, useAction } from "./common.tsx";
+import { age, duration, Loaded, Problem, Time, useAction, shortId } from "./common.tsx";
 
 type Item = Awaited<ReturnType<FreeholdClient["listInbox"]>>[number];
 
@@ -353,7 +353,7 @@ function ItemPanel({
       <p className="meta">
         From {item.agent}, run{" "}
         <a href={`#/runs/${encodeURIComponent(item.runId)}`}>
-          <code>{item.runId.slice(0, 8)}</code>
+          <code>{shortId(item.runId)}</code>
         </a>
         , in the queue since <Time iso={item.queuedAt} />
       </p>

@@ -9,7 +9,7 @@ import { isTerminal, runStatuses, type RunEvent, type RunStatus, type StoredRunE
 import type { FreeholdClient } from "@freehold/sdk/client";
 import { useEffect, useState, type ReactNode } from "react";
 import { describeError, useLoad } from "../use-load.ts";
-import { Loaded, Problem, Time, useAction } from "./common.tsx";
+import { Loaded, Problem, Time, useAction, shortId } from "./common.tsx";
 
 type RunList = Awaited<ReturnType<FreeholdClient["listRuns"]>>;
 type RunDetails = Awaited<ReturnType<FreeholdClient["getRun"]>>;
@@ -111,7 +111,7 @@ export function RunsScreen({
                 <tr key={run.id}>
                   <td>
                     <a href={`#/runs/${encodeURIComponent(run.id)}`}>
-                      <code>{run.id.slice(0, 8)}</code>
+                      <code>{shortId(run.id)}</code>
                     </a>
                     {run.parent === undefined ? null : <span className="meta"> (child)</span>}
                   </td>
@@ -206,7 +206,7 @@ export function RunScreen({
           return (
             <>
               <h1 id="run-title">
-                Run <code>{details.id.slice(0, 8)}</code> of {details.agent}{" "}
+                Run <code>{shortId(details.id)}</code> of {details.agent}{" "}
                 <StatusBadge status={details.status} />
               </h1>
               <dl className="totals">
@@ -235,7 +235,7 @@ export function RunScreen({
                     <dt>Parent run</dt>
                     <dd>
                       <a href={`#/runs/${encodeURIComponent(details.parent.runId)}`}>
-                        <code>{details.parent.runId.slice(0, 8)}</code>
+                        <code>{shortId(details.parent.runId)}</code>
                       </a>
                     </dd>
                   </div>
@@ -325,13 +325,13 @@ function describeEvent(event: RunEvent): { kind: string; what: ReactNode } | und
           <>
             to {event.agent}: child run{" "}
             <a href={`#/runs/${encodeURIComponent(event.childRunId)}`}>
-              <code>{event.childRunId.slice(0, 8)}</code>
+              <code>{shortId(event.childRunId)}</code>
             </a>
           </>
         ),
       };
     case "delegation-end":
-      return { kind: "delegation", what: `child run ${event.childRunId.slice(0, 8)} ${event.status}` };
+      return { kind: "delegation", what: `child run ${shortId(event.childRunId)} ${event.status}` };
     case "human-handoff":
       return {
         kind: "to people",

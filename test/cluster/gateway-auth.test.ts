@@ -178,9 +178,17 @@ beforeAll(async () => {
   );
   await must(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
   // HumanQueues, read by the gateway's directory with its own ServiceAccount.
-  const humanQueueCrd = join(root, "packages", "api", "generated", "crds", "freehold.dev_humanqueues.yaml");
-  await must(["apply", "--server-side", "--field-manager=freehold-test", "-f", humanQueueCrd]);
-  await must(["wait", "--for=condition=Established", "--timeout=60s", "crd/humanqueues.freehold.dev"]);
+  const crds = join(root, "packages", "api", "generated", "crds");
+  for (const plural of ["humanqueues", "agents"]) {
+    await must([
+      "apply",
+      "--server-side",
+      "--field-manager=freehold-test",
+      "-f",
+      join(crds, `freehold.dev_${plural}.yaml`),
+    ]);
+    await must(["wait", "--for=condition=Established", "--timeout=60s", `crd/${plural}.freehold.dev`]);
+  }
   const queue = (name: string, members: unknown[]) => ({
     apiVersion: "freehold.dev/v1alpha1",
     kind: "HumanQueue",
@@ -195,9 +203,44 @@ beforeAll(async () => {
       items: [
         queue("desk", [{ user: `system:serviceaccount:${acme}:ann` }]),
         queue("vault", [{ user: "nobody" }]),
+        {
+          apiVersion: "freehold.dev/v1alpha1",
+          kind: "Agent",
+          metadata: { name: "billing", namespace: acme },
+          spec: {
+            model: { ref: "default" },
+            instructions: "Answer about invoices.",
+            tools: [{ mcpServer: "billing-tools" }],
+            handoffs: [{ humanQueue: "desk" }],
+          },
+        },
       ],
     }),
   );
+  // What the operator would write: not ready, and why.
+  await must([
+    "patch",
+    "agent",
+    "billing",
+    "-n",
+    acme,
+    "--subresource=status",
+    "--type=merge",
+    "-p",
+    JSON.stringify({
+      status: {
+        conditions: [
+          {
+            type: "Ready",
+            status: "False",
+            reason: "ModelNotFound",
+            message: "Model default does not exist in the namespace",
+            lastTransitionTime: "2026-12-04T12:00:00Z",
+          },
+        ],
+      },
+    }),
+  ]);
   for (const [name, namespace] of [
     ["ann", acme],
     ["alice", acme],
@@ -290,6 +333,33 @@ describe("the gateway on TokenReview and SubjectAccessReview", () => {
     });
     expect((listed.body as { queues: unknown[] }).queues).toHaveLength(1);
     await refused(() => call("GET", `/v1/namespaces/${acme}/humanqueues`, tokens.get("gina")), 404);
+  });
+
+  it("lists a member the agents with what the cluster says of them: model, tools, handoffs, and why not ready", async () => {
+    const listed = await call("GET", `/v1/namespaces/${acme}/agents`, tokens.get("ann"));
+    expect(listed).toMatchObject({
+      status: 200,
+      body: {
+        agents: [
+          {
+            name: "billing",
+            model: "default",
+            tools: ["billing-tools"],
+            handoffs: ["people desk"],
+            queued: expect.any(Number) as unknown,
+            working: 0,
+            conditions: [
+              {
+                type: "Ready",
+                status: "False",
+                reason: "ModelNotFound",
+                message: "Model default does not exist in the namespace",
+              },
+            ],
+          },
+        ],
+      },
+    });
   });
 
   it("refuses a member what the member ClusterRole does not grant (delete runs: 403); the admin may", async () => {

@@ -279,6 +279,14 @@ describe("the console", () => {
       .toContain(run.id.slice(0, 8));
     await ann.getByLabel("Status").selectOption("failed");
     await expect.poll(() => ann.getByText("No runs match.").isVisible()).toBe(true);
+
+    // The agent: what it uses and how busy it is (outside a cluster no operator reports readiness).
+    await ann.goto(`${harness.url}/#/agents`);
+    const front = ann.getByRole("table", { name: "Agents" }).getByRole("row", { name: /^front/ });
+    await expect
+      .poll(() => front.innerText(), { timeout: 10_000 })
+      .toMatch(/not reported\s+scripted\s+counter\s+people desk\s+0\s+0/);
+    await expectAccessible(ann, "agents");
   });
 
   it("shows every step of the handoffs example on the run's timeline, the child run a link away", async () => {

@@ -6,6 +6,7 @@
  * @module
  */
 import { z } from "zod";
+import { Condition } from "./conditions.ts";
 import { ApprovalItem, InboxItem } from "./inbox.ts";
 import { RunEvent, RunState } from "./run.ts";
 
@@ -44,11 +45,22 @@ export type RunDetails = z.infer<typeof RunDetails>;
 export const RunEventList = z.object({ events: z.array(StoredRunEvent) });
 export type RunEventList = z.infer<typeof RunEventList>;
 
-/** An agent as its workers registered it. */
+/** An agent as its workers registered it, with what the platform knows of it now. */
 export const AgentSummary = z.object({
   name: z.string(),
   description: z.string().optional(),
   registeredAt: z.iso.datetime(),
+  queued: z.int().min(0).optional().describe("Runs waiting on its queue for a worker."),
+  working: z.int().min(0).optional().describe("Runs a worker is on now."),
+  model: z.string().optional().describe("The Model it names."),
+  tools: z.array(z.string()).optional().describe("The MCP servers (and `agent <name>`) it calls as tools."),
+  handoffs: z.array(z.string()).optional().describe("The agents (and `people <queue>`) it may hand to."),
+  conditions: z
+    .array(Condition)
+    .optional()
+    .describe(
+      "Its status conditions as the operator wrote them (Ready and why not); absent outside a cluster.",
+    ),
 });
 export const AgentList = z.object({ agents: z.array(AgentSummary) });
 export type AgentList = z.infer<typeof AgentList>;

@@ -70,9 +70,37 @@ export const listAgentsRoute = defineRoute({
     },
     400: errors[400],
   },
-  handle: async (parts, { params }) =>
-    json(AgentList, { agents: await parts.registry.list(params.namespace) }),
+  handle: async (parts, { params }) => {
+    const registered = (await parts.registry.list(params.namespace)).slice(0, maxListedAgents);
+    const agents = await Promise.all(
+      registered.map(async (agent) => {
+        const [counts, known] = await Promise.all([
+          parts.queues
+            .queue(params.namespace, agent.name)
+            .getJobCounts("waiting", "delayed", "prioritized", "active"),
+          parts.access.directory.agent(params.namespace, agent.name),
+        ]);
+        return {
+          ...agent,
+          queued: (counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0),
+          working: counts.active ?? 0,
+          ...(known === undefined
+            ? {}
+            : {
+                tools: [...known.tools],
+                handoffs: [...known.handoffs],
+                ...(known.model === undefined ? {} : { model: known.model }),
+                ...(known.conditions === undefined ? {} : { conditions: [...known.conditions] }),
+              }),
+        };
+      }),
+    );
+    return json(AgentList, { agents });
+  },
 });
+
+/** The most agents one list gives (each costs a read of its queue's counts and of its resource). */
+const maxListedAgents = 500;
 
 const statusAlternatives = runStatuses.join("|");
 

@@ -7,6 +7,7 @@ import type { ApprovalItem, InboxItem, RunEvent, RunState } from "@freehold/api"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startCounterServer, type CounterServer } from "../../../test/fixtures/mcp/counter-server.ts";
 import type { RunDetails, Task } from "../src/index.ts";
+import { createAgentRegistry } from "@freehold/handoff";
 import { request, startHarness, waitForStatus, world, type Harness } from "./harness.ts";
 
 let harness: Harness;
@@ -248,6 +249,45 @@ describe("the inbox", () => {
         ],
       },
     });
+  });
+});
+
+describe("agents", () => {
+  it("lists the agents with their queue's counts and what they use: model, tools, handoffs", async () => {
+    const namespace = await billingWorld();
+    await handedOver(namespace, "Where is my refund for INV-7?");
+    const listed = await request(harness, "GET", `/v1/namespaces/${namespace}/agents`);
+    expect(listed).toMatchObject({
+      status: 200,
+      body: {
+        agents: [
+          {
+            name: "billing",
+            description: "Invoices.",
+            model: "scripted",
+            tools: [],
+            handoffs: ["people billing-desk"],
+            queued: 0,
+            working: 0,
+          },
+        ],
+      },
+    });
+    // Outside a cluster no operator writes conditions.
+    expect((listed.body as { agents: object[] }).agents[0]).not.toHaveProperty("conditions");
+
+    // An agent no worker serves: the runs started on it wait on its queue, and the list says so.
+    await createAgentRegistry(harness.connection).register(namespace, {
+      name: "idle",
+      description: "No worker.",
+    });
+    for (const input of ["One.", "Two."]) {
+      await request(harness, "POST", `/v1/namespaces/${namespace}/agents/idle/runs`, { body: { input } });
+    }
+    const again = await request(harness, "GET", `/v1/namespaces/${namespace}/agents`);
+    expect(
+      (again.body as { agents: { name: string }[] }).agents.find((agent) => agent.name === "idle"),
+    ).toEqual(expect.objectContaining({ name: "idle", queued: 2, working: 0 }));
   });
 });
 

@@ -36,6 +36,8 @@ export interface Access {
   runsToList(identity: Identity, namespace: string): Promise<"all" | "started">;
   /** Who started which run. */
   readonly starters: RunStarters;
+  /** What the gateway knows of the namespaces' HumanQueues and Agents. */
+  readonly directory: ResourceDirectory;
 }
 
 /** What {@link createAccess} takes. */
@@ -84,6 +86,7 @@ export function createAccess(options: AccessOptions): Access {
   const { authorizer, directory, starters } = options;
   const access: Access = {
     starters,
+    directory,
     async runsToList(identity, namespace) {
       const listAll = { verb: "list", resource: "runs", namespace } as const;
       if (await authorizer.allowed(identity, listAll)) return "all";

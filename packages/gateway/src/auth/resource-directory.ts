@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { AgentSpec, HumanQueueSpec, type AgentTool, type Subject } from "@freehold/api";
+import { AgentSpec, Condition, HumanQueueSpec, type AgentTool, type Subject } from "@freehold/api";
 import { z } from "zod";
 import type { KubernetesClient } from "./kubernetes-client.ts";
 
@@ -18,6 +18,58 @@ export interface ResourceDirectory {
   humanQueues(namespace: string): Promise<readonly DirectoryQueue[]>;
   /** The agent's tool entries; `[]` when the agent is unknown. */
   agentTools(namespace: string, agent: string): Promise<readonly AgentTool[]>;
+  /** What the directory knows of an agent: its model, tools, handoffs and (in a cluster) conditions. */
+  agent(namespace: string, agent: string): Promise<DirectoryAgent | undefined>;
+}
+
+/** An Agent as the directory knows it. */
+export interface DirectoryAgent {
+  /** The Model it names. */
+  readonly model?: string | undefined;
+  /** The MCP servers and agents it calls as tools. */
+  readonly tools: readonly string[];
+  /** The agents and human queues it may hand to. */
+  readonly handoffs: readonly string[];
+  /** Its status conditions (Ready, …), when the operator wrote them. */
+  readonly conditions?: readonly Condition[] | undefined;
+}
+
+const Described = z.object({
+  spec: z
+    .object({
+      model: z.object({ ref: z.string() }).optional(),
+      tools: z.array(z.object({ mcpServer: z.string().optional(), agent: z.string().optional() })).optional(),
+      handoffs: z
+        .array(z.object({ agent: z.string().optional(), humanQueue: z.string().optional() }))
+        .optional(),
+    })
+    .optional(),
+  status: z.object({ conditions: z.array(Condition).optional() }).optional(),
+});
+
+/** An Agent's manifest (spec, and status when there is one) as {@link DirectoryAgent}. */
+function describeAgent(resource: unknown): DirectoryAgent | undefined {
+  const parsed = Described.safeParse(resource);
+  if (!parsed.success || parsed.data.spec === undefined) return undefined;
+  const { spec, status } = parsed.data;
+  return {
+    model: spec.model?.ref,
+    tools: (spec.tools ?? []).flatMap((tool) =>
+      tool.mcpServer !== undefined
+        ? [tool.mcpServer]
+        : tool.agent !== undefined
+          ? [`agent ${tool.agent}`]
+          : [],
+    ),
+    handoffs: (spec.handoffs ?? []).flatMap((handoff) =>
+      handoff.agent !== undefined
+        ? [handoff.agent]
+        : handoff.humanQueue !== undefined
+          ? [`people ${handoff.humanQueue}`]
+          : [],
+    ),
+    conditions: status?.conditions,
+  };
 }
 
 /** A HumanQueue as the directory knows it. */
@@ -85,6 +137,10 @@ export function createManifestDirectory(): ManifestDirectory {
           .slice(0, maxListedQueues),
       ),
     agentTools: (namespace, agent) => Promise.resolve(agents.get(key(namespace, agent))?.tools ?? []),
+    agent: (namespace, agent) => {
+      const spec = agents.get(key(namespace, agent));
+      return Promise.resolve(spec === undefined ? undefined : describeAgent({ spec }));
+    },
   };
 }
 
@@ -153,6 +209,9 @@ export function createKubernetesDirectory(options: {
     },
     async agentTools(namespace, agent) {
       return Tools.parse(await read(namespace, "agents", agent)).spec?.tools ?? [];
+    },
+    async agent(namespace, agent) {
+      return describeAgent(await read(namespace, "agents", agent));
     },
   };
 }

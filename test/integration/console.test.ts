@@ -218,10 +218,11 @@ describe("the console", () => {
     const card = own.getByRole("listitem", { name: "front wants to call add" });
     await expect.poll(() => card.isVisible(), { timeout: 10_000 }).toBe(true);
     await expectAccessible(own, "approvals");
-    await card.getByRole("button", { name: "Approve" }).click();
-    await expect
-      .poll(() => card.getByRole("alert").innerText())
-      .toContain("may not approve its own call of add");
+    // Said before the click: the buttons wait, the gateway's reason shows.
+    expect(await card.innerText()).toContain("Not yours to decide:");
+    expect(await card.innerText()).toContain("may not approve its own call of add");
+    expect(await card.getByRole("button", { name: "Approve" }).isDisabled()).toBe(true);
+    expect(await card.getByRole("button", { name: "Reject" }).isDisabled()).toBe(true);
 
     const ann = await signedIn("ann", namespace, "approvals");
     const annCard = ann.getByRole("listitem", { name: "front wants to call add" });

@@ -103,7 +103,19 @@ export const HumanQueueList = z.object({ queues: z.array(HumanQueueSummary) });
 export type HumanQueueList = z.infer<typeof HumanQueueList>;
 
 /** Tool calls waiting for a decision. */
-export const ApprovalItemList = z.object({ items: z.array(ApprovalItem), ...pageFields });
+export const ApprovalItemList = z.object({
+  items: z.array(
+    ApprovalItem.extend({
+      notYours: z
+        .string()
+        .optional()
+        .describe(
+          "Why you may not decide this call (you started its run: separation of duties); absent when you may.",
+        ),
+    }),
+  ),
+  ...pageFields,
+});
 export type ApprovalItemList = z.infer<typeof ApprovalItemList>;
 
 /**

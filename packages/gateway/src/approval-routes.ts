@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ApprovalItem, DecisionRequest, DnsLabel, RunState } from "@freehold/api";
+import { ApprovalItem, DecisionRequest, DnsLabel, isFreeholdError, RunState } from "@freehold/api";
 import { z } from "zod";
 import { page, pageQuery } from "./pagination.ts";
 import { defineRoute, json, linksTo, type Route } from "./route.ts";
@@ -37,15 +37,25 @@ export const listApprovalsRoute = defineRoute({
     403: { description: "You may not list approvals here (auth.forbidden).", schema: ErrorBody },
     404: { description: "A namespace you cannot read.", schema: ErrorBody },
   },
-  handle: async (parts, { params, query }) => {
+  handle: async (parts, { params, query, identity }) => {
     const items = await parts.approvals.list(
       params.namespace,
       query.agent === undefined ? {} : { agent: query.agent },
     );
-    return json(
-      ApprovalItemList,
-      page(items, (item) => item.id, query),
+    const listed = page(items, (item) => item.id, query);
+    // Separation of duties said up front: the calls of runs the caller started carry why not.
+    const checked = await Promise.all(
+      listed.items.map(async (item) => {
+        try {
+          await parts.access.requireNotSelfApproval(identity, item);
+          return item;
+        } catch (error) {
+          if (!isFreeholdError(error, "auth.forbidden")) throw error;
+          return { ...item, notYours: error.message };
+        }
+      }),
     );
+    return json(ApprovalItemList, { ...listed, items: checked });
   },
 });
 

@@ -406,6 +406,15 @@ describe("approvals", () => {
       arguments: { a: 2, b: 3 },
     });
     const itemId = items[0]?.id ?? "";
+    // Separation of duties said up front: tester started the run, so the list says why not to them only.
+    expect(items[0]).toHaveProperty(
+      "notYours",
+      expect.stringContaining("may not approve its own call of add"),
+    );
+    const forAnn = await request(harness, "GET", `/v1/namespaces/${namespace}/approvals?agent=calculator`, {
+      user: "ann",
+    });
+    expect((forAnn.body as { items: object[] }).items[0]).not.toHaveProperty("notYours");
     expect(await request(harness, "GET", `/v1/namespaces/${namespace}/approvals?agent=other`)).toMatchObject({
       body: { items: [] },
     });

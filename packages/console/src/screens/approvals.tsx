@@ -1,7 +1,8 @@
 /**
  * Approvals: tool calls waiting for a decision, with the tool, its arguments and the agent's
- * reason; approve, or reject with a reason. The gateway decides who may: a refusal (your own run,
- * say) is shown as it gives it.
+ * reason; approve, or reject with a reason. The gateway decides who may: a call of a run you started
+ * says so before you try (separation of duties, in the gateway's words), and any other refusal is
+ * shown as it gives it.
  *
  * @module
  */
@@ -88,11 +89,25 @@ function ApprovalCard({
           setReason(event.target.value);
         }}
       />
+      {approval.notYours === undefined ? null : (
+        <p className="note">
+          <strong>Not yours to decide:</strong> {approval.notYours}
+        </p>
+      )}
       <div className="actions">
-        <button type="button" disabled={busy} onClick={() => void decide(true)}>
+        <button
+          type="button"
+          disabled={busy || approval.notYours !== undefined}
+          onClick={() => void decide(true)}
+        >
           Approve
         </button>
-        <button type="button" className="danger" disabled={busy} onClick={() => void decide(false)}>
+        <button
+          type="button"
+          className="danger"
+          disabled={busy || approval.notYours !== undefined}
+          onClick={() => void decide(false)}
+        >
           Reject
         </button>
       </div>

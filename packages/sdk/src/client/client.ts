@@ -119,7 +119,8 @@ export interface FreeholdClient {
   /** Answers the user; `end` defaults to true (the run ends with the answer). */
   answer(namespace: string, itemId: string, request: z.input<typeof AnswerRequest>): Promise<RunState>;
   handBack(namespace: string, itemId: string, request: HandBackRequest): Promise<RunState>;
-  listApprovals(namespace: string, options?: { readonly agent?: string }): Promise<ApprovalItem[]>;
+  /** Tool calls waiting for a decision; `notYours` says why you may not decide one (you started its run). */
+  listApprovals(namespace: string, options?: { readonly agent?: string }): Promise<ApprovalItemList["items"]>;
   getApproval(namespace: string, itemId: string): Promise<ApprovalItem>;
   decide(namespace: string, itemId: string, decision: DecisionRequest): Promise<RunState>;
 }

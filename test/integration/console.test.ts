@@ -45,6 +45,8 @@ function clientOf(user: string): FreeholdClient {
 /** A page of its own (its own storage) signed in as `user` through the link with the token. */
 async function signedIn(user: string, namespace: string, screen: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  // An action that cannot happen fails in seconds, naming what it waited for.
+  context.setDefaultTimeout(10_000);
   const page = await context.newPage();
   const problems: string[] = [];
   page.on("pageerror", (error) => problems.push(error.message));
@@ -279,6 +281,17 @@ describe("the console", () => {
       .poll(() => ann.getByRole("table", { name: "Runs" }).innerText())
       .toContain(run.id.slice(0, 8));
     await ann.getByLabel("Status").selectOption("failed");
+    await expect.poll(() => ann.getByText("No runs match.").isVisible()).toBe(true);
+    // Who started it, and since when.
+    await ann.getByLabel("Status").selectOption("");
+    await ann.getByLabel("Started by").fill("tester");
+    await ann.getByRole("combobox", { name: "Started", exact: true }).selectOption("hour");
+    const runs = ann.getByRole("table", { name: "Runs" });
+    await expect.poll(() => runs.innerText()).toContain(run.id.slice(0, 8));
+    expect(await runs.getByRole("row", { name: new RegExp(run.id.slice(0, 8)) }).innerText()).toContain(
+      "tester",
+    );
+    await ann.getByLabel("Started by").fill("nobody");
     await expect.poll(() => ann.getByText("No runs match.").isVisible()).toBe(true);
 
     // The agent: what it uses and how busy it is (outside a cluster no operator reports readiness).

@@ -143,7 +143,19 @@ export type RunSummary = z.infer<typeof RunSummary>;
  * A page of a namespace's runs, newest first. With filters, a page may hold fewer items than asked
  * for (even none) and still have a `nextCursor`: each page reads a bounded stretch of the runs.
  */
-export const RunList = z.object({ items: z.array(RunSummary), ...pageFields });
+export const RunList = z.object({
+  items: z.array(
+    RunSummary.extend({
+      startedBy: z
+        .string()
+        .optional()
+        .describe(
+          "Who started it (a child run: who started its first ancestor), as the gateway recorded them.",
+        ),
+    }),
+  ),
+  ...pageFields,
+});
 export type RunList = z.infer<typeof RunList>;
 
 /** Every error: `{code, message, details}`. */

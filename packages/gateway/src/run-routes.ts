@@ -147,6 +147,16 @@ export const listRunsRoute = defineRoute({
   query: z.object({
     agent: DnsLabel.optional().describe("Only the runs this agent owns now."),
     status: StatusFilter,
+    startedBy: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe("Only the runs this person started (and their child runs), by user name."),
+    since: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe("Only the runs created at or after this time (ISO 8601)."),
     ...pageQuery,
   }),
   // No `access`: the handler asks which runs the caller may list (all, or the ones they started).
@@ -168,22 +178,30 @@ export const listRunsRoute = defineRoute({
   },
   handle: async (parts, { params, query, identity }) => {
     const runs = await parts.access.runsToList(identity, params.namespace);
+    const { startedBy } = query;
     const page = await parts.store.list(params.namespace, {
       limit: query.limit ?? defaultPageSize,
       ...(query.cursor === undefined ? {} : { after: indexPosition(query.cursor) }),
       ...(query.agent === undefined ? {} : { agent: query.agent }),
       ...(query.status === undefined ? {} : { statuses: query.status }),
-      ...(runs === "all"
+      ...(query.since === undefined ? {} : { createdFrom: Date.parse(query.since) }),
+      ...(runs === "all" && startedBy === undefined
         ? {}
         : {
             where: async (summaries) =>
-              (await parts.access.starters.startersOf(params.namespace, summaries)).map((user) =>
-                isStarter(user, identity),
+              (await parts.access.starters.startersOf(params.namespace, summaries)).map(
+                (user) =>
+                  (runs === "all" || isStarter(user, identity)) &&
+                  (startedBy === undefined || user === startedBy || user === `local:${startedBy}`),
               ),
           }),
     });
+    const starters = await parts.access.starters.startersOf(params.namespace, page.runs);
     return json(RunList, {
-      items: page.runs,
+      items: page.runs.map((run, index) => {
+        const user = starters[index];
+        return user === undefined ? run : { ...run, startedBy: user };
+      }),
       ...(page.next === undefined ? {} : { nextCursor: indexCursor(page.next) }),
     });
   },

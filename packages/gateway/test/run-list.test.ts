@@ -6,7 +6,7 @@
  * that say what is wrong; a run that expired is no longer listed.
  */
 import { randomUUID } from "node:crypto";
-import type { RunList, RunState, RunSummary } from "@freehold/api";
+import type { RunList, RunState } from "@freehold/api";
 import { createAgentRegistry, newRun } from "@freehold/handoff";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPolicyAuthorizer, type Authorizer, type Policy } from "../src/index.ts";
@@ -68,7 +68,7 @@ async function walk(
   user: string,
   namespace: string,
   query: Record<string, string> = {},
-): Promise<{ items: RunSummary[]; pages: RunList[] }> {
+): Promise<{ items: RunList["items"]; pages: RunList[] }> {
   const pages: RunList[] = [];
   let cursor: string | undefined;
   do {
@@ -199,6 +199,30 @@ describe("listing runs", () => {
     expect(await ids({ agent: "nobody" })).toEqual([]);
     const listed = await walk("alice", acme, { status: "cancelled" });
     expect(listed.items[0]).toMatchObject({ status: "cancelled", finishedAt: expect.any(String) as unknown });
+  });
+
+  it("filters by who started a run and since when, and says who started each", async () => {
+    const all = await walk("alice", acme);
+    for (const run of all.items) {
+      const starter = startedBy.get(run.id) ?? startedBy.get(run.parent?.runId ?? "");
+      expect(run.startedBy, run.id).toBe(starter);
+    }
+    const ids = async (query: Record<string, string>): Promise<string[]> =>
+      (await walk("alice", acme, { ...query, limit: "2" })).items.map((run) => run.id);
+    const dans = acmeRuns.filter((run) => startedBy.get(run.id) === "dan");
+    expect(dans.length).toBeGreaterThan(0);
+    expect(await ids({ startedBy: "dan" })).toEqual(newestFirst(dans));
+    expect(await ids({ startedBy: "nobody" })).toEqual([]);
+    // Since the middle run's creation: that run and every newer one, and the walk ends there.
+    const ordered = newestFirst(acmeRuns);
+    const middle = acmeRuns.find((run) => run.id === ordered[Math.floor(ordered.length / 2)]);
+    const since = middle?.createdAt ?? "";
+    const newer = acmeRuns.filter((run) => Date.parse(run.createdAt) >= Date.parse(since));
+    expect(await ids({ since })).toEqual(newestFirst(newer));
+    expect(await ids({ since: new Date(Date.now() + 60_000).toISOString() })).toEqual([]);
+    expect(
+      await request(harness, "GET", `/v1/namespaces/${acme}/runs?since=yesterday`, { user: "alice" }),
+    ).toMatchObject({ status: 400, body: { code: "request.invalid" } });
   });
 
   it("shows every run to who may list runs, and only their own (and their child runs) to who may only start them", async () => {

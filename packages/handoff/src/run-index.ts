@@ -46,6 +46,8 @@ export interface ListRunsOptions {
   readonly limit?: number;
   /** Go on after this position (the `next` of the previous page). */
   readonly after?: RunIndexPosition;
+  /** Only runs created at or after this time (ms since the epoch): the listing ends at the first older one. */
+  readonly createdFrom?: number;
   /**
    * A further filter (the gateway's "only the runs the caller started"), asked in batches for the
    * runs the other filters let through; true keeps a run.
@@ -220,6 +222,8 @@ export async function listRuns(
       });
     }
     for (const [index, entry] of candidates.entries()) {
+      // Newest first: past the first run older than the bound, every run is older.
+      if (options.createdFrom !== undefined && entry.createdAt < options.createdFrom) return { runs };
       scanned += 1;
       position = entry;
       const summary = summaries[index];

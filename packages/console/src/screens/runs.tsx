@@ -1,17 +1,22 @@
 /**
- * Runs: the namespace's runs, newest first, filtered by agent and status; a run's timeline, live:
+ * Runs: the namespace's runs, newest first, filtered by agent, status, who started them and since
+ * when; a run's timeline, live:
  * each model call (model, tokens, time), each tool call (arguments, result, time), approvals,
  * transfers, child runs (linked), people's actions, and the totals; cancel a run in flight.
  *
  * @module
  */
 import { isTerminal, runStatuses, type RunEvent, type RunStatus, type StoredRunEvent } from "@freehold/api";
-import type { FreeholdClient } from "@freehold/sdk/client";
+import type { FreeholdClient, ListRunsOptions } from "@freehold/sdk/client";
 import { useEffect, useState, type ReactNode } from "react";
 import { describeError, useLoad } from "../use-load.ts";
 import { Loaded, Problem, Time, useAction, shortId } from "./common.tsx";
 
 type RunList = Awaited<ReturnType<FreeholdClient["listRuns"]>>;
+
+/** How far back the list goes, in milliseconds (absent: all the way). */
+const periods = { any: undefined, hour: 3_600_000, day: 86_400_000, week: 604_800_000 } as const;
+type Period = keyof typeof periods;
 type RunDetails = Awaited<ReturnType<FreeholdClient["getRun"]>>;
 
 export function RunsScreen({
@@ -23,17 +28,28 @@ export function RunsScreen({
 }) {
   const [agent, setAgent] = useState("");
   const [status, setStatus] = useState<RunStatus | "">("");
+  const [starter, setStarter] = useState("");
+  const [period, setPeriod] = useState<Period>("any");
   const [pages, setPages] = useState<RunList["items"][]>([]);
   const [first, reload] = useLoad(
     () =>
       client.listRuns(namespace, {
         limit: 50,
-        ...(agent.trim() === "" ? {} : { agent: agent.trim() }),
-        ...(status === "" ? {} : { status }),
+        ...filters(),
       }),
-    `${namespace}/${agent.trim()}/${status}`,
+    `${namespace}/${agent.trim()}/${status}/${starter.trim()}/${period}`,
   );
   const [next, setNext] = useState<string>();
+  /** The filters as the client takes them; the period counts back from now. */
+  function filters(): ListRunsOptions {
+    const since = periods[period];
+    return {
+      ...(agent.trim() === "" ? {} : { agent: agent.trim() }),
+      ...(status === "" ? {} : { status }),
+      ...(starter.trim() === "" ? {} : { startedBy: starter.trim() }),
+      ...(since === undefined ? {} : { since: new Date(Date.now() - since) }),
+    };
+  }
   const [problem, setProblem] = useState<string>();
   useEffect(() => {
     setPages([]);
@@ -45,8 +61,7 @@ export function RunsScreen({
       const page = await client.listRuns(namespace, {
         limit: 50,
         cursor: next,
-        ...(agent.trim() === "" ? {} : { agent: agent.trim() }),
-        ...(status === "" ? {} : { status }),
+        ...filters(),
       });
       setPages((earlier) => [...earlier, page.items]);
       setNext(page.nextCursor);
@@ -84,6 +99,30 @@ export function RunsScreen({
             ))}
           </select>
         </label>
+        <label>
+          Started by
+          <input
+            value={starter}
+            spellCheck={false}
+            onChange={(event) => {
+              setStarter(event.target.value);
+            }}
+          />
+        </label>
+        <label>
+          Started
+          <select
+            value={period}
+            onChange={(event) => {
+              setPeriod(event.target.value as Period);
+            }}
+          >
+            <option value="any">any time</option>
+            <option value="hour">in the last hour</option>
+            <option value="day">in the last day</option>
+            <option value="week">in the last week</option>
+          </select>
+        </label>
         <button type="button" onClick={reload}>
           Refresh
         </button>
@@ -103,6 +142,7 @@ export function RunsScreen({
                 <th scope="col">Status</th>
                 <th scope="col">Steps</th>
                 <th scope="col">Tokens in / out</th>
+                <th scope="col">Started by</th>
                 <th scope="col">Started</th>
               </tr>
             </thead>
@@ -123,6 +163,7 @@ export function RunsScreen({
                   <td>
                     {run.usage.inputTokens} / {run.usage.outputTokens}
                   </td>
+                  <td>{run.startedBy ?? ""}</td>
                   <td>
                     <Time iso={run.createdAt} />
                   </td>

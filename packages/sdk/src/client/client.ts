@@ -47,6 +47,10 @@ export interface ListRunsOptions {
   readonly agent?: string;
   /** Only runs with this status, or with one of these. */
   readonly status?: RunStatus | readonly RunStatus[];
+  /** Only the runs this person started (and their child runs), by user name. */
+  readonly startedBy?: string;
+  /** Only the runs created at or after this time. */
+  readonly since?: Date | string;
   /** Runs per page: 1 to 500; the gateway's default is 100. */
   readonly limit?: number;
   /** The `nextCursor` of the previous page, as it was given. */
@@ -233,6 +237,13 @@ export function createClient(options: ClientOptions): FreeholdClient {
     listRuns(namespace, listOptions = {}) {
       const query = new URLSearchParams();
       if (listOptions.agent !== undefined) query.set("agent", listOptions.agent);
+      if (listOptions.startedBy !== undefined) query.set("startedBy", listOptions.startedBy);
+      if (listOptions.since !== undefined) {
+        query.set(
+          "since",
+          typeof listOptions.since === "string" ? listOptions.since : listOptions.since.toISOString(),
+        );
+      }
       if (listOptions.status !== undefined) {
         query.set(
           "status",

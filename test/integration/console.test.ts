@@ -169,7 +169,8 @@ describe("the console", () => {
       .toContain("I want a refund.");
     await expectAccessible(ann, "inbox item");
     await screenshot(ann, "inbox");
-    await ann.getByRole("button", { name: "Claim" }).click();
+    // Claimed from the keyboard.
+    await ann.keyboard.press("c");
     await expect.poll(() => ann.getByRole("cell", { name: "claimed by ann" }).isVisible()).toBe(true);
     await expect.poll(() => ann.getByRole("article").innerText()).toMatch(/Claimed by ann until /);
 

@@ -117,7 +117,7 @@ export function InboxScreen({
             : queue === ""
               ? ""
               : "Connecting for live updates…"}{" "}
-        Keys: j and k move between items, Esc closes the item.
+        Keys: j and k move between items, c claims the open one, r releases it, Esc closes it.
       </p>
       {arrivals.length === 0 ? null : (
         <section aria-labelledby="arrivals-title" className="arrivals">
@@ -347,6 +347,14 @@ function ItemPanel({
     if (await run(action)) setText("");
   };
   const note = text.trim();
+  useShortcuts({
+    c: () => {
+      if (!busy) void act(() => client.claim(item.namespace, item.id));
+    },
+    r: () => {
+      if (!busy) void act(() => client.release(item.namespace, item.id));
+    },
+  });
   return (
     <article className="item" aria-labelledby={`item-${item.id}`}>
       <h2 id={`item-${item.id}`}>{item.summary}</h2>

@@ -1,9 +1,12 @@
 /**
  * The web console in a real browser (Debian's Chromium), served by a real gateway, on real Redis and
  * real workers on the scripted model: a desk member signs in with the link `freehold dev` prints,
- * opens the item a run handed over, claims it, and a second member's claim is refused in plain
- * words; the item is answered and the run completes. An approver approves and rejects; the person
- * who started a run is told why they cannot approve it; someone of no role in the namespace sees
+ * sees the item a run hands over arrive, claims it (from the keyboard), and a second member's claim
+ * is refused in plain words; she hands it back with a note and the run completes on its timeline.
+ * The queue's SLA left; an approver approves and rejects, the person who started a run told before
+ * the click why they cannot; runs listed and filtered (agent, status, who, since when), a run's
+ * timeline followed live; every step of the handoffs example on its timeline; the agents with what
+ * they use and how busy they are; a queue of 10,000 (times printed); a member of another tenant sees
  * none of it. axe-core finds no serious or critical violation on any screen.
  */
 import { readFileSync } from "node:fs";
@@ -25,7 +28,14 @@ let browser: Browser;
 beforeAll(async () => {
   await buildConsole();
   harness = await startHarness({
-    people: { eve: ["outsiders"] },
+    // eve is a member of another tenant (globex) and of nothing here.
+    people: { eve: ["globex-team"] },
+    policy: {
+      bindings: [
+        { namespace: "*", role: "admin", subjects: [{ group: "testers" }] },
+        { namespace: "globex", role: "member", subjects: [{ group: "globex-team" }] },
+      ],
+    },
     gateway: { console: { directory: consoleDirectory } },
   });
   counter = await startCounterServer({ transport: "http" });
@@ -458,7 +468,7 @@ describe("the console", () => {
     );
   });
 
-  it("shows someone of no role in the namespace none of it", async () => {
+  it("shows a member of another tenant none of it", async () => {
     const namespace = await deskWorld();
     const run = await clientOf("tester").startRun(namespace, "front", { input: "Add 2 and 3." });
     await waitForStatus(harness, namespace, run.id, "waiting_for_approval");

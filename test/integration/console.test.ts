@@ -314,6 +314,20 @@ describe("the console", () => {
     await expectAccessible(ann, "agents");
   });
 
+  it("cancels a run from its timeline", async () => {
+    const namespace = await deskWorld();
+    const run = await clientOf("tester").startRun(namespace, "front", { input: "Add 2 and 3." });
+    await waitForStatus(harness, namespace, run.id, "waiting_for_approval");
+    const ann = await signedIn("ann", namespace, "runs");
+    await ann.goto(`${harness.url}/#/runs/${run.id}`);
+    await ann.getByRole("button", { name: "Cancel run" }).click();
+    await expect
+      .poll(() => ann.getByRole("heading", { level: 1 }).innerText(), { timeout: 10_000 })
+      .toContain("cancelled");
+    expect((await harness.store.require(namespace, run.id)).status).toBe("cancelled");
+    expect(await ann.getByRole("button", { name: "Cancel run" }).count()).toBe(0);
+  });
+
   it("shows every step of the handoffs example on the run's timeline, the child run a link away", async () => {
     const script = JSON.parse(
       readFileSync(

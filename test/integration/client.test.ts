@@ -56,6 +56,28 @@ async function caught(promise: Promise<unknown>): Promise<unknown> {
   throw new Error("expected a rejection");
 }
 
+/** The response with its body cut after `chunks` chunks, as a proxy that drops the connection. */
+function cutAfter(response: Response, chunks: number): Response {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  let given = 0;
+  const cut = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await reader.read();
+      if (done) {
+        controller.close();
+        return;
+      }
+      controller.enqueue(value);
+      given += 1;
+      if (given === chunks) {
+        await reader.cancel();
+        controller.error(new TypeError("terminated: the connection was reset"));
+      }
+    },
+  });
+  return new Response(cut, { status: response.status, headers: response.headers });
+}
+
 /** A run of three slow tool-calling steps: its events arrive over a second or so. */
 const slowAdds = [
   { match: { role: "user" as const }, toolCalls: [{ name: "add", arguments: { a: 1, b: 1 } }], delayMs: 150 },
@@ -111,24 +133,7 @@ describe("the client", () => {
       if (headers.get("accept") !== "text/event-stream" || response.body === null) return response;
       streams.push(headers.get("last-event-id"));
       if (streams.length > 1) return response;
-      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-      let chunks = 0;
-      const cut = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          const { value, done } = await reader.read();
-          if (done) {
-            controller.close();
-            return;
-          }
-          controller.enqueue(value);
-          chunks += 1;
-          if (chunks === 1) {
-            await reader.cancel();
-            controller.error(new TypeError("terminated: the connection was reset"));
-          }
-        },
-      });
-      return new Response(cut, { status: response.status, headers: response.headers });
+      return cutAfter(response, 1);
     };
     const client = clientOf("tester", cutting);
     const run = await client.startRun(namespace, "adder", { input: "Double up to eight." });
@@ -176,24 +181,7 @@ describe("the client", () => {
         return fetch(input, init);
       }
       const response = await fetch(input, init);
-      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-      let chunks = 0;
-      const cut = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          const { value, done } = await reader.read();
-          if (done) {
-            controller.close();
-            return;
-          }
-          controller.enqueue(value);
-          chunks += 1;
-          if (chunks === 2) {
-            await reader.cancel();
-            controller.error(new TypeError("terminated: the connection was reset"));
-          }
-        },
-      });
-      return new Response(cut, { status: response.status, headers: response.headers });
+      return cutAfter(response, 2);
     };
     const ann = clientOf("ann", cutting);
     const followed: StoredInboxEvent[] = [];

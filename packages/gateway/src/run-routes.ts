@@ -8,7 +8,15 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import { DnsLabel, FreeholdError, RunEvent, RunState, runStatuses, type RunStatus } from "@freehold/api";
+import {
+  DnsLabel,
+  FreeholdError,
+  RunEvent,
+  RunState,
+  runStatuses,
+  type RunStatus,
+  type RunSummary,
+} from "@freehold/api";
 import { cancelRun, startRun } from "@freehold/handoff";
 import { z } from "zod";
 import { isStarter } from "./auth/run-starters.ts";
@@ -179,6 +187,14 @@ export const listRunsRoute = defineRoute({
   handle: async (parts, { params, query, identity }) => {
     const runs = await parts.access.runsToList(identity, params.namespace);
     const { startedBy } = query;
+    // Who started each run, read once per run whether a filter asks or the answer shows it.
+    const starters = new Map<string, string | undefined>();
+    const startersOf = async (summaries: readonly RunSummary[]): Promise<(string | undefined)[]> => {
+      const unknown = summaries.filter((summary) => !starters.has(summary.id));
+      const read = await parts.access.starters.startersOf(params.namespace, unknown);
+      unknown.forEach((summary, index) => starters.set(summary.id, read[index]));
+      return summaries.map((summary) => starters.get(summary.id));
+    };
     const page = await parts.store.list(params.namespace, {
       limit: query.limit ?? defaultPageSize,
       ...(query.cursor === undefined ? {} : { after: indexPosition(query.cursor) }),
@@ -189,17 +205,17 @@ export const listRunsRoute = defineRoute({
         ? {}
         : {
             where: async (summaries) =>
-              (await parts.access.starters.startersOf(params.namespace, summaries)).map(
+              (await startersOf(summaries)).map(
                 (user) =>
                   (runs === "all" || isStarter(user, identity)) &&
-                  (startedBy === undefined || user === startedBy || user === `local:${startedBy}`),
+                  (startedBy === undefined || isStarter(user, { user: startedBy, groups: [] })),
               ),
           }),
     });
-    const starters = await parts.access.starters.startersOf(params.namespace, page.runs);
+    const shown = await startersOf(page.runs);
     return json(RunList, {
       items: page.runs.map((run, index) => {
-        const user = starters[index];
+        const user = shown[index];
         return user === undefined ? run : { ...run, startedBy: user };
       }),
       ...(page.next === undefined ? {} : { nextCursor: indexCursor(page.next) }),

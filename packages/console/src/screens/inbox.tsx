@@ -8,9 +8,11 @@
  * @module
  */
 import type { FreeholdClient } from "@freehold/sdk/client";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 import { savedQueue, saveQueue } from "../session.ts";
 import { describeError, useLoad } from "../use-load.ts";
+import { useShortcuts } from "../use-shortcuts.ts";
+import { useLiveQueue } from "./use-live-queue.ts";
 import { age, duration, Loaded, Problem, Time, useAction, shortId } from "./common.tsx";
 
 type Item = Awaited<ReturnType<FreeholdClient["listInbox"]>>[number];
@@ -213,77 +215,6 @@ export function InboxScreen({
 }
 
 /**
- * A queue's changes as they happen (the gateway's feed, `followInbox`): the list and the counts are
- * read again shortly after each change (one read for a burst), and the items that arrive are kept
- * apart, newest first, so a new one shows even when it sorts far down a long queue.
- */
-function useLiveQueue(
-  client: FreeholdClient,
-  namespace: string,
-  queue: string,
-  reload: () => void,
-): { arrivals: Item[]; live: "connecting" | "live" | "lost" } {
-  const [arrivals, setArrivals] = useState<Item[]>([]);
-  const [live, setLive] = useState<"connecting" | "live" | "lost">("connecting");
-  const latestReload = useRef(reload);
-  useEffect(() => {
-    latestReload.current = reload;
-  });
-  useEffect(() => {
-    setArrivals([]);
-    setLive("connecting");
-    if (queue === "") return;
-    const stop = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const readSoon = (): void => {
-      timer ??= setTimeout(() => {
-        timer = undefined;
-        latestReload.current();
-      }, 100);
-    };
-    const refresh = async (itemId: string): Promise<void> => {
-      const item = await client.getInboxItem(namespace, itemId).catch(() => undefined);
-      setArrivals((earlier) =>
-        earlier.flatMap((known) =>
-          known.id !== itemId ? [known] : item === undefined || item.queue !== queue ? [] : [item],
-        ),
-      );
-    };
-    void (async () => {
-      try {
-        for await (const { event } of client.followInbox(namespace, queue, { signal: stop.signal })) {
-          setLive("live");
-          if (event.type === "reset") {
-            if (event.reason === "missed") readSoon();
-            continue;
-          }
-          readSoon();
-          if (event.type === "added") {
-            const item = await client.getInboxItem(namespace, event.itemId).catch(() => undefined);
-            if (item?.queue === queue) {
-              setArrivals((earlier) =>
-                [item, ...earlier.filter((known) => known.id !== item.id)].slice(0, 5),
-              );
-            }
-          } else if (event.type === "removed" || event.type === "escalated") {
-            setArrivals((earlier) => earlier.filter((known) => known.id !== event.itemId));
-          } else {
-            await refresh(event.itemId);
-          }
-        }
-      } catch {
-        if (!stop.signal.aborted) setLive("lost");
-      }
-    })();
-    return () => {
-      stop.abort();
-      if (timer !== undefined) clearTimeout(timer);
-    };
-  }, [client, namespace, queue]);
-  return { arrivals, live };
-}
-
-/**
  * What is left of the queue's SLA for an item: to be claimed (waiting) or resolved (claimed), from
  * when it entered the queue or was claimed; empty when the queue sets none.
  */
@@ -307,29 +238,6 @@ function neighbour(list: readonly Item[], current: string | undefined, step: 1 |
   const index = list.findIndex((item) => item.id === current);
   if (index === -1) return list[0]?.id;
   return list[Math.min(list.length - 1, Math.max(0, index + step))]?.id;
-}
-
-/** Single keys that act while the focus is not in a field. */
-function useShortcuts(keys: Readonly<Record<string, () => void>>): void {
-  const latest = useRef(keys);
-  useEffect(() => {
-    latest.current = keys;
-  });
-  useEffect(() => {
-    const pressed = (event: KeyboardEvent): void => {
-      const target = event.target as HTMLElement | null;
-      if (event.altKey || event.ctrlKey || event.metaKey) return;
-      if (target !== null && ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName)) return;
-      const action = latest.current[event.key];
-      if (action === undefined) return;
-      event.preventDefault();
-      action();
-    };
-    document.addEventListener("keydown", pressed);
-    return () => {
-      document.removeEventListener("keydown", pressed);
-    };
-  }, []);
 }
 
 function ItemPanel({

@@ -32,8 +32,6 @@ const codeStatuses: Readonly<Record<string, number>> = {
   // A2A: an agent that is not exposed (spec.a2a.enabled) is not found; a card needs the public URL.
   [a2aAgentNotFoundCode]: 404,
   "a2a.public-url-unavailable": 503,
-  // A run written to during every read in a row: read it again in a moment.
-  "run.busy": 503,
 };
 
 /**

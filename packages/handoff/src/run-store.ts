@@ -306,33 +306,33 @@ export async function decodeEvents(
 }
 
 /**
- * Reads a run's hash and message list in one round trip, without a transaction (which a full Redis
- * refuses): the revision read after the list equal to the one before means no checkpoint ran
- * between the two reads (each bumps it), else it reads again.
+ * KEYS: the run hash, its messages. Returns the compact state, the message count of its revision
+ * (empty strings when absent) and those messages: one script, so no checkpoint runs between the two
+ * reads. It writes nothing, so a full Redis (maxmemory) still runs it.
  */
+const readScript = `
+local run = redis.call('HMGET', KEYS[1], 'state', 'messages')
+if not run[1] then return {'', '', {}} end
+local count = tonumber(run[2] or '')
+local list = {}
+if count and count > 0 then list = redis.call('LRANGE', KEYS[2], 0, count - 1) end
+return {run[1], run[2] or '', list}
+`;
+
+/** Reads a run's hash and the messages of its revision in one round trip. */
 async function readRecord(
   redis: RedisClient,
   namespace: string,
   runId: string,
 ): Promise<{ text: string | null; count: string | null; list: string[] }> {
-  for (let attempt = 1; ; attempt += 1) {
-    const replies = (await redis
-      .pipeline()
-      .hmget(runKey(namespace, runId), "state", "messages", "revision")
-      .lrange(runMessagesKey(namespace, runId), 0, -1)
-      .hget(runKey(namespace, runId), "revision")
-      .exec()) as [Error | null, unknown][];
-    for (const [error] of replies) if (error !== null) throw error;
-    const [text, count, before] = replies[0]?.[1] as [string | null, string | null, string | null];
-    if (before === replies[2]?.[1]) return { text, count, list: replies[1]?.[1] as string[] };
-    if (attempt === 10) {
-      throw new FreeholdError(
-        "run.busy",
-        `run ${namespace}/${runId} changed during each of 10 reads in a row; read it again in a moment`,
-        { retryable: true, details: { namespace, runId } },
-      );
-    }
-  }
+  const [text, count, list] = (await evalScript(
+    redis,
+    readScript,
+    2,
+    runKey(namespace, runId),
+    runMessagesKey(namespace, runId),
+  )) as [string, string, string[]];
+  return { text: text === "" ? null : text, count: count === "" ? null : count, list };
 }
 
 /** How many stored texts a process remembers having written (per run and hash), to send each once. */
@@ -476,8 +476,7 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
       try {
         value = JSON.parse(text);
         if (count !== null) {
-          // The list may have grown past this revision only in a later transaction: take its count.
-          const messages = list.slice(0, Number(count)).map((message) => JSON.parse(message) as unknown);
+          const messages = list.map((message) => JSON.parse(message) as unknown);
           value = { ...(value as object), messages };
         }
       } catch (error) {

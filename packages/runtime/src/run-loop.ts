@@ -65,7 +65,7 @@ export function modelMessages(spec: AgentSpec, state: RunState): ChatMessage[] {
 
 /** What a framework's own loop gets for one model turn of a run (see {@link RunLoopOptions.modelTurn}). */
 export interface ModelTurn {
-  /** The run as last checkpointed. */
+  /** The run as last checkpointed (or ahead of it by a step deferred to the next write). */
   readonly state: RunState;
   /** The agent's tools as the model sees them: MCP tools within the allow-lists, handoffs, delegations. */
   toolset(): Promise<Toolset>;
@@ -118,11 +118,17 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
   const { agent, checkpoint, quotas } = options;
   const tracer = options.tracer ?? runtimeTracer();
   const now = options.now ?? (() => new Date());
+  /** The run as this loop knows it: the last write's state, or ahead of it by writes in flight or deferred. */
   let state = initial;
-  /** The state as last written; `state` is ahead of it by the steps deferred since, with `deferred`. */
+  /** The state as last stored (revision and time set by the store). */
   let written = initial;
+  /** The state given to the last write (`state` is still it when nothing advanced since). */
+  let sent = initial;
+  /** Events of steps deferred since the last write, written with the next one. */
   let deferred: readonly RunEvent[] = [];
   let writes = Promise.resolve();
+  /** The first write that failed: every write after it, and every tool call, fails with it. */
+  let failure: { readonly error: unknown } | undefined;
   /**
    * Calls this loop recorded as started in the write of the model's answer (one write per step, not
    * two) and has not sent yet: a shutdown before they leave the worker takes the mark back.
@@ -130,31 +136,61 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
   let markedNotSent = new Set<string>();
 
   /**
-   * Applies a transition to the latest state and checkpoints it, one write at a time. A transition
-   * that says `defer` is written with the next one instead: only for a step after which nothing
-   * leaves the worker before the next write.
+   * Applies a transition to the run at once and checkpoints it, one write at a time, in order. A
+   * transition that says `defer` is written with the next one instead: only for a step after which
+   * nothing leaves the worker before the next write. The promise settles when the write (and every
+   * one before it) is stored.
    */
   const commit = (
     transition: (
       current: RunState,
     ) => Transition & { readonly effects?: readonly RedisEffect[]; readonly defer?: boolean },
+    /** Write what was deferred even when the transition changes nothing. */
+    flush = false,
   ): Promise<void> => {
+    if (failure !== undefined) return durable();
+    const { state: next, events, effects, defer } = transition(state);
+    if (defer === true && effects === undefined) {
+      state = next;
+      deferred = [...deferred, ...events];
+      return durable();
+    }
+    if (events.length === 0 && effects === undefined) {
+      // Nothing new: what was deferred stays so, unless asked to flush.
+      const unchanged = next === sent && deferred.length === 0;
+      if (unchanged || (next === state && !flush)) return durable();
+    }
+    const all = deferred.length === 0 ? events : [...deferred, ...events];
+    state = next;
+    sent = next;
+    deferred = [];
     const write = writes.then(async () => {
-      const { state: next, events, effects, defer } = transition(state);
-      if (defer === true && effects === undefined) {
-        state = next;
-        deferred = [...deferred, ...events];
-        return;
+      if (failure !== undefined) throw failure.error;
+      try {
+        written = await checkpoint(written, next, all, effects === undefined ? undefined : { effects });
+      } catch (error) {
+        // The run is what was stored: nothing decides on a step that was not.
+        failure = { error };
+        state = written;
+        sent = written;
+        throw error;
       }
-      if (next === written && events.length === 0) return;
-      const all = deferred.length === 0 ? events : [...deferred, ...events];
-      state = await checkpoint(written, next, all, effects === undefined ? undefined : { effects });
-      written = state;
-      deferred = [];
+      // Nothing advanced since: the run is the stored one.
+      if (state === next) {
+        state = written;
+        sent = written;
+      }
     });
     writes = write.catch(() => undefined);
     return write;
   };
+
+  /** Settles when every write made so far is stored; fails with the first that failed. */
+  function durable(): Promise<void> {
+    return writes.then(() => {
+      if (failure !== undefined) throw failure.error;
+    });
+  }
 
   const parent = contextFromTraceparent(state.traceparent);
   return inSpan(
@@ -181,6 +217,7 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
       await commit((current) => recoverInterrupted(current, now()));
       for (;;) {
         if (isTerminal(state.status)) {
+          await commit((current) => ({ state: current, events: [] }), true);
           span.setAttribute("freehold.run.status", state.status);
           return { kind: "ended", state };
         }
@@ -188,10 +225,13 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
           const unmark = markedNotSent;
           markedNotSent = new Set();
           // Writes what was deferred, too.
-          await commit((current) => ({
-            state: unmark.size > 0 ? withStarted(current, unmark, undefined) : current,
-            events: [],
-          }));
+          await commit(
+            (current) => ({
+              state: unmark.size > 0 ? withStarted(current, unmark, undefined) : current,
+              events: [],
+            }),
+            true,
+          );
           return { kind: "interrupted", state };
         }
         const step = nextStep(state, agent.spec.limits);
@@ -217,7 +257,10 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
             await Promise.all(ordinary.map((call) => callTool(call.toolCall.id, runContext)));
           } else {
             const outcome = await handOff(step.calls);
-            if (outcome !== undefined) return { kind: outcome, state };
+            if (outcome !== undefined) {
+              await commit((current) => ({ state: current, events: [] }), true);
+              return { kind: outcome, state };
+            }
           }
         }
       }
@@ -413,6 +456,8 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
     const startedAt = record.startedAt === undefined ? now() : new Date(record.startedAt);
     const outcome = await executeToolCall(agent, record, { tracer, context: runContext });
     if (outcome === undefined) return undefined;
+    // Stored before the model is asked again: a run cancelled while the tool ran is seen here, and
+    // no model call is spent on it.
     await commit((current) => applyToolResult(current, toolCallId, outcome, { now: now(), startedAt }));
     return outcome;
   }

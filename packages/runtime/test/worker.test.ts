@@ -5,7 +5,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { RunEvent, RunState } from "@freehold/api";
+import { FreeholdError, type RunEvent, type RunState } from "@freehold/api";
 import {
   createAgentQueues,
   createRunStore,
@@ -288,6 +288,107 @@ describe("the runtime worker", () => {
       "gen_ai.request.model": "scripted-model",
     });
     expect(chat?.attributes["gen_ai.usage.input_tokens"]).toBeGreaterThan(0);
+  });
+
+  it("asks the model and calls tools only once every write before them is stored", async () => {
+    const timeline: string[] = [];
+    let inFlight = 0;
+    const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    const driver: LoopDriver = {
+      framework: "mastra",
+      run: (state, options) => {
+        const { agent } = options;
+        const watched: ResolvedAgent = {
+          ...agent,
+          model: {
+            ...agent.model,
+            generate: (request) => {
+              timeline.push(`model (writes in flight: ${inFlight})`);
+              return agent.model.generate(request);
+            },
+          },
+          broker: {
+            listTools: () => agent.broker.listTools(),
+            callTool: (server, name, args, callOptions) => {
+              timeline.push(`tool ${name} (writes in flight: ${inFlight})`);
+              return agent.broker.callTool(server, name, args, callOptions);
+            },
+          },
+        };
+        return runLoop(state, {
+          ...options,
+          agent: watched,
+          checkpoint: async (previous, next, events, extra) => {
+            inFlight += 1;
+            // Slow writes: a step that did not wait for one would be seen above.
+            await settle(30);
+            try {
+              return await options.checkpoint(previous, next, events, extra);
+            } finally {
+              inFlight -= 1;
+            }
+          },
+        });
+      },
+    };
+    const { run } = await harness(
+      [
+        { toolCalls: [{ name: "add", arguments: { a: 1, b: 1 } }] },
+        { toolCalls: [{ name: "add", arguments: { a: 2, b: 2 } }], match: { role: "tool" } },
+        { text: "done", match: { role: "tool" } },
+      ],
+      { framework: "mastra" },
+      {},
+      [driver],
+    );
+    const { state } = await run("Add twice.");
+    expect(state).toMatchObject({ status: "completed", output: "done", steps: 3 });
+    expect(
+      state.messages.filter((message) => message.role === "tool").map((message) => message.content),
+    ).toEqual(["2", "4"]);
+    // Slow writes, and yet no step began before the write of the one before it was stored.
+    expect(timeline).toEqual([
+      "model (writes in flight: 0)",
+      "tool add (writes in flight: 0)",
+      "model (writes in flight: 0)",
+      "tool add (writes in flight: 0)",
+      "model (writes in flight: 0)",
+    ]);
+  });
+
+  it("fails the run at a tool result whose write is refused, without asking the model again", async () => {
+    let writes = 0;
+    const driver: LoopDriver = {
+      framework: "mastra",
+      run: (state, options) =>
+        runLoop(state, {
+          ...options,
+          checkpoint: (previous, next, events, extra) => {
+            // The write of the first tool result: the run was cancelled meanwhile, say.
+            writes += 1;
+            if (next.messages.at(-1)?.role === "tool") {
+              return Promise.reject(new FreeholdError("test.refused", `write ${writes} refused`));
+            }
+            return options.checkpoint(previous, next, events, extra);
+          },
+        }),
+    };
+    const { run, model } = await harness(
+      [
+        { toolCalls: [{ name: "add", arguments: { a: 1, b: 1 } }] },
+        { text: "done", match: { role: "tool" } },
+      ],
+      { framework: "mastra" },
+      {},
+      [driver],
+    );
+    const { state } = await run("Add.");
+    // The run ends failed with the write's error (not one to retry), and nothing after it ran: a
+    // run cancelled while its tool ran (the write's conflict) spends no model call.
+    expect(state.status).toBe("failed");
+    expect(state.error?.code).toBe("test.refused");
+    expect(state.error?.message).toContain("refused");
+    expect(model.requests).toHaveLength(1);
   });
 
   it("gives bad model output back to the model as tool errors, and stops when it persists", async () => {

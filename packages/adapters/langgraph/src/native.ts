@@ -200,7 +200,8 @@ async function nativeTurn(
     control,
     callbacks: langSmithRequested() ? [localTracer()] : [],
   };
-  const revision = turn.state.revision;
+  // Every step of the run (a write, or one under way) makes a new state.
+  const startedFrom = turn.state;
   session.turn = turn;
   try {
     const before = await graph.getState(config);
@@ -241,7 +242,7 @@ async function nativeTurn(
     session.turn = undefined;
     turn.signal?.removeEventListener("abort", drain);
   }
-  if (turn.state.revision === revision && turn.signal?.aborted !== true) {
+  if (turn.state === startedFrom && turn.signal?.aborted !== true) {
     throw new FreeholdError(
       "adapter.langgraph.stalled",
       `agent ${agent.name}'s graph stopped without a step of the run (no model call, tool call, interrupt or end); check that its nodes call the model Freehold supplies`,

@@ -60,6 +60,18 @@ export function runKey(namespace: string, runId: string): string {
   return `${ofRun(namespace, runId)}:run:${runId}`;
 }
 
+/**
+ * A run's own keys in the order a checkpoint declares them (`KEYS[1..6]`): its hash, events,
+ * starter, pickups, messages and blobs, from one hash of its id.
+ */
+export function runOwnKeys(
+  namespace: string,
+  runId: string,
+): [string, string, string, string, string, string] {
+  const run = runKey(namespace, runId);
+  return [run, `${run}:events`, `${run}:started-by`, `${run}:pickups`, `${run}:messages`, `${run}:blobs`];
+}
+
 /** The stream of a run's events. */
 export function runEventsKey(namespace: string, runId: string): string {
   return `${runKey(namespace, runId)}:events`;

@@ -45,6 +45,17 @@ export function externalize<T>(value: T, blobs: Map<string, string>): T {
   }) as T;
 }
 
+/**
+ * `value` as the JSON text stored, its long strings stored apart in `blobs` (see
+ * {@link externalize}). A text no longer than the threshold and without the marker can hold no such
+ * string: it is stored as it is, without walking the value (the common case, every checkpoint).
+ */
+export function storedJson(value: unknown, blobs: Map<string, string>): string {
+  const text = JSON.stringify(value);
+  if (text.length <= blobThreshold && !mayHoldBlobs(text)) return text;
+  return JSON.stringify(externalize(value, blobs));
+}
+
 /** The hashes of the references in `value`. */
 export function blobReferences(value: unknown, into: Set<string> = new Set()): Set<string> {
   walk(value, (text) => {

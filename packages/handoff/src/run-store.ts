@@ -21,12 +21,11 @@ import {
   runEventsKey,
   runKey,
   runMessagesKey,
-  runPickupsKey,
+  runOwnKeys,
   runIndexKey,
-  runStartedByKey,
   tenancyKey,
 } from "./keys.ts";
-import { externalize, mayHoldBlobs, resolveBlobs } from "./run-blobs.ts";
+import { mayHoldBlobs, resolveBlobs, storedJson } from "./run-blobs.ts";
 import {
   listRuns,
   runIndexEffect,
@@ -212,10 +211,10 @@ interface RunRecord {
 /** Splits a run for storage; see {@link RunRecord}. */
 function toRecord(state: RunState, newMessages: readonly ChatMessage[]): RunRecord {
   const blobs = new Map<string, string>();
-  const { messages: _all, ...compact } = state;
+  // The messages go in their own list (JSON leaves an undefined property out).
   return {
-    state: JSON.stringify(externalize(compact, blobs)),
-    messages: newMessages.map((message) => JSON.stringify(externalize(message, blobs))),
+    state: storedJson({ ...state, messages: undefined }, blobs),
+    messages: newMessages.map((message) => storedJson(message, blobs)),
     blobs,
   };
 }
@@ -235,7 +234,7 @@ function onlyAppends(previous: readonly ChatMessage[], next: readonly ChatMessag
 export function newRunEffects(state: RunState, events: readonly RunEvent[]): RedisEffect[] {
   const record = toRecord(state, state.messages);
   const eventBlobs = new Map<string, string>();
-  const eventTexts = events.map((event) => JSON.stringify(externalize(event, eventBlobs)));
+  const eventTexts = events.map((event) => storedJson(event, eventBlobs));
   const blobs = new Map([...record.blobs, ...eventBlobs]);
   return [
     {
@@ -425,9 +424,7 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
     async create(state, events) {
       const parsed = RunState.parse(state);
       const record = toRecord(parsed, parsed.messages);
-      const eventTexts = events.map((event) =>
-        JSON.stringify(externalize(RunEvent.parse(event), record.blobs)),
-      );
+      const eventTexts = events.map((event) => storedJson(RunEvent.parse(event), record.blobs));
       const createdAt = Date.parse(parsed.createdAt);
       // Index entries older than any run still kept go (see run-index.ts); none while runs are kept forever.
       const retentionSeconds = Number(await retentionOf(parsed.namespace));
@@ -531,18 +528,13 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
       const append = onlyAppends(previous.messages, stored.messages);
       const preconditions = extra.preconditions ?? [];
       // The run's keys, then every key the effects and preconditions touch: all declared, one slot.
-      const keys = [
-        ...new Set([
-          runKey(stored.namespace, stored.id),
-          runEventsKey(stored.namespace, stored.id),
-          runStartedByKey(stored.namespace, stored.id),
-          runPickupsKey(stored.namespace, stored.id),
-          runMessagesKey(stored.namespace, stored.id),
-          runBlobsKey(stored.namespace, stored.id),
-          ...touchedKeys(preconditions, effects),
-        ]),
-      ];
-      assertOneSlot(keys, `the checkpoint of run ${stored.namespace}/${stored.id}`);
+      const own = runOwnKeys(stored.namespace, stored.id);
+      const touched = touchedKeys(preconditions, effects);
+      // The run's own keys share its hash tag by construction: only what others add is checked.
+      const keys = touched.length === 0 ? own : [...new Set([...own, ...touched])];
+      if (touched.length > 0) {
+        assertOneSlot([own[0], ...touched], `the checkpoint of run ${stored.namespace}/${stored.id}`);
+      }
       const retentionSeconds = isTerminal(stored.status) ? await retentionOf(stored.namespace) : "0";
       const runBlobs = `${stored.namespace}/${stored.id}/`;
       /** The texts the last write sent: remembered once it succeeds. */
@@ -552,7 +544,7 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
           stored,
           mode === "append" ? stored.messages.slice(previous.messages.length) : stored.messages,
         );
-        const eventTexts = events.map((event) => JSON.stringify(externalize(event, record.blobs)));
+        const eventTexts = events.map((event) => storedJson(event, record.blobs));
         // Texts this process stored for the run already go by reference; the script checks they are there.
         const referenced: string[] = [];
         if (!sendAllBlobs) {

@@ -25,7 +25,13 @@ import { langGraphDriver } from "@freehold/adapter-langgraph";
 import { mastraDriver } from "@freehold/adapter-mastra";
 import { openAiAgentsDriver } from "@freehold/adapter-openai-agents";
 import { vercelAiDriver } from "@freehold/adapter-vercel-ai";
-import { createAgentQueues, createRunStore, startRedisServer, startRun } from "@freehold/handoff";
+import {
+  createAgentQueues,
+  createQuotas,
+  createRunStore,
+  startRedisServer,
+  startRun,
+} from "@freehold/handoff";
 import { startScriptedModelServer } from "@freehold/models";
 import { createRuntime, createRuntimeWorker, type LoopDriver } from "@freehold/runtime";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -76,6 +82,8 @@ const redis = await startRedisServer();
 const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
 const store = createRunStore(connection);
 const queues = createAgentQueues(connection);
+// Runs start as the gateway starts them: one Quotas (its tenancy cache) for every request.
+const quotas = createQuotas(connection);
 
 // The bare tool: the MCP SDK's client on the counter server's `add`.
 const client = new Client({ name: "bare", version: "1.0.0" });
@@ -275,7 +283,7 @@ for (const framework of frameworks) {
     const id = randomUUID();
     const done = ends.end(id);
     await startRun(
-      { redis: connection, store, queues },
+      { redis: connection, store, queues, quotas },
       { runId: id, namespace, agent: "adder", input: "Count to ten." },
     );
     // The clock stops when the worker logs the run's end; the check after it is not timed.

@@ -18,7 +18,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { useInterpretedParsing, type RunState } from "@freehold/api";
-import { createAgentQueues, createRunStore, newRun, startRedisServer, startRun } from "@freehold/handoff";
+import {
+  createAgentQueues,
+  createQuotas,
+  createRunStore,
+  newRun,
+  startRedisServer,
+  startRun,
+} from "@freehold/handoff";
 import { startScriptedModelServer } from "@freehold/models";
 import { createRuntime, createRuntimeWorker, runLoop } from "@freehold/runtime";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -51,6 +58,8 @@ const redis = await startRedisServer();
 const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
 const store = createRunStore(connection);
 const queues = createAgentQueues(connection);
+// Runs start as the gateway starts them: one Quotas (its tenancy cache) for every request.
+const quotas = createQuotas(connection);
 
 // Freehold: the runtime a worker builds from its configuration, and the worker itself.
 const config = benchConfig(model.baseUrl, counter.url, { maxSteps: steps + 5 });
@@ -117,7 +126,7 @@ async function durable(): Promise<Timed> {
   const id = randomUUID();
   const done = ends.end(id);
   await startRun(
-    { redis: connection, store, queues },
+    { redis: connection, store, queues, quotas },
     { runId: id, namespace: "bench", agent: "adder", input: "Count to ten." },
   );
   const { line, at } = await done;

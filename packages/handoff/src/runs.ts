@@ -120,7 +120,9 @@ export async function startRun(
   await (parts.quotas ?? createQuotas(parts.redis)).startRuns(request.namespace);
   await parts.store.create(state, [started]);
   try {
-    await createDispatcher(parts).dispatch(state.namespace, state.id);
+    // Just stored as queued: put on its queue as it is (a cancel in between finds the job's pickup
+    // reading the run), and the mark the store set cleared.
+    await createDispatcher(parts).dispatchQueued(state);
   } catch (error) {
     if (!(error instanceof FreeholdError && error.code === storeFullCode)) throw error;
     // Queuing it did not fit: take the run back (deleting needs no memory), so a retry starts clean.

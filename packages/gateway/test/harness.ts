@@ -103,22 +103,32 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const people = { ...defaultPeople, ...options.people };
   const tokens = new Map(Object.keys(people).map((user) => [user, randomBytes(24).toString("hex")]));
   const directory = createManifestDirectory();
-  const gateway = createGateway({
-    redis: connection,
-    authenticator: createAuthenticatorChain([
-      createTokenFileAuthenticator(
-        Object.entries(people).map(([user, groups]) => ({ token: tokens.get(user) ?? "", user, groups })),
-      ),
-      ...(options.authenticators ?? []),
-    ]),
-    authorizer: options.authorizer ?? createPolicyAuthorizer(options.policy ?? defaultPolicy),
-    directory,
-    log: (line) => logged.push(line),
-    keepAliveMs: 60_000,
-    ...(options.quotas === undefined ? {} : { quotas: options.quotas(connection) }),
-    ...options.gateway,
-  });
-  const { url } = await gateway.listen(0, "127.0.0.1");
+  // A gateway that refuses to start (what some tests check) leaves no Redis behind.
+  const refused = async (error: unknown): Promise<never> => {
+    connection.disconnect();
+    await redis.stop();
+    throw error;
+  };
+  const gateway = await Promise.resolve()
+    .then(() =>
+      createGateway({
+        redis: connection,
+        authenticator: createAuthenticatorChain([
+          createTokenFileAuthenticator(
+            Object.entries(people).map(([user, groups]) => ({ token: tokens.get(user) ?? "", user, groups })),
+          ),
+          ...(options.authenticators ?? []),
+        ]),
+        authorizer: options.authorizer ?? createPolicyAuthorizer(options.policy ?? defaultPolicy),
+        directory,
+        log: (line) => logged.push(line),
+        keepAliveMs: 60_000,
+        ...(options.quotas === undefined ? {} : { quotas: options.quotas(connection) }),
+        ...options.gateway,
+      }),
+    )
+    .catch(refused);
+  const { url } = await gateway.listen(0, "127.0.0.1").catch(refused);
   const queues = createAgentQueues(connection);
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async (): Promise<void> => {

@@ -103,32 +103,31 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const people = { ...defaultPeople, ...options.people };
   const tokens = new Map(Object.keys(people).map((user) => [user, randomBytes(24).toString("hex")]));
   const directory = createManifestDirectory();
-  // A gateway that refuses to start (what some tests check) leaves no Redis behind.
-  const refused = async (error: unknown): Promise<never> => {
+  let gateway: Gateway;
+  let url: string;
+  try {
+    gateway = createGateway({
+      redis: connection,
+      authenticator: createAuthenticatorChain([
+        createTokenFileAuthenticator(
+          Object.entries(people).map(([user, groups]) => ({ token: tokens.get(user) ?? "", user, groups })),
+        ),
+        ...(options.authenticators ?? []),
+      ]),
+      authorizer: options.authorizer ?? createPolicyAuthorizer(options.policy ?? defaultPolicy),
+      directory,
+      log: (line) => logged.push(line),
+      keepAliveMs: 60_000,
+      ...(options.quotas === undefined ? {} : { quotas: options.quotas(connection) }),
+      ...options.gateway,
+    });
+    ({ url } = await gateway.listen(0, "127.0.0.1"));
+  } catch (error) {
+    // A gateway that refuses to start (what some tests check) leaves no Redis behind.
     connection.disconnect();
     await redis.stop();
     throw error;
-  };
-  const gateway = await Promise.resolve()
-    .then(() =>
-      createGateway({
-        redis: connection,
-        authenticator: createAuthenticatorChain([
-          createTokenFileAuthenticator(
-            Object.entries(people).map(([user, groups]) => ({ token: tokens.get(user) ?? "", user, groups })),
-          ),
-          ...(options.authenticators ?? []),
-        ]),
-        authorizer: options.authorizer ?? createPolicyAuthorizer(options.policy ?? defaultPolicy),
-        directory,
-        log: (line) => logged.push(line),
-        keepAliveMs: 60_000,
-        ...(options.quotas === undefined ? {} : { quotas: options.quotas(connection) }),
-        ...options.gateway,
-      }),
-    )
-    .catch(refused);
-  const { url } = await gateway.listen(0, "127.0.0.1").catch(refused);
+  }
   const queues = createAgentQueues(connection);
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async (): Promise<void> => {

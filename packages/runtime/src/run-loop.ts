@@ -127,7 +127,7 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
   /** Events of steps deferred since the last write, written with the next one. */
   let deferred: readonly RunEvent[] = [];
   let writes = Promise.resolve();
-  /** The first write that failed: every write after it, and every tool call, fails with it. */
+  /** The first write that failed: every write after it fails with it, and the run falls back to `written`. */
   let failure: { readonly error: unknown } | undefined;
   /**
    * Calls this loop recorded as started in the write of the model's answer (one write per step, not

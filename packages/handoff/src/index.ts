@@ -80,6 +80,14 @@ export {
   type RunStoreOptions,
   type StoredEvent,
 } from "./run-store.ts";
+export {
+  announceCancel,
+  cancelChannel,
+  cancelNoticeMemoryMs,
+  maxCancelNotices,
+  watchCancels,
+  type CancelWatch,
+} from "./cancel-notices.ts";
 export { cancelRun, newRun, startRun, type NewRun, type StartRunRequest } from "./runs.ts";
 export {
   applyToolResult,

@@ -13,6 +13,7 @@
  * @module
  */
 import { type ChatMessage, FreeholdError, isTerminal, RunEvent, RunState } from "@freehold/api";
+import { announceCancel } from "./cancel-notices.ts";
 import { duplicateClient, type RedisClient } from "./redis-client.ts";
 import {
   dispatchKey,
@@ -113,6 +114,8 @@ export interface RunStore {
   ): Promise<StoredEvent[]>;
   /** Every event from `after` on, live, until the run ends (`run-end`) or the signal aborts. */
   followEvents(namespace: string, runId: string, options?: FollowOptions): AsyncIterable<StoredEvent>;
+  /** Tells workers a run's cancel was stored (see cancel-notices.ts): call it after the write. */
+  announceCancel(namespace: string, runId: string): Promise<void>;
 }
 
 /**
@@ -421,6 +424,7 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
   /** `namespace/runId/hash` of the texts this process stored (see run-blobs.ts). */
   const storedBlobs = new Set<string>();
   const store: RunStore = {
+    announceCancel: (namespace, runId) => announceCancel(redis, namespace, runId),
     async create(state, events) {
       const parsed = RunState.parse(state);
       const record = toRecord(parsed, parsed.messages);

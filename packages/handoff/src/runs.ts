@@ -225,6 +225,8 @@ async function cancelOne(store: RunStore, namespace: string, runId: string): Pro
         [{ type: "run-end", runId, time: now, status: "cancelled", usage: state.usage, steps: state.steps }],
         { effects: waitingItemRemoval(state, await currentQueue(store, state)) },
       );
+      // A hint to the run's worker (the stored cancel is what counts): its failure changes nothing.
+      await store.announceCancel(namespace, runId).catch(() => undefined);
       return state;
     } catch (error) {
       if (!(error instanceof FreeholdError && error.code === "run.conflict")) throw error;
@@ -237,7 +239,8 @@ async function cancelOne(store: RunStore, namespace: string, runId: string): Pro
  * Cancels a run that has not ended: it is marked `cancelled` at once (with its `run-end` event), and
  * the inbox item or approval items it waited on are removed in the same atomic step; then its child
  * runs (agents it used as tools) are cancelled the same way, and theirs, down to a bounded depth. A
- * worker working on a cancelled run stops before its next tool call or checkpoint.
+ * worker working on a cancelled run stops before its next tool call, model call or checkpoint: it is
+ * told at once (a cancel notice, see cancel-notices.ts), and every write it tries fails.
  *
  * @example
  * ```ts

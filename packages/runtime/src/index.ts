@@ -7,6 +7,7 @@
 export { builtInDriver, modelMessages, runLoop, type ModelTurn, type RunLoopOptions } from "./run-loop.ts";
 export {
   parseArguments,
+  type CancelNotices,
   type Checkpoint,
   type LoopDriver,
   type LoopOptions,

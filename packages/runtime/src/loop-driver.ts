@@ -58,6 +58,26 @@ export interface LoopOptions {
    * LangGraph's checkpoints); absent where the driver is run without a worker.
    */
   readonly redis?: RedisClient;
+  /**
+   * Cancels of this run pushed to the worker (see `watchCancels`); absent, the loop learns of a
+   * cancel only from a write that fails.
+   */
+  readonly cancelNotices?: CancelNotices;
+}
+
+/** What a loop knows of its run's cancel without reading the run. */
+export interface CancelNotices {
+  /**
+   * True while a cancel of the run would reach the loop at once (the worker's watch is subscribed):
+   * the loop may then write a step's results with its next write (tools whose `onInterrupt` is
+   * `retry`), and still not spend a model call on a cancelled run.
+   */
+  live(): boolean;
+  /**
+   * True once a cancel of the run was announced. The loop then writes before its next call, and only
+   * that write, refused, stops it: a notice that was not a cancel costs a write, nothing more.
+   */
+  cancelled(): boolean;
 }
 
 /**
@@ -73,8 +93,8 @@ export type LoopOutcome = {
  * Advances runs of the agents whose `spec.framework` is `framework`. `run` works on a run from the
  * state it is given (a fresh run, or one resumed from its last checkpoint after a crash) until the
  * run ends, waits, moves to another agent, or `options.signal` aborts; every step it takes is
- * checkpointed before the next one starts, and a tool call is recorded as started before it leaves
- * the worker.
+ * checkpointed before the next one starts (a result of a `retry` call may go with the model's next
+ * answer: see `CancelNotices`), and a tool call is recorded as started before it leaves the worker.
  *
  * @example
  * ```ts

@@ -359,6 +359,7 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
     messages?: readonly ChatMessage[],
   ): Promise<GenerateResult | undefined> {
     if (!decided && nextStep(state, agent.spec.limits).kind !== "call-model") return undefined;
+    await stopIfCancelled();
     if (quotas !== undefined && (await quotas.tokensExhausted(agent.namespace))) {
       await commit((current) => finish(current, "limit_exceeded", now(), { limit: "tokensPerDay" }));
       return undefined;
@@ -454,12 +455,30 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
     const record = state.pendingToolCalls.find((call) => call.toolCall.id === toolCallId);
     if (record === undefined) return undefined;
     const startedAt = record.startedAt === undefined ? now() : new Date(record.startedAt);
+    await stopIfCancelled();
     const outcome = await executeToolCall(agent, record, { tracer, context: runContext });
     if (outcome === undefined) return undefined;
-    // Stored before the model is asked again: a run cancelled while the tool ran is seen here, and
-    // no model call is spent on it.
-    await commit((current) => applyToolResult(current, toolCallId, outcome, { now: now(), startedAt }));
+    // Stored before the model is asked again, so a run cancelled while the tool ran spends no model
+    // call: the write fails. With cancels pushed to this loop (they are seen before the model call),
+    // the result of a call that may run again (`onInterrupt: retry`) goes with the next write, the
+    // model's answer: a worker that dies in between runs the call again, as its policy says. Not in
+    // native mode, where the framework's code may keep state of its own that must not run ahead.
+    const defer =
+      record.onInterrupt === "retry" && agent.code === undefined && options.cancelNotices?.live() === true;
+    await commit((current) => ({
+      ...applyToolResult(current, toolCallId, outcome, { now: now(), startedAt }),
+      defer,
+    }));
     return outcome;
+  }
+
+  /**
+   * A cancel of the run was announced: writes what the loop has not written (or an unchanged run),
+   * which fails as the run is cancelled, so nothing more leaves the worker.
+   */
+  async function stopIfCancelled(): Promise<void> {
+    if (options.cancelNotices?.cancelled() !== true) return;
+    await commit((current) => ({ state: { ...current }, events: [] }), true);
   }
 }
 

@@ -19,6 +19,7 @@ import {
   finish,
   namespacePrefix,
   runPickupsKey,
+  watchCancels,
   type Quotas,
   type RunStore,
 } from "@freehold/handoff";
@@ -110,6 +111,12 @@ export interface RuntimeWorker {
  */
 export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorker {
   const shutdown = new AbortController();
+  // Cancels pushed to the loops (one subscribed connection, opened with the first run).
+  const cancels = watchCancels(options.connection, {
+    onError: (error) => {
+      log(`cancel notices: ${error.message}`);
+    },
+  });
   const queues = createAgentQueues(options.connection);
   const dispatcher = createDispatcher({ redis: options.connection, store: options.store, queues });
   const inbox = createInbox({ redis: options.connection, store: options.store, queues });
@@ -281,6 +288,10 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         signal: shutdown.signal,
         quotas,
         redis: options.connection,
+        cancelNotices: {
+          live: () => cancels.live(namespace),
+          cancelled: () => cancels.cancelled(namespace, runId),
+        },
         ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
       });
       if (outcome.kind === "interrupted") {
@@ -424,7 +435,10 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
   sweeper?.unref();
   return {
     async ready() {
-      await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+      await Promise.all([
+        ...workers.map((worker) => worker.waitUntilReady()),
+        cancels.watch(options.agents.map((agent) => agent.namespace)),
+      ]);
       for (const agent of options.agents) {
         await registry.register(agent.namespace, {
           name: agent.name,
@@ -439,6 +453,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       await Promise.all(workers.map((worker) => worker.close()));
       await handovers.close();
       await queues.close();
+      await cancels.close();
     },
   };
 }

@@ -356,12 +356,62 @@ describe("the runtime worker", () => {
     ]);
   });
 
-  it("fails the run at a tool result whose write is refused, without asking the model again", async () => {
-    let writes = 0;
+  it("writes a result of a call that may run again (onInterrupt: retry) with the model's next answer: one write per step", async () => {
+    const writes = { loop: 0 };
     const driver: LoopDriver = {
       framework: "mastra",
       run: (state, options) =>
         runLoop(state, {
+          ...options,
+          checkpoint: (previous, next, events, extra) => {
+            writes.loop += 1;
+            return options.checkpoint(previous, next, events, extra);
+          },
+        }),
+    };
+    const threeCalls = (tool: string, args: (index: number) => Record<string, unknown>): ModelScriptInput => [
+      { toolCalls: [{ name: tool, arguments: args(0) }] },
+      { toolCalls: [{ name: tool, arguments: args(1) }], match: { role: "tool" } },
+      { toolCalls: [{ name: tool, arguments: args(2) }], match: { role: "tool" } },
+      { text: "done", match: { role: "tool" } },
+    ];
+    // `add` is read-only (its policy: retry): its result goes with the next model answer's write.
+    const adder = await harness(
+      threeCalls("add", (index) => ({ a: index, b: 1 })),
+      { framework: "mastra" },
+      {},
+      [driver],
+    );
+    const added = await adder.run("Add three times.");
+    expect(added.state).toMatchObject({ status: "completed", output: "done", steps: 4 });
+    expect(
+      added.state.messages.filter((message) => message.role === "tool").map((message) => message.content),
+    ).toEqual(["1", "2", "3"]);
+    expect(added.events.filter((event) => event.type === "tool-call-end")).toHaveLength(3);
+    // One write per model call: the answer, the calls it makes (as started) and the results before it.
+    expect(writes.loop).toBe(4);
+
+    // `echo` says nothing of being safe to repeat (its policy: fail): its result is written before
+    // the model is asked again, so a worker that dies then does not lose a result it had.
+    writes.loop = 0;
+    const echoer = await harness(
+      threeCalls("echo", (index) => ({ text: `echo ${index}` })),
+      { framework: "mastra" },
+      {},
+      [driver],
+    );
+    const echoed = await echoer.run("Echo three times.");
+    expect(echoed.state).toMatchObject({ status: "completed", output: "done", steps: 4 });
+    expect(writes.loop).toBe(7);
+  });
+
+  it("fails the run at a tool result whose write is refused, without asking the model again", async () => {
+    let writes = 0;
+    const driver: LoopDriver = {
+      framework: "mastra",
+      run: (state, { cancelNotices: _pushed, ...options }) =>
+        runLoop(state, {
+          // Without cancel notices, every tool result is written before the next model call.
           ...options,
           checkpoint: (previous, next, events, extra) => {
             // The write of the first tool result: the run was cancelled meanwhile, say.

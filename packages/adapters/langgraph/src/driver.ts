@@ -31,8 +31,9 @@ export async function langGraphTurn(agent: ResolvedAgent, turn: ModelTurn): Prom
         // Limits are the runtime's (checked before every model call); this only bounds one turn:
         // a model node and a tools node per step.
         recursionLimit: 2 * (agent.spec.limits.maxSteps + 2),
-        // LangSmith never gets the run, whatever the environment says (local-tracer.ts).
-        callbacks: langSmithRequested() ? [localTracer()] : [],
+        // LangSmith never gets the run, whatever the environment says (local-tracer.ts). No callbacks
+        // otherwise: even an empty list makes LangChain build and copy a callback manager per node.
+        ...(langSmithRequested() ? { callbacks: [localTracer()] } : {}),
       },
     );
   } catch (error) {

@@ -198,7 +198,8 @@ async function nativeTurn(
     // Each super-step's checkpoint is written before the next step starts.
     durability: "sync" as const,
     control,
-    callbacks: langSmithRequested() ? [localTracer()] : [],
+    // LangSmith never gets the run (local-tracer.ts); no callbacks otherwise (see driver.ts).
+    ...(langSmithRequested() ? { callbacks: [localTracer()] } : {}),
   };
   // Every step of the run (a write, or one under way) makes a new state.
   const startedFrom = turn.state;

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   cancelChannel,
   cancelNoticeMemoryMs,
@@ -15,13 +15,12 @@ import {
   createRunStore,
   newRun,
   startRedisCluster,
-  startRedisServer,
   watchCancels,
   type CancelWatch,
   type RedisClient,
-  type RedisServer,
   type RunStore,
 } from "../src/index.ts";
+import { useRedisStore } from "./redis-store.ts";
 import { startTenantRedis } from "./tenant-fixture.ts";
 
 /** A running run stored in `namespace`. */
@@ -38,31 +37,18 @@ async function liveWatch(redis: RedisClient, namespace: string): Promise<CancelW
 }
 
 describe("cancel notices on one Redis", () => {
-  let server: RedisServer;
-  let redis: Redis;
-  let store: RunStore;
-
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = new Redis(server.url, { maxRetriesPerRequest: null });
-    store = createRunStore(redis);
-  });
-
-  afterAll(async () => {
-    redis.disconnect();
-    await server.stop();
-  });
+  const local = useRedisStore();
 
   it("is live only once subscribed, and hears a cancel of its namespace's runs, no other", async () => {
-    const watch = watchCancels(redis);
+    const watch = watchCancels(local.redis);
     // The first question subscribes: not live until Redis confirms.
     expect(watch.live("north")).toBe(false);
     await expect.poll(() => watch.live("north"), { timeout: 5_000, interval: 10 }).toBe(true);
-    const cancelled = await storedRun(store, "north");
-    const running = await storedRun(store, "north");
-    const elsewhere = await storedRun(store, "south");
-    await cancelRun(store, "north", cancelled);
-    await cancelRun(store, "south", elsewhere);
+    const cancelled = await storedRun(local.store, "north");
+    const running = await storedRun(local.store, "north");
+    const elsewhere = await storedRun(local.store, "south");
+    await cancelRun(local.store, "north", cancelled);
+    await cancelRun(local.store, "south", elsewhere);
     await expect.poll(() => watch.cancelled("north", cancelled), { timeout: 5_000, interval: 10 }).toBe(true);
     expect(watch.cancelled("north", running)).toBe(false);
     // South is not watched: its cancel is not heard (and a run id of another namespace is not confused).
@@ -75,8 +61,8 @@ describe("cancel notices on one Redis", () => {
   it("takes a message on the channel as a notice for the run it names, and that run only", async () => {
     // Only a user who may write the namespace's keys anyway may publish there; a notice that was not
     // a cancel makes that run's loop write before its next call, and the write, accepted, lets it go on.
-    const watch = await liveWatch(redis, "west");
-    await redis.publish(cancelChannel("west"), "not-a-run");
+    const watch = await liveWatch(local.redis, "west");
+    await local.redis.publish(cancelChannel("west"), "not-a-run");
     await expect
       .poll(() => watch.cancelled("west", "not-a-run"), { timeout: 5_000, interval: 10 })
       .toBe(true);
@@ -86,10 +72,10 @@ describe("cancel notices on one Redis", () => {
 
   it("forgets a notice after cancelNoticeMemoryMs", async () => {
     let now = 1_000_000;
-    const watch = watchCancels(redis, { now: () => now });
+    const watch = watchCancels(local.redis, { now: () => now });
     await expect.poll(() => watch.live("east"), { timeout: 5_000, interval: 10 }).toBe(true);
-    const runId = await storedRun(store, "east");
-    await cancelRun(store, "east", runId);
+    const runId = await storedRun(local.store, "east");
+    await cancelRun(local.store, "east", runId);
     await expect.poll(() => watch.cancelled("east", runId), { timeout: 5_000, interval: 10 }).toBe(true);
     now += cancelNoticeMemoryMs;
     expect(watch.cancelled("east", runId)).toBe(false);
@@ -97,16 +83,16 @@ describe("cancel notices on one Redis", () => {
   });
 
   it("is not live while its connection is down, and live again once it resubscribed", async () => {
-    const watch = await liveWatch(redis, "up-down");
+    const watch = await liveWatch(local.redis, "up-down");
     // Drop the watch's connection (as a network cut would): ioredis reconnects and resubscribes.
-    const clients = String(await redis.call("CLIENT", "LIST", "TYPE", "pubsub"));
+    const clients = String(await local.redis.call("CLIENT", "LIST", "TYPE", "pubsub"));
     const id = /id=(\d+)/.exec(clients)?.[1];
     expect(id).toBeDefined();
-    await redis.call("CLIENT", "KILL", "ID", String(id));
+    await local.redis.call("CLIENT", "KILL", "ID", String(id));
     await expect.poll(() => watch.live("up-down"), { timeout: 5_000, interval: 5 }).toBe(false);
     await expect.poll(() => watch.live("up-down"), { timeout: 10_000, interval: 20 }).toBe(true);
-    const runId = await storedRun(store, "up-down");
-    await cancelRun(store, "up-down", runId);
+    const runId = await storedRun(local.store, "up-down");
+    await cancelRun(local.store, "up-down", runId);
     await expect.poll(() => watch.cancelled("up-down", runId), { timeout: 5_000, interval: 10 }).toBe(true);
     await watch.close();
   });

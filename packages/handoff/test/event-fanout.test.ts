@@ -5,8 +5,7 @@
  * last event id loses nothing; a follower of an ended run ends at once.
  */
 import { FreeholdError, type RunEvent } from "@freehold/api";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   connectRedis,
   createEventFanout,
@@ -17,26 +16,11 @@ import {
   runKey,
   shardOf,
   startRedisCluster,
-  startRedisServer,
-  type RedisServer,
-  type RunStore,
   type StoredEvent,
 } from "../src/index.ts";
+import { useRedisStore } from "./redis-store.ts";
 
-let server: RedisServer;
-let redis: Redis;
-let store: RunStore;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url, { maxRetriesPerRequest: null });
-  store = createRunStore(redis);
-});
-
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const local = useRedisStore();
 
 const namespace = "fanout";
 
@@ -58,12 +42,17 @@ function runEnd(runId: string): RunEvent {
 
 async function newStream(): Promise<string> {
   const runId = `r${Math.random().toString(36).slice(2, 10)}`;
-  await store.create(newRun({ id: runId, namespace, agent: "a", input: "hi" }), []);
+  await local.store.create(newRun({ id: runId, namespace, agent: "a", input: "hi" }), []);
   return runId;
 }
 
 async function append(runId: string, event: RunEvent): Promise<string> {
-  return (await redis.xadd(runEventsKey(namespace, runId), "*", "event", JSON.stringify(event))) as string;
+  return (await local.redis.xadd(
+    runEventsKey(namespace, runId),
+    "*",
+    "event",
+    JSON.stringify(event),
+  )) as string;
 }
 
 async function collect(events: AsyncIterable<StoredEvent>): Promise<StoredEvent[]> {
@@ -73,13 +62,13 @@ async function collect(events: AsyncIterable<StoredEvent>): Promise<StoredEvent[
 }
 
 async function readerClients(): Promise<number> {
-  const list = String(await redis.call("CLIENT", "LIST"));
+  const list = String(await local.redis.call("CLIENT", "LIST"));
   return list.split("\n").filter((line) => line.includes("cmd=xread")).length;
 }
 
 describe("event fan-out", () => {
   it("gives followers of several runs, from several cursors, every event once and in order over one connection", async () => {
-    await using fanout = createEventFanout({ redis, store, blockMs: 5000 });
+    await using fanout = createEventFanout({ redis: local.redis, store: local.store, blockMs: 5000 });
     const runs = [await newStream(), await newStream(), await newStream()];
     const early = new Map<string, string>();
     for (const runId of runs) {
@@ -110,7 +99,7 @@ describe("event fan-out", () => {
   });
 
   it("drops a follower that stops reading, and one that resumes from its last event id loses nothing", async () => {
-    await using fanout = createEventFanout({ redis, store, maxBufferedEvents: 10 });
+    await using fanout = createEventFanout({ redis: local.redis, store: local.store, maxBufferedEvents: 10 });
     const runId = await newStream();
     const slow = fanout.follow(namespace, runId)[Symbol.asyncIterator]();
     await append(runId, runStart(runId, 0));
@@ -136,21 +125,21 @@ describe("event fan-out", () => {
   });
 
   it("ends at once a follower that starts after its run ended, and follows nothing for an unknown run", async () => {
-    await using fanout = createEventFanout({ redis, store, blockMs: 60_000 });
+    await using fanout = createEventFanout({ redis: local.redis, store: local.store, blockMs: 60_000 });
     const runId = await newStream();
     await append(runId, runStart(runId, 0));
     const end = await append(runId, runEnd(runId));
-    await redis.hset(
+    await local.redis.hset(
       runKey(namespace, runId),
       "state",
-      JSON.stringify({ ...(await store.require(namespace, runId)), status: "completed" }),
+      JSON.stringify({ ...(await local.store.require(namespace, runId)), status: "completed" }),
     );
     expect(await collect(fanout.follow(namespace, runId, { after: end }))).toEqual([]);
     expect(await collect(fanout.follow(namespace, "nobody"))).toEqual([]);
   });
 
   it("stops a follower when its signal aborts, and detaches it", async () => {
-    await using fanout = createEventFanout({ redis, store, blockMs: 60_000 });
+    await using fanout = createEventFanout({ redis: local.redis, store: local.store, blockMs: 60_000 });
     const runId = await newStream();
     const stop = new AbortController();
     const following = collect(fanout.follow(namespace, runId, { signal: stop.signal }));

@@ -8,8 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { RunState, RunSummary } from "@freehold/api";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   createRunStore,
   finish,
@@ -20,33 +19,19 @@ import {
   runIndexKeys,
   runKey,
   shardOf,
-  startRedisServer,
   type ListRunsOptions,
-  type RedisServer,
   type RunStore,
 } from "../src/index.ts";
+import { useRedisStore } from "./redis-store.ts";
 
-let server: RedisServer;
-let redis: Redis;
-let store: RunStore;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url, { maxRetriesPerRequest: null });
-  store = createRunStore(redis);
-});
-
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const local = useRedisStore();
 
 const fresh = (): string => `i${randomUUID().slice(0, 8)}`;
 
 async function create(
   namespace: string,
   options: { id?: string; agent?: string; at?: Date; parent?: RunState["parent"] } = {},
-  on: RunStore = store,
+  on: RunStore = local.store,
 ): Promise<RunState> {
   const state = newRun({
     id: options.id ?? randomUUID(),
@@ -66,11 +51,11 @@ async function walk(
   options: Omit<ListRunsOptions, "after"> = {},
 ): Promise<{ runs: RunSummary[]; pages: number }> {
   const runs: RunSummary[] = [];
-  let page = await store.list(namespace, options);
+  let page = await local.store.list(namespace, options);
   let pages = 1;
   runs.push(...page.runs);
   while (page.next !== undefined) {
-    page = await store.list(namespace, { ...options, after: page.next });
+    page = await local.store.list(namespace, { ...options, after: page.next });
     pages += 1;
     runs.push(...page.runs);
     expect(pages).toBeLessThan(1000);
@@ -120,12 +105,12 @@ describe("the run index", () => {
       ).toEqual(expected);
       expect(pages, `limit ${limit}`).toBe(Math.max(1, Math.ceil(expected.length / limit)));
     }
-    const [first] = (await store.list(namespace, { limit: 1 })).runs;
+    const [first] = (await local.store.list(namespace, { limit: 1 })).runs;
     // A summary, not the run: no input, messages or output.
     expect(Object.keys(first ?? {}).sort()).toEqual(
       ["id", "namespace", "agent", "status", "steps", "usage", "createdAt", "updatedAt"].sort(),
     );
-    expect(await store.list(fresh())).toEqual({ runs: [] });
+    expect(await local.store.list(fresh())).toEqual({ runs: [] });
   });
 
   it("filters by agent, status and a further test, and a page reads a bounded stretch", async () => {
@@ -139,7 +124,7 @@ describe("the run index", () => {
       const { state, events } = finish(run, "failed", new Date(), {
         error: { code: "test.failed", message: "x".repeat(20_000) },
       });
-      await store.checkpoint(run, state, events);
+      await local.store.checkpoint(run, state, events);
     }
     const support = runs.filter((run) => run.agent === "support");
     expect((await walk(namespace, { agent: "support" })).runs.map((run) => run.id)).toEqual(
@@ -167,10 +152,10 @@ describe("the run index", () => {
     const bounded = await walk(namespace, { agent: "support", limit: 2, maxScanned: 10 });
     expect(bounded.runs.map((run) => run.id)).toEqual(newestFirst(support));
     expect(bounded.pages).toBeGreaterThanOrEqual(3);
-    const firstPage = await store.list(namespace, { agent: "nobody", limit: 2, maxScanned: 10 });
+    const firstPage = await local.store.list(namespace, { agent: "nobody", limit: 2, maxScanned: 10 });
     expect(firstPage.runs).toEqual([]);
     expect(firstPage.next).toBeDefined();
-    await expect(store.list(namespace, { limit: 0 })).rejects.toMatchObject({
+    await expect(local.store.list(namespace, { limit: 0 })).rejects.toMatchObject({
       code: "run.invalid-list-options",
     });
   });
@@ -185,7 +170,7 @@ describe("the run index", () => {
       input: "Look it up",
       parent: { runId: parent.id, toolCallId: "call-1", agent: "billing" },
     });
-    await store.checkpoint(parent, { ...parent, status: "waiting_for_agent" }, [], {
+    await local.store.checkpoint(parent, { ...parent, status: "waiting_for_agent" }, [], {
       effects: newRunEffects(child, []),
     });
     const { runs } = await walk(namespace);
@@ -198,23 +183,23 @@ describe("the run index", () => {
 
   it("lets an expired run leave the index, and trims entries past the retention and the grace", async () => {
     const namespace = fresh();
-    const short = createRunStore(redis, { retentionSeconds: 1 });
+    const short = createRunStore(local.redis, { retentionSeconds: 1 });
     const kept = await create(namespace, {}, short);
     const ending = await create(namespace, {}, short);
     const { state, events } = finish(ending, "completed", new Date(), { output: "Done." });
     await short.checkpoint(ending, state, events);
     for (
       let attempt = 0;
-      attempt < 100 && (await redis.exists(runKey(namespace, ending.id))) > 0;
+      attempt < 100 && (await local.redis.exists(runKey(namespace, ending.id))) > 0;
       attempt++
     ) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(await redis.exists(runKey(namespace, ending.id))).toBe(0);
-    expect(await redis.zscore(runIndexKey(namespace, ending.id), ending.id)).not.toBeNull();
+    expect(await local.redis.exists(runKey(namespace, ending.id))).toBe(0);
+    expect(await local.redis.zscore(runIndexKey(namespace, ending.id), ending.id)).not.toBeNull();
     expect((await walk(namespace)).runs.map((run) => run.id)).toEqual([kept.id]);
     // The listing that met it took its entry away.
-    expect(await redis.zscore(runIndexKey(namespace, ending.id), ending.id)).toBeNull();
+    expect(await local.redis.zscore(runIndexKey(namespace, ending.id), ending.id)).toBeNull();
 
     // A run created longer ago than the retention and the grace (still stored: it never ended).
     const old = await create(namespace, {
@@ -222,14 +207,14 @@ describe("the run index", () => {
     });
     expect((await walk(namespace)).runs.map((run) => run.id)).toEqual([kept.id, old.id]);
     await create(namespace, { id: idInShardOf(old.id) }, short);
-    expect(await redis.zscore(runIndexKey(namespace, old.id), old.id)).toBeNull();
-    expect(await store.get(namespace, old.id)).toBeDefined();
+    expect(await local.redis.zscore(runIndexKey(namespace, old.id), old.id)).toBeNull();
+    expect(await local.store.get(namespace, old.id)).toBeDefined();
     // Runs kept forever keep their entries however old.
-    const forever = createRunStore(redis, { retentionSeconds: 0 });
+    const forever = createRunStore(local.redis, { retentionSeconds: 0 });
     const ancient = await create(namespace, { at: new Date(Date.now() - 400 * 86_400_000) }, forever);
     await create(namespace, { id: idInShardOf(ancient.id) }, forever);
-    expect(await redis.zscore(runIndexKey(namespace, ancient.id), ancient.id)).not.toBeNull();
-    const total = (await Promise.all(runIndexKeys(namespace).map((key) => redis.zcard(key)))).reduce(
+    expect(await local.redis.zscore(runIndexKey(namespace, ancient.id), ancient.id)).not.toBeNull();
+    const total = (await Promise.all(runIndexKeys(namespace).map((key) => local.redis.zcard(key)))).reduce(
       (sum, count) => sum + count,
       0,
     );

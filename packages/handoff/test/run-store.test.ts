@@ -9,13 +9,11 @@
  */
 import { randomUUID } from "node:crypto";
 import type { ChatMessage, RunEvent, RunState } from "@freehold/api";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   blobThreshold,
   clearMarksEffect,
   createEventFanout,
-  createRunStore,
   dispatchKey,
   newRun,
   runBlobsKey,
@@ -23,39 +21,24 @@ import {
   runKey,
   runMessagesKey,
   runPickupsKey,
-  startRedisServer,
-  type RedisServer,
-  type RunStore,
 } from "../src/index.ts";
+import { useRedisStore } from "./redis-store.ts";
 
 const namespace = "layout";
-let server: RedisServer;
-let redis: Redis;
-let store: RunStore;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url, { maxRetriesPerRequest: null });
-  store = createRunStore(redis);
-});
-
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const local = useRedisStore();
 
 async function createdRun(input = "Hi"): Promise<RunState> {
   const state = newRun({ id: randomUUID(), namespace, agent: "billing", input });
-  await store.create(state, [
+  await local.store.create(state, [
     { type: "run-start", runId: state.id, time: state.createdAt, agent: "billing", input },
   ]);
   return state;
 }
 
-/** Bytes the server received while `work` ran (every client; nothing else talks to it meanwhile). */
+/** Bytes the local.server received while `work` ran (every client; nothing else talks to it meanwhile). */
 async function bytesReceived(work: () => Promise<unknown>): Promise<number> {
   const read = async (): Promise<number> =>
-    Number(/total_net_input_bytes:(\d+)/.exec(await redis.info("stats"))?.[1] ?? Number.NaN);
+    Number(/total_net_input_bytes:(\d+)/.exec(await local.redis.info("stats"))?.[1] ?? Number.NaN);
   const before = await read();
   await work();
   return (await read()) - before;
@@ -72,7 +55,7 @@ function toolTurn(step: number, content: string): ChatMessage[] {
   ];
 }
 
-describe("run store layout", () => {
+describe("run local.store layout", () => {
   it("appends each step's messages: a checkpoint at step 200 writes what one at step 5 writes", async () => {
     let state = await createdRun();
     const sizes = new Map<number, number>();
@@ -84,7 +67,7 @@ describe("run store layout", () => {
         messages: [...previous.messages, ...toolTurn(step, "y".repeat(800))],
       };
       const bytes = await bytesReceived(async () => {
-        state = await store.checkpoint(previous, next, []);
+        state = await local.store.checkpoint(previous, next, []);
       });
       sizes.set(step, bytes);
     }
@@ -92,8 +75,8 @@ describe("run store layout", () => {
     const late = sizes.get(200) ?? 0;
     // The step number's digits differ; nothing else does. The full state would be 100 times larger.
     expect(late).toBeLessThan(early + 64);
-    expect(await redis.llen(runMessagesKey(namespace, state.id))).toBe(401);
-    const read = await store.require(namespace, state.id);
+    expect(await local.redis.llen(runMessagesKey(namespace, state.id))).toBe(401);
+    const read = await local.store.require(namespace, state.id);
     expect(read).toEqual(state);
   });
 
@@ -128,11 +111,11 @@ describe("run store layout", () => {
     };
     // The text three times in one checkpoint (record, its result, the event): sent once.
     const first = await bytesReceived(async () => {
-      await store.checkpoint(created, pending, [end]);
+      await local.store.checkpoint(created, pending, [end]);
     });
     expect(first).toBeGreaterThan(big.length);
     expect(first).toBeLessThan(big.length + 8 * 1024);
-    const stored = await store.require(namespace, created.id);
+    const stored = await local.store.require(namespace, created.id);
     expect(stored).toEqual({ ...pending, revision: stored.revision, updatedAt: stored.updatedAt });
     // The next step moves it into the conversation: referenced, not sent again.
     const answered: RunState = {
@@ -141,25 +124,25 @@ describe("run store layout", () => {
       pendingToolCalls: [],
     };
     const second = await bytesReceived(async () => {
-      await store.checkpoint(stored, answered, []);
+      await local.store.checkpoint(stored, answered, []);
     });
     expect(second).toBeLessThan(8 * 1024);
-    expect(await redis.hlen(runBlobsKey(namespace, created.id))).toBe(1);
-    expect((await redis.hget(runKey(namespace, created.id), "state"))?.length).toBeLessThan(4096);
-    const read = await store.require(namespace, created.id);
+    expect(await local.redis.hlen(runBlobsKey(namespace, created.id))).toBe(1);
+    expect((await local.redis.hget(runKey(namespace, created.id), "state"))?.length).toBeLessThan(4096);
+    const read = await local.store.require(namespace, created.id);
     expect(read.messages.at(-1)).toEqual({ role: "tool", toolCallId: call.id, name: "read", content: big });
-    const [event] = (await store.readEvents(namespace, created.id)).filter(
+    const [event] = (await local.store.readEvents(namespace, created.id)).filter(
       ({ event }) => event.type === "tool-call-end",
     );
     expect(event?.event).toEqual(end);
     // Raw in the stream: a reference, not the text.
-    const raw = await redis.xrange(runEventsKey(namespace, created.id), "-", "+");
+    const raw = await local.redis.xrange(runEventsKey(namespace, created.id), "-", "+");
     expect(raw.every(([, fields]) => (fields[1] ?? "").length < 4096)).toBe(true);
   });
 
   it("gives live followers the long texts in place", async () => {
     const created = await createdRun();
-    const fanout = createEventFanout({ redis, store, blockMs: 200 });
+    const fanout = createEventFanout({ redis: local.redis, store: local.store, blockMs: 200 });
     try {
       const received: RunEvent[] = [];
       const following = (async () => {
@@ -170,7 +153,7 @@ describe("run store layout", () => {
       })();
       const big = "q".repeat(blobThreshold * 2);
       await new Promise((resolve) => setTimeout(resolve, 100));
-      await store.checkpoint(created, { ...created, status: "running" }, [
+      await local.store.checkpoint(created, { ...created, status: "running" }, [
         {
           type: "tool-call-end",
           runId: created.id,
@@ -192,111 +175,115 @@ describe("run store layout", () => {
   it("gives back a string that looks like a reference as it was written", async () => {
     const forged = `\u0000freehold-blob:${"A".repeat(43)}`;
     const created = await createdRun(forged);
-    const read = await store.require(namespace, created.id);
+    const read = await local.store.require(namespace, created.id);
     expect(read.input).toBe(forged);
     expect(read.messages[0]).toEqual({ role: "user", content: forged });
-    const [start] = await store.readEvents(namespace, created.id);
+    const [start] = await local.store.readEvents(namespace, created.id);
     expect(start?.event).toMatchObject({ type: "run-start", input: forged });
   });
 
   it("stores a rewritten conversation whole", async () => {
     const created = await createdRun();
-    const long = await store.checkpoint(
+    const long = await local.store.checkpoint(
       created,
       { ...created, messages: [...created.messages, ...toolTurn(1, "a")] },
       [],
     );
-    const rewritten = await store.checkpoint(
+    const rewritten = await local.store.checkpoint(
       long,
       { ...long, messages: [{ role: "user", content: "Summary." }] },
       [],
     );
-    expect((await store.require(namespace, created.id)).messages).toEqual([
+    expect((await local.store.require(namespace, created.id)).messages).toEqual([
       { role: "user", content: "Summary." },
     ]);
-    expect(await redis.llen(runMessagesKey(namespace, created.id))).toBe(1);
+    expect(await local.redis.llen(runMessagesKey(namespace, created.id))).toBe(1);
     // And appends to it again.
-    await store.checkpoint(
+    await local.store.checkpoint(
       rewritten,
       { ...rewritten, messages: [...rewritten.messages, ...toolTurn(2, "b")] },
       [],
     );
-    expect((await store.require(namespace, created.id)).messages).toHaveLength(3);
+    expect((await local.store.require(namespace, created.id)).messages).toHaveLength(3);
   });
 
   it("sends a long text again when the run's stored texts are gone from under it", async () => {
     const created = await createdRun();
     const big = "w".repeat(blobThreshold + 10);
-    const first = await store.checkpoint(
+    const first = await local.store.checkpoint(
       created,
       { ...created, messages: [...created.messages, ...toolTurn(1, big)] },
       [],
     );
-    await redis.del(runBlobsKey(namespace, created.id));
+    await local.redis.del(runBlobsKey(namespace, created.id));
     // The same text in the next step: this process believes it stored, the script finds it missing.
     const next = { ...first, messages: [...first.messages, ...toolTurn(2, big)] };
-    await store.checkpoint(first, next, []);
-    expect((await store.require(namespace, created.id)).messages.at(-1)).toMatchObject({ content: big });
+    await local.store.checkpoint(first, next, []);
+    expect((await local.store.require(namespace, created.id)).messages.at(-1)).toMatchObject({
+      content: big,
+    });
   });
 
   it("reads a run stored with its messages inside the state, and moves it to the list", async () => {
     const old = newRun({ id: randomUUID(), namespace, agent: "billing", input: "Hi" });
     const state: RunState = { ...old, status: "running", messages: [...old.messages, ...toolTurn(1, "old")] };
-    await redis.hset(runKey(namespace, old.id), { state: JSON.stringify(state), revision: "0" });
-    expect(await store.require(namespace, old.id)).toEqual(state);
-    const next = await store.checkpoint(
+    await local.redis.hset(runKey(namespace, old.id), { state: JSON.stringify(state), revision: "0" });
+    expect(await local.store.require(namespace, old.id)).toEqual(state);
+    const next = await local.store.checkpoint(
       state,
       { ...state, messages: [...state.messages, ...toolTurn(2, "new")] },
       [],
     );
-    expect(await redis.llen(runMessagesKey(namespace, old.id))).toBe(5);
-    expect(await store.require(namespace, old.id)).toEqual(next);
+    expect(await local.redis.llen(runMessagesKey(namespace, old.id))).toBe(5);
+    expect(await local.store.require(namespace, old.id)).toEqual(next);
   });
 });
 
-describe("run store pickups and marks", () => {
+describe("run local.store pickups and marks", () => {
   const pickup = { progress: "0/1/0", maxStalls: 2, ttlSeconds: 60 };
 
   it("counts pickups in the checkpoint that starts the work, and refuses the one past maxStalls", async () => {
     const created = await createdRun();
-    const first = await store.checkpoint(created, { ...created, status: "running" }, [], { pickup });
-    const second = await store.checkpoint(first, first, [], { pickup });
-    expect(await redis.hgetall(runPickupsKey(namespace, created.id))).toEqual({
+    const first = await local.store.checkpoint(created, { ...created, status: "running" }, [], { pickup });
+    const second = await local.store.checkpoint(first, first, [], { pickup });
+    expect(await local.redis.hgetall(runPickupsKey(namespace, created.id))).toEqual({
       progress: "0/1/0",
       count: "2",
     });
-    await expect(store.checkpoint(second, second, [], { pickup })).rejects.toMatchObject({
+    await expect(local.store.checkpoint(second, second, [], { pickup })).rejects.toMatchObject({
       code: "run.stalled",
       details: { stalls: 2 },
     });
     // Refused: nothing written.
-    expect((await store.require(namespace, created.id)).revision).toBe(second.revision);
+    expect((await local.store.require(namespace, created.id)).revision).toBe(second.revision);
     // Progress since the last pickup: not a stall.
-    const moved = await store.checkpoint(second, second, [], { pickup: { ...pickup, progress: "1/3/0" } });
+    const moved = await local.store.checkpoint(second, second, [], {
+      pickup: { ...pickup, progress: "1/3/0" },
+    });
     expect(moved.revision).toBe(second.revision + 1);
-    expect(await redis.hget(runPickupsKey(namespace, created.id), "count")).toBe("1");
+    expect(await local.redis.hget(runPickupsKey(namespace, created.id), "count")).toBe("1");
   });
 
   it("clears the pickups when a checkpoint leaves the run queued, not while it runs", async () => {
     const created = await createdRun();
-    const running = await store.checkpoint(created, { ...created, status: "running" }, [], { pickup });
-    const still = await store.checkpoint(running, { ...running, steps: 1 }, []);
-    expect(await redis.exists(runPickupsKey(namespace, created.id))).toBe(1);
-    await store.checkpoint(still, { ...still, status: "queued", agent: "support" }, []);
-    expect(await redis.exists(runPickupsKey(namespace, created.id))).toBe(0);
+    const running = await local.store.checkpoint(created, { ...created, status: "running" }, [], { pickup });
+    const still = await local.store.checkpoint(running, { ...running, steps: 1 }, []);
+    expect(await local.redis.exists(runPickupsKey(namespace, created.id))).toBe(1);
+    await local.store.checkpoint(still, { ...still, status: "queued", agent: "support" }, []);
+    expect(await local.redis.exists(runPickupsKey(namespace, created.id))).toBe(0);
   });
 
   it("clears the dispatch marks made by a time with a pickup, and keeps a later one", async () => {
     const created = await createdRun();
     const key = dispatchKey(namespace, created.id);
-    await redis.zadd(key, 1000, created.id);
-    const running = await store.checkpoint(created, { ...created, status: "running" }, [], {
+    await local.redis.zadd(key, 1000, created.id);
+    const running = await local.store.checkpoint(created, { ...created, status: "running" }, [], {
       effects: [clearMarksEffect(namespace, created.id, 999)],
     });
-    expect(await redis.zscore(key, created.id)).toBe("1000");
-    await store.checkpoint(running, running, [], {
+    expect(await local.redis.zscore(key, created.id)).toBe("1000");
+    await local.store.checkpoint(running, running, [], {
       effects: [clearMarksEffect(namespace, created.id, 1000)],
     });
-    expect(await redis.zscore(key, created.id)).toBeNull();
+    expect(await local.redis.zscore(key, created.id)).toBeNull();
   });
 });

@@ -88,17 +88,34 @@ export function compileCacheDirectory(): string {
   return mkdtempSync(join(tmpdir(), "freehold-bench-compile-cache-"));
 }
 
+/**
+ * The Node options the runtime image starts its workers with (`NODE_OPTIONS` in
+ * images/runtime.Dockerfile): the workers the benches measure start with them too.
+ */
+export const imageNodeOptions = ((): string => {
+  const dockerfile = readFileSync(join(import.meta.dirname, "..", "images", "runtime.Dockerfile"), "utf8");
+  const options = /^ENV .*\bNODE_OPTIONS=(\S+)/m.exec(dockerfile)?.[1];
+  if (options === undefined) throw new Error("images/runtime.Dockerfile sets no NODE_OPTIONS");
+  return options;
+})();
+
 /** How a worker process starts: with the image's warmed compile cache, or with none at all. */
 export type CompileCache = { readonly directory: string } | "none";
 
-/** Starts `freehold worker`; resolves once it says it is ready. */
+/** Starts `freehold worker` as the runtime image does; resolves once it says it is ready. */
 export function startWorker(
   config: string,
   redisUrl: string,
   concurrency: number,
   compileCache: CompileCache,
 ): { child: ChildProcess; ready: Promise<void> } {
-  const { NODE_COMPILE_CACHE: _cache, NODE_DISABLE_COMPILE_CACHE: _disabled, ...environment } = process.env;
+  const {
+    NODE_COMPILE_CACHE: _cache,
+    NODE_DISABLE_COMPILE_CACHE: _disabled,
+    NODE_OPTIONS: _options,
+    ...inherited
+  } = process.env;
+  const environment = { ...inherited, NODE_OPTIONS: imageNodeOptions };
   const child = spawn(
     process.execPath,
     [bin, "worker", "--config", config, "--redis-url", redisUrl, "--concurrency", String(concurrency)],

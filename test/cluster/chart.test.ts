@@ -1848,7 +1848,12 @@ describe("the images' install steps", () => {
         expect(fromCode.stdout.trim().split("\n")).toHaveLength(frameworks.length);
         expect(fromCode.stdout).toBe(fromBundle.stdout);
       }
-      const started = await run(process.execPath, check, { cwd: context });
+      // With the image's Node options: a flag NODE_OPTIONS refuses would stop every start.
+      const nodeOptions = /^ENV .*\bNODE_OPTIONS=(\S+)/m.exec(dockerfile)?.[1];
+      const started = await run(process.execPath, check, {
+        cwd: context,
+        ...(nodeOptions === undefined ? {} : { environment: { NODE_OPTIONS: nodeOptions } }),
+      });
       expect(started.stderr).toBe("");
       expect(started.code).toBe(0);
       expect(started.stdout).toContain(prints);

@@ -12,6 +12,7 @@
 import { FreeholdError, type AgentTool, type InterruptPolicy } from "@freehold/api";
 import type { CallToolResult, McpTool, ToolBroker } from "@freehold/mcp";
 import type { ResolvedAgent } from "./loop-driver.ts";
+import { startDeadline } from "./deadline.ts";
 
 /** The broker's server name of the code's tools. */
 export const codeToolServer = "@code";
@@ -111,18 +112,17 @@ async function runCodeTool(
 ): Promise<CallToolResult> {
   const limit =
     timeoutMs ?? (tool.timeoutSeconds === undefined ? defaultTimeoutMs : tool.timeoutSeconds * 1000);
-  const timeout = AbortSignal.timeout(limit);
-  const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+  const deadline = startDeadline(limit, signal);
   let value: unknown;
   try {
     value = await Promise.race([
-      tool.execute(args, { signal: combined, idempotencyKey }),
+      tool.execute(args, { signal: deadline.signal, idempotencyKey }),
       new Promise<never>((_, reject) => {
-        combined.addEventListener(
+        deadline.signal.addEventListener(
           "abort",
           () => {
             reject(
-              timeout.aborted
+              deadline.timedOut()
                 ? new Error(`tool ${tool.name} did not finish within ${limit} ms`)
                 : new FreeholdError("mcp.cancelled", `the call of ${tool.name} was cancelled`, {
                     retryable: true,
@@ -139,6 +139,8 @@ async function runCodeTool(
       isError: true,
       content: [{ type: "text", text: error instanceof Error ? error.message : String(error) }],
     };
+  } finally {
+    deadline.clear();
   }
   if (typeof value === "string") return { content: [{ type: "text", text: value }] };
   const text = JSON.stringify(value ?? null);

@@ -25,6 +25,7 @@ import {
   type ToolOutcome,
   type Transition,
 } from "@freehold/handoff";
+import { startDeadline } from "./deadline.ts";
 import { admitDelegations, startChildRuns } from "./delegations.ts";
 import {
   handToPeople,
@@ -380,11 +381,17 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
           "gen_ai.request.model": agent.model.modelId,
         },
         async (span) => {
-          const generated = await agent.model.generate({
-            messages: messages ?? modelMessages(agent.spec, state),
-            tools: toolset.definitions,
-            signal: AbortSignal.timeout(Math.max(1, remainingMs)),
-          });
+          const deadline = startDeadline(Math.max(1, remainingMs));
+          let generated: GenerateResult;
+          try {
+            generated = await agent.model.generate({
+              messages: messages ?? modelMessages(agent.spec, state),
+              tools: toolset.definitions,
+              signal: deadline.signal,
+            });
+          } finally {
+            deadline.clear();
+          }
           span.setAttributes({
             "gen_ai.response.model": generated.model,
             "gen_ai.usage.input_tokens": generated.usage.inputTokens,

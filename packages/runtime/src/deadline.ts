@@ -1,0 +1,53 @@
+/**
+ * A clock for one piece of work (a model call, a code tool's call) that stops when the work ends.
+ * `AbortSignal.timeout` keeps its timer, and the signal, until the time runs out, whether the work
+ * ended or not: one per model call, each held for up to the rest of the run's time limit, is memory
+ * and timer upkeep that grows with a worker's throughput. A deadline's `clear()` stops its clock and
+ * lets go of the parent signal at once.
+ *
+ * @module
+ */
+
+export interface Deadline {
+  /** Aborts when the time runs out (reason: a `TimeoutError` DOMException) or the parent aborts (its reason). */
+  readonly signal: AbortSignal;
+  /** Whether the time ran out (not the parent's abort). */
+  timedOut(): boolean;
+  /** Stops the clock and stops listening to the parent; the work is over. */
+  clear(): void;
+}
+
+/**
+ * @example
+ * ```ts
+ * const deadline = startDeadline(30_000, shutdown.signal);
+ * try {
+ *   await model.generate({ messages, signal: deadline.signal });
+ * } finally {
+ *   deadline.clear();
+ * }
+ * ```
+ */
+export function startDeadline(ms: number, parent?: AbortSignal): Deadline {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException(`The operation timed out after ${ms} ms`, "TimeoutError"));
+  }, ms);
+  // As AbortSignal.timeout's: the clock alone does not keep the process alive.
+  timer.unref();
+  const followParent = (): void => {
+    controller.abort(parent?.reason);
+  };
+  if (parent?.aborted === true) followParent();
+  else parent?.addEventListener("abort", followParent, { once: true });
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    clear() {
+      clearTimeout(timer);
+      parent?.removeEventListener("abort", followParent);
+    },
+  };
+}

@@ -19,7 +19,12 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["packages/**/src/**/*.test.ts", "operators/**/src/**/*.test.ts", "scripts/**/*.test.ts"],
+          include: [
+            "packages/**/src/**/*.test.ts",
+            "operators/**/src/**/*.test.ts",
+            "scripts/**/*.test.ts",
+            "test/fixtures/**/*.test.ts",
+          ],
         },
       },
       {

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RuntimeConfig } from "@freehold/api";
 import { buildCli, cliBundle } from "../packages/cli/scripts/build.ts";
+import { imageNodeOptions } from "../test/fixtures/image-node-options.ts";
 
 const bin = cliBundle;
 
@@ -88,17 +89,6 @@ export function compileCacheDirectory(): string {
   return mkdtempSync(join(tmpdir(), "freehold-bench-compile-cache-"));
 }
 
-/**
- * The Node options the runtime image starts its workers with (`NODE_OPTIONS` in
- * images/runtime.Dockerfile): the workers the benches measure start with them too.
- */
-export const imageNodeOptions = ((): string => {
-  const dockerfile = readFileSync(join(import.meta.dirname, "..", "images", "runtime.Dockerfile"), "utf8");
-  const options = /^ENV .*\bNODE_OPTIONS=(\S+)/m.exec(dockerfile)?.[1];
-  if (options === undefined) throw new Error("images/runtime.Dockerfile sets no NODE_OPTIONS");
-  return options;
-})();
-
 /** How a worker process starts: with the image's warmed compile cache, or with none at all. */
 export type CompileCache = { readonly directory: string } | "none";
 
@@ -115,7 +105,7 @@ export function startWorker(
     NODE_OPTIONS: _options,
     ...inherited
   } = process.env;
-  const environment = { ...inherited, NODE_OPTIONS: imageNodeOptions };
+  const environment = { ...inherited, NODE_OPTIONS: imageNodeOptions() };
   const child = spawn(
     process.execPath,
     [bin, "worker", "--config", config, "--redis-url", redisUrl, "--concurrency", String(concurrency)],

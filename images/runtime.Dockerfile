@@ -30,11 +30,12 @@ RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
 RUN node packages/cli/scripts/build.ts
 
 FROM ${NODE_IMAGE}
-# V8 grows its young generation to 64 MiB a half on a machine with memory to spare, and a worker's
-# bursts of runs (each handing off and then waiting for hours) leave it there: about 100 KiB of
-# resident memory per run that has finished its steps. Capped at 16 MiB (V8's former default), a
-# waiting run costs nothing measurable and a step no measurable time (bench/worker-memory.ts,
-# bench/handoff-throughput.ts). The benches start workers with this line's options.
+# V8 grows its young generation to 64 MiB per semi-space on a machine with memory to spare, and a
+# worker's bursts of runs (each handing off and then waiting for hours) leave it there: about 100 KiB
+# of resident memory per run that has finished its steps. Capped at 16 MiB (V8's former default), a
+# waiting run holds about 15 KiB (bench/worker-memory.ts); handoff throughput with and without the
+# cap differed by less than run-to-run noise in the one pair measured (bench/handoff-throughput.ts).
+# The benches and the image test start workers with this line's options (the value may be quoted).
 ENV NODE_ENV=production NODE_OPTIONS=--max-semi-space-size=16
 # The `freehold` user (65532, as the operator's pods and the chart run it), by number so that
 # Kubernetes can check runAsNonRoot. The files stay root's: the process cannot change its code.

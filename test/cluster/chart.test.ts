@@ -47,6 +47,7 @@ import {
   type Run,
 } from "./chart-tools.ts";
 import { createKubectl } from "./kubectl.ts";
+import { dockerfileNodeOptions } from "../fixtures/image-node-options.ts";
 import { queueDepthMetric } from "../../operators/freehold-operator/src/index.ts";
 import { parseEdgeArguments } from "../../packages/cli/src/commands/gateway-edge.ts";
 
@@ -1849,7 +1850,7 @@ describe("the images' install steps", () => {
         expect(fromCode.stdout).toBe(fromBundle.stdout);
       }
       // With the image's Node options: a flag NODE_OPTIONS refuses would stop every start.
-      const nodeOptions = /^ENV .*\bNODE_OPTIONS=(\S+)/m.exec(dockerfile)?.[1];
+      const nodeOptions = dockerfileNodeOptions(dockerfile);
       const started = await run(process.execPath, check, {
         cwd: context,
         ...(nodeOptions === undefined ? {} : { environment: { NODE_OPTIONS: nodeOptions } }),

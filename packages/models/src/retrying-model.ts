@@ -7,7 +7,7 @@
  * @module
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { isFreeholdError, type FreeholdError } from "@freehold/api";
+import { isFreeholdError, startDeadline, type FreeholdError } from "@freehold/api";
 import { CallTimeout, errorForAbortedSignal } from "./call-timeout.ts";
 import type { GenerateRequest, LanguageModel, StreamPart } from "./language-model.ts";
 import type { ModelCallContext } from "./model-error.ts";
@@ -70,12 +70,8 @@ function startAttempt(
   callerSignal: AbortSignal | undefined,
   timeoutMs: number,
 ): Attempt {
-  const timeout = new AbortController();
-  const timer = setTimeout(() => {
-    timeout.abort(new CallTimeout(timeoutMs));
-  }, timeoutMs);
-  const signal =
-    callerSignal === undefined ? timeout.signal : AbortSignal.any([callerSignal, timeout.signal]);
+  const deadline = startDeadline(timeoutMs, callerSignal, () => new CallTimeout(timeoutMs));
+  const { signal } = deadline;
   return {
     signal,
     failure(error) {
@@ -84,7 +80,7 @@ function startAttempt(
       return errorForAbortedSignal(signal, contextOf(model));
     },
     end() {
-      clearTimeout(timer);
+      deadline.clear();
     },
   };
 }

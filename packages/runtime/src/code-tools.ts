@@ -9,10 +9,9 @@
  *
  * @module
  */
-import { FreeholdError, type AgentTool, type InterruptPolicy } from "@freehold/api";
+import { FreeholdError, startDeadline, type AgentTool, type InterruptPolicy } from "@freehold/api";
 import type { CallToolResult, McpTool, ToolBroker } from "@freehold/mcp";
 import type { ResolvedAgent } from "./loop-driver.ts";
-import { startDeadline } from "./deadline.ts";
 
 /** The broker's server name of the code's tools. */
 export const codeToolServer = "@code";

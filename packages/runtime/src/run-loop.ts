@@ -15,6 +15,7 @@ import {
   type RunEvent,
   type RunState,
   type ToolCallRecord,
+  startDeadline,
 } from "@freehold/api";
 import type { GenerateResult } from "@freehold/models";
 import type { Context } from "@opentelemetry/api";
@@ -25,7 +26,6 @@ import {
   type ToolOutcome,
   type Transition,
 } from "@freehold/handoff";
-import { startDeadline } from "./deadline.ts";
 import { admitDelegations, startChildRuns } from "./delegations.ts";
 import {
   handToPeople,

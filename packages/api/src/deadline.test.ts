@@ -12,6 +12,14 @@ describe("startDeadline", () => {
     expect((deadline.signal.reason as DOMException).name).toBe("TimeoutError");
   });
 
+  it("aborts with the reason given for a timeout", async () => {
+    const reason = new Error("too slow");
+    const deadline = startDeadline(5, undefined, () => reason);
+    await wait(50);
+    expect(deadline.signal.reason).toBe(reason);
+    expect(deadline.timedOut()).toBe(true);
+  });
+
   it("aborts with the parent's reason when the parent aborts first, and says the time did not run out", () => {
     const parent = new AbortController();
     const deadline = startDeadline(60_000, parent.signal);

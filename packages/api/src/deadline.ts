@@ -1,5 +1,6 @@
 /**
- * A clock for one piece of work (a model call, a code tool's call) that stops when the work ends.
+ * A clock for one piece of work (a model call or one attempt of it, a code tool's call) that stops
+ * when the work ends.
  * `AbortSignal.timeout` keeps its timer, and the signal, until the time runs out, whether the work
  * ended or not: one per model call, each held for up to the rest of the run's time limit, is memory
  * and timer upkeep that grows with a worker's throughput. A deadline's `clear()` stops its clock and
@@ -9,7 +10,10 @@
  */
 
 export interface Deadline {
-  /** Aborts when the time runs out (reason: a `TimeoutError` DOMException) or the parent aborts (its reason). */
+  /**
+   * Aborts when the time runs out (reason: a `TimeoutError` DOMException, or the caller's) or the
+   * parent aborts (its reason).
+   */
   readonly signal: AbortSignal;
   /** Whether the time ran out (not the parent's abort). */
   timedOut(): boolean;
@@ -28,12 +32,18 @@ export interface Deadline {
  * }
  * ```
  */
-export function startDeadline(ms: number, parent?: AbortSignal): Deadline {
+export function startDeadline(
+  ms: number,
+  parent?: AbortSignal,
+  /** The abort reason when the time runs out. */
+  timeoutReason: () => unknown = () =>
+    new DOMException(`The operation timed out after ${ms} ms`, "TimeoutError"),
+): Deadline {
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    controller.abort(new DOMException(`The operation timed out after ${ms} ms`, "TimeoutError"));
+    controller.abort(timeoutReason());
   }, ms);
   // As AbortSignal.timeout's: the clock alone does not keep the process alive.
   timer.unref();

@@ -45,8 +45,9 @@ export function startDeadline(
     timedOut = true;
     controller.abort(timeoutReason());
   }, ms);
-  // As AbortSignal.timeout's: the clock alone does not keep the process alive.
-  timer.unref();
+  // As AbortSignal.timeout's: the clock alone does not keep a Node process alive (this module also
+  // runs in browsers, where a timer is a number).
+  (Object(timer) as { unref?: () => void }).unref?.();
   const followParent = (): void => {
     controller.abort(parent?.reason);
   };

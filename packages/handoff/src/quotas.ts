@@ -3,7 +3,11 @@
  * one script, so concurrent starts never pass the limit together) and model tokens per UTC day
  * (counted after each model call). A namespace without a tenant (`freehold-tenancy:<ns>` absent) has
  * no quotas. Which tenant a namespace belongs to is read with one GET and remembered for a few
- * seconds, so a worker's steps cost one script each for a tenant's namespace and nothing otherwise.
+ * seconds, so a worker's steps cost one script each for a tenant's namespace and nothing otherwise:
+ * the check before a model call (`tokensExhausted`) answers from this process's last look at the
+ * tenant's tokens today (the count after a model call, or a check) while it is under a second old,
+ * and asks Redis only when it is older. A tenant past `tokensPerDay` on other workers is seen here
+ * within that second; the day's count itself is always exact.
  *
  * The limits hash is read inside the scripts but not declared in `KEYS`: Redis checks a script's
  * declared keys as read-write, and a tenant's user may only read its limits. It shares the counters'
@@ -50,7 +54,10 @@ export interface Quotas {
   startRuns(namespace: string, count?: number): Promise<void>;
   /** Adds a model call's tokens to the tenant's day and says whether `tokensPerDay` is now reached. */
   addTokens(namespace: string, tokens: number): Promise<TokenUsage>;
-  /** True when the tenant's tokens today reached its `tokensPerDay`. */
+  /**
+   * True when the tenant's tokens today reached its `tokensPerDay`, as this process last saw them
+   * (see {@link QuotasOptions.tokensCheckMs}).
+   */
   tokensExhausted(namespace: string): Promise<boolean>;
 }
 
@@ -90,7 +97,16 @@ export interface QuotasOptions {
    * tenant, or taken from one, is seen by this process within that time. 0: read it every time.
    */
   readonly tenancyCacheMs?: number;
+  /**
+   * How long a look at a tenant's tokens today (the count after a model call, or a check) answers
+   * `tokensExhausted` without asking Redis, in ms (default 1000): a tenant past its `tokensPerDay`
+   * through another process stops model calls here within that time. 0: ask every time.
+   */
+  readonly tokensCheckMs?: number;
 }
+
+/** At most this many tenants' looks are kept (each a few bytes; cleared past it). */
+const maxTokenLooks = 1000;
 
 /**
  * Quotas over one Redis connection (the gateway's admin connection, or a worker's tenant credential).
@@ -112,6 +128,14 @@ export function createQuotas(redis: RedisClient, options: QuotasOptions = {}): Q
     const tenant = (await redis.get(tenancyKey(namespace))) ?? undefined;
     if (cacheMs > 0) tenants.set(namespace, { tenant, until: performance.now() + cacheMs });
     return tenant;
+  };
+  const checkMs = options.tokensCheckMs ?? 1000;
+  /** The last look at each tenant's tokens today, by the day's counter key (a new day starts afresh). */
+  const tokenLooks = new Map<string, { readonly exhausted: boolean; readonly until: number }>();
+  const remember = (counter: string, exhausted: boolean): void => {
+    if (checkMs <= 0) return;
+    if (tokenLooks.size >= maxTokenLooks) tokenLooks.clear();
+    tokenLooks.set(counter, { exhausted, until: performance.now() + checkMs });
   };
 
   return {
@@ -143,33 +167,33 @@ export function createQuotas(redis: RedisClient, options: QuotasOptions = {}): Q
     async addTokens(namespace, tokens) {
       const tenant = await tenantOf(namespace);
       if (tenant === undefined) return { exceeded: false, used: 0, limit: undefined };
+      const counter = tokensUsageKey(tenant, now());
       const [used, limit] = (await withStoreErrors(`failed to count the tokens of tenant ${tenant}`, () =>
         evalScript(
           redis,
           addTokensScript,
           1,
-          tokensUsageKey(tenant, now()),
+          counter,
           limitsKey(tenant),
           Math.max(0, Math.round(tokens)),
           tokensCounterSeconds,
         ),
       )) as [number, number];
-      return limit < 0
-        ? { exceeded: false, used, limit: undefined }
-        : { exceeded: used >= limit, used, limit };
+      const usage: TokenUsage =
+        limit < 0 ? { exceeded: false, used, limit: undefined } : { exceeded: used >= limit, used, limit };
+      remember(counter, usage.exceeded);
+      return usage;
     },
 
     async tokensExhausted(namespace) {
       const tenant = await tenantOf(namespace);
       if (tenant === undefined) return false;
-      const exhausted = await evalScript(
-        redis,
-        tokensExhaustedScript,
-        1,
-        tokensUsageKey(tenant, now()),
-        limitsKey(tenant),
-      );
-      return exhausted === 1;
+      const counter = tokensUsageKey(tenant, now());
+      const known = tokenLooks.get(counter);
+      if (known !== undefined && known.until > performance.now()) return known.exhausted;
+      const exhausted = (await evalScript(redis, tokensExhaustedScript, 1, counter, limitsKey(tenant))) === 1;
+      remember(counter, exhausted);
+      return exhausted;
     },
   };
 }

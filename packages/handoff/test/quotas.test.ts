@@ -172,6 +172,31 @@ describe("tokens per day", () => {
     expect(await readTenantUsage(admin, name, at)).toEqual({ runsThisMinute: 0, tokensToday: 10_000 });
   });
 
+  it("answers the check before a model call from this process's last look while it is fresh", async () => {
+    const { namespace } = await tenantWith({ tokensPerDay: 1000 });
+    const remembering = createQuotas(admin, { now, tokensCheckMs: 60_000 });
+    const elsewhere = createQuotas(admin, { now });
+    expect(await remembering.tokensExhausted(namespace)).toBe(false);
+    expect(await elsewhere.addTokens(namespace, 1000)).toMatchObject({ exceeded: true });
+    // Another worker used the day up: this one's look, taken before, still answers.
+    expect(await remembering.tokensExhausted(namespace)).toBe(false);
+    // Its own count is exact, and is its new look.
+    expect(await remembering.addTokens(namespace, 1)).toEqual({ exceeded: true, used: 1001, limit: 1000 });
+    expect(await remembering.tokensExhausted(namespace)).toBe(true);
+  });
+
+  it("asks Redis again once its look is older than tokensCheckMs, and every time with 0", async () => {
+    const { namespace } = await tenantWith({ tokensPerDay: 1000 });
+    const briefly = createQuotas(admin, { now, tokensCheckMs: 1 });
+    const never = createQuotas(admin, { now, tokensCheckMs: 0 });
+    expect(await briefly.tokensExhausted(namespace)).toBe(false);
+    expect(await never.tokensExhausted(namespace)).toBe(false);
+    await createQuotas(admin, { now }).addTokens(namespace, 1000);
+    expect(await never.tokensExhausted(namespace)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await briefly.tokensExhausted(namespace)).toBe(true);
+  });
+
   it("is counted with the tenant's own credential", async () => {
     await writeTenancy(admin, { tenant: "acme", namespaces: ["acme"], limits: { tokensPerDay: 50 } });
     const quotas = createQuotas(tenant, { now });

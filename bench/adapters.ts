@@ -241,28 +241,14 @@ const workerConnection = new Redis(redis.url, { maxRetriesPerRequest: null });
 const closers: (() => Promise<void>)[] = [];
 const durable = new Map<string, () => Promise<Timed>>();
 for (const framework of frameworks) {
-  const config = benchConfig(model.baseUrl, counter.url, { maxSteps: steps + 5 });
   const namespace = `bench-${framework.name}`;
+  const config = benchConfig(model.baseUrl, counter.url, { maxSteps: steps + 5 }, namespace);
   const runtime = await createRuntime(
     {
       ...config,
-      namespace,
       agents: config.agents.map((agent) => ({
         ...agent,
-        metadata: { ...agent.metadata, namespace },
         spec: { ...agent.spec, framework: framework.name },
-      })),
-      models: config.models.map((resource) => ({
-        ...resource,
-        metadata: { ...resource.metadata, namespace },
-      })),
-      mcpServers: config.mcpServers.map((resource) => ({
-        ...resource,
-        metadata: { ...resource.metadata, namespace },
-      })),
-      humanQueues: config.humanQueues.map((resource) => ({
-        ...resource,
-        metadata: { ...resource.metadata, namespace },
       })),
     },
     { resolveSecret: () => Promise.reject(new Error("the bench uses no Secret")) },

@@ -10,6 +10,9 @@
  *   worker (`createRuntime` from a RuntimeConfig, `createRuntimeWorker` on a real `redis-server`
  *   this bench starts, the tenants' quotas it enforces by default) picks the job from BullMQ and runs
  *   the loop, checkpointing every step in Redis; the clock stops when the worker logs the run's end;
+ * - durable in a tenant's namespace: the same, for an agent in a namespace given to a Tenant (with
+ *   `runsPerMinute` and `tokensPerDay` set too high to be reached), so the worker also counts each
+ *   model call's tokens and checks the tenant's day before the call, as for every tenant's run;
  * - loop in memory, loop + Redis: `runLoop` called directly with checkpoints kept in memory, or
  *   written to the Redis run store, with no queue: they show where the durable overhead goes.
  *
@@ -25,6 +28,7 @@ import {
   newRun,
   startRedisServer,
   startRun,
+  writeTenancy,
 } from "@freehold/handoff";
 import { startScriptedModelServer } from "@freehold/models";
 import { createRuntime, createRuntimeWorker, runLoop } from "@freehold/runtime";
@@ -77,6 +81,25 @@ const worker = createRuntimeWorker({
 });
 await worker.ready();
 
+// The same agent in a tenant's namespace, on a worker of its own (as the operator deploys it).
+const tenantNamespace = "bench-tenant";
+await writeTenancy(connection, {
+  tenant: "bench",
+  namespaces: [tenantNamespace],
+  limits: { runsPerMinute: 1_000_000_000, tokensPerDay: 1_000_000_000_000 },
+});
+const tenantRuntime = await createRuntime(
+  benchConfig(model.baseUrl, counter.url, { maxSteps: steps + 5 }, tenantNamespace),
+  { resolveSecret: () => Promise.reject(new Error("the bench uses no Secret")) },
+);
+const tenantWorker = createRuntimeWorker({
+  connection: workerConnection,
+  store: createRunStore(workerConnection),
+  agents: tenantRuntime.agents,
+  log: ends.log,
+});
+await tenantWorker.ready();
+
 // The bare loop's clients: the official OpenAI client and the MCP SDK's Client.
 const openai = new OpenAI({ baseURL: model.baseUrl, apiKey: "unused", maxRetries: 0, timeout: 60_000 });
 const client = new Client({ name: "bare", version: "1.0.0" });
@@ -122,15 +145,15 @@ async function bare(): Promise<number> {
 }
 
 /** The worker path: start the run as the gateway does; the clock stops when the worker logs its end. */
-async function durable(): Promise<Timed> {
+async function durable(namespace = "bench"): Promise<Timed> {
   const id = randomUUID();
   const done = ends.end(id);
   await startRun(
     { redis: connection, store, queues, quotas },
-    { runId: id, namespace: "bench", agent: "adder", input: "Count to ten." },
+    { runId: id, namespace, agent: "adder", input: "Count to ten." },
   );
   const { line, at } = await done;
-  const state = await store.require("bench", id);
+  const state = await store.require(namespace, id);
   if (state.status !== "completed") throw new Error(`run ended ${state.status}: ${line}`);
   return { modelCalls: state.steps, endedAt: at };
 }
@@ -163,7 +186,13 @@ async function loopRedis(): Promise<number> {
 }
 
 log(`loop-overhead: ${rounds} rounds of ${steps} tool-calling steps + 1 answer, interleaved; warming up`);
-const loops = { bare, durable, loopInMemory, loopRedis };
+const loops = {
+  bare,
+  durable: () => durable(),
+  durableTenant: () => durable(tenantNamespace),
+  loopInMemory,
+  loopRedis,
+};
 const samples = Object.fromEntries(Object.keys(loops).map((name) => [name, [] as number[]])) as Record<
   keyof typeof loops,
   number[]
@@ -177,6 +206,7 @@ for (let round = 0; round < rounds; round += 1) {
 
 const bareMs = median(samples.bare);
 const durableMs = median(samples.durable);
+const durableTenantMs = median(samples.durableTenant);
 const inMemoryMs = median(samples.loopInMemory);
 const redisMs = median(samples.loopRedis);
 const round3 = (value: number): number => Math.round(value * 1000) / 1000;
@@ -184,11 +214,14 @@ const overhead = durableMs - bareMs;
 log(
   `bare (openai + MCP Client) ${round3(bareMs)} ms/step; durable (worker, Redis) ${round3(durableMs)} ms/step, ` +
     `ratio ${round3(durableMs / bareMs)}, overhead ${round3(overhead)} ms/step (goal <= ${goalMsPerStep}); ` +
+    `durable in a tenant's namespace ${round3(durableTenantMs)} ms/step (overhead ${round3(durableTenantMs - bareMs)}); ` +
     `runLoop in memory ${round3(inMemoryMs)} ms/step, runLoop + Redis store ${round3(redisMs)} ms/step`,
 );
 
 await worker.close();
+await tenantWorker.close();
 await runtime.close();
+await tenantRuntime.close();
 await client.close();
 await queues.close();
 workerConnection.disconnect();
@@ -208,6 +241,8 @@ console.log(
     overheadMsPerStep: round3(overhead),
     goalOverheadMsPerStep: goalMsPerStep,
     goalMet: overhead <= goalMsPerStep,
+    durableTenantMsPerStep: round3(durableTenantMs),
+    tenantOverheadMsPerStep: round3(durableTenantMs - bareMs),
     loopInMemoryMsPerStep: round3(inMemoryMs),
     loopRedisMsPerStep: round3(redisMs),
   }),

@@ -20,15 +20,16 @@ export async function ensureBundle(): Promise<void> {
 }
 
 /**
- * A runtime configuration for the agent `adder` (spec.limits as given) in namespace `bench`, which
- * may hand a conversation to the human queue `support` (its model gets `transfer_to_human_support`).
+ * A runtime configuration for the agent `adder` (spec.limits as given) in `namespace` (default
+ * `bench`), which may hand a conversation to the human queue `support` (its model gets
+ * `transfer_to_human_support`).
  */
 export function benchConfig(
   modelBaseUrl: string,
   mcpUrl: string,
   limits: Record<string, number> = {},
+  namespace = "bench",
 ): RuntimeConfig {
-  const namespace = "bench";
   return RuntimeConfig.parse({
     schemaVersion: 1,
     namespace,

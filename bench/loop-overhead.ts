@@ -65,21 +65,26 @@ const queues = createAgentQueues(connection);
 // Runs start as the gateway starts them: one Quotas (its tenancy cache) for every request.
 const quotas = createQuotas(connection);
 
-// Freehold: the runtime a worker builds from its configuration, and the worker itself.
-const config = benchConfig(model.baseUrl, counter.url, { maxSteps: steps + 5 });
-const runtime = await createRuntime(config, {
-  resolveSecret: () => Promise.reject(new Error("the bench uses no Secret")),
-});
-const agent = runtime.agent("adder");
 const ends = runEnds();
 const workerConnection = new Redis(redis.url, { maxRetriesPerRequest: null });
-const worker = createRuntimeWorker({
-  connection: workerConnection,
-  store: createRunStore(workerConnection),
-  agents: runtime.agents,
-  log: ends.log,
-});
-await worker.ready();
+
+/** Freehold: the runtime a worker builds from its configuration (agent `adder` in `namespace`), and the worker. */
+async function startWorker(namespace: string) {
+  const runtime = await createRuntime(
+    benchConfig(model.baseUrl, counter.url, { maxSteps: steps + 5 }, namespace),
+    { resolveSecret: () => Promise.reject(new Error("the bench uses no Secret")) },
+  );
+  const worker = createRuntimeWorker({
+    connection: workerConnection,
+    store: createRunStore(workerConnection),
+    agents: runtime.agents,
+    log: ends.log,
+  });
+  await worker.ready();
+  return { runtime, worker };
+}
+const { runtime, worker } = await startWorker("bench");
+const agent = runtime.agent("adder");
 
 // The same agent in a tenant's namespace, on a worker of its own (as the operator deploys it).
 const tenantNamespace = "bench-tenant";
@@ -88,17 +93,7 @@ await writeTenancy(connection, {
   namespaces: [tenantNamespace],
   limits: { runsPerMinute: 1_000_000_000, tokensPerDay: 1_000_000_000_000 },
 });
-const tenantRuntime = await createRuntime(
-  benchConfig(model.baseUrl, counter.url, { maxSteps: steps + 5 }, tenantNamespace),
-  { resolveSecret: () => Promise.reject(new Error("the bench uses no Secret")) },
-);
-const tenantWorker = createRuntimeWorker({
-  connection: workerConnection,
-  store: createRunStore(workerConnection),
-  agents: tenantRuntime.agents,
-  log: ends.log,
-});
-await tenantWorker.ready();
+const { runtime: tenantRuntime, worker: tenantWorker } = await startWorker(tenantNamespace);
 
 // The bare loop's clients: the official OpenAI client and the MCP SDK's Client.
 const openai = new OpenAI({ baseURL: model.baseUrl, apiKey: "unused", maxRetries: 0, timeout: 60_000 });

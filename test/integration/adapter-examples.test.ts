@@ -4,10 +4,20 @@
  * published filesystem MCP server over stdio. Each example's agent reads a note through its MCP tool
  * and hands the conversation to a human queue: the run must reach the queue, through the framework's
  * loop (an agent whose framework has no adapter in the worker fails instead). The example folder is
- * copied and its Model pointed at a server on a free port.
+ * copied and its Model pointed at a server on a free port. Then Ctrl-C (SIGINT): the command says it
+ * stopped (`cli.interrupted`, exit 130) and leaves none of its processes (Redis, MCP servers) behind.
  */
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { RunEvent } from "@freehold/api";
@@ -15,6 +25,32 @@ import { startScriptedModelServer } from "@freehold/models";
 import { describe, expect, it } from "vitest";
 
 const root = join(import.meta.dirname, "..", "..");
+
+/** The processes whose parent is `pid` (from /proc). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after its last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return children;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 /** `codeTool`: a native example's own tool (not an MCP tool), which must run on the way. */
 const examples: { framework: string; agent: string; queue: string; codeTool?: string }[] = [
   { framework: "vercel-ai", agent: "support", queue: "billing-desk" },
@@ -61,6 +97,8 @@ describe.each(examples)(
         let stdout = "";
         let stderr = "";
         child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        // "close": after its output is read to the end.
+        const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
         const handedOver = new Promise<RunEvent[]>((resolve, reject) => {
           child.stdout.on("data", (chunk: Buffer) => {
             stdout += chunk.toString();
@@ -75,7 +113,15 @@ describe.each(examples)(
           });
         });
         const events = await handedOver;
+        // Its Redis and MCP servers, to check they stop with it.
+        const started = childrenOf(child.pid ?? -1);
+        expect(started.length).toBeGreaterThan(0);
         child.kill("SIGINT");
+        expect(await exited).toBe(130);
+        expect(stderr).toMatch(
+          /stopped before run \S+ ended; it ran in this process \(--dev\), and stopped with it \(cli\.interrupted\)/,
+        );
+        expect(started.filter(alive)).toEqual([]);
         const toolEnd = events.find((event) => event.type === "tool-call-end");
         expect(toolEnd).toMatchObject({ name: "read_text_file", isError: false });
         if (codeTool !== undefined) {

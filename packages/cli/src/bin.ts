@@ -27,15 +27,24 @@ const output = processOutput();
 const environment = process.env;
 environment.MASTRA_TELEMETRY_DISABLED = "1";
 const cacheDirectory = environment.FREEHOLD_CACHE_DIR ?? join(homedir(), ".cache", "freehold");
+/**
+ * SIGINT and SIGTERM, for a command that stops gracefully (a worker, the gateway, `dev`, `run`): the
+ * first resolves `stopped()`, a second ends the process at once. The handlers, installed when a
+ * command first waits, stay: a library that ends the process from its own handler when it is the
+ * only one (the OpenAI Agents SDK's tracing does) leaves the shutdown to the command.
+ */
+let stopSignal: Promise<void> | undefined;
 const stopped = (): Promise<void> =>
-  new Promise((resolve) => {
-    process.once("SIGINT", () => {
+  (stopSignal ??= new Promise((resolve) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (signalled) process.exit(signal === "SIGINT" ? 130 : 143);
+      signalled = true;
       resolve();
-    });
-    process.once("SIGTERM", () => {
-      resolve();
-    });
-  });
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  }));
 try {
   await createProgram({
     output,
@@ -49,7 +58,9 @@ try {
     process.exitCode = error.exitCode;
   } else if (isFreeholdError(error)) {
     output.stderr(`error: ${error.message} (${error.code})\n`);
-    process.exitCode = 1;
+    // Stopped by Ctrl-C: the shell's code for a program ended by SIGINT.
+    const { interruptedCode } = await import("./commands/run.ts");
+    process.exitCode = error.code === interruptedCode ? 130 : 1;
   } else {
     throw error;
   }

@@ -166,6 +166,7 @@ export function createProgram(context: ProgramContext): Command {
             ...(options.dev === undefined ? {} : { dev: options.dev }),
             ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
             ...(context.modelsDirectory === undefined ? {} : { modelsDirectory: context.modelsDirectory }),
+            stopped: context.stopped,
           },
           output,
         );
@@ -427,6 +428,7 @@ export function createProgram(context: ProgramContext): Command {
           cwd: context.cwd,
           environment: context.environment,
           ...(context.modelsDirectory === undefined ? {} : { modelsDirectory: context.modelsDirectory }),
+          stopped: context.stopped,
         },
         output,
       );

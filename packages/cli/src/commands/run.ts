@@ -6,6 +6,11 @@
  * duties: `local:<os user>` (`USER`, else the OS account), whom the gateway takes for its user of
  * the same name, so you cannot approve your own run's tool calls there either.
  *
+ * Ctrl-C (SIGINT, or SIGTERM) stops following the run and closes what the command opened: with
+ * `--dev`, the folder's workers, MCP servers and Redis stop with it (and the run with them); against
+ * a running `freehold dev` or cluster the run goes on there. Either way the command ends with
+ * `cli.interrupted`, saying which.
+ *
  * @module
  */
 import { FreeholdError, isTerminal, type RunEvent } from "@freehold/api";
@@ -25,7 +30,12 @@ export interface RunOptions {
   readonly cwd: string;
   readonly environment: Readonly<Record<string, string | undefined>>;
   readonly modelsDirectory?: string;
+  /** Resolves when the command should stop (SIGINT, SIGTERM): the program's. */
+  readonly stopped?: () => Promise<void>;
 }
+
+/** The code of the error a run command ends with when it is stopped before the run ends. */
+export const interruptedCode = "cli.interrupted";
 
 /** Runs and prints; resolves to the run's final status. */
 export async function runCommand(
@@ -37,14 +47,23 @@ export async function runCommand(
     if (!options.json) output.stderr(`${style.dim(line)}\n`);
   };
   const spinner = createSpinner(output);
+  const stop = new AbortController();
+  void options.stopped?.().then(() => {
+    stop.abort();
+  });
+  /** Read through a call: the abort comes from a signal handler, between awaits. */
+  const stopping = (): boolean => stop.signal.aborted;
   const runs = await openLocalRuns(options, progress);
+  let runId: string | undefined;
   try {
     const { store } = runs;
     const namespace = runs.namespaceOf(options.agent, options.namespace);
+    if (stopping()) throw interrupted(options, undefined);
     const run = await runs.start({ namespace, agent: options.agent, input: options.input });
+    runId = run.id;
     let end: (RunEvent & { type: "run-end" }) | undefined;
     spinner.start("thinking");
-    for await (const { id, event } of store.followEvents(namespace, run.id)) {
+    for await (const { id, event } of store.followEvents(namespace, run.id, { signal: stop.signal })) {
       spinner.clear();
       if (options.json) {
         output.stdout(`${JSON.stringify({ id, ...event })}\n`);
@@ -56,12 +75,25 @@ export async function runCommand(
       else spinner.start(event.type === "tool-call-start" ? `running ${event.toolCall.name}` : "thinking");
     }
     spinner.clear();
+    if (end === undefined && stopping()) throw interrupted(options, run.id);
     if (end === undefined || !isTerminal(end.status)) {
       throw new FreeholdError("run.incomplete", `the event stream of run ${run.id} ended without run-end`);
     }
     return end;
   } finally {
     spinner.clear();
+    if (stopping()) progress(`stopping${runId === undefined ? "" : ` (run ${runId})`}`);
     await runs.close();
   }
+}
+
+function interrupted(options: RunOptions, runId: string | undefined): FreeholdError {
+  const which = runId === undefined ? "before the run started" : `before run ${runId} ended`;
+  return new FreeholdError(
+    interruptedCode,
+    options.dev === undefined
+      ? `stopped ${which}; ${runId === undefined ? "nothing was started" : "it goes on in the workers of its Redis (freehold runs lists it through a gateway)"}`
+      : `stopped ${which}; ${runId === undefined ? "nothing was started" : "it ran in this process (--dev), and stopped with it"}`,
+    { details: { ...(runId === undefined ? {} : { runId }) } },
+  );
 }

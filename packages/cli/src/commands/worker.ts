@@ -132,4 +132,5 @@ export async function workerCommand(
   await health?.close();
   connection.disconnect();
   await disposeLocalModels();
+  log("worker stopped");
 }

@@ -7,36 +7,12 @@
  * key, `ask` waits for a person: approved, it is sent again; rejected, it is not. Counted at the
  * server: every call received, no de-duplication.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { RunEvent, RunState } from "@freehold/api";
-import {
-  createAgentQueues,
-  createApprovals,
-  createRunStore,
-  startRedisServer,
-  startRun,
-  type AgentQueues,
-  type RedisServer,
-  type RunStore,
-} from "@freehold/handoff";
-import { startScriptedModelServer, type ScriptedModelServer } from "@freehold/models";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
-import { writeScriptedConfig } from "../fixtures/scripted-config.ts";
-import { createWorkerFleet, type WorkerFleet } from "./worker-fleet.ts";
+import { createApprovals, startRun } from "@freehold/handoff";
+import { describe, expect, it } from "vitest";
+import { useWorkerWorld } from "./worker-world.ts";
 
 const namespace = "interrupted";
-
-let redis: RedisServer;
-let connection: Redis;
-let store: RunStore;
-let queues: AgentQueues;
-let model: ScriptedModelServer;
-let counter: CounterServer;
-let fleet: WorkerFleet;
 
 /** An agent whose one tool is the counter's `charge`, under an interruption policy (or the default). */
 const payer = (onInterrupt?: Record<string, unknown>) => ({
@@ -44,63 +20,45 @@ const payer = (onInterrupt?: Record<string, unknown>) => ({
   tools: [{ mcpServer: "counter", allow: ["charge"], ...(onInterrupt === undefined ? {} : { onInterrupt }) }],
 });
 
-beforeAll(async () => {
-  const directory = mkdtempSync(join(tmpdir(), "freehold-interrupted-"));
-  redis = await startRedisServer();
-  connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-  store = createRunStore(connection);
-  queues = createAgentQueues(connection);
-  counter = await startCounterServer({ transport: "http" });
-  model = await startScriptedModelServer({
-    script: [
-      {
-        match: { contains: "charge" },
-        toolCalls: [{ name: "charge", arguments: { value: 5, delayMs: 3000 } }],
-      },
-      { match: { toolName: "charge" }, text: "Done." },
-    ],
-  });
-  const configFile = writeScriptedConfig(join(directory, "config.json"), {
-    namespace,
-    modelBaseUrl: model.baseUrl,
-    agents: {
-      "by-default": payer(),
-      retrying: payer({ tools: { charge: "retry" } }),
-      asking: payer({ default: "ask" }),
+const world = useWorkerWorld({
+  namespace,
+  script: [
+    {
+      match: { contains: "charge" },
+      toolCalls: [{ name: "charge", arguments: { value: 5, delayMs: 3000 } }],
     },
-    mcpServers: { counter: counter.url },
-  });
-  fleet = createWorkerFleet({ configFile, redisUrl: redis.url, concurrency: 4, lockDurationSeconds: 1 });
-});
-
-afterAll(async () => {
-  fleet.killAll();
-  await queues.close();
-  await model.close();
-  await counter.close();
-  connection.disconnect();
-  await redis.stop();
+    { match: { toolName: "charge" }, text: "Done." },
+  ],
+  agents: {
+    "by-default": payer(),
+    retrying: payer({ tools: { charge: "retry" } }),
+    asking: payer({ default: "ask" }),
+  },
+  workers: { concurrency: 4, lockDurationSeconds: 1 },
 });
 
 /** Calls of `charge` the server received for the run (every one, de-duplicated by nothing). */
 const received = (runId: string) =>
-  counter.calls().filter((call) => call.tool === "charge" && call.idempotencyKey?.startsWith(runId));
+  world.counter.calls().filter((call) => call.tool === "charge" && call.idempotencyKey?.startsWith(runId));
 
 /** Starts a run on a fresh worker and SIGKILLs that worker while the server runs the run's charge. */
 async function startAndKillMidCall(agent: string): Promise<string> {
-  fleet.killAll();
-  fleet.clearLog();
-  fleet.start();
-  await expect.poll(() => fleet.log(), { timeout: 20_000 }).toContain("worker ready");
-  const run = await startRun({ redis: connection, store, queues }, { namespace, agent, input: "charge 5" });
+  world.fleet.killAll();
+  world.fleet.clearLog();
+  world.fleet.start();
+  await expect.poll(() => world.fleet.log(), { timeout: 20_000 }).toContain("worker ready");
+  const run = await startRun(
+    { redis: world.connection, store: world.store, queues: world.queues },
+    { namespace, agent, input: "charge 5" },
+  );
   await expect.poll(() => received(run.id).length, { timeout: 20_000 }).toBe(1);
-  fleet.killAll();
-  const state = await store.require(namespace, run.id);
+  world.fleet.killAll();
+  const state = await world.store.require(namespace, run.id);
   // The call left the worker recorded as started, with no result.
   expect(
     state.pendingToolCalls.map((call) => [call.tool, call.status, call.startedAt !== undefined]),
   ).toEqual([["charge", "pending", true]]);
-  fleet.start();
+  world.fleet.start();
   return run.id;
 }
 
@@ -108,17 +66,17 @@ async function until(runId: string, status: RunState["status"]): Promise<RunStat
   await expect
     .poll(
       async () => {
-        const state = await store.require(namespace, runId);
+        const state = await world.store.require(namespace, runId);
         return state.status === status ? status : `${state.status} ${state.error?.message ?? ""}`;
       },
       { timeout: 30_000 },
     )
     .toBe(status);
-  return await store.require(namespace, runId);
+  return await world.store.require(namespace, runId);
 }
 
 async function eventsOf(runId: string): Promise<RunEvent[]> {
-  return (await store.readEvents(namespace, runId)).map(({ event }) => event);
+  return (await world.store.readEvents(namespace, runId)).map(({ event }) => event);
 }
 
 const interruptions = (events: RunEvent[]) =>
@@ -159,7 +117,11 @@ describe("a tool call in flight when its worker dies", () => {
     "waits for a person with ask: approved, it is sent again; rejected, it is not",
     { timeout: 120_000 },
     async () => {
-      const approvals = createApprovals({ redis: connection, store, queues });
+      const approvals = createApprovals({
+        redis: world.connection,
+        store: world.store,
+        queues: world.queues,
+      });
       const decide = async (runId: string, approve: boolean) => {
         const state = await until(runId, "waiting_for_approval");
         expect(state.pendingToolCalls[0]).toMatchObject({ interruptions: 1, approval: "required" });

@@ -5,67 +5,24 @@
  * dying on it again. (The crash suites, whose runs make progress between kills, run their workers
  * with a high `--max-stalls`: see worker-fleet.ts.)
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { RunState } from "@freehold/api";
-import {
-  createAgentQueues,
-  createRunStore,
-  runPickupsKey,
-  startRedisServer,
-  startRun,
-  type AgentQueues,
-  type RedisServer,
-  type RunStore,
-} from "@freehold/handoff";
-import { startScriptedModelServer, type ScriptedModelServer } from "@freehold/models";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeScriptedConfig } from "../fixtures/scripted-config.ts";
-import { createWorkerFleet, type WorkerFleet } from "./worker-fleet.ts";
+import { runPickupsKey, startRun } from "@freehold/handoff";
+import { describe, expect, it } from "vitest";
+import { useWorkerWorld } from "./worker-world.ts";
 
 const namespace = "stalls";
-let redis: RedisServer;
-let connection: Redis;
-let store: RunStore;
-let queues: AgentQueues;
-let model: ScriptedModelServer;
-let fleet: WorkerFleet;
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-  store = createRunStore(connection);
-  queues = createAgentQueues(connection);
+const world = useWorkerWorld({
+  namespace,
   // The model takes a minute to answer: a worker killed while waiting for it made no progress.
-  model = await startScriptedModelServer({ script: [{ text: "Too late.", delayMs: 60_000 }] });
-  const directory = mkdtempSync(join(tmpdir(), "freehold-stalls-"));
-  const configFile = writeScriptedConfig(join(directory, "config.json"), {
-    namespace,
-    modelBaseUrl: model.baseUrl,
-    agents: { crasher: { instructions: "Answer." } },
-  });
-  fleet = createWorkerFleet({
-    configFile,
-    redisUrl: redis.url,
-    concurrency: 1,
-    lockDurationSeconds: 1,
-    maxStalls: 3,
-  });
-  fleet.start();
-});
-
-afterAll(async () => {
-  fleet.killAll();
-  await queues.close();
-  await model.close();
-  connection.disconnect();
-  await redis.stop();
+  script: [{ text: "Too late.", delayMs: 60_000 }],
+  agents: { crasher: { instructions: "Answer." } },
+  workers: { concurrency: 1, lockDurationSeconds: 1, maxStalls: 3 },
 });
 
 describe("stalls", () => {
   it("fails a run whose worker dies every time it picks it up, after --max-stalls deaths", async () => {
+    const { connection, store, queues, fleet } = world;
+    fleet.start();
     const run = await startRun(
       { redis: connection, store, queues },
       { namespace, agent: "crasher", input: "Hi" },

@@ -1,0 +1,117 @@
+/**
+ * What the suites of `freehold worker` processes start before their tests and stop after: a real
+ * redis-server (a connection, a run store and queues on it), the scripted model server with the
+ * suite's script, the counter MCP server (as `counter`, over streamable HTTP), the workers'
+ * configuration (one namespace) and a fleet of workers on it (none started: the suite starts them).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  createAgentQueues,
+  createRunStore,
+  startRedisServer,
+  type AgentQueues,
+  type RedisServer,
+  type RunStore,
+} from "@freehold/handoff";
+import { startScriptedModelServer, type ModelScriptInput, type ScriptedModelServer } from "@freehold/models";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll } from "vitest";
+import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
+import { writeScriptedConfig } from "../fixtures/scripted-config.ts";
+import { createWorkerFleet, type WorkerFleet } from "./worker-fleet.ts";
+
+export interface WorkerWorld {
+  readonly redis: RedisServer;
+  readonly connection: Redis;
+  readonly store: RunStore;
+  readonly queues: AgentQueues;
+  readonly model: ScriptedModelServer;
+  readonly counter: CounterServer;
+  readonly fleet: WorkerFleet;
+}
+
+export interface WorkerWorldOptions {
+  readonly namespace: string;
+  readonly script: ModelScriptInput;
+  /** Agent specs by name (see scriptedConfig); the MCP server `counter` is there to allow. */
+  readonly agents: Readonly<Record<string, Record<string, unknown>>>;
+  /** The workers' options (see createWorkerFleet). */
+  readonly workers: {
+    readonly concurrency: number;
+    readonly lockDurationSeconds: number;
+    readonly maxStalls?: number;
+  };
+}
+
+/**
+ * Starts the world before the file's tests and stops it after; read the fields inside tests.
+ *
+ * @example
+ * const world = useWorkerWorld({ namespace: "stalls", script, agents: { crasher: {} }, workers: { concurrency: 1, lockDurationSeconds: 1 } });
+ * it("runs", async () => { world.fleet.start(); });
+ */
+export function useWorkerWorld(options: WorkerWorldOptions): WorkerWorld {
+  let current: (WorkerWorld & { readonly directory: string }) | undefined;
+  beforeAll(async () => {
+    const directory = mkdtempSync(join(tmpdir(), `freehold-${options.namespace}-`));
+    const redis = await startRedisServer();
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const counter = await startCounterServer({ transport: "http" });
+    const model = await startScriptedModelServer({ script: options.script });
+    const configFile = writeScriptedConfig(join(directory, "config.json"), {
+      namespace: options.namespace,
+      modelBaseUrl: model.baseUrl,
+      agents: options.agents,
+      mcpServers: { counter: counter.url },
+    });
+    current = {
+      directory,
+      redis,
+      connection,
+      store: createRunStore(connection),
+      queues: createAgentQueues(connection),
+      model,
+      counter,
+      fleet: createWorkerFleet({ configFile, redisUrl: redis.url, ...options.workers }),
+    };
+  });
+  afterAll(async () => {
+    if (current === undefined) return;
+    current.fleet.killAll();
+    await current.queues.close();
+    await current.model.close();
+    await current.counter.close();
+    current.connection.disconnect();
+    await current.redis.stop();
+    rmSync(current.directory, { recursive: true, force: true });
+  });
+  const started = (): WorkerWorld => {
+    if (current === undefined) throw new Error("useWorkerWorld: read its fields inside a test");
+    return current;
+  };
+  return {
+    get redis() {
+      return started().redis;
+    },
+    get connection() {
+      return started().connection;
+    },
+    get store() {
+      return started().store;
+    },
+    get queues() {
+      return started().queues;
+    },
+    get model() {
+      return started().model;
+    },
+    get counter() {
+      return started().counter;
+    },
+    get fleet() {
+      return started().fleet;
+    },
+  };
+}

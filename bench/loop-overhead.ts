@@ -86,7 +86,10 @@ async function startWorker(namespace: string) {
 const { runtime, worker } = await startWorker("bench");
 const agent = runtime.agent("adder");
 
-// The same agent in a tenant's namespace, on a worker of its own (as the operator deploys it).
+// The same agent in a tenant's namespace (limits and namespace written with writeTenancy), on a second
+// runtime and worker in this process. That worker shares `workerConnection` (Redis's default user,
+// the admin connection) with the untenanted one: no tenant ACL user is made, so it does not connect
+// as `freehold-tenant-<name>` as a tenant's worker the operator deploys does.
 const tenantNamespace = "bench-tenant";
 await writeTenancy(connection, {
   tenant: "bench",

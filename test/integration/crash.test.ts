@@ -10,25 +10,14 @@
  * Redis Cluster (40 runs there).
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { isTerminal } from "@freehold/api";
-import {
-  createAgentQueues,
-  connectRedis,
-  createRunStore,
-  freePort,
-  type RedisClient,
-} from "@freehold/handoff";
-import { startScriptedModelServer, type ScriptedModelServer } from "@freehold/models";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
-import { oneRedis, redisCluster, type TestRedis } from "../fixtures/redis-backends.ts";
-import { writeScriptedConfig } from "../fixtures/scripted-config.ts";
+import { freePort } from "@freehold/handoff";
+import { describe, expect, it } from "vitest";
+import { oneRedis, redisCluster } from "../fixtures/redis-backends.ts";
 import { cliBundle } from "../../packages/cli/scripts/build.ts";
 import { countToolCalls, describeToolCalls } from "./tool-call-accounting.ts";
-import { createWorkerFleet, runThroughKills, startRuns, type WorkerFleet } from "./worker-fleet.ts";
+import { runThroughKills, startRuns } from "./worker-fleet.ts";
+import { useWorkerWorld } from "./worker-world.ts";
 
 const workerCount = 3;
 const namespace = "crash";
@@ -41,51 +30,26 @@ const backends = [
 
 describe.each(backends)("workers killed mid-run on $name", (backend) => {
   const { runs } = backend;
-  let redis: TestRedis;
-  let connection: RedisClient;
-  let model: ScriptedModelServer;
-  let counter: CounterServer;
-  let configFile: string;
-  let fleet: WorkerFleet;
-
-  beforeAll(async () => {
-    redis = await backend.start();
-    connection = connectRedis(redis.url, { maxRetriesPerRequest: null });
-    const directory = mkdtempSync(join(tmpdir(), "freehold-crash-"));
-    counter = await startCounterServer({ transport: "http" });
-    model = await startScriptedModelServer({
-      script: [
-        { toolCalls: [{ name: "charge", arguments: { value: 5, delayMs: 400 } }], delayMs: 300 },
-        { toolCalls: [{ name: "slow", arguments: { steps: 2, delayMs: 200 } }], delayMs: 300 },
-        { text: "Charged and checked.", delayMs: 300 },
-      ],
-    });
-    configFile = writeScriptedConfig(join(directory, "config.json"), {
-      namespace,
-      modelBaseUrl: model.baseUrl,
-      agents: {
-        recorder: {
-          instructions: "Charge, then check.",
-          tools: [{ mcpServer: "counter", allow: ["charge", "slow"] }],
-        },
+  const world = useWorkerWorld({
+    namespace,
+    redis: backend.start,
+    script: [
+      { toolCalls: [{ name: "charge", arguments: { value: 5, delayMs: 400 } }], delayMs: 300 },
+      { toolCalls: [{ name: "slow", arguments: { steps: 2, delayMs: 200 } }], delayMs: 300 },
+      { text: "Charged and checked.", delayMs: 300 },
+    ],
+    agents: {
+      recorder: {
+        instructions: "Charge, then check.",
+        tools: [{ mcpServer: "counter", allow: ["charge", "slow"] }],
       },
-      mcpServers: { counter: counter.url },
-    });
-    fleet = createWorkerFleet({ configFile, redisUrl: redis.url, concurrency: 5, lockDurationSeconds: 2 });
-  });
-
-  afterAll(async () => {
-    fleet.killAll();
-    await model.close();
-    await counter.close();
-    connection.disconnect();
-    await redis.stop();
+    },
+    workers: { concurrency: 5, lockDurationSeconds: 2 },
   });
 
   it(`lose nothing over ${runs} runs`, { timeout: 240_000 }, async () => {
+    const { connection, store, queues, counter, fleet } = world;
     for (let index = 0; index < workerCount; index += 1) fleet.start();
-    const store = createRunStore(connection);
-    const queues = createAgentQueues(connection);
     const ids = await startRuns(
       { redis: connection, store, queues },
       { namespace, agent: "recorder", count: runs, input: (index) => `run ${index}` },
@@ -103,7 +67,6 @@ describe.each(backends)("workers killed mid-run on $name", (backend) => {
       pauseMs: 300,
       spreadMs: 600,
     });
-    await queues.close();
 
     // Every run completed, exactly once.
     const states = await Promise.all(ids.map((id) => store.require(namespace, id)));
@@ -139,8 +102,7 @@ describe.each(backends)("workers killed mid-run on $name", (backend) => {
     "on SIGTERM, stop at the next step and hand the runs to another worker",
     { timeout: 120_000 },
     async () => {
-      const store = createRunStore(connection);
-      const queues = createAgentQueues(connection);
+      const { connection, store, queues, counter, fleet } = world;
       fleet.killAll();
       fleet.clearLog();
       const first = fleet.start();
@@ -194,11 +156,11 @@ describe.each(backends)("workers killed mid-run on $name", (backend) => {
         ids.length * 2,
         { retry: 0, fail: 0, ask: 0 },
       ]);
-      await queues.close();
     },
   );
 
   it("serve probes: /healthz while alive, /readyz once consuming", { timeout: 60_000 }, async () => {
+    const { redis, configFile } = world;
     const port = await freePort();
     const child = spawn(
       process.execPath,

@@ -1,39 +1,45 @@
 /**
  * What the suites of `freehold worker` processes start before their tests and stop after: a real
- * redis-server (a connection, a run store and queues on it), the scripted model server with the
- * suite's script, the counter MCP server (as `counter`, over streamable HTTP), the workers'
- * configuration (one namespace) and a fleet of workers on it (none started: the suite starts them).
+ * redis-server, or the Redis the suite chooses (a connection, a run store and queues on it), the
+ * scripted model server with the suite's script, the counter MCP server (as `counter`, over
+ * streamable HTTP), the workers' configuration (one namespace) and a fleet of workers on it (none
+ * started: the suite starts them).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  connectRedis,
   createAgentQueues,
   createRunStore,
   startRedisServer,
   type AgentQueues,
-  type RedisServer,
+  type RedisClient,
   type RunStore,
 } from "@freehold/handoff";
 import { startScriptedModelServer, type ModelScriptInput, type ScriptedModelServer } from "@freehold/models";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
 import { startCounterServer, type CounterServer } from "../fixtures/mcp/counter-server.ts";
+import type { TestRedis } from "../fixtures/redis-backends.ts";
 import { writeScriptedConfig } from "../fixtures/scripted-config.ts";
 import { createWorkerFleet, type WorkerFleet } from "./worker-fleet.ts";
 
 export interface WorkerWorld {
-  readonly redis: RedisServer;
-  readonly connection: Redis;
+  readonly redis: TestRedis;
+  readonly connection: RedisClient;
   readonly store: RunStore;
   readonly queues: AgentQueues;
   readonly model: ScriptedModelServer;
   readonly counter: CounterServer;
+  /** The workers' configuration file. */
+  readonly configFile: string;
   readonly fleet: WorkerFleet;
 }
 
 export interface WorkerWorldOptions {
   readonly namespace: string;
+  /** Starts the Redis (a backend's `start`, see redis-backends.ts); default one redis-server. */
+  readonly redis?: () => Promise<TestRedis>;
   readonly script: ModelScriptInput;
   /** Agent specs by name (see scriptedConfig); the MCP server `counter` is there to allow. */
   readonly agents: Readonly<Record<string, Record<string, unknown>>>;
@@ -56,8 +62,8 @@ export function useWorkerWorld(options: WorkerWorldOptions): WorkerWorld {
   let current: (WorkerWorld & { readonly directory: string }) | undefined;
   beforeAll(async () => {
     const directory = mkdtempSync(join(tmpdir(), `freehold-${options.namespace}-`));
-    const redis = await startRedisServer();
-    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const redis = await (options.redis ?? startRedisServer)();
+    const connection = connectRedis(redis.url, { maxRetriesPerRequest: null });
     const counter = await startCounterServer({ transport: "http" });
     const model = await startScriptedModelServer({ script: options.script });
     const configFile = writeScriptedConfig(join(directory, "config.json"), {
@@ -74,6 +80,7 @@ export function useWorkerWorld(options: WorkerWorldOptions): WorkerWorld {
       queues: createAgentQueues(connection),
       model,
       counter,
+      configFile,
       fleet: createWorkerFleet({ configFile, redisUrl: redis.url, ...options.workers }),
     };
   });
@@ -109,6 +116,9 @@ export function useWorkerWorld(options: WorkerWorldOptions): WorkerWorld {
     },
     get counter() {
       return started().counter;
+    },
+    get configFile() {
+      return started().configFile;
     },
     get fleet() {
       return started().fleet;

@@ -59,7 +59,7 @@ try {
   } else if (isFreeholdError(error)) {
     output.stderr(`error: ${error.message} (${error.code})\n`);
     // Stopped by Ctrl-C: the shell's code for a program ended by SIGINT.
-    const { interruptedCode } = await import("./commands/run.ts");
+    const { interruptedCode } = await import("./interrupted.ts");
     process.exitCode = error.code === interruptedCode ? 130 : 1;
   } else {
     throw error;

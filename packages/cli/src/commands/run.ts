@@ -14,6 +14,7 @@
  * @module
  */
 import { FreeholdError, isTerminal, type RunEvent } from "@freehold/api";
+import { interruptedCode } from "../interrupted.ts";
 import type { Output } from "../output.ts";
 import { colourStyle, plainStyle, renderEvent } from "../render-events.ts";
 import { createSpinner } from "../spinner.ts";
@@ -34,8 +35,7 @@ export interface RunOptions {
   readonly stopped?: () => Promise<void>;
 }
 
-/** The code of the error a run command ends with when it is stopped before the run ends. */
-export const interruptedCode = "cli.interrupted";
+export { interruptedCode } from "../interrupted.ts";
 
 /** Runs and prints; resolves to the run's final status. */
 export async function runCommand(
@@ -88,12 +88,21 @@ export async function runCommand(
 }
 
 function interrupted(options: RunOptions, runId: string | undefined): FreeholdError {
-  const which = runId === undefined ? "before the run started" : `before run ${runId} ended`;
+  if (runId === undefined) {
+    return new FreeholdError(interruptedCode, "stopped before the run started; nothing was started", {
+      details: {},
+    });
+  }
+  if (options.dev === undefined) {
+    return new FreeholdError(
+      interruptedCode,
+      `stopped before run ${runId} ended; it goes on in the workers of its Redis (freehold runs lists it through a gateway)`,
+      { details: { runId } },
+    );
+  }
   return new FreeholdError(
     interruptedCode,
-    options.dev === undefined
-      ? `stopped ${which}; ${runId === undefined ? "nothing was started" : "it goes on in the workers of its Redis (freehold runs lists it through a gateway)"}`
-      : `stopped ${which}; ${runId === undefined ? "nothing was started" : "it ran in this process (--dev), and stopped with it"}`,
-    { details: { ...(runId === undefined ? {} : { runId }) } },
+    `stopped before run ${runId} ended; it ran in this process (--dev), and stopped with it`,
+    { details: { runId } },
   );
 }

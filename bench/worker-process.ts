@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RuntimeConfig } from "@freehold/api";
 import { buildCli, cliBundle } from "../packages/cli/scripts/build.ts";
-import { imageNodeOptions } from "../test/fixtures/image-node-options.ts";
+import { imageEnvironment } from "../test/fixtures/image-environment.ts";
 
 const bin = cliBundle;
 
@@ -106,7 +106,7 @@ export function startWorker(
     NODE_OPTIONS: _options,
     ...inherited
   } = process.env;
-  const environment = { ...inherited, NODE_OPTIONS: imageNodeOptions() };
+  const environment = { ...inherited, ...imageEnvironment() };
   const child = spawn(
     process.execPath,
     [bin, "worker", "--config", config, "--redis-url", redisUrl, "--concurrency", String(concurrency)],

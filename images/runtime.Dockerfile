@@ -35,8 +35,15 @@ FROM ${NODE_IMAGE}
 # of resident memory per run that has finished its steps. Capped at 16 MiB (V8's former default), a
 # waiting run holds about 15 KiB (bench/worker-memory.ts); handoff throughput with and without the
 # cap differed by less than run-to-run noise in the one pair measured (bench/handoff-throughput.ts).
-# The benches and the image test start workers with this line's options (the value may be quoted).
+# The benches and the image test start workers with this line's options (the value may be quoted)
+# and the allocator's settings below (test/fixtures/image-environment.ts).
 ENV NODE_ENV=production NODE_OPTIONS=--max-semi-space-size=16
+# glibc's allocator keeps what Node's threads free: an arena per thread (V8's compiler and garbage
+# collector helpers, libuv's pool), and, once a large buffer has been freed, a trim threshold grown to
+# its size, so the freed memory stays resident. One arena and the threshold fixed at 128 KiB give it
+# back: an idle worker holds about 85 MiB instead of 95-116 (bench/worker-memory.ts, five runs each
+# way), with handoff throughput and cold start within run-to-run noise. Other C libraries ignore them.
+ENV MALLOC_ARENA_MAX=1 MALLOC_TRIM_THRESHOLD_=131072
 # The `freehold` user (65532, as the operator's pods and the chart run it), by number so that
 # Kubernetes can check runAsNonRoot. The files stay root's: the process cannot change its code.
 RUN groupadd --gid 65532 freehold && \

@@ -47,7 +47,7 @@ import {
   type Run,
 } from "./chart-tools.ts";
 import { createKubectl } from "./kubectl.ts";
-import { dockerfileNodeOptions } from "../fixtures/image-node-options.ts";
+import { dockerfileEnvironment, dockerfileEnvLines } from "../fixtures/image-environment.ts";
 import { queueDepthMetric } from "../../operators/freehold-operator/src/index.ts";
 import { parseEdgeArguments } from "../../packages/cli/src/commands/gateway-edge.ts";
 
@@ -1744,12 +1744,9 @@ describe("the images' install steps", () => {
   ];
 
   /** The variables the Dockerfile's first stage sets (`ENV A=1 B=2`). */
+  /** The install stage's environment: the Dockerfile's first ENV line. */
   const imageEnvironment = (dockerfile: string): Record<string, string> =>
-    Object.fromEntries(
-      (/^ENV (.+)$/m.exec(dockerfile)?.[1] ?? "")
-        .split(" ")
-        .map((pair) => pair.split("=") as [string, string]),
-    );
+    dockerfileEnvLines(dockerfile)[0] ?? {};
   /** A RUN line's command as arguments (`"freehold..."` unquoted). */
   const commandArgs = (line: string): string[] => line.split(" ").map((arg) => arg.replace(/^"(.*)"$/, "$1"));
 
@@ -1849,11 +1846,11 @@ describe("the images' install steps", () => {
         expect(fromCode.stdout.trim().split("\n")).toHaveLength(frameworks.length);
         expect(fromCode.stdout).toBe(fromBundle.stdout);
       }
-      // With the image's Node options: a flag NODE_OPTIONS refuses would stop every start.
-      const nodeOptions = dockerfileNodeOptions(dockerfile);
+      // With the image's Node options and allocator settings: a flag NODE_OPTIONS refuses would stop
+      // every start.
       const started = await run(process.execPath, check, {
         cwd: context,
-        ...(nodeOptions === undefined ? {} : { environment: { NODE_OPTIONS: nodeOptions } }),
+        environment: dockerfileEnvironment(dockerfile),
       });
       expect(started.stderr).toBe("");
       expect(started.code).toBe(0);

@@ -20,12 +20,12 @@ export { mcpErrorCodes, type McpErrorCode } from "./mcp-failure.ts";
 export { createMcpPool, type McpPool, type McpPoolOptions } from "./mcp-pool.ts";
 export type { McpTool } from "./mcp-tool.ts";
 export type { McpServerState, McpServerStatus } from "./server-connection.ts";
+// The bridge's module loads when a bridge starts (stdio-bridge-entry.ts): workers never load it.
 export {
   defaultBridgeMaxSessions,
   minimumBridgeTokenLength,
   startStdioBridge,
-  type StdioBridge,
-  type StdioBridgeOptions,
-} from "./stdio-bridge.ts";
+} from "./stdio-bridge-entry.ts";
+export type { StdioBridge, StdioBridgeOptions } from "./stdio-bridge.ts";
 export { createToolBroker, type ToolBroker, type ToolGrant } from "./tool-broker.ts";
 export type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";

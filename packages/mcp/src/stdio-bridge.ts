@@ -29,6 +29,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { isInitializeRequest, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { FreeholdError } from "@freehold/api";
 import { describeError } from "./mcp-failure.ts";
+import { defaultBridgeMaxSessions, minimumBridgeTokenLength } from "./stdio-bridge-entry.ts";
 import { StdioProcessTransport } from "./stdio-process-transport.ts";
 
 /** Options of {@link startStdioBridge}. */
@@ -80,12 +81,6 @@ interface BridgeSession {
 
 const maxBodyBytes = 4 * 1024 * 1024;
 
-/** The default of {@link StdioBridgeOptions.maxSessions}. */
-export const defaultBridgeMaxSessions = 32;
-
-/** The shortest token {@link startStdioBridge} accepts. */
-export const minimumBridgeTokenLength = 16;
-
 /** How long a client refused for the session cap is asked to wait, in seconds. */
 const retryAfterSeconds = 5;
 
@@ -107,12 +102,13 @@ function ignore(): void {
 }
 
 /**
- * Serves a stdio MCP server over streamable HTTP, one child per session.
+ * Serves a stdio MCP server over streamable HTTP, one child per session. The package exports it
+ * through stdio-bridge-entry.ts, which loads this module on first use.
  *
  * @example
  * ```ts
- * const bridge = await startStdioBridge({ command: "npx", args: ["-y", "@modelcontextprotocol/server-memory"], host: "0.0.0.0", port: 8080 });
- * const pool = createMcpPool({ memory: { transport: "http", url: bridge.url } });
+ * const bridge = await startStdioBridge({ command: "npx", args: ["-y", "@modelcontextprotocol/server-memory"], token, host: "0.0.0.0", port: 8080 });
+ * const pool = createMcpPool({ memory: { transport: "http", url: bridge.url, headers: { Authorization: `Bearer ${token}` } } });
  * // …
  * await bridge.close();
  * ```

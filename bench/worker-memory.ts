@@ -6,8 +6,10 @@
  * what the next 1,000 add, on a worker that has worked; the first 100's figure over idle, which also
  * holds the worker's first work (code compiled, connections opened), is printed beside it. Baseline in the same run: an idle bare
  * Node process. RSS is read from /proc; each figure is the median of 10 readings 100 ms apart,
- * taken after 10 s of quiet (V8's memory reducer collects after a few idle seconds: the steady state
- * of a worker whose runs wait for hours, not the garbage of their last steps).
+ * taken after 30 s of quiet: the steady state of a worker whose runs wait for hours, not the garbage
+ * of its start or of their last steps. V8's memory reducer shrinks the heap (the young generation
+ * grown to its 16 MiB semi-spaces, the old generation's free pages) 10-20 s after a worker goes
+ * quiet; a reading before it is a transient up to 20 MiB higher.
  * Goals: idle <= 80 MiB, <= 50 KiB per waiting run. Prints one JSON line.
  */
 import { spawn } from "node:child_process";
@@ -35,6 +37,8 @@ const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
 const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** How long the worker is left quiet before each figure (see the module comment). */
+const quietMs = 30_000;
 
 const model = await startScriptedModelServer({
   script: {
@@ -80,7 +84,7 @@ await warmUpExit;
 const baseline = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"]);
 const { child, ready } = startWorker(config, redis.url, concurrent, compileCache);
 await ready;
-await settle(10_000);
+await settle(quietMs);
 const pid = child.pid ?? 0;
 const idleMb = await steadyMb(pid);
 const baselineMb = residentMb(baseline.pid ?? 0);
@@ -118,7 +122,7 @@ async function waitingBatch(batch: number, count: number): Promise<number> {
       `expected ${ids.length} runs waiting_for_human, got ${JSON.stringify(Object.fromEntries(counts))}`,
     );
   }
-  await settle(10_000);
+  await settle(quietMs);
   return steadyMb(pid);
 }
 

@@ -41,8 +41,9 @@ ENV NODE_ENV=production NODE_OPTIONS=--max-semi-space-size=16
 # glibc's allocator keeps what Node's threads free: an arena per thread (V8's compiler and garbage
 # collector helpers, libuv's pool), and, once a large buffer has been freed, a trim threshold grown to
 # its size, so the freed memory stays resident. One arena and the threshold fixed at 128 KiB give it
-# back: an idle worker holds about 85 MiB instead of 95-116 (bench/worker-memory.ts, five runs each
-# way), with handoff throughput and cold start within run-to-run noise. Other C libraries ignore them.
+# back: an idle worker holds about 85 MiB instead of 97 (bench/worker-memory.ts, steady state after
+# 30 s of quiet), with handoff throughput and cold start within run-to-run noise. Other C libraries
+# ignore them.
 ENV MALLOC_ARENA_MAX=1 MALLOC_TRIM_THRESHOLD_=131072
 # The `freehold` user (65532, as the operator's pods and the chart run it), by number so that
 # Kubernetes can check runAsNonRoot. The files stay root's: the process cannot change its code.

@@ -1743,9 +1743,12 @@ describe("the images' install steps", () => {
     },
   ];
 
-  /** The variables the Dockerfile's first stage sets (`ENV A=1 B=2`). */
-  /** The install stage's environment: the Dockerfile's first ENV line. */
-  const imageEnvironment = (dockerfile: string): Record<string, string> =>
+  /**
+   * The install stage's environment: the variables the Dockerfile's first `ENV` line sets
+   * (`ENV A=1 B=2`), which its `pnpm install` lines run with. Not the runtime image's process
+   * environment (`imageEnvironment()` in test/fixtures/image-environment.ts).
+   */
+  const installEnvironment = (dockerfile: string): Record<string, string> =>
     dockerfileEnvLines(dockerfile)[0] ?? {};
   /** A RUN line's command as arguments (`"freehold..."` unquoted). */
   const commandArgs = (line: string): string[] => line.split(" ").map((arg) => arg.replace(/^"(.*)"$/, "$1"));
@@ -1790,7 +1793,7 @@ describe("the images' install steps", () => {
     const install = async (context: string, line: string): Promise<void> => {
       const installed = await run("pnpm", commandArgs(line).slice(1), {
         cwd: context,
-        environment: imageEnvironment(dockerfile),
+        environment: installEnvironment(dockerfile),
       });
       expect(installed.code, installed.stdout + installed.stderr).toBe(0);
     };

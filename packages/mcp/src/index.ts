@@ -21,11 +21,12 @@ export { createMcpPool, type McpPool, type McpPoolOptions } from "./mcp-pool.ts"
 export type { McpTool } from "./mcp-tool.ts";
 export type { McpServerState, McpServerStatus } from "./server-connection.ts";
 // The bridge's module loads when a bridge starts (stdio-bridge-entry.ts): workers never load it.
+export { startStdioBridge } from "./stdio-bridge-entry.ts";
 export {
   defaultBridgeMaxSessions,
   minimumBridgeTokenLength,
-  startStdioBridge,
-} from "./stdio-bridge-entry.ts";
-export type { StdioBridge, StdioBridgeOptions } from "./stdio-bridge.ts";
+  type StdioBridge,
+  type StdioBridgeOptions,
+} from "./stdio-bridge-options.ts";
 export { createToolBroker, type ToolBroker, type ToolGrant } from "./tool-broker.ts";
 export type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";

@@ -5,13 +5,7 @@
  *
  * @module
  */
-import type { StdioBridge, StdioBridgeOptions } from "./stdio-bridge.ts";
-
-/** The default of {@link StdioBridgeOptions.maxSessions}. */
-export const defaultBridgeMaxSessions = 32;
-
-/** The shortest token {@link startStdioBridge} accepts. */
-export const minimumBridgeTokenLength = 16;
+import type { StdioBridge, StdioBridgeOptions } from "./stdio-bridge-options.ts";
 
 /**
  * Serves a stdio MCP server over streamable HTTP, one child per session (see stdio-bridge.ts).

@@ -29,48 +29,13 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { isInitializeRequest, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { FreeholdError } from "@freehold/api";
 import { describeError } from "./mcp-failure.ts";
-import { defaultBridgeMaxSessions, minimumBridgeTokenLength } from "./stdio-bridge-entry.ts";
+import {
+  defaultBridgeMaxSessions,
+  minimumBridgeTokenLength,
+  type StdioBridge,
+  type StdioBridgeOptions,
+} from "./stdio-bridge-options.ts";
 import { StdioProcessTransport } from "./stdio-process-transport.ts";
-
-/** Options of {@link startStdioBridge}. */
-export interface StdioBridgeOptions {
-  /** The stdio server's program. */
-  readonly command: string;
-  readonly args?: readonly string[];
-  /** The child's variables besides `baseEnvironment`; nothing else is inherited. */
-  readonly env?: Readonly<Record<string, string>>;
-  readonly cwd?: string;
-  /**
-   * The bearer token every request must carry (`Authorization: Bearer <token>`): at least 16
-   * characters. In a cluster the operator makes one per MCPServer (a Secret) and gives it to the
-   * bridge and to the workers of the agents that use it.
-   */
-  readonly token: string;
-  /** How many sessions (children) may run at once; a new session past it gets 503. Default: 32. */
-  readonly maxSessions?: number;
-  /** The address to listen on. Default: 127.0.0.1; use 0.0.0.0 in a container. */
-  readonly host?: string;
-  /** The port; 0 (the default) picks a free one. */
-  readonly port?: number;
-  /** The path of the MCP endpoint. Default: `/mcp`. `/healthz` answers 200 for probes. */
-  readonly path?: string;
-  /** How long a session may go without a message before its child is stopped. Default: 10 minutes. */
-  readonly sessionIdleTimeoutMs?: number;
-  /** Variables every child gets before `env`. Default: the MCP SDK's `getDefaultEnvironment()` (see `McpPoolOptions`). */
-  readonly baseEnvironment?: Readonly<Record<string, string>>;
-  /** Receives what children write to stderr, with their session id. Default: dropped. */
-  readonly onStderr?: (sessionId: string, text: string) => void;
-}
-
-/** A running bridge. */
-export interface StdioBridge {
-  /** The streamable HTTP endpoint, e.g. `http://127.0.0.1:41234/mcp`. */
-  readonly url: string;
-  /** How many sessions (and children) are open. */
-  sessions(): number;
-  /** Stops listening and kills every child's process group. */
-  close(): Promise<void>;
-}
 
 interface BridgeSession {
   lastActivity: number;

@@ -35,8 +35,6 @@ export interface RunOptions {
   readonly stopped?: () => Promise<void>;
 }
 
-export { interruptedCode } from "../interrupted.ts";
-
 /** Runs and prints; resolves to the run's final status. */
 export async function runCommand(
   options: RunOptions,

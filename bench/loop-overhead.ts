@@ -10,6 +10,11 @@
  *   worker (`createRuntime` from a RuntimeConfig, `createRuntimeWorker` on a real `redis-server`
  *   this bench starts, the tenants' quotas it enforces by default) picks the job from BullMQ and runs
  *   the loop, checkpointing every step in Redis; the clock stops when the worker logs the run's end;
+ *   Its model calls and MCP requests go through `httpFetch` (`@freehold/models`, over `node:http`),
+ *   as every worker's do, where the bare loop's clients use the global fetch;
+ * - durable with the global fetch: the same worker given the global fetch instead (`createRuntime`'s
+ *   `fetch` option), so the two HTTP stacks are alike: what is left over bare is the cost of the
+ *   checkpoints, the queue and the run store alone;
  * - durable in a tenant's namespace: the same, for an agent in a namespace given to a Tenant (with
  *   `runsPerMinute` and `tokensPerDay` set too high to be reached), so the worker also counts each
  *   model call's tokens and checks the tenant's day before the call, as for every tenant's run;
@@ -69,10 +74,13 @@ const ends = runEnds();
 const workerConnection = new Redis(redis.url, { maxRetriesPerRequest: null });
 
 /** Freehold: the runtime a worker builds from its configuration (agent `adder` in `namespace`), and the worker. */
-async function startWorker(namespace: string) {
+async function startWorker(namespace: string, fetch?: typeof globalThis.fetch) {
   const runtime = await createRuntime(
     benchConfig(model.baseUrl, counter.url, { maxSteps: steps + 5 }, namespace),
-    { resolveSecret: () => Promise.reject(new Error("the bench uses no Secret")) },
+    {
+      resolveSecret: () => Promise.reject(new Error("the bench uses no Secret")),
+      ...(fetch === undefined ? {} : { fetch }),
+    },
   );
   const worker = createRuntimeWorker({
     connection: workerConnection,
@@ -97,6 +105,12 @@ await writeTenancy(connection, {
   limits: { runsPerMinute: 1_000_000_000, tokensPerDay: 1_000_000_000_000 },
 });
 const { runtime: tenantRuntime, worker: tenantWorker } = await startWorker(tenantNamespace);
+// The same agent again, on a worker whose models and MCP connections use the global fetch.
+const globalFetchNamespace = "bench-global-fetch";
+const { runtime: globalFetchRuntime, worker: globalFetchWorker } = await startWorker(
+  globalFetchNamespace,
+  (input, init) => fetch(input, init),
+);
 
 // The bare loop's clients: the official OpenAI client and the MCP SDK's Client.
 const openai = new OpenAI({ baseURL: model.baseUrl, apiKey: "unused", maxRetries: 0, timeout: 60_000 });
@@ -187,6 +201,7 @@ log(`loop-overhead: ${rounds} rounds of ${steps} tool-calling steps + 1 answer, 
 const loops = {
   bare,
   durable: () => durable(),
+  durableGlobalFetch: () => durable(globalFetchNamespace),
   durableTenant: () => durable(tenantNamespace),
   loopInMemory,
   loopRedis,
@@ -205,6 +220,7 @@ for (let round = 0; round < rounds; round += 1) {
 const bareMs = median(samples.bare);
 const durableMs = median(samples.durable);
 const durableTenantMs = median(samples.durableTenant);
+const durableGlobalFetchMs = median(samples.durableGlobalFetch);
 const inMemoryMs = median(samples.loopInMemory);
 const redisMs = median(samples.loopRedis);
 const round3 = (value: number): number => Math.round(value * 1000) / 1000;
@@ -212,14 +228,17 @@ const overhead = durableMs - bareMs;
 log(
   `bare (openai + MCP Client) ${round3(bareMs)} ms/step; durable (worker, Redis) ${round3(durableMs)} ms/step, ` +
     `ratio ${round3(durableMs / bareMs)}, overhead ${round3(overhead)} ms/step (goal <= ${goalMsPerStep}); ` +
+    `durable with the global fetch ${round3(durableGlobalFetchMs)} ms/step (overhead ${round3(durableGlobalFetchMs - bareMs)}); ` +
     `durable in a tenant's namespace ${round3(durableTenantMs)} ms/step (overhead ${round3(durableTenantMs - bareMs)}); ` +
     `runLoop in memory ${round3(inMemoryMs)} ms/step, runLoop + Redis store ${round3(redisMs)} ms/step`,
 );
 
 await worker.close();
 await tenantWorker.close();
+await globalFetchWorker.close();
 await runtime.close();
 await tenantRuntime.close();
+await globalFetchRuntime.close();
 await client.close();
 await queues.close();
 workerConnection.disconnect();
@@ -239,6 +258,8 @@ console.log(
     overheadMsPerStep: round3(overhead),
     goalOverheadMsPerStep: goalMsPerStep,
     goalMet: overhead <= goalMsPerStep,
+    durableGlobalFetchMsPerStep: round3(durableGlobalFetchMs),
+    globalFetchOverheadMsPerStep: round3(durableGlobalFetchMs - bareMs),
     durableTenantMsPerStep: round3(durableTenantMs),
     tenantOverheadMsPerStep: round3(durableTenantMs - bareMs),
     loopInMemoryMsPerStep: round3(inMemoryMs),

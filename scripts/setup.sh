@@ -3,7 +3,8 @@
 #   1. Node 24 LTS from the npm registry into .toolchain/ when the machine's Node is older than 22
 #   2. pnpm into .toolchain/
 #   3. Debian packages the tests and the demo need (redis-server; tmux, the terminal the chat test
-#      types into; with --test, chromium for the console's browser tests), when missing
+#      types into; with --test, chromium for the console's browser tests and openssl for test
+#      certificates), when missing
 #   4. the workspace's dependencies (pnpm install --frozen-lockfile), when the lockfile changed
 #   5. the public packages compiled to JavaScript (each one's dist/, what its tarball runs) and the
 #      bundled `freehold` the images run (packages/cli/bundle) and the web console (packages/console/dist),
@@ -76,6 +77,8 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 command -v tmux >/dev/null || missing+=(tmux)
 # Chromium, for the console's browser tests (driven by playwright-core; its own downloads cannot work).
 [ $with_test -eq 0 ] || command -v chromium >/dev/null || missing+=(chromium)
+# openssl, for the self-signed certificates of the HTTPS tests.
+[ $with_test -eq 0 ] || command -v openssl >/dev/null || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   command -v apt-get >/dev/null || fail "missing ${missing[*]} and there is no apt-get; install them by hand"
   sudo=""
@@ -86,7 +89,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   # The package starts a system-wide Redis; the project starts its own on free ports.
   (command -v systemctl >/dev/null && $sudo systemctl disable --now redis-server >/dev/null 2>&1) || true
 else
-  step "apt: redis-server, tmux$([ $with_test -eq 0 ] || echo ", chromium") present"
+  step "apt: redis-server, tmux$([ $with_test -eq 0 ] || echo ", chromium, openssl") present"
 fi
 
 # 4. Workspace dependencies, reinstalled only when the lockfile or a manifest changed.

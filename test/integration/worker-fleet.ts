@@ -15,8 +15,8 @@ import { cliBundle } from "../../packages/cli/scripts/build.ts";
 const bin = cliBundle;
 
 export interface WorkerFleet {
-  /** Starts one more worker. */
-  start(): ChildProcess;
+  /** Starts one more worker, with `environment` over this process's variables. */
+  start(environment?: Readonly<Record<string, string>>): ChildProcess;
   /**
    * SIGKILLs a random worker that is working on a run and starts another; false if none is. With
    * `anyUpForMs`, any worker up that long (working on a run or not).
@@ -50,7 +50,7 @@ export function createWorkerFleet(options: {
   const workers = new Map<ChildProcess, { runs: Set<string>; partial: string; since: number }>();
   let log = "";
   let resumed = 0;
-  const start = (): ChildProcess => {
+  const start = (environment?: Readonly<Record<string, string>>): ChildProcess => {
     const child = spawn(
       process.execPath,
       [
@@ -68,7 +68,7 @@ export function createWorkerFleet(options: {
         String(options.maxStalls ?? 1_000),
         ...(options.codeRoot === undefined ? [] : ["--code-root", options.codeRoot]),
       ],
-      { stdio: ["ignore", "ignore", "pipe"] },
+      { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...environment } },
     );
     child.stderr.on("data", (chunk: Buffer) => {
       const text = chunk.toString();

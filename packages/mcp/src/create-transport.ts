@@ -14,6 +14,8 @@ import { StdioProcessTransport } from "./stdio-process-transport.ts";
 export interface TransportContext {
   /** The variables every stdio child gets before the connection's own `env`. */
   readonly baseEnvironment: Readonly<Record<string, string>>;
+  /** The fetch of HTTP and SSE transports; default: the global fetch. */
+  readonly fetch?: typeof fetch;
   /** Receives a stdio child's stderr. */
   readonly onStderr?: (text: string) => void;
 }
@@ -27,6 +29,7 @@ export function createTransport(
     case "http":
       return new StreamableHTTPClientTransport(new URL(connection.url), {
         requestInit: { headers: { ...connection.headers } },
+        ...(context.fetch === undefined ? {} : { fetch: context.fetch }),
         // The pool reconnects whole sessions itself; the SDK only retries the standalone event stream.
         reconnectionOptions: {
           initialReconnectionDelay: 500,
@@ -40,6 +43,7 @@ export function createTransport(
       // eslint-disable-next-line @typescript-eslint/no-deprecated
       return new SSEClientTransport(new URL(connection.url), {
         requestInit: { headers: { ...connection.headers } },
+        ...(context.fetch === undefined ? {} : { fetch: context.fetch }),
       });
     case "in-process":
       return connection.connect();

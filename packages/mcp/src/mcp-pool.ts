@@ -35,6 +35,11 @@ export interface McpPoolOptions {
    * for a child that gets its `env` and nothing else.
    */
   readonly baseEnvironment?: Readonly<Record<string, string>>;
+  /**
+   * The fetch HTTP and SSE servers are reached with. Default: the global fetch. Workers pass the
+   * models' `httpFetch` (over `node:http`, lighter than the global fetch).
+   */
+  readonly fetch?: typeof fetch;
   /** Called when a server's state, error or tool count changes. */
   readonly onStatusChange?: (server: string, status: McpServerStatus) => void;
   /** Called when a server's tool list is fetched and differs from the one before. */
@@ -101,6 +106,7 @@ export function createMcpPool(
       reconnect: { ...defaultBackoff, ...options.reconnect },
       pingIntervalMs: options.pingIntervalMs ?? 30_000,
       baseEnvironment: options.baseEnvironment ?? getDefaultEnvironment(),
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
       ...(options.onStatusChange === undefined
         ? {}
         : { onStatusChange: (status: McpServerStatus) => options.onStatusChange?.(name, status) }),

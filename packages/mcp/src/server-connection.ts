@@ -56,6 +56,7 @@ export interface ServerConnectionSettings {
   readonly reconnect: BackoffOptions;
   readonly pingIntervalMs: number;
   readonly baseEnvironment: Readonly<Record<string, string>>;
+  readonly fetch?: typeof fetch;
   readonly onStatusChange?: (status: McpServerStatus) => void;
   readonly onToolsChanged?: (tools: readonly McpTool[]) => void;
   readonly onStderr?: (text: string) => void;
@@ -272,6 +273,7 @@ export class ServerConnection {
     try {
       transport = await createTransport(this.#connection, {
         baseEnvironment: this.#settings.baseEnvironment,
+        ...(this.#settings.fetch === undefined ? {} : { fetch: this.#settings.fetch }),
         ...(this.#settings.onStderr === undefined ? {} : { onStderr: this.#settings.onStderr }),
       });
     } catch (error) {

@@ -1,6 +1,7 @@
 /**
  * The pool against the counter fixture over each transport (streamable HTTP, legacy SSE, stdio, a
- * server in this process): one suite, four connection factories.
+ * server in this process): one suite, four connection factories. The HTTP transports run twice: with
+ * the global fetch (the pool's default) and with the `httpFetch` workers give the pool.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +17,7 @@ import {
   type CounterServer,
 } from "../../../test/fixtures/mcp/counter-server.ts";
 import { readLedger } from "../../../test/fixtures/mcp/ledger.ts";
+import { createHttpFetch } from "../../models/src/http-fetch.ts";
 import { createMcpPool, type McpConnection, type McpPool, type ToolCallProgress } from "../src/index.ts";
 import { firstText, rejection, stdioCounter, waitFor } from "./helpers.ts";
 
@@ -23,39 +25,42 @@ interface Fixture {
   readonly connection: McpConnection;
   /** The server's own view, for the transports whose server runs in this process. */
   readonly counter?: CounterServer;
+  /** The pool's fetch, when not the global one. */
+  readonly fetch?: typeof fetch;
   close(): Promise<void>;
 }
 
 /** The HTTP fixtures refuse requests without it: the connection's headers must reach every request. */
 const requireAuthorization = "Bearer fixture-token";
 
+async function httpFixture(transport: "http" | "sse", ledger: string): Promise<Fixture> {
+  const counter = await startCounterServer({ transport, ledger, manyTools: true, requireAuthorization });
+  return {
+    connection: { transport, url: counter.url, headers: { Authorization: requireAuthorization } },
+    counter,
+    close: () => counter.close(),
+  };
+}
+
+/** `httpFetch` serves every request of both transports itself. */
+const unexpectedFallback = (input: string | URL | Request): Promise<Response> =>
+  Promise.reject(
+    new Error(
+      `httpFetch handed ${input instanceof Request ? input.url : input.toString()} to the global fetch`,
+    ),
+  );
+
 const factories: Record<string, (ledger: string) => Promise<Fixture>> = {
-  http: async (ledger) => {
-    const counter = await startCounterServer({
-      transport: "http",
-      ledger,
-      manyTools: true,
-      requireAuthorization,
-    });
-    return {
-      connection: { transport: "http", url: counter.url, headers: { Authorization: requireAuthorization } },
-      counter,
-      close: () => counter.close(),
-    };
-  },
-  sse: async (ledger) => {
-    const counter = await startCounterServer({
-      transport: "sse",
-      ledger,
-      manyTools: true,
-      requireAuthorization,
-    });
-    return {
-      connection: { transport: "sse", url: counter.url, headers: { Authorization: requireAuthorization } },
-      counter,
-      close: () => counter.close(),
-    };
-  },
+  http: (ledger) => httpFixture("http", ledger),
+  sse: (ledger) => httpFixture("sse", ledger),
+  "http (httpFetch)": async (ledger) => ({
+    ...(await httpFixture("http", ledger)),
+    fetch: createHttpFetch({ fallback: unexpectedFallback }),
+  }),
+  "sse (httpFetch)": async (ledger) => ({
+    ...(await httpFixture("sse", ledger)),
+    fetch: createHttpFetch({ fallback: unexpectedFallback }),
+  }),
   "in-process": async (ledger) => {
     // The counter's MCP server in this process, a new one per session, over the SDK's in-memory pair.
     const state = createCounterState();
@@ -95,7 +100,10 @@ describe.each(Object.keys(factories))("the pool over %s", (transport) => {
     fixture = await factory(ledger);
     pool = createMcpPool(
       { counter: fixture.connection },
-      { reconnect: { initialDelayMs: 50, maxDelayMs: 500 } },
+      {
+        reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+        ...(fixture.fetch === undefined ? {} : { fetch: fixture.fetch }),
+      },
     );
   });
 

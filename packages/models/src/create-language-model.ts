@@ -31,7 +31,7 @@ import { withRetries, type RetryOptions } from "./retrying-model.ts";
 export interface CreateLanguageModelOptions {
   /** Reads the Secret key named by `spec.apiKeySecretRef`. Required when the spec names one. */
   readonly resolveSecret?: (ref: SecretKeySelector) => Promise<string>;
-  /** The fetch to call providers with. Default: the global fetch. */
+  /** The fetch to call providers with. Default: `httpFetch`, over `node:http`. */
   readonly fetch?: typeof fetch;
   /** Already-built models for `spec.fallbacks`, in the same order. */
   readonly fallbacks?: readonly LanguageModel[];

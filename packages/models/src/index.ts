@@ -24,6 +24,7 @@ export {
   type ModelErrorCode,
   type ProviderErrorBody,
 } from "./model-error.ts";
+export { createHttpFetch, httpFetch, type HttpFetchOptions } from "./http-fetch.ts";
 export { retryDelay, withRetries, type RetryOptions } from "./retrying-model.ts";
 export { shouldFallBack, withFallbacks } from "./fallback-model.ts";
 export {

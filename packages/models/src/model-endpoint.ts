@@ -7,6 +7,7 @@
  */
 import { isFreeholdError, type FreeholdError, type Provider } from "@freehold/api";
 import { errorIfAborted } from "./call-timeout.ts";
+import { httpFetch } from "./http-fetch.ts";
 import {
   invalidResponseError,
   modelErrorFromResponse,
@@ -96,7 +97,7 @@ function parseJsonOrText(text: string): unknown {
  * ```
  */
 export function createModelEndpoint(options: ModelEndpointOptions): ModelEndpoint {
-  const fetchFunction = options.fetch ?? fetch;
+  const fetchFunction = options.fetch ?? httpFetch;
   const { provider, modelId } = options;
 
   function failure(

@@ -22,7 +22,7 @@ import {
   type McpPool,
   type McpPoolOptions,
 } from "@freehold/mcp";
-import { createLanguageModel, withFallbacks, type LanguageModel } from "@freehold/models";
+import { createLanguageModel, httpFetch, withFallbacks, type LanguageModel } from "@freehold/models";
 import { loadAgentCode } from "./agent-code.ts";
 import type { ResolvedAgent } from "./loop-driver.ts";
 import { specialTools, type Directory } from "./special-tools.ts";
@@ -35,6 +35,10 @@ export interface CreateRuntimeOptions {
   readonly modelsDirectory?: string;
   /** Options of the MCP pool (stderr of stdio servers, status changes). */
   readonly mcp?: McpPoolOptions;
+  /**
+   * The fetch models and MCP servers are reached with. Default: the models' `httpFetch`, over
+   * `node:http` (a worker never loads the global fetch's connection machinery: about 10 MiB less).
+   */
   readonly fetch?: typeof fetch;
   /**
    * Where agents' own framework code is (`spec.code.module` is relative to it): the folder under
@@ -181,7 +185,7 @@ export async function createRuntime(config: RuntimeConfig, options: CreateRuntim
   const modelOptions = {
     resolveSecret: options.resolveSecret,
     ...(options.modelsDirectory === undefined ? {} : { modelsDirectory: options.modelsDirectory }),
-    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    fetch: options.fetch ?? httpFetch,
   };
   const plainModels = new Map<string, LanguageModel>();
   const plainModel = (name: string): LanguageModel => {
@@ -213,7 +217,7 @@ export async function createRuntime(config: RuntimeConfig, options: CreateRuntim
             timeoutMs: server.spec.timeoutSeconds * 1000,
           };
   }
-  const pool = createMcpPool(connections, options.mcp);
+  const pool = createMcpPool(connections, { fetch: options.fetch ?? httpFetch, ...options.mcp });
 
   const agents = config.agents.map((agent): ResolvedAgent => ({
     namespace,

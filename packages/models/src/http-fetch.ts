@@ -12,7 +12,9 @@
  * Like the global fetch it sends `accept-encoding: gzip, deflate, br` unless told otherwise and
  * decodes those; gives up connecting after 10 s and waiting for headers after 300 s; rejects with
  * the signal's reason when aborted and with `TypeError("fetch failed", { cause })` when the network
- * fails. A request on a kept-alive connection the server had just closed is sent again once.
+ * fails. A request of an idempotent method (GET, HEAD, OPTIONS, PUT, DELETE) on a kept-alive
+ * connection the server had just closed is sent again once; a POST is not, since the server may have
+ * acted on it (an MCP `tools/call` must not run twice because a connection dropped).
  *
  * @module
  */
@@ -32,6 +34,8 @@ export interface HttpFetchOptions {
 
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);
 const nullBodyStatuses = new Set([101, 204, 205, 304]);
+/** Methods a request may be sent again with after a dropped connection (RFC 9110, section 9.2.2). */
+const idempotentMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
 type Body = string | Uint8Array | undefined;
 
@@ -219,9 +223,11 @@ export function createHttpFetch(options: HttpFetchOptions = {}): typeof fetch {
       });
       request.on("error", (error: NodeJS.ErrnoException) => {
         if (settled) return;
-        // A kept-alive connection the server closed as this request went out: once more, on a new one.
+        // A kept-alive connection the server closed as this request went out: once more, on a new one,
+        // when the method is idempotent. A POST may have reached the server and been acted on.
         if (
           !retried &&
+          idempotentMethods.has(method) &&
           response === undefined &&
           request.reusedSocket &&
           (error.code === "ECONNRESET" || error.code === "EPIPE")

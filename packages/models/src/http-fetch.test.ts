@@ -7,12 +7,12 @@ import { once } from "node:events";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createSecureServer } from "node:https";
-import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
+import { createConnection, createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { promisify } from "node:util";
-import { gzipSync, brotliCompressSync } from "node:zlib";
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHttpFetch, httpFetch } from "./http-fetch.ts";
 
@@ -35,13 +35,24 @@ function answer(request: IncomingMessage, response: ServerResponse, body: string
       response.end(JSON.stringify({ method: request.method, headers: request.headers, body }));
       return;
     case "/gzip":
-    case "/br": {
-      const json = Buffer.from(JSON.stringify({ encoded: url.pathname.slice(1) }));
+    case "/br":
+    case "/deflate":
+    case "/deflate-raw":
+    case "/deflate-empty": {
+      const name = url.pathname.slice(1);
+      const json = Buffer.from(JSON.stringify({ encoded: name }));
+      const encode = {
+        gzip: gzipSync,
+        br: brotliCompressSync,
+        deflate: deflateSync,
+        "deflate-raw": deflateRawSync,
+      };
       response.writeHead(200, {
         "content-type": "application/json",
-        "content-encoding": url.pathname === "/gzip" ? "gzip" : "br",
+        "content-encoding": name.startsWith("deflate") ? "deflate" : name,
       });
-      response.end(url.pathname === "/gzip" ? gzipSync(json) : brotliCompressSync(json));
+      // An empty body: nothing at all, not an empty stream of compressed data.
+      response.end(name === "deflate-empty" ? undefined : encode[name as keyof typeof encode](json));
       return;
     }
     case "/redirect":
@@ -155,9 +166,11 @@ describe.each(clients)("%s", (_name, client) => {
     expect([empty.status, empty.body]).toEqual([204, null]);
   });
 
-  it("decodes gzip and brotli bodies", async () => {
-    expect(await (await client(`${base}/gzip`)).json()).toEqual({ encoded: "gzip" });
-    expect(await (await client(`${base}/br`)).json()).toEqual({ encoded: "br" });
+  it("decodes gzip, brotli and deflate bodies (deflate with or without its zlib wrapper)", async () => {
+    for (const encoding of ["gzip", "br", "deflate", "deflate-raw"]) {
+      expect(await (await client(`${base}/${encoding}`)).json()).toEqual({ encoded: encoding });
+    }
+    expect(await (await client(`${base}/deflate-empty`)).text()).toBe("");
   });
 
   it("streams a body as it arrives, and cancelling it closes the connection", async () => {
@@ -358,5 +371,30 @@ describe("httpFetch over HTTPS", () => {
     setDefaultCACertificates([...defaults, certificate]);
     const response = await own(`${url}/echo`, { method: "POST", body: "over tls" });
     expect(await response.json()).toMatchObject({ method: "POST", body: "over tls" });
+  });
+
+  it("counts the wait for headers from the connection: a slow handshake does not use it up", async () => {
+    setDefaultCACertificates([...defaults, certificate]);
+    // In front of the server, a relay that holds each connection 1.5 s before passing it on: the TLS
+    // handshake ends after that, and the answer comes at once.
+    const target = new URL(url);
+    const relay = createNetServer((socket) => {
+      socket.pause();
+      setTimeout(() => {
+        const upstream = createConnection(Number(target.port), target.hostname, () => {
+          socket.pipe(upstream).pipe(socket);
+          socket.resume();
+        });
+        upstream.on("error", () => socket.destroy());
+        socket.on("error", () => upstream.destroy());
+      }, 1_500);
+    });
+    const relayed: Seen = { sockets: new Set(), closedStreams: 0 };
+    const port = await listen(relay as unknown as Server, relayed);
+    const own = createHttpFetch({ connectTimeoutMs: 10_000, headersTimeoutMs: 750 });
+    const response = await own(`https://127.0.0.1:${port}/echo`, { method: "POST", body: "late" });
+    expect(await response.json()).toMatchObject({ body: "late" });
+    for (const socket of relayed.sockets) (socket as Socket).destroy();
+    await new Promise((done) => relay.close(done));
   });
 });

@@ -10,23 +10,24 @@
  * that is a stream, a `Blob` or `FormData`, a redirect to follow (`redirect: "follow"`, the default),
  * and every request when `NODE_USE_ENV_PROXY` is set (Node's fetch then honours `HTTP(S)_PROXY`).
  * Like the global fetch it sends `accept-encoding: gzip, deflate, br` unless told otherwise and
- * decodes those; gives up connecting after 10 s and waiting for headers after 300 s; rejects with
- * the signal's reason when aborted and with `TypeError("fetch failed", { cause })` when the network
- * fails. A request of an idempotent method (GET, HEAD, OPTIONS, PUT, DELETE) on a kept-alive
- * connection the server had just closed is sent again once; a POST is not, since the server may have
- * acted on it (an MCP `tools/call` must not run twice because a connection dropped).
+ * decodes those (`deflate` with or without its zlib wrapper); gives up connecting after 10 s and,
+ * once connected, waiting for headers after 300 s; rejects with the signal's reason when aborted and
+ * with `TypeError("fetch failed", { cause })` when the network fails. A request of an idempotent
+ * method (GET, HEAD, OPTIONS, PUT, DELETE) on a kept-alive connection the server had just closed is
+ * sent again once; a POST is not, since the server may have acted on it (an MCP `tools/call` must
+ * not run twice because a connection dropped).
  *
  * @module
  */
 import { Agent, request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import type * as https from "node:https";
-import { pipeline, Readable } from "node:stream";
+import { pipeline, Readable, Transform, type TransformCallback } from "node:stream";
 
 /** Options of {@link createHttpFetch}. */
 export interface HttpFetchOptions {
   /** How long to wait for a connection (TLS included). Default 10 s, as the global fetch. */
   readonly connectTimeoutMs?: number;
-  /** How long to wait for the response's headers once the request is sent. Default 300 s, as the global fetch. */
+  /** How long to wait for the response's headers once connected. Default 300 s, as the global fetch. */
   readonly headersTimeoutMs?: number;
   /** Where requests it does not serve itself go. Default: the global fetch. */
   readonly fallback?: typeof fetch;
@@ -90,6 +91,38 @@ function timeoutError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
+/**
+ * Inflates a `deflate` body, with or without its zlib wrapper: servers send both (the global fetch
+ * accepts both). The first byte tells which: a zlib header's low four bits are 8 (the deflate method).
+ */
+class InflateEither extends Transform {
+  #inner: Transform | undefined;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (this.#inner === undefined) {
+      if (chunk.length === 0) {
+        done();
+        return;
+      }
+      const z = process.getBuiltinModule("node:zlib");
+      const options = { flush: z.constants.Z_SYNC_FLUSH, finishFlush: z.constants.Z_SYNC_FLUSH };
+      const inner =
+        ((chunk[0] ?? 0) & 0x0f) === 0x08 ? z.createInflate(options) : z.createInflateRaw(options);
+      inner.on("data", (data: Buffer) => this.push(data));
+      inner.on("end", () => this.push(null));
+      inner.on("error", (error) => this.destroy(error));
+      this.#inner = inner;
+    }
+    this.#inner.write(chunk, done);
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    if (this.#inner === undefined) this.push(null);
+    else this.#inner.end();
+    done();
+  }
+}
+
 /** The decoders for a `content-encoding`, in the order to apply them; undefined when one is unknown. */
 function decoders(encoding: string | undefined): NodeJS.ReadWriteStream[] | undefined {
   if (encoding === undefined) return [];
@@ -107,9 +140,7 @@ function decoders(encoding: string | undefined): NodeJS.ReadWriteStream[] | unde
         z.createGunzip({ flush: z.constants.Z_SYNC_FLUSH, finishFlush: z.constants.Z_SYNC_FLUSH }),
       );
     } else if (coding === "deflate") {
-      streams.push(
-        z.createInflate({ flush: z.constants.Z_SYNC_FLUSH, finishFlush: z.constants.Z_SYNC_FLUSH }),
-      );
+      streams.push(new InflateEither());
     } else if (coding === "br") {
       streams.push(
         z.createBrotliDecompress({
@@ -197,11 +228,16 @@ export function createHttpFetch(options: HttpFetchOptions = {}): typeof fetch {
       }
 
       let request: ClientRequest;
-      const headersTimer = setTimeout(() => {
-        request.destroy(
-          timeoutError("UND_ERR_HEADERS_TIMEOUT", `no response headers within ${headersTimeoutMs} ms`),
-        );
-      }, headersTimeoutMs);
+      let headersTimer: NodeJS.Timeout | undefined;
+      /** The wait for the response's headers counts from the connection, not from the request's start. */
+      const awaitHeaders = (): void => {
+        if (settled || response !== undefined) return;
+        headersTimer = setTimeout(() => {
+          request.destroy(
+            timeoutError("UND_ERR_HEADERS_TIMEOUT", `no response headers within ${headersTimeoutMs} ms`),
+          );
+        }, headersTimeoutMs);
+      };
       try {
         request = transport.request(url, { method, headers, agent: transport.agent });
       } catch (error) {
@@ -211,7 +247,10 @@ export function createHttpFetch(options: HttpFetchOptions = {}): typeof fetch {
       }
       signal?.addEventListener("abort", onAbort, { once: true });
       request.on("socket", (socket) => {
-        if (!socket.connecting) return;
+        if (!socket.connecting) {
+          awaitHeaders();
+          return;
+        }
         connectTimer = setTimeout(() => {
           request.destroy(
             timeoutError("UND_ERR_CONNECT_TIMEOUT", `no connection within ${connectTimeoutMs} ms`),
@@ -219,6 +258,7 @@ export function createHttpFetch(options: HttpFetchOptions = {}): typeof fetch {
         }, connectTimeoutMs);
         socket.once(tls ? "secureConnect" : "connect", () => {
           clearTimeout(connectTimer);
+          awaitHeaders();
         });
       });
       request.on("error", (error: NodeJS.ErrnoException) => {

@@ -12,7 +12,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { promisify } from "node:util";
-import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
+import {
+  brotliCompressSync,
+  createDeflate,
+  createDeflateRaw,
+  createGzip,
+  deflateRawSync,
+  deflateSync,
+  gzipSync,
+} from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHttpFetch, httpFetch } from "./http-fetch.ts";
 
@@ -59,14 +67,30 @@ function answer(request: IncomingMessage, response: ServerResponse, body: string
       response.writeHead(302, { location: "/echo" });
       response.end();
       return;
-    case "/events":
-      // One event now, then nothing until the client goes away.
-      response.writeHead(200, { "content-type": "text/event-stream" });
-      response.write("data: first\n\n");
+    case "/events": {
+      // One event now, then nothing until the client goes away; compressed as ?encoding= says.
+      const encoding = url.searchParams.get("encoding") ?? "";
       response.on("close", () => {
         seen.closedStreams++;
       });
+      if (encoding === "") {
+        response.writeHead(200, { "content-type": "text/event-stream" });
+        response.write("data: first\n\n");
+        return;
+      }
+      const compress = { gzip: createGzip, deflate: createDeflate, "deflate-raw": createDeflateRaw }[
+        encoding as "gzip" | "deflate" | "deflate-raw"
+      ]();
+      response.writeHead(200, {
+        "content-type": "text/event-stream",
+        "content-encoding": encoding.startsWith("deflate") ? "deflate" : encoding,
+      });
+      compress.pipe(response);
+      compress.write("data: first\n\n");
+      compress.flush();
+      response.on("close", () => compress.destroy());
       return;
+    }
     case "/hang":
       return;
     default:
@@ -173,14 +197,16 @@ describe.each(clients)("%s", (_name, client) => {
     expect(await (await client(`${base}/deflate-empty`)).text()).toBe("");
   });
 
-  it("streams a body as it arrives, and cancelling it closes the connection", async () => {
-    const before = seen.closedStreams;
-    const response = await client(`${base}/events`);
-    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    const first = await reader.read();
-    expect(new TextDecoder().decode(first.value)).toBe("data: first\n\n");
-    await reader.cancel();
-    await expect.poll(() => seen.closedStreams).toBe(before + 1);
+  it("streams a body as it arrives, compressed or not, and cancelling it closes the connection", async () => {
+    for (const encoding of ["", "gzip", "deflate", "deflate-raw"]) {
+      const before = seen.closedStreams;
+      const response = await client(`${base}/events?encoding=${encoding}`);
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      const first = await reader.read();
+      expect(new TextDecoder().decode(first.value), encoding).toBe("data: first\n\n");
+      await reader.cancel();
+      await expect.poll(() => seen.closedStreams).toBe(before + 1);
+    }
   });
 
   it("returns a redirect as is with redirect: manual, and follows it by default", async () => {

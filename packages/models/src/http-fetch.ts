@@ -121,6 +121,12 @@ class InflateEither extends Transform {
     else this.#inner.end();
     done();
   }
+
+  // A body cancelled or failed half-way: the inflater's zlib handle goes with it.
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.#inner?.destroy();
+    done(error);
+  }
 }
 
 /** The decoders for a `content-encoding`, in the order to apply them; undefined when one is unknown. */

@@ -5,7 +5,7 @@
  * the in-process model runtime, not the operator's Kubernetes client, not the frameworks of agents it
  * does not serve. Each of them costs start time and resident memory in every agent's pods. And it
  * never calls the global fetch (its model and MCP requests go through `httpFetch`, over `node:http`):
- * the global fetch's connection machinery alone holds about 10 MiB.
+ * a worker idles in 3.5 MiB less without the global fetch's connection machinery.
  */
 import { readFileSync, existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";

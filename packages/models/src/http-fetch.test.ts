@@ -330,7 +330,34 @@ describe("httpFetch", () => {
     await (await own(new Request(`${base}/echo`))).json();
     await (await own(`${base}/echo`, { method: "POST", body: new Blob(["blob"]) })).json();
     await (await own(`${base}/redirect`)).json();
-    expect(handed).toEqual([`request ${base}/echo`, `${base}/echo`, `${base}/redirect`]);
+    // A URL with credentials: the global fetch refuses it, as it should.
+    const withCredentials = base.replace("http://", "http://user:secret@");
+    await expect(own(`${withCredentials}/echo`)).rejects.toBeInstanceOf(TypeError);
+    expect(handed).toEqual([
+      `request ${base}/echo`,
+      `${base}/echo`,
+      `${base}/redirect`,
+      `${withCredentials}/echo`,
+    ]);
+  });
+
+  it("hands every request to the fallback when NODE_USE_ENV_PROXY was set as it was created", async () => {
+    const handed: string[] = [];
+    process.env["NODE_USE_ENV_PROXY"] = "1";
+    const proxied = (() => {
+      try {
+        return createHttpFetch({
+          fallback: (input, init) => {
+            handed.push(input instanceof Request ? input.url : input.toString());
+            return fetch(input, init);
+          },
+        });
+      } finally {
+        delete process.env["NODE_USE_ENV_PROXY"];
+      }
+    })();
+    await (await proxied(`${base}/echo`, { method: "POST", body: "{}" })).json();
+    expect(handed).toEqual([`${base}/echo`]);
   });
 
   it("gives up connecting after connectTimeoutMs, the TLS handshake included", async () => {

@@ -5,7 +5,7 @@
 #   3. Debian packages the tests and the demo need (redis-server; tmux, the terminal the chat test
 #      types into; with --test, chromium for the console's browser tests and openssl for test
 #      certificates), when missing
-#   4. the workspace's dependencies (pnpm install --frozen-lockfile), when the lockfile changed
+#   4. the workspace's dependencies (pnpm install --frozen-lockfile), when the lockfile, a manifest or a patch changed
 #   5. the public packages compiled to JavaScript (each one's dist/, what its tarball runs) and the
 #      bundled `freehold` the images run (packages/cli/bundle) and the web console (packages/console/dist),
 #      each when its sources changed
@@ -92,10 +92,10 @@ else
   step "apt: redis-server, tmux$([ $with_test -eq 0 ] || echo ", chromium, openssl") present"
 fi
 
-# 4. Workspace dependencies, reinstalled only when the lockfile or a manifest changed.
+# 4. Workspace dependencies, reinstalled only when the lockfile, a manifest or a patch changed.
 stamp="$toolchain/install.stamp"
 fingerprint=$(cd "$root" && git ls-files -co --exclude-standard -- pnpm-lock.yaml pnpm-workspace.yaml \
-  'package.json' '*/package.json' | sort | xargs cat | cksum)
+  'package.json' '*/package.json' 'patches/*.patch' | sort | xargs cat | cksum)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$fingerprint" ] && [ -d "$root/node_modules" ]; then
   step "pnpm install: dependencies up to date"
 else

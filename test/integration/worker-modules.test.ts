@@ -4,8 +4,9 @@
  * Not the gateway, not the stdio bridge (the MCP SDK's server side and the HTTP adapter under it), not
  * the in-process model runtime, not the operator's Kubernetes client, not the frameworks of agents it
  * does not serve. Each of them costs start time and resident memory in every agent's pods. And it
- * never calls the global fetch (its model and MCP requests go through `httpFetch`, over `node:http`):
- * a worker idles in 3.5 MiB less without the global fetch's connection machinery.
+ * never calls the global fetch (its model and MCP requests go through `httpFetch`, over `node:http`),
+ * nor loads undici, Node's fetch, at all: a worker idles in 3.5 MiB less without the global fetch's
+ * connection machinery, and in about 3 MiB less again without undici.
  */
 import { readFileSync, existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -83,6 +84,9 @@ describe("a worker's modules", () => {
       ).toEqual([]);
     }
     expect(world.fleet.log(), "the worker called the global fetch").not.toMatch(/^global-fetch /m);
+    // Nor anything else of undici, Node's fetch: not the global Headers or Response (the MCP SDK's
+    // transport and httpFetch build their own), not node:http imported as a module (which loads it).
+    expect(world.fleet.log(), "undici was loaded").toMatch(/^undici-loaded no$/m);
     const bytes = chunks.reduce((sum, chunk) => sum + readFileSync(chunk).length, 0);
     process.stderr.write(
       `worker modules: ${chunks.length} chunks of the bundle, ${Math.round(bytes / 1024)} KiB; ${loaded.length - chunks.length} other files\n`,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 
 /** What `/metrics` serves: a prom-client Registry fits. */
 export interface MetricsSource {
@@ -31,7 +31,9 @@ export async function startHealthServer(options: {
   readonly ready: () => Promise<boolean>;
   readonly metrics?: MetricsSource;
 }): Promise<HealthServer> {
-  const server: Server = createServer((request, response) => {
+  // Not an ES module import of node:http: that reads all its exports, and three of them load undici
+  // (Node's fetch), which a worker otherwise never needs (see models' http-response.ts).
+  const server: Server = process.getBuiltinModule("node:http").createServer((request, response) => {
     const answer = (status: number, text: string): void => {
       response.writeHead(status, { "content-type": "text/plain" }).end(`${text}\n`);
     };

@@ -22,7 +22,7 @@
  * @module
  */
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
@@ -256,7 +256,8 @@ export async function startStdioBridge(options: StdioBridgeOptions): Promise<Std
     await session.handle(request, response, body);
   };
 
-  const server = createServer((request, response) => {
+  // Not imported as a module: that loads undici (see models' http-response.ts).
+  const server = process.getBuiltinModule("node:http").createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
       if (!response.headersSent) sendError(response, 500, -32603, `Internal error: ${describeError(error)}`);
       else response.end();

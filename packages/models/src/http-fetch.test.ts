@@ -63,6 +63,22 @@ function answer(request: IncomingMessage, response: ServerResponse, body: string
       response.end(name === "deflate-empty" ? undefined : encode[name as keyof typeof encode](json));
       return;
     }
+    case "/read":
+      // Repeated headers, cookies apart, names out of order, and a body that starts with a BOM.
+      response.writeHead(200, [
+        ["Content-Type", "text/plain;charset=utf-8"],
+        ["X-B", "2"],
+        ["Set-Cookie", "a=1"],
+        ["X-A", "1"],
+        ["Set-Cookie", "b=2"],
+        ["X-B", "3"],
+      ]);
+      response.end("\ufeffhello, world");
+      return;
+    case "/form":
+      response.writeHead(200, { "content-type": "application/x-www-form-urlencoded" });
+      response.end("a=1&b=two");
+      return;
     case "/redirect":
       response.writeHead(302, { location: "/echo" });
       response.end();
@@ -181,6 +197,61 @@ describe.each(clients)("%s", (_name, client) => {
       headers: { "x-two": "2", "content-type": "application/x-www-form-urlencoded;charset=UTF-8" },
       body: "grant_type=client_credentials",
     });
+  });
+
+  it("reads a response as fetch does: headers sorted and read-only, a body read once, cloned, as a Blob", async () => {
+    const response = await client(`${base}/read`);
+    expect(response.url).toBe(`${base}/read`);
+    expect([response.type, response.redirected, response.statusText]).toEqual(["basic", false, "OK"]);
+    expect([...response.headers].filter(([name]) => /^(x-|set-cookie|content-type)/.test(name))).toEqual([
+      ["content-type", "text/plain;charset=utf-8"],
+      ["set-cookie", "a=1"],
+      ["set-cookie", "b=2"],
+      ["x-a", "1"],
+      ["x-b", "2, 3"],
+    ]);
+    expect([response.headers.get("X-B"), response.headers.has("x-a"), response.headers.get("x-c")]).toEqual([
+      "2, 3",
+      true,
+      null,
+    ]);
+    expect([response.headers.getSetCookie(), response.headers.get("set-cookie")]).toEqual([
+      ["a=1", "b=2"],
+      "a=1, b=2",
+    ]);
+    const seenByForEach: string[] = [];
+    response.headers.forEach((value, name) => {
+      if (name.startsWith("x-")) seenByForEach.push(`${name}=${value}`);
+    });
+    expect(seenByForEach).toEqual(["x-a=1", "x-b=2, 3"]);
+    expect(() => {
+      response.headers.set("x-a", "changed");
+    }).toThrow(TypeError);
+    expect(() => {
+      response.headers.append("x-c", "new");
+    }).toThrow(TypeError);
+    expect(response.headers.get("x-a")).toBe("1");
+
+    const copy = response.clone();
+    expect(response.bodyUsed).toBe(false);
+    expect(await copy.text()).toBe("hello, world");
+    expect(await response.text()).toBe("hello, world");
+    expect(response.bodyUsed).toBe(true);
+    await expect(response.text()).rejects.toThrow(TypeError);
+    expect(() => response.clone()).toThrow(TypeError);
+
+    const blob = await (await client(`${base}/read`)).blob();
+    expect([blob.type, blob.size]).toEqual(["text/plain;charset=utf-8", 15]);
+    expect((await (await client(`${base}/read`)).arrayBuffer()).byteLength).toBe(15);
+    expect(
+      Buffer.from(await (await client(`${base}/read`)).bytes())
+        .subarray(3)
+        .toString(),
+    ).toBe("hello, world");
+    await expect((await client(`${base}/read`)).json()).rejects.toThrow(SyntaxError);
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- the standard's method, as a client reads a form
+    const form = await (await client(`${base}/form`)).formData();
+    expect([form.get("a"), form.get("b")]).toEqual(["1", "two"]);
   });
 
   it("gives error statuses as answers, and 204 without a body", async () => {

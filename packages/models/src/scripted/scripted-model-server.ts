@@ -6,7 +6,7 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -155,7 +155,8 @@ export async function startScriptedModelServer(
     });
   }
 
-  const server = createServer((request, response) => {
+  // Not imported as a module: that loads undici (see models' http-response.ts).
+  const server = process.getBuiltinModule("node:http").createServer((request, response) => {
     const path = new URL(request.url ?? "/", "http://scripted").pathname.replace(/\/+$/, "");
     if (request.method === "POST" && path === "/v1/chat/completions") {
       chatCompletion(request, response).catch((error: unknown) => {

@@ -12,8 +12,9 @@ FROM ${NODE_IMAGE} AS install
 ENV CI=true COREPACK_ENABLE_DOWNLOAD_PROMPT=0 NODE_LLAMA_CPP_SKIP_DOWNLOAD=true
 WORKDIR /app
 RUN corepack enable
-# Dependencies first: this layer is rebuilt only when the lockfile changes.
+# Dependencies first: this layer is rebuilt only when the lockfile (or a patch of a dependency) changes.
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
+COPY patches ./patches
 RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store pnpm fetch --prod
 COPY packages ./packages
 COPY operators ./operators

@@ -1762,6 +1762,7 @@ describe("the images' install steps", () => {
       "package.json",
       "pnpm-lock.yaml",
       "pnpm-workspace.yaml",
+      "patches",
       "packages",
       "operators",
     ]);

@@ -14,7 +14,7 @@ import { isTerminal } from "@freehold/api";
 import { freePort } from "@freehold/handoff";
 import { describe, expect, it } from "vitest";
 import { oneRedis, redisCluster } from "../fixtures/redis-backends.ts";
-import { cliBundle } from "../../packages/cli/scripts/build.ts";
+import { imageCommand, imageCommandEnvironment } from "../../packages/cli/scripts/build.ts";
 import { countToolCalls, describeToolCalls } from "./tool-call-accounting.ts";
 import { runThroughKills, startRuns } from "./worker-fleet.ts";
 import { useWorkerWorld } from "./worker-world.ts";
@@ -163,9 +163,9 @@ describe.each(backends)("workers killed mid-run on $name", (backend) => {
     const { redis, configFile } = world;
     const port = await freePort();
     const child = spawn(
-      process.execPath,
-      [cliBundle, "worker", "--config", configFile, "--redis-url", redis.url, "--health-port", String(port)],
-      { stdio: ["ignore", "ignore", "pipe"] },
+      imageCommand,
+      ["worker", "--config", configFile, "--redis-url", redis.url, "--health-port", String(port)],
+      { stdio: ["ignore", "ignore", "pipe"], env: imageCommandEnvironment() },
     );
     try {
       await expect

@@ -9,10 +9,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { FreeholdError, isTerminal, type RunState } from "@freehold/api";
 import { startRun, type AgentQueues, type RunStore } from "@freehold/handoff";
 import type { RedisClient } from "@freehold/handoff";
-import { cliBundle } from "../../packages/cli/scripts/build.ts";
+import { cliBundle, imageCommand, imageCommandEnvironment } from "../../packages/cli/scripts/build.ts";
 
-// Workers start from the bundle, as the runtime image starts them (built by test/build-setup.ts).
-const bin = cliBundle;
+// Workers start as the runtime image starts them: its `freehold` script, which starts a worker from
+// its startup snapshot (built with the bundle by test/build-setup.ts). `from: "bundle"` starts them
+// from the bundle's modules instead.
 
 export interface WorkerFleet {
   /** Starts one more worker, with `environment` over this process's variables. */
@@ -45,16 +46,19 @@ export function createWorkerFleet(options: {
   readonly maxStalls?: number;
   /** The workers' `--code-root`: where agents' framework code (`spec.code`) is. */
   readonly codeRoot?: string;
+  /** How workers start: as the runtime image starts them (default), or from the bundle's modules. */
+  readonly from?: "image" | "bundle";
 }): WorkerFleet {
   /** Each worker, with the runs it is working on and the part of a log line not ended yet. */
   const workers = new Map<ChildProcess, { runs: Set<string>; partial: string; since: number }>();
   let log = "";
   let resumed = 0;
   const start = (environment?: Readonly<Record<string, string>>): ChildProcess => {
+    const fromBundle = options.from === "bundle";
     const child = spawn(
-      process.execPath,
+      fromBundle ? process.execPath : imageCommand,
       [
-        bin,
+        ...(fromBundle ? [cliBundle] : []),
         "worker",
         "--config",
         options.configFile,
@@ -68,7 +72,7 @@ export function createWorkerFleet(options: {
         String(options.maxStalls ?? 1_000),
         ...(options.codeRoot === undefined ? [] : ["--code-root", options.codeRoot]),
       ],
-      { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...environment } },
+      { stdio: ["ignore", "ignore", "pipe"], env: { ...imageCommandEnvironment(), ...environment } },
     );
     child.stderr.on("data", (chunk: Buffer) => {
       const text = chunk.toString();

@@ -1,5 +1,5 @@
 /**
- * What a `freehold worker` process loads, started from the bundle as the runtime image starts it,
+ * What a `freehold worker` process loads, started from the bundle (the modules its startup snapshot holds),
  * through its first run (a model call and a tool call over MCP): none of what a worker does not use.
  * Not the gateway, not the stdio bridge (the MCP SDK's server side and the HTTP adapter under it), not
  * the in-process model runtime, not the operator's Kubernetes client, not the frameworks of agents it
@@ -25,7 +25,9 @@ const world = useWorkerWorld({
     { match: { toolName: "add" }, text: "It is 3." },
   ],
   agents: { adder: { tools: [{ mcpServer: "counter", allow: ["add"] }] } },
-  workers: { concurrency: 1, lockDurationSeconds: 30 },
+  // From the bundle's modules: what it loads is what this test reads. (The runtime image starts a
+  // worker from its startup snapshot, which holds the same modules, already loaded.)
+  workers: { concurrency: 1, lockDurationSeconds: 30, from: "bundle" },
 });
 
 /** What a worker has no use for, by the path of a module's source (or of the file loaded). */

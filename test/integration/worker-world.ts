@@ -48,6 +48,8 @@ export interface WorkerWorldOptions {
     readonly concurrency: number;
     readonly lockDurationSeconds: number;
     readonly maxStalls?: number;
+    /** As the runtime image starts them (default), or from the bundle's modules. */
+    readonly from?: "image" | "bundle";
   };
 }
 

@@ -11,11 +11,11 @@ import { join } from "node:path";
 import { expect } from "vitest";
 import type { Kubectl } from "../../../test/cluster/kubectl.ts";
 import type { ConfigMap, Deployment, KubernetesObject } from "../src/kubernetes-objects.ts";
-import { cliBundle } from "../../../packages/cli/scripts/build.ts";
+import { imageCommand, imageCommandEnvironment } from "../../../packages/cli/scripts/build.ts";
 import { eventually, getJson } from "./test-cluster.ts";
 
-// `freehold` in the image is the bundle (built by test/build-setup.ts).
-const cli = cliBundle;
+// `freehold` as the image runs it: a worker from its startup snapshot, other commands from the
+// bundle (both built by test/build-setup.ts).
 
 /** A `freehold` process that printed what it was waited for. */
 export interface StartedFreehold {
@@ -40,8 +40,8 @@ export function startFreehold(
   ready: RegExp,
   children: ChildProcess[],
 ): Promise<StartedFreehold> {
-  const child = spawn(process.execPath, [cli, ...args], {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...environment },
+  const child = spawn(imageCommand, args, {
+    env: { PATH: imageCommandEnvironment().PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...environment },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.push(child);

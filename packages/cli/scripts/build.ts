@@ -8,8 +8,14 @@
  *   node packages/cli/scripts/build.ts --force    build anyway
  *   node packages/cli/scripts/build.ts --out DIR  build into DIR
  *
+ * Beside it, the worker's startup snapshot (src/worker-snapshot.ts): `worker-snapshot.cjs`, the
+ * worker alone bundled into one CommonJS script, and `worker.blob`, the V8 heap of that script once
+ * run, built by the Node that runs this build (a snapshot starts only the Node binary that built
+ * it). `freehold` (scripts/freehold.sh, copied here) starts `freehold worker` from the snapshot and
+ * every other command from `bin.js`; the runtime image puts it on PATH.
+ *
  * The setup runs it; a second run with nothing changed takes a fraction of a second (a fingerprint
- * of the inputs is kept in `bundle/.fingerprint`). Left out of the bundle, loaded from node_modules at
+ * of the inputs and of the Node that built it is kept in `bundle/.fingerprint`). Left out of the bundle, loaded from node_modules at
  * run time: the in-process model runtime (native binaries, loaded only when a Model uses it),
  * prom-client (loaded only when metrics are served) and the frameworks the adapters drive (loaded
  * only for agents that ask for them). A framework must be one copy in the process: an agent that is
@@ -19,10 +25,11 @@
  *
  * @module
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { parseArgs } from "node:util";
-import { build } from "rolldown";
+import { build, type Plugin } from "rolldown";
 import { digestFiles, filesUnder } from "./fingerprint.ts";
 
 const root = join(import.meta.dirname, "..", "..", "..");
@@ -35,6 +42,23 @@ const packagesDirectory = join(root, "packages");
 export const cliBundleDirectory = join(packagesDirectory, "cli", "bundle");
 /** The bundled `freehold` executable. */
 export const cliBundle = join(cliBundleDirectory, "bin.js");
+/**
+ * `freehold` as the runtime image runs it (scripts/freehold.sh): `freehold worker` from the worker's
+ * startup snapshot, other commands from {@link cliBundle}.
+ */
+export const imageCommand = imageCommandIn(cliBundleDirectory);
+
+function imageCommandIn(directory: string): string {
+  return join(directory, "freehold");
+}
+
+/**
+ * This process's environment, with the folder of the Node running it first on PATH: the `node` that
+ * {@link imageCommand} starts is the one that built the snapshot.
+ */
+export function imageCommandEnvironment(): NodeJS.ProcessEnv {
+  return { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` };
+}
 
 /** Modules the bundle imports at run time instead of containing them (see the module comment). */
 const external =
@@ -50,6 +74,103 @@ const external =
  */
 const bundledAsModules = new Set(["bullmq"]);
 
+/** Resolves the packages of {@link bundledAsModules} to their ES module build. */
+const moduleBuilds: Plugin = {
+  name: "module-builds",
+  async resolveId(source, importer, extra) {
+    if (!bundledAsModules.has(source)) return null;
+    const resolved = await this.resolve(source, importer, { ...extra, skipSelf: true });
+    if (resolved === null) return null;
+    const manifest = JSON.parse(
+      readFileSync(join(packageRoot(resolved.id, source), "package.json"), "utf8"),
+    ) as {
+      module?: string;
+    };
+    if (manifest.module === undefined) throw new Error(`${source} has no ES module build ("module")`);
+    return join(packageRoot(resolved.id, source), manifest.module);
+  },
+};
+
+/** Their modules, declared free of side effects at import. */
+const treeshake = {
+  moduleSideEffects: (id: string): boolean =>
+    ![...bundledAsModules].some((name) => id.includes(`/node_modules/${name}/`)),
+};
+
+/**
+ * For the startup snapshot: `node:tls`, required when ioredis loads, is loaded by its first use
+ * instead (a snapshot cannot hold it: Node aborts building one that has loaded it). ioredis reads
+ * its exports when it connects (`tls.connect(...)` for a `rediss://` URL), through this object.
+ */
+const deferredTls: Plugin = {
+  name: "deferred-tls",
+  resolveId: (source) => (source === "tls" || source === "node:tls" ? "\0deferred-tls" : null),
+  load: (id) =>
+    id === "\0deferred-tls"
+      ? `const tls = () => process.getBuiltinModule("node:tls");
+module.exports = new Proxy({}, {
+  get: (_, name) => tls()[name],
+  has: (_, name) => name in tls(),
+  ownKeys: () => Reflect.ownKeys(tls()),
+  getOwnPropertyDescriptor: (_, name) => ({ ...Reflect.getOwnPropertyDescriptor(tls(), name), configurable: true }),
+});`
+      : null,
+};
+
+/**
+ * Bundles `input` and every module it imports (but {@link external}'s and the framework adapters)
+ * into `script`, one CommonJS file: what a startup snapshot is built from (it holds a single script).
+ */
+export async function bundleSnapshotScript(input: string, script: string): Promise<void> {
+  await build({
+    input,
+    cwd: join(packagesDirectory, "cli"),
+    platform: "node",
+    // The adapters stay outside with their frameworks: a worker that needs one starts from the bundle.
+    external: (id) => external.test(id) || /^@freehold\/adapter-/.test(id),
+    plugins: [moduleBuilds, deferredTls],
+    treeshake,
+    logLevel: "warn",
+    output: {
+      file: script,
+      format: "cjs",
+      minify: true,
+      charset: "ascii",
+      sourcemap: true,
+      codeSplitting: false,
+    },
+  });
+}
+
+/**
+ * Runs `script` and writes the heap it leaves to `blob`, with the Node that runs this (`node
+ * --snapshot-blob <blob> --build-snapshot <script>`); throws with Node's output when it fails.
+ */
+export function buildSnapshot(script: string, blob: string): void {
+  const built = spawnSync(process.execPath, ["--snapshot-blob", blob, "--build-snapshot", script], {
+    encoding: "utf8",
+    env: { ...process.env, NODE_OPTIONS: "" },
+  });
+  if (built.status !== 0) {
+    // Node also warns of each built-in module it has not verified for snapshots.
+    throw new Error(
+      `building the startup snapshot of ${script} failed (exit ${built.status ?? built.signal}):\n${built.stderr}`,
+    );
+  }
+}
+
+/**
+ * Builds the worker's startup snapshot into `directory` (`worker-snapshot.cjs`, `worker.blob`), and
+ * the image's `freehold` script that starts a worker from it.
+ */
+async function buildWorkerSnapshot(directory: string): Promise<void> {
+  const script = join(directory, "worker-snapshot.cjs");
+  await bundleSnapshotScript(join(packagesDirectory, "cli", "src", "worker-snapshot.ts"), script);
+  buildSnapshot(script, join(directory, "worker.blob"));
+  copyFileSync(join(import.meta.dirname, "freehold.sh"), imageCommandIn(directory));
+  chmodSync(imageCommandIn(directory), 0o755);
+}
+
 /** Every file the bundle is made from, relative to the root. */
 function inputs(): string[] {
   return [
@@ -61,6 +182,7 @@ function inputs(): string[] {
     "package.json",
     relative(root, import.meta.filename),
     relative(root, join(import.meta.dirname, "fingerprint.ts")),
+    relative(root, join(import.meta.dirname, "freehold.sh")),
   ];
 }
 
@@ -74,7 +196,8 @@ function packageRoot(file: string, name: string): string {
 
 /** A digest of the inputs' names and contents: the build is current when it matches. */
 function fingerprint(): string {
-  return digestFiles(root, inputs());
+  // The Node that builds: the snapshot is its heap, and starts no other binary.
+  return `${digestFiles(root, inputs())} ${process.version} ${process.arch} ${process.execPath}`;
 }
 
 export interface BuildResult {
@@ -119,26 +242,8 @@ export async function buildCli(options: { out?: string; force?: boolean } = {}):
       );
       return true;
     },
-    plugins: [
-      {
-        name: "module-builds",
-        async resolveId(source, importer, extra) {
-          if (!bundledAsModules.has(source)) return null;
-          const resolved = await this.resolve(source, importer, { ...extra, skipSelf: true });
-          if (resolved === null) return null;
-          const manifest = JSON.parse(
-            readFileSync(join(packageRoot(resolved.id, source), "package.json"), "utf8"),
-          ) as {
-            module?: string;
-          };
-          if (manifest.module === undefined) throw new Error(`${source} has no ES module build ("module")`);
-          return join(packageRoot(resolved.id, source), manifest.module);
-        },
-      },
-    ],
-    treeshake: {
-      moduleSideEffects: (id) => ![...bundledAsModules].some((name) => id.includes(`/node_modules/${name}/`)),
-    },
+    plugins: [moduleBuilds],
+    treeshake,
     logLevel: "warn",
     // A dependency's direct eval (gray-matter, under Mastra) only keeps its scope's names unminified.
     onLog: (level, log, handler) => {
@@ -167,8 +272,9 @@ export async function buildCli(options: { out?: string; force?: boolean } = {}):
         "add each to its dependencies (catalog:), or bundle it (the external pattern in packages/cli/scripts/build.ts)",
     );
   }
-  // An executable (its first line is `#!/usr/bin/env node`): the images link it as `freehold`.
+  // An executable (its first line is `#!/usr/bin/env node`).
   chmodSync(join(directory, "bin.js"), 0o755);
+  await buildWorkerSnapshot(directory);
   // Written last: a build that stopped half-way is never taken for a current one.
   writeFileSync(stampFile, current);
   return { built: true, directory, milliseconds: performance.now() - started };

@@ -4,53 +4,20 @@
  *
  * @module
  */
-import { FreeholdError } from "@freehold/api";
-import { parseRetentionSeconds } from "@freehold/handoff";
-import { Command, Option } from "commander";
+import type { Command } from "commander";
+import { Option } from "commander";
 import { join } from "node:path";
 import { registerApprovalCommands } from "./commands/approvals.ts";
 import { registerGatewayCommand } from "./commands/gateway.ts";
 import { registerInboxCommands } from "./commands/inbox.ts";
 import { registerRunsCommand } from "./commands/runs.ts";
-import type { Output } from "./output.ts";
+import { port, positiveInteger, rootCommand, type ProgramContext } from "./program-base.ts";
+import { registerWorkerCommand } from "./worker-program.ts";
+
+export type { ProgramContext } from "./program-base.ts";
 
 // Each command's module is imported when the command runs: a worker never loads the gateway, the
 // dev environment or the local-model runtime, and starts (and idles) smaller for it.
-
-/** What the program needs from its environment. */
-export interface ProgramContext {
-  readonly output: Output;
-  /** The folder relative paths are resolved from. */
-  readonly cwd: string;
-  /** The process's environment: FREEHOLD_* settings and Secret values (FREEHOLD_SECRET_*). */
-  readonly environment: Readonly<Record<string, string | undefined>>;
-  /** Resolves when the program should stop (SIGINT, SIGTERM). */
-  readonly stopped: () => Promise<void>;
-  /** Where fetched GGUF models live. */
-  readonly modelsDirectory?: string;
-}
-
-function positiveInteger(text: string, option: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new FreeholdError(
-      "cli.invalid-option",
-      `${option} must be a whole number above 0, not ${JSON.stringify(text)}`,
-    );
-  }
-  return value;
-}
-
-function port(text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0 || value > 65_535) {
-    throw new FreeholdError(
-      "cli.invalid-option",
-      `--port must be a port number (0 to 65535), not ${JSON.stringify(text)}`,
-    );
-  }
-  return value;
-}
 
 /** The folder of the demo's manifests. */
 export const demoDirectory = join(import.meta.dirname, "..", "..", "..", "examples", "quickstart");
@@ -71,18 +38,7 @@ export const demoRun = {
  */
 export function createProgram(context: ProgramContext): Command {
   const { output } = context;
-  const program = new Command("freehold")
-    .description("Run agents on infrastructure you own.")
-    .configureOutput({
-      writeOut: (text) => {
-        output.stdout(text);
-      },
-      writeErr: (text) => {
-        output.stderr(text);
-      },
-    })
-    .exitOverride()
-    .showHelpAfterError();
+  const program = rootCommand(output);
 
   program
     .command("crds")
@@ -275,65 +231,7 @@ export function createProgram(context: ProgramContext): Command {
       );
     });
 
-  program
-    .command("worker")
-    .description("run the runtime worker of a rendered configuration (as the operator's Deployments do)")
-    .requiredOption("-c, --config <file>", "the runtime configuration (YAML or JSON)")
-    .option("--redis-url <url>", "Redis", context.environment.FREEHOLD_REDIS_URL)
-    .option("--concurrency <runs>", "runs worked on at once, per agent", "10")
-    .option("--lock-duration <seconds>", "how soon the runs of a worker that died resume on another", "30")
-    .option(
-      "--health-port <port>",
-      "serve /healthz and /readyz (probes) and /metrics (Prometheus) on this port",
-    )
-    .option(
-      "--run-retention <period>",
-      "how long finished runs keep their state and events: seconds, or 30m, 12h, 7d; 0 keeps them",
-      context.environment.FREEHOLD_RUN_RETENTION ?? "7d",
-    )
-    .option(
-      "--max-stalls <count>",
-      "how many times workers may die on a run without it making progress before it fails (runtime.stalled)",
-      "3",
-    )
-    .option(
-      "--code-root <folder>",
-      "where agents' own framework code is (spec.code.module is relative to it); default: the working directory",
-      context.environment.FREEHOLD_CODE_ROOT,
-    )
-    .action(
-      async (options: {
-        config: string;
-        codeRoot?: string;
-        redisUrl?: string;
-        concurrency: string;
-        lockDuration: string;
-        healthPort?: string;
-        runRetention: string;
-        maxStalls: string;
-      }) => {
-        if (options.redisUrl === undefined) {
-          throw new FreeholdError("cli.no-redis", "freehold worker needs --redis-url or FREEHOLD_REDIS_URL");
-        }
-        const { workerCommand } = await import("./commands/worker.ts");
-        await workerCommand(
-          {
-            config: options.config,
-            redisUrl: options.redisUrl,
-            concurrency: positiveInteger(options.concurrency, "--concurrency"),
-            lockDurationMs: positiveInteger(options.lockDuration, "--lock-duration") * 1000,
-            runRetentionSeconds: parseRetentionSeconds(options.runRetention, "--run-retention"),
-            maxStalls: positiveInteger(options.maxStalls, "--max-stalls"),
-            ...(options.healthPort === undefined ? {} : { healthPort: port(options.healthPort) }),
-            environment: context.environment,
-            ...(context.modelsDirectory === undefined ? {} : { modelsDirectory: context.modelsDirectory }),
-            ...(options.codeRoot === undefined ? {} : { codeRoot: options.codeRoot }),
-          },
-          output,
-          context.stopped(),
-        );
-      },
-    );
+  registerWorkerCommand(program, context, () => import("./commands/worker.ts"));
 
   program
     .command("model")

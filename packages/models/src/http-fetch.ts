@@ -21,15 +21,13 @@
  *
  * @module
  */
+import type * as http from "node:http";
 import type { ClientRequest, IncomingMessage } from "node:http";
 import type * as https from "node:https";
 import { pipeline, Readable, Transform, type TransformCallback } from "node:stream";
 import type * as zlib from "node:zlib";
 import { HttpHeaders, HttpResponse } from "./http-response.ts";
 
-// Not `import ... from "node:http"`: an ES module import of it reads every export, and three of them
-// (WebSocket, CloseEvent, MessageEvent) load undici, the very thing this fetch leaves out.
-const http = process.getBuiltinModule("node:http");
 
 /** Options of {@link createHttpFetch}. */
 export interface HttpFetchOptions {
@@ -185,10 +183,23 @@ export function createHttpFetch(options: HttpFetchOptions = {}): typeof fetch {
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const headersTimeoutMs = options.headersTimeoutMs ?? 300_000;
   const fallback: typeof fetch = options.fallback ?? ((input, init) => fetch(input, init));
-  const proxied = process.env["NODE_USE_ENV_PROXY"] !== undefined;
+  // NODE_USE_ENV_PROXY is read when the fetch is made: a worker started from a startup snapshot
+  // (packages/cli/src/worker-snapshot.ts) made this module's fetch when the snapshot was built.
+  const proxied = (): boolean => process.env["NODE_USE_ENV_PROXY"] !== undefined;
   // As Node's global agents: kept alive, the most recently used connection first, idle ones closed after 5 s.
   const agentOptions = { keepAlive: true, scheduling: "lifo", timeout: 5_000 } as const;
-  const httpAgent = new http.Agent(agentOptions);
+  // node:http and node:https are loaded by the first request that needs them. Not when this module
+  // loads: a startup snapshot cannot hold node:http's parser. And not as `import ... from
+  // "node:http"`: an ES module import of it reads every export, and three of them (WebSocket,
+  // CloseEvent, MessageEvent) load undici, the very thing this fetch leaves out.
+  let httpModule: { agent: http.Agent; request: typeof http.request } | undefined;
+  const plain = (): { agent: http.Agent; request: typeof http.request } => {
+    if (httpModule === undefined) {
+      const module = process.getBuiltinModule("node:http");
+      httpModule = { agent: new module.Agent(agentOptions), request: module.request };
+    }
+    return httpModule;
+  };
   let httpsModule: { agent: https.Agent; request: typeof https.request } | undefined;
   const secure = (): { agent: https.Agent; request: typeof https.request } => {
     if (httpsModule === undefined) {
@@ -213,7 +224,7 @@ export function createHttpFetch(options: HttpFetchOptions = {}): typeof fetch {
         return;
       }
       const tls = url.protocol === "https:";
-      const transport = tls ? secure() : { agent: httpAgent, request: http.request };
+      const transport = tls ? secure() : plain();
       let settled = false;
       let response: IncomingMessage | undefined;
       let bodyStream: Readable | undefined;
@@ -344,7 +355,7 @@ export function createHttpFetch(options: HttpFetchOptions = {}): typeof fetch {
 
   return async function httpFetch(input, init) {
     const body = requestBody(init?.body);
-    const usable = (typeof input === "string" || input instanceof URL) && body !== undefined && !proxied;
+    const usable = (typeof input === "string" || input instanceof URL) && body !== undefined && !proxied();
     if (!usable) return fallback(input, init);
     let url: URL;
     try {

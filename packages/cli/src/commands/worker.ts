@@ -66,12 +66,35 @@ export function readRuntimeConfig(path: string): RuntimeConfig {
   return result.data;
 }
 
+/**
+ * Why a worker of `config` cannot run from the worker's startup snapshot, or undefined when it can.
+ * Code deserialized from a snapshot cannot `import()` a module, and these are loaded so: the
+ * framework adapters (and an agent's own framework code) and the in-process model runtime.
+ */
+export function snapshotUnsupported(config: RuntimeConfig): string | undefined {
+  const framework = config.agents.find((agent) => agent.spec.framework !== "freehold");
+  if (framework !== undefined) {
+    return `agent ${framework.metadata.name} runs on the ${framework.spec.framework} framework`;
+  }
+  const local = config.models.find((model) => model.spec.provider === "local");
+  return local === undefined ? undefined : `model ${local.metadata.name} runs in the worker (provider local)`;
+}
+
 export async function workerCommand(
   options: WorkerOptions,
   output: Output,
   stopped: Promise<void>,
 ): Promise<void> {
-  const config = readRuntimeConfig(options.config);
+  await runWorker(readRuntimeConfig(options.config), options, output, stopped);
+}
+
+/** Runs the worker of a configuration already read (workerCommand reads it from `options.config`). */
+export async function runWorker(
+  config: RuntimeConfig,
+  options: WorkerOptions,
+  output: Output,
+  stopped: Promise<void>,
+): Promise<void> {
   const log = (line: string): void => {
     output.stderr(`${line}\n`);
   };

@@ -28,7 +28,6 @@ import { pipeline, Readable, Transform, type TransformCallback } from "node:stre
 import type * as zlib from "node:zlib";
 import { HttpHeaders, HttpResponse } from "./http-response.ts";
 
-
 /** Options of {@link createHttpFetch}. */
 export interface HttpFetchOptions {
   /** How long to wait for a connection (TLS included). Default 10 s, as the global fetch. */

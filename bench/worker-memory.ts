@@ -1,6 +1,6 @@
 /**
- * worker-memory: resident memory of a `freehold worker` (started as the runtime image starts it,
- * with Node's compile cache warmed) idle, then with 100 and with 1,100 runs waiting for a person: each
+ * worker-memory: resident memory of a `freehold worker` (started as the runtime image starts it:
+ * from its startup snapshot) idle, then with 100 and with 1,100 runs waiting for a person: each
  * run's model hands the conversation to the human queue `support` at once, and the bench fails unless
  * every run's status in Redis is `waiting_for_human` before it measures. Per waiting run (headline):
  * what the next 1,000 add, on a worker that has worked; the first 100's figure over idle, which also
@@ -73,7 +73,8 @@ async function steadyMb(pid: number): Promise<number> {
   return median(readings);
 }
 
-// The image's compile cache: warmed by one start, as the image build does.
+// One unmeasured start first, as the image build starts a worker once (it warms the compile cache
+// of the bundle, which a worker from the snapshot does not use, and the files' pages).
 const compileCache: CompileCache = { directory: compileCacheDirectory() };
 const warmUp = startWorker(config, redis.url, concurrent, compileCache);
 await warmUp.ready;

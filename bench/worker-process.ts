@@ -1,17 +1,16 @@
 /**
  * Shared by the worker benchmarks: a runtime configuration for one agent on the scripted model and
- * the counter MCP server, and a `freehold worker` child process to measure, started from the bundle
- * (`packages/cli/bundle`, built by packages/cli/scripts/build.ts) as the runtime image starts it.
+ * the counter MCP server, and a `freehold worker` child process to measure, started as the runtime
+ * image starts it: the bundle's `freehold` script, which starts a worker from its startup snapshot
+ * (`packages/cli/bundle`, built by packages/cli/scripts/build.ts); or from the bundle's modules.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RuntimeConfig } from "@freehold/api";
-import { buildCli, cliBundle } from "../packages/cli/scripts/build.ts";
+import { buildCli, cliBundle, imageCommand, imageCommandEnvironment } from "../packages/cli/scripts/build.ts";
 import { imageEnvironment } from "../test/fixtures/image-environment.ts";
-
-const bin = cliBundle;
 
 /** Builds the bundle the workers start from when a source changed since the last build. */
 export async function ensureBundle(): Promise<void> {
@@ -93,12 +92,22 @@ export function compileCacheDirectory(): string {
 /** How a worker process starts: with the image's warmed compile cache, or with none at all. */
 export type CompileCache = { readonly directory: string } | "none";
 
-/** Starts `freehold worker` as the runtime image does; resolves once it says it is ready. */
+/**
+ * How a worker process starts: as the runtime image starts it (its startup snapshot), or from the
+ * bundle's modules (`node bin.js worker`, what the image did before it had a snapshot).
+ */
+export type WorkerStart = "image" | "bundle";
+
+/**
+ * Starts `freehold worker` (`from` the image's command, by default); resolves once it says it is
+ * ready. The compile cache is the bundle's: a worker from the snapshot compiles nothing at start.
+ */
 export function startWorker(
   config: string,
   redisUrl: string,
   concurrency: number,
   compileCache: CompileCache,
+  from: WorkerStart = "image",
 ): { child: ChildProcess; ready: Promise<void> } {
   const {
     NODE_COMPILE_CACHE: _cache,
@@ -106,10 +115,11 @@ export function startWorker(
     NODE_OPTIONS: _options,
     ...inherited
   } = process.env;
-  const environment = { ...inherited, ...imageEnvironment() };
+  const environment = { ...inherited, PATH: imageCommandEnvironment().PATH, ...imageEnvironment() };
+  const args = ["worker", "--config", config, "--redis-url", redisUrl, "--concurrency", String(concurrency)];
   const child = spawn(
-    process.execPath,
-    [bin, "worker", "--config", config, "--redis-url", redisUrl, "--concurrency", String(concurrency)],
+    from === "image" ? imageCommand : process.execPath,
+    from === "image" ? args : [cliBundle, ...args],
     {
       stdio: ["ignore", "ignore", "pipe"],
       env:

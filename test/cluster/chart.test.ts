@@ -50,6 +50,7 @@ import { createKubectl } from "./kubectl.ts";
 import { dockerfileEnvironment, dockerfileEnvLines } from "../fixtures/image-environment.ts";
 import { queueDepthMetric } from "../../operators/freehold-operator/src/index.ts";
 import { parseEdgeArguments } from "../../packages/cli/src/commands/gateway-edge.ts";
+import { imageCommandEnvironment } from "../../packages/cli/scripts/build.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const chart = join(root, "charts", "freehold");
@@ -1712,15 +1713,30 @@ describe("the images' install steps", () => {
       path,
     );
   const bundle = "packages/cli/bundle/bin.js";
+  /** PATH with this Node first: the bundle's `freehold` script starts `node`. */
+  const nodeOnPath = (): Record<string, string> => ({ PATH: imageCommandEnvironment().PATH ?? "" });
 
   // Each image: its entry point, and arguments to node that show it starts in the installed folder.
-  const images: { file: string; entry: string[]; check: string[]; prints: string; built: boolean }[] = [
+  // `command`: what starts it instead of node (relative to the installed folder); `link`: the file
+  // of the bundle the image puts on PATH as `freehold`.
+  const images: {
+    file: string;
+    entry: string[];
+    command?: string;
+    check: string[];
+    prints: string;
+    built: boolean;
+    link?: string;
+  }[] = [
     {
+      // The bundle's `freehold` script: `freehold worker` starts from the worker's startup snapshot.
       file: "runtime.Dockerfile",
       entry: ["freehold"],
-      check: [bundle, "worker", "--help"],
+      command: "packages/cli/bundle/freehold",
+      check: ["worker", "--help"],
       prints: "Usage: freehold worker",
       built: true,
+      link: "packages/cli/bundle/freehold",
     },
     {
       file: "gateway.Dockerfile",
@@ -1728,6 +1744,7 @@ describe("the images' install steps", () => {
       check: [bundle, "gateway", "--help"],
       prints: "Usage: freehold gateway",
       built: true,
+      link: bundle,
     },
     {
       // The operator's entry point starts reconciling at once: loading its modules shows it would start.
@@ -1753,114 +1770,138 @@ describe("the images' install steps", () => {
   /** A RUN line's command as arguments (`"freehold..."` unquoted). */
   const commandArgs = (line: string): string[] => line.split(" ").map((arg) => arg.replace(/^"(.*)"$/, "$1"));
 
-  it.each(images)("$file installs and starts", async ({ file, entry, check, prints, built }) => {
-    const dockerfile = readFileSync(join(root, "images", file), "utf8");
-    const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((match) =>
-      (match[1] ?? "").split(" "),
-    );
-    expect(copied).toEqual([
-      "package.json",
-      "pnpm-lock.yaml",
-      "pnpm-workspace.yaml",
-      "patches",
-      "packages",
-      "operators",
-    ]);
-    const installs = [...dockerfile.matchAll(/^\s*(pnpm install --offline .+)$/gm)].map(
-      (match) => match[1] ?? "",
-    );
-    expect(installs[0]).toMatch(/--prod --frozen-lockfile --filter/);
-    const entrypoint = JSON.parse(/^ENTRYPOINT (.+)$/m.exec(dockerfile)?.[1] ?? "[]") as string[];
-    expect(entrypoint).toEqual(entry);
-    expect(dockerfile).toMatch(/^USER 65532:65532$/m);
-    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-slim$/m);
-    if (built) {
-      // The operator's Deployments and the chart run `freehold ...`: the bundle is on PATH.
-      expect(dockerfile).toContain(`COPY --from=build /app/packages/cli/bundle /app/packages/cli/bundle`);
-      expect(dockerfile).toMatch(new RegExp(`^RUN ln -s /app/${bundle} /usr/local/bin/freehold$`, "m"));
-      expect(installs[1]).toMatch(/^pnpm install --offline --frozen-lockfile --filter/);
-    }
-
-    const copyContext = (): string => {
-      const context = mkdtempSync(join(tmpdir(), "freehold-image-"));
-      for (const path of copied) {
-        cpSync(join(root, path), join(context, path), {
-          recursive: true,
-          filter: (source) => !ignored(source.slice(root.length + 1)),
-        });
-      }
-      return context;
-    };
-    const install = async (context: string, line: string): Promise<void> => {
-      const installed = await run("pnpm", commandArgs(line).slice(1), {
-        cwd: context,
-        environment: installEnvironment(dockerfile),
-      });
-      expect(installed.code, installed.stdout + installed.stderr).toBe(0);
-    };
-    const contexts: string[] = [];
-    try {
-      const context = copyContext();
-      contexts.push(context);
-      await install(context, installs[0] ?? "");
+  it.each(images)(
+    "$file installs and starts",
+    async ({ file, entry, command, check, prints, built, link }) => {
+      const dockerfile = readFileSync(join(root, "images", file), "utf8");
+      const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((match) =>
+        (match[1] ?? "").split(" "),
+      );
+      expect(copied).toEqual([
+        "package.json",
+        "pnpm-lock.yaml",
+        "pnpm-workspace.yaml",
+        "patches",
+        "packages",
+        "operators",
+      ]);
+      const installs = [...dockerfile.matchAll(/^\s*(pnpm install --offline .+)$/gm)].map(
+        (match) => match[1] ?? "",
+      );
+      expect(installs[0]).toMatch(/--prod --frozen-lockfile --filter/);
+      const entrypoint = JSON.parse(/^ENTRYPOINT (.+)$/m.exec(dockerfile)?.[1] ?? "[]") as string[];
+      expect(entrypoint).toEqual(entry);
+      expect(dockerfile).toMatch(/^USER 65532:65532$/m);
+      expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-slim$/m);
       if (built) {
-        const buildContext = copyContext();
-        contexts.push(buildContext);
-        await install(buildContext, installs[1] ?? "");
-        const buildLine = /^RUN (node packages\/cli\/scripts\/build\.ts)$/m.exec(dockerfile)?.[1];
-        expect(buildLine, "the build stage runs the CLI's build").toBeDefined();
-        const [command = "", ...args] = commandArgs(buildLine ?? "");
-        const builtBundle = await run(command === "node" ? process.execPath : command, args, {
-          cwd: buildContext,
-        });
-        expect(builtBundle.code, builtBundle.stdout + builtBundle.stderr).toBe(0);
-        cpSync(join(buildContext, "packages/cli/bundle"), join(context, "packages/cli/bundle"), {
-          recursive: true,
-        });
-        // Executable, as the PATH link needs it.
-        expect(statSync(join(context, bundle)).mode & 0o111).not.toBe(0);
-        expect(readFileSync(join(context, bundle), "utf8")).toMatch(/^#!\/usr\/bin\/env node\n/);
-      } else {
-        expect(existsSync(join(context, entry[1] ?? "")), `${entry[1] ?? ""} is in the image`).toBe(true);
+        // The operator's Deployments and the chart run `freehold ...`: the bundle is on PATH.
+        expect(dockerfile).toContain(`COPY --from=build /app/packages/cli/bundle /app/packages/cli/bundle`);
+        expect(dockerfile).toMatch(new RegExp(`^RUN ln -s /app/${link ?? ""} /usr/local/bin/freehold$`, "m"));
+        expect(installs[1]).toMatch(/^pnpm install --offline --frozen-lockfile --filter/);
       }
-      if (file === "runtime.Dockerfile") {
-        // Agents' own code under /app (spec.code) imports the very copy of a framework the bundle loads.
-        const linkLine = /^RUN (mkdir -p \/app\/node_modules\/@openai [\s\S]+?done)$/m.exec(dockerfile)?.[1];
-        expect(linkLine, "the image links the frameworks into /app/node_modules").toBeDefined();
-        const linked = await run("sh", ["-c", (linkLine ?? "").replaceAll("/app/", `${context}/`)], {
+
+      const copyContext = (): string => {
+        const context = mkdtempSync(join(tmpdir(), "freehold-image-"));
+        for (const path of copied) {
+          cpSync(join(root, path), join(context, path), {
+            recursive: true,
+            filter: (source) => !ignored(source.slice(root.length + 1)),
+          });
+        }
+        return context;
+      };
+      const install = async (context: string, line: string): Promise<void> => {
+        const installed = await run("pnpm", commandArgs(line).slice(1), {
           cwd: context,
+          environment: installEnvironment(dockerfile),
         });
-        expect(linked.code, linked.stderr).toBe(0);
-        const frameworks = [
-          "ai",
-          "@openai/agents",
-          "@openai/agents-core",
-          "@langchain/core/messages",
-          "@langchain/langgraph",
-          "@mastra/core/agent",
-          "zod",
-        ];
-        const probe = `for (const name of ${JSON.stringify(frameworks)}) console.log(import.meta.resolve(name));`;
-        mkdirSync(join(context, "agents"));
-        writeFileSync(join(context, "agents", "probe.mjs"), probe);
-        writeFileSync(join(context, "packages", "cli", "bundle", "probe.mjs"), probe);
-        const fromCode = await run(process.execPath, ["agents/probe.mjs"], { cwd: context });
-        const fromBundle = await run(process.execPath, ["packages/cli/bundle/probe.mjs"], { cwd: context });
-        expect(fromCode.code, fromCode.stderr).toBe(0);
-        expect(fromCode.stdout.trim().split("\n")).toHaveLength(frameworks.length);
-        expect(fromCode.stdout).toBe(fromBundle.stdout);
+        expect(installed.code, installed.stdout + installed.stderr).toBe(0);
+      };
+      const contexts: string[] = [];
+      try {
+        const context = copyContext();
+        contexts.push(context);
+        await install(context, installs[0] ?? "");
+        if (built) {
+          const buildContext = copyContext();
+          contexts.push(buildContext);
+          await install(buildContext, installs[1] ?? "");
+          const buildLine = /^RUN (node packages\/cli\/scripts\/build\.ts)$/m.exec(dockerfile)?.[1];
+          expect(buildLine, "the build stage runs the CLI's build").toBeDefined();
+          const [command = "", ...args] = commandArgs(buildLine ?? "");
+          const builtBundle = await run(command === "node" ? process.execPath : command, args, {
+            cwd: buildContext,
+          });
+          expect(builtBundle.code, builtBundle.stdout + builtBundle.stderr).toBe(0);
+          cpSync(join(buildContext, "packages/cli/bundle"), join(context, "packages/cli/bundle"), {
+            recursive: true,
+          });
+          // Executable, as the PATH link needs it.
+          expect(statSync(join(context, bundle)).mode & 0o111).not.toBe(0);
+          expect(readFileSync(join(context, bundle), "utf8")).toMatch(/^#!\/usr\/bin\/env node\n/);
+        } else {
+          expect(existsSync(join(context, entry[1] ?? "")), `${entry[1] ?? ""} is in the image`).toBe(true);
+        }
+        if (file === "runtime.Dockerfile") {
+          // Agents' own code under /app (spec.code) imports the very copy of a framework the bundle loads.
+          const linkLine = /^RUN (mkdir -p \/app\/node_modules\/@openai [\s\S]+?done)$/m.exec(
+            dockerfile,
+          )?.[1];
+          expect(linkLine, "the image links the frameworks into /app/node_modules").toBeDefined();
+          const linked = await run("sh", ["-c", (linkLine ?? "").replaceAll("/app/", `${context}/`)], {
+            cwd: context,
+          });
+          expect(linked.code, linked.stderr).toBe(0);
+          const frameworks = [
+            "ai",
+            "@openai/agents",
+            "@openai/agents-core",
+            "@langchain/core/messages",
+            "@langchain/langgraph",
+            "@mastra/core/agent",
+            "zod",
+          ];
+          const probe = `for (const name of ${JSON.stringify(frameworks)}) console.log(import.meta.resolve(name));`;
+          mkdirSync(join(context, "agents"));
+          writeFileSync(join(context, "agents", "probe.mjs"), probe);
+          writeFileSync(join(context, "packages", "cli", "bundle", "probe.mjs"), probe);
+          const fromCode = await run(process.execPath, ["agents/probe.mjs"], { cwd: context });
+          const fromBundle = await run(process.execPath, ["packages/cli/bundle/probe.mjs"], { cwd: context });
+          expect(fromCode.code, fromCode.stderr).toBe(0);
+          expect(fromCode.stdout.trim().split("\n")).toHaveLength(frameworks.length);
+          expect(fromCode.stdout).toBe(fromBundle.stdout);
+        }
+        if (file === "runtime.Dockerfile") {
+          // The startup snapshot, built again in the folder it runs from, as the final stage does.
+          const snapshotLine = /^RUN (node --snapshot-blob \S+ --build-snapshot \S+)$/m.exec(dockerfile)?.[1];
+          expect(snapshotLine, "the image builds the worker's startup snapshot").toBeDefined();
+          const [, ...snapshotArgs] = commandArgs((snapshotLine ?? "").replaceAll("/app/", `${context}/`));
+          const snapshot = await run(process.execPath, snapshotArgs, { cwd: context });
+          expect(snapshot.code, snapshot.stderr).toBe(0);
+          // A worker starts from it (a missing configuration is its first and only line: no start
+          // again from the bundle), with the image's settings.
+          const worker = await run(
+            join(context, command ?? ""),
+            ["worker", "--config", "/nonexistent/config.json", "--redis-url", "redis://127.0.0.1:1"],
+            { cwd: context, environment: { ...dockerfileEnvironment(dockerfile), ...nodeOnPath() } },
+          );
+          expect(worker.code).toBe(1);
+          expect(worker.stderr).toMatch(
+            /^error: cannot read the runtime configuration .*\(worker\.config-missing\)\n$/,
+          );
+        }
+        // With the image's Node options and allocator settings: a flag NODE_OPTIONS refuses would stop
+        // every start.
+        const started = await run(command === undefined ? process.execPath : join(context, command), check, {
+          cwd: context,
+          environment: { ...dockerfileEnvironment(dockerfile), ...nodeOnPath() },
+        });
+        expect(started.stderr).toBe("");
+        expect(started.code).toBe(0);
+        expect(started.stdout).toContain(prints);
+      } finally {
+        for (const context of contexts) rmSync(context, { recursive: true, force: true });
       }
-      // With the image's Node options and allocator settings: a flag NODE_OPTIONS refuses would stop
-      // every start.
-      const started = await run(process.execPath, check, {
-        cwd: context,
-        environment: dockerfileEnvironment(dockerfile),
-      });
-      expect(started.stderr).toBe("");
-      expect(started.code).toBe(0);
-      expect(started.stdout).toContain(prints);
-    } finally {
-      for (const context of contexts) rmSync(context, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 });

@@ -5,7 +5,8 @@
  * - a worker from the snapshot works a run through a tool call, serves /metrics (prom-client, loaded
  *   by deserialized code) and stops gracefully on SIGTERM;
  * - a worker the snapshot cannot serve (an agent on a framework adapter, which is loaded with
- *   `import()`) starts again from the bundle in the same process, says why, and works its run;
+ *   `import()`) starts again from the bundle in the same process, says why, and works its run; so
+ *   does one started with DEBUG set (read by the debug package under ioredis as it loads);
  * - a snapshot whose modules draw a UUID while it is built is refused. Node keeps a batch of random
  *   bytes for `crypto.randomUUID` in the heap: without the guard, every process started from such a
  *   snapshot draws the same UUIDs (shown here first).
@@ -43,11 +44,11 @@ afterAll(() => {
 });
 
 /** A worker started by the image's `freehold`, with what it wrote and how it ended. */
-function startWorker(configFile: string, extra: readonly string[] = []) {
+function startWorker(configFile: string, extra: readonly string[] = [], environment: NodeJS.ProcessEnv = {}) {
   const child = spawn(
     imageCommand,
     ["worker", "--config", configFile, "--redis-url", world.redis.url, "--concurrency", "1", ...extra],
-    { stdio: ["ignore", "ignore", "pipe"], env: imageCommandEnvironment() },
+    { stdio: ["ignore", "ignore", "pipe"], env: { ...imageCommandEnvironment(), ...environment } },
   );
   let log = "";
   child.stderr.on("data", (chunk: Buffer) => {
@@ -120,6 +121,20 @@ describe("the worker's startup snapshot", () => {
       worker.child.kill("SIGKILL");
     }
   }, 90_000);
+
+  it("starts a worker with DEBUG set from the bundle, whose debug logs then work", async () => {
+    const worker = startWorker(world.configFile, [], { DEBUG: "ioredis:redis" });
+    try {
+      await expect.poll(worker.log, { timeout: 30_000 }).toContain("worker ready");
+      expect(worker.log()).toContain(
+        "worker: starting from the bundle, not the startup snapshot: DEBUG is set (read as modules load)",
+      );
+      expect(commandLine(worker.child)).toContain(cliBundle);
+      expect(worker.log()).toMatch(/ioredis:redis status\[/);
+    } finally {
+      worker.child.kill("SIGKILL");
+    }
+  }, 60_000);
 
   it("refuses to be built when a module draws a UUID as it loads", async () => {
     /** Builds a snapshot of `source` and prints what two processes started from it print. */

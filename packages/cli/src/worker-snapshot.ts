@@ -16,6 +16,8 @@
  *   the worker's path may read the environment, the time or random values then. `crypto.randomUUID`
  *   is refused while it is built (snapshot-guard.ts); the fetch reads `NODE_USE_ENV_PROXY` per
  *   request, and `node:http` is loaded by the first request (a snapshot cannot hold its parser).
+ *   `DEBUG`, which the debug package under ioredis reads as it loads, makes the worker start from
+ *   the bundle.
  *
  * @module
  */
@@ -91,6 +93,8 @@ function restartFromBundle(reason: string, output: Output): never {
 async function workerCommand(options: WorkerOptions, output: Output, stopped: Promise<void>): Promise<void> {
   const moved = movedFrom(startOptions().blob);
   if (moved !== undefined) restartFromBundle(moved, output);
+  // The debug package (under ioredis) reads DEBUG as it loads: here, when the snapshot was built.
+  if (process.env.DEBUG !== undefined) restartFromBundle("DEBUG is set (read as modules load)", output);
   const config = readRuntimeConfig(options.config);
   const unsupported = snapshotUnsupported(config);
   if (unsupported !== undefined) restartFromBundle(unsupported, output);

@@ -18,7 +18,8 @@
  * call). `BENCH_FRAMEWORKS` (comma-separated) measures only those frameworks. Goal: each ratio <= 1.25. Prints progress, then one JSON line
  * `{framework: {bareMsPerStep, freeholdMsPerStep, ratio}}`.
  */
-import { useInterpretedParsing } from "@freehold/api";
+// First, as the `freehold worker` process: zod reads it as it builds the schemas other modules build.
+import "@freehold/api/interpreted-parsing";
 import { randomUUID } from "node:crypto";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { langGraphDriver } from "@freehold/adapter-langgraph";
@@ -56,9 +57,6 @@ import OpenAI from "openai";
 import { Redis } from "ioredis";
 import { startCounterServer } from "../test/fixtures/mcp/counter-server.ts";
 import { benchConfig, median, runEnds, timePerStep, type Timed } from "./worker-process.ts";
-
-// As the `freehold worker` process parses (see useInterpretedParsing).
-useInterpretedParsing();
 
 const steps = 10;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 30);

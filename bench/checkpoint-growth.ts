@@ -20,8 +20,10 @@
  *
  * Prints progress, then one JSON line.
  */
+// First, as the `freehold worker` process: zod reads it as it builds the schemas other modules build.
+import "@freehold/api/interpreted-parsing";
 import { randomUUID } from "node:crypto";
-import { useInterpretedParsing, AgentSpec, type RunEvent, type RunState } from "@freehold/api";
+import { AgentSpec, type RunEvent, type RunState } from "@freehold/api";
 import { createRunStore, newRun, startRedisServer } from "@freehold/handoff";
 import { createMcpPool, createToolBroker } from "@freehold/mcp";
 import type { GenerateResult, LanguageModel, StreamPart } from "@freehold/models";
@@ -29,9 +31,6 @@ import { runLoop, type Checkpoint } from "@freehold/runtime";
 import { Redis } from "ioredis";
 import { startCounterServer } from "../test/fixtures/mcp/counter-server.ts";
 import { median } from "./worker-process.ts";
-
-// As the `freehold worker` process parses (see useInterpretedParsing).
-useInterpretedParsing();
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);

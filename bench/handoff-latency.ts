@@ -12,7 +12,9 @@
  *
  * Prints progress, then one JSON line with p50/p99 of both and their ratios.
  */
-import { useInterpretedParsing, AgentSpec } from "@freehold/api";
+// First, as the `freehold worker` process: zod reads it as it builds the schemas other modules build.
+import "@freehold/api/interpreted-parsing";
+import { AgentSpec } from "@freehold/api";
 import { createAgentQueues, createRunStore, startRedisServer, startRun } from "@freehold/handoff";
 import { createMcpPool, createToolBroker } from "@freehold/mcp";
 import type { LanguageModel } from "@freehold/models";
@@ -21,8 +23,6 @@ import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { instantModel } from "./instant-model.ts";
 
-// As the `freehold worker` process parses (see useInterpretedParsing).
-useInterpretedParsing();
 // Not exported by @freehold/runtime (yet); createRuntime makes an agent's transfer tools with it.
 
 const wantedSamples = Number(process.env.BENCH_SAMPLES ?? 1000);

@@ -24,8 +24,10 @@
  * Headline: overhead = durable - bare, in ms per step (model call); goal <= 0.2 ms/step. Prints
  * progress, then one JSON line with the medians per step and the ratios.
  */
+// First, as the `freehold worker` process: zod reads it as it builds the schemas other modules build.
+import "@freehold/api/interpreted-parsing";
 import { randomUUID } from "node:crypto";
-import { useInterpretedParsing, type RunState } from "@freehold/api";
+import { type RunState } from "@freehold/api";
 import {
   createAgentQueues,
   createQuotas,
@@ -44,9 +46,6 @@ import OpenAI from "openai";
 import type { ChatCompletionMessageParam, ChatCompletionTool } from "openai/resources/chat/completions";
 import { startCounterServer } from "../test/fixtures/mcp/counter-server.ts";
 import { benchConfig, median, runEnds, timePerStep, type Timed } from "./worker-process.ts";
-
-// As the `freehold worker` process parses (see useInterpretedParsing).
-useInterpretedParsing();
 
 const steps = 10;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 40);

@@ -33,17 +33,16 @@
  *
  * @module
  */
+// First: zod reads it as it builds the schemas the next modules build.
+import "@freehold/api/interpreted-parsing";
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { KubeConfig } from "@kubernetes/client-node";
-import { useInterpretedParsing } from "@freehold/api";
 import { connectRedis, isClusterUrl, parseClusterUrl, parseRetentionSeconds } from "@freehold/handoff";
 import { startHealthServer } from "./health-server.ts";
 import { createOperator } from "./operator.ts";
 import { redactUrls } from "./redis-url.ts";
 import { parseConfiguredNamespaces } from "./served-namespaces.ts";
-
-useInterpretedParsing();
 
 const environment = process.env;
 const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";

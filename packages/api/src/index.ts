@@ -28,7 +28,6 @@ export {
   manifestJsonSchema,
 } from "./crds.ts";
 export { FreeholdError, isFreeholdError, type FreeholdErrorOptions, type SerializedError } from "./errors.ts";
-export { useInterpretedParsing } from "./parsing.ts";
 export { HumanQueue, HumanQueueSpec, Subject } from "./human-queue.ts";
 export { redactUrls } from "./redact.ts";
 export { startDeadline, type Deadline } from "./deadline.ts";

@@ -13,8 +13,7 @@
 import { enableCompileCache } from "node:module";
 
 enableCompileCache();
-const { useInterpretedParsing } = await import("@freehold/api");
-useInterpretedParsing();
+await import("@freehold/api/interpreted-parsing");
 const { runMain } = await import("./main.ts");
 const { createProgram } = await import("./program.ts");
 await runMain(createProgram, process.argv.slice(2));

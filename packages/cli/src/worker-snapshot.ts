@@ -22,7 +22,8 @@
  * @module
  */
 import { snapshotModulesLoaded } from "./snapshot-guard.ts";
-import { FreeholdError, RuntimeConfig, useInterpretedParsing } from "@freehold/api";
+import "@freehold/api/interpreted-parsing";
+import { FreeholdError, RuntimeConfig } from "@freehold/api";
 import { realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { startupSnapshot } from "node:v8";
@@ -31,8 +32,6 @@ import { runMain } from "./main.ts";
 import type { Output } from "./output.ts";
 import { rootCommand } from "./program-base.ts";
 import { registerWorkerCommand } from "./worker-program.ts";
-
-useInterpretedParsing();
 
 /**
  * The folder the snapshot was built in: its script's, as the bundled modules saw it then (paths they
@@ -88,6 +87,8 @@ function restartFromBundle(reason: string, output: Output): never {
     [process.execPath, ...nodeOptions, bundleExecutable, ...process.argv.slice(1)],
     process.env,
   );
+  // Not reached: execve replaces the process, or throws.
+  throw new FreeholdError("worker.restart-failed", `could not start ${bundleExecutable}`);
 }
 
 async function workerCommand(options: WorkerOptions, output: Output, stopped: Promise<void>): Promise<void> {

@@ -412,21 +412,23 @@ describe("httpFetch", () => {
     ]);
   });
 
-  it("hands every request to the fallback when NODE_USE_ENV_PROXY was set as it was created", async () => {
+  it("hands requests to the fallback while NODE_USE_ENV_PROXY is set, read per request", async () => {
+    // Per request, not when the fetch is made: a worker started from a startup snapshot made its
+    // fetch when the snapshot was built, in another environment.
     const handed: string[] = [];
+    const proxied = createHttpFetch({
+      fallback: (input, init) => {
+        handed.push(input instanceof Request ? input.url : input.toString());
+        return fetch(input, init);
+      },
+    });
     process.env["NODE_USE_ENV_PROXY"] = "1";
-    const proxied = (() => {
-      try {
-        return createHttpFetch({
-          fallback: (input, init) => {
-            handed.push(input instanceof Request ? input.url : input.toString());
-            return fetch(input, init);
-          },
-        });
-      } finally {
-        delete process.env["NODE_USE_ENV_PROXY"];
-      }
-    })();
+    try {
+      await (await proxied(`${base}/echo`, { method: "POST", body: "{}" })).json();
+    } finally {
+      delete process.env["NODE_USE_ENV_PROXY"];
+    }
+    expect(handed).toEqual([`${base}/echo`]);
     await (await proxied(`${base}/echo`, { method: "POST", body: "{}" })).json();
     expect(handed).toEqual([`${base}/echo`]);
   });

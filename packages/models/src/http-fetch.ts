@@ -9,8 +9,8 @@
  *
  * What it does not do itself it hands to the global fetch, unchanged: a `Request` as input, a body
  * that is a stream, a `Blob` or `FormData`, a redirect to follow (`redirect: "follow"`, the default),
- * and every request when `NODE_USE_ENV_PROXY` is set (Node's fetch then honours `HTTP(S)_PROXY`; read
- * when the fetch is created, as Node reads it at start).
+ * and every request made while `NODE_USE_ENV_PROXY` is set (Node's fetch then honours `HTTP(S)_PROXY`;
+ * read per request: a worker started from a startup snapshot made its fetch when the snapshot was built).
  * Like the global fetch it sends `accept-encoding: gzip, deflate, br` unless told otherwise and
  * decodes those (`deflate` with or without its zlib wrapper); gives up connecting after 10 s and,
  * once connected, waiting for headers after 300 s; rejects with the signal's reason when aborted and
@@ -23,7 +23,6 @@
  */
 import type * as http from "node:http";
 import type { ClientRequest, IncomingMessage } from "node:http";
-import type * as https from "node:https";
 import { pipeline, Readable, Transform, type TransformCallback } from "node:stream";
 import type * as zlib from "node:zlib";
 import { HttpHeaders, HttpResponse } from "./http-response.ts";
@@ -182,7 +181,7 @@ export function createHttpFetch(options: HttpFetchOptions = {}): typeof fetch {
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const headersTimeoutMs = options.headersTimeoutMs ?? 300_000;
   const fallback: typeof fetch = options.fallback ?? ((input, init) => fetch(input, init));
-  // NODE_USE_ENV_PROXY is read when the fetch is made: a worker started from a startup snapshot
+  // NODE_USE_ENV_PROXY is read per request, not now: a worker started from a startup snapshot
   // (packages/cli/src/worker-snapshot.ts) made this module's fetch when the snapshot was built.
   const proxied = (): boolean => process.env["NODE_USE_ENV_PROXY"] !== undefined;
   // As Node's global agents: kept alive, the most recently used connection first, idle ones closed after 5 s.
@@ -191,22 +190,18 @@ export function createHttpFetch(options: HttpFetchOptions = {}): typeof fetch {
   // loads: a startup snapshot cannot hold node:http's parser. And not as `import ... from
   // "node:http"`: an ES module import of it reads every export, and three of them (WebSocket,
   // CloseEvent, MessageEvent) load undici, the very thing this fetch leaves out.
-  let httpModule: { agent: http.Agent; request: typeof http.request } | undefined;
-  const plain = (): { agent: http.Agent; request: typeof http.request } => {
-    if (httpModule === undefined) {
-      const module = process.getBuiltinModule("node:http");
-      httpModule = { agent: new module.Agent(agentOptions), request: module.request };
-    }
-    return httpModule;
+  const transport = (name: "node:http" | "node:https") => {
+    let made: { agent: http.Agent; request: typeof http.request } | undefined;
+    return (): { agent: http.Agent; request: typeof http.request } => {
+      if (made === undefined) {
+        const module = process.getBuiltinModule(name);
+        made = { agent: new module.Agent(agentOptions), request: module.request };
+      }
+      return made;
+    };
   };
-  let httpsModule: { agent: https.Agent; request: typeof https.request } | undefined;
-  const secure = (): { agent: https.Agent; request: typeof https.request } => {
-    if (httpsModule === undefined) {
-      const module = process.getBuiltinModule("node:https");
-      httpsModule = { agent: new module.Agent(agentOptions), request: module.request };
-    }
-    return httpsModule;
-  };
+  const plain = transport("node:http");
+  const secure = transport("node:https");
 
   function send(
     url: URL,

@@ -1,6 +1,6 @@
 /**
- * What a `freehold worker` process loads, started from the bundle (the modules its startup snapshot holds),
- * through its first run (a model call and a tool call over MCP): none of what a worker does not use.
+ * What a `freehold worker` process loads, started from the bundle (the modules its startup snapshot
+ * holds), through its first run (a model call and a tool call over MCP): none of what a worker does not use.
  * Not the gateway, not the stdio bridge (the MCP SDK's server side and the HTTP adapter under it), not
  * the in-process model runtime, not the operator's Kubernetes client, not the frameworks of agents it
  * does not serve. Each of them costs start time and resident memory in every agent's pods. And it

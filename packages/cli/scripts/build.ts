@@ -15,13 +15,14 @@
  * every other command from `bin.js`; the runtime image puts it on PATH.
  *
  * The setup runs it; a second run with nothing changed takes a fraction of a second (a fingerprint
- * of the inputs and of the Node that built it is kept in `bundle/.fingerprint`). Left out of the bundle, loaded from node_modules at
- * run time: the in-process model runtime (native binaries, loaded only when a Model uses it),
- * prom-client (loaded only when metrics are served) and the frameworks the adapters drive (loaded
- * only for agents that ask for them). A framework must be one copy in the process: an agent that is
- * the team's own framework code (`spec.code`) builds its objects with the framework its module
- * resolves, and the adapter's runner checks them with `instanceof`. The `freehold` package depends
- * on all of them, so they resolve from the bundle's folder.
+ * of the inputs and of the Node that built it is kept in `bundle/.fingerprint`). Left out of the
+ * bundle, loaded from node_modules at run time: the in-process model runtime (native binaries,
+ * loaded only when a Model uses it), prom-client (loaded only when metrics are served) and the
+ * frameworks the adapters drive (loaded only for agents that ask for them). A framework must be
+ * one copy in the process: an agent that is the team's own framework code (`spec.code`) builds its
+ * objects with the framework its module resolves, and the adapter's runner checks them with
+ * `instanceof`. The `freehold` package depends on all of them, so they resolve from the bundle's
+ * folder.
  *
  * @module
  */

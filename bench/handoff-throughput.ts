@@ -19,6 +19,8 @@
  *
  * Prints progress, then one JSON line with both figures per N and their ratio.
  */
+// First, as the `freehold worker` process: zod reads it as it builds the schemas other modules build.
+import "@freehold/api/interpreted-parsing";
 import { AgentSpec } from "@freehold/api";
 import { createAgentQueues, createRunStore, startRedisServer, startRun } from "@freehold/handoff";
 import { createMcpPool, createToolBroker } from "@freehold/mcp";

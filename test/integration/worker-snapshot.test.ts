@@ -3,7 +3,8 @@
  * its `freehold` script starts `freehold worker` from the snapshot. On real parts (redis-server, the
  * scripted model server, the counter MCP server over streamable HTTP):
  * - a worker from the snapshot works a run through a tool call, serves /metrics (prom-client, loaded
- *   by deserialized code) and stops gracefully on SIGTERM;
+ *   by deserialized code) and stops gracefully on SIGTERM; so does one whose MCP server is a stdio
+ *   process it spawns;
  * - a worker the snapshot cannot serve (an agent on a framework adapter, which is loaded with
  *   `import()`) starts again from the bundle in the same process, says why, and works its run; so
  *   does one started with DEBUG set (read by the debug package under ioredis as it loads);
@@ -94,6 +95,32 @@ describe("the worker's startup snapshot", () => {
       worker.child.kill("SIGTERM");
       expect(await worker.exited).toBe(0);
       expect(worker.log()).toContain("worker stopped");
+    } finally {
+      worker.child.kill("SIGKILL");
+    }
+  }, 90_000);
+
+  it("starts a worker whose MCP server is a stdio process it spawns", async () => {
+    // child_process is one of the built-in modules Node has not verified in snapshots.
+    const counter = join(import.meta.dirname, "..", "fixtures", "mcp", "counter-server.ts");
+    const configFile = join(scratch, "stdio.json");
+    const config = JSON.parse(readFileSync(world.configFile, "utf8")) as {
+      mcpServers: { spec: Record<string, unknown> }[];
+    };
+    for (const server of config.mcpServers) {
+      server.spec = { stdio: { command: process.execPath, args: [counter, "--stdio"] } };
+    }
+    writeFileSync(configFile, JSON.stringify(config));
+    const worker = startWorker(configFile);
+    try {
+      await expect.poll(worker.log, { timeout: 30_000 }).toContain("worker ready");
+      expect(commandLine(worker.child)).toContain("--snapshot-blob");
+      const received = world.counter.calls().length;
+      await runToEnd("adder", "Add 1 and 2.");
+      // Its tool call went to the stdio server, not to the HTTP one.
+      expect(world.counter.calls()).toHaveLength(received);
+      worker.child.kill("SIGTERM");
+      expect(await worker.exited).toBe(0);
     } finally {
       worker.child.kill("SIGKILL");
     }

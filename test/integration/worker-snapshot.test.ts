@@ -66,7 +66,11 @@ function commandLine(child: ChildProcess): string[] {
     .filter(Boolean);
 }
 
-async function runToEnd(agent: string, input: string): Promise<void> {
+/** Starts a run of `agent` and waits until it has completed; returns its tool calls' results. */
+async function runToEnd(
+  agent: string,
+  input: string,
+): Promise<{ name: string; content: string; isError: boolean }[]> {
   const run = await startRun(
     { redis: world.connection, store: world.store, queues: world.queues },
     { namespace, agent, input },
@@ -76,6 +80,11 @@ async function runToEnd(agent: string, input: string): Promise<void> {
     .toMatch(/^(completed|failed)$/);
   const ended = await world.store.require(namespace, run.id);
   expect(ended.status, JSON.stringify(ended.error)).toBe("completed");
+  return (await world.store.readEvents(namespace, run.id)).flatMap(({ event }) =>
+    event.type === "tool-call-end"
+      ? [{ name: event.name, content: event.content, isError: event.isError }]
+      : [],
+  );
 }
 
 describe("the worker's startup snapshot", () => {
@@ -87,7 +96,9 @@ describe("the worker's startup snapshot", () => {
       expect(commandLine(worker.child)).toContain("--snapshot-blob");
       expect(worker.log()).not.toContain("starting from the bundle");
       const received = world.counter.calls().filter(({ tool }) => tool === "add").length;
-      await runToEnd("adder", "Add 1 and 2.");
+      expect(await runToEnd("adder", "Add 1 and 2.")).toEqual([
+        { name: "add", content: expect.stringContaining("3") as string, isError: false },
+      ]);
       expect(world.counter.calls().filter(({ tool }) => tool === "add")).toHaveLength(received + 1);
       const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
       expect(metrics.status).toBe(200);
@@ -116,8 +127,11 @@ describe("the worker's startup snapshot", () => {
       await expect.poll(worker.log, { timeout: 30_000 }).toContain("worker ready");
       expect(commandLine(worker.child)).toContain("--snapshot-blob");
       const received = world.counter.calls().length;
-      await runToEnd("adder", "Add 1 and 2.");
-      // Its tool call went to the stdio server, not to the HTTP one.
+      // The stdio server answered the tool call (not an error result the model answered anyway)...
+      expect(await runToEnd("adder", "Add 1 and 2.")).toEqual([
+        { name: "add", content: expect.stringContaining("3") as string, isError: false },
+      ]);
+      // ...and the HTTP one did not.
       expect(world.counter.calls()).toHaveLength(received);
       worker.child.kill("SIGTERM");
       expect(await worker.exited).toBe(0);

@@ -22,7 +22,14 @@
 // First, as the `freehold worker` process: zod reads it as it builds the schemas other modules build.
 import "@freehold/api/interpreted-parsing";
 import { AgentSpec } from "@freehold/api";
-import { createAgentQueues, createRunStore, startRedisServer, startRun } from "@freehold/handoff";
+import {
+  batchWrites,
+  connectRedis,
+  createAgentQueues,
+  createRunStore,
+  startRedisServer,
+  startRun,
+} from "@freehold/handoff";
 import { createMcpPool, createToolBroker } from "@freehold/mcp";
 import { createRuntimeWorker, specialTools, type ResolvedAgent, type RuntimeWorker } from "@freehold/runtime";
 import { Queue, Worker } from "bullmq";
@@ -139,9 +146,9 @@ async function measure(work: () => Promise<void>, count: () => Promise<number>):
 /** `runs` runs on `workers` runtime workers. */
 async function freehold(namespace: string, workers: number, runs: number): Promise<Phase> {
   const agents = agentsOf(namespace);
-  const connections = Array.from(
-    { length: workers },
-    () => new Redis(redis.url, { maxRetriesPerRequest: null }),
+  // As `freehold worker` connects.
+  const connections = Array.from({ length: workers }, () =>
+    connectRedis(redis.url, { maxRetriesPerRequest: null }),
   );
   const running: RuntimeWorker[] = connections.map((connection) =>
     createRuntimeWorker({ connection, store: createRunStore(connection), agents, concurrency }),
@@ -188,12 +195,15 @@ async function freehold(namespace: string, workers: number, runs: number): Promi
   return phase;
 }
 
-/** The same shape on bare BullMQ: `runs` chains of `hopsPerRun` hops; counts the chained jobs. */
-async function bare(prefix: string, workers: number, runs: number): Promise<Phase> {
-  const connections = Array.from(
-    { length: workers },
-    () => new Redis(redis.url, { maxRetriesPerRequest: null }),
-  );
+/**
+ * The same shape on bare BullMQ: `runs` chains of `hopsPerRun` hops; counts the chained jobs. On
+ * ioredis's own connections, or (`batched`) with their writes batched per tick as Freehold's are.
+ */
+async function bare(prefix: string, workers: number, runs: number, batched = false): Promise<Phase> {
+  const connections = Array.from({ length: workers }, () => {
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    return batched ? batchWrites(connection) : connection;
+  });
   const jobOptions = { removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } };
   let hops = 0;
   let ends = 0;
@@ -242,7 +252,9 @@ await bare("warmup", 1, 20);
 const round = (value: number): number => Math.round(value);
 const freeholdPerSecond: Record<string, number> = {};
 const bullmqPerSecond: Record<string, number> = {};
+const bullmqBatchedPerSecond: Record<string, number> = {};
 const ratio: Record<string, number> = {};
+const ratioToBatched: Record<string, number> = {};
 const cpu: Record<string, Record<string, number>> = {};
 /** The phase of median rate, field by field. */
 function medianPhase(phases: readonly Phase[]): Phase {
@@ -258,27 +270,38 @@ function medianPhase(phases: readonly Phase[]): Phase {
 for (const workers of workerCounts) {
   const freeholdPhases: Phase[] = [];
   const barePhases: Phase[] = [];
+  const batchedPhases: Phase[] = [];
   for (let repeat = 0; repeat < repeats; repeat += 1) {
     freeholdPhases.push(await freehold(`bench-${workers}-${repeat}`, workers, runCount));
     barePhases.push(await bare(`bare-${workers}-${repeat}`, workers, runCount));
+    batchedPhases.push(await bare(`batched-${workers}-${repeat}`, workers, runCount, true));
     log(
-      `  ${workers} worker(s), ${repeat + 1}/${repeats}: ${round(freeholdPhases.at(-1)?.perSecond ?? 0)} handoffs/s, bare BullMQ ${round(barePhases.at(-1)?.perSecond ?? 0)} jobs/s`,
+      `  ${workers} worker(s), ${repeat + 1}/${repeats}: ${round(freeholdPhases.at(-1)?.perSecond ?? 0)} handoffs/s, bare BullMQ ${round(barePhases.at(-1)?.perSecond ?? 0)} jobs/s, ` +
+        `bare BullMQ with batched writes ${round(batchedPhases.at(-1)?.perSecond ?? 0)} jobs/s`,
     );
   }
   const handoffs = medianPhase(freeholdPhases);
   const jobs = medianPhase(barePhases);
+  const batchedJobs = medianPhase(batchedPhases);
+  const toThousandths = (value: number): number => Math.round(value * 1000) / 1000;
   freeholdPerSecond[workers] = round(handoffs.perSecond);
   bullmqPerSecond[workers] = round(jobs.perSecond);
-  ratio[workers] = Math.round((handoffs.perSecond / jobs.perSecond) * 1000) / 1000;
+  bullmqBatchedPerSecond[workers] = round(batchedJobs.perSecond);
+  ratio[workers] = toThousandths(handoffs.perSecond / jobs.perSecond);
+  ratioToBatched[workers] = toThousandths(handoffs.perSecond / batchedJobs.perSecond);
   cpu[workers] = {
     freeholdNode: round(handoffs.nodeCpuMicros),
     freeholdRedis: round(handoffs.redisCpuMicros),
     bullmqNode: round(jobs.nodeCpuMicros),
     bullmqRedis: round(jobs.redisCpuMicros),
+    bullmqBatchedNode: round(batchedJobs.nodeCpuMicros),
+    bullmqBatchedRedis: round(batchedJobs.redisCpuMicros),
   };
   log(
     `  ${workers} worker(s), median: ${round(handoffs.perSecond)} handoffs/s (CPU per handoff: ${round(handoffs.nodeCpuMicros)} us node, ${round(handoffs.redisCpuMicros)} us redis); ` +
-      `bare BullMQ ${round(jobs.perSecond)} jobs/s (${round(jobs.nodeCpuMicros)} us node, ${round(jobs.redisCpuMicros)} us redis); goal >= ${goal} handoffs/s`,
+      `bare BullMQ ${round(jobs.perSecond)} jobs/s (${round(jobs.nodeCpuMicros)} us node, ${round(jobs.redisCpuMicros)} us redis), ratio ${ratio[workers]}; ` +
+      `with batched writes ${round(batchedJobs.perSecond)} jobs/s (${round(batchedJobs.nodeCpuMicros)} us node, ${round(batchedJobs.redisCpuMicros)} us redis), ratio ${ratioToBatched[workers]}; ` +
+      `goal >= ${goal} handoffs/s`,
   );
 }
 
@@ -297,7 +320,9 @@ console.log(
     workers: workerCounts,
     freeholdHandoffsPerSecond: freeholdPerSecond,
     bullmqJobsPerSecond: bullmqPerSecond,
+    bullmqBatchedJobsPerSecond: bullmqBatchedPerSecond,
     ratio,
+    ratioToBatched,
     cpuMicrosPerHandoff: cpu,
     goalHandoffsPerSecond: goal,
     goalMet: Object.values(freeholdPerSecond).some((value) => value >= goal),

@@ -37,6 +37,7 @@ export {
 export {
   connectRedis,
   duplicateClient,
+  batchWrites,
   everyNode,
   isClusterUrl,
   isSentinelUrl,

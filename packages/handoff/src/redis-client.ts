@@ -8,6 +8,7 @@
  * @module
  */
 import { FreeholdError } from "@freehold/api";
+import type { Socket } from "node:net";
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
 
 /** A connection to one Redis or to a Redis Cluster. */
@@ -125,8 +126,53 @@ function parseNodes(url: string): RedisClusterUrl | undefined {
   };
 }
 
+/** A socket whose writes {@link batchWrites} already batches. */
+const batchedSockets = new WeakSet<Socket>();
+
 /**
- * Connects to the Redis or Redis Cluster a URL names. `options` apply to every connection (for a
+ * Makes a connection send the commands issued in one tick of the event loop in one socket write
+ * (`writev`), on its current socket and on every socket it reconnects with. ioredis writes each
+ * command as it is issued, one system call each; a worker with many runs in progress issues many
+ * commands at once when a batch of replies comes in (each reply's continuation sends the next
+ * command), and those calls were about a sixth of its CPU time per handoff. The bytes, their order and
+ * ioredis's reply bookkeeping are unchanged: the socket is corked at the first write of a tick
+ * and uncorked once that tick's callbacks and promise reactions have run (`process.nextTick`,
+ * Node's own pattern for `cork`). A command is sent at most one tick later than it would be.
+ *
+ * @example
+ * ```ts
+ * const redis = batchWrites(new Redis(url, { maxRetriesPerRequest: null }));
+ * ```
+ */
+export function batchWrites(redis: Redis): Redis {
+  const batch = (): void => {
+    const socket = (redis as unknown as { readonly stream?: Socket }).stream;
+    if (socket === undefined || batchedSockets.has(socket)) return;
+    batchedSockets.add(socket);
+    const write = socket.write.bind(socket);
+    let corked = false;
+    const uncork = (): void => {
+      corked = false;
+      socket.uncork();
+    };
+    socket.write = ((...args: Parameters<Socket["write"]>): boolean => {
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(uncork);
+      }
+      return write(...args);
+    }) as Socket["write"];
+  };
+  // Each new socket, once connected (ioredis says so a tick later: its handshake goes unbatched).
+  redis.on("connect", batch);
+  batch();
+  return redis;
+}
+
+/**
+ * Connects to the Redis or Redis Cluster a URL names, its writes batched per tick
+ * ({@link batchWrites}; each node's, in a cluster). `options` apply to every connection (for a
  * cluster: to each node's; `lazyConnect` and `enableOfflineQueue` to the cluster client too). A
  * malformed URL is refused with `config.invalid-redis-url`.
  *
@@ -142,14 +188,16 @@ export function connectRedis(
 ): RedisClient {
   if (isSentinelUrl(url)) {
     const parsed = parseSentinelUrl(url);
-    return new Redis({
-      ...options,
-      sentinels: [...parsed.sentinels],
-      name: parsed.name,
-      ...(parsed.username === undefined ? {} : { username: parsed.username }),
-      ...(parsed.password === undefined ? {} : { password: parsed.password }),
-      ...(parsed.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
-    });
+    return batchWrites(
+      new Redis({
+        ...options,
+        sentinels: [...parsed.sentinels],
+        name: parsed.name,
+        ...(parsed.username === undefined ? {} : { username: parsed.username }),
+        ...(parsed.password === undefined ? {} : { password: parsed.password }),
+        ...(parsed.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+      }),
+    );
   }
   if (!isClusterUrl(url)) {
     if (!isSingleRedisUrl(url)) {
@@ -160,10 +208,10 @@ export function connectRedis(
           "redis+sentinel://host:port,host:port/<primary name> for a primary watched by Sentinels",
       );
     }
-    return new Redis(url, options);
+    return batchWrites(new Redis(url, options));
   }
   const parsed = parseClusterUrl(url);
-  return new Cluster([...parsed.nodes], {
+  const client = new Cluster([...parsed.nodes], {
     // What decides when the cluster client itself connects, or queues commands, is its own option.
     ...(options.lazyConnect === undefined ? {} : { lazyConnect: options.lazyConnect }),
     ...(options.enableOfflineQueue === undefined ? {} : { enableOfflineQueue: options.enableOfflineQueue }),
@@ -175,6 +223,10 @@ export function connectRedis(
       ...(parsed.tls ? { tls: {} } : {}),
     },
   });
+  client.on("+node", (node: Redis) => {
+    batchWrites(node);
+  });
+  return client;
 }
 
 /** A second connection to the same Redis or cluster (for blocking reads that must not hold up writes). */

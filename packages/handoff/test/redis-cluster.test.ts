@@ -1,7 +1,8 @@
 /**
  * startRedisCluster on real redis-servers: three primaries on loopback that connectRedis reaches
  * through a `redis+cluster://` URL, keys of every slot range written through the cluster client and
- * found on the primary that owns them; and the URLs connectRedis refuses.
+ * found on the primary that owns them, each node's writes batched per tick; and the URLs connectRedis
+ * refuses.
  */
 import { Cluster, Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
@@ -56,6 +57,16 @@ describe("startRedisCluster", () => {
           const info = String(await direct.call("CLUSTER", "INFO"));
           expect(info).toContain("cluster_state:ok");
           expect(info).toContain("cluster_known_nodes:3");
+          // The cluster client's writes to this node are batched per tick (batchWrites): 100
+          // commands issued at once (to a key of its slot) reach it in one or two reads (the observer's INFO is one more).
+          const reads = async (): Promise<number> =>
+            Number(/total_reads_processed:(\d+)/.exec(await direct.info("stats"))?.[1]);
+          const before = await reads();
+          const counts = await Promise.all(Array.from({ length: 100 }, () => redis.incr(`{${key}}:count`)));
+          expect(counts.at(-1)).toBe(100);
+          const taken = (await reads()) - before - 1;
+          expect(taken).toBeGreaterThanOrEqual(1);
+          expect(taken).toBeLessThanOrEqual(2);
         } finally {
           direct.disconnect();
         }

@@ -60,14 +60,23 @@ export interface FollowOptions {
 }
 
 /**
- * A worker taking a run up, counted in the checkpoint that starts its work there (KEYS: the run's
- * pickups hash). `progress` says how far the run has come (model calls, tool results): a pickup at
- * the progress of the last one not cleared is a stall, its worker having died on the run. After
- * `maxStalls` stalls in a row the checkpoint writes nothing and fails with `run.stalled` (details:
- * `stalls`); below that, it records this pickup as one more, the key expiring after `ttlSeconds`.
+ * A worker taking a run up after its job stalled, counted in the checkpoint that starts its work
+ * there (KEYS: the run's pickups hash). A job stalls when the worker holding it dies (BullMQ moves it
+ * back to wait and counts it: the job's `stalledCounter`), so the deaths on a run are its job's
+ * stalls, counted from the last record of them: the pickups hash holds `progress` (how far the run
+ * had come: model calls, tool results), `count` (its workers' deaths in a row at that progress) and
+ * the job and stalled counter they are as of. A pickup at the same progress adds the stalls since;
+ * at a later progress, the worker that made it died (if the job stalled since): 1; with no record
+ * of this job, every stall of the job counts. After `maxStalls` deaths in a row the checkpoint
+ * writes nothing and fails with `run.stalled` (details: `stalls`); below that, it records them, the
+ * key expiring after `ttlSeconds`. A job that never stalled needs no pickup write: a worker that
+ * dies on it leaves a stall, which the next pickup counts.
  */
 export interface RunPickup {
   readonly progress: string;
+  /** The run's job (its id) and its stalled counter as the worker took it. */
+  readonly job: string;
+  readonly jobStalls: number;
   readonly maxStalls: number;
   readonly ttlSeconds: number;
 }
@@ -93,8 +102,8 @@ export interface RunStore {
    * in the same step, if `preconditions` hold (else `run.precondition-failed`). A run whose new status
    * is `queued` is marked for dispatch in the same step too (see Dispatcher). A Redis too full to
    * take the write gives `store.full` (retryable), with nothing written. With `pickup`, the write
-   * also counts a worker taking the run up (see {@link RunPickup}); a write that leaves the run
-   * queued or waiting clears its pickups (its worker let go of it, alive).
+   * also counts the deaths on the run's job (see {@link RunPickup}); a write that leaves the run
+   * queued, waiting or ended clears that count (its worker let go of it, alive).
    */
   checkpoint(
     previous: RunState,
@@ -125,8 +134,8 @@ export interface RunStore {
  * 6 retention (0: the run goes on), 7 events kept, 8 `append` or `snapshot`, 9 messages stored at the
  * revision read (append), 10 messages after, 11 messages sent, 12 blobs sent, 13 blobs referenced and
  * not sent, 14 the pickup's progress (empty: no pickup), 15 its stalls that fail the run, 16 its TTL,
- * 17 `1` when the run leaves its worker's hands (queued, waiting, ended); then the messages, the blobs (hash,
- * text), the hashes referenced, the events.
+ * 17 `1` when the run leaves its worker's hands (queued, waiting, ended), 18 the pickup's job, 19 that
+ * job's stalled counter; then the messages, the blobs (hash, text), the hashes referenced, the events.
  */
 const checkpointScript = `${effectsLua}
 local revision = redis.call('HGET', KEYS[1], 'revision')
@@ -144,24 +153,32 @@ if failed then return redis.error_reply(failed) end
 if ARGV[8] == 'append' and redis.call('HGET', KEYS[1], 'messages') ~= ARGV[9] then
   return redis.error_reply('RELAYOUT messages stored differ')
 end
-local messages_at = 18
+local messages_at = 20
 local blobs_at = messages_at + tonumber(ARGV[11])
 local refs_at = blobs_at + 2 * tonumber(ARGV[12])
 local events_at = refs_at + tonumber(ARGV[13])
 for i = refs_at, events_at - 1 do
   if redis.call('HEXISTS', KEYS[6], ARGV[i]) == 0 then return redis.error_reply('BLOBMISSING ' .. ARGV[i]) end
 end
--- A pickup (last of the checks: a write refused above is sent again, and must not count it twice).
+-- A pickup (last of the checks: a write refused above is sent again, and must not count it twice):
+-- the deaths in a row on the run, from its job's stalls since the last record of them.
 local stalls = 0
 if ARGV[14] ~= '' then
-  local last = redis.call('HMGET', KEYS[4], 'progress', 'count')
-  if last[1] == ARGV[14] then stalls = tonumber(last[2] or '0') or 0 end
+  local last = redis.call('HMGET', KEYS[4], 'progress', 'count', 'job', 'stc')
+  local job_stalls = tonumber(ARGV[19])
+  if last[3] ~= ARGV[18] then
+    stalls = job_stalls
+  elseif last[1] == ARGV[14] then
+    stalls = (tonumber(last[2]) or 0) + job_stalls - (tonumber(last[4]) or 0)
+  elseif job_stalls > (tonumber(last[4]) or 0) then
+    stalls = 1
+  end
   if stalls >= tonumber(ARGV[15]) then return redis.error_reply('STALLED ' .. stalls) end
 end
 -- The first write is one Redis refuses when it is full (a script may not stop once it has written).
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'revision', ARGV[3], 'messages', ARGV[10])
 if ARGV[14] ~= '' then
-  redis.call('HSET', KEYS[4], 'progress', ARGV[14], 'count', tostring(stalls + 1))
+  redis.call('HSET', KEYS[4], 'progress', ARGV[14], 'count', tostring(stalls), 'job', ARGV[18], 'stc', ARGV[19])
   redis.call('EXPIRE', KEYS[4], ARGV[16])
 elseif ARGV[17] == '1' then
   -- Handed on or ended: the worker that held the run did not die on it.
@@ -584,6 +601,8 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
           stored.status === "queued" || stored.status.startsWith("waiting_") || isTerminal(stored.status)
             ? "1"
             : "0",
+          extra.pickup?.job ?? "",
+          String(extra.pickup?.jobStalls ?? 0),
           ...record.messages,
           ...[...record.blobs].flat(),
           ...referenced,

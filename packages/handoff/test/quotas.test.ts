@@ -335,7 +335,7 @@ describe("a full Redis", () => {
     const run = newRun({ id: "r-ending", namespace: "full", agent: "billing", input: "Hi" });
     await fullStore.create(run, []);
     const running = await fullStore.checkpoint(run, { ...run, status: "running" }, [], {
-      pickup: { progress: "0", maxStalls: 3, ttlSeconds: 60 },
+      pickup: { progress: "0", job: "r-ending.r0", jobStalls: 1, maxStalls: 3, ttlSeconds: 60 },
     });
     await fill(0);
     const { state, events } = finish(running, "completed", new Date(), { output: "Done." });

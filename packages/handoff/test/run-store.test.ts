@@ -240,28 +240,38 @@ describe("run local.store layout", () => {
 });
 
 describe("run local.store pickups and marks", () => {
-  const pickup = { progress: "0/1/0", maxStalls: 2, ttlSeconds: 60 };
+  const pickup = { progress: "0/1/0", job: "job-1", jobStalls: 1, maxStalls: 2, ttlSeconds: 60 };
 
-  it("counts pickups in the checkpoint that starts the work, and refuses the one past maxStalls", async () => {
+  it("counts the deaths on a run from its job's stalls, and refuses the pickup past maxStalls", async () => {
     const created = await createdRun();
+    const key = runPickupsKey(namespace, created.id);
+    // The job stalled once, with no record of it: that death counts.
     const first = await local.store.checkpoint(created, { ...created, status: "running" }, [], { pickup });
-    const second = await local.store.checkpoint(first, first, [], { pickup });
-    expect(await local.redis.hgetall(runPickupsKey(namespace, created.id))).toEqual({
-      progress: "0/1/0",
-      count: "2",
-    });
-    await expect(local.store.checkpoint(second, second, [], { pickup })).rejects.toMatchObject({
+    expect(await local.redis.hgetall(key)).toEqual({ progress: "0/1/0", count: "1", job: "job-1", stc: "1" });
+    // Taken up again with no stall since (a lost lock, not a death): still one.
+    const again = await local.store.checkpoint(first, first, [], { pickup });
+    expect(await local.redis.hget(key, "count")).toBe("1");
+    // A second stall at the same progress makes two: refused, nothing written.
+    await expect(
+      local.store.checkpoint(again, again, [], { pickup: { ...pickup, jobStalls: 2 } }),
+    ).rejects.toMatchObject({
       code: "run.stalled",
       details: { stalls: 2 },
     });
-    // Refused: nothing written.
-    expect((await local.store.require(namespace, created.id)).revision).toBe(second.revision);
-    // Progress since the last pickup: not a stall.
-    const moved = await local.store.checkpoint(second, second, [], {
-      pickup: { ...pickup, progress: "1/3/0" },
+    expect((await local.store.require(namespace, created.id)).revision).toBe(again.revision);
+    expect(await local.redis.hget(key, "count")).toBe("1");
+    // Progress since the record, then a stall: the worker that made it died, once.
+    const moved = await local.store.checkpoint(again, again, [], {
+      pickup: { ...pickup, progress: "1/3/0", jobStalls: 2 },
     });
-    expect(moved.revision).toBe(second.revision + 1);
-    expect(await local.redis.hget(runPickupsKey(namespace, created.id), "count")).toBe("1");
+    expect(moved.revision).toBe(again.revision + 1);
+    expect(await local.redis.hgetall(key)).toEqual({ progress: "1/3/0", count: "1", job: "job-1", stc: "2" });
+    // A record of another job is not this one's: every stall of this job counts.
+    const other = await local.store.checkpoint(moved, moved, [], { pickup: { ...pickup, job: "job-2" } });
+    expect(await local.redis.hgetall(key)).toEqual({ progress: "0/1/0", count: "1", job: "job-2", stc: "1" });
+    await expect(
+      local.store.checkpoint(other, other, [], { pickup: { ...pickup, job: "job-3", jobStalls: 2 } }),
+    ).rejects.toMatchObject({ code: "run.stalled", details: { stalls: 2 } });
   });
 
   it("clears the pickups when a checkpoint leaves the run queued, not while it runs", async () => {

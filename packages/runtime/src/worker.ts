@@ -17,6 +17,7 @@ import {
   createQuotas,
   clearMarksEffect,
   finish,
+  type RedisEffect,
   namespacePrefix,
   runPickupsKey,
   watchCancels,
@@ -64,6 +65,12 @@ export interface RuntimeWorkerOptions {
    */
   readonly maxStalls?: number;
   /**
+   * A run taken up by a job that never stalled starts without a write: Redis shows it `queued` until
+   * the loop's first write, usually the model's answer. If that takes longer than this, a write marks
+   * it running sooner. Default {@link defaultMarkRunningAfterMs}.
+   */
+  readonly markRunningAfterMs?: number;
+  /**
    * Where the worker registers its Prometheus metrics (see metrics.ts): one registry per worker.
    * Default: none kept.
    */
@@ -79,11 +86,54 @@ export interface RuntimeWorkerOptions {
 /** A checkpoint of the run store (the loop's, and the one that starts a run's work on this worker). */
 type StoreCheckpoint = (...args: Parameters<RunStore["checkpoint"]>) => Promise<RunState>;
 
-/** What working on a run came to: the job's result; handed on: queued for another agent or waiting. */
-interface WorkResult {
-  readonly result: string;
-  /** The run's last write cleared its pickups: it moved on, waits, or ended. */
-  readonly pickupsCleared?: boolean;
+/** How long a run taken up without a write may show `queued` before a write marks it running. */
+export const defaultMarkRunningAfterMs = 500;
+
+/**
+ * The checkpoint of a run taken up without a write (its job never stalled; the run is running in
+ * this worker's memory only): the first write also carries `effects` (the dispatch marks a handover
+ * left to clear) and calls `done()` once it succeeded. If the loop has not written within `afterMs`
+ * (a slow model call), a write of its own marks the run running, with those effects, so that readers
+ * see a worker has it; the loop's writes then follow that one. `stop()` ends the wait.
+ */
+function firstWriteFolded(
+  checkpoint: StoreCheckpoint,
+  running: RunState,
+  options: { readonly effects: readonly RedisEffect[]; readonly afterMs: number; readonly done: () => void },
+): { readonly checkpoint: StoreCheckpoint; stop(): void } {
+  const { effects, afterMs, done } = options;
+  let first = true;
+  let marking: Promise<RunState | undefined> | undefined;
+  const timer = setTimeout(() => {
+    // A refused mark changes nothing: the loop's own write says why (a cancel, a full Redis).
+    marking = checkpoint(running, running, [], { effects }).then(
+      (marked) => {
+        done();
+        return marked;
+      },
+      () => undefined,
+    );
+  }, afterMs);
+  return {
+    stop: () => {
+      clearTimeout(timer);
+    },
+    checkpoint: async (previous, next, events, extra) => {
+      if (!first) return checkpoint(previous, next, events, extra);
+      clearTimeout(timer);
+      const marked = await marking;
+      const written =
+        marked === undefined
+          ? await checkpoint(previous, next, events, {
+              ...extra,
+              effects: [...(extra?.effects ?? []), ...effects],
+            })
+          : await checkpoint({ ...previous, revision: marked.revision }, next, events, extra);
+      first = false;
+      if (marked === undefined) done();
+      return written;
+    },
+  };
 }
 
 /** How many stalls without progress fail a run by default. */
@@ -131,6 +181,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         };
   const lockDuration = options.lockDurationMs ?? 30_000;
   const maxStalls = options.maxStalls ?? defaultMaxStalls;
+  const markRunningAfterMs = options.markRunningAfterMs ?? defaultMarkRunningAfterMs;
   // Longer than any run waits between two pickups; the key goes with the run when it ends.
   const pickupsTtlSeconds = 7 * 24 * 3600;
   const quotas = options.quotas ?? createQuotas(options.connection);
@@ -186,8 +237,11 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
 
   /**
    * Reads the run (or starts from the state remembered), checks it is this agent's to work on, and
-   * starts the work: one write marks it running, counts the pickup and clears the marks made by
-   * `markedBy` (then `cleared()` is called); then the loop.
+   * starts the loop on it. A job that never stalled starts at once: the run is running in this
+   * worker's memory, and its first write (usually the model's answer) marks it running in Redis and
+   * clears the marks made by `markedBy`. A job that stalled (a worker died holding it) starts with a
+   * write that counts the deaths on the run (see RunPickup), fails the run after `maxStalls` in a row
+   * without progress, and clears those marks. `cleared()` is called once the marks are cleared.
    */
   const pickUp = async (
     agent: ResolvedAgent,
@@ -202,8 +256,8 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     cleared: () => void,
   ): Promise<string> => {
     const { namespace, runId, remembered, markedBy } = run;
-    const checkpoint = checkpoints.get(agent) ?? checkpointOf(undefined);
-    const pickups = runPickupsKey(namespace, runId);
+    const stored = checkpoints.get(agent) ?? checkpointOf(undefined);
+    const clearMarks = markedBy === undefined ? [] : [clearMarksEffect(namespace, runId, markedBy)];
     let start = remembered;
     for (let attempt = 1; ; attempt += 1) {
       const state = start ?? (await options.store.get(namespace, runId));
@@ -211,13 +265,31 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       if (isTerminal(state.status)) return state.status;
       if (state.agent !== agent.name) return `moved to ${state.agent}`;
       if (state.status.startsWith("waiting_")) return state.status;
-      // The write that starts the work also counts this pickup; a pickup not cleared below is one
-      // whose worker died on the run (its job stalled).
+      if (job.stalledCounter === 0) {
+        logPickup(runId, state, agent);
+        const running: RunState = { ...state, status: "running" };
+        const folded = firstWriteFolded(stored, running, {
+          effects: clearMarks,
+          afterMs: markRunningAfterMs,
+          done: cleared,
+        });
+        try {
+          return await work(agent, job, token, running, folded.checkpoint, 0);
+        } finally {
+          folded.stop();
+        }
+      }
       let started: RunState;
       try {
-        started = await checkpoint(state, { ...state, status: "running" }, [], {
-          pickup: { progress: progressOf(state), maxStalls, ttlSeconds: pickupsTtlSeconds },
-          ...(markedBy === undefined ? {} : { effects: [clearMarksEffect(namespace, runId, markedBy)] }),
+        started = await stored(state, { ...state, status: "running" }, [], {
+          pickup: {
+            progress: progressOf(state),
+            job: job.id ?? "",
+            jobStalls: job.stalledCounter,
+            maxStalls,
+            ttlSeconds: pickupsTtlSeconds,
+          },
+          effects: clearMarks,
         });
         cleared();
       } catch (error) {
@@ -227,33 +299,46 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
           continue;
         }
         if (isFreeholdError(error, "run.conflict")) return "released";
-        if (!isFreeholdError(error, "run.stalled")) return retryOrFail(job, state, checkpoint, error);
+        if (!isFreeholdError(error, "run.stalled")) return retryOrFail(job, state, stored, error);
         const stalls = Number(error.details?.["stalls"] ?? maxStalls);
         log(`run ${runId}: its worker died ${stalls} times without progress; failing it`);
-        await failRun(checkpoint, state, {
+        await failRun(stored, state, {
           code: "runtime.stalled",
           message:
             `the workers of agent ${agent.name} died ${stalls} times while working on this run without it making progress ` +
             `(at step ${state.steps}); check the worker logs for a tool or model that crashes the worker (out of memory, a native crash) ` +
             `and the pod's restarts, then start the run again`,
         });
-        await options.connection.del(pickups);
         if (state.parent !== undefined) await dispatcher.dispatch(namespace, state.parent.runId);
         return "failed";
       }
-      log(
-        `run ${runId}: ${state.revision === 0 ? "starting" : `resuming at step ${state.steps}`} on ${agent.name}`,
-      );
-      let pickupsCleared = false;
-      try {
-        const worked = await work(agent, job, token, started, checkpoint, 0);
-        pickupsCleared = worked.pickupsCleared === true;
-        return worked.result;
-      } finally {
-        // A run moved on or waiting had its pickups cleared by that write.
-        if (!pickupsCleared) await options.connection.del(pickups);
-      }
+      logPickup(runId, state, agent);
+      return await work(agent, job, token, started, stored, 0);
     }
+  };
+
+  const logPickup = (runId: string, state: RunState, agent: ResolvedAgent): void => {
+    log(
+      `run ${runId}: ${state.revision === 0 ? "starting" : `resuming at step ${state.steps}`} on ${agent.name}`,
+    );
+  };
+
+  /**
+   * A worker lets go of a run alive, back on its queue (stopping, or an attempt to retry): as of its
+   * job's stalls now, none of them is a death at the run's progress (see RunPickup).
+   */
+  const letGo = async (job: Job, state: RunState): Promise<void> => {
+    const pickups = runPickupsKey(state.namespace, state.id);
+    await options.connection
+      .multi()
+      .hset(pickups, {
+        progress: progressOf(state),
+        count: "0",
+        job: job.id ?? "",
+        stc: String(job.stalledCounter),
+      })
+      .expire(pickups, pickupsTtlSeconds)
+      .exec();
   };
 
   const work = async (
@@ -264,7 +349,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     checkpoint: StoreCheckpoint,
     /** How many times Redis lost this worker's writes to the run (see run.conflict below). */
     rewinds: number,
-  ): Promise<WorkResult> => {
+  ): Promise<string> => {
     const { id: runId, namespace } = state;
     const driver = drivers.get(agent.spec.framework);
     if (driver === undefined) {
@@ -272,14 +357,14 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         code: "runtime.framework-unavailable",
         message: `agent ${agent.name} asks for framework ${agent.spec.framework}, which this worker cannot drive (it drives ${[...drivers.keys()].join(", ")}); install the framework's adapter in the worker's image, or set spec.framework to freehold`,
       });
-      return { result: "failed" };
+      return "failed";
     }
     if (agent.spec.code !== undefined && driver.runsCode !== true) {
       await failRun(checkpoint, state, {
         code: "runtime.native-unsupported",
         message: `agent ${agent.name} is framework code (spec.code), which this worker's ${agent.spec.framework} adapter cannot run; update the adapter in the worker's image, or remove spec.code to run the agent declaratively`,
       });
-      return { result: "failed" };
+      return "failed";
     }
     try {
       const outcome = await driver.run(state, {
@@ -296,6 +381,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       });
       if (outcome.kind === "interrupted") {
         log(`run ${runId}: interrupted at step ${outcome.state.steps}; back on the queue`);
+        await letGo(job, outcome.state);
         await job.moveToDelayed(Date.now(), token);
         throw new DelayedError();
       }
@@ -306,7 +392,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         } else {
           await dispatcher.dispatchQueued(outcome.state);
         }
-        return { result: `moved to ${outcome.state.agent}`, pickupsCleared: true };
+        return `moved to ${outcome.state.agent}`;
       }
       if (outcome.kind === "suspended") {
         log(`run ${runId}: ${outcome.state.status}`);
@@ -314,13 +400,13 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
         if (waiting?.kind === "agent") {
           for (const child of waiting.childRunIds) await dispatcher.dispatch(namespace, child);
         }
-        return { result: outcome.state.status, pickupsCleared: true };
+        return outcome.state.status;
       }
       log(`run ${runId}: ${outcome.state.status} after ${outcome.state.steps} steps`);
       // A child run's answer goes to its waiting parent at once (the sweeper would, later).
       if (outcome.state.parent !== undefined)
         await dispatcher.dispatch(namespace, outcome.state.parent.runId);
-      return { result: outcome.state.status, pickupsCleared: true };
+      return outcome.state.status;
     } catch (error) {
       if (error instanceof DelayedError) throw error;
       if (error instanceof FreeholdError && error.code === "run.conflict") {
@@ -343,7 +429,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
           );
           return work(agent, job, token, latest, checkpoint, rewinds + 1);
         }
-        return { result: "released" };
+        return "released";
       }
       return retryOrFail(job, state, checkpoint, error);
     }
@@ -352,14 +438,20 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
   /** An attempt failed: BullMQ retries it if it may, else the run fails with the error. */
   const retryOrFail = async (
     job: Job,
-    { id: runId, namespace }: RunState,
+    state: RunState,
     checkpoint: StoreCheckpoint,
     error: unknown,
   ): Promise<never> => {
+    const { id: runId, namespace } = state;
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const retryable = !(error instanceof FreeholdError) || error.retryable;
     if (retryable && !lastAttempt) {
       log(`run ${runId}: attempt ${job.attemptsMade + 1} failed (${(error as Error).message}); retrying`);
+      await letGo(job, state).catch((failure: unknown) => {
+        log(
+          `run ${runId}: failed to record its let-go: ${failure instanceof Error ? failure.message : String(failure)}`,
+        );
+      });
       throw error;
     }
     const latest = await options.store.require(namespace, runId);

@@ -75,8 +75,10 @@ describe.each(redisBackends)("on $name", (backend) => {
     script: ModelScriptInput,
     agents: Record<string, Record<string, unknown>>,
     humanQueues: Record<string, Record<string, unknown>> = {},
+    worker: { readonly markRunningAfterMs?: number } = {},
   ): Promise<ScriptedWorld> {
     const started = await startScriptedWorld({
+      ...worker,
       connection,
       store,
       namespace: `h${Math.random().toString(36).slice(2, 10)}`,
@@ -373,6 +375,37 @@ describe.each(redisBackends)("on $name", (backend) => {
       expect(
         (await events(namespace, run.id)).filter((event) => event.type === "agent-transfer"),
       ).toHaveLength(3);
+    });
+
+    it("writes a run once per handoff: a worker takes it up without a write, unless its model is slow", async () => {
+      // Models that answer at once: each hop is the transfer's one write (and the last, the limit's).
+      const quick = await world(pingPong, pingPongAgents(3), {}, { markRunningAfterMs: 60_000 });
+      const pinged = await startRun(
+        { redis: connection, store, queues },
+        { namespace: quick.namespace, agent: "ping", input: "ping" },
+      );
+      const limited = await waitFor(quick.namespace, pinged.id, "limit_exceeded");
+      expect(limited).toMatchObject({ hops: 3, revision: 4 });
+      // A model that takes its time: the run is marked running meanwhile, one write more.
+      const slow = await world(
+        [{ text: "Done.", delayMs: 1500 }],
+        { front: {} },
+        {},
+        { markRunningAfterMs: 100 },
+      );
+      const run = await startRun(
+        { redis: connection, store, queues },
+        { namespace: slow.namespace, agent: "front", input: "Hi" },
+      );
+      const running = await waitFor(slow.namespace, run.id, "running");
+      expect(running.revision).toBe(1);
+      expect(slow.model.requests).toHaveLength(1);
+      expect(await waitFor(slow.namespace, run.id, "completed")).toMatchObject({
+        revision: 2,
+        output: "Done.",
+      });
+      const ends = (await events(slow.namespace, run.id)).filter((event) => event.type === "run-end");
+      expect(ends).toHaveLength(1);
     });
 
     it("moves many runs between two agents served by two workers of one process, none left behind", async () => {

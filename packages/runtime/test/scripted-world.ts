@@ -53,6 +53,8 @@ export async function startScriptedWorld(options: {
   readonly drivers?: readonly LoopDriver[];
   /** Where agents' framework code (`spec.code`) is. */
   readonly codeRoot?: string;
+  /** The worker's {@link RuntimeWorkerOptions.markRunningAfterMs}. */
+  readonly markRunningAfterMs?: number;
 }): Promise<ScriptedWorld> {
   const { namespace } = options;
   const model = await startScriptedModelServer({ script: options.script });
@@ -76,6 +78,7 @@ export async function startScriptedWorld(options: {
     ...(options.quotas === undefined ? {} : { quotas: options.quotas }),
     ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
     ...(options.drivers === undefined ? {} : { drivers: options.drivers }),
+    ...(options.markRunningAfterMs === undefined ? {} : { markRunningAfterMs: options.markRunningAfterMs }),
   });
   await worker.ready();
   return {

@@ -30,7 +30,7 @@ beforeAll(async () => {
   server = await startRedisServer();
   connection = new Redis(server.url, { maxRetriesPerRequest: null });
   model = await startScriptedModelServer({
-    script: [{ match: { role: "user" }, text: "Done.", delayMs: 500 }],
+    script: [{ match: { role: "user" }, text: "Done.", delayMs: 1500 }],
   });
   runtime = await createRuntime(
     scriptedConfig({
@@ -67,8 +67,11 @@ describe("a Redis that fills up under a worker", () => {
       { redis: connection, store, queues },
       { namespace, agent: "front", input: "Hi" },
     );
-    // While the model thinks, Redis gets full: the step's checkpoint will be refused.
+    // While the model thinks (marked running meanwhile, see markRunningAfterMs), Redis gets full:
+    // the step's checkpoint will be refused.
     await expect.poll(() => model.requests.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect.poll(async () => (await store.require(namespace, run.id)).status).toBe("running");
+    expect(model.requests).toHaveLength(1);
     await connection.config("SET", "maxmemory", "1");
     await expect
       .poll(() => logged.some((line) => line.includes("Redis is full")), { timeout: 10_000 })

@@ -32,6 +32,7 @@ import {
   createRunStore,
   startRedisServer,
   startRun,
+  connectRedis,
 } from "@freehold/handoff";
 import { startScriptedModelServer } from "@freehold/models";
 import { createRuntime, createRuntimeWorker, type LoopDriver } from "@freehold/runtime";
@@ -54,7 +55,6 @@ import {
 } from "@openai/agents-core";
 import { OpenAIChatCompletionsModel } from "@openai/agents-openai";
 import OpenAI from "openai";
-import { Redis } from "ioredis";
 import { startCounterServer } from "../test/fixtures/mcp/counter-server.ts";
 import { benchConfig, median, runEnds, timePerStep, type Timed } from "./worker-process.ts";
 
@@ -77,7 +77,7 @@ const model = await startScriptedModelServer({
 });
 const counter = await startCounterServer({ transport: "http" });
 const redis = await startRedisServer();
-const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+const connection = connectRedis(redis.url, { maxRetriesPerRequest: null });
 const store = createRunStore(connection);
 const queues = createAgentQueues(connection);
 // Runs start as the gateway starts them: one Quotas (its tenancy cache) for every request.
@@ -235,7 +235,7 @@ if (only !== undefined) {
 
 /** Freehold's side of each framework: a runtime and a worker in namespace `bench-<framework>`. */
 const ends = runEnds();
-const workerConnection = new Redis(redis.url, { maxRetriesPerRequest: null });
+const workerConnection = connectRedis(redis.url, { maxRetriesPerRequest: null });
 const closers: (() => Promise<void>)[] = [];
 const durable = new Map<string, () => Promise<Timed>>();
 for (const framework of frameworks) {

@@ -24,7 +24,7 @@
 import "@freehold/api/interpreted-parsing";
 import { randomUUID } from "node:crypto";
 import { AgentSpec, type RunEvent, type RunState } from "@freehold/api";
-import { createRunStore, newRun, startRedisServer } from "@freehold/handoff";
+import { createRunStore, newRun, startRedisServer, connectRedis } from "@freehold/handoff";
 import { createMcpPool, createToolBroker } from "@freehold/mcp";
 import type { GenerateResult, LanguageModel, StreamPart } from "@freehold/models";
 import { runLoop, type Checkpoint } from "@freehold/runtime";
@@ -74,7 +74,7 @@ function scriptedModel(steps: number, tool: string, argumentsOf: (step: number) 
 }
 
 const redisServer = await startRedisServer();
-const connection = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+const connection = connectRedis(redisServer.url, { maxRetriesPerRequest: null });
 const probe = new Redis(redisServer.url, { maxRetriesPerRequest: null });
 const counter = await startCounterServer({ transport: "http" });
 const pool = createMcpPool({ counter: { transport: "http", url: counter.url } });

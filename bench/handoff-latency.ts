@@ -15,7 +15,13 @@
 // First, as the `freehold worker` process: zod reads it as it builds the schemas other modules build.
 import "@freehold/api/interpreted-parsing";
 import { AgentSpec } from "@freehold/api";
-import { createAgentQueues, createRunStore, startRedisServer, startRun } from "@freehold/handoff";
+import {
+  createAgentQueues,
+  createRunStore,
+  startRedisServer,
+  startRun,
+  connectRedis,
+} from "@freehold/handoff";
 import { createMcpPool, createToolBroker } from "@freehold/mcp";
 import type { LanguageModel } from "@freehold/models";
 import { createRuntimeWorker, specialTools, type ResolvedAgent } from "@freehold/runtime";
@@ -71,7 +77,7 @@ function clockedModel(): LanguageModel {
 }
 
 const redis = await startRedisServer();
-const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+const connection = connectRedis(redis.url, { maxRetriesPerRequest: null });
 const store = createRunStore(connection);
 const queues = createAgentQueues(connection);
 const pool = createMcpPool({});
@@ -130,7 +136,10 @@ async function freeholdRun(): Promise<void> {
   for (;;) {
     const state = await store.require(namespace, run.id);
     if (state.status === "completed") return;
-    if (state.status !== "running") throw new Error(`run ${run.id} ended ${state.status}`);
+    // Taken up without a write, a run shows queued until its worker's first write (worker.ts).
+    if (state.status !== "running" && state.status !== "queued") {
+      throw new Error(`run ${run.id} ended ${state.status}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }

@@ -57,7 +57,7 @@ const log = (line: string): void => {
 const calls = { last: 0 };
 
 const redis = await startRedisServer();
-const caller = new Redis(redis.url, { maxRetriesPerRequest: null });
+const caller = connectRedis(redis.url, { maxRetriesPerRequest: null });
 const callerStore = createRunStore(caller);
 const callerQueues = createAgentQueues(caller);
 const pool = createMcpPool({});

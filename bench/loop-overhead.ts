@@ -36,12 +36,12 @@ import {
   startRedisServer,
   startRun,
   writeTenancy,
+  connectRedis,
 } from "@freehold/handoff";
 import { startScriptedModelServer } from "@freehold/models";
 import { createRuntime, createRuntimeWorker, runLoop } from "@freehold/runtime";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { Redis } from "ioredis";
 import OpenAI from "openai";
 import type { ChatCompletionMessageParam, ChatCompletionTool } from "openai/resources/chat/completions";
 import { startCounterServer } from "../test/fixtures/mcp/counter-server.ts";
@@ -63,14 +63,14 @@ const turns = [
 const model = await startScriptedModelServer({ script: { turns } });
 const counter = await startCounterServer({ transport: "http" });
 const redis = await startRedisServer();
-const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+const connection = connectRedis(redis.url, { maxRetriesPerRequest: null });
 const store = createRunStore(connection);
 const queues = createAgentQueues(connection);
 // Runs start as the gateway starts them: one Quotas (its tenancy cache) for every request.
 const quotas = createQuotas(connection);
 
 const ends = runEnds();
-const workerConnection = new Redis(redis.url, { maxRetriesPerRequest: null });
+const workerConnection = connectRedis(redis.url, { maxRetriesPerRequest: null });
 
 /** Freehold: the runtime a worker builds from its configuration (agent `adder` in `namespace`), and the worker. */
 async function startWorker(namespace: string, fetch?: typeof globalThis.fetch) {

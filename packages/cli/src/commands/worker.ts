@@ -113,6 +113,10 @@ export async function runWorker(
     ...(options.modelsDirectory === undefined ? {} : { modelsDirectory: options.modelsDirectory }),
     ...(options.codeRoot === undefined ? {} : { codeRoot: options.codeRoot }),
   });
+  // The MCP sessions are opening (the pool starts them): the tools are listed as soon as each is
+  // open, while the worker gets ready, not when the first run needs them. A failure is the run's to
+  // report, when it lists them again.
+  for (const agent of runtime.agents) agent.broker.listTools().catch(() => undefined);
   const connection = connectRedis(options.redisUrl, { maxRetriesPerRequest: null });
   // Metrics are kept when someone can read them: on the health port.
   const metrics = options.healthPort === undefined ? undefined : createMetricsRegistry();

@@ -24,6 +24,7 @@ import {
   runMessagesKey,
   runOwnKeys,
   runIndexKey,
+  runPickupsKey,
   tenancyKey,
 } from "./keys.ts";
 import { mayHoldBlobs, resolveBlobs, storedJson } from "./run-blobs.ts";
@@ -115,6 +116,12 @@ export interface RunStore {
       readonly pickup?: RunPickup;
     },
   ): Promise<RunState>;
+  /**
+   * A worker lets go of a run alive, back on its queue (it stops, or an attempt is retried): as of
+   * its job's stalled counter now, none of the job's stalls is a death at `progress` (see
+   * {@link RunPickup}). One script: a tenant's Redis user may run scripts, not `MULTI`.
+   */
+  letGo(namespace: string, runId: string, pickup: Omit<RunPickup, "maxStalls">): Promise<void>;
   /** Events after `after` (exclusive), oldest first. */
   readEvents(
     namespace: string,
@@ -193,6 +200,13 @@ for i = events_at, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], 
 if ARGV[6] ~= '0' then
   for i = 1, 6 do redis.call('EXPIRE', KEYS[i], ARGV[6]) end
 end
+return 1
+`;
+
+/** KEYS: the run's pickups. ARGV: the progress, the job, its stalled counter, the key's TTL. */
+const letGoScript = `
+redis.call('HSET', KEYS[1], 'progress', ARGV[1], 'count', '0', 'job', ARGV[2], 'stc', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1
 `;
 
@@ -649,6 +663,19 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
       if (storedBlobs.size + sent.size > rememberedBlobs) storedBlobs.clear();
       for (const hash of sent.keys()) storedBlobs.add(runBlobs + hash);
       return stored;
+    },
+
+    async letGo(namespace, runId, pickup) {
+      await evalScript(
+        redis,
+        letGoScript,
+        1,
+        runPickupsKey(namespace, runId),
+        pickup.progress,
+        pickup.job,
+        String(pickup.jobStalls),
+        String(pickup.ttlSeconds),
+      );
     },
 
     async readEvents(namespace, runId, options = {}) {

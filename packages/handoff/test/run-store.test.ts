@@ -274,6 +274,21 @@ describe("run local.store pickups and marks", () => {
     ).rejects.toMatchObject({ code: "run.stalled", details: { stalls: 2 } });
   });
 
+  it("counts no death for a stall before a worker let go of the run alive", async () => {
+    const created = await createdRun();
+    const key = runPickupsKey(namespace, created.id);
+    const first = await local.store.checkpoint(created, { ...created, status: "running" }, [], { pickup });
+    // The worker that took it up after the job's first stall stops, and puts the run back on its queue.
+    await local.store.letGo(namespace, created.id, { ...pickup, jobStalls: 1 });
+    expect(await local.redis.hgetall(key)).toEqual({ progress: "0/1/0", count: "0", job: "job-1", stc: "1" });
+    expect(await local.redis.ttl(key)).toBeGreaterThan(0);
+    // Taken up again (no stall since): nothing counted; after one more stall, one.
+    const again = await local.store.checkpoint(first, first, [], { pickup });
+    expect(await local.redis.hget(key, "count")).toBe("0");
+    await local.store.checkpoint(again, again, [], { pickup: { ...pickup, jobStalls: 2 } });
+    expect(await local.redis.hget(key, "count")).toBe("1");
+  });
+
   it("clears the pickups when a checkpoint leaves the run queued, not while it runs", async () => {
     const created = await createdRun();
     const running = await local.store.checkpoint(created, { ...created, status: "running" }, [], { pickup });

@@ -19,7 +19,6 @@ import {
   finish,
   type RedisEffect,
   namespacePrefix,
-  runPickupsKey,
   watchCancels,
   type Quotas,
   type RunStore,
@@ -324,21 +323,23 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
   };
 
   /**
-   * A worker lets go of a run alive, back on its queue (stopping, or an attempt to retry): as of its
-   * job's stalls now, none of them is a death at the run's progress (see RunPickup).
+   * A worker lets go of a run alive, back on its queue (stopping, or an attempt to retry): none of its
+   * job's stalls so far is a death at the run's progress (see RunPickup). A failure is logged: the
+   * count may then take an earlier stall for a death.
    */
   const letGo = async (job: Job, state: RunState): Promise<void> => {
-    const pickups = runPickupsKey(state.namespace, state.id);
-    await options.connection
-      .multi()
-      .hset(pickups, {
+    try {
+      await options.store.letGo(state.namespace, state.id, {
         progress: progressOf(state),
-        count: "0",
         job: job.id ?? "",
-        stc: String(job.stalledCounter),
-      })
-      .expire(pickups, pickupsTtlSeconds)
-      .exec();
+        jobStalls: job.stalledCounter,
+        ttlSeconds: pickupsTtlSeconds,
+      });
+    } catch (error) {
+      log(
+        `run ${state.id}: failed to record that its worker let go of it: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
   };
 
   const work = async (
@@ -447,11 +448,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
     const retryable = !(error instanceof FreeholdError) || error.retryable;
     if (retryable && !lastAttempt) {
       log(`run ${runId}: attempt ${job.attemptsMade + 1} failed (${(error as Error).message}); retrying`);
-      await letGo(job, state).catch((failure: unknown) => {
-        log(
-          `run ${runId}: failed to record its let-go: ${failure instanceof Error ? failure.message : String(failure)}`,
-        );
-      });
+      await letGo(job, state);
       throw error;
     }
     const latest = await options.store.require(namespace, runId);

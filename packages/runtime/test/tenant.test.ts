@@ -158,6 +158,13 @@ describe("a tenant's worker on its own Redis credential", () => {
     const usage = await readTenantUsage(admin, "acme", at);
     expect(usage.runsThisMinute).toBe(2);
     expect(usage.tokensToday).toBeGreaterThan(0);
+    // What a worker writes when it lets go of a run alive (it stops mid-run, or retries an attempt).
+    await acme.store.letGo(acme.namespace, run.id, {
+      progress: "1/2/0",
+      job: `${run.id}.r0`,
+      jobStalls: 1,
+      ttlSeconds: 60,
+    });
     expect(await redis.refusedTo("freehold-tenant-acme")).toEqual([]);
   });
 });

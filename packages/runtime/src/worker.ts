@@ -264,9 +264,9 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       if (isTerminal(state.status)) return state.status;
       if (state.agent !== agent.name) return `moved to ${state.agent}`;
       if (state.status.startsWith("waiting_")) return state.status;
+      const running: RunState = { ...state, status: "running" };
       if (job.stalledCounter === 0) {
         logPickup(runId, state, agent);
-        const running: RunState = { ...state, status: "running" };
         const folded = firstWriteFolded(stored, running, {
           effects: clearMarks,
           afterMs: markRunningAfterMs,
@@ -280,7 +280,7 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       }
       let started: RunState;
       try {
-        started = await stored(state, { ...state, status: "running" }, [], {
+        started = await stored(state, running, [], {
           pickup: {
             progress: progressOf(state),
             job: job.id ?? "",

@@ -15,6 +15,10 @@
  * - durable with the global fetch: the same worker given the global fetch instead (`createRuntime`'s
  *   `fetch` option), so the two HTTP stacks are alike: what is left over bare is the cost of the
  *   checkpoints, the queue and the run store alone;
+ * - durable, tool results written before the next answer: the same worker and agent, but `add`'s
+ *   `onInterrupt` set to `fail` (every tool's default that its server does not annotate read-only or
+ *   idempotent), so each result is written on its own as the call returns (two writes per step, not
+ *   one), the model asked again while that write is in flight;
  * - durable in a tenant's namespace: the same, for an agent in a namespace given to a Tenant (with
  *   `runsPerMinute` and `tokensPerDay` set too high to be reached), so the worker also counts each
  *   model call's tokens and checks the tenant's day before the call, as for every tenant's run;
@@ -73,9 +77,9 @@ const ends = runEnds();
 const workerConnection = connectRedis(redis.url, { maxRetriesPerRequest: null });
 
 /** Freehold: the runtime a worker builds from its configuration (agent `adder` in `namespace`), and the worker. */
-async function startWorker(namespace: string, fetch?: typeof globalThis.fetch) {
+async function startWorker(namespace: string, fetch?: typeof globalThis.fetch, addPolicy?: "fail") {
   const runtime = await createRuntime(
-    benchConfig(model.baseUrl, counter.url, { maxSteps: steps + 5 }, namespace),
+    benchConfig(model.baseUrl, counter.url, { maxSteps: steps + 5 }, namespace, addPolicy),
     {
       resolveSecret: () => Promise.reject(new Error("the bench uses no Secret")),
       ...(fetch === undefined ? {} : { fetch }),
@@ -109,6 +113,14 @@ const globalFetchNamespace = "bench-global-fetch";
 const { runtime: globalFetchRuntime, worker: globalFetchWorker } = await startWorker(
   globalFetchNamespace,
   (input, init) => fetch(input, init),
+);
+
+// The same agent again, with `add`'s interruption policy `fail`: each result written on its own.
+const failPolicyNamespace = "bench-fail-policy";
+const { runtime: failPolicyRuntime, worker: failPolicyWorker } = await startWorker(
+  failPolicyNamespace,
+  undefined,
+  "fail",
 );
 
 // The bare loop's clients: the official OpenAI client and the MCP SDK's Client.
@@ -202,6 +214,7 @@ const loops = {
   durable: () => durable(),
   durableGlobalFetch: () => durable(globalFetchNamespace),
   durableTenant: () => durable(tenantNamespace),
+  durableFailPolicy: () => durable(failPolicyNamespace),
   loopInMemory,
   loopRedis,
 };
@@ -220,6 +233,7 @@ const bareMs = median(samples.bare);
 const durableMs = median(samples.durable);
 const durableTenantMs = median(samples.durableTenant);
 const durableGlobalFetchMs = median(samples.durableGlobalFetch);
+const durableFailPolicyMs = median(samples.durableFailPolicy);
 const inMemoryMs = median(samples.loopInMemory);
 const redisMs = median(samples.loopRedis);
 const round3 = (value: number): number => Math.round(value * 1000) / 1000;
@@ -229,15 +243,18 @@ log(
     `ratio ${round3(durableMs / bareMs)}, overhead ${round3(overhead)} ms/step (goal <= ${goalMsPerStep}); ` +
     `durable with the global fetch ${round3(durableGlobalFetchMs)} ms/step (overhead ${round3(durableGlobalFetchMs - bareMs)}); ` +
     `durable in a tenant's namespace ${round3(durableTenantMs)} ms/step (overhead ${round3(durableTenantMs - bareMs)}); ` +
+    `durable, add's policy fail (each result written on its own) ${round3(durableFailPolicyMs)} ms/step (overhead ${round3(durableFailPolicyMs - bareMs)}); ` +
     `runLoop in memory ${round3(inMemoryMs)} ms/step, runLoop + Redis store ${round3(redisMs)} ms/step`,
 );
 
 await worker.close();
 await tenantWorker.close();
 await globalFetchWorker.close();
+await failPolicyWorker.close();
 await runtime.close();
 await tenantRuntime.close();
 await globalFetchRuntime.close();
+await failPolicyRuntime.close();
 await client.close();
 await queues.close();
 workerConnection.disconnect();
@@ -261,6 +278,8 @@ console.log(
     globalFetchOverheadMsPerStep: round3(durableGlobalFetchMs - bareMs),
     durableTenantMsPerStep: round3(durableTenantMs),
     tenantOverheadMsPerStep: round3(durableTenantMs - bareMs),
+    durableFailPolicyMsPerStep: round3(durableFailPolicyMs),
+    failPolicyOverheadMsPerStep: round3(durableFailPolicyMs - bareMs),
     loopInMemoryMsPerStep: round3(inMemoryMs),
     loopRedisMsPerStep: round3(redisMs),
   }),

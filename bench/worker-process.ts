@@ -21,13 +21,15 @@ export async function ensureBundle(): Promise<void> {
 /**
  * A runtime configuration for the agent `adder` (spec.limits as given) in `namespace` (default
  * `bench`), which may hand a conversation to the human queue `support` (its model gets
- * `transfer_to_human_support`).
+ * `transfer_to_human_support`). `addPolicy` sets the `onInterrupt` policy of the counter's `add`
+ * tool (default: none set, so `retry`, as the server annotates it read-only).
  */
 export function benchConfig(
   modelBaseUrl: string,
   mcpUrl: string,
   limits: Record<string, number> = {},
   namespace = "bench",
+  addPolicy?: "retry" | "fail" | "ask",
 ): RuntimeConfig {
   return RuntimeConfig.parse({
     schemaVersion: 1,
@@ -40,7 +42,13 @@ export function benchConfig(
         spec: {
           model: { ref: "scripted" },
           instructions: "Add.",
-          tools: [{ mcpServer: "counter", allow: ["add"] }],
+          tools: [
+            {
+              mcpServer: "counter",
+              allow: ["add"],
+              ...(addPolicy === undefined ? {} : { onInterrupt: { tools: { add: addPolicy } } }),
+            },
+          ],
           handoffs: [{ humanQueue: "support" }],
           limits,
         },

@@ -8,8 +8,8 @@
  * fails on a cancelled run.
  *
  * What they buy: a loop may write a step's tool results together with the model's next answer
- * (one write per step, not two) and still not spend a model call on a run cancelled while its tools
- * ran.
+ * (one write per step, not two), or ask the model again while their write is in flight, and still
+ * not spend a model call on a run cancelled while its tools ran.
  *
  * @module
  */

@@ -70,7 +70,8 @@ export interface CancelNotices {
   /**
    * True while a cancel of the run would reach the loop at once (the worker's watch is subscribed):
    * the loop may then write a step's results with its next write (tools whose `onInterrupt` is
-   * `retry`), and still not spend a model call on a cancelled run.
+   * `retry`), or ask the model again while their write is in flight (the others), and still not spend
+   * a model call on a cancelled run.
    */
   live(): boolean;
   /**
@@ -93,8 +94,9 @@ export type LoopOutcome = {
  * Advances runs of the agents whose `spec.framework` is `framework`. `run` works on a run from the
  * state it is given (a fresh run, or one resumed from its last checkpoint after a crash) until the
  * run ends, waits, moves to another agent, or `options.signal` aborts; every step it takes is
- * checkpointed before the next one starts (a result of a `retry` call may go with the model's next
- * answer: see `CancelNotices`), and a tool call is recorded as started before it leaves the worker.
+ * checkpointed before the next one is (a result of a `retry` call may go with the model's next answer,
+ * and the next model call may be sent while a result's write is in flight: see `CancelNotices`), and
+ * a tool call is recorded as started before it leaves the worker.
  *
  * @example
  * ```ts

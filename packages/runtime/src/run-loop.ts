@@ -186,6 +186,14 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
     return write;
   };
 
+  /**
+   * Throws the first write that failed: nothing leaves the worker after it (a write sent ahead may
+   * fail while the loop goes on, and the loop then knows the run as it was stored, before it).
+   */
+  function throwIfFailed(): void {
+    if (failure !== undefined) throw failure.error;
+  }
+
   /** Settles when every write made so far is stored; fails with the first that failed. */
   function durable(): Promise<void> {
     return writes.then(() => {
@@ -194,7 +202,7 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
   }
 
   const parent = contextFromTraceparent(state.traceparent);
-  return inSpan(
+  return inSpan<LoopOutcome>(
     tracer,
     `invoke_agent ${agent.name}`,
     parent,
@@ -217,6 +225,7 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
       // Calls a worker was running when it stopped: their outcome is unknown; each follows its policy.
       await commit((current) => recoverInterrupted(current, now()));
       for (;;) {
+        throwIfFailed();
         if (isTerminal(state.status)) {
           await commit((current) => ({ state: current, events: [] }), true);
           span.setAttribute("freehold.run.status", state.status);
@@ -267,7 +276,11 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
       }
     },
     SpanKind.INTERNAL,
-  );
+  ).catch(async (error: unknown) => {
+    // A tool result's write may still be in flight: it settles before the run goes back to its queue.
+    await writes;
+    throw error;
+  });
 
   /**
    * The turn's remaining calls are handoffs, delegations or calls that need approval: turn them into
@@ -366,6 +379,7 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
       return undefined;
     }
     const toolset = await currentToolset();
+    throwIfFailed();
     const remainingMs = agent.spec.limits.timeoutSeconds * 1000 - state.activeMs;
     const started = now();
     const modelName = `${agent.model.provider}/${agent.model.modelId}`;
@@ -463,19 +477,26 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
     if (record === undefined) return undefined;
     const startedAt = record.startedAt === undefined ? now() : new Date(record.startedAt);
     await stopIfCancelled();
+    throwIfFailed();
     const outcome = await executeToolCall(agent, record, { tracer, context: runContext });
     if (outcome === undefined) return undefined;
-    // Stored before the model is asked again, so a run cancelled while the tool ran spends no model
-    // call: the write fails. With cancels pushed to this loop (they are seen before the model call),
-    // the result of a call that may run again (`onInterrupt: retry`) goes with the next write, the
-    // model's answer: a worker that dies in between runs the call again, as its policy says. Not in
-    // native mode, where the framework's code may keep state of its own that must not run ahead.
-    const defer =
-      record.onInterrupt === "retry" && agent.code === undefined && options.cancelNotices?.live() === true;
-    await commit((current) => ({
+    // Without cancels pushed to this loop, the result is stored before the model is asked again, so
+    // a run cancelled while the tool ran spends no model call: the write fails. With them (a cancel
+    // is seen before the model call), the loop goes on while the write is in flight: the model call
+    // does not wait for it, the next write does (and fails with it). A worker that dies meanwhile
+    // leaves the result stored or not, as one that dies just after the call; a refused write costs
+    // the model call, whose answer is not written. The result of a call that may run again
+    // (`onInterrupt: retry`) is not even sent: it goes with the next write, the model's answer, and
+    // a worker that dies in between runs the call again, as its policy says. Neither in native mode,
+    // where the framework's code may keep state of its own that must not run ahead.
+    const ahead = agent.code === undefined && options.cancelNotices?.live() === true;
+    const stored = commit((current) => ({
       ...applyToolResult(current, toolCallId, outcome, { now: now(), startedAt }),
-      defer,
+      defer: ahead && record.onInterrupt === "retry",
     }));
+    // Its failure is the next write's (and `durable()`'s) to report.
+    if (ahead) stored.catch(() => undefined);
+    else await stored;
     return outcome;
   }
 

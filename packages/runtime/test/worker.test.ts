@@ -356,6 +356,145 @@ describe("the runtime worker", () => {
     ]);
   });
 
+  it("asks the model again while a tool result's write is in flight (onInterrupt: fail), and writes its answer after it", async () => {
+    const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    /** A driver whose writes are slow, recording what each model and tool call saw in flight. */
+    const watching = (timeline: string[], stored: string[], withNotices: boolean): LoopDriver => {
+      let inFlight = 0;
+      return {
+        framework: "mastra",
+        run: (state, { cancelNotices, ...options }) => {
+          const { agent } = options;
+          const watched: ResolvedAgent = {
+            ...agent,
+            model: {
+              ...agent.model,
+              generate: (request) => {
+                timeline.push(`model (writes in flight: ${inFlight})`);
+                return agent.model.generate(request);
+              },
+            },
+            broker: {
+              listTools: () => agent.broker.listTools(),
+              callTool: (server, name, args, callOptions) => {
+                timeline.push(`tool ${name} (writes in flight: ${inFlight})`);
+                return agent.broker.callTool(server, name, args, callOptions);
+              },
+            },
+          };
+          return runLoop(state, {
+            ...options,
+            ...(withNotices && cancelNotices !== undefined ? { cancelNotices } : {}),
+            agent: watched,
+            checkpoint: async (previous, next, events, extra) => {
+              inFlight += 1;
+              await settle(30);
+              try {
+                const written = await options.checkpoint(previous, next, events, extra);
+                stored.push(`${written.revision}: ${next.messages.at(-1)?.role ?? "none"}`);
+                return written;
+              } finally {
+                inFlight -= 1;
+              }
+            },
+          });
+        },
+      };
+    };
+    const script: ModelScriptInput = [
+      { toolCalls: [{ name: "echo", arguments: { text: "one" } }] },
+      { toolCalls: [{ name: "echo", arguments: { text: "two" } }], match: { role: "tool" } },
+      { text: "done", match: { role: "tool" } },
+    ];
+
+    // With cancel notices: the model call goes out while the result's write is in flight.
+    const timeline: string[] = [];
+    const stored: string[] = [];
+    const ahead = await harness(script, { framework: "mastra" }, {}, [watching(timeline, stored, true)]);
+    const { state } = await ahead.run("Echo twice.");
+    expect(state).toMatchObject({ status: "completed", output: "done", steps: 3 });
+    expect(
+      state.messages.filter((message) => message.role === "tool").map((message) => message.content),
+    ).toEqual(["one", "two"]);
+    expect(timeline).toEqual([
+      "model (writes in flight: 0)",
+      "tool echo (writes in flight: 0)",
+      "model (writes in flight: 1)",
+      "tool echo (writes in flight: 0)",
+      "model (writes in flight: 1)",
+    ]);
+    // Every write in order, the result before the answer that follows it; each call marked as
+    // started (with the answer that makes it) before it left.
+    expect(stored.map((line) => line.split(": ")[1])).toEqual([
+      "assistant",
+      "tool",
+      "assistant",
+      "tool",
+      "assistant",
+    ]);
+    expect(stored.map((line) => Number(line.split(": ")[0]))).toEqual([1, 2, 3, 4, 5]);
+
+    // Without them: the result is stored before the model is asked again.
+    const waited: string[] = [];
+    const waiting = await harness(script, { framework: "mastra" }, {}, [watching(waited, [], false)]);
+    expect((await waiting.run("Echo twice.")).state.status).toBe("completed");
+    expect(waited.filter((line) => line.startsWith("model"))).toEqual([
+      "model (writes in flight: 0)",
+      "model (writes in flight: 0)",
+      "model (writes in flight: 0)",
+    ]);
+  });
+
+  it.each([
+    { refusedAfterMs: 50, modelCalls: 2, when: "as Redis answers: the model call has gone out meanwhile" },
+    { refusedAfterMs: 0, modelCalls: 1, when: "at once: the loop knows before its next step" },
+  ])(
+    "fails the run at a tool result whose write is refused while the loop goes on ($when): nothing after it written or sent",
+    async ({ refusedAfterMs, modelCalls }) => {
+      const text = `refused ${Math.random().toString(36).slice(2)}`;
+      const written: string[] = [];
+      const driver: LoopDriver = {
+        framework: "mastra",
+        run: (state, options) =>
+          runLoop(state, {
+            // The worker's cancel notices are live: the model call does not wait for the result's write.
+            ...options,
+            checkpoint: async (previous, next, events, extra) => {
+              if (next.messages.at(-1)?.role === "tool") {
+                if (refusedAfterMs > 0) await new Promise((resolve) => setTimeout(resolve, refusedAfterMs));
+                throw new FreeholdError("test.refused", "the result's write refused");
+              }
+              written.push(next.messages.at(-1)?.role ?? "none");
+              return options.checkpoint(previous, next, events, extra);
+            },
+          }),
+      };
+      const { run, model } = await harness(
+        [
+          { toolCalls: [{ name: "echo", arguments: { text } }] },
+          { toolCalls: [{ name: "echo", arguments: { text } }], match: { role: "tool" } },
+          { text: "done", match: { role: "tool" } },
+        ],
+        { framework: "mastra" },
+        {},
+        [driver],
+      );
+      const { state } = await run("Echo.");
+      expect(state.status).toBe("failed");
+      expect(state.error?.code).toBe("test.refused");
+      // A model call may have gone out (the cost of not waiting), but nothing after the refused write
+      // was written or sent: the run holds the model's first answer, and the call (stored as started,
+      // its result refused) reached the server once.
+      expect(model.requests).toHaveLength(modelCalls);
+      expect(written).toEqual(["assistant"]);
+      expect(state.output).toBeUndefined();
+      expect(state.messages.map((message) => message.role)).toEqual(["user", "assistant"]);
+      expect(
+        counter.calls().filter((call) => call.tool === "echo" && call.arguments.text === text),
+      ).toHaveLength(1);
+    },
+  );
+
   it("writes a result of a call that may run again (onInterrupt: retry) with the model's next answer: one write per step", async () => {
     const writes = { loop: 0 };
     const driver: LoopDriver = {

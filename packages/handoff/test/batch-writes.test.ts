@@ -1,12 +1,13 @@
 /**
  * batchWrites on a real redis-server: the commands a connection from connectRedis issues in one
- * tick reach Redis in one or two reads (Redis counts them: `total_reads_processed`), their replies
- * come back in order, and that holds on the socket a reconnect opens. Each node of a cluster is
- * checked in redis-cluster.test.ts.
+ * tick leave in one write of its socket (counted at the socket), reach Redis in one or two reads
+ * (Redis counts them: `total_reads_processed`), their replies come back in order, and that holds on
+ * the socket a reconnect opens. Each node of a cluster is checked in redis-cluster.test.ts.
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectRedis, startRedisServer, type RedisServer } from "../src/index.ts";
+import { countSocketWrites } from "./socket-writes.ts";
 
 let server: RedisServer;
 /** Looks at Redis's counters; its own INFO is one read. */
@@ -30,13 +31,21 @@ async function readsProcessed(redis: Redis): Promise<number> {
   return Number(reads);
 }
 
-/** 100 INCRs of `key` issued in one tick: their replies, and the reads Redis took to get them. */
-async function incrementsInOneTick(redis: Redis, key: string): Promise<{ replies: number[]; reads: number }> {
+/**
+ * 100 INCRs of `key` issued in one tick: their replies, the writes the socket made of them, and the
+ * reads Redis took to get them.
+ */
+async function incrementsInOneTick(
+  redis: Redis,
+  key: string,
+): Promise<{ replies: number[]; writes: number; reads: number }> {
   const before = await readsProcessed(observer);
-  const replies = await Promise.all(Array.from({ length: 100 }, () => redis.incr(key)));
+  const { result: replies, writes } = await countSocketWrites(redis.stream, () =>
+    Promise.all(Array.from({ length: 100 }, () => redis.incr(key))),
+  );
   // The observer's own INFO is one read of those counted.
   const reads = (await readsProcessed(observer)) - before - 1;
-  return { replies, reads };
+  return { replies, writes, reads };
 }
 
 describe("batchWrites", () => {
@@ -44,8 +53,9 @@ describe("batchWrites", () => {
     const redis = connectRedis(server.url) as Redis;
     try {
       await redis.ping();
-      const { replies, reads } = await incrementsInOneTick(redis, "batched");
+      const { replies, writes, reads } = await incrementsInOneTick(redis, "batched");
       expect(replies).toEqual(Array.from({ length: 100 }, (_, index) => index + 1));
+      expect(writes).toBe(1);
       // 100 commands of about 30 bytes: one write, which Redis may take in two reads.
       expect(reads).toBeGreaterThanOrEqual(1);
       expect(reads).toBeLessThanOrEqual(2);
@@ -66,8 +76,9 @@ describe("batchWrites", () => {
       await observer.client("KILL", "ID", String(id));
       await ready;
       expect(redis.stream).not.toBe(first);
-      const { replies, reads } = await incrementsInOneTick(redis, "reconnected");
+      const { replies, writes, reads } = await incrementsInOneTick(redis, "reconnected");
       expect(replies.at(-1)).toBe(100);
+      expect(writes).toBe(1);
       expect(reads).toBeLessThanOrEqual(2);
     } finally {
       redis.disconnect();

@@ -22,6 +22,7 @@ import {
   shardsPerNamespace,
   startRedisCluster,
 } from "../src/index.ts";
+import { countSocketWrites } from "./socket-writes.ts";
 
 /** A key in each slot range (0-5460, 5461-10922, 10923-16383), by asking a node for key slots. */
 async function keyPerRange(redis: Redis | Cluster): Promise<string[]> {
@@ -58,12 +59,19 @@ describe("startRedisCluster", () => {
           expect(info).toContain("cluster_state:ok");
           expect(info).toContain("cluster_known_nodes:3");
           // The cluster client's writes to this node are batched per tick (batchWrites): 100
-          // commands issued at once (to a key of its slot) reach it in one or two reads (the observer's INFO is one more).
+          // commands issued at once (to a key of its slot) leave in one write of the client's socket
+          // to it and reach it in one or two reads (the observer's INFO is one more).
           const reads = async (): Promise<number> =>
             Number(/total_reads_processed:(\d+)/.exec(await direct.info("stats"))?.[1]);
           const before = await reads();
-          const counts = await Promise.all(Array.from({ length: 100 }, () => redis.incr(`{${key}}:count`)));
+          const client = (redis as Cluster)
+            .nodes("master")
+            .find((candidate) => candidate.options.port === node.port);
+          const { result: counts, writes } = await countSocketWrites(client?.stream, () =>
+            Promise.all(Array.from({ length: 100 }, () => redis.incr(`{${key}}:count`))),
+          );
           expect(counts.at(-1)).toBe(100);
+          expect(writes).toBe(1);
           const taken = (await reads()) - before - 1;
           expect(taken).toBeGreaterThanOrEqual(1);
           expect(taken).toBeLessThanOrEqual(2);

@@ -122,6 +122,60 @@ async function harness(
   return created;
 }
 
+const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A driver of the built-in loop whose writes take 30 ms, recording in `timeline` how many writes
+ * each model and tool call found in flight, and in `stored` each write once stored (its revision,
+ * then the role of the run's last message). `withNotices: false`: the loop is not given the
+ * worker's cancel notices.
+ */
+function slowWrites(
+  timeline: string[],
+  { stored = [], withNotices = true }: { readonly stored?: string[]; readonly withNotices?: boolean } = {},
+): LoopDriver {
+  let inFlight = 0;
+  return {
+    framework: "mastra",
+    run: (state, { cancelNotices, ...options }) => {
+      const { agent } = options;
+      const watched: ResolvedAgent = {
+        ...agent,
+        model: {
+          ...agent.model,
+          generate: (request) => {
+            timeline.push(`model (writes in flight: ${inFlight})`);
+            return agent.model.generate(request);
+          },
+        },
+        broker: {
+          listTools: () => agent.broker.listTools(),
+          callTool: (server, name, args, callOptions) => {
+            timeline.push(`tool ${name} (writes in flight: ${inFlight})`);
+            return agent.broker.callTool(server, name, args, callOptions);
+          },
+        },
+      };
+      return runLoop(state, {
+        ...options,
+        ...(withNotices && cancelNotices !== undefined ? { cancelNotices } : {}),
+        agent: watched,
+        checkpoint: async (previous, next, events, extra) => {
+          inFlight += 1;
+          await settle(30);
+          try {
+            const written = await options.checkpoint(previous, next, events, extra);
+            stored.push(`${written.revision}: ${next.messages.at(-1)?.role ?? "none"}`);
+            return written;
+          } finally {
+            inFlight -= 1;
+          }
+        },
+      });
+    },
+  };
+}
+
 describe("the runtime worker", () => {
   it("drives an agent with the driver of its spec.framework", async () => {
     const driven: string[] = [];
@@ -292,45 +346,8 @@ describe("the runtime worker", () => {
 
   it("asks the model and calls tools only once every write before them is stored", async () => {
     const timeline: string[] = [];
-    let inFlight = 0;
-    const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-    const driver: LoopDriver = {
-      framework: "mastra",
-      run: (state, options) => {
-        const { agent } = options;
-        const watched: ResolvedAgent = {
-          ...agent,
-          model: {
-            ...agent.model,
-            generate: (request) => {
-              timeline.push(`model (writes in flight: ${inFlight})`);
-              return agent.model.generate(request);
-            },
-          },
-          broker: {
-            listTools: () => agent.broker.listTools(),
-            callTool: (server, name, args, callOptions) => {
-              timeline.push(`tool ${name} (writes in flight: ${inFlight})`);
-              return agent.broker.callTool(server, name, args, callOptions);
-            },
-          },
-        };
-        return runLoop(state, {
-          ...options,
-          agent: watched,
-          checkpoint: async (previous, next, events, extra) => {
-            inFlight += 1;
-            // Slow writes: a step that did not wait for one would be seen above.
-            await settle(30);
-            try {
-              return await options.checkpoint(previous, next, events, extra);
-            } finally {
-              inFlight -= 1;
-            }
-          },
-        });
-      },
-    };
+    // Slow writes: a step that did not wait for one would be seen in the timeline.
+    const driver = slowWrites(timeline);
     const { run } = await harness(
       [
         { toolCalls: [{ name: "add", arguments: { a: 1, b: 1 } }] },
@@ -357,50 +374,6 @@ describe("the runtime worker", () => {
   });
 
   it("asks the model again while a tool result's write is in flight (onInterrupt: fail), and writes its answer after it", async () => {
-    const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-    /** A driver whose writes are slow, recording what each model and tool call saw in flight. */
-    const watching = (timeline: string[], stored: string[], withNotices: boolean): LoopDriver => {
-      let inFlight = 0;
-      return {
-        framework: "mastra",
-        run: (state, { cancelNotices, ...options }) => {
-          const { agent } = options;
-          const watched: ResolvedAgent = {
-            ...agent,
-            model: {
-              ...agent.model,
-              generate: (request) => {
-                timeline.push(`model (writes in flight: ${inFlight})`);
-                return agent.model.generate(request);
-              },
-            },
-            broker: {
-              listTools: () => agent.broker.listTools(),
-              callTool: (server, name, args, callOptions) => {
-                timeline.push(`tool ${name} (writes in flight: ${inFlight})`);
-                return agent.broker.callTool(server, name, args, callOptions);
-              },
-            },
-          };
-          return runLoop(state, {
-            ...options,
-            ...(withNotices && cancelNotices !== undefined ? { cancelNotices } : {}),
-            agent: watched,
-            checkpoint: async (previous, next, events, extra) => {
-              inFlight += 1;
-              await settle(30);
-              try {
-                const written = await options.checkpoint(previous, next, events, extra);
-                stored.push(`${written.revision}: ${next.messages.at(-1)?.role ?? "none"}`);
-                return written;
-              } finally {
-                inFlight -= 1;
-              }
-            },
-          });
-        },
-      };
-    };
     const script: ModelScriptInput = [
       { toolCalls: [{ name: "echo", arguments: { text: "one" } }] },
       { toolCalls: [{ name: "echo", arguments: { text: "two" } }], match: { role: "tool" } },
@@ -410,7 +383,7 @@ describe("the runtime worker", () => {
     // With cancel notices: the model call goes out while the result's write is in flight.
     const timeline: string[] = [];
     const stored: string[] = [];
-    const ahead = await harness(script, { framework: "mastra" }, {}, [watching(timeline, stored, true)]);
+    const ahead = await harness(script, { framework: "mastra" }, {}, [slowWrites(timeline, { stored })]);
     const { state } = await ahead.run("Echo twice.");
     expect(state).toMatchObject({ status: "completed", output: "done", steps: 3 });
     expect(
@@ -436,7 +409,9 @@ describe("the runtime worker", () => {
 
     // Without them: the result is stored before the model is asked again.
     const waited: string[] = [];
-    const waiting = await harness(script, { framework: "mastra" }, {}, [watching(waited, [], false)]);
+    const waiting = await harness(script, { framework: "mastra" }, {}, [
+      slowWrites(waited, { withNotices: false }),
+    ]);
     expect((await waiting.run("Echo twice.")).state.status).toBe("completed");
     expect(waited.filter((line) => line.startsWith("model"))).toEqual([
       "model (writes in flight: 0)",

@@ -438,14 +438,14 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
     // Redis failing from here on (down, full: store.full, the run taken over) is not the model's
     // failure: it propagates, and the job is retried from the last checkpoint.
     const durationMs = now().getTime() - started.getTime();
-    const tokens = await quotas?.addTokens(
-      agent.namespace,
-      result.usage.inputTokens + result.usage.outputTokens,
-    );
-    await commit((current) => {
-      const advanced = applyModelResult(current, result, toolset, { now: now(), durationMs });
-      // This call used up the tenant's tokens: the run ends here, unless it just answered.
-      if (tokens?.exceeded !== true || isTerminal(advanced.state.status)) {
+    // The tenant's tokens are counted while the answer is written (two round trips at once, not one
+    // after the other). The calls the answer makes leave only once both are done: a count past the
+    // tenant's day ends the run with them unsent, and so does a count that failed (then the job is
+    // retried), the write that ends it taking their started marks back.
+    const [counted, answered] = await Promise.allSettled([
+      quotas?.addTokens(agent.namespace, result.usage.inputTokens + result.usage.outputTokens),
+      commit((current) => {
+        const advanced = applyModelResult(current, result, toolset, { now: now(), durationMs });
         // The calls the loop sends next are recorded as started in this same write.
         const next = isTerminal(advanced.state.status)
           ? undefined
@@ -465,10 +465,22 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
           ...advanced,
           state: withStarted(advanced.state, markedNotSent, now().toISOString()),
         };
-      }
-      const ended = finish(advanced.state, "limit_exceeded", now(), { limit: "tokensPerDay" });
-      return { state: ended.state, events: [...advanced.events, ...ended.events] };
-    });
+      }),
+    ]);
+    if (answered.status === "rejected") throw answered.reason;
+    // This call used up the tenant's tokens: the run ends here, unless it just answered.
+    const exceeded = counted.status === "fulfilled" && counted.value?.exceeded === true;
+    if ((exceeded && !isTerminal(state.status)) || counted.status === "rejected") {
+      const unmark = markedNotSent;
+      markedNotSent = new Set();
+      await commit((current) => {
+        const unsent = unmark.size > 0 ? withStarted(current, unmark, undefined) : current;
+        return exceeded
+          ? finish(unsent, "limit_exceeded", now(), { limit: "tokensPerDay" })
+          : { state: unsent, events: [] };
+      }, true);
+      if (counted.status === "rejected") throw counted.reason;
+    }
     return isTerminal(state.status) ? undefined : result;
   }
 

@@ -219,8 +219,13 @@ describe("quotas in the runtime", () => {
     });
     const end = (await hooli.events(first.id)).at(-1);
     expect(end).toMatchObject({ type: "run-end", status: "limit_exceeded", limit: "tokensPerDay" });
-    // The crossing call's tool calls were not made.
+    // The crossing call's tool calls were not made: none reached the server (the answer was
+    // written while its tokens were counted, its call marked as started; the write that ended the
+    // run took the mark back).
     expect((await hooli.events(first.id)).some((event) => event.type === "tool-call-end")).toBe(false);
+    expect(counter.calls().filter((call) => call.idempotencyKey?.startsWith(first.id) === true)).toEqual([]);
+    expect(ended.pendingToolCalls).toHaveLength(1);
+    expect(ended.pendingToolCalls[0]?.startedAt).toBeUndefined();
     expect(hooli.model.requests).toHaveLength(1);
     const used = ended.usage.inputTokens + ended.usage.outputTokens;
     expect(await readTenantUsage(admin, "hooli", at)).toMatchObject({ tokensToday: used });

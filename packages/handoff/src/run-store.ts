@@ -135,6 +135,18 @@ export interface RunStore {
 }
 
 /**
+ * The pickups record of a run (see {@link RunPickup}), as both scripts that write it write it: the
+ * progress, the deaths in a row at it, the job and its stalled counter they are as of; the key
+ * expires after `ttl` seconds.
+ */
+const pickupsLua = `
+local function record_pickups(key, progress, count, job, stalled_counter, ttl)
+  redis.call('HSET', key, 'progress', progress, 'count', tostring(count), 'job', job, 'stc', stalled_counter)
+  redis.call('EXPIRE', key, ttl)
+end
+`;
+
+/**
  * KEYS: the run hash, its events, who started it, its pickups, its messages, its blobs; then the keys
  * the effects and preconditions touch.
  * ARGV: 1 the revision read, 2 the compact state, 3 the new revision, 4 preconditions, 5 effects,
@@ -144,7 +156,7 @@ export interface RunStore {
  * 17 `1` when the run leaves its worker's hands (queued, waiting, ended), 18 the pickup's job, 19 that
  * job's stalled counter; then the messages, the blobs (hash, text), the hashes referenced, the events.
  */
-const checkpointScript = `${effectsLua}
+const checkpointScript = `${effectsLua}${pickupsLua}
 local revision = redis.call('HGET', KEYS[1], 'revision')
 if not revision then return redis.error_reply('NOTFOUND run does not exist') end
 if revision ~= ARGV[1] then
@@ -185,8 +197,7 @@ end
 -- The first write is one Redis refuses when it is full (a script may not stop once it has written).
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'revision', ARGV[3], 'messages', ARGV[10])
 if ARGV[14] ~= '' then
-  redis.call('HSET', KEYS[4], 'progress', ARGV[14], 'count', tostring(stalls), 'job', ARGV[18], 'stc', ARGV[19])
-  redis.call('EXPIRE', KEYS[4], ARGV[16])
+  record_pickups(KEYS[4], ARGV[14], stalls, ARGV[18], ARGV[19], ARGV[16])
 elseif ARGV[17] == '1' then
   -- Handed on or ended: the worker that held the run did not die on it.
   redis.call('DEL', KEYS[4])
@@ -204,9 +215,8 @@ return 1
 `;
 
 /** KEYS: the run's pickups. ARGV: the progress, the job, its stalled counter, the key's TTL. */
-const letGoScript = `
-redis.call('HSET', KEYS[1], 'progress', ARGV[1], 'count', '0', 'job', ARGV[2], 'stc', ARGV[3])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
+const letGoScript = `${pickupsLua}
+record_pickups(KEYS[1], ARGV[1], 0, ARGV[2], ARGV[3], ARGV[4])
 return 1
 `;
 

@@ -14,6 +14,7 @@ import {
   createRunStore,
   readTenantUsage,
   startRun,
+  tokensUsageKey,
   type TenantLimits,
 } from "@freehold/handoff";
 import type { ModelScriptInput } from "@freehold/models";
@@ -239,5 +240,41 @@ describe("quotas in the runtime", () => {
 
     const other = await globex.start("adder", "What is 1 + 2?");
     expect(await globex.waitFor(other.id, "completed")).toMatchObject({ output: "3", steps: 2 });
+  });
+
+  it("keeps an answer whose token count failed, takes its call's started mark back, and makes the call once on the retry", async () => {
+    const script: ModelScriptInput = [
+      { match: { role: "user" }, toolCalls: [{ name: "add", arguments: { a: 1, b: 2 } }] },
+      { match: { role: "tool" }, text: "3" },
+    ];
+    const agents = { adder: { tools: [{ mcpServer: "counter", allow: ["add"] }] } };
+    // No tokensPerDay: the check before a model call does not read the day's counter.
+    const umbrella = await tenantWorld("umbrella", { runsPerMinute: 100 }, script, agents);
+    // Redis refuses the count, and nothing else: the day's counter is a hash, not a number.
+    const day = tokensUsageKey("umbrella", at);
+    await admin.hset(day, "not", "a number");
+    const run = await umbrella.start("adder", "What is 1 + 2?");
+    // The first attempt wrote the answer (its call marked started), then took the mark back and
+    // failed; the job waits a second before its retry. The counter is then mended.
+    await expect
+      .poll(async () => (await umbrella.store.require(umbrella.namespace, run.id)).revision, {
+        timeout: 10_000,
+        interval: 20,
+      })
+      .toBeGreaterThanOrEqual(2);
+    await admin.del(day);
+    const ended = await umbrella.waitFor(run.id, "completed");
+    expect(ended.output).toBe("3");
+    // The answer was kept: the retry did not ask the model that question again.
+    expect(umbrella.model.requests).toHaveLength(2);
+    // The call reached the server once, and no worker took it for one cut short by a crash.
+    expect(counter.calls().filter((call) => call.idempotencyKey?.startsWith(run.id) === true)).toHaveLength(
+      1,
+    );
+    const history = await umbrella.events(run.id);
+    expect(history.some((event) => event.type === "tool-call-interrupted")).toBe(false);
+    // The failed count is not made up: the day holds less than the run used.
+    const used = ended.usage.inputTokens + ended.usage.outputTokens;
+    expect((await readTenantUsage(admin, "umbrella", at)).tokensToday).toBeLessThan(used);
   });
 });

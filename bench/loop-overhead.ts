@@ -25,7 +25,9 @@
  * - loop in memory, loop + Redis: `runLoop` called directly with checkpoints kept in memory, or
  *   written to the Redis run store, with no queue: they show where the durable overhead goes.
  *
- * Headline: overhead = durable - bare, in ms per step (model call); goal <= 0.2 ms/step. Prints
+ * The loops take turns within each round, each round starting one loop further on, so each runs in
+ * every position equally often. Headline: overhead = durable - bare, in ms per step (model call);
+ * goal <= 0.2 ms/step. Prints
  * progress, then one JSON line with the medians per step and the ratios.
  */
 // First, as the `freehold worker` process: zod reads it as it builds the schemas other modules build.
@@ -223,9 +225,16 @@ const samples = Object.fromEntries(Object.keys(loops).map((name) => [name, [] as
   number[]
 >;
 for (let index = 0; index < 5; index += 1) for (const loop of Object.values(loops)) await loop();
+// Each round starts one loop further on, so every loop runs in every position of a round equally often: a
+// loop's place in the order (after which other loop's garbage, say) is no part of its figure.
+const order = Object.entries(loops);
 for (let round = 0; round < rounds; round += 1) {
-  for (const [name, loop] of Object.entries(loops))
+  for (let place = 0; place < order.length; place += 1) {
+    const entry = order[(round + place) % order.length];
+    if (entry === undefined) continue;
+    const [name, loop] = entry;
     samples[name as keyof typeof loops].push(await timePerStep(loop));
+  }
   if ((round + 1) % 10 === 0) log(`  ${round + 1}/${rounds} rounds`);
 }
 

@@ -9,7 +9,9 @@
  * - durable (the headline): the path real workers take. `startRun` queues the run, and a runtime
  *   worker (`createRuntime` from a RuntimeConfig, `createRuntimeWorker` on a real `redis-server`
  *   this bench starts, the tenants' quotas it enforces by default) picks the job from BullMQ and runs
- *   the loop, checkpointing every step in Redis; the clock stops when the worker logs the run's end;
+ *   the loop, checkpointing every step in Redis; the clock stops when the worker logs the run's end.
+ *   `add` is annotated read-only (policy `retry`): each call leaves while the answer that makes it
+ *   is being written, and its result goes with the next answer.
  *   Its model calls and MCP requests go through `httpFetch` (`@freehold/models`, over `node:http`),
  *   as every worker's do, where the bare loop's clients use the global fetch;
  * - durable with the global fetch: the same worker given the global fetch instead (`createRuntime`'s
@@ -17,8 +19,9 @@
  *   checkpoints, the queue and the run store alone;
  * - durable, tool results written before the next answer: the same worker and agent, but `add`'s
  *   `onInterrupt` set to `fail` (every tool's default that its server does not annotate read-only or
- *   idempotent), so each result is written on its own as the call returns (two writes per step, not
- *   one), the model asked again while that write is in flight;
+ *   idempotent), so each call waits for its answer's write to be stored, and each result is written
+ *   on its own as the call returns (two writes per step, not one), the model asked again while that
+ *   write is in flight;
  * - durable in a tenant's namespace: the same, for an agent in a namespace given to a Tenant (with
  *   `runsPerMinute` and `tokensPerDay` set too high to be reached), so the worker also counts each
  *   model call's tokens and checks the tenant's day before the call, as for every tenant's run;

@@ -188,6 +188,7 @@ describe.each(drivers)("driver $name", (driver) => {
           runIds: ids,
           counter: server,
           tools: ["charge", "slow"],
+          readOnly: ["slow"],
         });
         console.log(
           `conformance crash row (${driver.name}): ${runs} runs, ${kills} workers killed, ` +

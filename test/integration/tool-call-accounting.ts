@@ -7,7 +7,12 @@
  * - `retry`: at least once, at most once more than it was interrupted;
  * - `fail`: at most once (never sent again after the interruption);
  * - `ask`: at most once more than people approved running it again;
- * - no call reached the server after its result was checkpointed.
+ * - no call reached the server after its result was checkpointed;
+ * - no call reached the server before the model's answer that makes it was stored, but a call of a
+ *   tool listed in `readOnly` (annotated `readOnlyHint`, policy `retry`): those leave while the
+ *   answer is being written, and a worker that dies before it is stored sends one the run never
+ *   records (the model is asked again; its new answer makes the call under the same key). Such
+ *   arrivals are counted apart (`unrecorded`), not against the policy.
  */
 import type { RunEvent } from "@freehold/api";
 import type { RunStore } from "@freehold/handoff";
@@ -19,6 +24,8 @@ export interface ToolCallCount {
   readonly calls: number;
   /** Calls the counter server received (every one). */
   readonly received: number;
+  /** Of those, calls of read-only tools received before the answer that makes them was stored. */
+  readonly unrecorded: number;
   /** Interruptions, by the policy followed. */
   readonly interrupted: Readonly<Record<"retry" | "fail" | "ask", number>>;
   /** Runs of `charge` that finished at the server (its real effects). */
@@ -42,13 +49,24 @@ export async function countToolCalls(options: {
   readonly runIds: readonly string[];
   readonly counter: CounterServer;
   readonly tools: readonly string[];
+  /** Counted tools whose calls may leave while the answer that makes them is being written. */
+  readonly readOnly?: readonly string[];
 }): Promise<ToolCallCount> {
   const { store, namespace, counter } = options;
   const counted = new Set(options.tools);
   const calls = new Map<
     string,
-    { tool: string; endedAt: number; interrupted: Map<string, number>; approvedAgain: number }
+    {
+      tool: string;
+      /** When the stored answer that makes the call was received (its event's time). */
+      answeredAt: number;
+      endedAt: number;
+      interrupted: Map<string, number>;
+      approvedAgain: number;
+    }
   >();
+  const readOnly = new Set(options.readOnly ?? []);
+  let unrecorded = 0;
   const interrupted = { retry: 0, fail: 0, ask: 0 };
   for (const runId of options.runIds) {
     const events: RunEvent[] = (await store.readEvents(namespace, runId)).map(({ event }) => event);
@@ -63,6 +81,7 @@ export async function countToolCalls(options: {
           keyOf.set(toolCall.id, key);
           calls.set(key, {
             tool: toolCall.name,
+            answeredAt: Date.parse(event.time),
             endedAt: Number.NaN,
             interrupted: new Map(),
             approvedAgain: 0,
@@ -110,7 +129,13 @@ export async function countToolCalls(options: {
     if (!calls.has(key)) problems.push(`the server received a call no run made: ${key}`);
   }
   for (const [key, call] of calls) {
-    const times = receivedByKey.get(key) ?? [];
+    const all = receivedByKey.get(key) ?? [];
+    // Sent by a worker whose answer was never stored: the stored answer came after it.
+    const early = all.filter((time) => time < call.answeredAt);
+    if (early.length > 0 && readOnly.has(call.tool)) unrecorded += early.length;
+    else if (early.length > 0)
+      problems.push(`${key} (${call.tool}) reached the server before the answer that makes it was stored`);
+    const times = readOnly.has(call.tool) ? all.filter((time) => time >= call.answeredAt) : all;
     const retried = call.interrupted.get("retry") ?? 0;
     const failed = call.interrupted.get("fail") ?? 0;
     const asked = call.interrupted.get("ask") ?? 0;
@@ -142,6 +167,7 @@ export async function countToolCalls(options: {
     byTool,
     calls: calls.size,
     received: received.length,
+    unrecorded,
     interrupted,
     charges: counter.charges().length,
     problems,
@@ -154,5 +180,8 @@ export function describeToolCalls(count: ToolCallCount): string {
     ([tool, each]) =>
       `${tool}: ${each.calls} calls, ${each.received} received at the server, interrupted ${each.interrupted}`,
   );
-  return `${tools.join("; ")}; ${count.charges} charges ran to their end`;
+  return (
+    `${tools.join("; ")}; ${count.unrecorded} read-only calls sent before their answer was stored; ` +
+    `${count.charges} charges ran to their end`
+  );
 }

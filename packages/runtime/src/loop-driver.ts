@@ -70,8 +70,9 @@ export interface CancelNotices {
   /**
    * True while a cancel of the run would reach the loop at once (the worker's watch is subscribed):
    * the loop may then write a step's results with its next write (tools whose `onInterrupt` is
-   * `retry`), or ask the model again while their write is in flight (the others), and still not spend
-   * a model call on a cancelled run.
+   * `retry`), or ask the model again while their write is in flight (the others), send a read-only
+   * tool's call (`retry`) while the answer that makes it is being written, and still not spend a
+   * model call on a cancelled run.
    */
   live(): boolean;
   /**
@@ -96,7 +97,8 @@ export type LoopOutcome = {
  * run ends, waits, moves to another agent, or `options.signal` aborts; every step it takes is
  * checkpointed before the next one is (a result of a `retry` call may go with the model's next answer,
  * and the next model call may be sent while a result's write is in flight: see `CancelNotices`), and
- * a tool call is recorded as started before it leaves the worker.
+ * a tool call is recorded as started before it leaves the worker (a read-only tool's `retry` call
+ * may leave while that write is in flight).
  *
  * @example
  * ```ts

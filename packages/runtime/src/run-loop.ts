@@ -442,31 +442,43 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
     // after the other). The calls the answer makes leave only once both are done: a count past the
     // tenant's day ends the run with them unsent, and so does a count that failed (then the job is
     // retried), the write that ends it taking their started marks back.
-    const [counted, answered] = await Promise.allSettled([
-      quotas?.addTokens(agent.namespace, result.usage.inputTokens + result.usage.outputTokens),
-      commit((current) => {
-        const advanced = applyModelResult(current, result, toolset, { now: now(), durationMs });
-        // The calls the loop sends next are recorded as started in this same write.
-        const next = isTerminal(advanced.state.status)
-          ? undefined
-          : nextStep(advanced.state, agent.spec.limits);
-        const toSend = next?.kind === "call-tools" ? ordinaryCalls(next.calls) : [];
-        // A turn of transfers only: its answer is written with the transfer, the next step, as
-        // nothing leaves the worker in between (a worker that dies there calls the model again).
-        if (
-          next?.kind === "call-tools" &&
-          next.calls.every((call) => call.special?.kind === "transfer" && call.approval !== "required")
-        ) {
-          return { ...advanced, defer: true };
-        }
-        if (toSend.length === 0 || options.signal?.aborted === true) return advanced;
-        markedNotSent = new Set(toSend.map((call) => call.toolCall.id));
-        return {
-          ...advanced,
-          state: withStarted(advanced.state, markedNotSent, now().toISOString()),
-        };
-      }),
-    ]);
+    const before = writes;
+    /** The calls this answer's write records as started, to be sent next. */
+    let sendNext: ReadonlySet<string> = new Set();
+    const count = quotas?.addTokens(agent.namespace, result.usage.inputTokens + result.usage.outputTokens);
+    const answer = commit((current) => {
+      const advanced = applyModelResult(current, result, toolset, { now: now(), durationMs });
+      // The calls the loop sends next are recorded as started in this same write.
+      const next = isTerminal(advanced.state.status)
+        ? undefined
+        : nextStep(advanced.state, agent.spec.limits);
+      const toSend = next?.kind === "call-tools" ? ordinaryCalls(next.calls) : [];
+      // A turn of transfers only: its answer is written with the transfer, the next step, as
+      // nothing leaves the worker in between (a worker that dies there calls the model again).
+      if (
+        next?.kind === "call-tools" &&
+        next.calls.every((call) => call.special?.kind === "transfer" && call.approval !== "required")
+      ) {
+        return { ...advanced, defer: true };
+      }
+      if (toSend.length === 0 || options.signal?.aborted === true) return advanced;
+      markedNotSent = new Set(toSend.map((call) => call.toolCall.id));
+      sendNext = markedNotSent;
+      return {
+        ...advanced,
+        state: withStarted(advanced.state, markedNotSent, now().toISOString()),
+      };
+    });
+    // Except calls that change nothing and may run again: every call of the answer is to a tool its
+    // server annotates `readOnlyHint`, under `onInterrupt: retry`. They leave while the answer's
+    // write is in flight (once the write before it is stored: one in flight at a time). A worker
+    // that dies before it is stored leaves the answer unsaved, and the model is asked again; one
+    // that dies after it runs the calls again, as their policy says; a write Redis refuses fails the
+    // run before its next step. Not while cancels reach the loop only through its writes (a
+    // cancelled run would still send them), nor in native mode.
+    const early = runsAhead() && sendNext.size > 0 && changeNothing(sendNext, toolset);
+    if (early) answer.catch(() => undefined); // Its failure is the next step's to report.
+    const [counted, answered] = await Promise.allSettled([count, early ? before : answer]);
     if (answered.status === "rejected") throw answered.reason;
     // This call used up the tenant's tokens: the run ends here, unless it just answered.
     const exceeded = counted.status === "fulfilled" && counted.value?.exceeded === true;
@@ -501,7 +513,7 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
     // (`onInterrupt: retry`) is not even sent: it goes with the next write, the model's answer, and
     // a worker that dies in between runs the call again, as its policy says. Neither in native mode,
     // where the framework's code may keep state of its own that must not run ahead.
-    const ahead = agent.code === undefined && options.cancelNotices?.live() === true;
+    const ahead = runsAhead();
     const stored = commit((current) => ({
       ...applyToolResult(current, toolCallId, outcome, { now: now(), startedAt }),
       defer: ahead && record.onInterrupt === "retry",
@@ -510,6 +522,26 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
     if (ahead) stored.catch(() => undefined);
     else await stored;
     return outcome;
+  }
+
+  /**
+   * The loop may go on while a write is in flight: cancels reach it without its writes (so a run
+   * cancelled meanwhile is seen before its next model or tool call), and no framework code of the
+   * agent's own (native mode) keeps state that must not run ahead of the stored run.
+   */
+  function runsAhead(): boolean {
+    return agent.code === undefined && options.cancelNotices?.live() === true;
+  }
+
+  /** Every one of these pending calls is to a read-only tool under `onInterrupt: retry`. */
+  function changeNothing(ids: ReadonlySet<string>, toolset: Toolset): boolean {
+    for (const id of ids) {
+      const record = state.pendingToolCalls.find((call) => call.toolCall.id === id);
+      if (record?.onInterrupt !== "retry" || record.special !== undefined) return false;
+      const tool = toolset.tools.find((candidate) => candidate.name === record.toolCall.name);
+      if (tool?.readOnly !== true) return false;
+    }
+    return true;
   }
 
   /**

@@ -23,6 +23,8 @@ export interface RuntimeTool {
   readonly requireApproval: boolean;
   /** What a resumed run does with a call of this tool that was running when its worker stopped. */
   readonly onInterrupt: InterruptPolicy;
+  /** Its server annotates it `readOnlyHint`: a call changes nothing outside the run. */
+  readonly readOnly?: boolean;
   readonly timeoutMs?: number;
   /** Set for a handoff or delegation tool: what it leads to instead of an MCP server. */
   readonly special?: { readonly kind: SpecialKind; readonly target: string };
@@ -109,6 +111,7 @@ export function createToolset(
       },
       requireApproval: grant?.requireApproval?.includes(tool.name) ?? false,
       onInterrupt: interruptPolicyOf(tool, grant),
+      ...(tool.annotations?.readOnlyHint === true ? { readOnly: true } : {}),
       ...(grant?.timeoutSeconds === undefined ? {} : { timeoutMs: grant.timeoutSeconds * 1000 }),
     };
   });

@@ -127,12 +127,16 @@ const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeou
 /**
  * A driver of the built-in loop whose writes take 30 ms, recording in `timeline` how many writes
  * each model and tool call found in flight, and in `stored` each write once stored (its revision,
- * then the role of the run's last message). `withNotices: false`: the loop is not given the
- * worker's cancel notices.
+ * then the role of the run's last message), and in `peak.writes` the most writes ever in flight at
+ * once. `withNotices: false`: the loop is not given the worker's cancel notices.
  */
 function slowWrites(
   timeline: string[],
-  { stored = [], withNotices = true }: { readonly stored?: string[]; readonly withNotices?: boolean } = {},
+  {
+    stored = [],
+    withNotices = true,
+    peak = { writes: 0 },
+  }: { readonly stored?: string[]; readonly withNotices?: boolean; readonly peak?: { writes: number } } = {},
 ): LoopDriver {
   let inFlight = 0;
   return {
@@ -162,6 +166,7 @@ function slowWrites(
         agent: watched,
         checkpoint: async (previous, next, events, extra) => {
           inFlight += 1;
+          peak.writes = Math.max(peak.writes, inFlight);
           await settle(30);
           try {
             const written = await options.checkpoint(previous, next, events, extra);
@@ -344,10 +349,10 @@ describe("the runtime worker", () => {
     expect(chat?.attributes["gen_ai.usage.input_tokens"]).toBeGreaterThan(0);
   });
 
-  it("asks the model and calls tools only once every write before them is stored", async () => {
+  it("without cancel notices, asks the model and calls tools only once every write before them is stored", async () => {
     const timeline: string[] = [];
     // Slow writes: a step that did not wait for one would be seen in the timeline.
-    const driver = slowWrites(timeline);
+    const driver = slowWrites(timeline, { withNotices: false });
     const { run } = await harness(
       [
         { toolCalls: [{ name: "add", arguments: { a: 1, b: 1 } }] },
@@ -418,6 +423,104 @@ describe("the runtime worker", () => {
       "model (writes in flight: 0)",
       "model (writes in flight: 0)",
     ]);
+  });
+
+  it("sends a read-only tool's call (onInterrupt: retry) while the answer that makes it is being written, one write in flight at a time, every write stored in order", async () => {
+    const script: ModelScriptInput = [
+      { toolCalls: [{ name: "add", arguments: { a: 1, b: 1 } }] },
+      { toolCalls: [{ name: "add", arguments: { a: 2, b: 2 } }], match: { role: "tool" } },
+      { text: "done", match: { role: "tool" } },
+    ];
+    const timeline: string[] = [];
+    const stored: string[] = [];
+    const peak = { writes: 0 };
+    const { run } = await harness(script, { framework: "mastra" }, {}, [
+      slowWrites(timeline, { stored, peak }),
+    ]);
+    const { state } = await run("Add twice.");
+    expect(state).toMatchObject({ status: "completed", output: "done", steps: 3 });
+    expect(
+      state.messages.filter((message) => message.role === "tool").map((message) => message.content),
+    ).toEqual(["2", "4"]);
+    // Each call left with its answer's write (calls marked started) in flight, never more than it.
+    expect(timeline.filter((line) => line.startsWith("tool"))).toEqual([
+      "tool add (writes in flight: 1)",
+      "tool add (writes in flight: 1)",
+    ]);
+    expect(peak.writes).toBe(1);
+    // One write per step, in order: each answer with the calls it makes and the results before it.
+    expect(stored).toEqual(["1: assistant", "2: assistant", "3: assistant"]);
+    const calls = state.messages.filter((message) => message.role === "assistant" && message.toolCalls);
+    expect(calls).toHaveLength(2);
+  });
+
+  it.each([
+    {
+      tool: "record",
+      args: { value: "kept" },
+      spec: {},
+      why: "idempotent, not read-only: a call the run never recorded would have changed something",
+    },
+    {
+      tool: "add",
+      args: { a: 1, b: 2 },
+      spec: { tools: [{ mcpServer: "counter", allow: ["add"], onInterrupt: { tools: { add: "fail" } } }] },
+      why: "read-only, but the agent sets its policy to fail",
+    },
+  ])("waits for the answer's write before sending a call of $tool ($why)", async ({ tool, args, spec }) => {
+    const timeline: string[] = [];
+    const { run } = await harness(
+      [{ toolCalls: [{ name: tool, arguments: args }] }, { text: "done", match: { role: "tool" } }],
+      { framework: "mastra", ...spec },
+      {},
+      [slowWrites(timeline)],
+    );
+    const { state } = await run("Once.");
+    expect(state).toMatchObject({ status: "completed", output: "done" });
+    expect(timeline.filter((line) => line.startsWith("tool"))).toEqual([
+      `tool ${tool} (writes in flight: 0)`,
+    ]);
+  });
+
+  it("fails the run when the write of an answer whose read-only call has left is refused: the call reached the server once, nothing after it written", async () => {
+    const a = Math.floor(Math.random() * 1e9);
+    const written: string[] = [];
+    const driver: LoopDriver = {
+      framework: "mastra",
+      run: (state, options) =>
+        runLoop(state, {
+          ...options,
+          checkpoint: async (previous, next, events, extra) => {
+            const last = next.messages.at(-1);
+            if (last?.role === "assistant" && last.toolCalls !== undefined) {
+              // Refused as Redis answers: the read-only call has left meanwhile.
+              await settle(50);
+              throw new FreeholdError("test.refused", "the answer's write refused");
+            }
+            written.push(last?.role ?? "none");
+            return options.checkpoint(previous, next, events, extra);
+          },
+        }),
+    };
+    const { run, model } = await harness(
+      [
+        { toolCalls: [{ name: "add", arguments: { a, b: 1 } }] },
+        { toolCalls: [{ name: "add", arguments: { a, b: 2 } }], match: { role: "tool" } },
+        { text: "done", match: { role: "tool" } },
+      ],
+      { framework: "mastra" },
+      {},
+      [driver],
+    );
+    const { state } = await run("Add.");
+    expect(state.status).toBe("failed");
+    expect(state.error?.code).toBe("test.refused");
+    // The call went out once, while its answer was being written; no later call did, and the run
+    // holds nothing of the refused answer (the model's second answer, if asked, was dropped).
+    expect(counter.calls().filter((call) => call.tool === "add" && call.arguments.a === a)).toHaveLength(1);
+    expect(model.requests.length).toBeLessThanOrEqual(2);
+    expect(written).toEqual([]);
+    expect(state.messages.map((message) => message.role)).toEqual(["user"]);
   });
 
   it.each([

@@ -3,8 +3,8 @@
  * run is Mastra's own agent loop (`Agent.generate` with `maxSteps`), on the run's model as an AI SDK
  * language model (`durableModel` of the Vercel AI SDK adapter: Mastra takes specification v4 models)
  * and the agent's tools as Mastra tools. An MCP tool's `execute` is the runtime's durable tool call
- * (through the broker's allow-list, recorded as started before it leaves the worker, its result
- * checkpointed); handoff, delegation and approval tools have no `execute`, so Mastra's loop stops at
+ * (through the broker's allow-list, recorded as started before it leaves the worker, or while that
+ * is being written for a read-only tool, its result checkpointed); handoff, delegation and approval tools have no `execute`, so Mastra's loop stops at
  * them (it leaves the call without a result and ends the loop) and the runtime's shared transitions
  * take over (transfer, human queue, child runs, approval items), as they do after limits and when the
  * run resumes after a crash.

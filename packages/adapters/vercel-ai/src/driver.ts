@@ -3,7 +3,7 @@
  * the run is the AI SDK's own tool loop (`generateText` with `stopWhen`), on the run's model (see
  * durable-model.ts) and the agent's tools as AI SDK tools. An MCP tool's `execute` is the runtime's
  * durable tool call (through the broker's allow-list, recorded as started before it leaves the
- * worker, its result checkpointed); handoff, delegation and approval tools have no `execute`, so the
+ * worker, or while that is being written for a read-only tool, its result checkpointed); handoff, delegation and approval tools have no `execute`, so the
  * SDK's loop stops at them and the runtime's shared transitions take over (transfer, human queue,
  * child runs, approval items), as they do after limits and when the run resumes after a crash.
  *

@@ -2,6 +2,7 @@
  * The worker end to end on real parts: Redis (redis-server), the scripted OpenAI-compatible model
  * server over HTTP, and the counter MCP server over streamable HTTP.
  */
+import { randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +10,7 @@ import { FreeholdError, type RunEvent, type RunState } from "@freehold/api";
 import {
   createAgentQueues,
   createRunStore,
+  newRun,
   startRedisServer,
   startRun,
   type RedisServer,
@@ -25,6 +27,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { readLedger } from "../../../test/fixtures/mcp/ledger.ts";
 import { startCounterServer, type CounterServer } from "../../../test/fixtures/mcp/counter-server.ts";
 import { scriptedConfig } from "../../../test/fixtures/scripted-config.ts";
+import { countToolCalls } from "../../../test/integration/tool-call-accounting.ts";
 import {
   createRuntime,
   createRuntimeWorker,
@@ -521,6 +524,62 @@ describe("the runtime worker", () => {
     expect(model.requests.length).toBeLessThanOrEqual(2);
     expect(written).toEqual([]);
     expect(state.messages.map((message) => message.role)).toEqual(["user"]);
+  });
+
+  it("leaves a read-only call unrecorded when its worker stops before the answer that makes it is stored: the resumed run asks the model again and sends it once more, under the same key", async () => {
+    const a = Math.floor(Math.random() * 1e9);
+    const { runtime, model } = await harness(
+      [{ toolCalls: [{ name: "add", arguments: { a, b: 1 } }] }, { text: "done", match: { role: "tool" } }],
+      { framework: "mastra" },
+    );
+    const agent = runtime.agent("calculator");
+    const run = newRun({
+      id: randomUUID(),
+      namespace: runtime.namespace,
+      agent: "calculator",
+      input: "Add.",
+    });
+    await store.create(run, []);
+    // Cancels reach both loops as the worker's notices would (none comes): read-only calls go ahead.
+    const cancelNotices = { live: () => true, cancelled: () => false };
+    const arrivals = () => counter.calls().filter((call) => call.tool === "add" && call.arguments.a === a);
+    // The first worker stops for good while the answer's write is in flight: it never lands.
+    void runLoop(run, {
+      agent,
+      cancelNotices,
+      checkpoint: (previous, next, events, extra) =>
+        next.messages.at(-1)?.toolCalls === undefined
+          ? store.checkpoint(previous, next, events, extra)
+          : new Promise<never>(() => undefined),
+    });
+    await vi.waitFor(() => expect(arrivals()).toHaveLength(1));
+    const stored = await store.require(runtime.namespace, run.id);
+    expect(stored.messages.map((message) => message.role)).toEqual(["user"]);
+
+    // Another worker resumes the run as stored: the model is asked again, and the call it makes
+    // reaches the server a second time, under the same idempotency key. (The stopped loop may have
+    // asked the model once more meanwhile: nothing of it is stored either.)
+    const askedBefore = model.requests.length;
+    const resumed = await runLoop(stored, {
+      agent,
+      cancelNotices,
+      checkpoint: (previous, next, events, extra) => store.checkpoint(previous, next, events, extra),
+    });
+    expect(resumed.state).toMatchObject({ status: "completed", output: "done" });
+    expect(model.requests.length - askedBefore).toBe(2);
+    expect(arrivals()).toHaveLength(2);
+    expect(new Set(arrivals().map((call) => call.idempotencyKey)).size).toBe(1);
+    const history = resumed.state.messages.filter((message) => message.role === "tool");
+    expect(history.map((message) => message.content)).toEqual([String(a + 1)]);
+
+    // The crash suites' accounting counts it apart for a read-only tool, and flags it for any other.
+    const counted = { store, namespace: runtime.namespace, runIds: [run.id], counter, tools: ["add"] };
+    const lenient = await countToolCalls({ ...counted, readOnly: ["add"] });
+    expect([lenient.problems, lenient.unrecorded]).toEqual([[], 1]);
+    const strict = await countToolCalls(counted);
+    expect(strict.problems.join("\n")).toContain(
+      "(add) reached the server before the answer that makes it was stored",
+    );
   });
 
   it.each([

@@ -552,7 +552,9 @@ describe("the runtime worker", () => {
           ? store.checkpoint(previous, next, events, extra)
           : new Promise<never>(() => undefined),
     });
-    await vi.waitFor(() => expect(arrivals()).toHaveLength(1));
+    await vi.waitFor(() => {
+      expect(arrivals()).toHaveLength(1);
+    });
     const stored = await store.require(runtime.namespace, run.id);
     expect(stored.messages.map((message) => message.role)).toEqual(["user"]);
 

@@ -13,8 +13,9 @@
  */
 import { spawn } from "node:child_process";
 import { isTerminal } from "@freehold/api";
-import { freePort } from "@freehold/handoff";
+import { freePort, type RunStore } from "@freehold/handoff";
 import { describe, expect, it } from "vitest";
+import type { CounterServer } from "../fixtures/mcp/counter-server.ts";
 import { oneRedis, redisCluster } from "../fixtures/redis-backends.ts";
 import { imageCommand, imageCommandEnvironment } from "../../packages/cli/scripts/build.ts";
 import { countToolCalls, describeToolCalls } from "./tool-call-accounting.ts";
@@ -29,6 +30,10 @@ const backends = [
   { ...oneRedis, runs: 100 },
   { ...redisCluster, runs: 40 },
 ];
+
+/** The runs' `charge` and `slow` (read-only) calls, counted at the server (see tool-call-accounting.ts). */
+const countCalls = (store: RunStore, runIds: readonly string[], counter: CounterServer) =>
+  countToolCalls({ store, namespace, runIds, counter, tools: ["charge", "slow"], readOnly: ["slow"] });
 
 describe.each(backends)("workers killed mid-run on $name", (backend) => {
   const { runs } = backend;
@@ -86,14 +91,7 @@ describe.each(backends)("workers killed mid-run on $name", (backend) => {
     expect(endEvents.every((count) => count === 1)).toBe(true);
 
     // Counted at the server, against the runs' histories (see tool-call-accounting.ts).
-    const count = await countToolCalls({
-      store,
-      namespace,
-      runIds: ids,
-      counter,
-      tools: ["charge", "slow"],
-      readOnly: ["slow"],
-    });
+    const count = await countCalls(store, ids, counter);
     console.log(
       `crash test: ${runs} runs, ${kills} workers killed, ${fleet.resumed()} runs resumed from a checkpoint; ` +
         describeToolCalls(count),
@@ -152,14 +150,7 @@ describe.each(backends)("workers killed mid-run on $name", (backend) => {
         )
         .toEqual(ids.map(() => "completed"));
       // A graceful stop lets the calls in flight end: none was interrupted, each reached the server once.
-      const count = await countToolCalls({
-        store,
-        namespace,
-        runIds: ids,
-        counter,
-        tools: ["charge", "slow"],
-        readOnly: ["slow"],
-      });
+      const count = await countCalls(store, ids, counter);
       expect(count.problems).toEqual([]);
       expect([count.calls, count.received, count.interrupted]).toEqual([
         ids.length * 2,

@@ -184,6 +184,38 @@ function slowWrites(
   };
 }
 
+/** A model's answer that makes tool calls. */
+const makesCalls = (message: RunState["messages"][number] | undefined): boolean =>
+  message?.role === "assistant" && message.toolCalls !== undefined;
+
+/**
+ * A driver of the built-in loop (the worker's cancel notices live) whose writes of a run whose last
+ * message `refuses` are refused with `test.refused`, `afterMs` later (as Redis answers); the role of
+ * the last message of every other write goes to `written`.
+ */
+function refusingWrites(
+  refuses: (last: RunState["messages"][number] | undefined) => boolean,
+  afterMs: number,
+  written: string[],
+): LoopDriver {
+  return {
+    framework: "mastra",
+    run: (state, options) =>
+      runLoop(state, {
+        ...options,
+        checkpoint: async (previous, next, events, extra) => {
+          const last = next.messages.at(-1);
+          if (refuses(last)) {
+            if (afterMs > 0) await settle(afterMs);
+            throw new FreeholdError("test.refused", "the write refused");
+          }
+          written.push(last?.role ?? "none");
+          return options.checkpoint(previous, next, events, extra);
+        },
+      }),
+  };
+}
+
 describe("the runtime worker", () => {
   it("drives an agent with the driver of its spec.framework", async () => {
     const driven: string[] = [];
@@ -488,23 +520,8 @@ describe("the runtime worker", () => {
   it("fails the run when the write of an answer whose read-only call has left is refused: the call reached the server once, nothing after it written", async () => {
     const a = Math.floor(Math.random() * 1e9);
     const written: string[] = [];
-    const driver: LoopDriver = {
-      framework: "mastra",
-      run: (state, options) =>
-        runLoop(state, {
-          ...options,
-          checkpoint: async (previous, next, events, extra) => {
-            const last = next.messages.at(-1);
-            if (last?.role === "assistant" && last.toolCalls !== undefined) {
-              // Refused as Redis answers: the read-only call has left meanwhile.
-              await settle(50);
-              throw new FreeholdError("test.refused", "the answer's write refused");
-            }
-            written.push(last?.role ?? "none");
-            return options.checkpoint(previous, next, events, extra);
-          },
-        }),
-    };
+    // Refused as Redis answers: the read-only call has left meanwhile.
+    const driver = refusingWrites(makesCalls, 50, written);
     const { run, model } = await harness(
       [
         { toolCalls: [{ name: "add", arguments: { a, b: 1 } }] },
@@ -548,9 +565,9 @@ describe("the runtime worker", () => {
       agent,
       cancelNotices,
       checkpoint: (previous, next, events, extra) =>
-        next.messages.at(-1)?.toolCalls === undefined
-          ? store.checkpoint(previous, next, events, extra)
-          : new Promise<never>(() => undefined),
+        makesCalls(next.messages.at(-1))
+          ? new Promise<never>(() => undefined)
+          : store.checkpoint(previous, next, events, extra),
     });
     await vi.waitFor(() => {
       expect(arrivals()).toHaveLength(1);
@@ -592,22 +609,8 @@ describe("the runtime worker", () => {
     async ({ refusedAfterMs, modelCalls }) => {
       const text = `refused ${Math.random().toString(36).slice(2)}`;
       const written: string[] = [];
-      const driver: LoopDriver = {
-        framework: "mastra",
-        run: (state, options) =>
-          runLoop(state, {
-            // The worker's cancel notices are live: the model call does not wait for the result's write.
-            ...options,
-            checkpoint: async (previous, next, events, extra) => {
-              if (next.messages.at(-1)?.role === "tool") {
-                if (refusedAfterMs > 0) await new Promise((resolve) => setTimeout(resolve, refusedAfterMs));
-                throw new FreeholdError("test.refused", "the result's write refused");
-              }
-              written.push(next.messages.at(-1)?.role ?? "none");
-              return options.checkpoint(previous, next, events, extra);
-            },
-          }),
-      };
+      // The worker's cancel notices are live: the model call does not wait for the result's write.
+      const driver = refusingWrites((last) => last?.role === "tool", refusedAfterMs, written);
       const { run, model } = await harness(
         [
           { toolCalls: [{ name: "echo", arguments: { text } }] },

@@ -217,7 +217,7 @@ describe("the console", () => {
     const ann = await signedIn("ann", namespace, "inbox");
     await ann.getByRole("button", { name: /^desk 1 waiting/ }).click();
     const row = ann.getByRole("row", { name: /Wants a refund\./ });
-    await expect.poll(() => row.innerText(), { timeout: 10_000 }).toMatch(/(59|60) min left to claim/);
+    await expect.poll(() => row.innerText(), { timeout: 10_000 }).toMatch(/59 min left to claim/);
   });
 
   it("lets an approver approve and reject; the requester is told why they cannot", async () => {

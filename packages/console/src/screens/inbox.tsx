@@ -229,7 +229,11 @@ function timeLeft(
   if (within === undefined || from === undefined) return "";
   const left = Date.parse(from) + within * 1000 - now;
   const verb = claimed ? "to resolve" : "to claim";
-  return left >= 0 ? `${duration(left)} left ${verb}` : `${duration(-left)} over, ${verb}`;
+  // Whole seconds, rounded toward the deadline: what is left is never overstated (59:59.6 left is
+  // "59 min", not "1 h").
+  return left >= 0
+    ? `${duration(Math.floor(left / 1000) * 1000)} left ${verb}`
+    : `${duration(Math.ceil(-left / 1000) * 1000)} over, ${verb}`;
 }
 
 /** The id of the item `step` places after (or before) `current`, the first when none is open. */

@@ -46,6 +46,14 @@ function ordinaryCalls(calls: readonly ToolCallRecord[]): ToolCallRecord[] {
   return calls.filter((call) => call.special === undefined && call.approval !== "required");
 }
 
+/** A call to a tool its server annotates `readOnlyHint`, under `onInterrupt: retry`. */
+function changesNothing(call: ToolCallRecord, toolset: Toolset): boolean {
+  return (
+    call.onInterrupt === "retry" &&
+    toolset.tools.some((tool) => tool.name === call.toolCall.name && tool.readOnly === true)
+  );
+}
+
 /** `state` with the calls whose ids are given marked as started at `startedAt` (or unmarked: undefined). */
 function withStarted(state: RunState, ids: ReadonlySet<string>, startedAt: string | undefined): RunState {
   return {
@@ -443,8 +451,8 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
     // tenant's day ends the run with them unsent, and so does a count that failed (then the job is
     // retried), the write that ends it taking their started marks back.
     const before = writes;
-    /** The calls this answer's write records as started, to be sent next. */
-    let sendNext: ReadonlySet<string> = new Set();
+    /** Set when every call this answer's write records as started changes nothing and may run again. */
+    const calls = { readOnly: false };
     const count = quotas?.addTokens(agent.namespace, result.usage.inputTokens + result.usage.outputTokens);
     const answer = commit((current) => {
       const advanced = applyModelResult(current, result, toolset, { now: now(), durationMs });
@@ -463,7 +471,7 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
       }
       if (toSend.length === 0 || options.signal?.aborted === true) return advanced;
       markedNotSent = new Set(toSend.map((call) => call.toolCall.id));
-      sendNext = markedNotSent;
+      calls.readOnly = toSend.every((call) => changesNothing(call, toolset));
       return {
         ...advanced,
         state: withStarted(advanced.state, markedNotSent, now().toISOString()),
@@ -476,7 +484,7 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
     // that dies after it runs the calls again, as their policy says; a write Redis refuses fails the
     // run before its next step. Not while cancels reach the loop only through its writes (a
     // cancelled run would still send them), nor in native mode.
-    const early = runsAhead() && sendNext.size > 0 && changeNothing(sendNext, toolset);
+    const early = calls.readOnly && runsAhead();
     if (early) answer.catch(() => undefined); // Its failure is the next step's to report.
     const [counted, answered] = await Promise.allSettled([count, early ? before : answer]);
     if (answered.status === "rejected") throw answered.reason;
@@ -531,17 +539,6 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
    */
   function runsAhead(): boolean {
     return agent.code === undefined && options.cancelNotices?.live() === true;
-  }
-
-  /** Every one of these pending calls is to a read-only tool under `onInterrupt: retry`. */
-  function changeNothing(ids: ReadonlySet<string>, toolset: Toolset): boolean {
-    for (const id of ids) {
-      const record = state.pendingToolCalls.find((call) => call.toolCall.id === id);
-      if (record?.onInterrupt !== "retry" || record.special !== undefined) return false;
-      const tool = toolset.tools.find((candidate) => candidate.name === record.toolCall.name);
-      if (tool?.readOnly !== true) return false;
-    }
-    return true;
   }
 
   /**

@@ -1,12 +1,19 @@
 /**
  * batchWrites on a real redis-server: the commands a connection from connectRedis issues in one
- * tick leave in one write of its socket (counted at the socket), reach Redis in one or two reads
- * (Redis counts them: `total_reads_processed`), their replies come back in order, and that holds on
- * the socket a reconnect opens. Each node of a cluster is checked in redis-cluster.test.ts.
+ * tick leave in writes of at most 16 commands each (counted at the socket), reach Redis in at most
+ * that many reads (Redis counts them: `total_reads_processed`), their replies come back in order,
+ * and that holds on the socket a reconnect opens. Each node of a cluster is checked in
+ * redis-cluster.test.ts.
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectRedis, startRedisServer, type RedisServer } from "../src/index.ts";
+import {
+  batchWrites,
+  connectRedis,
+  defaultMaxBatchedCommands,
+  startRedisServer,
+  type RedisServer,
+} from "../src/index.ts";
 import { countSocketWrites } from "./socket-writes.ts";
 
 let server: RedisServer;
@@ -48,17 +55,21 @@ async function incrementsInOneTick(
   return { replies, writes, reads };
 }
 
+/** Writes of at most 16 commands: 100 commands of one tick leave in 7. */
+const batchesOf100 = Math.ceil(100 / defaultMaxBatchedCommands);
+
 describe("batchWrites", () => {
-  it("sends the commands of one tick in one write, their replies in order", async () => {
+  it("sends the commands of one tick in writes of 16, their replies in order", async () => {
     const redis = connectRedis(server.url) as Redis;
     try {
       await redis.ping();
       const { replies, writes, reads } = await incrementsInOneTick(redis, "batched");
       expect(replies).toEqual(Array.from({ length: 100 }, (_, index) => index + 1));
-      expect(writes).toBe(1);
-      // 100 commands of about 30 bytes: one write, which Redis may take in two reads.
+      expect(defaultMaxBatchedCommands).toBe(16);
+      expect(writes).toBe(batchesOf100);
+      // Writes of about 500 bytes: Redis takes each in one read, or several in one.
       expect(reads).toBeGreaterThanOrEqual(1);
-      expect(reads).toBeLessThanOrEqual(2);
+      expect(reads).toBeLessThanOrEqual(batchesOf100);
       // A command awaited alone is sent as well (the batch ends with its tick).
       expect(await redis.get("batched")).toBe("100");
     } finally {
@@ -78,10 +89,46 @@ describe("batchWrites", () => {
       expect(redis.stream).not.toBe(first);
       const { replies, writes, reads } = await incrementsInOneTick(redis, "reconnected");
       expect(replies.at(-1)).toBe(100);
-      expect(writes).toBe(1);
-      expect(reads).toBeLessThanOrEqual(2);
+      expect(writes).toBe(batchesOf100);
+      expect(reads).toBeLessThanOrEqual(batchesOf100);
     } finally {
       redis.disconnect();
+    }
+  });
+
+  it("holds as many commands per write as it is told, up to a whole tick's", async () => {
+    for (const [maxCommands, expected] of [
+      [1, 100],
+      [30, 4],
+      [1000, 1],
+    ] as const) {
+      const redis = batchWrites(new Redis(server.url), { maxCommands });
+      try {
+        await redis.ping();
+        const { replies, writes } = await incrementsInOneTick(redis, `batched-by-${maxCommands}`);
+        expect(replies).toEqual(Array.from({ length: 100 }, (_, index) => index + 1));
+        expect(writes).toBe(expected);
+        // The batch ends with its tick: a command alone is sent at once.
+        expect(await redis.get(`batched-by-${maxCommands}`)).toBe("100");
+      } finally {
+        redis.disconnect();
+      }
+    }
+  });
+
+  it("refuses a batch size that is not a whole number of at least 1", () => {
+    for (const maxCommands of [0, -1, 2.5, Number.NaN]) {
+      const redis = new Redis(server.url, { lazyConnect: true });
+      try {
+        expect(() => batchWrites(redis, { maxCommands })).toThrow(
+          expect.objectContaining({
+            code: "config.invalid-batch-size",
+            message: expect.stringContaining("must be a whole number of at least 1") as unknown,
+          }),
+        );
+      } finally {
+        redis.disconnect();
+      }
     }
   });
 });

@@ -152,8 +152,8 @@ const batchedSockets = new WeakSet<Socket>();
  * Node's own pattern for `cork`), or sooner, as soon as it holds `maxCommands` commands (16): Redis
  * then starts on those while the worker goes on issuing the rest. Held for the whole tick, a burst
  * of a hundred commands left Redis idle while the worker issued them and the worker idle while Redis
- * ran them: BullMQ alone ran chained jobs about a quarter slower so than on ioredis's own
- * connections, and a worker's handoffs were about an eighth slower than with batches of 16
+ * ran them: BullMQ alone ran chained jobs a quarter to a third slower so than on ioredis's own
+ * connections, and a worker's handoffs were about a tenth slower than with batches of 16
  * (`bench:handoff-throughput`). A command is sent at most one tick later than it would be.
  *
  * @example

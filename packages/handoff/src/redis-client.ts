@@ -175,7 +175,8 @@ export function batchWrites(redis: Redis, options: BatchWritesOptions = {}): Red
     batchedSockets.add(socket);
     const write = socket.write.bind(socket);
     let corked = false;
-    let batched = 0;
+    /** Commands in the batch the socket holds. */
+    let inBatch = 0;
     const uncork = (): void => {
       if (!corked) return;
       corked = false;
@@ -184,14 +185,14 @@ export function batchWrites(redis: Redis, options: BatchWritesOptions = {}): Red
     socket.write = ((...args: Parameters<Socket["write"]>): boolean => {
       if (!corked) {
         corked = true;
-        batched = 0;
+        inBatch = 0;
         socket.cork();
         process.nextTick(uncork);
       }
-      const flushed = write(...args);
-      batched += 1;
-      if (batched >= maxCommands) uncork();
-      return flushed;
+      const belowHighWaterMark = write(...args);
+      inBatch += 1;
+      if (inBatch >= maxCommands) uncork();
+      return belowHighWaterMark;
     }) as Socket["write"];
   };
   // Each new socket, once connected (ioredis says so a tick later: its handshake goes unbatched).

@@ -451,8 +451,8 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
     // tenant's day ends the run with them unsent, and so does a count that failed (then the job is
     // retried), the write that ends it taking their started marks back.
     const before = writes;
-    /** Set when every call this answer's write records as started changes nothing and may run again. */
-    const calls = { readOnly: false };
+    /** The calls this answer's write records as started: whether every one changes nothing (see changesNothing). */
+    const marked = { readOnly: false };
     const count = quotas?.addTokens(agent.namespace, result.usage.inputTokens + result.usage.outputTokens);
     const answer = commit((current) => {
       const advanced = applyModelResult(current, result, toolset, { now: now(), durationMs });
@@ -471,7 +471,7 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
       }
       if (toSend.length === 0 || options.signal?.aborted === true) return advanced;
       markedNotSent = new Set(toSend.map((call) => call.toolCall.id));
-      calls.readOnly = toSend.every((call) => changesNothing(call, toolset));
+      marked.readOnly = toSend.every((call) => changesNothing(call, toolset));
       return {
         ...advanced,
         state: withStarted(advanced.state, markedNotSent, now().toISOString()),
@@ -484,7 +484,7 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
     // that dies after it runs the calls again, as their policy says; a write Redis refuses fails the
     // run before its next step. Not while cancels reach the loop only through its writes (a
     // cancelled run would still send them), nor in native mode.
-    const early = calls.readOnly && runsAhead();
+    const early = marked.readOnly && runsAhead();
     if (early) answer.catch(() => undefined); // Its failure is the next step's to report.
     const [counted, answered] = await Promise.allSettled([count, early ? before : answer]);
     if (answered.status === "rejected") throw answered.reason;

@@ -9,6 +9,7 @@ import { RunJob } from "@freehold/api";
 import { Queue } from "bullmq";
 import type { RedisClient } from "./redis-client.ts";
 import { agentQueueName, agentQueuePrefix } from "./keys.ts";
+import type { RedisEffect } from "./redis-effects.ts";
 import { withStoreErrors } from "./store-errors.ts";
 
 /** Options of {@link AgentQueues.enqueue}. */
@@ -24,12 +25,33 @@ export interface EnqueueOptions {
 export interface AgentQueues {
   /** Puts the run on the agent's queue (`store.full` when Redis is too full to take it). */
   enqueue(namespace: string, agent: string, runId: string, options: EnqueueOptions): Promise<void>;
+  /**
+   * {@link AgentQueues.enqueue} as an effect of the checkpoint that leaves the run queued: the job is
+   * added in that write, atomically with it, as `Queue.add` would add it (see enqueueLua), and the
+   * write needs no dispatch mark. Undefined on a Redis Cluster (the queue's keys are in another slot
+   * than the run's: there the worker enqueues after the write) and for a job with a priority.
+   */
+  enqueueEffect(
+    namespace: string,
+    agent: string,
+    runId: string,
+    options: EnqueueOptions,
+  ): RedisEffect | undefined;
   /** The BullMQ queue of an agent (created once, then reused). */
   queue(namespace: string, agent: string): Queue;
   /** Waiting + delayed + active jobs of an agent's queue. */
   depth(namespace: string, agent: string): Promise<number>;
   close(): Promise<void>;
 }
+
+/** The options of every run's job. */
+const jobOptions = {
+  // A failed attempt (a server down, Redis gone) resumes from the last checkpoint.
+  attempts: 8,
+  backoff: { type: "exponential", delay: 1000 },
+  removeOnComplete: { count: 1000 },
+  removeOnFail: { count: 10_000 },
+} as const;
 
 /**
  * @example
@@ -61,13 +83,27 @@ export function createAgentQueues(connection: RedisClient): AgentQueues {
         queueOf(namespace, agent).add("run", job, {
           jobId: `${runId}.${options.key}`,
           ...(options.priority === undefined ? {} : { priority: options.priority }),
-          // A failed attempt (a server down, Redis gone) resumes from the last checkpoint.
-          attempts: 8,
-          backoff: { type: "exponential", delay: 1000 },
-          removeOnComplete: { count: 1000 },
-          removeOnFail: { count: 10_000 },
+          ...jobOptions,
         }),
       );
+    },
+    enqueueEffect(namespace, agent, runId, options) {
+      if (connection.isCluster || options.priority !== undefined) return undefined;
+      const queue = queueOf(namespace, agent);
+      const jobId = `${runId}.${options.key}`;
+      const job: RunJob = { schemaVersion: 1, runId, namespace };
+      const { attempts, ...rest } = jobOptions;
+      return {
+        op: "enqueue",
+        key: queue.toKey("wait"),
+        prefix: queue.toKey(""),
+        jobId,
+        name: "run",
+        timestamp: Date.now(),
+        data: JSON.stringify(job),
+        // As a Job stores its options: attempts first, then the id and the rest, as given to add().
+        opts: { attempts, jobId, ...rest },
+      };
     },
     async depth(namespace, agent) {
       return queueOf(namespace, agent).getJobCountByTypes("waiting", "delayed", "active", "prioritized");

@@ -8,6 +8,8 @@
  */
 import { createHash } from "node:crypto";
 import { FreeholdError } from "@freehold/api";
+// BullMQ's script as its Queue.add runs it (the installed version's; see enqueueLua).
+import { addStandardJob } from "bullmq/dist/esm/scripts/addStandardJob-9.js";
 import type { RedisClient } from "./redis-client.ts";
 
 /** One write. */
@@ -31,7 +33,30 @@ export type RedisEffect =
       /** Trim the stream to about this many entries (`MAXLEN ~`); default: no trimming. */
       readonly maxLength?: number;
     }
-  | { readonly op: "rpush"; readonly key: string; readonly values: readonly string[] };
+  | { readonly op: "rpush"; readonly key: string; readonly values: readonly string[] }
+  | EnqueueEffect;
+
+/**
+ * Adds a job to a BullMQ queue, as `Queue.add` does, by running BullMQ's own `addStandardJob`
+ * script inside the write (see {@link enqueueLua}; made by `AgentQueues.enqueueEffect`). Its keys
+ * are the queue's, in another slot than the run's: only scripts that include {@link enqueueLua}
+ * apply it, and only on one Redis (or Sentinel), never on a cluster.
+ */
+export interface EnqueueEffect {
+  readonly op: "enqueue";
+  /** The queue's wait list (its first key). */
+  readonly key: string;
+  /** The queue's key prefix (`<prefix>:<queue>:`): its keys are this and a type ({@link enqueueKeyTypes}). */
+  readonly prefix: string;
+  readonly jobId: string;
+  readonly name: string;
+  /** When the job was made, ms since the epoch. */
+  readonly timestamp: number;
+  /** The job's data, as JSON. */
+  readonly data: string;
+  /** The job's options as BullMQ stores them. */
+  readonly opts: Readonly<Record<string, unknown>>;
+}
 
 /** A condition that must hold for the writes to happen: the key holds exactly this string (or nothing). */
 export interface RedisPrecondition {
@@ -45,6 +70,8 @@ export interface RedisPrecondition {
  * include it and call `check_preconditions(ARGV[n])` before writing and `apply_effects(ARGV[n + 1])`.
  */
 export const effectsLua = `
+-- Applies an 'enqueue' effect: defined by the scripts that can (see enqueueLua), refused by others.
+local enqueue_job = function() error('ENQUEUE this script cannot add jobs') end
 local function check_preconditions(json)
   for _, condition in ipairs(cjson.decode(json)) do
     local current = redis.call('GET', condition.key)
@@ -92,6 +119,7 @@ local function apply_effects(json)
       end
     elseif effect.op == 'rpush' then
       for _, value in ipairs(effect.values) do redis.call('RPUSH', effect.key, value) end
+    elseif effect.op == 'enqueue' then enqueue_job(effect)
     end
   end
 end
@@ -99,16 +127,59 @@ end
 
 /**
  * The keys effects and preconditions touch, once each, to declare in a script's `KEYS` (Redis
- * Cluster routes a script by them and refuses keys of other slots).
+ * Cluster routes a script by them and refuses keys of other slots); `enqueue: false` leaves out the
+ * keys of `enqueue` effects (a queue's, of another slot).
  */
 export function touchedKeys(
   preconditions: readonly RedisPrecondition[],
   effects: readonly RedisEffect[],
+  options: { readonly enqueue?: boolean } = {},
 ): string[] {
-  return [
-    ...new Set([...preconditions.map((condition) => condition.key), ...effects.map((effect) => effect.key)]),
-  ];
+  const keysOf = (effect: RedisEffect): readonly string[] =>
+    effect.op !== "enqueue"
+      ? [effect.key]
+      : options.enqueue === false
+        ? []
+        : enqueueKeyTypes.map((type) => effect.prefix + type);
+  return [...new Set([...preconditions.map((condition) => condition.key), ...effects.flatMap(keysOf)])];
 }
+
+/** The keys of a queue BullMQ's `addStandardJob` script takes, in its order (after the queue's prefix). */
+export const enqueueKeyTypes: readonly string[] = [
+  "wait",
+  "paused",
+  "meta",
+  "id",
+  "completed",
+  "delayed",
+  "active",
+  "events",
+  "marker",
+];
+
+/**
+ * Lua that defines how an 'enqueue' effect applies, for a script that includes it after
+ * {@link effectsLua}: BullMQ's own `addStandardJob` script (of the installed version), run as a
+ * function on the queue's keys, with its arguments packed as `Queue.add` packs them. A job made so
+ * is, field for field, the job `Queue.add` makes (tested against it), and is taken, retried and
+ * removed by BullMQ's workers as theirs. A job id already there adds nothing (as `Queue.add`).
+ */
+export const enqueueLua = `
+local function bullmq_add_standard_job(KEYS, ARGV)
+${addStandardJob.content}
+end
+local enqueue_key_types = cjson.decode('${JSON.stringify(enqueueKeyTypes)}')
+enqueue_job = function(effect)
+  local keys = {}
+  for i, type in ipairs(enqueue_key_types) do keys[i] = effect.prefix .. type end
+  local added = bullmq_add_standard_job(keys, {
+    cmsgpack.pack({ effect.prefix, effect.jobId, effect.name, effect.timestamp }),
+    effect.data,
+    cmsgpack.pack(effect.opts),
+  })
+  if type(added) == 'number' and added < 0 then error('ENQUEUE BullMQ refused the job: ' .. added) end
+end
+`;
 
 /** The hash tag of a key (what Redis Cluster hashes), or the key itself when it has none. */
 function hashTag(key: string): string {

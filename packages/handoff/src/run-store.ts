@@ -38,6 +38,7 @@ import {
 import {
   assertOneSlot,
   effectsLua,
+  enqueueLua,
   evalScript,
   touchedKeys,
   type RedisEffect,
@@ -101,7 +102,8 @@ export interface RunStore {
    * Replaces `previous` by `next` (its revision bumped) and appends `events`, atomically, if the stored
    * revision is still `previous.revision`; otherwise fails with `run.conflict`. `effects` are written
    * in the same step, if `preconditions` hold (else `run.precondition-failed`). A run whose new status
-   * is `queued` is marked for dispatch in the same step too (see Dispatcher). A Redis too full to
+   * is `queued` is marked for dispatch in the same step too (see Dispatcher), unless `effects` put its
+   * job on its queue (an `enqueue` effect: one Redis only, see AgentQueues.enqueueEffect). A Redis too full to
    * take the write gives `store.full` (retryable), with nothing written. With `pickup`, the write
    * also counts the deaths on the run's job (see {@link RunPickup}); a write that leaves the run
    * queued, waiting or ended clears that count (its worker let go of it, alive).
@@ -156,7 +158,7 @@ end
  * 17 `1` when the run leaves its worker's hands (queued, waiting, ended), 18 the pickup's job, 19 that
  * job's stalled counter; then the messages, the blobs (hash, text), the hashes referenced, the events.
  */
-const checkpointScript = `${effectsLua}${pickupsLua}
+const checkpointScript = `${effectsLua}${enqueueLua}${pickupsLua}
 local revision = redis.call('HGET', KEYS[1], 'revision')
 if not revision then return redis.error_reply('NOTFOUND run does not exist') end
 if revision ~= ARGV[1] then
@@ -557,7 +559,8 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
         updatedAt: new Date().toISOString(),
       };
       const effects: RedisEffect[] = [...(extra.effects ?? [])];
-      if (stored.status === "queued") {
+      // A job added in this write needs no mark: the run cannot be left queued without it.
+      if (stored.status === "queued" && !effects.some((effect) => effect.op === "enqueue")) {
         effects.push({
           op: "zadd",
           key: dispatchKey(stored.namespace, stored.id),
@@ -578,7 +581,9 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
       // The run's own keys share its hash tag by construction: only what others add is checked.
       const keys = touched.length === 0 ? own : [...new Set([...own, ...touched])];
       if (touched.length > 0) {
-        assertOneSlot([own[0], ...touched], `the checkpoint of run ${stored.namespace}/${stored.id}`);
+        // A job's keys are its queue's, in another slot: allowed on one Redis, a defect on a cluster.
+        const inSlot = redis.isCluster ? touched : touchedKeys(preconditions, effects, { enqueue: false });
+        assertOneSlot([own[0], ...inSlot], `the checkpoint of run ${stored.namespace}/${stored.id}`);
       }
       const retentionSeconds = isTerminal(stored.status) ? await retentionOf(stored.namespace) : "0";
       const runBlobs = `${stored.namespace}/${stored.id}/`;

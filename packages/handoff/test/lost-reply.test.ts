@@ -12,6 +12,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   compareAndWrite,
+  createAgentQueues,
   createRunStore,
   newRun,
   startRedisServer,
@@ -89,6 +90,31 @@ describe("a write whose reply is lost", () => {
     // The run goes on from there.
     const next = await store.checkpoint(saved, { ...saved, steps: 2 }, []);
     expect(next.revision).toBe(2);
+  });
+
+  it("queues a run with its job once, and says it did (a transfer's write that adds the job)", async () => {
+    const queues = createAgentQueues(client);
+    try {
+      const run = newRun({ id: randomUUID(), namespace, agent: "billing", input: "Hi" });
+      await store.create(run, [started(run.id)]);
+      const job = queues.enqueueEffect(namespace, "support", run.id, { key: "r1" });
+      expect(job).toBeDefined();
+      const lostBefore = proxy.lost();
+      proxy.loseNextReply();
+      const saved = await store.checkpoint(run, { ...run, status: "queued", agent: "support" }, [], {
+        effects: job === undefined ? [] : [job],
+      });
+      expect(proxy.lost()).toBe(lostBefore + 1);
+      expect(saved.revision).toBe(1);
+      const queue = queues.queue(namespace, "support");
+      expect(await direct.lrange(queue.toKey("wait"), 0, -1)).toEqual([`${run.id}.r1`]);
+      const added = (await direct.xrange(queue.toKey("events"), "-", "+")).filter(([, fields]) =>
+        fields.includes("added"),
+      );
+      expect(added).toHaveLength(1);
+    } finally {
+      await queues.close();
+    }
   });
 
   it("still refuses a different write at the same revision (a real conflict)", async () => {

@@ -1,16 +1,19 @@
 /**
  * startRedisCluster on real redis-servers: three primaries on loopback that connectRedis reaches
  * through a `redis+cluster://` URL, keys of every slot range written through the cluster client and
- * found on the primary that owns them, each node's writes batched per tick; and the URLs connectRedis
- * refuses.
+ * found on the primary that owns them, each node's writes batched per tick, a run's job never added
+ * in its write; and the URLs connectRedis refuses.
  */
 import { Cluster, Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import {
+  agentQueueName,
+  agentQueuePrefix,
   approvalItemKey,
   approvalsKey,
   connectRedis,
+  createAgentQueues,
   defaultMaxBatchedCommands,
   dispatchKey,
   inboxItemKey,
@@ -22,6 +25,7 @@ import {
   runKey,
   shardsPerNamespace,
   startRedisCluster,
+  type RedisEffect,
 } from "../src/index.ts";
 import { countSocketWrites } from "./socket-writes.ts";
 
@@ -149,6 +153,30 @@ describe("startRedisCluster", () => {
         listed.push(...page.runs.map((run) => run.id));
       }
       expect(listed).toEqual(ids);
+
+      // A run's job is not added in its write here (the queue's keys are in another slot): the worker
+      // adds it after the write, and a write given one is refused before anything is written.
+      const queues = createAgentQueues(redis);
+      const [first] = ids;
+      if (first === undefined) throw new Error("no run stored");
+      expect(queues.enqueueEffect("acme", "support", first, { key: "r1" })).toBeUndefined();
+      await queues.close();
+      const run = await store.require("acme", first);
+      const queue = `${agentQueuePrefix("acme")}:${agentQueueName("acme", "support")}`;
+      const job: RedisEffect = {
+        op: "enqueue",
+        key: `${queue}:wait`,
+        prefix: `${queue}:`,
+        jobId: `${first}.r1`,
+        name: "run",
+        timestamp: Date.now(),
+        data: "{}",
+        opts: {},
+      };
+      await expect(
+        store.checkpoint(run, { ...run, status: "queued", agent: "support" }, [], { effects: [job] }),
+      ).rejects.toMatchObject({ code: "store.cross-slot" });
+      expect(await store.require("acme", first)).toEqual(run);
     } finally {
       redis.disconnect();
     }

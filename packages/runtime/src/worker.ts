@@ -196,12 +196,32 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
           agents: options.agents,
           log,
         });
+  /** The states written with their run's job added in the same write (see AgentQueues.enqueueEffect). */
+  const enqueued = new WeakSet<RunState>();
+  /**
+   * The store's checkpoint; a write that leaves the run queued (a transfer) also adds its job, where
+   * the connection allows (one Redis, not a cluster): the run is never queued without its job, and
+   * the worker has nothing to dispatch after it.
+   */
+  const storeCheckpoint: StoreCheckpoint = async (previous, next, events, extra) => {
+    const job =
+      next.status === "queued"
+        ? queues.enqueueEffect(next.namespace, next.agent, next.id, { key: `r${previous.revision + 1}` })
+        : undefined;
+    if (job === undefined) return options.store.checkpoint(previous, next, events, extra);
+    const written = await options.store.checkpoint(previous, next, events, {
+      ...extra,
+      effects: [...(extra?.effects ?? []), job],
+    });
+    enqueued.add(written);
+    return written;
+  };
   /** Each agent's checkpoint: the store's, then what it wrote counted in the agent's metrics. */
   const checkpointOf = (agentMetrics: AgentMetrics | undefined): StoreCheckpoint =>
     agentMetrics === undefined
-      ? (previous, next, events, extra) => options.store.checkpoint(previous, next, events, extra)
+      ? storeCheckpoint
       : async (previous, next, events, extra) => {
-          const written = await options.store.checkpoint(previous, next, events, extra);
+          const written = await storeCheckpoint(previous, next, events, extra);
           agentMetrics.observeCheckpoint(previous, events);
           return written;
         };
@@ -388,7 +408,10 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
       }
       if (outcome.kind === "moved") {
         log(`run ${runId}: transferred to ${outcome.state.agent}`);
-        if (served.has(`${namespace}/${outcome.state.agent}`)) {
+        const serves = served.has(`${namespace}/${outcome.state.agent}`);
+        if (enqueued.has(outcome.state)) {
+          if (serves) await handovers.remember(outcome.state);
+        } else if (serves) {
           await handovers.dispatch(outcome.state);
         } else {
           await dispatcher.dispatchQueued(outcome.state);

@@ -13,6 +13,7 @@ import {
   createInbox,
   connectRedis,
   createRunStore,
+  dispatchKey,
   startRun,
   type AgentQueues,
   type RedisClient,
@@ -406,6 +407,49 @@ describe.each(redisBackends)("on $name", (backend) => {
       });
       const ends = (await events(slow.namespace, run.id)).filter((event) => event.type === "run-end");
       expect(ends).toHaveLength(1);
+    });
+
+    it("puts a transferred run's job on its next agent's queue in the transfer's write (one Redis), or marks the run for dispatch (a cluster)", async () => {
+      // What Redis holds the moment each write that queues the run is acknowledged, before the worker
+      // does anything else: its job in the next agent's queue, and the run's dispatch mark.
+      const seen: { readonly job: boolean; readonly marked: boolean }[] = [];
+      const observed: RunStore = {
+        ...store,
+        async checkpoint(previous, next, events, extra) {
+          const written = await store.checkpoint(previous, next, events, extra);
+          if (written.status === "queued") {
+            const jobKey = queues
+              .queue(written.namespace, written.agent)
+              .toKey(`${written.id}.r${written.revision}`);
+            seen.push({
+              job: (await connection.exists(jobKey)) === 1,
+              marked:
+                (await connection.zscore(dispatchKey(written.namespace, written.id), written.id)) !== null,
+            });
+          }
+          return written;
+        },
+      };
+      const started = await startScriptedWorld({
+        connection,
+        store: observed,
+        namespace: `h${Math.random().toString(36).slice(2, 10)}`,
+        counterUrl: counter.url,
+        script: pingPong,
+        agents: pingPongAgents(4),
+      });
+      cleanups.push(() => started.close());
+      const run = await startRun(
+        { redis: connection, store, queues },
+        { namespace: started.namespace, agent: "ping", input: "ping" },
+      );
+      expect(await waitFor(started.namespace, run.id, "limit_exceeded")).toMatchObject({ hops: 4 });
+      expect(seen).toHaveLength(4);
+      // On a cluster the queue's keys are in another slot than the run's: the job follows the write.
+      const atomic = backend.name === "one Redis";
+      expect(seen).toEqual(Array.from({ length: 4 }, () => ({ job: atomic, marked: !atomic })));
+      // Either way nothing is left marked once the run ended.
+      expect(await connection.zscore(dispatchKey(started.namespace, run.id), run.id)).toBeNull();
     });
 
     it("moves many runs between two agents served by two workers of one process, none left behind", async () => {

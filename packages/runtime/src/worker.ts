@@ -201,7 +201,8 @@ export function createRuntimeWorker(options: RuntimeWorkerOptions): RuntimeWorke
   /**
    * The store's checkpoint; a write that leaves the run queued (a transfer) also adds its job, where
    * the connection allows (one Redis, not a cluster): the run is never queued without its job, and
-   * the worker has nothing to dispatch after it.
+   * the worker has nothing to dispatch after it. The job's id is the write's revision: a loop writes
+   * a queued run once (a transfer ends its work on the run), so a run gets one job per transfer.
    */
   const storeCheckpoint: StoreCheckpoint = async (previous, next, events, extra) => {
     const job =

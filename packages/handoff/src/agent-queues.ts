@@ -53,6 +53,9 @@ const jobOptions = {
   removeOnFail: { count: 10_000 },
 } as const;
 
+/** A job's stored options but its id, which goes after `attempts` (as a Job orders them). */
+const { attempts, ...jobOptionsAfterId } = jobOptions;
+
 /**
  * @example
  * ```ts
@@ -92,7 +95,6 @@ export function createAgentQueues(connection: RedisClient): AgentQueues {
       const queue = queueOf(namespace, agent);
       const jobId = `${runId}.${options.key}`;
       const job: RunJob = { schemaVersion: 1, runId, namespace };
-      const { attempts, ...rest } = jobOptions;
       return {
         op: "enqueue",
         key: queue.toKey("wait"),
@@ -102,7 +104,7 @@ export function createAgentQueues(connection: RedisClient): AgentQueues {
         timestamp: Date.now(),
         data: JSON.stringify(job),
         // As a Job stores its options: attempts first, then the id and the rest, as given to add().
-        opts: { attempts, jobId, ...rest },
+        opts: { attempts, jobId, ...jobOptionsAfterId },
       };
     },
     async depth(namespace, agent) {

@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { FreeholdError } from "@freehold/api";
-// BullMQ's script as its Queue.add runs it (the installed version's; see enqueueLua).
+// BullMQ's script as its Queue.add runs it (bullmq is pinned in the workspace catalog; see enqueueLua).
 import { addStandardJob } from "bullmq/dist/esm/scripts/addStandardJob-9.js";
 import type { RedisClient } from "./redis-client.ts";
 
@@ -127,25 +127,19 @@ end
 
 /**
  * The keys effects and preconditions touch, once each, to declare in a script's `KEYS` (Redis
- * Cluster routes a script by them and refuses keys of other slots); `enqueue: false` leaves out the
- * keys of `enqueue` effects (a queue's, of another slot).
+ * Cluster routes a script by them and refuses keys of other slots).
  */
 export function touchedKeys(
   preconditions: readonly RedisPrecondition[],
   effects: readonly RedisEffect[],
-  options: { readonly enqueue?: boolean } = {},
 ): string[] {
   const keysOf = (effect: RedisEffect): readonly string[] =>
-    effect.op !== "enqueue"
-      ? [effect.key]
-      : options.enqueue === false
-        ? []
-        : enqueueKeyTypes.map((type) => effect.prefix + type);
+    effect.op === "enqueue" ? enqueueKeyTypes.map((type) => effect.prefix + type) : [effect.key];
   return [...new Set([...preconditions.map((condition) => condition.key), ...effects.flatMap(keysOf)])];
 }
 
 /** The keys of a queue BullMQ's `addStandardJob` script takes, in its order (after the queue's prefix). */
-export const enqueueKeyTypes: readonly string[] = [
+const enqueueKeyTypes: readonly string[] = [
   "wait",
   "paused",
   "meta",
@@ -159,16 +153,16 @@ export const enqueueKeyTypes: readonly string[] = [
 
 /**
  * Lua that defines how an 'enqueue' effect applies, for a script that includes it after
- * {@link effectsLua}: BullMQ's own `addStandardJob` script (of the installed version), run as a
+ * {@link effectsLua}: BullMQ's own `addStandardJob` script (of the pinned version), run as a
  * function on the queue's keys, with its arguments packed as `Queue.add` packs them. A job made so
- * is, field for field, the job `Queue.add` makes (tested against it), and is taken, retried and
- * removed by BullMQ's workers as theirs. A job id already there adds nothing (as `Queue.add`).
+ * is, field for field, the job `Queue.add` makes (tested against it, options included), and BullMQ's
+ * workers take and retry it as theirs. A job id already there adds nothing (as `Queue.add`).
  */
 export const enqueueLua = `
 local function bullmq_add_standard_job(KEYS, ARGV)
 ${addStandardJob.content}
 end
-local enqueue_key_types = cjson.decode('${JSON.stringify(enqueueKeyTypes)}')
+local enqueue_key_types = { ${enqueueKeyTypes.map((type) => `'${type}'`).join(", ")} }
 enqueue_job = function(effect)
   local keys = {}
   for i, type in ipairs(enqueue_key_types) do keys[i] = effect.prefix .. type end

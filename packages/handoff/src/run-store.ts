@@ -103,8 +103,8 @@ export interface RunStore {
    * revision is still `previous.revision`; otherwise fails with `run.conflict`. `effects` are written
    * in the same step, if `preconditions` hold (else `run.precondition-failed`). A run whose new status
    * is `queued` is marked for dispatch in the same step too (see Dispatcher), unless `effects` put its
-   * job on its queue (an `enqueue` effect: one Redis only, see AgentQueues.enqueueEffect). A Redis too full to
-   * take the write gives `store.full` (retryable), with nothing written. With `pickup`, the write
+   * job on its queue (an `enqueue` effect: one Redis only, see AgentQueues.enqueueEffect). A Redis too
+   * full to take the write gives `store.full` (retryable), with nothing written. With `pickup`, the write
    * also counts the deaths on the run's job (see {@link RunPickup}); a write that leaves the run
    * queued, waiting or ended clears that count (its worker let go of it, alive).
    */
@@ -582,7 +582,12 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
       const keys = touched.length === 0 ? own : [...new Set([...own, ...touched])];
       if (touched.length > 0) {
         // A job's keys are its queue's, in another slot: allowed on one Redis, a defect on a cluster.
-        const inSlot = redis.isCluster ? touched : touchedKeys(preconditions, effects, { enqueue: false });
+        const inSlot = redis.isCluster
+          ? touched
+          : touchedKeys(
+              preconditions,
+              effects.filter((effect) => effect.op !== "enqueue"),
+            );
         assertOneSlot([own[0], ...inSlot], `the checkpoint of run ${stored.namespace}/${stored.id}`);
       }
       const retentionSeconds = isTerminal(stored.status) ? await retentionOf(stored.namespace) : "0";

@@ -133,9 +133,14 @@ export function touchedKeys(
   preconditions: readonly RedisPrecondition[],
   effects: readonly RedisEffect[],
 ): string[] {
-  const keysOf = (effect: RedisEffect): readonly string[] =>
-    effect.op === "enqueue" ? enqueueKeyTypes.map((type) => effect.prefix + type) : [effect.key];
-  return [...new Set([...preconditions.map((condition) => condition.key), ...effects.flatMap(keysOf)])];
+  // A loop, not spreads of mapped arrays: every checkpoint of every run comes through here.
+  const keys = new Set<string>();
+  for (const condition of preconditions) keys.add(condition.key);
+  for (const effect of effects) {
+    if (effect.op === "enqueue") for (const type of enqueueKeyTypes) keys.add(effect.prefix + type);
+    else keys.add(effect.key);
+  }
+  return [...keys];
 }
 
 /** The keys of a queue BullMQ's `addStandardJob` script takes, in its order (after the queue's prefix). */

@@ -579,7 +579,8 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
       const own = runOwnKeys(stored.namespace, stored.id);
       const touched = touchedKeys(preconditions, effects);
       // The run's own keys share its hash tag by construction: only what others add is checked.
-      const keys = touched.length === 0 ? own : [...new Set([...own, ...touched])];
+      const keys: string[] = [...own];
+      for (const key of touched) if (!keys.includes(key)) keys.push(key);
       if (touched.length > 0) {
         // A job's keys are its queue's, in another slot: allowed on one Redis, a defect on a cluster.
         const inSlot = redis.isCluster

@@ -64,19 +64,22 @@ const { attempts, ...jobOptionsAfterId } = jobOptions;
  * ```
  */
 export function createAgentQueues(connection: RedisClient): AgentQueues {
-  const queues = new Map<string, Queue>();
-  const queueOf = (namespace: string, agent: string): Queue => {
+  /** Each queue, with the keys an enqueue effect names (made once: a transfer adds a job to it). */
+  const queues = new Map<string, { readonly queue: Queue; readonly wait: string; readonly prefix: string }>();
+  const entryOf = (namespace: string, agent: string) => {
     const id = `${namespace}/${agent}`;
-    let queue = queues.get(id);
-    if (queue === undefined) {
-      queue = new Queue(agentQueueName(namespace, agent), {
+    let entry = queues.get(id);
+    if (entry === undefined) {
+      const queue = new Queue(agentQueueName(namespace, agent), {
         connection,
         prefix: agentQueuePrefix(namespace),
       });
-      queues.set(id, queue);
+      entry = { queue, wait: queue.toKey("wait"), prefix: queue.toKey("") };
+      queues.set(id, entry);
     }
-    return queue;
+    return entry;
   };
+  const queueOf = (namespace: string, agent: string): Queue => entryOf(namespace, agent).queue;
   return {
     queue: queueOf,
     async enqueue(namespace, agent, runId, options) {
@@ -92,13 +95,13 @@ export function createAgentQueues(connection: RedisClient): AgentQueues {
     },
     enqueueEffect(namespace, agent, runId, options) {
       if (connection.isCluster || options.priority !== undefined) return undefined;
-      const queue = queueOf(namespace, agent);
+      const { wait, prefix } = entryOf(namespace, agent);
       const jobId = `${runId}.${options.key}`;
       const job: RunJob = { schemaVersion: 1, runId, namespace };
       return {
         op: "enqueue",
-        key: queue.toKey("wait"),
-        prefix: queue.toKey(""),
+        key: wait,
+        prefix,
         jobId,
         name: "run",
         timestamp: Date.now(),
@@ -111,7 +114,7 @@ export function createAgentQueues(connection: RedisClient): AgentQueues {
       return queueOf(namespace, agent).getJobCountByTypes("waiting", "delayed", "active", "prioritized");
     },
     async close() {
-      await Promise.all([...queues.values()].map((queue) => queue.close()));
+      await Promise.all([...queues.values()].map(({ queue }) => queue.close()));
       queues.clear();
     },
   };

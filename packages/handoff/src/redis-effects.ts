@@ -137,10 +137,25 @@ export function touchedKeys(
   const keys = new Set<string>();
   for (const condition of preconditions) keys.add(condition.key);
   for (const effect of effects) {
-    if (effect.op === "enqueue") for (const type of enqueueKeyTypes) keys.add(effect.prefix + type);
+    if (effect.op === "enqueue") for (const key of queueKeys(effect.prefix)) keys.add(key);
     else keys.add(effect.key);
   }
   return [...keys];
+}
+
+/** Queues' keys by their prefix, made once each: a transfer names its queue's nine keys. */
+const queueKeysByPrefix = new Map<string, readonly string[]>();
+/** As many queues' keys as are kept; past it, the memory starts again (a worker serves a few queues). */
+const rememberedQueues = 10_000;
+
+function queueKeys(prefix: string): readonly string[] {
+  let keys = queueKeysByPrefix.get(prefix);
+  if (keys === undefined) {
+    if (queueKeysByPrefix.size >= rememberedQueues) queueKeysByPrefix.clear();
+    keys = enqueueKeyTypes.map((type) => prefix + type);
+    queueKeysByPrefix.set(prefix, keys);
+  }
+  return keys;
 }
 
 /** The keys of a queue BullMQ's `addStandardJob` script takes, in its order (after the queue's prefix). */

@@ -17,7 +17,9 @@
  * are kept: the machines are shared. Besides the rates, it prints the CPU time per handoff (or job)
  * in this process and in Redis (INFO cpu), steadier than the rates on a busy machine.
  *
- * BENCH_COMMANDS=1 prints each phase's Redis commands per handoff (or job) too.
+ * BENCH_COMMANDS=1 prints each phase's Redis commands per handoff (or job) too, each with its time in
+ * Redis per handoff (INFO commandstats' usec: a script's includes the commands it calls, counted again
+ * under their own names).
  *
  * Prints progress, then one JSON line with both figures per N and their ratio. Goals: 5,000
  * handoffs/s (`goalMet`, with any N), and with one worker at least 0.6x bare BullMQ's jobs/s
@@ -129,12 +131,14 @@ async function measure(work: () => Promise<void>, count: () => Promise<number>):
   const redisAfter = await redisCpuMicros();
   const done = await count();
   if (showCommands) {
-    const stats = [...(await caller.info("commandstats")).matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)]
-      .map(([, name, calls]) => [name, Number(calls) / done] as const)
-      .filter(([, perOne]) => perOne >= 0.05)
-      .sort((a, b) => b[1] - a[1]);
+    const stats = [
+      ...(await caller.info("commandstats")).matchAll(/cmdstat_([a-z|]+):calls=(\d+),usec=(\d+)/g),
+    ]
+      .map(([, name, calls, usec]) => ({ name, perOne: Number(calls) / done, usec: Number(usec) / done }))
+      .filter(({ perOne }) => perOne >= 0.05)
+      .sort((a, b) => b.perOne - a.perOne);
     log(
-      `    Redis commands per handoff (or job): ${stats.map(([name, perOne]) => `${name} ${perOne.toFixed(2)}`).join(", ")}`,
+      `    Redis commands per handoff (or job), and their time in Redis (us): ${stats.map(({ name, perOne, usec }) => `${name} ${perOne.toFixed(2)} (${usec.toFixed(1)})`).join(", ")}`,
     );
   }
   return {

@@ -559,8 +559,9 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
         updatedAt: new Date().toISOString(),
       };
       const effects: RedisEffect[] = [...(extra.effects ?? [])];
+      const addsJob = effects.some((effect) => effect.op === "enqueue");
       // A job added in this write needs no mark: the run cannot be left queued without it.
-      if (stored.status === "queued" && !effects.some((effect) => effect.op === "enqueue")) {
+      if (stored.status === "queued" && !addsJob) {
         effects.push({
           op: "zadd",
           key: dispatchKey(stored.namespace, stored.id),
@@ -583,12 +584,13 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
       for (const key of touched) if (!keys.includes(key)) keys.push(key);
       if (touched.length > 0) {
         // A job's keys are its queue's, in another slot: allowed on one Redis, a defect on a cluster.
-        const inSlot = redis.isCluster
-          ? touched
-          : touchedKeys(
-              preconditions,
-              effects.filter((effect) => effect.op !== "enqueue"),
-            );
+        const inSlot =
+          redis.isCluster || !addsJob
+            ? touched
+            : touchedKeys(
+                preconditions,
+                effects.filter((effect) => effect.op !== "enqueue"),
+              );
         assertOneSlot([own[0], ...inSlot], `the checkpoint of run ${stored.namespace}/${stored.id}`);
       }
       const retentionSeconds = isTerminal(stored.status) ? await retentionOf(stored.namespace) : "0";

@@ -21,6 +21,7 @@ import {
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import { idempotencyKeyMeta, type CallToolOptions } from "./call-tool-options.ts";
 import { createTransport } from "./create-transport.ts";
+import { lazySchemaValidator } from "./lazy-schema-validator.ts";
 import { describeConnection, type McpConnection } from "./mcp-connection.ts";
 import {
   classifyFailure,
@@ -287,7 +288,10 @@ export class ServerConnection {
       }
       throw unavailableError(this.#name, this.#connection, reason, error);
     }
-    const client = new Client(this.#settings.clientInfo, { capabilities: {} });
+    const client = new Client(this.#settings.clientInfo, {
+      capabilities: {},
+      jsonSchemaValidator: lazySchemaValidator(),
+    });
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       if (this.#session?.generation !== generation) return;
       this.#invalidateTools();

@@ -19,7 +19,10 @@
  *
  * BENCH_COMMANDS=1 prints each phase's Redis commands per handoff (or job) too, each with its time in
  * Redis per handoff (INFO commandstats' usec: a script's includes the commands it calls, counted again
- * under their own names).
+ * under their own names). BENCH_PROFILE=<path prefix> writes a CPU profile of each measured Freehold
+ * phase's timed part (the workers and the caller, this thread) to `<prefix>-<phase>.cpuprofile`, for
+ * Chrome DevTools or any `.cpuprofile` reader; the profiler slows the phase, so its rates are not
+ * comparable with a run without it.
  *
  * Prints progress, then one JSON line with both figures per N and their ratio. Goals: 5,000
  * handoffs/s (`goalMet`, with any N), and with one worker at least 0.6x bare BullMQ's jobs/s
@@ -27,6 +30,8 @@
  */
 // First, as the `freehold worker` process: zod reads it as it builds the schemas other modules build.
 import "@freehold/api/interpreted-parsing";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { AgentSpec } from "@freehold/api";
 import {
   batchWrites,
@@ -54,6 +59,8 @@ const goal = 5000;
 const goalRatio = 0.6;
 /** BENCH_COMMANDS=1: print each phase's Redis commands per handoff (INFO commandstats). */
 const showCommands = process.env.BENCH_COMMANDS === "1";
+/** BENCH_PROFILE=<path prefix>: write a CPU profile of each measured Freehold phase. */
+const profilePrefix = process.env.BENCH_PROFILE;
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
@@ -148,6 +155,23 @@ async function measure(work: () => Promise<void>, count: () => Promise<number>):
   };
 }
 
+/** Runs `work` under the CPU profiler (sampling every 100 us); writes the profile to `<file>.cpuprofile`. */
+async function profiled(work: () => Promise<void>, file: string): Promise<void> {
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post("Profiler.enable");
+    await session.post("Profiler.setSamplingInterval", { interval: 100 });
+    await session.post("Profiler.start");
+    await work();
+    const { profile } = await session.post("Profiler.stop");
+    writeFileSync(`${file}.cpuprofile`, JSON.stringify(profile));
+    log(`    CPU profile: ${file}.cpuprofile`);
+  } finally {
+    session.disconnect();
+  }
+}
+
 /** `runs` runs on `workers` runtime workers. */
 async function freehold(namespace: string, workers: number, runs: number): Promise<Phase> {
   const agents = agentsOf(namespace);
@@ -198,7 +222,12 @@ async function freehold(namespace: string, workers: number, runs: number): Promi
     }
     return handoffs;
   };
-  const phase = await measure(work, count);
+  const phase = await measure(
+    profilePrefix === undefined || namespace === "warmup"
+      ? work
+      : () => profiled(work, `${profilePrefix}-${namespace}`),
+    count,
+  );
   await Promise.all(running.map((worker) => worker.close()));
   for (const connection of connections) connection.disconnect();
   return phase;

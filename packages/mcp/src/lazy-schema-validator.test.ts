@@ -64,7 +64,7 @@ describe("lazySchemaValidator", () => {
     await client.close();
   });
 
-  it("compiles a schema once, on its first check", () => {
+  it("compiles a schema on its first check, not when its validator is asked for", () => {
     const validator = lazySchemaValidator();
     const check = validator.getValidator<{ sum: number }>({
       type: "object",

@@ -52,7 +52,9 @@ ENV MALLOC_ARENA_MAX=1 MALLOC_TRIM_THRESHOLD_=131072
 # kernel, and copying it: about 14,600 page faults to its first model call. With the allocator asking
 # for transparent huge pages on its large blocks (glibc 2.35 and later; where the node's kernel allows
 # them: `madvise` or `always`), about 6,200 of those go and it reaches its first model call 10-14 ms
-# sooner (bench/cold-start.ts); an idle worker holds about 1.3 MiB more (bench/worker-memory.ts).
+# sooner (medians of 20 starts with and 20 without, alternated, each started as bench/cold-start.ts
+# starts the worker; one bench:cold-start run cannot show it); an idle worker holds about 1.3 MiB
+# more (bench/worker-memory.ts).
 # Ignored by other C libraries and where the kernel's setting is `never`.
 ENV GLIBC_TUNABLES=glibc.malloc.hugetlb=1
 # The `freehold` user (65532, as the operator's pods and the chart run it), by number so that

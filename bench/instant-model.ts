@@ -26,7 +26,10 @@ export interface InstantModelHooks {
 export function instantModel(hooks: InstantModelHooks = {}): LanguageModel {
   const usage = { inputTokens: 1, outputTokens: 1 };
   const generate = (request: GenerateRequest): Promise<GenerateResult> => {
-    const hops = transfers(request.messages);
+    // Counting the transfers reads the whole conversation: only done for a hook that needs it, so
+    // that the model's time per call stays the same however long the conversation has grown.
+    const counted = hooks.onCall !== undefined || hooks.maxTransfers !== undefined;
+    const hops = counted ? transfers(request.messages) : 0;
     hooks.onCall?.(hops);
     const transfer = request.tools?.find((tool) => tool.name.startsWith("transfer_to_"));
     if (transfer === undefined || hops >= (hooks.maxTransfers ?? Infinity)) {
@@ -42,7 +45,10 @@ export function instantModel(hooks: InstantModelHooks = {}): LanguageModel {
       message: {
         role: "assistant",
         content: "",
-        toolCalls: [{ id: `call_${hops}`, name: transfer.name, arguments: '{"note":"over to you"}' }],
+        // An id no earlier call of the conversation has (each adds messages).
+        toolCalls: [
+          { id: `call_${request.messages.length}`, name: transfer.name, arguments: '{"note":"over to you"}' },
+        ],
       },
       usage,
       finishReason: "tool-calls",

@@ -31,6 +31,7 @@ export { FreeholdError, isFreeholdError, type FreeholdErrorOptions, type Seriali
 export { HumanQueue, HumanQueueSpec, Subject } from "./human-queue.ts";
 export { redactUrls } from "./redact.ts";
 export { startDeadline, type Deadline } from "./deadline.ts";
+export { isoTime } from "./time.ts";
 export { formatPath, parseManifest, parseManifests, type ManifestIssue, type Resource } from "./manifests.ts";
 export { McpServer, McpServerSpec } from "./mcp-server.ts";
 export { Model, ModelParameters, ModelSpec, Provider, providers } from "./model.ts";

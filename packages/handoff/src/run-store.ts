@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { type ChatMessage, FreeholdError, isTerminal, RunEvent, RunState } from "@freehold/api";
+import { type ChatMessage, FreeholdError, isoTime, isTerminal, RunEvent, RunState } from "@freehold/api";
 import { announceCancel } from "./cancel-notices.ts";
 import { duplicateClient, type RedisClient } from "./redis-client.ts";
 import {
@@ -556,7 +556,7 @@ export function createRunStore(redis: RedisClient, options: RunStoreOptions = {}
       const stored: RunState = {
         ...next,
         revision: previous.revision + 1,
-        updatedAt: new Date().toISOString(),
+        updatedAt: isoTime(new Date()),
       };
       const effects: RedisEffect[] = [...(extra.effects ?? [])];
       const addsJob = effects.some((effect) => effect.op === "enqueue");

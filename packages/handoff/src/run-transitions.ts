@@ -6,7 +6,15 @@
  *
  * @module
  */
-import type { RunEvent, RunLimit, RunState, RunStatus, ToolCallRecord, ToolMessage } from "@freehold/api";
+import {
+  isoTime,
+  type RunEvent,
+  type RunLimit,
+  type RunState,
+  type RunStatus,
+  type ToolCallRecord,
+  type ToolMessage,
+} from "@freehold/api";
 
 /** A new state and the events that explain it; checkpointed together. */
 export interface Transition {
@@ -35,7 +43,7 @@ export function finish(
   now: Date,
   extra: { output?: string; limit?: RunLimit; error?: { code: string; message: string } } = {},
 ): Transition {
-  const time = now.toISOString();
+  const time = isoTime(now);
   const error =
     extra.error ??
     (extra.limit === undefined
@@ -100,14 +108,14 @@ export function applyToolResult(
 ): Transition {
   const record = state.pendingToolCalls.find((call) => call.toolCall.id === toolCallId);
   if (record === undefined || record.status === "done") return { state, events: [] };
-  const time = timing.now.toISOString();
+  const time = isoTime(timing.now);
   const done: ToolCallRecord = {
     ...record,
     status: "done",
     content: outcome.content,
     isError: outcome.isError,
     ...(outcome.result === undefined ? {} : { result: outcome.result }),
-    startedAt: timing.startedAt.toISOString(),
+    startedAt: isoTime(timing.startedAt),
     finishedAt: time,
   };
   const calls = state.pendingToolCalls.map((call) => (call.toolCall.id === toolCallId ? done : call));

@@ -9,6 +9,7 @@
  */
 import {
   FreeholdError,
+  isoTime,
   priorities,
   type Priority,
   type RunEvent,
@@ -87,7 +88,7 @@ export function transfer(
   options: { readonly from: string; readonly to: string; readonly note: string; readonly now: Date },
 ): Transition {
   const { from, to, note, now } = options;
-  const time = now.toISOString();
+  const time = isoTime(now);
   let moved = applyToolResult(
     current,
     call.toolCall.id,

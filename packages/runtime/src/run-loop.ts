@@ -8,14 +8,15 @@
  * @module
  */
 import {
-  FreeholdError,
-  isTerminal,
   type AgentSpec,
   type ChatMessage,
+  FreeholdError,
+  isoTime,
+  isTerminal,
   type RunEvent,
   type RunState,
-  type ToolCallRecord,
   startDeadline,
+  type ToolCallRecord,
 } from "@freehold/api";
 import type { GenerateResult } from "@freehold/models";
 import type { Context } from "@opentelemetry/api";
@@ -268,7 +269,7 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
               ordinary.filter((call) => !markedNotSent.has(call.toolCall.id)).map((call) => call.toolCall.id),
             );
             if (unmarked.size > 0) {
-              const startedAt = now().toISOString();
+              const startedAt = isoTime(now());
               await commit((current) => ({ state: withStarted(current, unmarked, startedAt), events: [] }));
             }
             markedNotSent = new Set();
@@ -297,7 +298,7 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
   async function handOff(calls: readonly ToolCallRecord[]): Promise<"suspended" | "moved" | undefined> {
     const needApproval = calls.filter((call) => call.approval === "required");
     if (needApproval.length > 0) {
-      const time = now().toISOString();
+      const time = isoTime(now());
       await commit((current) => requestApprovals(current, needApproval, agent, time));
       return "suspended";
     }
@@ -321,7 +322,7 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
       return "moved";
     }
     if (special.kind === "human") {
-      const time = now().toISOString();
+      const time = isoTime(now());
       await commit((current) => handToPeople(current, first, { agent, queue: special.queue, time }));
       return "suspended";
     }
@@ -353,7 +354,7 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
           return undefined;
         }
         if (record.startedAt === undefined) {
-          const startedAt = now().toISOString();
+          const startedAt = isoTime(now());
           await commit((current) => ({
             state: withStarted(current, new Set([toolCallId]), startedAt),
             events: [],
@@ -474,7 +475,7 @@ export async function runLoop(initial: RunState, options: RunLoopOptions): Promi
       marked.readOnly = toSend.every((call) => changesNothing(call, toolset));
       return {
         ...advanced,
-        state: withStarted(advanced.state, markedNotSent, now().toISOString()),
+        state: withStarted(advanced.state, markedNotSent, isoTime(now())),
       };
     });
     // Except calls that change nothing and may run again: every call of the answer is to a tool its

@@ -9,6 +9,7 @@
 import {
   addUsage,
   type AgentLimits,
+  isoTime,
   type RunEvent,
   type RunLimit,
   type RunState,
@@ -65,7 +66,7 @@ export function applyModelResult(
   toolset: Toolset,
   timing: { readonly now: Date; readonly durationMs: number },
 ): Transition {
-  const time = timing.now.toISOString();
+  const time = isoTime(timing.now);
   const step = state.steps + 1;
   const toolCalls = uniqueIds(result.message.toolCalls ?? [], step);
   const message =

@@ -8,15 +8,15 @@
  * @module
  */
 import {
-  type AgentSpec,
-  type ChatMessage,
   FreeholdError,
   isoTime,
   isTerminal,
+  type AgentSpec,
+  type ChatMessage,
   type RunEvent,
   type RunState,
-  startDeadline,
   type ToolCallRecord,
+  startDeadline,
 } from "@freehold/api";
 import type { GenerateResult } from "@freehold/models";
 import type { Context } from "@opentelemetry/api";

@@ -83,9 +83,9 @@ async function bare(): Promise<number> {
 /**
  * Milliseconds V8 takes to deserialize the heap a process starts from (`--profile-deserialization`:
  * its read-only space, isolate and context, and the few code caches read as it starts, summed): the
- * worker's startup snapshot (`worker --help`:
- * the heap is read before any command runs; with the image's environment, as the worker starts) or
- * bare Node's own (`-e 0`, in this process's environment, as the baseline starts).
+ * worker's startup snapshot (`worker --help`: the heap is read before any command runs; with the
+ * image's environment, as the worker starts) or bare Node's own (`-e 0`, in this process's
+ * environment, as the baseline starts).
  */
 function deserializationMs(from: "snapshot" | "bare"): number {
   const { NODE_OPTIONS: _options, ...inherited } = process.env;

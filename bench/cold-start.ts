@@ -88,14 +88,15 @@ async function bare(): Promise<number> {
  * environment, as the baseline starts).
  */
 function deserializationMs(from: "snapshot" | "bare"): number {
-  const { NODE_OPTIONS: _options, ...inherited } = process.env;
+  const { NODE_OPTIONS: _options, ...withoutOptions } = process.env;
   const args =
     from === "snapshot"
       ? ["--snapshot-blob", join(cliBundleDirectory, "worker.blob"), "worker", "--help"]
       : ["-e", "0"];
   const started = spawnSync(process.execPath, ["--profile-deserialization", ...args], {
     encoding: "utf8",
-    env: from === "snapshot" ? { ...inherited, ...imageEnvironment() } : inherited,
+    // As startWorker and bare() start them: the image's settings in place of this process's options.
+    env: from === "snapshot" ? { ...withoutOptions, ...imageEnvironment() } : process.env,
   });
   const times = [...started.stdout.matchAll(/^\[Deserializing .* took ([0-9.]+) ms\]$/gm)].map(([, ms]) =>
     Number(ms),

@@ -25,10 +25,10 @@ export interface InstantModelHooks {
 
 export function instantModel(hooks: InstantModelHooks = {}): LanguageModel {
   const usage = { inputTokens: 1, outputTokens: 1 };
+  // Counting the transfers reads the whole conversation: only done for a hook that needs it, so that
+  // the model's time per call stays the same however long the conversation has grown.
+  const counted = hooks.onCall !== undefined || hooks.maxTransfers !== undefined;
   const generate = (request: GenerateRequest): Promise<GenerateResult> => {
-    // Counting the transfers reads the whole conversation: only done for a hook that needs it, so
-    // that the model's time per call stays the same however long the conversation has grown.
-    const counted = hooks.onCall !== undefined || hooks.maxTransfers !== undefined;
     const hops = counted ? transfers(request.messages) : 0;
     hooks.onCall?.(hops);
     const transfer = request.tools?.find((tool) => tool.name.startsWith("transfer_to_"));

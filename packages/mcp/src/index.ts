@@ -19,6 +19,7 @@ export {
 export { mcpErrorCodes, type McpErrorCode } from "./mcp-failure.ts";
 export { createMcpPool, type McpPool, type McpPoolOptions } from "./mcp-pool.ts";
 export type { McpTool } from "./mcp-tool.ts";
+export { prepareMcpSchemas } from "./prepare-schemas.ts";
 export type { McpServerState, McpServerStatus } from "./server-connection.ts";
 // The bridge's module loads when a bridge starts (stdio-bridge-entry.ts): workers never load it.
 export { startStdioBridge } from "./stdio-bridge-entry.ts";

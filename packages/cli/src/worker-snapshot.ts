@@ -29,6 +29,7 @@ import { prepareMcpSchemas } from "@freehold/mcp";
 import { realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { startupSnapshot } from "node:v8";
+import type { z } from "zod";
 import { readRuntimeConfig, runWorker, snapshotUnsupported, type WorkerOptions } from "./commands/worker.ts";
 import { runMain } from "./main.ts";
 import type { Output } from "./output.ts";
@@ -104,13 +105,20 @@ async function workerCommand(options: WorkerOptions, output: Output, stopped: Pr
   await runWorker(config, options, output, stopped);
 }
 
+/** Parses a sample with `schema`; a sample it refuses fails the snapshot's build, naming it. */
+function parseSample(what: string, schema: z.ZodType, sample: unknown): void {
+  const parsed = schema.safeParse(sample);
+  if (!parsed.success) throw new Error(`the snapshot's sample ${what} is invalid: ${parsed.error.message}`);
+}
+
 /**
  * Parses a configuration like the operator's while the snapshot is built, and a sample of what a
  * worker parses before its first model call (a run's job and its first state, the MCP messages of
  * connecting and listing tools): zod prepares each schema (its shape, its checks) on first use, and
  * that work is then in the snapshot instead of in every start (about 20 ms of one for the
- * configuration; the rest, with the command line below, about 3-5 ms more: medians of 40 starts
- * from each snapshot, alternated).
+ * configuration; the rest, with the command line below, a few ms more: 3-6 ms in the medians of
+ * 40 starts from each snapshot, alternated, at the edge of what the noise of a shared machine
+ * shows).
  */
 function prepareSchemas(): void {
   const metadata = (name: string): { name: string; namespace: string } => ({ name, namespace: "snapshot" });
@@ -120,7 +128,7 @@ function prepareSchemas(): void {
     metadata: metadata(name),
     spec,
   });
-  const parsed = RuntimeConfig.safeParse({
+  parseSample("configuration", RuntimeConfig, {
     schemaVersion: 1,
     namespace: "snapshot",
     agents: [
@@ -143,15 +151,13 @@ function prepareSchemas(): void {
     mcpServers: [resource("MCPServer", "tools", { http: { url: "http://127.0.0.1:1/mcp" } })],
     humanQueues: [resource("HumanQueue", "people", { description: "People." })],
   });
-  if (!parsed.success)
-    throw new Error(`the snapshot's sample configuration is invalid: ${parsed.error.message}`);
-  const job = RunJob.safeParse({ schemaVersion: 1, runId: "snapshot", namespace: "snapshot" });
-  if (!job.success) throw new Error(`the snapshot's sample run job is invalid: ${job.error.message}`);
+  parseSample("run job", RunJob, { schemaVersion: 1, runId: "snapshot", namespace: "snapshot" });
   // A fixed time: nothing in the snapshot may depend on when it was built.
-  const run = RunState.safeParse(
+  parseSample(
+    "run",
+    RunState,
     newRun({ id: "snapshot", namespace: "snapshot", agent: "agent", input: "Hi", now: new Date(0) }),
   );
-  if (!run.success) throw new Error(`the snapshot's sample run is invalid: ${run.error.message}`);
   prepareMcpSchemas();
 }
 

@@ -1,9 +1,10 @@
 /**
- * Parses one of each message a worker's MCP client reads before its first model call: the JSON-RPC
- * envelope (every message its transport receives), the `initialize` result and a `tools/list`
- * result, and a `tools/call` result. zod prepares a schema (its shape, its checks) the first time it
- * parses with it; the worker's startup snapshot calls this while it is built, so that work is in
- * the snapshot instead of in every worker's start (packages/cli/src/worker-snapshot.ts).
+ * Parses one of each message a worker's MCP client reads: the JSON-RPC envelope (every message its
+ * transport receives: a result, an error, a server's notification and request), the `initialize`
+ * and `tools/list` results it reads before its first model call, and a `tools/call` result. zod
+ * prepares a schema (its shape, its checks) the first time it parses with it; the worker's startup
+ * snapshot calls this while it is built, so that work is in the snapshot instead of in every
+ * worker's start (packages/cli/src/worker-snapshot.ts).
  *
  * @module
  */
@@ -42,8 +43,8 @@ export function prepareMcpSchemas(): void {
   const call = { content: [{ type: "text", text: "1" }], structuredContent: { value: 1 }, isError: false };
   const samples = [
     [JSONRPCMessageSchema, { jsonrpc: "2.0", id: 1, result: initialize }],
-    [JSONRPCMessageSchema, { jsonrpc: "2.0", id: 2, method: "tools/list", params: {} }],
-    [JSONRPCMessageSchema, { jsonrpc: "2.0", method: "notifications/initialized" }],
+    [JSONRPCMessageSchema, { jsonrpc: "2.0", method: "notifications/tools/list_changed" }],
+    [JSONRPCMessageSchema, { jsonrpc: "2.0", id: 2, method: "ping" }],
     [JSONRPCMessageSchema, { jsonrpc: "2.0", id: 3, error: { code: -32_601, message: "Method not found" } }],
     [InitializeResultSchema, initialize],
     [ListToolsResultSchema, tools],

@@ -116,9 +116,9 @@ function parseSample(what: string, schema: z.ZodType, sample: unknown): void {
  * worker parses before its first model call (a run's job and its first state, the MCP messages of
  * connecting and listing tools): zod prepares each schema (its shape, its checks) on first use, and
  * that work is then in the snapshot instead of in every start (about 20 ms of one for the
- * configuration; the rest, with the command line below, a few ms more: 3-6 ms in the medians of
- * 40 starts from each snapshot, alternated, at the edge of what the noise of a shared machine
- * shows).
+ * configuration; the rest, with the command line below, a few ms more: 4-6 ms in the medians of
+ * four runs of 25-40 starts from each snapshot, alternated, but 4 ms the other way in a fifth run
+ * of 20: at the edge of what the noise of a shared machine shows).
  */
 function prepareSchemas(): void {
   const metadata = (name: string): { name: string; namespace: string } => ({ name, namespace: "snapshot" });

@@ -30,7 +30,7 @@ import type { GenerateResult, LanguageModel, StreamPart } from "@freehold/models
 import { runLoop, type Checkpoint } from "@freehold/runtime";
 import { Redis } from "ioredis";
 import { startCounterServer } from "../test/fixtures/mcp/counter-server.ts";
-import { median } from "./worker-process.ts";
+import { median } from "./stats.ts";
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);

@@ -48,6 +48,7 @@ import { createRuntimeWorker, specialTools, type ResolvedAgent, type RuntimeWork
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { instantModel } from "./instant-model.ts";
+import { median } from "./stats.ts";
 // Not exported by @freehold/runtime (yet); createRuntime makes an agent's transfer tools with it.
 
 const workerCounts = (process.env.BENCH_WORKERS ?? "1,2,4").split(",").map(Number);
@@ -300,12 +301,10 @@ const ratioPaired: Record<string, { median: number; min: number; max: number }> 
 const cpu: Record<string, Record<string, number>> = {};
 /** The phase of median rate, field by field. */
 function medianPhase(phases: readonly Phase[]): Phase {
-  const middle = (pick: (phase: Phase) => number): number =>
-    [...phases.map(pick)].sort((left, right) => left - right)[Math.floor(phases.length / 2)] ?? 0;
   return {
-    perSecond: middle((phase) => phase.perSecond),
-    nodeCpuMicros: middle((phase) => phase.nodeCpuMicros),
-    redisCpuMicros: middle((phase) => phase.redisCpuMicros),
+    perSecond: median(phases.map((phase) => phase.perSecond)),
+    nodeCpuMicros: median(phases.map((phase) => phase.nodeCpuMicros)),
+    redisCpuMicros: median(phases.map((phase) => phase.redisCpuMicros)),
   };
 }
 
@@ -328,13 +327,11 @@ for (const workers of workerCounts) {
   const toThousandths = (value: number): number => Math.round(value * 1000) / 1000;
   // Each repeat's Freehold and bare phases run back to back, on the machine as it was then: their ratio
   // leaves out most of the drift between repeats that the ratio of the medians keeps.
-  const paired = freeholdPhases
-    .map((phase, index) => phase.perSecond / (barePhases[index]?.perSecond ?? Number.NaN))
-    .sort((left, right) => left - right);
+  const paired = freeholdPhases.map((phase, index) => phase.perSecond / (barePhases[index]?.perSecond ?? 0));
   const pairedRatio = {
-    median: toThousandths(paired[Math.floor(paired.length / 2)] ?? 0),
-    min: toThousandths(paired[0] ?? 0),
-    max: toThousandths(paired.at(-1) ?? 0),
+    median: toThousandths(median(paired)),
+    min: toThousandths(Math.min(...paired)),
+    max: toThousandths(Math.max(...paired)),
   };
   ratioPaired[workers] = pairedRatio;
   freeholdPerSecond[workers] = round(handoffs.perSecond);

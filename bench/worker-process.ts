@@ -155,13 +155,7 @@ export function residentMb(pid: number): number {
   return Number(match?.[1] ?? 0) / 1024;
 }
 
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? 0)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
+export { median } from "./stats.ts";
 
 export const round1 = (value: number): number => Math.round(value * 10) / 10;
 
